@@ -1,0 +1,249 @@
+"""Frozen records of an Entropy Hub data_store.
+
+These are the nouns every stage above the readers works with: the site, the
+export and ``inspect`` read only these.  They carry no I/O methods and never
+hold an h5py or git object.  Values read from files are bounded previews; the
+full data of an output is read on demand through
+``reportgen.readers.hdf5.read_output_data`` which returns an ``OutputData``.
+
+Times are timezone-aware ``datetime`` objects (UTC when the source said so);
+the raw strings are kept next to them because the source formats are part of
+what users audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+
+Severity = Literal["error", "warning"]
+
+# Derived job status, design decision D4 of the layout reference.
+Status = Literal["ok", "failed-nodes", "incomplete", "no-data", "corrupt", "unknown"]
+STATUSES: tuple[str, ...] = ("ok", "failed-nodes", "incomplete", "no-data", "corrupt", "unknown")
+
+# How an output's values are stored (reference section 2.3).
+OutputKind = Literal[
+    "int",  # int64
+    "float",  # float64
+    "bool",  # HDF5 enum on int8 {FALSE, TRUE}
+    "str",  # variable-length UTF-8 strings
+    "json",  # JSON-fallback strings (each row is json.dumps of one set() value)
+    "empty",  # defined but never set: (0,) float64 pair
+    "missing",  # aborted flush: <name>_time exists without <name>
+    "other",  # any dtype Entropy's writer never produces
+]
+
+# State of a job's commit in its project's repository (design decision D3).
+CommitState = Literal["present", "absent", "not-in-repo", "repo-missing", "unreadable", "invalid"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the data_store, never fatal to reading it.
+
+    ``file`` is relative to the data_store root ("" for the root itself),
+    ``member`` names the HDF5 object, git path or log line inside it, and
+    ``code`` is a stable keyword that tests and CI filters can match.
+    """
+
+    severity: Severity
+    code: str
+    file: str
+    member: str
+    reason: str
+
+    def describe(self) -> str:
+        where = repr(self.file)
+        if self.member:
+            where += ":" + repr(self.member)
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Budgets that keep reading bounded whatever the input declares."""
+
+    preview_rows: int = 5
+    preview_string_bytes: int = 64 * 1024
+    max_dataset_bytes: int = 2 * 1024**3  # larger datasets are refused (marked, not read)
+    max_read_bytes: int = 256 * 1024**2  # what read_output_data returns at most
+    log_preview_bytes: int = 256 * 1024
+    git_file_bytes: int = 1024 * 1024
+    worker_memory_bytes: int = 2 * 1024**3  # RLIMIT_AS of an HDF5 worker process
+    worker_timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Timestamps:
+    """Summary of an output's ``<name>_time`` dataset (ms precision, literal Z)."""
+
+    count: int
+    first: datetime | None  # earliest, whatever the order in the file
+    last: datetime | None  # latest
+    sorted: bool  # rows already in time order
+    duplicates: int  # rows sharing a millisecond with an earlier row
+    preview: tuple[str, ...]  # the first raw strings, as stored
+    unparsable: int = 0  # rows that are not "YYYY-MM-DDTHH:MM:SS.mmmZ"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One retention-2 output of a node: a value dataset and its timestamps."""
+
+    name: str
+    hdf5_path: str  # "/<node>/<name>", the exact path to open with h5py
+    description: str
+    units: str
+    kind: OutputKind
+    dtype: str  # numpy dtype as text, e.g. "int64", "float64", "bool", "str"
+    shape: tuple[int, ...]  # full shape; first axis is the number of set() calls
+    n_sets: int
+    nbytes: int  # declared size of the values
+    preview: tuple[Any, ...]  # first rows, decoded (JSON rows parsed), bounded
+    preview_truncated: bool
+    times: Timestamps | None  # None when <name>_time is absent
+    attrs: tuple[tuple[str, str], ...] = ()  # every attribute of the dataset
+    too_large: bool = False  # over ReadLimits.max_dataset_bytes: never read
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    """One node instance of the workflow: an HDF5 group under the root."""
+
+    name: str
+    hdf5_path: str
+    type: str
+    description: str
+    bin: str
+    attrs: tuple[tuple[str, str], ...]  # every attribute, sorted by name
+    outputs: tuple[Output, ...]
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """``<job id>/<node>.log``: merged stdout and stderr of one node."""
+
+    node: str  # file stem: the node name
+    path: str  # relative to the data_store root
+    size: int
+    mtime: datetime
+    preview: str  # UTF-8 with replacement, ANSI stripped, bounded
+    truncated: bool  # the preview is shorter than the file
+    line_count: int  # lines in the preview
+    error_lines: tuple[int, ...]  # 1-based preview lines that look like errors
+    traceback_lines: tuple[int, ...]  # 1-based lines of "Traceback (most recent call last):"
+    invalid_utf8: bool
+
+    @property
+    def has_traceback(self) -> bool:
+        return bool(self.traceback_lines)
+
+
+@dataclass(frozen=True)
+class GitFile:
+    """A file of a commit's tree; ``text`` is None when binary or over budget."""
+
+    path: str
+    size: int
+    blob_sha: str
+    text: str | None
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A job's workflow or parameters commit, and what could be read of it."""
+
+    repo: Literal["workflow", "params"]
+    sha: str  # "" when the attribute is absent
+    state: CommitState
+    reason: str = ""  # why it is not "present"
+    subject: str = ""
+    message: str = ""
+    author: str = ""
+    author_email: str = ""
+    date: datetime | None = None
+    files: tuple[GitFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One experimental run: ``<job id>.hdf5`` and/or ``<job id>/`` of logs."""
+
+    project: str
+    job_id: str
+    hdf5_file: str | None  # relative to the data_store root
+    log_dir: str | None  # relative to the data_store root
+    file_size: int
+    file_mtime: datetime | None
+    root_attrs: tuple[tuple[str, str], ...]  # every root attribute, sorted
+    description: str
+    job_eui: str
+    creation_timestamp: str  # raw @creation_timestamp
+    end_time: datetime | None  # parsed @creation_timestamp (D5)
+    start_time: datetime | None  # approximate (D5)
+    start_time_source: Literal["output-time", "log-mtime", ""]
+    nodes: tuple[NodeGroup, ...]
+    logs: tuple[LogFile, ...]
+    workflow: Commit
+    params: Commit
+    status: Status
+    problems: tuple[Problem, ...]
+    command_line_run: bool = False  # output_data.hdf5 written without a job EUI
+
+    def attr(self, name: str, default: str = "") -> str:
+        for key, value in self.root_attrs:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class Project:
+    """A folder under ``data_store/`` and its two repositories."""
+
+    name: str
+    jobs: tuple[Job, ...]
+    problems: tuple[Problem, ...]
+    workflow_repo: str | None  # relative path when the repository exists
+    params_repo: str | None
+
+
+@dataclass(frozen=True)
+class DataStore:
+    """Everything read from one data_store."""
+
+    root: str
+    projects: tuple[Project, ...]
+    problems: tuple[Problem, ...]  # store-level: stray files, a project named git...
+
+    def all_problems(self) -> tuple[Problem, ...]:
+        found = list(self.problems)
+        for project in self.projects:
+            found.extend(project.problems)
+            for job in project.jobs:
+                found.extend(job.problems)
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class OutputData:
+    """Values of one output as read for figures and downloads.
+
+    ``values`` is a numpy array for numeric and bool outputs, a tuple of
+    decoded Python values for ``str`` and ``json`` outputs.  ``stride`` > 1
+    means the reader kept every stride-th set because the whole would exceed
+    ``ReadLimits.max_read_bytes``; ``complete`` says nothing was dropped.
+    """
+
+    hdf5_path: str
+    kind: OutputKind
+    values: np.ndarray | tuple[Any, ...]
+    times: tuple[datetime | None, ...]
+    complete: bool = True
+    stride: int = 1
+    note: str = field(default="")
