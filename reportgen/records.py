@@ -171,6 +171,48 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class FileStat:
+    """Size and modification time of an input file, for change detection."""
+
+    path: str  # relative to the data_store root
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job found by scanning, before anything inside it is read."""
+
+    project: str
+    job_id: str
+    hdf5: FileStat | None  # <job id>.hdf5 (or output_data.hdf5 for a command-line run)
+    logs: tuple[FileStat, ...]  # <job id>/*.log, sorted by name
+    log_dir: str | None  # <job id>/ when it exists
+    command_line_run: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectScan:
+    """A project folder as listed, with the state of its two repositories."""
+
+    name: str
+    jobs: tuple[JobRef, ...]  # sorted by job id
+    problems: tuple[Problem, ...]
+    workflow_repo: str | None  # relative path of workflow.git when it exists
+    params_repo: str | None
+    repo_fingerprint: str  # changes when either repository's refs or packs change
+
+
+@dataclass(frozen=True)
+class StoreScan:
+    """Result of listing a data_store: cheap, no file content read."""
+
+    root: str
+    projects: tuple[ProjectScan, ...]  # sorted by name
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
 class Job:
     """One experimental run: ``<job id>.hdf5`` and/or ``<job id>/`` of logs."""
 
