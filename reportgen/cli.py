@@ -93,8 +93,207 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 
 
 # ---------------------------------------------------------------- site (issue: static run catalog)
+@cli.command()
+@click.argument("data_store", type=PathArg)
+@click.option("-o", "--output", "site", type=PathArg, required=True, help="Folder of the site (built beside it, swapped in).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT even if it is not a reportgen site.")
+@click.option("--full", is_flag=True, help="Rebuild every page, ignoring the previous build's manifest.")
+@click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
+@click.option("--workers", type=int, default=0, help="Worker processes (0: one per core).")
+def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int) -> None:
+    """Build the static run catalog of DATA_STORE into OUTPUT (incremental, atomic).
+
+    \b
+    Example:
+      reportgen build demo/data_store -o demo/site
+    """
+    from reportgen.errors import BadInputError
+    from reportgen.site.build import BuildOptions, build_site
+
+    report = build_site(data_store, site, BuildOptions(workers=workers, force=force, full=full))
+    click.echo(report.summary())
+    if strict and report.problems:
+        raise BadInputError(data_store, f"{len(report.problems)} data problems (--strict); see {site / 'build-report.json'}")
+
+
 # ---------------------------------------------------------------- archives (issue: converters)
+@cli.group()
+def archive() -> None:
+    """Inspect, validate and migrate AiiDA export archives (versions 0.1 to 0.13 and main_0001).
+
+    \b
+    Example:
+      reportgen archive migrate old.aiida new.zip --to 0.13
+    """
+
+
+@archive.command("inspect")
+@click.argument("path", type=PathArg)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def archive_inspect(path: Path, as_json: bool) -> None:
+    """Show version, container, entity counts, types, groups, repository size and history of PATH.
+
+    \b
+    Example:
+      reportgen archive inspect export.aiida --json
+    """
+    from converters import inspect, render_summary
+    from converters.main.validate import inspect_main, is_main_archive  # issue 5: main_XXXX archives
+
+    summary = inspect_main(path) if is_main_archive(path) else inspect(path)
+    click.echo(render_summary(summary, as_json=as_json), nl=False)
+
+
+@archive.command("validate")
+@click.argument("path", type=PathArg)
+@click.option("--json", "as_json", is_flag=True, help="Print every problem as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 65 on warnings too, not only on errors.")
+def archive_validate(path: Path, as_json: bool, strict: bool) -> None:
+    """Check PATH's structure and references; list every problem with its JSON path.
+
+    Exits 0 when valid, 65 when any error (with --strict: any problem) was found.
+
+    \b
+    Example:
+      reportgen archive validate export.aiida
+    """
+    from converters.main.validate import is_main_archive, validate_main  # issue 5: main_XXXX archives
+    from converters.validate import is_valid, render_problems, validate
+
+    problems = validate_main(path) if is_main_archive(path) else validate(path)
+    click.echo(render_problems(path, problems, as_json=as_json), nl=False)
+    sys.exit(0 if is_valid(problems, strict=strict) else 65)
+
+
+@archive.command("migrate")
+@click.argument("source", type=PathArg)
+@click.argument("output", type=PathArg)
+@click.option("--to", "to_version", default="0.13", show_default=True, help="Target export version.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
+    help="Output container (default: from OUTPUT's name, else zip).",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--allow-loss", is_flag=True, help="Let a downgrade drop what the older version cannot hold.")
+@click.option("--strict", is_flag=True, help="Refuse dangling links and unknown group members instead of reporting them.")
+def archive_migrate(
+    source: Path, output: Path, to_version: str, fmt: str | None, force: bool, allow_loss: bool, strict: bool
+) -> None:
+    """Migrate SOURCE to export version --to and write it to OUTPUT (SOURCE is never modified).
+
+    --to may be any version 0.1 ... 0.13 or main_0000 ... main_0001 (AiiDA 2.x, zip
+    only); going down needs each step's inverse and stops before losing anything
+    unless --allow-loss.
+
+    \b
+    Example:
+      reportgen archive migrate old.tar.gz new.tar.zst --to 0.13 --format tar.zst
+      reportgen archive migrate old.aiida new.aiida --to main_0001
+      reportgen archive migrate new.aiida old.zip --to 0.4 --allow-loss
+    """
+    from converters.main import convert  # issue 5: main_XXXX and downgrades; forward legacy is converters.migrate
+
+    result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss)
+    click.echo(result.describe())
+
+
 # ---------------------------------------------------------------- export / restore / bundle
+@cli.command()
+@click.argument("data_store", type=PathArg)
+@click.option("-o", "--output", type=PathArg, required=True, help="The archive to write.")
+@click.option("--project", "projects", multiple=True, help="Export only this project (repeatable).")
+@click.option("--job", "jobs", multiple=True, help="Export only this job id (repeatable).")
+@click.option("--export-version", default="0.13", show_default=True, help="Export version of the archive.")
+@click.option("--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
+              help="Container format (default: from the file name, else zip).")
+@click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
+@click.option("--workers", type=int, default=0, help="Reader processes (0: one per core).")
+@click.option("--force", is_flag=True, help="Replace ARCHIVE if it exists.")
+def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tuple[str, ...], export_version: str,
+           fmt: str | None, user_email: str | None, workers: int, force: bool) -> None:
+    """Write DATA_STORE as an AiiDA export archive (each job a provenance graph, nothing lost).
+
+    \b
+    Example:
+      reportgen export demo/data_store -o demo/runs.aiida
+    """
+    from reportgen.export import DEFAULT_EMAIL, ExportOptions, export_archive
+
+    options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers)
+    click.echo(export_archive(data_store, output, options).render())
+
+
+@cli.command()
+@click.argument("archive", type=PathArg)
+@click.option("-o", "--output", type=PathArg, required=True, help="The data_store directory to create.")
+@click.option("--force", is_flag=True, help="Replace the output directory if it exists.")
+def restore(archive: Path, output: Path, force: bool) -> None:
+    """Rebuild the data_store an archive of `reportgen export` was made from.
+
+    \b
+    Example:
+      reportgen restore demo/runs.aiida -o restored/data_store
+    """
+    from reportgen.export import restore_data_store
+
+    click.echo(restore_data_store(archive, output, force=force).render())
+
+
+class _BundleGroup(click.Group):
+    """``bundle DATA_STORE -o BUNDLE`` is ``bundle create DATA_STORE -o BUNDLE``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_BundleGroup)
+def bundle() -> None:
+    """Offline audit bundles: a BagIt bag of the static site and the export archive.
+
+    `reportgen bundle DATA_STORE -o BUNDLE` is short for `bundle create`.
+
+    \b
+    Example:
+      reportgen bundle demo/data_store -o demo/audit-bundle
+      reportgen bundle verify demo/audit-bundle
+    """
+
+
+@bundle.command("create")
+@click.argument("data_store", type=PathArg)
+@click.option("-o", "--output", type=PathArg, required=True, help="The bundle directory to create.")
+@click.option("--force", is_flag=True, help="Replace the bundle if it exists.")
+def bundle_create(data_store: Path, output: Path, force: bool) -> None:
+    """Write an audit bundle of DATA_STORE: site + archive + sha256/sha512 manifests.
+
+    \b
+    Example:
+      reportgen bundle create demo/data_store -o demo/audit-bundle
+    """
+    from reportgen.bundle import write_bundle
+
+    click.echo(write_bundle(data_store, output, force=force).render())
+
+
+@bundle.command("verify")
+@click.argument("bundle_dir", metavar="BUNDLE", type=PathArg)
+def bundle_verify(bundle_dir: Path) -> None:
+    """Check every checksum of BUNDLE; name each changed, missing or extra file (exit 65).
+
+    \b
+    Example:
+      reportgen bundle verify demo/audit-bundle
+    """
+    from reportgen.bundle import verify_bundle
+
+    report = verify_bundle(bundle_dir)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    report.check()
+    click.echo(report.render())
+
 
 
 # ---------------------------------------------------------------- entry point

@@ -137,6 +137,9 @@ class LogFile:
     error_lines: tuple[int, ...]  # 1-based preview lines that look like errors
     traceback_lines: tuple[int, ...]  # 1-based lines of "Traceback (most recent call last):"
     invalid_utf8: bool
+    # readers (issue 2): the end of a truncated log (tracebacks live there) and the whole file's lines
+    tail: str = ""  # last ~16 KB, same cleaning as preview; "" when not truncated
+    total_lines: int = 0  # lines in the whole file (traceback_lines count in these)
 
     @property
     def has_traceback(self) -> bool:

@@ -1,0 +1,912 @@
+"""Containers of export archives: zip, tar (plain, gzip, zstd) and an unpacked folder.
+
+The only module that knows one container from another.  Everything above it
+sees an ``Archive``: a checked listing of members plus streamed reads, and
+``write_archive`` for the three output formats.
+
+Reading is defensive because archives come from elsewhere (security reference
+section 1): the container is detected by its magic bytes, every name is
+checked against the legacy layout's allowlist before any member is read,
+links, devices, duplicates and case/Unicode collisions are refused, and every
+decompressed byte is counted against a budget.  Tar is parsed here rather than
+with ``tarfile`` so that the end-of-archive marker, checksums and negative
+sizes are checked, nothing is cached per member, and reads are large.
+
+Writing is deterministic: sorted members (input order for tar streams, which
+cannot be re-read out of order), fixed timestamps, modes and owners, gzip
+mtime 0, and the file appears under its name only once complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import tarfile
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zstandard
+
+from converters.errors import BadInputError, InputMissingError, OutputError, WriteError
+
+KiB, MiB, GiB = 1024, 1024**2, 1024**3
+CHUNK = 1 * MiB
+FORMATS = ("zip", "tar.gz", "tar.zst")
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets that bound reading whatever the archive declares (all overridable)."""
+
+    max_total_bytes: int = 32 * GiB  # decompressed bytes over one pass
+    max_ratio: float = 200.0  # per member (zip) or per member's share of the stream (tar)
+    ratio_min_bytes: int = 16 * MiB  # smaller members are not ratio-checked: tiny files compress arbitrarily
+    max_entries: int = 2_000_000
+    max_zstd_window: int = 128 * MiB
+    max_json_bytes: int = 8 * GiB  # metadata.json / data.json are parsed in memory
+    max_name_bytes: int = 1024
+    max_segment_bytes: int = 255
+    strict_names: bool = False  # unknown member names: error instead of warning
+
+
+@dataclass(frozen=True)
+class Member:
+    """An allowed member: ``name`` normalised (no ``./``, no trailing ``/``)."""
+
+    name: str
+    is_dir: bool
+    size: int  # declared size; 0 for directories
+
+
+@dataclass(frozen=True)
+class Listing:
+    container: str  # "zip" | "tar" | "tar.gz" | "tar.zst" | "folder"
+    members: tuple[Member, ...]  # allowed members in archive order
+    warnings: tuple[str, ...]  # ignored junk and unknown names, one sentence each
+
+
+# ---------------------------------------------------------------- names
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_NODE_DIR = re.compile(r"^nodes(/[0-9a-fA-F]{2}(/[0-9a-fA-F]{2}(/[0-9a-fA-F-]{20,40}(/(path|raw_input)(/.+)?)?)?)?)?$")
+_NODE_FILE = re.compile(r"^nodes/[0-9a-fA-F]{2}/[0-9a-fA-F]{2}/[0-9a-fA-F-]{20,40}/(path|raw_input)/.+$")
+TOP_FILES = ("metadata.json", "data.json")
+
+
+def check_member_name(file: Path, raw: str, is_dir: bool, limits: Limits) -> str | None:
+    """The normalised name, or None for the archive root entry; raises on an unsafe name."""
+    name = raw
+    while name.startswith("./"):
+        name = name[2:]
+    if is_dir or name.endswith("/"):
+        name = name.rstrip("/") if name not in ("", "/") else name
+    if name in ("", "."):
+        return None
+    unsafe = (
+        "\x00" in name
+        or "\\" in name
+        or name.startswith("/")
+        or _DRIVE.match(name) is not None
+        or len(name.encode("utf-8", "surrogatepass")) > limits.max_name_bytes
+    )
+    for segment in name.split("/"):
+        if segment in ("", ".", "..") or len(segment.encode("utf-8", "surrogatepass")) > limits.max_segment_bytes:
+            unsafe = True
+        elif _WINDOWS_RESERVED.match(segment):
+            unsafe = True
+    if unsafe:
+        raise BadInputError(file, "unsafe member name", repr(raw)[1:-1])
+    return name
+
+
+def classify_name(name: str, is_dir: bool) -> str:
+    """"ok", "junk" (macOS litter) or "unknown" for a safe, normalised name."""
+    segments = name.split("/")
+    if segments[0] == "__MACOSX" or ".DS_Store" in segments:
+        return "junk"
+    if is_dir:
+        return "ok" if _NODE_DIR.match(name) else "unknown"
+    if name in TOP_FILES or _NODE_FILE.match(name):
+        return "ok"
+    return "unknown"
+
+
+class _ListingBuilder:
+    """Collects members, refusing duplicates, collisions and too many entries."""
+
+    def __init__(self, file: Path, container: str, limits: Limits) -> None:
+        self.file, self.container, self.limits = file, container, limits
+        self.members: list[Member] = []
+        self.warnings: list[str] = []
+        self.keys: dict[str, tuple[str, bool]] = {}
+        self.entries = 0
+
+    def add(self, raw: str, is_dir: bool, size: int) -> Member | None:
+        self.entries += 1
+        if self.entries > self.limits.max_entries:
+            raise BadInputError(self.file, f"too many entries (more than {self.limits.max_entries})")
+        name = check_member_name(self.file, raw, is_dir, self.limits)
+        if name is None:
+            return None
+        self._check_collision(name, is_dir)
+        kind = classify_name(name, is_dir)
+        if kind != "ok":
+            if kind == "unknown" and self.limits.strict_names:
+                raise BadInputError(self.file, "unexpected member name", name)
+            self.warnings.append(f"{name!r}: {'macOS junk' if kind == 'junk' else 'unexpected member'}, ignored")
+            return None
+        member = Member(name, is_dir, 0 if is_dir else size)
+        self.members.append(member)
+        return member
+
+    def _check_collision(self, name: str, is_dir: bool) -> None:
+        key = unicodedata.normalize("NFC", name).casefold()
+        seen = self.keys.get(key)
+        if seen is None:
+            self.keys[key] = (name, is_dir)
+        elif seen == (name, True) and is_dir:
+            return  # a directory listed twice is harmless
+        elif seen[0] == name:
+            raise BadInputError(self.file, f"duplicate member {name}", name)
+        else:
+            raise BadInputError(self.file, f"names collide: {seen[0]!r} and {name!r}", name)
+
+    def build(self) -> Listing:
+        return Listing(self.container, tuple(self.members), tuple(self.warnings))
+
+
+# ---------------------------------------------------------------- byte sources
+class _Budget:
+    """Counts decompressed bytes of one pass against ``max_total_bytes``."""
+
+    def __init__(self, file: Path, limits: Limits) -> None:
+        self.file, self.limits, self.total = file, limits, 0
+
+    def spend(self, n: int, member: str = "") -> None:
+        self.total += n
+        if self.total > self.limits.max_total_bytes:
+            raise BadInputError(self.file, f"exceeds size budget ({self.limits.max_total_bytes} bytes)", member)
+
+    def check_ratio(self, out: int, compressed: int, member: str) -> None:
+        if out >= self.limits.ratio_min_bytes and out > self.limits.max_ratio * max(compressed, 1):
+            raise BadInputError(
+                self.file, f"exceeds size budget: compression ratio over {self.limits.max_ratio:g}", member
+            )
+
+
+class _CountingFile(io.RawIOBase):
+    """A read-only file that counts the raw (compressed) bytes handed out."""
+
+    def __init__(self, fh) -> None:
+        self.fh, self.count = fh, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.count += len(data)
+        return data
+
+    def readinto(self, buf) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+class _GzipStream:
+    """Streamed gunzip with bounded output per call; truncation and trailing junk are errors."""
+
+    def __init__(self, file: Path, raw: _CountingFile) -> None:
+        self.file, self.raw = file, raw
+        self.d = zlib.decompressobj(31)
+        self.input = b""
+
+    def read_all(self, n: int) -> bytes:
+        while True:
+            if not self.input:
+                self.input = self.raw.read(256 * KiB)
+                if not self.input:
+                    if self.d.eof:
+                        return b""
+                    raise BadInputError(self.file, "truncated archive (gzip stream ends early)")
+            if self.d.eof:
+                self._start_next_member()
+            try:
+                out = self.d.decompress(self.input, n)
+            except zlib.error as exc:
+                raise BadInputError(self.file, f"not a valid archive: corrupt gzip data ({exc})") from None
+            self.input = self.d.unused_data if self.d.eof else self.d.unconsumed_tail
+            if out:
+                return out
+
+    def _start_next_member(self) -> None:
+        """Bytes after a finished gzip member must be another member (concatenated gzip)."""
+        if len(self.input) < 2:
+            self.input += self.raw.read(256 * KiB)
+        if self.input[:2] != b"\x1f\x8b":
+            raise BadInputError(self.file, "not a valid archive: trailing bytes after the gzip stream")
+        self.d = zlib.decompressobj(31)
+
+
+class _ZstdStream:
+    """Streamed zstd with a bounded window; the frames were walked beforehand (truncation)."""
+
+    def __init__(self, file: Path, raw: _CountingFile, limits: Limits) -> None:
+        self.file = file
+        dctx = zstandard.ZstdDecompressor(max_window_size=limits.max_zstd_window)
+        self.reader = dctx.stream_reader(raw, read_size=256 * KiB, read_across_frames=True)
+
+    def read_all(self, n: int) -> bytes:
+        try:
+            return self.reader.read(n)
+        except zstandard.ZstdError as exc:
+            raise BadInputError(self.file, f"not a valid archive: corrupt zstd data ({exc})") from None
+
+
+class _PlainStream:
+    def __init__(self, raw: _CountingFile) -> None:
+        self.raw = raw
+
+    def read_all(self, n: int) -> bytes:
+        return self.raw.read(n)
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} B"
+
+
+def check_zstd_frames(file: Path, fh, limits: Limits) -> None:
+    """Walk every zstd frame's block headers: truncation, trailing junk, window and declared size.
+
+    ``stream_reader`` returns a clean EOF on a cut frame (security reference,
+    V), so completeness is checked here without decompressing anything.
+    """
+    fh.seek(0, os.SEEK_END)
+    end = fh.tell()
+    pos = 0
+    while pos < end:
+        fh.seek(pos)
+        head = fh.read(18)
+        magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else 0
+        if 0x184D2A50 <= magic <= 0x184D2A5F and len(head) >= 8:  # skippable frame
+            pos += 8 + int.from_bytes(head[4:8], "little")
+            continue
+        if magic != 0xFD2FB528:
+            raise BadInputError(file, "not a valid archive: trailing bytes after the zstd stream")
+        pos = _check_zstd_frame(file, fh, pos, head, limits)
+    if pos > end:
+        raise BadInputError(file, "truncated archive (zstd frame ends early)")
+
+
+def _check_zstd_frame(file: Path, fh, pos: int, head: bytes, limits: Limits) -> int:
+    try:
+        params = zstandard.get_frame_parameters(head)
+    except zstandard.ZstdError:
+        raise BadInputError(file, "truncated archive (zstd frame header cut)") from None
+    if params.window_size > limits.max_zstd_window:
+        raise BadInputError(
+            file, f"zstd window {_human(params.window_size)} > limit {_human(limits.max_zstd_window)}"
+        )
+    if params.content_size not in (0, zstandard.CONTENTSIZE_UNKNOWN) and params.content_size > limits.max_total_bytes:
+        raise BadInputError(file, f"exceeds size budget: zstd frame declares {_human(params.content_size)}")
+    fhd = head[4]
+    single = (fhd >> 5) & 1
+    fcs_size = {0: single, 1: 2, 2: 4, 3: 8}[fhd >> 6]
+    pos += 4 + 1 + (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs_size
+    while True:
+        fh.seek(pos)
+        block = fh.read(3)
+        if len(block) < 3:
+            raise BadInputError(file, "truncated archive (zstd frame ends early)")
+        value = int.from_bytes(block, "little")
+        kind, size = (value >> 1) & 3, value >> 3
+        if kind == 3:
+            raise BadInputError(file, "not a valid archive: corrupt zstd block")
+        pos += 3 + (1 if kind == 1 else size)
+        if value & 1:
+            return pos + (4 if (fhd >> 2) & 1 else 0)
+
+
+# ---------------------------------------------------------------- tar parsing
+_ZERO_BLOCK = bytes(512)
+
+
+@dataclass
+class _TarEntry:
+    name: str
+    kind: str  # "file" | "dir"
+    size: int
+
+
+def _tar_number(file: Path, field_bytes: bytes) -> int:
+    if field_bytes[:1] and field_bytes[0] & 0x80:
+        if field_bytes[0] == 0xFF:
+            raise BadInputError(file, "malformed tar: negative number in header")
+        return int.from_bytes(bytes([field_bytes[0] & 0x7F]) + field_bytes[1:], "big")
+    text = field_bytes.split(b"\x00", 1)[0].strip(b" \x00")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise BadInputError(file, "malformed tar: bad number in header") from None
+
+
+def _decode_name(file: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = raw.decode("utf-8", "backslashreplace")
+        raise BadInputError(file, "name is not UTF-8", shown) from None
+
+
+def _parse_pax(file: Path, data: bytes) -> dict[str, bytes]:
+    records: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise BadInputError(file, "malformed tar: bad pax header") from None
+        if length <= 0 or space < 0:
+            raise BadInputError(file, "malformed tar: bad pax header")
+        key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
+        records[key.decode("utf-8", "replace")] = value
+        pos += length
+    return records
+
+
+class _TarReader:
+    """Streamed tar walk: ``entries()`` yields headers, ``read_data`` the current member."""
+
+    def __init__(self, file: Path, stream, budget: _Budget, raw: _CountingFile) -> None:
+        self.file, self.stream, self.budget, self.raw = file, stream, budget, raw
+        self.buf = bytearray()
+        self.remaining = 0  # unread data bytes of the current member
+        self.padding = 0
+        self.current = ""  # name of the current member, for error messages
+
+    def _fill(self, n: int) -> None:
+        while len(self.buf) < n:
+            chunk = self.stream.read_all(max(n - len(self.buf), CHUNK))
+            if not chunk:
+                break
+            self.buf += chunk
+
+    def _take(self, n: int) -> bytes:
+        self._fill(n)
+        if len(self.buf) < n:
+            raise BadInputError(self.file, "truncated archive (tar data ends early)")
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def read_data(self, member: str) -> Iterator[bytes]:
+        """The current member's bytes, counted against the budget and ratio."""
+        start_raw, out = self.raw.count, 0
+        while self.remaining:
+            self._fill(min(self.remaining, CHUNK))
+            n = min(self.remaining, len(self.buf), CHUNK)
+            if n == 0:
+                raise BadInputError(self.file, "truncated archive (member data cut)", member)
+            chunk = bytes(self.buf[:n])
+            del self.buf[:n]
+            self.remaining -= n
+            out += n
+            self.budget.spend(n, member)
+            self.budget.check_ratio(out, self.raw.count - start_raw, member)
+            yield chunk
+
+    def _skip_rest(self) -> None:
+        for _ in self.read_data(self.current):
+            pass
+        if self.padding:
+            self._take(self.padding)
+            self.padding = 0
+
+    def entries(self) -> Iterator[_TarEntry]:
+        overrides: dict[str, bytes] = {}
+        while True:
+            self._skip_rest()
+            header = self._take_header()
+            if header is None:
+                return
+            entry, overrides = self._entry(header, overrides)
+            if entry is not None:
+                yield entry
+
+    def _take_header(self) -> bytes | None:
+        self._fill(512)
+        if len(self.buf) < 512:
+            raise BadInputError(self.file, "truncated archive (no tar end-of-archive marker)")
+        header = self._take(512)
+        if header == _ZERO_BLOCK:
+            self._fill(512)
+            if len(self.buf) < 512:
+                raise BadInputError(self.file, "truncated archive (tar end-of-archive marker cut)")
+            self._drain()
+            return None
+        stored = _tar_number(self.file, header[148:156])
+        unsigned = sum(header[:148]) + 256 + sum(header[156:])
+        if stored != unsigned:
+            raise BadInputError(self.file, "malformed tar: header checksum mismatch")
+        return header
+
+    def _drain(self) -> None:
+        """Read to the end so gzip/zstd trailing checks run; tar padding after the marker is ignored."""
+        self.buf.clear()
+        while self.stream.read_all(CHUNK):
+            pass
+
+    def _entry(self, header: bytes, overrides: dict[str, bytes]) -> tuple[_TarEntry | None, dict[str, bytes]]:
+        typeflag = header[156:157]
+        size = _tar_number(self.file, header[124:136])
+        if "size" in overrides:
+            if not overrides["size"].isdigit():
+                raise BadInputError(self.file, "malformed tar: bad pax size")
+            size = int(overrides["size"])
+        self.remaining, self.padding = size, (-size) % 512
+        if typeflag in (b"x", b"g", b"L"):
+            if size > MiB:
+                raise BadInputError(self.file, "malformed tar: extended header too large")
+            data = b"".join(self.read_data(""))
+            self._take(self.padding)
+            self.padding = 0
+            if typeflag == b"g":
+                return None, overrides
+            if typeflag == b"L":
+                return None, {**overrides, "path": data.rstrip(b"\x00")}
+            return None, {**overrides, **_parse_pax(self.file, data)}
+        raw_name = overrides.get("path") or self._header_name(header)
+        name = self.current = _decode_name(self.file, raw_name)
+        if typeflag in (b"1", b"2", b"K"):
+            raise BadInputError(self.file, "link members not allowed", name)
+        if typeflag in (b"3", b"4", b"6"):
+            raise BadInputError(self.file, "special file (device or FIFO) not allowed", name)
+        if typeflag == b"5":
+            return _TarEntry(name, "dir", 0), {}
+        if typeflag in (b"0", b"\x00", b"7"):
+            return _TarEntry(name, "file", size), {}
+        raise BadInputError(self.file, f"malformed tar: unsupported member type {typeflag!r}", name)
+
+    @staticmethod
+    def _header_name(header: bytes) -> bytes:
+        name = header[:100].split(b"\x00", 1)[0]
+        if header[257:262] == b"ustar":
+            prefix = header[345:500].split(b"\x00", 1)[0]
+            if prefix:
+                name = prefix + b"/" + name
+        return name
+
+
+# ---------------------------------------------------------------- the archive
+def detect_container(path: Path) -> str:
+    """"zip", "tar", "tar.gz", "tar.zst" or "folder", by content."""
+    if not path.exists() and not path.is_symlink():
+        raise InputMissingError(path, "no such file or directory")
+    if path.is_dir():
+        return "folder"
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if head[:2] == b"\x1f\x8b":
+        return "tar.gz"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "tar.zst"
+    if len(head) == 512 and head[257:262] == b"ustar":
+        return "tar"
+    raise BadInputError(path, "not a valid archive (neither zip, tar, tar.gz nor tar.zst)")
+
+
+class Archive:
+    """An opened, fully listed and checked archive.  Use ``open_archive``."""
+
+    def __init__(self, path: Path, container: str, limits: Limits) -> None:
+        self.path, self.container, self.limits = path, container, limits
+        self.captured: dict[str, bytes] = {}
+        self._zip_infos: dict[str, zipfile.ZipInfo] = {}
+        self.listing = self._list()
+        self.files = {m.name: m for m in self.listing.members if not m.is_dir}
+
+    # ---- listing
+    def _list(self) -> Listing:
+        builder = _ListingBuilder(self.path, self.container, self.limits)
+        if self.container == "zip":
+            self._list_zip(builder)
+        elif self.container == "folder":
+            self._list_folder(builder)
+        else:
+            self._walk_tar(builder, capture=set(TOP_FILES), visit=None)
+        return builder.build()
+
+    def _list_zip(self, builder: _ListingBuilder) -> None:
+        with self._zipfile() as zf:
+            infos = zf.infolist()
+            if len(infos) > self.limits.max_entries:
+                raise BadInputError(self.path, f"too many entries (more than {self.limits.max_entries})")
+            for info in infos:
+                self._check_zip_info(info)
+                member = builder.add(info.filename, info.is_dir(), info.file_size)
+                if member is not None and not member.is_dir:
+                    self._zip_infos[member.name] = info
+            check_zip_layout(self.path, zf)
+
+    def _check_zip_info(self, info: zipfile.ZipInfo) -> None:
+        if not info.flag_bits & 0x800 and not info.orig_filename.isascii():
+            raw = info.orig_filename.encode("cp437", "replace").decode("utf-8", "backslashreplace")
+            raise BadInputError(self.path, "name is not UTF-8", raw)
+        if "\x00" in info.orig_filename:
+            raise BadInputError(self.path, "unsafe member name", repr(info.orig_filename)[1:-1])
+        unix_mode = info.external_attr >> 16
+        if info.create_system == 3 and (unix_mode & 0o170000) == 0o120000:
+            raise BadInputError(self.path, "link members not allowed", info.filename)
+        if info.flag_bits & 0x1:
+            raise BadInputError(self.path, "encrypted members not supported", info.filename)
+
+    def _list_folder(self, builder: _ListingBuilder) -> None:
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            with os.scandir(self.path / rel if rel else self.path) as it:
+                for entry in sorted(it, key=lambda e: e.name):
+                    name = f"{rel}{entry.name}"
+                    if entry.is_symlink():
+                        raise BadInputError(self.path, "link members not allowed", name)
+                    if entry.is_dir(follow_symlinks=False):
+                        builder.add(name + "/", True, 0)
+                        stack.append(name + "/")
+                    elif entry.is_file(follow_symlinks=False):
+                        builder.add(name, False, entry.stat(follow_symlinks=False).st_size)
+                    else:
+                        raise BadInputError(self.path, "special file (device or FIFO) not allowed", name)
+
+    @contextmanager
+    def _zipfile(self):
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                yield zf
+        except zipfile.BadZipFile as exc:
+            raise BadInputError(self.path, f"not a valid archive (truncated or corrupt zip: {exc})") from None
+        except (zipfile.LargeZipFile, NotImplementedError) as exc:
+            raise BadInputError(self.path, f"not a valid archive ({exc})") from None
+
+    @contextmanager
+    def _tar_stream(self):
+        with open(self.path, "rb") as fh:
+            if self.container == "tar.zst":
+                check_zstd_frames(self.path, fh, self.limits)
+                fh.seek(0)
+            raw = _CountingFile(fh)
+            if self.container == "tar.gz":
+                stream = _GzipStream(self.path, raw)
+            elif self.container == "tar.zst":
+                stream = _ZstdStream(self.path, raw, self.limits)
+            else:
+                stream = _PlainStream(raw)
+            yield _TarReader(self.path, stream, _Budget(self.path, self.limits), raw)
+
+    def _walk_tar(self, builder: _ListingBuilder | None, capture: set[str], visit: Callable | None) -> None:
+        """One pass over a tar stream: list (builder), keep ``capture`` members, or hand files to ``visit``."""
+        with self._tar_stream() as reader:
+            for entry in reader.entries():
+                if builder is not None:
+                    member = builder.add(entry.name, entry.kind == "dir", entry.size)
+                else:
+                    member = self._known_member(entry)
+                if member is None:
+                    continue
+                if member.name in capture and not member.is_dir:
+                    self.captured[member.name] = self._bounded_join(reader.read_data(member.name), member.name)
+                elif visit is not None:
+                    visit(member, reader.read_data(member.name))
+
+    def _known_member(self, entry: _TarEntry) -> Member | None:
+        name = check_member_name(self.path, entry.name, entry.kind == "dir", self.limits)
+        if name is None or classify_name(name, entry.kind == "dir") != "ok":
+            return None
+        return Member(name, entry.kind == "dir", entry.size)
+
+    def _bounded_join(self, chunks: Iterable[bytes], name: str) -> bytes:
+        out = bytearray()
+        for chunk in chunks:
+            out += chunk
+            if len(out) > self.limits.max_json_bytes:
+                raise BadInputError(self.path, f"exceeds size budget ({self.limits.max_json_bytes} bytes)", name)
+        return bytes(out)
+
+    # ---- reading
+    def has(self, name: str) -> bool:
+        return name in self.files
+
+    def read_bytes(self, name: str) -> bytes:
+        """The whole of one (small) member, e.g. metadata.json."""
+        if name in self.captured:
+            return self.captured[name]
+        found = self.read_many({name})
+        return found[name]
+
+    def take_bytes(self, name: str) -> bytes:
+        """Like ``read_bytes`` but forgets a captured copy, so only the caller holds it."""
+        data = self.read_bytes(name)
+        self.captured.pop(name, None)
+        return data
+
+    def read_many(self, names: set[str]) -> dict[str, bytes]:
+        """Several members at once (one pass for a tar stream)."""
+        missing = [n for n in names if n not in self.files]
+        if missing:
+            raise BadInputError(self.path, f"missing {missing[0]}", missing[0])
+        if self.container in ("zip", "folder"):
+            return {n: self._bounded_join(self._read_random(n), n) for n in sorted(names)}
+        found: dict[str, bytes] = {}
+
+        def keep(member: Member, chunks: Iterator[bytes]) -> None:
+            if member.name in names:
+                found[member.name] = self._bounded_join(chunks, member.name)
+
+        self._walk_tar(None, capture=set(), visit=keep)
+        return found
+
+    def _read_random(self, name: str) -> Iterator[bytes]:
+        budget = _Budget(self.path, self.limits)
+        if self.container == "folder":
+            yield from self._read_folder_file(name, budget)
+            return
+        yield from self._read_zip_member(name, budget)
+
+    def _read_folder_file(self, name: str, budget: _Budget) -> Iterator[bytes]:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.path / name, flags)
+        with os.fdopen(fd, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                budget.spend(len(chunk), name)
+                yield chunk
+
+    def _read_zip_member(self, name: str, budget: _Budget) -> Iterator[bytes]:
+        info = self._zip_infos[name]
+        out = 0
+        with self._zipfile() as zf:
+            try:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(CHUNK):
+                        out += len(chunk)
+                        budget.spend(len(chunk), name)
+                        budget.check_ratio(out, info.compress_size, name)
+                        yield chunk
+            except zipfile.BadZipFile as exc:
+                reason = "corrupt member (CRC)" if "CRC" in str(exc) else f"corrupt member ({exc})"
+                raise BadInputError(self.path, reason, name) from None
+            except (zlib.error, EOFError) as exc:
+                raise BadInputError(self.path, f"corrupt member ({exc})", name) from None
+
+    def iter_members(self) -> Iterator[tuple[Member, Iterator[bytes] | None]]:
+        """Every repository member with a chunk iterator (None for directories).
+
+        Sorted by name when the container allows random access (zip, folder);
+        in archive order for tar streams.  Each iterator must be consumed
+        before the next item is requested.
+        """
+        repo = [m for m in self.listing.members if m.name.startswith("nodes")]
+        if self.container in ("zip", "folder"):
+            for member in sorted(repo, key=lambda m: m.name):
+                yield member, (None if member.is_dir else self._read_random(member.name))
+            return
+        yield from self._iter_tar_members()
+
+    def _iter_tar_members(self) -> Iterator[tuple[Member, Iterator[bytes] | None]]:
+        with self._tar_stream() as reader:
+            for entry in reader.entries():
+                member = self._known_member(entry)
+                if member is None or not member.name.startswith("nodes"):
+                    continue
+                yield member, (None if member.is_dir else reader.read_data(member.name))
+
+
+def check_zip_layout(file: Path, zf: zipfile.ZipFile) -> None:
+    """Refuse overlapping entries and trailing bytes (Fifield bombs, CVE-2024-0450)."""
+    fp = zf.fp
+    ranges = []
+    for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        fp.seek(info.header_offset)
+        head = fp.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise BadInputError(file, "not a valid archive: bad local header", info.filename)
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        end = info.header_offset + 30 + name_len + extra_len + info.compress_size
+        if info.flag_bits & 0x8:
+            fp.seek(end)
+            end += 16 if fp.read(4) == b"PK\x07\x08" else 12
+        ranges.append((info.header_offset, end, info.filename))
+    previous_end, previous = 0, ""
+    for start, end, name in ranges:
+        if start < previous_end:
+            raise BadInputError(file, f"overlapping entries ({previous!r} and {name!r})", name)
+        previous_end, previous = end, name
+    if previous_end > zf.start_dir:
+        raise BadInputError(file, "overlapping entries (data runs into the central directory)", previous)
+    _check_zip_end(file, fp)
+
+
+def _check_zip_end(file: Path, fp) -> None:
+    fp.seek(0, os.SEEK_END)
+    size = fp.tell()
+    tail_len = min(size, 65535 + 22)
+    fp.seek(size - tail_len)
+    tail = fp.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        raise BadInputError(file, "not a valid archive (truncated: no end of central directory)")
+    comment_len = struct.unpack("<H", tail[at + 20 : at + 22])[0]
+    if at + 22 + comment_len != len(tail):
+        raise BadInputError(file, "not a valid archive: trailing bytes after the zip end record")
+
+
+def open_archive(path: Path | str, limits: Limits | None = None) -> Archive:
+    """Detect, list and check an archive; raises ``BadInputError`` on anything unsafe."""
+    path = Path(path)
+    limits = limits or Limits()
+    try:
+        return Archive(path, detect_container(path), limits)
+    except PermissionError:
+        raise InputMissingError(path, "permission denied") from None
+
+
+# ---------------------------------------------------------------- writing
+@dataclass(frozen=True)
+class OutMember:
+    """One member to write: bytes, a chunk iterator of ``size`` bytes, or a directory."""
+
+    name: str
+    size: int = 0
+    data: bytes | None = None
+    chunks: Iterator[bytes] | None = field(default=None, compare=False)
+    is_dir: bool = False
+
+    @property
+    def length(self) -> int:
+        return len(self.data) if self.data is not None else self.size
+
+
+def guess_format(path: Path) -> str:
+    """Output format from the file name when ``--format`` is not given."""
+    name = path.name.lower()
+    if name.endswith((".tar.zst", ".tzst")):
+        return "tar.zst"
+    if name.endswith((".tar.gz", ".tgz")):
+        return "tar.gz"
+    return "zip"
+
+
+def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
+    """Refuse an output that is an input, lies inside a folder input, is a symlink, or exists."""
+    dst_abs = Path(os.path.abspath(dst))
+    for src in sources:
+        src_abs = Path(os.path.abspath(src))
+        if dst_abs == src_abs or (dst.exists() and src.exists() and os.path.samefile(dst, src)):
+            raise OutputError(dst, "output is the input; choose another name")
+        if src.is_dir() and src_abs in dst_abs.parents:
+            raise OutputError(dst, "output overlaps input")
+    if dst.is_symlink():
+        raise OutputError(dst, "output is a symlink; refusing to write through it")
+    if dst.exists() and not force:
+        raise OutputError(dst, "output exists (use --force to replace it)")
+    if dst.exists() and dst.is_dir():
+        raise OutputError(dst, "output is a directory")
+    if not dst_abs.parent.is_dir():
+        raise OutputError(dst, "output directory does not exist")
+
+
+def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
+    """Write members into ``dst`` atomically: temp file, fsync, rename, fsync dir."""
+    if fmt not in FORMATS:
+        raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    tmp = dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            if fmt == "zip":
+                _write_zip(fh, members)
+            else:
+                _write_tar(fh, fmt, members)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+        _fsync_dir(dst.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _member_chunks(member: OutMember) -> Iterator[bytes]:
+    if member.data is not None:
+        yield member.data
+    elif member.chunks is not None:
+        yield from member.chunks
+
+
+def _write_zip(fh, members: Iterable[OutMember]) -> None:
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
+        for member in members:
+            info = zipfile.ZipInfo(member.name + ("/" if member.is_dir else ""), date_time=ZIP_EPOCH)
+            info.create_system = 3
+            if member.is_dir:
+                info.external_attr = (0o40755 << 16) | 0x10
+                zf.writestr(info, b"")
+                continue
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.file_size = member.length
+            with zf.open(info, "w", force_zip64=member.length > 2 * GiB - 1) as out:
+                for chunk in _member_chunks(member):
+                    out.write(chunk)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of a chunk iterator, for ``TarFile.addfile``."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            try:
+                self.buf = next(self.chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self.buf))
+        b[:n] = self.buf[:n]
+        self.buf = self.buf[n:]
+        return n
+
+
+def _tar_mtime() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.isdigit() else 0
+
+
+def _write_tar(fh, fmt: str, members: Iterable[OutMember]) -> None:
+    if fmt == "tar.gz":
+        import gzip
+
+        compressed = gzip.GzipFile(filename="", fileobj=fh, mode="wb", compresslevel=6, mtime=0)
+    else:
+        cctx = zstandard.ZstdCompressor(level=3, write_checksum=True, threads=2)
+        compressed = cctx.stream_writer(fh, closefd=False)
+    mtime = _tar_mtime()
+    with compressed, tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        for member in members:
+            info = tarfile.TarInfo(member.name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+            if member.is_dir:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tf.addfile(info)
+                continue
+            info.mode, info.size = 0o644, member.length
+            tf.addfile(info, io.BufferedReader(_ChunkReader(_member_chunks(member)), CHUNK))

@@ -1,0 +1,109 @@
+"""Inspect an archive: version, container, counts, types, groups, repository, history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from converters.containers import Limits, open_archive
+from converters.jsonio import gc_paused
+from converters.versions import entity_names, node_type_field, read_data, read_metadata
+
+ENTITIES = ("User", "Computer", "Group", "Node", "Log", "Comment")
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    label: str
+    type_string: str
+    nodes: int
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    path: str
+    container: str
+    export_version: str
+    aiida_version: str
+    entities: dict[str, int]
+    links: int
+    node_types: dict[str, int]
+    link_types: dict[str, int]
+    groups: tuple[GroupSummary, ...]
+    repository_files: int
+    repository_bytes: int
+    conversion_info: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _rows(export: dict[str, Any], version: str, short: str) -> dict[str, Any]:
+    for name in entity_names(version, short):
+        if isinstance(export.get(name), dict):
+            return export[name]
+    return {}
+
+
+def _groups(export: dict[str, Any], data: dict[str, Any], version: str) -> tuple[GroupSummary, ...]:
+    members = data.get("groups_uuid") or {}
+    found = []
+    for row in _rows(export, version, "Group").values():
+        label = row.get("label", row.get("name", ""))
+        kind = row.get("type_string", row.get("type", ""))
+        found.append(GroupSummary(str(label), str(kind), len(members.get(row.get("uuid"), []))))
+    return tuple(sorted(found, key=lambda g: (g.label, g.type_string)))
+
+
+def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
+    """A summary of the archive at ``path``."""
+    archive = open_archive(path, limits)
+    metadata = read_metadata(archive)
+    version = metadata["export_version"]
+    with gc_paused():
+        data = read_data(archive)
+        export = data.get("export_data") or {}
+        type_field = node_type_field(version)
+        nodes = _rows(export, version, "Node")
+        links = data.get("links_uuid") or []
+        files = [m for m in archive.listing.members if not m.is_dir and m.name.startswith("nodes/")]
+        return ArchiveSummary(
+            path=str(path),
+            container=archive.container,
+            export_version=version,
+            aiida_version=str(metadata.get("aiida_version", "")),
+            entities={short: len(_rows(export, version, short)) for short in ENTITIES},
+            links=len(links),
+            node_types=dict(sorted(Counter(str(r.get(type_field)) for r in nodes.values()).items())),
+            link_types=dict(sorted(Counter(str(link.get("type", "(none)")) for link in links).items())),
+            groups=_groups(export, data, version),
+            repository_files=len(files),
+            repository_bytes=sum(m.size for m in files),
+            conversion_info=tuple(metadata.get("conversion_info") or ()),
+            warnings=archive.listing.warnings,
+        )
+
+
+def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
+    if as_json:
+        return orjson.dumps(asdict(summary), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    lines = [
+        f"archive:        {summary.path}",
+        f"container:      {summary.container}",
+        f"export version: {summary.export_version} (written by AiiDA {summary.aiida_version or '?'})",
+        "entities:       " + ", ".join(f"{k} {v}" for k, v in summary.entities.items()),
+        f"links:          {summary.links}",
+        f"repository:     {summary.repository_files} files, {summary.repository_bytes} bytes",
+    ]
+    lines += _section("node types", summary.node_types)
+    lines += _section("link types", summary.link_types)
+    lines += ["groups:"] + [f"  {g.label} ({g.type_string}): {g.nodes} nodes" for g in summary.groups]
+    lines += ["conversion history:"] + [f"  {c}" for c in summary.conversion_info]
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, counts: dict[str, int]) -> list[str]:
+    return [f"{title}:"] + [f"  {count:>8}  {name}" for name, count in counts.items()]

@@ -1,0 +1,409 @@
+"""0.13 -> main_0000: the legacy JSON archive into SQLite and a content-addressed repository.
+
+What aiida-core's ``legacy_to_main.py`` does (format reference 2.4), done in
+bounded memory and deterministically:
+
+1. Repository, pass 1: every ``nodes/aa/bb/rest/(raw_input|path)/<rel>``
+   member is hashed (sha256) and recorded as (node uuid, path, key);
+   ``raw_input/`` and ``path/`` merge into one tree.  Nothing is written yet.
+2. ``data.json`` is streamed section by section (ijson, one entity at a
+   time) into a staging SQLite file whose columns all accept null;
+   attributes, extras, links and group members go to staging tables.
+3. Links and group members are resolved by uuid with SQL joins; the ones
+   naming unknown nodes are reported (aiida-core aborts on the first dangling
+   link and drops unknown members with a log line), or raise with strict.
+4. Each node's ``repository_metadata`` tree is built from its sorted paths.
+5. Repository, pass 2 (when writing): each distinct blob is streamed once
+   from its first member into ``repo/<sha256>``, re-hashed on the way.
+
+Nulls in columns that main_0000 requires are filled here (see
+``revisions.fill_nulls``), never with now(): times take the Unix epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from converters.containers import Archive, OutMember
+from converters.errors import BadInputError
+from converters.main.problems import ProblemLog
+from converters.main.schema import TABLES, column_names, format_datetime
+from converters.main.writer import connect
+from converters.streaming import ENTITIES, iter_entities, iter_group_members, iter_links, iter_node_json
+
+# legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
+ENTITY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "User": ("db_dbuser", {}),
+    "Computer": ("db_dbcomputer", {}),
+    "Group": ("db_dbgroup", {"user": "user_id"}),
+    "Node": ("db_dbnode", {"dbcomputer": "dbcomputer_id", "user": "user_id"}),
+    "Log": ("db_dblog", {"dbnode": "dbnode_id"}),
+    "Comment": ("db_dbcomment", {"dbnode": "dbnode_id", "user": "user_id"}),
+}
+STAGING_TABLES = (
+    "CREATE TABLE _attributes (id INTEGER PRIMARY KEY, value JSON)",
+    "CREATE TABLE _extras (id INTEGER PRIMARY KEY, value JSON)",
+    "CREATE TABLE _links (seq INTEGER PRIMARY KEY, input TEXT, output TEXT, label TEXT, type TEXT)",
+    "CREATE TABLE _members (seq INTEGER PRIMARY KEY, group_uuid TEXT, node_uuid TEXT)",
+    "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT)",
+    "CREATE TABLE _repo_meta (uuid TEXT PRIMARY KEY, value JSON)",
+    "CREATE TABLE _blob_first (member TEXT PRIMARY KEY, key TEXT UNIQUE, size INTEGER)",
+)
+BATCH = 2000
+
+
+def dumps(value: object) -> str:
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:  # integers beyond 64 bits: keep them exact
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Staged:
+    """A main archive in the making: a staging database, metadata and how to emit the blobs."""
+
+    db: Path
+    metadata: dict
+    log: ProblemLog
+    emit_blobs: object = None  # () -> Iterator[OutMember]
+    selects: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    allow_loss: bool = False
+
+    @property
+    def file(self) -> str:
+        return str(self.log.file)
+
+
+def create_staging_db(path: Path) -> sqlite3.Connection:
+    """Every main table with every column nullable, plus the staging tables."""
+    conn = connect(path)
+    for table, cols in TABLES.items():
+        conn.execute(f"CREATE TABLE {table} ({', '.join(c.name + (' INTEGER PRIMARY KEY' if c.name == 'id' else '') for c in cols)})")
+    conn.execute("CREATE UNIQUE INDEX _node_uuid ON db_dbnode (uuid)")
+    conn.execute("CREATE UNIQUE INDEX _group_uuid ON db_dbgroup (uuid)")
+    for statement in STAGING_TABLES:
+        conn.execute(statement)
+    conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    return conn
+
+
+# ---------------------------------------------------------------- data.json sources
+def data_json_opener(archive: Archive):
+    """Re-openable stream of data.json: random access for zip/folder, kept bytes for tar."""
+    if archive.container in ("zip", "folder"):
+        return lambda: _ChunkFile(archive._read_random("data.json"))  # NEEDS public API: see report
+    data = archive.take_bytes("data.json")  # tar: the listing pass already holds it
+    return lambda: io.BytesIO(data)
+
+
+class _ChunkFile(io.RawIOBase):
+    """File-like view of a chunk iterator (ijson reads it in blocks)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            try:
+                self.buf = next(self.chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+
+# ---------------------------------------------------------------- repository, pass 1
+def _node_path(name: str) -> tuple[str, str] | None:
+    """``nodes/aa/bb/rest/path/x/y`` -> (uuid, "x/y"); None for anything else."""
+    parts = name.split("/")
+    if len(parts) < 5 or parts[0] != "nodes" or parts[4] not in ("raw_input", "path"):
+        return None
+    return parts[1] + parts[2] + parts[3], "/".join(parts[5:])
+
+
+def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
+    """Hash every repository file; remember each key's first member for pass 2."""
+    rows: list[tuple[str, str, str | None]] = []
+    conn.execute("BEGIN")
+    for member, chunks in archive.iter_members():
+        found = _node_path(member.name)
+        if found is None:
+            continue
+        uuid, rel = found
+        if chunks is None:
+            if rel:
+                rows.append((uuid, rel, None))
+            continue
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        key = digest.hexdigest()
+        rows.append((uuid, rel, key))
+        conn.execute("INSERT OR IGNORE INTO _blob_first VALUES (?, ?, ?)", (member.name, key, size))
+        if len(rows) >= BATCH:
+            conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
+            rows.clear()
+    conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
+    conn.execute("COMMIT")
+
+
+def emit_blobs(archive: Archive, db: Path) -> Iterator[OutMember]:
+    """Pass 2: each distinct blob from its first member, re-hashed while copied."""
+    conn = sqlite3.connect(db)
+    try:
+        for member, chunks in archive.iter_members():
+            if chunks is None:
+                continue
+            row = conn.execute("SELECT key, size FROM _blob_first WHERE member = ?", (member.name,)).fetchone()
+            if row is None:
+                for _ in chunks:  # tar streams must be read through
+                    pass
+                continue
+            yield OutMember(f"repo/{row[0]}", size=row[1], chunks=_verified(archive, member.name, chunks, row[0]))
+    finally:
+        conn.close()
+
+
+def _verified(archive: Archive, name: str, chunks: Iterator[bytes], key: str) -> Iterator[bytes]:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+    if digest.hexdigest() != key:
+        raise BadInputError(archive.path, "member changed while being read", name)
+
+
+def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None:
+    """One JSON tree per node: {"o": {name: child}}, {} for an empty dir, {"k": key} for a file."""
+    batch: list[tuple[str, str]] = []
+    current, tree = None, {}
+    conn.execute("BEGIN")
+    for uuid, path, key in _rows(conn):
+        if uuid != current:
+            if current is not None:
+                batch.append((current, dumps(tree)))
+            current, tree = uuid, {}
+        _insert_path(tree, path.split("/"), key)
+        if len(batch) >= BATCH:
+            conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
+            batch.clear()
+    if current is not None:
+        batch.append((current, dumps(tree)))
+    conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
+    conn.execute("COMMIT")
+    orphans = conn.execute(
+        "SELECT uuid FROM _repo_meta WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
+    ).fetchall()
+    for (uuid,) in orphans:
+        where = f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}"
+        log.add("warning", "repository-without-node", where, "repository folder of an unknown node, dropped")
+
+
+def _rows(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | None]]:
+    """The staged paths in (uuid, path) order, read through a second cursor so writes can interleave."""
+    cursor = conn.cursor()
+    cursor.execute("SELECT uuid, path, key FROM _repo ORDER BY uuid, path")
+    while rows := cursor.fetchmany(BATCH):
+        yield from rows
+
+
+def _insert_path(tree: dict, parts: list[str], key: str | None) -> None:
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault("o", {}).setdefault(part, {})
+    leaf = parts[-1]
+    if key is None:
+        node.setdefault("o", {}).setdefault(leaf, {})
+    else:
+        node.setdefault("o", {})[leaf] = {"k": key}
+
+
+# ---------------------------------------------------------------- data.json
+def _identity(section: str, batch):
+    return batch
+
+
+def _batches(pairs, size: int = BATCH):
+    """Dicts of up to ``size`` (key, value) pairs, in input order."""
+    batch: dict = {}
+    for key, value in pairs:
+        batch[key] = value
+        if len(batch) >= size:
+            yield batch
+            batch = {}
+    if batch:
+        yield batch
+
+
+def stage_entities(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
+    for entity in ENTITIES:
+        table, renames = ENTITY_TABLES[entity]
+        columns = set(column_names(table))
+        datetimes = {c.name for c in TABLES[table] if c.kind == "datetime"}
+        jsons = {c.name for c in TABLES[table] if c.kind == "json"}
+        conn.execute("BEGIN")
+        for batch in _batches(iter_entities(opener, entity)):
+            batch = transform(f"export_data.{entity}", batch)
+            rows = [_entity_row(entity, pk, f, renames, columns, datetimes, jsons, log) for pk, f in batch.items()]
+            _insert_rows(conn, table, rows, log)
+        conn.execute("COMMIT")
+
+
+def _entity_row(entity, pk, fields, renames, columns, datetimes, jsons, log: ProblemLog) -> dict:
+    where = f"$.export_data.{entity}[{pk!r}]"
+    if not isinstance(fields, dict) or not str(pk).isdigit():
+        raise BadInputError(log.file, f"{where}: not an entity row", "data.json")
+    row: dict[str, object] = {"id": int(pk)}
+    for key, value in fields.items():
+        column = renames.get(key, key)
+        if column not in columns or column == "id":
+            log.add("warning", "unknown-field", f"{where}.{key}", "field main_XXXX has no column for, dropped")
+            continue
+        if column in datetimes and value is not None:
+            value = _datetime(value, f"{where}.{key}", log)
+        elif column in jsons and value is not None:
+            value = dumps(value)
+        row[column] = value
+    return row
+
+
+def _datetime(value: object, where: str, log: ProblemLog) -> str | None:
+    try:
+        return format_datetime(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        log.add("error", "bad-datetime", where, f"not a datetime: {value!r}; treated as null")
+        return None
+
+
+def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict], log: ProblemLog) -> None:
+    if not rows:
+        return
+    cols = column_names(table)
+    values = [tuple(row.get(c) for c in cols) for row in rows]
+    try:
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", values)
+    except sqlite3.IntegrityError as exc:
+        raise BadInputError(log.file, f"$.export_data: {table}: {exc} (duplicate pk or uuid)", "data.json") from None
+    rows.clear()
+
+
+def stage_node_json(opener, conn: sqlite3.Connection, section: str, table: str, transform=_identity) -> None:
+    conn.execute("BEGIN")
+    for batch in _batches(iter_node_json(opener, section)):
+        batch = transform(section, batch)
+        rows = [(int(pk), dumps(value)) for pk, value in batch.items()]
+        conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+    conn.execute("COMMIT")
+
+
+def stage_links(opener, conn: sqlite3.Connection, transform=_identity) -> None:
+    conn.execute("BEGIN")
+    for batch in _batches(enumerate(iter_links(opener))):
+        links = transform("links_uuid", list(batch.values()))
+        rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
+        conn.executemany("INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
+    conn.execute("COMMIT")
+
+
+def stage_members(opener, conn: sqlite3.Connection, transform=_identity) -> None:
+    conn.execute("BEGIN")
+    for batch in _batches(iter_group_members(opener), 1):
+        for group_uuid, node_uuids in transform("groups_uuid", batch).items():
+            rows = [(group_uuid, n) for n in (node_uuids or [])]
+            conn.executemany("INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
+    conn.execute("COMMIT")
+
+
+def resolve_links_and_members(conn: sqlite3.Connection, log: ProblemLog) -> None:
+    """Links and group members by uuid; the unknown ones are reported and left out."""
+    for seq, inp, out in conn.execute(
+        "SELECT l.seq, l.input, l.output FROM _links l"
+        " LEFT JOIN db_dbnode i ON i.uuid = l.input LEFT JOIN db_dbnode o ON o.uuid = l.output"
+        " WHERE i.id IS NULL OR o.id IS NULL ORDER BY l.seq"
+    ):
+        log.add("error", "dangling-link", f"$.links_uuid[{seq - 1}]", f"link {inp} -> {out} names a node not in the archive; dropped")
+    conn.execute(
+        "INSERT INTO db_dblink (input_id, output_id, label, type)"
+        " SELECT i.id, o.id, l.label, l.type FROM _links l"
+        " JOIN db_dbnode i ON i.uuid = l.input JOIN db_dbnode o ON o.uuid = l.output ORDER BY l.seq"
+    )
+    for group_uuid, node_uuid in conn.execute(
+        "SELECT m.group_uuid, m.node_uuid FROM _members m LEFT JOIN db_dbnode n ON n.uuid = m.node_uuid"
+        " LEFT JOIN db_dbgroup g ON g.uuid = m.group_uuid WHERE n.id IS NULL OR g.id IS NULL ORDER BY m.seq"
+    ):
+        log.add("error", "unknown-group-member", f"$.groups_uuid[{group_uuid!r}]", f"member {node_uuid!r} is not a node (or the group is unknown); dropped")
+    conn.execute(
+        "INSERT INTO db_dbgroup_dbnodes (dbnode_id, dbgroup_id)"
+        " SELECT n.id, g.id FROM _members m JOIN db_dbnode n ON n.uuid = m.node_uuid"
+        " JOIN db_dbgroup g ON g.uuid = m.group_uuid GROUP BY g.id, n.id ORDER BY MIN(m.seq)"
+    )
+
+
+def check_node_json(conn: sqlite3.Connection, log: ProblemLog) -> None:
+    """aiida-core raises CorruptStorage for a node without attributes or extras; we report and use {}."""
+    for table, section in (("_attributes", "node_attributes"), ("_extras", "node_extras")):
+        for (pk,) in conn.execute(f"SELECT id FROM db_dbnode WHERE id NOT IN (SELECT id FROM {table}) ORDER BY id"):
+            log.add("error", f"missing-{section}", f"$.{section}[{str(pk)!r}]", "node has no entry; {} used")
+
+
+NODE_SELECT = (
+    "SELECT n.id, n.uuid, n.node_type, n.process_type, n.label, n.description, n.ctime, n.mtime,"
+    " COALESCE(a.value, n.attributes, '{}'), COALESCE(e.value, n.extras, '{}'),"
+    " COALESCE(r.value, n.repository_metadata, '{}'), n.dbcomputer_id, n.user_id"
+    " FROM src.db_dbnode n LEFT JOIN src._attributes a ON a.id = n.id LEFT JOIN src._extras e ON e.id = n.id"
+    " LEFT JOIN src._repo_meta r ON r.uuid = n.uuid ORDER BY n.id"
+)
+
+
+def build_main_metadata(legacy: dict) -> dict:
+    """Legacy metadata -> main: drop the JSON-schema keys, rename export_parameters (reference 2.4)."""
+    metadata = {k: v for k, v in legacy.items() if k not in ("unique_identifiers", "all_fields_info", "export_parameters")}
+    metadata["creation_parameters"] = legacy.get("export_parameters") or {}
+    metadata["key_format"] = "sha256"
+    metadata["compression"] = 6
+    return metadata
+
+
+def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity) -> Staged:
+    """The whole 0.13 -> main_0000 conversion into a staging database (see the module docstring).
+
+    ``transform(section, batch)`` applies local legacy steps to each batch of
+    rows first (``converters.main.streamsteps``), so 0.7 ... 0.12 stream too.
+    """
+    db = workdir / "staging.sqlite3"
+    log = ProblemLog(archive.path, strict)
+    conn = create_staging_db(db)
+    try:
+        opener = data_json_opener(archive)
+        stage_repository(archive, conn)
+        stage_entities(opener, conn, log, transform)
+        stage_node_json(opener, conn, "node_attributes", "_attributes", transform)
+        stage_node_json(opener, conn, "node_extras", "_extras", transform)
+        stage_links(opener, conn, transform)
+        stage_members(opener, conn, transform)
+        resolve_links_and_members(conn, log)
+        check_node_json(conn, log)
+        build_repository_metadata(conn, log)
+    finally:
+        conn.close()
+    staged = Staged(db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT})
+    staged.emit_blobs = lambda: emit_blobs(archive, db)
+    return staged

@@ -1,0 +1,35 @@
+"""Collecting problems without unbounded memory: the first few per code, and counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from converters.errors import BadInputError
+from converters.main.records import Problem, Severity
+
+KEEP_PER_CODE = 20
+
+
+class ProblemLog:
+    """Problems of one run; in strict mode the first error raises instead of being kept."""
+
+    def __init__(self, file: object, strict: bool = False) -> None:
+        self.file = file
+        self.strict = strict
+        self.kept: list[Problem] = []
+        self.counts: Counter[str] = Counter()
+
+    def add(self, severity: Severity, code: str, path: str, reason: str, member: str = "") -> None:
+        if self.strict and severity == "error":
+            raise BadInputError(self.file, f"{path}: {reason} (use lenient mode to report and continue)", member)
+        self.counts[code] += 1
+        if self.counts[code] <= KEEP_PER_CODE:
+            self.kept.append(Problem(severity, code, path, reason))
+
+    def summary(self) -> tuple[Problem, ...]:
+        extra = [
+            Problem("warning", code, "", f"{n - KEEP_PER_CODE} more problems of this kind not listed")
+            for code, n in sorted(self.counts.items())
+            if n > KEEP_PER_CODE
+        ]
+        return tuple(self.kept + extra)

@@ -1,0 +1,23 @@
+"""Frozen records of the main_XXXX work; ``Problem`` is the one of converters.validate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from converters.validate import Problem
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """What a downgrade step cannot carry into the older version."""
+
+    step: str  # "main_0001 -> 0.13"
+    what: str  # one sentence
+    count: int
+
+
+
+__all__ = ["Loss", "Problem", "Severity"]

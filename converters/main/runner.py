@@ -1,0 +1,255 @@
+"""Convert any supported version to any other: the runner for plans that touch main or go down.
+
+The plan comes from the shared step table (``converters.migrations.plan``),
+where ``register()`` adds the main_XXXX revisions and every downgrade.  Plans
+that only go forward between legacy versions are handed to
+``converters.migrate`` unchanged.  Here the work item changes form as the
+plan needs it:
+
+* ``Incoming``: a legacy archive, listed but not parsed;
+* ``Staged``: a working SQLite database (main revisions, and 0.13 on the
+  way down before it is written or parsed);
+* ``Draft``: legacy JSON in memory (legacy steps, up or down).
+
+``0.13 -> main_0000`` streams the legacy archive into SQLite without a
+``Draft``; ``main_0000 -> 0.13`` writes ``data.json`` back from SQLite rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from converters.containers import Archive, OutMember, check_output, detect_container, guess_format, open_archive, write_archive
+from converters.errors import BadInputError, UsageError
+from converters.jsonio import dump_json, gc_paused
+from converters.main import revisions
+from converters.main.legacy_to_main import Staged, build_main_metadata, stage_legacy
+from converters.main.main_to_legacy import build_legacy_metadata, find_losses, iter_repository, legacy_members, write_data_json
+from converters.main.pipeline import workdir_for, write_staged
+from converters.main.reader import stage_main
+from converters.main.records import Problem
+from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
+from converters.migrations import STEPS, plan, register_step, run_step
+from converters.migrations._base import Draft, RepoView
+from converters.versions import LEGACY_VERSIONS, read_data, read_metadata
+
+
+@dataclass
+class Incoming:
+    file: str
+    metadata: dict
+    archive: Archive
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    source: str
+    source_version: str
+    output: str
+    version: str
+    format: str
+    steps: tuple[str, ...]
+    notes: tuple[str, ...]
+    problems: tuple[Problem, ...] = ()
+
+    def describe(self) -> str:
+        lines = [f"{self.output}: {self.source_version} -> {self.version} ({self.format}, {len(self.steps)} steps)"]
+        lines += [f"note: {note}" for note in self.notes]
+        lines += [p.describe() for p in self.problems]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- border steps
+def legacy_to_main_0000(staged: Staged) -> None:
+    """0.13 -> main_0000: metadata in the main shape; nulls main_0000 forbids filled (deterministic)."""
+    staged.metadata = build_main_metadata(staged.metadata)
+    revisions.legacy_0_13_to_main_0000_fill(staged)
+
+
+def main_0000_to_legacy(staged: Staged) -> None:
+    """main_0000 -> 0.13: refuses what 0.13 cannot hold unless loss is allowed; rows stay in SQLite."""
+    losses = find_losses(staged)
+    if losses:
+        sentence = "; ".join(f"{loss.count} {loss.what}" for loss in losses)
+        if not staged.allow_loss:
+            raise BadInputError(staged.file, f"downgrade main_0000 -> 0.13 would lose information: {sentence} (use --allow-loss to accept)")
+        staged.notes.append(f"main_0000 -> 0.13 lost: {sentence}")
+    staged.metadata = build_legacy_metadata(staged.metadata)
+
+
+MAIN_STEPS = {
+    ("0.13", "main_0000"): legacy_to_main_0000,
+    ("main_0000", "main_0000a"): revisions.up_0000_to_0000a,
+    ("main_0000a", "main_0000b"): revisions.up_0000a_to_0000b,
+    ("main_0000b", "main_0001"): revisions.up_0000b_to_0001,
+    ("main_0001", "main_0000b"): revisions.down_0001_to_0000b,
+    ("main_0000b", "main_0000a"): revisions.down_0000b_to_0000a,
+    ("main_0000a", "main_0000"): revisions.down_0000a_to_0000,
+    ("main_0000", "0.13"): main_0000_to_legacy,
+}
+
+
+def register() -> None:
+    """Add the main revisions and every downgrade to the shared step table (idempotent)."""
+    from converters.downgrades import downgrade_steps
+
+    for (source, target), step in {**MAIN_STEPS, **downgrade_steps()}.items():
+        if STEPS.get((source, target)) is not step:
+            register_step(source, target, step)
+
+
+def _needs_staged(source: str, target: str) -> bool:
+    return source in MAIN_REVISIONS or target in MAIN_REVISIONS
+
+
+# ---------------------------------------------------------------- forms
+def _open(src: Path, workdir: Path, strict: bool):
+    if detect_container(src) == "zip":
+        from converters.main.zipread import MainZip
+
+        with MainZip(src) as probe:
+            is_main = probe.has("db.sqlite3") and not probe.unknown
+        if is_main:
+            return stage_main(src, workdir, strict)
+    archive = open_archive(src)
+    return Incoming(str(src), read_metadata(archive), archive)
+
+
+def _to_staged(item, workdir: Path, strict: bool) -> Staged:
+    if isinstance(item, Staged):
+        return item
+    if isinstance(item, Draft):
+        item = _spill_draft(item, workdir)
+    return stage_legacy(item.archive, item.metadata, workdir, strict)
+
+
+def _spill_draft(draft: Draft, workdir: Path) -> Incoming:
+    """A Draft at 0.13 written to a work folder archive, so it can stream into SQLite."""
+    path = workdir / "legacy-0.13.zip"
+    write_archive(path, "zip", _draft_members(draft))
+    archive = open_archive(path)
+    return Incoming(draft.file, read_metadata(archive), archive)
+
+
+def _to_draft(item, workdir: Path) -> Draft:
+    if isinstance(item, Draft):
+        return item
+    if isinstance(item, Incoming):
+        archive = item.archive
+        with gc_paused():
+            draft = Draft(item.file, item.metadata, read_data(archive), RepoView(archive.read_many, archive.files, item.file))
+        draft.repo_members = lambda: _archive_members(archive, draft.repo.deleted)  # type: ignore[attr-defined]
+        return draft
+    data_path = workdir / "data-0.13.json"
+    write_data_json(item.db, data_path)
+    with gc_paused():
+        data = orjson.loads(data_path.read_bytes())
+    data_path.unlink()
+    draft = Draft(item.file, item.metadata, data, RepoView(lambda names: {}, (), item.file), notes=list(item.notes))
+    zf = item.source  # type: ignore[attr-defined]
+    draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k))  # type: ignore[attr-defined]
+    return draft
+
+
+def _archive_members(archive: Archive, deleted: set[str]) -> Iterator[OutMember]:
+    for member, chunks in archive.iter_members():
+        if member.name in deleted:
+            continue
+        yield OutMember(member.name, is_dir=True) if member.is_dir else OutMember(member.name, size=member.size, chunks=chunks)
+
+
+def _draft_members(draft: Draft) -> Iterator[OutMember]:
+    with gc_paused():
+        data, meta = dump_json(draft.data), dump_json(draft.metadata)
+    draft.data = {}
+    yield OutMember("data.json", data=data, size=len(data))
+    yield OutMember("metadata.json", data=meta, size=len(meta))
+    yield from draft.repo_members()  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the runner
+def convert(
+    src: Path | str,
+    dst: Path | str,
+    to_version: str = "main_0001",
+    fmt: str | None = None,
+    force: bool = False,
+    strict: bool = False,
+    allow_loss: bool = False,
+) -> ConvertResult:
+    """Write ``src`` at ``to_version`` into ``dst``; any direction the step table allows."""
+    register()
+    src, dst = Path(src), Path(dst)
+    fmt = fmt or guess_format(dst)
+    if to_version in MAIN_REVISIONS and fmt != "zip":
+        raise UsageError("--format", "Tar files are not supported for this format (main_XXXX archives are zip only)")
+    check_output(dst, [src], force)
+    with workdir_for(dst) as tmp:
+        workdir = Path(tmp)
+        item = _open(src, workdir, strict)
+        source_version = item.metadata["export_version"]
+        steps = plan(source_version, to_version)
+        if isinstance(item, Incoming) and _forward_legacy(steps, to_version):
+            from converters.migrate import migrate
+
+            return migrate(src, dst, to_version=to_version, fmt=fmt, force=True)  # type: ignore[return-value]
+        if isinstance(item, Incoming):
+            item, steps_done = _stream_local_steps(item, steps, workdir, strict)
+        else:
+            steps_done = 0
+        for source, target in steps[steps_done:]:
+            item = _staged_or_draft(item, source, target, workdir, strict)
+            item.allow_loss = allow_loss  # type: ignore[union-attr]
+            run_step(item, source, target, _tool())
+        _write(item, dst, fmt, workdir)
+    notes = tuple(getattr(item, "notes", ()))
+    problems = item.log.summary() if isinstance(item, Staged) else ()
+    return ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)
+
+
+def _stream_local_steps(item: Incoming, steps, workdir: Path, strict: bool):
+    """Legacy steps that are row-local run while streaming into SQLite, when the plan goes to main."""
+    from converters.main.streamsteps import apply_to_metadata, local_prefix, row_transformer
+
+    prefix = local_prefix(steps)
+    if (len(steps) == len(prefix)) or steps[len(prefix)] != ("0.13", "main_0000"):
+        return item, 0
+    transform = row_transformer(prefix, item.metadata)
+    metadata = dict(item.metadata)
+    apply_to_metadata(metadata, prefix, _tool())
+    return stage_legacy(item.archive, metadata, workdir, strict, transform), len(prefix)
+
+
+def _forward_legacy(steps: list[tuple[str, str]], target: str) -> bool:
+    from converters.versions import version_index
+
+    return target in LEGACY_VERSIONS and all(version_index(b) > version_index(a) for a, b in steps)
+
+
+def _staged_or_draft(item, source: str, target: str, workdir: Path, strict: bool):
+    if _needs_staged(source, target):
+        return _to_staged(item, workdir, strict)
+    return _to_draft(item, workdir)
+
+
+def _write(item, dst: Path, fmt: str, workdir: Path) -> None:
+    version = item.metadata["export_version"]
+    if isinstance(item, Staged) and version in MAIN_REVISIONS:
+        write_staged(item, dst, workdir)
+    elif isinstance(item, Staged):
+        write_archive(dst, fmt, legacy_members(item, workdir))
+    else:
+        write_archive(dst, fmt, _draft_members(_to_draft(item, workdir)))
+
+
+def _tool() -> str:
+    from converters.migrate import tool_version
+
+    return tool_version()
+
+
+__all__ = ["convert", "register", "ConvertResult"]

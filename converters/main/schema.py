@@ -1,0 +1,197 @@
+"""The SQLite schema of AiiDA 2.x archives (``main_0000`` ... ``main_0001``).
+
+Learnt from aiida-core's ``sqlite_zip/migrations/versions/main_000*.py``: the
+PostgreSQL schema with ``UUID`` -> ``CHAR(32)`` (holding the 36-character
+hyphenated string), ``JSONB`` -> ``JSON`` (text) and datetimes as text
+``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's SQLite format: naive UTC, no
+offset).  ``main_0000`` leaves the columns that legacy data may lack nullable;
+``main_0000a`` fills them, ``main_0000b`` makes them NOT NULL, ``main_0001``
+changes nothing.  One table of columns drives the DDL of every revision, the
+canonical copy and the readers, so the column lists live in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+MAIN_REVISIONS: tuple[str, ...] = ("main_0000", "main_0000a", "main_0000b", "main_0001")
+HEAD = "main_0001"
+DB_NAME = "db.sqlite3"
+META_NAME = "metadata.json"
+REPO_PREFIX = "repo/"
+PAGE_SIZE = 4096  # fixed so that the same rows give the same file on every machine
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str  # type and constraints except NOT NULL
+    nullable_until_b: bool = False  # nullable in main_0000 and main_0000a only
+    nullable: bool = False  # nullable in every revision
+    default: object = None  # what main_0000a puts in place of a null (None: the row is deleted)
+    kind: str = "text"  # text | int | json | datetime | bool
+
+
+def _c(name: str, sql: str, kind: str = "text", **kw: object) -> Column:
+    return Column(name, sql, kind=kind, **kw)  # type: ignore[arg-type]
+
+
+# Insert order: every table after the tables its foreign keys point at.
+TABLES: dict[str, tuple[Column, ...]] = {
+    "db_dbuser": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("email", "VARCHAR(254) UNIQUE"),
+        _c("first_name", "VARCHAR(254)", nullable_until_b=True, default=""),
+        _c("last_name", "VARCHAR(254)", nullable_until_b=True, default=""),
+        _c("institution", "VARCHAR(254)", nullable_until_b=True, default=""),
+    ),
+    "db_dbcomputer": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("label", "VARCHAR(255) UNIQUE"),
+        _c("hostname", "VARCHAR(255)", nullable_until_b=True, default=""),
+        _c("description", "TEXT", nullable_until_b=True, default=""),
+        _c("scheduler_type", "VARCHAR(255)", nullable_until_b=True, default=""),
+        _c("transport_type", "VARCHAR(255)", nullable_until_b=True, default=""),
+        _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
+    ),
+    "db_dbauthinfo": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("aiidauser_id", "INTEGER REFERENCES db_dbuser(id)", "int", nullable_until_b=True),
+        _c("dbcomputer_id", "INTEGER REFERENCES db_dbcomputer(id)", "int", nullable_until_b=True),
+        _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
+        _c("auth_params", "JSON", "json", nullable_until_b=True, default={}),
+        _c("enabled", "BOOLEAN", "bool", nullable_until_b=True, default=True),
+    ),
+    "db_dbgroup": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("label", "VARCHAR(255)"),
+        _c("type_string", "VARCHAR(255)", nullable_until_b=True, default="core"),
+        _c("time", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
+        _c("description", "TEXT", nullable_until_b=True, default=""),
+        _c("extras", "JSON", "json", default={}),
+        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int"),
+    ),
+    "db_dbnode": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("node_type", "VARCHAR(255)"),
+        _c("process_type", "VARCHAR(255)", nullable=True),
+        _c("label", "VARCHAR(255)", nullable_until_b=True, default=""),
+        _c("description", "TEXT", nullable_until_b=True, default=""),
+        _c("ctime", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
+        _c("mtime", "DATETIME", "datetime", nullable_until_b=True, default="<ctime>"),
+        _c("attributes", "JSON", "json", nullable=True),
+        _c("extras", "JSON", "json", nullable=True),
+        _c("repository_metadata", "JSON", "json"),  # always set: {} when the node has no files
+        _c("dbcomputer_id", "INTEGER REFERENCES db_dbcomputer(id)", "int", nullable=True),
+        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int"),
+    ),
+    "db_dbcomment": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int", nullable_until_b=True),
+        _c("ctime", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
+        _c("mtime", "DATETIME", "datetime", nullable_until_b=True, default="<ctime>"),
+        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int", nullable_until_b=True),
+        _c("content", "TEXT", nullable_until_b=True, default=""),
+    ),
+    "db_dbgroup_dbnodes": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("dbgroup_id", "INTEGER REFERENCES db_dbgroup(id)", "int"),
+    ),
+    "db_dblink": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("input_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("output_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("label", "VARCHAR(255)"),
+        _c("type", "VARCHAR(255)"),
+    ),
+    "db_dblog": (
+        _c("id", "INTEGER PRIMARY KEY", "int"),
+        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("time", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
+        _c("loggername", "VARCHAR(255)", nullable_until_b=True, default=""),
+        _c("levelname", "VARCHAR(50)", nullable_until_b=True, default=""),
+        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("message", "TEXT", nullable_until_b=True, default=""),
+        _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
+    ),
+}
+
+# Multi-column uniqueness and the indexes aiida-core declares (index=True columns).
+UNIQUE: dict[str, tuple[str, ...]] = {
+    "db_dbauthinfo": ("aiidauser_id", "dbcomputer_id"),
+    "db_dbgroup": ("label", "type_string"),
+    "db_dbgroup_dbnodes": ("dbgroup_id", "dbnode_id"),
+}
+INDEXED: dict[str, tuple[str, ...]] = {
+    "db_dbauthinfo": ("aiidauser_id", "dbcomputer_id"),
+    "db_dbgroup": ("label", "type_string", "user_id"),
+    "db_dbnode": ("node_type", "process_type", "label", "ctime", "mtime", "dbcomputer_id", "user_id"),
+    "db_dbcomment": ("dbnode_id", "user_id"),
+    "db_dbgroup_dbnodes": ("dbnode_id", "dbgroup_id"),
+    "db_dblink": ("input_id", "output_id", "label", "type"),
+    "db_dblog": ("loggername", "levelname", "dbnode_id"),
+}
+
+
+def column_names(table: str) -> tuple[str, ...]:
+    return tuple(col.name for col in TABLES[table])
+
+
+def is_nullable(col: Column, revision: str) -> bool:
+    if col.nullable:
+        return True
+    return col.nullable_until_b and revision in ("main_0000", "main_0000a")
+
+
+def render_table_ddl(table: str, revision: str) -> str:
+    """CREATE TABLE of ``table`` as it stands at ``revision``."""
+    parts = []
+    for col in TABLES[table]:
+        null = "" if is_nullable(col, revision) or col.name == "id" else " NOT NULL"
+        parts.append(f"{col.name} {col.sql}{null}")
+    if table in UNIQUE:
+        parts.append(f"UNIQUE ({', '.join(UNIQUE[table])})")
+    return f"CREATE TABLE {table} (\n  " + ",\n  ".join(parts) + "\n)"
+
+
+def render_index_ddl(table: str) -> list[str]:
+    return [f"CREATE INDEX ix_{table}_{col} ON {table} ({col})" for col in INDEXED.get(table, ())]
+
+
+def render_schema(revision: str) -> list[str]:
+    """Every statement that creates an empty database at ``revision`` (indexes separately)."""
+    statements = [render_table_ddl(table, revision) for table in TABLES]
+    statements.append("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    return statements
+
+
+def format_datetime(value: str | None) -> str | None:
+    """A legacy or ISO datetime string -> the stored ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, naive).
+
+    Accepts strings without microseconds and with an offset (aiida-core's
+    ``strptime`` fails on the first); an aware value is converted to UTC.
+    Raises ValueError on anything else.
+    """
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed.strftime(DATETIME_FORMAT)
+
+
+def format_legacy_datetime(value: str | None) -> str | None:
+    """The stored form -> the legacy ``YYYY-MM-DDTHH:MM:SS.ffffff`` (naive UTC)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+EPOCH = "1970-01-01 00:00:00.000000"

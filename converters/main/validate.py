@@ -1,0 +1,249 @@
+"""Validate and inspect main_XXXX archives in bounded memory (SQL over the extracted database).
+
+Checks, each reported with a path like ``db_dbnode[12].ctime``: the metadata
+(version, ``key_format``), the table and column set, NOT NULL per revision,
+36-character UUIDs, datetimes, every foreign key (links, group members,
+node users and computers, logs, comments, authinfos), every node's
+``repository_metadata`` tree (shape, names, and that each key is a blob in
+``repo/``), blobs no node refers to, and that each blob's sha256 is its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from converters.errors import BadInputError
+from converters.inspect import ArchiveSummary, GroupSummary
+from converters.main.problems import ProblemLog
+from converters.main.reader import extract_db, read_db_revision, read_main_metadata
+from converters.main.records import Problem
+from converters.main.schema import DATETIME_FORMAT, REPO_PREFIX, TABLES, is_nullable
+from converters.main.zipread import MainZip
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY = re.compile(r"^[0-9a-f]{64}$")
+FOREIGN_KEYS = (
+    ("db_dbnode", "user_id", "db_dbuser", False),
+    ("db_dbnode", "dbcomputer_id", "db_dbcomputer", True),
+    ("db_dbgroup", "user_id", "db_dbuser", False),
+    ("db_dblink", "input_id", "db_dbnode", False),
+    ("db_dblink", "output_id", "db_dbnode", False),
+    ("db_dbgroup_dbnodes", "dbnode_id", "db_dbnode", False),
+    ("db_dbgroup_dbnodes", "dbgroup_id", "db_dbgroup", False),
+    ("db_dblog", "dbnode_id", "db_dbnode", False),
+    ("db_dbcomment", "dbnode_id", "db_dbnode", False),
+    ("db_dbcomment", "user_id", "db_dbuser", False),
+    ("db_dbauthinfo", "aiidauser_id", "db_dbuser", False),
+    ("db_dbauthinfo", "dbcomputer_id", "db_dbcomputer", False),
+)
+
+
+def is_main_archive(path: Path | str) -> bool:
+    """True for a zip holding db.sqlite3 (main layout); legacy archives and tars are False."""
+    from converters.containers import detect_container
+
+    path = Path(path)
+    if not path.is_file() or detect_container(path) != "zip":
+        return False
+    with MainZip(path) as zf:
+        return zf.has("db.sqlite3")
+
+
+def validate_main(path: Path | str, check_blobs: bool = True) -> list[Problem]:
+    """Every problem of the main archive at ``path`` (raises only when it cannot be read)."""
+    path = Path(path)
+    log = ProblemLog(path)
+    with MainZip(path) as zf, tempfile.TemporaryDirectory() as tmp:
+        metadata = read_main_metadata(zf)
+        for name in zf.unknown:
+            log.add("warning", "unknown-member", name, "not part of the main layout; ignored")
+        _check_metadata(metadata, log)
+        db = extract_db(zf, Path(tmp) / "db.sqlite3")
+        revision = read_db_revision(db)
+        if revision not in (None, metadata["export_version"]):
+            log.add("error", "revision-mismatch", "db.sqlite3:alembic_version", f"{revision!r} but metadata says {metadata['export_version']!r}")
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            if _check_tables(conn, log):
+                check_rows(conn, metadata["export_version"], log)
+                referenced = check_repository(conn, set(zf.keys), log)
+                _check_blobs(zf, referenced, log, check_blobs)
+        finally:
+            conn.close()
+    return list(log.summary())
+
+
+def _check_metadata(metadata: dict, log: ProblemLog) -> None:
+    if metadata.get("key_format", "sha256") != "sha256":
+        log.add("error", "key-format", "metadata.json:key_format", f"{metadata.get('key_format')!r}; only sha256 is defined")
+
+
+def _check_tables(conn: sqlite3.Connection, log: ProblemLog) -> bool:
+    ok = True
+    for table, cols in TABLES.items():
+        found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not found:
+            log.add("error", "missing-table", f"db.sqlite3:{table}", "table missing")
+            ok = False
+            continue
+        for col in cols:
+            if col.name not in found:
+                log.add("error", "missing-column", f"db.sqlite3:{table}.{col.name}", "column missing")
+                ok = False
+    return ok
+
+
+def check_rows(conn: sqlite3.Connection, revision: str, log: ProblemLog) -> None:
+    """NOT NULL, UUIDs, datetimes and foreign keys, streamed row by row where SQL cannot say it."""
+    for table, cols in TABLES.items():
+        for col in cols:
+            if col.name != "id" and not is_nullable(col, revision):
+                for (pk,) in conn.execute(f"SELECT id FROM {table} WHERE {col.name} IS NULL ORDER BY id"):
+                    log.add("error", "null", f"{table}[{pk}].{col.name}", f"null, but {revision} requires a value")
+        for col in cols:
+            if col.name == "uuid":
+                for pk, value in _batched(conn, f"SELECT id, uuid FROM {table} ORDER BY id"):
+                    if value is not None and not UUID.match(value):
+                        log.add("error", "bad-uuid", f"{table}[{pk}].uuid", f"not a 36-character UUID: {value!r}")
+            elif col.kind == "datetime":
+                for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
+                    if value is not None and not _is_datetime(value):
+                        log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not {DATETIME_FORMAT!r}: {value!r}")
+    for table, column, target, nullable in FOREIGN_KEYS:
+        query = (
+            f"SELECT t.id, t.{column} FROM {table} t LEFT JOIN {target} r ON r.id = t.{column}"
+            f" WHERE r.id IS NULL AND t.{column} IS NOT NULL ORDER BY t.id"
+        )
+        for pk, value in conn.execute(query):
+            log.add("error", "dangling-reference", f"{table}[{pk}].{column}", f"{value} is not in {target}")
+
+
+def _is_datetime(value: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.strptime(value[:26], DATETIME_FORMAT)
+        return True
+    except ValueError:
+        return False
+
+
+def _batched(conn: sqlite3.Connection, query: str) -> Iterator[tuple]:
+    cursor = conn.execute(query)
+    while rows := cursor.fetchmany(2000):
+        yield from rows
+
+
+def check_repository(conn: sqlite3.Connection, blobs: set[str], log: ProblemLog) -> set[str]:
+    """Each node's tree well formed and pointing at existing blobs; returns the keys referenced."""
+    referenced: set[str] = set()
+    for pk, raw in _batched(conn, "SELECT id, repository_metadata FROM db_dbnode ORDER BY id"):
+        where = f"db_dbnode[{pk}].repository_metadata"
+        try:
+            tree = orjson.loads(raw) if raw is not None else {}
+        except orjson.JSONDecodeError:
+            log.add("error", "bad-json", where, "not JSON")
+            continue
+        for problem, key in _walk_tree(tree, ""):
+            if problem:
+                log.add("error", "bad-repository-tree", where, problem)
+            elif key not in blobs:
+                log.add("error", "missing-blob", where, f"file refers to repo/{key}, which is not in the archive")
+            else:
+                referenced.add(key)
+    return referenced
+
+
+def _walk_tree(tree: object, path: str) -> Iterator[tuple[str, str]]:
+    """(problem, "") or ("", key) for every file of a repository tree."""
+    if not isinstance(tree, dict) or (set(tree) - {"o", "k"}) or ("o" in tree and "k" in tree):
+        yield f"{path or '/'}: not a directory or file object", ""
+        return
+    if "k" in tree:
+        key = tree["k"]
+        yield ("", key) if isinstance(key, str) and KEY.match(key) else (f"{path}: bad key {key!r}", "")
+        return
+    children = tree.get("o", {})
+    if not isinstance(children, dict):
+        yield f"{path or '/'}: 'o' is not an object", ""
+        return
+    for name, child in children.items():
+        if not name or "/" in name or name in (".", ".."):
+            yield f"{path}/{name}: unsafe name", ""
+            continue
+        yield from _walk_tree(child, f"{path}/{name}")
+
+
+def _check_blobs(zf: MainZip, referenced: set[str], log: ProblemLog, check_content: bool) -> None:
+    for key in zf.keys:
+        if key not in referenced:
+            log.add("warning", "unreferenced-blob", REPO_PREFIX + key, "no node refers to this blob")
+        if check_content:
+            digest = hashlib.sha256()
+            for chunk in zf.chunks(REPO_PREFIX + key):
+                digest.update(chunk)
+            if digest.hexdigest() != key:
+                log.add("error", "blob-hash", REPO_PREFIX + key, f"content hashes to {digest.hexdigest()}")
+
+
+# ---------------------------------------------------------------- inspect
+def inspect_main(path: Path | str) -> ArchiveSummary:
+    """The summary ``reportgen archive inspect`` prints, from SQL counts (bounded memory)."""
+    path = Path(path)
+    with MainZip(path) as zf, tempfile.TemporaryDirectory() as tmp:
+        metadata = read_main_metadata(zf)
+        db = extract_db(zf, Path(tmp) / "db.sqlite3")
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            summary = summarize_db(conn, str(path), metadata)
+        except sqlite3.OperationalError as exc:
+            raise BadInputError(path, f"db.sqlite3 does not have the main schema ({exc})", "db.sqlite3") from None
+        finally:
+            conn.close()
+        files = zf.keys
+        size = sum(zf.size(REPO_PREFIX + k) for k in files)
+    return _replace(summary, repository_files=len(files), repository_bytes=size,
+                    warnings=tuple(f"{n!r}: unexpected member, ignored" for n in zf.unknown))  # fmt: skip
+
+
+def summarize_db(conn: sqlite3.Connection, path: str, metadata: dict, container: str = "zip") -> ArchiveSummary:
+    def count(table: str) -> int:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def counter(query: str) -> dict[str, int]:
+        return dict(sorted((str(k), n) for k, n in conn.execute(query)))
+
+    groups = tuple(
+        GroupSummary(str(label), str(kind), n)
+        for label, kind, n in conn.execute(
+            "SELECT g.label, g.type_string, COUNT(m.id) FROM db_dbgroup g"
+            " LEFT JOIN db_dbgroup_dbnodes m ON m.dbgroup_id = g.id GROUP BY g.id ORDER BY g.label, g.type_string"
+        )
+    )
+    tables = {"User": "db_dbuser", "Computer": "db_dbcomputer", "Group": "db_dbgroup", "Node": "db_dbnode",
+              "Log": "db_dblog", "Comment": "db_dbcomment", "AuthInfo": "db_dbauthinfo"}  # fmt: skip
+    return ArchiveSummary(
+        path=path, container=container, export_version=str(metadata.get("export_version")),
+        aiida_version=str(metadata.get("aiida_version", "")),
+        entities={name: count(table) for name, table in tables.items()}, links=count("db_dblink"),
+        node_types=counter("SELECT node_type, COUNT(*) FROM db_dbnode GROUP BY node_type"),
+        link_types=counter("SELECT type, COUNT(*) FROM db_dblink GROUP BY type"),
+        groups=groups, repository_files=0, repository_bytes=0,
+        conversion_info=tuple(metadata.get("conversion_info") or ()), warnings=(),
+    )  # fmt: skip
+
+
+def _replace(summary: ArchiveSummary, **changes) -> ArchiveSummary:
+    from dataclasses import replace
+
+    return replace(summary, **changes)
+
+
+__all__ = ["validate_main", "inspect_main", "is_main_archive"]

@@ -1,0 +1,100 @@
+"""Write main_XXXX archives deterministically.
+
+The database is always finished by ``copy_canonical``: a fresh file with a
+fixed page size, the target revision's DDL, rows inserted in ``id`` order and
+indexes built afterwards.  A database built this way has no free pages, so no
+bytes of a working copy leak into the output, and the same rows give the same
+file.  The zip holds ``metadata.json`` and ``db.sqlite3`` first (aiida-core
+looks for the metadata among the first ten entries) then each repository blob
+once, named by its sha256, with fixed timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from converters.containers import CHUNK, OutMember, write_archive
+from converters.errors import BadInputError
+from converters.main.schema import DB_NAME, META_NAME, PAGE_SIZE, TABLES, column_names, render_index_ddl, render_schema
+
+
+def dumps_json(value: object) -> str:
+    """JSON as stored in the database: compact, key order kept, like aiida-core's json.dumps."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def render_metadata(metadata: dict) -> bytes:
+    return json.dumps(metadata, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection tuned for one writer building a file from scratch (no journal, no fsync)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-16000")  # 16 MB: bounded whatever the archive size
+    conn.execute("PRAGMA temp_store=FILE")
+    return conn
+
+
+def create_db(path: Path, revision: str, with_indexes: bool = False) -> sqlite3.Connection:
+    conn = connect(path)
+    for statement in render_schema(revision):
+        conn.execute(statement)
+    if with_indexes:
+        for table in TABLES:
+            for statement in render_index_ddl(table):
+                conn.execute(statement)
+    conn.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    return conn
+
+
+def copy_canonical(src: Path, dst: Path, revision: str, selects: dict[str, str] | None = None) -> None:
+    """Copy every table of ``src`` into a fresh ``dst`` at ``revision``, rows in id order.
+
+    ``selects`` may replace a table's SELECT (it must yield the table's columns
+    in order, sorted by id); legacy_to_main uses it to join staged attributes.
+    NOT NULL and UNIQUE violations become ``BadInputError``.
+    """
+    selects = selects or {}
+    conn = create_db(dst, revision)
+    conn.execute("ATTACH DATABASE ? AS src", (str(src),))
+    conn.execute("BEGIN")
+    try:
+        for table in TABLES:
+            cols = ", ".join(column_names(table))
+            query = selects.get(table, f"SELECT {cols} FROM src.{table} ORDER BY id")
+            conn.execute(f"INSERT INTO main.{table} ({cols}) {query}")
+    except sqlite3.IntegrityError as exc:
+        conn.execute("ROLLBACK")
+        conn.close()
+        raise BadInputError(src, f"cannot be stored at {revision}: {exc}") from None
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE src")
+    for table in TABLES:
+        for statement in render_index_ddl(table):
+            conn.execute(statement)
+    if conn.execute("PRAGMA freelist_count").fetchone()[0]:
+        conn.execute("VACUUM")  # never expected; keeps freed pages out of the output if it happens
+    conn.close()
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def write_main(dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember]) -> None:
+    """Write the zip: metadata, database, then the blobs in the order given (atomic)."""
+
+    def members() -> Iterator[OutMember]:
+        yield OutMember(META_NAME, data=render_metadata(metadata), size=len(render_metadata(metadata)))
+        yield OutMember(DB_NAME, size=db_path.stat().st_size, chunks=file_chunks(db_path))
+        yield from blobs
+
+    write_archive(dst, "zip", members())

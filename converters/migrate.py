@@ -1,0 +1,106 @@
+"""Migrate an archive to another export version, possibly changing its container.
+
+Read once, transform in place, write once: ``data.json`` is parsed a single
+time, every step edits the same dicts, the result is dumped once, and the
+repository files stream from the input container straight into the output
+container without touching the disk in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata as distribution
+from pathlib import Path
+
+from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
+from converters.errors import BadInputError
+from converters.jsonio import dump_json, gc_paused
+from converters.migrations import plan, run_step
+from converters.migrations._base import Draft, RepoView
+from converters.versions import LATEST_LEGACY, read_data, read_metadata
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    source: str
+    source_version: str
+    source_container: str
+    output: str
+    version: str
+    format: str
+    steps: tuple[str, ...]  # "0.3 -> 0.4", ...
+    notes: tuple[str, ...]  # warnings about the input and what the steps did
+
+    def describe(self) -> str:
+        done = f"{self.source_version} -> {self.version}" if self.steps else f"kept version {self.version}"
+        lines = [f"{self.output}: {done} ({self.source_container} -> {self.format}, {len(self.steps)} steps)"]
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def tool_version() -> str:
+    try:
+        return distribution.version("reportgen")
+    except distribution.PackageNotFoundError:
+        return "unknown"
+
+
+def migrate(
+    src: Path | str,
+    dst: Path | str,
+    to_version: str = LATEST_LEGACY,
+    fmt: str | None = None,
+    force: bool = False,
+    limits: Limits | None = None,
+) -> MigrationResult:
+    """Write ``src`` migrated to ``to_version`` into ``dst`` (zip, tar.gz or tar.zst)."""
+    src, dst = Path(src), Path(dst)
+    fmt = fmt or guess_format(dst)
+    check_output(dst, [src], force)
+    archive = open_archive(src, limits)
+    metadata = read_metadata(archive)
+    source_version = metadata["export_version"]
+    steps = plan(source_version, to_version)
+    draft = Draft(str(src), metadata, read_data(archive), _repo_view(archive))
+    with gc_paused():
+        _run_steps(draft, steps)
+        json_members = [OutMember("data.json", data=dump_json(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
+    draft.data = {}  # the tree is no longer needed while the repository streams
+    write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted))
+    return MigrationResult(
+        str(src), source_version, archive.container, str(dst), to_version, fmt,
+        tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(draft.notes),
+    )  # fmt: skip
+
+
+def _repo_view(archive: Archive) -> RepoView:
+    return RepoView(archive.read_many, archive.files, str(archive.path))
+
+
+def _run_steps(draft: Draft, steps: list[tuple[str, str]]) -> None:
+    """Steps trust the structure of their version; a wrong shape is bad input, not a bug."""
+    version = tool_version()
+    for source, target in steps:
+        try:
+            run_step(draft, source, target, version)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            if isinstance(exc, BadInputError):
+                raise
+            raise BadInputError(
+                draft.file,
+                f"data.json does not have the structure of export version {source} "
+                f"({type(exc).__name__}: {exc}); run 'reportgen archive validate' for every problem",
+                "data.json",
+            ) from None
+
+
+def _members(archive: Archive, head: list[OutMember], deleted: set[str]) -> Iterator[OutMember]:
+    yield from head
+    for member, chunks in archive.iter_members():
+        if member.name in deleted:
+            continue
+        if member.is_dir:
+            yield OutMember(member.name, is_dir=True)
+        else:
+            yield OutMember(member.name, size=member.size, chunks=chunks)

@@ -1,0 +1,229 @@
+"""Validate an archive: the structure of its version plus referential integrity.
+
+Every problem is collected (not just the first), each with a JSON path such
+as ``$.export_data.Node["12"].ctime`` or a member name for the repository.
+Severity ``error`` makes the archive invalid; ``warning`` does not:
+
+- a node without a repository folder is a warning: AiiDA omits the folder of
+  a node that has no files, so it is legitimate, but worth seeing;
+- junk members (``__MACOSX/``, ``.DS_Store``) and unknown names are warnings
+  and are never copied by ``migrate``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from converters.containers import Archive, Limits, open_archive
+from converters.jsonio import gc_paused
+from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?$")
+LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
+LINK_TYPES_04 = {"input_calc", "input_work", "create", "return", "call_calc", "call_work"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``path`` is a JSON path into data/metadata or a member name."""
+
+    severity: str  # "error" | "warning"
+    code: str
+    path: str
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+
+def _key(pk: str) -> str:
+    return f'["{pk}"]'
+
+
+def top_level_keys(version: str) -> tuple[str, ...]:
+    keys = ["links_uuid", "export_data", "groups_uuid", "node_attributes"]
+    v = version_index(version)
+    if v <= version_index("0.5"):
+        keys.append("node_attributes_conversion")
+    if v >= version_index("0.4"):
+        keys.append("node_extras")
+    if version_index("0.4") <= v <= version_index("0.5"):
+        keys.append("node_extras_conversion")
+    return tuple(keys)
+
+
+class _Checker:
+    """Walks one archive's metadata and data, collecting problems."""
+
+    def __init__(self, archive: Archive, metadata: dict[str, Any], data: dict[str, Any]) -> None:
+        self.archive, self.metadata, self.data = archive, metadata, data
+        self.version: str = metadata["export_version"]
+        self.problems: list[Problem] = []
+        self.export = data.get("export_data") if isinstance(data.get("export_data"), dict) else {}
+
+    def add(self, code: str, path: str, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(severity, code, path, message))
+
+    def entity(self, short: str) -> tuple[str, dict[str, Any]]:
+        for name in entity_names(self.version, short):
+            rows = self.export.get(name)
+            if isinstance(rows, dict):
+                return name, rows
+        return entity_names(self.version, short)[0], {}
+
+    # ---- structure
+    def check_metadata(self) -> None:
+        for key in ("unique_identifiers", "all_fields_info"):
+            if not isinstance(self.metadata.get(key), dict):
+                self.add("metadata", f"$metadata.{key}", "missing or not an object")
+
+    def check_top_level(self) -> None:
+        expected = top_level_keys(self.version)
+        for key in expected:
+            if key not in self.data:
+                self.add("structure", f"$.{key}", f"missing (export version {self.version} has it)")
+        for key in self.data:
+            if key not in expected:
+                self.add("structure", f"$.{key}", f"not part of export version {self.version}", "warning")
+        for key, kind in (("links_uuid", list), ("export_data", dict), ("groups_uuid", dict)):
+            if key in self.data and not isinstance(self.data[key], kind):
+                self.add("structure", f"$.{key}", f"must be a {'list' if kind is list else 'object'}")
+
+    def check_rows(self) -> None:
+        fields_info = self.metadata.get("all_fields_info") or {}
+        for name, rows in self.export.items():
+            if not isinstance(rows, dict):
+                self.add("structure", f"$.export_data.{name}", "must be an object of rows keyed by pk")
+                continue
+            info = fields_info.get(name) if isinstance(fields_info, dict) else None
+            for pk, row in rows.items():
+                self.check_row(name, pk, row, info if isinstance(info, dict) else {})
+
+    def check_row(self, name: str, pk: str, row: Any, info: dict[str, Any]) -> None:
+        path = f"$.export_data.{name}{_key(pk)}"
+        if not isinstance(row, dict):
+            self.add("structure", path, "row must be an object")
+            return
+        if not pk.lstrip("-").isdigit():
+            self.add("structure", path, "primary key is not an integer")
+        if "uuid" in row and not (isinstance(row["uuid"], str) and UUID.match(row["uuid"])):
+            self.add("uuid", f"{path}.uuid", f"malformed UUID {row['uuid']!r}")
+        for field, spec in info.items():
+            if not isinstance(spec, dict) or field not in row or row[field] is None:
+                continue
+            if spec.get("convert_type") == "date" and not (isinstance(row[field], str) and DATE.match(row[field])):
+                self.add("date", f"{path}.{field}", f"malformed date {row[field]!r}")
+            target = spec.get("requires")
+            if isinstance(target, str) and str(row[field]) not in (self.export.get(target) or {}):
+                self.add("foreign-key", f"{path}.{field}", f"refers to {target} {row[field]!r}, which is not in the archive")
+
+    # ---- references
+    def node_uuids(self) -> dict[str, str]:
+        _, nodes = self.entity("Node")
+        return {row.get("uuid"): pk for pk, row in nodes.items() if isinstance(row, dict)}
+
+    def check_nodes(self) -> None:
+        name, nodes = self.entity("Node")
+        type_field = node_type_field(self.version)
+        for pk, row in nodes.items():
+            if isinstance(row, dict) and not isinstance(row.get(type_field), str):
+                self.add("structure", f"$.export_data.{name}{_key(pk)}.{type_field}", "missing node type")
+        for section in ("node_attributes", "node_extras", "node_attributes_conversion", "node_extras_conversion"):
+            values = self.data.get(section)
+            if not isinstance(values, dict):
+                continue
+            for pk in values:
+                if pk not in nodes:
+                    self.add("orphan", f"$.{section}{_key(pk)}", f"belongs to node {pk}, which is not in the archive")
+
+    def check_links(self, uuids: dict[str, str]) -> None:
+        allowed = LINK_TYPES_03 if self.version == "0.3" else LINK_TYPES_04
+        for index, link in enumerate(self.data.get("links_uuid") or []):
+            path = f"$.links_uuid[{index}]"
+            if not isinstance(link, dict):
+                self.add("structure", path, "link must be an object")
+                continue
+            for end in ("input", "output"):
+                if link.get(end) not in uuids:
+                    self.add("dangling-link", f"{path}.{end}", f"dangling link: node {link.get(end)!r} is not in the archive")
+            if version_index(self.version) >= version_index("0.3") and link.get("type") not in allowed:
+                self.add("link-type", f"{path}.type", f"link type {link.get('type')!r} is not one of version {self.version}")
+
+    def check_groups(self, uuids: dict[str, str]) -> None:
+        _, groups = self.entity("Group")
+        group_uuids = {row.get("uuid") for row in groups.values() if isinstance(row, dict)}
+        for group, members in (self.data.get("groups_uuid") or {}).items():
+            path = f"$.groups_uuid{_key(group)}"
+            if group not in group_uuids:
+                self.add("orphan", path, "group is not in export_data")
+            for index, member in enumerate(members if isinstance(members, list) else []):
+                if member not in uuids:
+                    self.add("group-member", f"{path}[{index}]", f"group member {member!r} is not a node of the archive")
+
+    def check_repository(self, uuids: dict[str, str]) -> None:
+        folders: dict[str, str] = {}  # node UUID -> its folder member name
+        for member in self.archive.listing.members:
+            parts = member.name.split("/")
+            if len(parts) >= 4:
+                folders.setdefault(parts[1] + parts[2] + parts[3], "/".join(parts[:4]))
+        for uuid, folder in sorted(folders.items()):
+            if uuid not in uuids:
+                self.add("orphan", folder, "orphan repository folder: no node has this UUID")
+        for uuid, pk in uuids.items():
+            if isinstance(uuid, str) and uuid not in folders:
+                self.add("no-repository", f"$.export_data.Node{_key(pk)}", "node has no repository folder (no files)", "warning")
+
+    def run(self) -> list[Problem]:
+        for warning in self.archive.listing.warnings:
+            self.add("member", warning.split(":", 1)[0], warning.split(": ", 1)[-1], "warning")
+        self.check_metadata()
+        self.check_top_level()
+        self.check_rows()
+        self.check_nodes()
+        uuids = self.node_uuids()
+        self.check_links(uuids)
+        self.check_groups(uuids)
+        self.check_repository(uuids)
+        return self.problems
+
+
+def validate_archive(archive: Archive) -> list[Problem]:
+    """Every problem of an opened archive (raises only when it cannot be read at all)."""
+    metadata = read_metadata(archive)
+    data = read_data(archive)
+    with gc_paused():
+        return _Checker(archive, metadata, data).run()
+
+
+def validate(path: Path | str, limits: Limits | None = None) -> list[Problem]:
+    """Every problem of the archive at ``path``; the archive is valid when none is an error."""
+    return validate_archive(open_archive(path, limits))
+
+
+def is_valid(problems: list[Problem], strict: bool = False) -> bool:
+    return not any(p.severity == "error" or strict for p in problems)
+
+
+def iter_errors(problems: list[Problem]) -> Iterator[Problem]:
+    return (p for p in problems if p.severity == "error")
+
+
+def render_problems(path: Path | str, problems: list[Problem], as_json: bool = False) -> str:
+    """One line per problem and a verdict, or a JSON document."""
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if as_json:
+        import orjson
+
+        doc = {"archive": str(path), "valid": errors == 0, "errors": errors, "warnings": warnings,
+               "problems": [p.__dict__ for p in problems]}  # fmt: skip
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    lines = [p.describe() for p in problems]
+    verdict = "valid" if errors == 0 else "INVALID"
+    lines.append(f"{path}: {verdict} ({errors} errors, {warnings} warnings)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,90 @@
+"""The export versions reportgen knows, and reading an archive's version.
+
+Legacy versions 0.1 to 0.13 are JSON archives (``metadata.json``,
+``data.json``, ``nodes/``).  The ordered tuple ``KNOWN_VERSIONS`` is the one
+place that says which versions exist; a later version family (AiiDA 2.x
+``main_0001``) is added by appending to it and registering its steps in
+``converters.migrations``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from converters.containers import Archive, open_archive
+from converters.errors import BadInputError
+from converters.jsonio import read_json
+
+LEGACY_VERSIONS: tuple[str, ...] = tuple(f"0.{n}" for n in range(1, 14))
+KNOWN_VERSIONS: list[str] = list(LEGACY_VERSIONS)  # extended by later format families
+LATEST_LEGACY = "0.13"
+
+# Entity names in export_data, by version (section 1.4 of the format reference).
+_ENTITY_PREFIX = {"0.1": "aiida.djsite.db.models.Db", "0.2": "aiida.backends.djsite.db.models.Db"}
+
+
+def version_index(version: str) -> int:
+    return KNOWN_VERSIONS.index(version)
+
+
+def is_legacy(version: str) -> bool:
+    return version in LEGACY_VERSIONS
+
+
+def entity_name(version: str, short: str) -> str:
+    """``Node`` -> ``aiida.backends.djsite.db.models.DbNode`` at 0.2, and so on."""
+    prefix = _ENTITY_PREFIX.get(version)
+    return prefix + short if prefix else short
+
+
+def entity_names(version: str, short: str) -> tuple[str, ...]:
+    """Names an entity may carry: 0.1 archives exist with either old prefix (reference 1.5)."""
+    if version == "0.1":
+        return (entity_name("0.1", short), entity_name("0.2", short))
+    return (entity_name(version, short),)
+
+
+def node_type_field(version: str) -> str:
+    return "type" if version_index(version) <= version_index("0.3") else "node_type"
+
+
+def supported_sentence() -> str:
+    return f"supported: {KNOWN_VERSIONS[0]} ... {KNOWN_VERSIONS[-1]}"
+
+
+def check_version(file: Path | str, value: Any) -> str:
+    """The export version as a known string, or a BadInputError naming it."""
+    if not isinstance(value, str):
+        raise BadInputError(
+            file, f"unsupported export version {value!r} (not a string; {supported_sentence()})", "metadata.json"
+        )
+    if value not in KNOWN_VERSIONS:
+        raise BadInputError(file, f"unsupported export version {value!r} ({supported_sentence()})", "metadata.json")
+    return value
+
+
+def read_metadata(archive: Archive) -> dict[str, Any]:
+    """metadata.json of an opened archive, checked to be an object with a known version."""
+    if not archive.has("metadata.json"):
+        raise BadInputError(archive.path, "missing metadata.json (not an AiiDA export archive)")
+    metadata = read_json(archive.path, "metadata.json", archive.read_bytes("metadata.json"))
+    if not isinstance(metadata, dict):
+        raise BadInputError(archive.path, "metadata.json is not a JSON object", "metadata.json")
+    check_version(archive.path, metadata.get("export_version"))
+    return metadata
+
+
+def read_data(archive: Archive) -> dict[str, Any]:
+    """data.json of an opened archive, parsed once; the raw bytes are not kept."""
+    if not archive.has("data.json"):
+        raise BadInputError(archive.path, "missing data.json")
+    data = read_json(archive.path, "data.json", archive.take_bytes("data.json"))
+    if not isinstance(data, dict):
+        raise BadInputError(archive.path, "data.json is not a JSON object", "data.json")
+    return data
+
+
+def read_version(path: Path | str) -> str:
+    """The export version of the archive at ``path`` (e.g. ``"0.4"``)."""
+    return read_metadata(open_archive(path))["export_version"]

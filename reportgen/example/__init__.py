@@ -1,0 +1,90 @@
+"""``reportgen example DIR``: a deterministic example data_store.
+
+The faithful part (``store.py``) writes only what Entropy Hub and Flame
+write; ``--edge-cases`` (``edge.py``) adds every row of the generator table of
+the layout reference, and ``edge_case_manifest()`` lists them for tests.  The
+tree is built in a staging directory next to DIR and renamed into place when
+complete; every file and directory gets a fixed modification time, so the same
+seed gives a byte-identical tree with identical mtimes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from reportgen.errors import OutputError, UsageError
+from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
+from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
+
+__all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
+
+
+def _check_target(target: Path, force: bool) -> None:
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise OutputError(target, "exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise OutputError(target, "exists and is not empty; use --force to replace it")
+
+
+def _make_staging(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def write_mtimes(root: Path, mtimes: Mtimes) -> None:
+    """Stamp every path, deepest first so a directory's own time sticks."""
+    paths = sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True) + [root]
+    default = EPOCH.timestamp()
+    for path in paths:
+        when = mtimes.get(path, default)
+        os.utime(path, (when, when), follow_symlinks=False)
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Move the finished tree into place; an old tree is removed only after."""
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.rename(target, old)
+    os.rename(staging, target)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def write_example(
+    directory: str | Path,
+    *,
+    seed: int = 0,
+    jobs_per_project: int = 12,
+    edge_cases: bool = False,
+    huge: bool = False,
+    force: bool = False,
+) -> str:
+    """Write the example data_store into ``directory``; returns a summary line.
+
+    Raises ``OutputError`` (exit 73) when ``directory`` exists and is not
+    empty, unless ``force``; ``UsageError`` for impossible options.
+    """
+    target = Path(directory)
+    if jobs_per_project < 1:
+        raise UsageError(target, "--jobs must be at least 1")
+    if huge and not edge_cases:
+        raise UsageError(target, "--huge needs --edge-cases")
+    _check_target(target, force)
+    staging = _make_staging(target)
+    try:
+        mtimes = Mtimes()
+        jobs = write_faithful_store(staging, seed, jobs_per_project, mtimes)
+        cases = write_edge_cases(staging, seed, huge, mtimes) if edge_cases else 0
+        write_mtimes(staging, mtimes)
+        _replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    extra = f" and {cases} edge cases" if edge_cases else ""
+    return f"wrote {jobs} jobs in {len(PROJECTS)} projects{extra} to {target}"

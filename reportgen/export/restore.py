@@ -1,0 +1,236 @@
+"""Export archive -> the data_store it was made from (files byte-identical, same commits).
+
+The archive is read through ``converters.containers`` (safe names, budgets,
+streamed).  Only the three kinds of FolderData the export writes for this
+purpose are used: a job's "raw files", a project's "git history" (bundles)
+and the store's "other files"; each carries, in its ``entropy_files`` or
+``entropy_repositories`` attribute, the true path, size, SHA-256 and mtime of
+every file.  Every file is checked against them while it is written.
+Everything is built in ``.<name>.staging-<pid>`` next to the output and
+renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from converters import containers
+from converters.jsonio import read_json
+from reportgen.errors import BadInputError, OutputError, WriteError
+from reportgen.export import graph as g
+from reportgen.export.gitrepo import read_refs, write_repo_from_bundle
+
+RESTORABLE_VERSION = "0.13"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one archive member goes, and what it must be."""
+
+    kind: str  # "file" or "bundle"
+    path: str  # relative to the data_store root
+    sha256: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    executable: bool = False
+    head: str = ""
+    refs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    targets: dict[str, Target]  # member name -> target
+    directories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    path: str
+    files: int
+    repositories: int
+    bytes: int
+    lossless: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def render(self) -> str:
+        text = f"restored {self.path}: {self.files} files ({self.bytes} bytes), {self.repositories} git repositories"
+        if not self.lossless:
+            text += " (a selective export: only the exported projects and jobs)"
+        return text
+
+
+# ---------------------------------------------------------------- planning (pure)
+def build_plan(file: Path, data: dict[str, Any]) -> RestorePlan:
+    """Member -> target for every file the role nodes carry; paths are checked here."""
+    targets: dict[str, Target] = {}
+    directories: list[str] = []
+    attributes = data.get("node_attributes", {})
+    for pk, node in data.get("export_data", {}).get("Node", {}).items():
+        attrs = attributes.get(pk) or {}
+        role = attrs.get("entropy_role") if isinstance(attrs, dict) else None
+        if role not in (g.ROLE_RAW, g.ROLE_GIT, g.ROLE_OTHER):
+            continue
+        base = f"nodes/{node['uuid'][:2]}/{node['uuid'][2:4]}/{node['uuid'][4:]}/path/"
+        for item in attrs.get("entropy_files", []):
+            targets[base + item["member"]] = Target(
+                "file", check_rel_path(file, read_json_path(item)), item["sha256"], item["size"],
+                item.get("mtime_ns"), bool(item.get("executable")),
+            )
+        for item in attrs.get("entropy_repositories", []):
+            refs = tuple((ref, sha) for ref, sha in item.get("refs", []))
+            targets[base + item["member"]] = Target(
+                "bundle", check_rel_path(file, read_json_path(item)), item["sha256"], head=item.get("head", ""),
+                refs=refs,
+            )
+        directories += [check_rel_path(file, read_json_path(d)) for d in attrs.get("entropy_directories", [])]
+    if not targets:
+        raise BadInputError(file, "no data_store files in this archive (was it written by reportgen export?)")
+    return RestorePlan(targets, tuple(sorted(set(directories))))
+
+
+def read_json_path(item: dict[str, Any]) -> str:
+    if "path_hex" in item:
+        return bytes.fromhex(item["path_hex"]).decode("utf-8", "surrogateescape")
+    return str(item["path"])
+
+
+def check_rel_path(file: Path, rel: str) -> str:
+    """A relative path that stays inside the output: no '..', no absolute, no empty segments."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+        raise BadInputError(file, "unsafe path in the archive's file list", rel)
+    return rel
+
+
+# ---------------------------------------------------------------- writing
+def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: Path, member: str) -> int:
+    """Stream one member to its place, checking size and SHA-256; returns the byte count."""
+    dest = staging / target.path
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with open(dest, "xb") as fh:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if digest.hexdigest() != target.sha256 or (target.size is not None and size != target.size):
+        raise BadInputError(file, f"checksum mismatch for {target.path!r}", member)
+    return size
+
+
+def finish_file(staging: Path, target: Target) -> None:
+    path = staging / target.path
+    if target.executable:
+        os.chmod(path, 0o755)
+    if target.mtime_ns is not None:
+        os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
+
+
+def write_repository(staging: Path, bundles: Path, target: Target, file: Path) -> None:
+    """A bare repository from its bundle, and a check that every ref points where it did."""
+    git_dir = staging / target.path
+    git_dir.parent.mkdir(parents=True, exist_ok=True)
+    write_repo_from_bundle(git_dir, bundles / hashlib.sha256(target.path.encode()).hexdigest(), target.head)
+    if target.refs and read_refs(git_dir) != dict(target.refs):
+        raise BadInputError(file, f"restored repository {target.path!r} does not hold the recorded refs")
+
+
+def replace_tree(staging: Path, output: Path) -> None:
+    """Put the finished tree in place; a replaced output is removed only afterwards."""
+    old = None
+    if output.exists():
+        old = output.with_name(f".{output.name}.old-{os.getpid()}")
+        os.replace(output, old)
+    os.replace(staging, output)
+    fd = os.open(output.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if old is not None:
+        shutil.rmtree(old, onerror=_force_remove)
+
+
+def _force_remove(func, path, _exc) -> None:
+    os.chmod(os.path.dirname(path), 0o700)
+    func(path)
+
+
+def check_output_dir(output: Path, archive: Path, force: bool) -> None:
+    if output.is_symlink():
+        raise OutputError(output, "output is a symlink; refusing to write through it")
+    if output.exists() and not force:
+        raise OutputError(output, "output exists (use --force to replace it)")
+    if output.exists() and not output.is_dir():
+        raise OutputError(output, "output exists and is not a directory")
+    out_abs, arc_abs = Path(os.path.abspath(output)), Path(os.path.abspath(archive))
+    if out_abs == arc_abs or out_abs in arc_abs.parents:
+        raise OutputError(output, "output overlaps input")
+    if not out_abs.parent.is_dir():
+        raise OutputError(output, "output directory does not exist")
+
+
+def restore_data_store(archive: Path | str, output: Path | str, force: bool = False) -> RestoreSummary:
+    """Rebuild the data_store carried by ``archive`` into ``output``."""
+    archive, output = Path(archive), Path(output)
+    arc = containers.open_archive(archive)
+    check_output_dir(output, archive, force)
+    metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
+    if metadata.get("export_version") != RESTORABLE_VERSION:
+        raise BadInputError(archive, f"restore reads export version {RESTORABLE_VERSION} archives written by "
+                            f"reportgen export, not {metadata.get('export_version')!r}", "metadata.json")
+    plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
+    staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".bundles-", dir=output.parent) as bundles:
+            staging.mkdir()
+            summary = write_plan(arc, plan, staging, Path(bundles), archive, output)
+        summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
+                                 bool(metadata.get("export_parameters", {}).get("lossless", True)))
+        replace_tree(staging, output)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
+
+
+def write_plan(arc: containers.Archive, plan: RestorePlan, staging: Path, bundles: Path, archive: Path,
+               output: Path) -> tuple[int, int, int]:
+    """Stream every planned member, then rebuild repositories, directories and mtimes."""
+    seen: set[str] = set()
+    total = 0
+    for member, chunks in arc.iter_members():
+        target = plan.targets.get(member.name)
+        if target is None or chunks is None:
+            continue
+        seen.add(member.name)
+        if target.kind == "bundle":
+            name = hashlib.sha256(target.path.encode()).hexdigest()
+            total += write_member(bundles, Target("file", name, target.sha256), chunks, archive, member.name)
+        else:
+            total += write_member(staging, target, chunks, archive, member.name)
+    missing = sorted(set(plan.targets) - seen)
+    if missing:
+        raise BadInputError(archive, "member missing from the archive", missing[0])
+    files = [t for t in plan.targets.values() if t.kind == "file"]
+    repos = [t for t in plan.targets.values() if t.kind == "bundle"]
+    for target in repos:
+        write_repository(staging, bundles, target, archive)
+    for rel in plan.directories:
+        (staging / rel).mkdir(parents=True, exist_ok=True)
+    for target in files:
+        finish_file(staging, target)
+    return len(files), len(repos), total

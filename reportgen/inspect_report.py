@@ -1,0 +1,128 @@
+"""``reportgen inspect``: a DataStore -> a text or JSON report, and an exit code.
+
+Text: one block per project (job count, status counts, one line per job),
+then every problem as ``severity code 'file':'member': reason``.  JSON: the
+same facts with sorted keys, so two runs over the same store are identical.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from reportgen.errors import EXIT_DATAERR, EXIT_OK
+from reportgen.records import STATUSES, DataStore, Job, Problem
+
+
+def format_time(when: datetime | None) -> str:
+    """UTC, ISO 8601 with a literal Z (D5: display in UTC)."""
+    if when is None:
+        return ""
+    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def status_counts(jobs: tuple[Job, ...]) -> dict[str, int]:
+    counts = Counter(job.status for job in jobs)
+    return {status: counts[status] for status in STATUSES if counts[status]}
+
+
+def output_count(job: Job) -> int:
+    return sum(len(node.outputs) for node in job.nodes)
+
+
+def render_problem(problem: Problem) -> str:
+    return f"{problem.severity} {problem.code} {problem.describe()}"
+
+
+def render_job_line(job: Job) -> str:
+    start = format_time(job.start_time)
+    approx = " (approx.)" if start else ""
+    return (
+        f"  {job.job_id}: {job.status}; {len(job.nodes)} nodes, {output_count(job)} outputs, {len(job.logs)} logs;"
+        f" start {start or '-'}{approx}, end {format_time(job.end_time) or '-'}"
+    )
+
+
+def render_text(store: DataStore) -> str:
+    lines = [f"data_store {store.root!r}: {len(store.projects)} projects"]
+    for project in store.projects:
+        counts = ", ".join(f"{status} {n}" for status, n in status_counts(project.jobs).items()) or "no jobs"
+        lines.append(f"project {project.name!r}: {len(project.jobs)} jobs ({counts})")
+        lines.extend(render_job_line(job) for job in project.jobs)
+    problems = store.all_problems()
+    errors = sum(1 for p in problems if p.severity == "error")
+    lines.append(f"problems: {len(problems)} ({errors} errors, {len(problems) - errors} warnings)")
+    lines.extend(render_problem(p) for p in problems)
+    return "\n".join(lines)
+
+
+def problem_dict(problem: Problem) -> dict[str, str]:
+    return {
+        "severity": problem.severity,
+        "code": problem.code,
+        "file": problem.file,
+        "member": problem.member,
+        "reason": problem.reason,
+    }
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.job_id,
+        "status": job.status,
+        "hdf5_file": job.hdf5_file,
+        "log_dir": job.log_dir,
+        "description": job.description,
+        "start_time": format_time(job.start_time),
+        "start_time_source": job.start_time_source,
+        "end_time": format_time(job.end_time),
+        "creation_timestamp": job.creation_timestamp,
+        "nodes": len(job.nodes),
+        "outputs": output_count(job),
+        "logs": len(job.logs),
+        "workflow_commit": {"sha": job.workflow.sha, "state": job.workflow.state},
+        "params_commit": {"sha": job.params.sha, "state": job.params.state},
+        "command_line_run": job.command_line_run,
+        "problems": [problem_dict(p) for p in job.problems],
+    }
+
+
+def build_inspect_dict(store: DataStore) -> dict[str, Any]:
+    problems = store.all_problems()
+    return {
+        "root": store.root,
+        "projects": [
+            {
+                "name": project.name,
+                "jobs": [job_dict(job) for job in project.jobs],
+                "status_counts": status_counts(project.jobs),
+                "workflow_repo": project.workflow_repo,
+                "params_repo": project.params_repo,
+                "problems": [problem_dict(p) for p in project.problems],
+            }
+            for project in store.projects
+        ],
+        "store_problems": [problem_dict(p) for p in store.problems],
+        "problems": [problem_dict(p) for p in problems],
+        "counts": {
+            "projects": len(store.projects),
+            "jobs": sum(len(p.jobs) for p in store.projects),
+            "errors": sum(1 for p in problems if p.severity == "error"),
+            "warnings": sum(1 for p in problems if p.severity == "warning"),
+        },
+    }
+
+
+def render_inspect(store: DataStore, as_json: bool) -> str:
+    """The report ``reportgen inspect`` prints."""
+    if as_json:
+        return json.dumps(build_inspect_dict(store), sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+    return render_text(store)
+
+
+def inspect_exit_code(store: DataStore, strict: bool) -> int:
+    """0 without error problems (with ``strict``: without any problem), else 65."""
+    counted = [p for p in store.all_problems() if strict or p.severity == "error"]
+    return EXIT_DATAERR if counted else EXIT_OK

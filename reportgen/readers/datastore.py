@@ -1,0 +1,489 @@
+"""A data_store folder -> ``StoreScan`` (names only) -> ``DataStore`` (everything read).
+
+Layout (reference ``entropyhub-layout.md`` 2.1 and D1-D6)::
+
+    data_store/<project>/<job id>.hdf5          one per job (output_data.hdf5: command-line run)
+    data_store/<project>/<job id>/<node>.log    one per node
+    data_store/git/<project>/workflow.git       bare repositories
+    data_store/git/<project>/params.git
+
+``scan_data_store`` lists names and stats only.  ``read_job`` reads one job
+(HDF5, logs, commits) into a ``Job`` and derives its status (D4) and times
+(D5).  ``read_data_store`` does both for every job, the HDF5 part in sandboxed
+worker processes (``reportgen.readers._pool``).  Nothing is ever written to
+the data_store; every surprise is a ``Problem``, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reportgen.errors import InputMissingError
+from reportgen.readers.git import CommitCache
+from reportgen.readers.logs import read_log
+from reportgen.records import (
+    Commit,
+    DataStore,
+    FileStat,
+    Job,
+    JobRef,
+    LogFile,
+    NodeGroup,
+    Problem,
+    Project,
+    ProjectScan,
+    ReadLimits,
+    Status,
+    StoreScan,
+)
+
+GIT_DIR = "git"
+COMMAND_LINE_JOB = "output_data"
+EXECUTOR_RESULT = "_executor_result.json"
+REQUIRED_ROOT_ATTRS = ("project", "job_eui", "job_description", "workflow_eui", "parameters_eui", "creation_timestamp")
+
+# Reads one job's HDF5 file; swapped by the pool for a crash report.
+Hdf5Reader = Callable[[Path, str, ReadLimits], "Hdf5Job"]
+
+
+# ---------------------------------------------------------------- names
+def display_name(name: str) -> str:
+    """A file name as valid UTF-8 text: undecodable bytes shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_utf8(name: str) -> bool:
+    return display_name(name) == name
+
+
+def file_stat(root: Path, rel: str) -> FileStat | None:
+    try:
+        st = os.lstat(root / rel)
+    except OSError:
+        return None
+    return FileStat(rel, st.st_size, st.st_mtime_ns)
+
+
+def list_dir(path: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return sorted(entries, key=lambda e: os.fsencode(e.name))
+
+
+# ---------------------------------------------------------------- scanning
+def scan_data_store(root: Path) -> StoreScan:
+    """Projects, jobs, logs and repositories by name; no file content read."""
+    root = Path(root)
+    if not root.exists():
+        raise InputMissingError(root, "data_store not found")
+    if not root.is_dir():
+        raise InputMissingError(root, "data_store is not a directory")
+    try:
+        entries = list_dir(root)
+    except PermissionError:
+        raise InputMissingError(root, "permission denied") from None
+    problems: list[Problem] = []
+    projects = []
+    for entry in entries:
+        name = display_name(entry.name)
+        if entry.name == GIT_DIR and entry.is_dir(follow_symlinks=False):
+            problems.extend(scan_git_dir(root, {e.name for e in entries}))
+        elif skip_entry(entry, name, problems, kind="project folder"):
+            continue
+        elif entry.is_dir(follow_symlinks=False):
+            projects.append(scan_project(root, entry.name, problems))
+        else:
+            problems.append(Problem("warning", "stray-file", name, "", "stray file at the data_store root; ignored"))
+    return StoreScan(str(root), tuple(projects), tuple(problems))
+
+
+def skip_entry(entry: os.DirEntry[str], name: str, problems: list[Problem], kind: str) -> bool:
+    """Dotfiles, temp files and symlinks are reported and never read."""
+    if entry.name.startswith("."):
+        problems.append(Problem("warning", "dotfile", name, "", "hidden file or folder; ignored"))
+    elif entry.name.endswith(".tmp"):
+        problems.append(Problem("warning", "temp-file", name, "", "temporary file; ignored"))
+    elif entry.is_symlink():
+        problems.append(Problem("warning", "symlink", name, "", f"symlink where a {kind} was expected; not followed"))
+    else:
+        return False
+    return True
+
+
+def scan_git_dir(root: Path, top_names: set[str]) -> list[Problem]:
+    """``git/`` holds ``<project>/`` repository folders; anything else means a project named git."""
+    problems = []
+    for entry in list_dir(root / GIT_DIR):
+        rel = f"{GIT_DIR}/{display_name(entry.name)}"
+        if entry.is_dir(follow_symlinks=False) and not entry.name.endswith(".hdf5"):
+            if entry.name not in top_names and entry.name != GIT_DIR:
+                problems.append(Problem("warning", "orphan-repos", rel, "", "repositories of a project that has no folder"))
+            continue
+        problems.append(
+            Problem(
+                "error",
+                "project-named-git",
+                rel,
+                "",
+                "a project named 'git' collides with the reserved git/ folder of repositories; its jobs are not read",
+            )
+        )
+    return problems
+
+
+def scan_project(root: Path, name: str, store_problems: list[Problem]) -> ProjectScan:
+    """Jobs of one project folder: ``<id>.hdf5`` and ``<id>/`` matched by id."""
+    shown = display_name(name)
+    problems: list[Problem] = []
+    if not is_utf8(name):
+        problems.append(Problem("warning", "name-not-utf8", shown, "", "folder name is not valid UTF-8 (shown escaped)"))
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    try:
+        entries = list_dir(root / name)
+    except PermissionError:
+        entries = []
+        problems.append(Problem("error", "permission-denied", shown, "", "permission denied"))
+    for entry in entries:
+        rel = f"{name}/{entry.name}"
+        if skip_entry(entry, display_name(rel), problems, kind="job"):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            folders[entry.name] = rel
+        elif entry.name.endswith(".hdf5") and len(entry.name) > len(".hdf5"):
+            files[entry.name[: -len(".hdf5")]] = rel
+        else:
+            problems.append(Problem("warning", "stray-file", display_name(rel), "", "not a job file or log folder; ignored"))
+    job_ids = sorted(files.keys() | folders.keys(), key=os.fsencode)
+    jobs = tuple(build_job_ref(root, name, job_id, files.get(job_id), folders.get(job_id)) for job_id in job_ids)
+    workflow, params = (repo_rel(root, name, which) for which in ("workflow.git", "params.git"))
+    if jobs and workflow is None:
+        problems.append(Problem("warning", "repo-missing", f"{GIT_DIR}/{shown}/workflow.git", "", "workflow repository missing"))
+    if jobs and params is None:
+        problems.append(Problem("warning", "repo-missing", f"{GIT_DIR}/{shown}/params.git", "", "params repository missing"))
+    return ProjectScan(
+        name=shown,
+        jobs=jobs,
+        problems=tuple(problems),
+        workflow_repo=workflow,
+        params_repo=params,
+        repo_fingerprint=repo_fingerprint(root, [r for r in (workflow, params) if r]),
+    )
+
+
+def build_job_ref(root: Path, project: str, job_id: str, hdf5_rel: str | None, dir_rel: str | None) -> JobRef:
+    logs: list[FileStat] = []
+    if dir_rel is not None:
+        try:
+            for entry in list_dir(root / dir_rel):
+                if entry.name.endswith(".log") and entry.is_file(follow_symlinks=False):
+                    found = file_stat(root, f"{dir_rel}/{entry.name}")
+                    if found:
+                        logs.append(found)
+        except OSError:
+            pass  # reported when the job is read
+    return JobRef(
+        project=project,
+        job_id=job_id,
+        hdf5=file_stat(root, hdf5_rel) if hdf5_rel else None,
+        logs=tuple(logs),
+        log_dir=dir_rel,
+        command_line_run=job_id == COMMAND_LINE_JOB,
+    )
+
+
+def repo_rel(root: Path, project: str, which: str) -> str | None:
+    rel = f"{GIT_DIR}/{project}/{which}"
+    return rel if os.path.lexists(root / rel) else None
+
+
+def repo_fingerprint(root: Path, repos: list[str]) -> str:
+    """Changes whenever refs, packs or loose-object folders of either repository change."""
+    digest = hashlib.sha256()
+    for rel in repos:
+        base = root / rel
+        for sub in ("HEAD", "packed-refs", "refs", "objects", "objects/pack"):
+            paths = [base / sub]
+            if (base / sub).is_dir() and not (base / sub).is_symlink():
+                paths += sorted((base / sub).rglob("*")) if sub in ("refs", "objects/pack") else sorted((base / sub).iterdir())
+            for path in paths:
+                try:
+                    st = path.lstat()
+                except OSError:
+                    continue
+                digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- one job
+def read_job(root: Path, ref: JobRef, limits: ReadLimits = ReadLimits(), commits: CommitCache | None = None) -> Job:
+    """Everything of one job, read in this process; problems instead of exceptions."""
+    from reportgen.readers.hdf5 import read_hdf5_job  # h5py only where HDF5 is read
+
+    return build_job(root, ref, limits, commits, read_hdf5_job)
+
+
+def build_job(
+    root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache | None, hdf5_reader: Hdf5Reader
+) -> Job:
+    root = Path(root)
+    own_cache = commits is None
+    commits = commits or CommitCache(limits)
+    try:
+        return _build_job(root, ref, limits, commits, hdf5_reader)
+    finally:
+        if own_cache:
+            commits.close()
+
+
+def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache, hdf5_reader: Hdf5Reader) -> Job:
+    problems: list[Problem] = []
+    job_rel = display_name(f"{ref.project}/{ref.job_id}")
+    if not is_utf8(ref.job_id):
+        problems.append(Problem("warning", "name-not-utf8", job_rel, "", "job id is not valid UTF-8 (shown escaped)"))
+    content = read_hdf5_part(root, ref, limits, hdf5_reader, problems)
+    logs = read_logs(root, ref, limits, problems)
+    attrs = dict(content.root_attrs) if content else {}
+    project = display_name(ref.project)
+    workflow = commits.read(repo_path(root, ref.project, "workflow.git"), attrs.get("workflow_commit", ""), "workflow")
+    params = commits.read(repo_path(root, ref.project, "params.git"), attrs.get("parameters_commit", ""), "params")
+    nodes = content.nodes if content else ()
+    if content and content.readable:
+        problems.extend(check_root_attrs(ref, attrs))
+        problems.extend(check_commits(ref, (workflow, params)))
+    problems.extend(check_nodes_vs_logs(ref, nodes, logs, bool(content and content.readable)))
+    end_time, end_problem = parse_creation_timestamp(attrs.get("creation_timestamp", ""))
+    if end_problem and "creation_timestamp" in attrs:
+        problems.append(Problem("warning", "bad-creation-timestamp", hdf5_display(ref), "/", end_problem))
+    start_time, start_source = approximate_start(nodes, logs)
+    status = derive_status(ref, content, nodes, logs, problems, root)
+    return Job(
+        project=project,
+        job_id=display_name(ref.job_id),
+        hdf5_file=hdf5_display(ref) if ref.hdf5 else None,
+        log_dir=display_name(ref.log_dir) if ref.log_dir else None,
+        file_size=ref.hdf5.size if ref.hdf5 else 0,
+        file_mtime=datetime.fromtimestamp(ref.hdf5.mtime_ns / 1e9, tz=timezone.utc) if ref.hdf5 else None,
+        root_attrs=content.root_attrs if content else (),
+        description=attrs.get("job_description", ""),
+        job_eui=attrs.get("job_eui", ""),
+        creation_timestamp=attrs.get("creation_timestamp", ""),
+        end_time=end_time,
+        start_time=start_time,
+        start_time_source=start_source,
+        nodes=nodes,
+        logs=logs,
+        workflow=workflow,
+        params=params,
+        status=status,
+        problems=tuple(problems),
+        command_line_run=ref.command_line_run,
+    )
+
+
+def repo_path(root: Path, project: str, which: str) -> Path | None:
+    path = root / GIT_DIR / project / which
+    return path if os.path.lexists(path) else None
+
+
+def hdf5_display(ref: JobRef) -> str:
+    return display_name(ref.hdf5.path) if ref.hdf5 else ""
+
+
+def read_hdf5_part(root: Path, ref: JobRef, limits: ReadLimits, reader: Hdf5Reader, problems: list[Problem]):
+    """The HDF5 content, with size and mtime checked before and after (no locking)."""
+    if ref.hdf5 is None:
+        return None
+    rel = hdf5_display(ref)
+    before = file_stat(root, ref.hdf5.path)
+    if before is None:
+        problems.append(Problem("error", "changed-during-read", rel, "", "changed during read (file vanished)"))
+        return _vanished()
+    content = reader(root / ref.hdf5.path, rel, limits)
+    after = file_stat(root, ref.hdf5.path)
+    if after != before or (before.size, before.mtime_ns) != (ref.hdf5.size, ref.hdf5.mtime_ns):
+        problems.append(Problem("warning", "changed-during-read", rel, "", "changed during read (size or mtime moved)"))
+    problems.extend(content.problems)
+    return content
+
+
+def _vanished():
+    from reportgen.readers.hdf5 import Hdf5Job
+
+    return Hdf5Job((), (), (), readable=False)
+
+
+def read_logs(root: Path, ref: JobRef, limits: ReadLimits, problems: list[Problem]) -> tuple[LogFile, ...]:
+    logs = []
+    for stat_ in ref.logs:
+        rel = display_name(stat_.path)
+        node = display_name(Path(stat_.path).name[: -len(".log")])
+        try:
+            logs.append(read_log(root / stat_.path, rel, node, limits))
+        except PermissionError:
+            problems.append(Problem("error", "permission-denied", rel, "", "permission denied"))
+        except FileNotFoundError:
+            problems.append(Problem("warning", "changed-during-read", rel, "", "changed during read (log vanished)"))
+        except OSError as exc:
+            problems.append(Problem("error", "log-unreadable", rel, "", f"cannot read log ({exc.strerror or exc})"))
+    if ref.log_dir:
+        problems.extend(check_log_dir(root, ref))
+    return tuple(logs)
+
+
+def check_log_dir(root: Path, ref: JobRef) -> list[Problem]:
+    """Anything in the log folder that is not a node log is reported."""
+    found = []
+    try:
+        entries = list_dir(root / ref.log_dir)
+    except PermissionError:
+        return [Problem("error", "permission-denied", display_name(ref.log_dir), "", "permission denied")]
+    except OSError:
+        return [Problem("warning", "changed-during-read", display_name(ref.log_dir), "", "changed during read")]
+    for entry in entries:
+        if entry.name == EXECUTOR_RESULT or (entry.name.endswith(".log") and entry.is_file(follow_symlinks=False)):
+            continue
+        rel = display_name(f"{ref.log_dir}/{entry.name}")
+        found.append(Problem("warning", "stray-file", rel, "", "not a node log; ignored"))
+    return found
+
+
+# ---------------------------------------------------------------- checks
+def check_root_attrs(ref: JobRef, attrs: dict[str, str]) -> list[Problem]:
+    rel = hdf5_display(ref)
+    found = []
+    for key in REQUIRED_ROOT_ATTRS:
+        if key not in attrs:
+            found.append(Problem("error", "root-attr-missing", rel, "/", f"root attribute {key!r} missing"))
+    eui = attrs.get("job_eui")
+    if eui == "" and ref.command_line_run:
+        found.append(Problem("warning", "command-line-run", rel, "/", "command-line run: no job EUI"))
+    elif eui is not None and eui != "#/" + display_name(ref.job_id):
+        found.append(Problem("warning", "job-eui-mismatch", rel, "/", f"job_eui {eui!r} does not match the file name"))
+    project = attrs.get("project")
+    if project is not None and project != display_name(ref.project) and not ref.command_line_run:
+        found.append(Problem("warning", "project-mismatch", rel, "/", f"project attribute {project!r} does not match the folder"))
+    return found
+
+
+def check_commits(ref: JobRef, commits: tuple[Commit, Commit]) -> list[Problem]:
+    rel = hdf5_display(ref)
+    found = []
+    for commit in commits:
+        attr = "@workflow_commit" if commit.repo == "workflow" else "@parameters_commit"
+        if commit.state == "absent" and not ref.command_line_run:
+            found.append(Problem("warning", "commit-attr-missing", rel, attr, commit.reason))
+        elif commit.state in ("not-in-repo", "unreadable", "invalid"):
+            found.append(Problem("error", f"commit-{commit.state}", rel, attr, commit.reason))
+    return found
+
+
+def check_nodes_vs_logs(
+    ref: JobRef, nodes: tuple[NodeGroup, ...], logs: tuple[LogFile, ...], has_hdf5: bool
+) -> list[Problem]:
+    found = []
+    if ref.hdf5 is None and ref.log_dir is not None:
+        found.append(Problem("warning", "no-hdf5", display_name(ref.log_dir), "", "log folder without an HDF5 file (crashed or still running)"))
+    if ref.hdf5 is not None and ref.log_dir is None and not ref.command_line_run:
+        found.append(Problem("warning", "no-log-folder", hdf5_display(ref), "", "HDF5 file without a log folder"))
+    if not has_hdf5 or not nodes and not logs:
+        return found
+    group_names = {node.name for node in nodes}
+    log_names = {log.node for log in logs}
+    for log in logs:
+        if log.node not in group_names:
+            found.append(Problem("warning", "log-without-group", log.path, "", f"no node group {log.node!r} in the HDF5 file"))
+    if ref.log_dir is not None:
+        for node in nodes:
+            if node.name not in log_names:
+                found.append(Problem("warning", "group-without-log", hdf5_display(ref), node.hdf5_path, "node group without a log"))
+    return found
+
+
+# ---------------------------------------------------------------- status and times
+def derive_status(ref: JobRef, content, nodes, logs, problems: list[Problem], root: Path) -> Status:
+    """Design decision D4, first match wins."""
+    if content is not None and not content.readable:
+        return "corrupt"
+    if content is None and ref.log_dir is None:
+        return "unknown"
+    if any(p.code in ("root-attr-missing", "hdf5-read-error") for p in problems):
+        return "corrupt"
+    group_names = {node.name for node in nodes}
+    if content is not None and (
+        any(log.node not in group_names for log in logs) or any(o.kind == "missing" for n in nodes for o in n.outputs)
+    ):
+        return "incomplete"
+    if content is None:
+        return "no-data"
+    if any(log.traceback_lines for log in logs) or executor_failed(root, ref):
+        return "failed-nodes"
+    return "ok"
+
+
+def executor_failed(root: Path, ref: JobRef) -> bool:
+    """D4 extension: ``_executor_result.json`` reporting failed nodes, when present."""
+    if ref.log_dir is None:
+        return False
+    try:
+        with open(root / ref.log_dir / EXECUTOR_RESULT, "rb") as stream:
+            result = json.loads(stream.read(1024 * 1024))
+        return bool(int(result.get("nodes_error", 0) or 0)) or result.get("status") in ("Failure", "Partially successful")
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
+
+
+def parse_creation_timestamp(text: str) -> tuple[datetime | None, str]:
+    """``datetime.isoformat()`` with its offset -> aware datetime; a note when odd."""
+    if not text:
+        return None, "creation_timestamp missing"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"creation_timestamp {text[:80]!r} is not an ISO 8601 time"
+    if when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc), "creation_timestamp has no UTC offset; assumed UTC"
+    return when, ""
+
+
+def approximate_start(nodes: tuple[NodeGroup, ...], logs: tuple[LogFile, ...]) -> tuple[datetime | None, str]:
+    """D5: earliest ``_time`` of any output, else the earliest log mtime."""
+    firsts = [o.times.first for n in nodes for o in n.outputs if o.times and o.times.first]
+    if firsts:
+        return min(firsts), "output-time"
+    if logs:
+        return min(log.mtime for log in logs), "log-mtime"
+    return None, ""
+
+
+# ---------------------------------------------------------------- whole store
+def build_projects(scan: StoreScan, jobs: list[Job]) -> tuple[Project, ...]:
+    by_project: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_project.setdefault(job.project, []).append(job)
+    return tuple(
+        Project(
+            name=p.name,
+            jobs=tuple(by_project.get(p.name, ())),
+            problems=p.problems,
+            workflow_repo=p.workflow_repo,
+            params_repo=p.params_repo,
+        )
+        for p in scan.projects
+    )
+
+
+def read_data_store(root: Path, *, workers: int = 0, limits: ReadLimits = ReadLimits()) -> DataStore:
+    """Scan, then read every job in sandboxed worker processes; order is deterministic."""
+    from reportgen.readers._pool import read_jobs
+
+    root = Path(root)
+    scan = scan_data_store(root)
+    refs = [ref for project in scan.projects for ref in project.jobs]
+    jobs = read_jobs(root, refs, limits, workers or os.cpu_count() or 1)
+    return DataStore(str(root), build_projects(scan, jobs), scan.problems)
+

@@ -1,0 +1,301 @@
+"""``workflow.git`` / ``params.git`` -> ``Commit`` records.  The only module that runs git for reading.
+
+The repositories are untrusted (security reference section 4): git runs only
+plumbing commands (``rev-parse``, ``cat-file``) through GitPython's command
+wrapper, in an environment that ignores system and global config and replace
+refs, with ``core.fsmonitor`` and hooks switched off on the command line, and
+with a ceiling so a broken repository never falls through to an enclosing one.
+Only 40- or 64-hex SHAs ever reach git, after ``--end-of-options``.  Objects
+come from one persistent ``cat-file --batch`` per repository and every object's
+hash is checked against the id it was asked for.  A repository git refuses for
+"dubious ownership" is reported as unreadable, never added to safe.directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from git.cmd import Git
+
+from reportgen.records import Commit, GitFile, ReadLimits
+
+Which = Literal["workflow", "params"]
+SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+MAX_FILES = 2000  # files listed per commit
+MAX_COMMIT_BYTES = 32 * 1024 * 1024  # text read per commit, over all files
+HARDENED_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,  # an empty file
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_ATTR_NOSYSTEM": "1",
+}
+# A hooks "directory" that cannot hold hooks; fsmonitor off; no transport at all.
+HARDENED_CONFIG = ["core.fsmonitor=false", f"core.hooksPath={os.devnull}", "protocol.allow=never"]
+
+
+class RepoUnreadable(Exception):
+    """The repository cannot be used; the message says why."""
+
+
+class Repo:
+    """One hardened git repository with a persistent ``cat-file --batch``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        check_repo_layout(path)
+        self.git = Git(str(path))
+        self.git.update_environment(GIT_CEILING_DIRECTORIES=str(path.parent), **HARDENED_ENV)
+        self.git.set_persistent_git_options(c=HARDENED_CONFIG)
+        self.hash_len = self._verify()
+
+    def _verify(self) -> int:
+        """Run one command so git's own refusals (dubious ownership...) surface now."""
+        status, out, err = self.git.rev_parse(
+            "--is-bare-repository", "--show-object-format", with_extended_output=True, with_exceptions=False
+        )
+        if status != 0:
+            raise RepoUnreadable(describe_git_error(err))
+        return 64 if "sha256" in out else 40
+
+    def has_commit(self, sha: str) -> bool:
+        """``<sha>^{commit}`` exists: asked of the persistent ``cat-file --batch-check``.
+
+        Same answer as ``cat-file -e <sha>^{commit}`` without a process per
+        commit (about 6 ms each); the SHA is hex-checked, and batch input is
+        never parsed as an option.
+        """
+        try:
+            found_sha, kind, _ = self.git.get_object_header(f"{sha}^{{commit}}")
+        except ValueError:  # "<name> missing"
+            return False
+        return (found_sha.decode() if isinstance(found_sha, bytes) else found_sha) == sha and kind in (b"commit", "commit")
+
+    def read_object(self, sha: str, expected_type: str) -> bytes:
+        """Object bytes from the batch process, hash verified."""
+        if not SHA.fullmatch(sha):
+            raise RepoUnreadable(f"invalid object id {sha!r}")
+        _, raw_type, _, data = self.git.get_object_data(sha)
+        typename = raw_type.decode("ascii", "replace") if isinstance(raw_type, bytes) else raw_type
+        if typename != expected_type:
+            raise RepoUnreadable(f"object {sha} is a {typename}, expected {expected_type}")
+        algorithm = hashlib.sha256 if len(sha) == 64 else hashlib.sha1
+        if algorithm(b"%s %d\0" % (typename.encode(), len(data)) + data).hexdigest() != sha:
+            raise RepoUnreadable(f"object hash mismatch for {sha}")
+        return data
+
+    def object_size(self, sha: str) -> int:
+        return self.git.get_object_header(sha)[2]
+
+    def close(self) -> None:
+        self.git.clear_cache()
+
+
+def describe_git_error(stderr: str) -> str:
+    if "dubious ownership" in stderr:
+        return "dubious ownership: the repository belongs to another user and git refuses it (safe.directory)"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return (lines[0] if lines else "git failed")[:200]
+
+
+def check_repo_layout(path: Path) -> None:
+    """Refuse what would make git read outside the repository."""
+    if path.is_symlink():
+        raise RepoUnreadable("repository is a symlink; not followed")
+    if not path.is_dir():
+        raise RepoUnreadable("not a directory")
+    if not (path / "HEAD").is_file() or not (path / "objects").is_dir():
+        raise RepoUnreadable("not a bare git repository (no HEAD or objects/)")
+    if (path / "commondir").exists():
+        raise RepoUnreadable("commondir redirects the repository elsewhere; not allowed")
+    objects = (path / "objects").resolve()
+    for name in ("alternates", "http-alternates"):
+        for line in read_small_text(path / "objects" / "info" / name).splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                target = (objects / line).resolve()
+                if not target.is_relative_to(path.resolve()):
+                    raise RepoUnreadable(f"objects/info/{name} points outside the repository ({line!r})")
+
+
+def read_small_text(path: Path) -> str:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(64 * 1024).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise RepoUnreadable(f"cannot read {path.name}: {exc.strerror}") from None
+
+
+# ---------------------------------------------------------------- commits
+def parse_commit(data: bytes) -> tuple[str, dict[str, str], str]:
+    """(tree sha, headers, message) of a raw commit object."""
+    head, _, message = data.partition(b"\n\n")
+    headers: dict[str, str] = {}
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        headers.setdefault(key.decode("ascii", "replace"), value.decode("utf-8", "replace"))
+    return headers.get("tree", ""), headers, message.decode("utf-8", "replace")
+
+
+IDENT = re.compile(r"(?P<name>.*?) ?<(?P<email>[^>]*)> (?P<ts>-?\d+) (?P<tz>[+-]\d{4})$")
+
+
+def parse_ident(value: str) -> tuple[str, str, datetime | None]:
+    """``Name <email> 1656161234 +0200`` -> name, email, tz-aware time."""
+    match = IDENT.match(value)
+    if not match:
+        return value, "", None
+    tz = match["tz"]
+    offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
+    try:
+        when = datetime.fromtimestamp(int(match["ts"]), tz=timezone(offset))
+    except (OverflowError, OSError, ValueError):
+        when = None
+    return match["name"], match["email"], when
+
+
+def parse_tree(data: bytes, hash_len: int) -> Iterator[tuple[str, str, str]]:
+    """(mode, name, hex sha) entries of a raw tree object."""
+    raw_len = hash_len // 2
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = data[pos:space].decode("ascii", "replace")
+        name = data[space + 1 : nul].decode("utf-8", "replace")
+        sha = data[nul + 1 : nul + 1 + raw_len].hex()
+        pos = nul + 1 + raw_len
+        yield mode, name, sha
+
+
+def walk_tree(repo: Repo, tree_sha: str, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(path, blob sha) of every regular file, sorted by path; submodules and links skipped."""
+    if depth > 64:
+        raise RepoUnreadable("tree nested deeper than 64 levels")
+    for mode, name, sha in sorted(parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len), key=lambda e: e[1]):
+        if mode in ("40000", "040000"):
+            yield from walk_tree(repo, sha, f"{prefix}{name}/", depth + 1)
+        elif mode.startswith("100"):
+            yield prefix + name, sha
+
+
+def read_files(repo: Repo, tree_sha: str, limits: ReadLimits) -> tuple[GitFile, ...]:
+    files = []
+    budget = MAX_COMMIT_BYTES
+    for path, sha in walk_tree(repo, tree_sha):
+        if len(files) >= MAX_FILES:
+            break
+        size = repo.object_size(sha)
+        if size > limits.git_file_bytes or size > budget:
+            files.append(GitFile(path, size, sha, None, truncated=True))
+            continue
+        data = repo.read_object(sha, "blob")
+        budget -= size
+        files.append(GitFile(path, size, sha, blob_text(data)))
+    return tuple(files)
+
+
+def blob_text(data: bytes) -> str | None:
+    """Text of a blob, or None when it is binary (NUL bytes or not UTF-8)."""
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def build_commit(repo: Repo, sha: str, which: Which, limits: ReadLimits) -> Commit:
+    if not repo.has_commit(sha):
+        return Commit(which, sha, "not-in-repo", f"commit {sha} not in {repo.path.name}")
+    raw = repo.read_object(sha, "commit")
+    tree, headers, message = parse_commit(raw)
+    name, email, when = parse_ident(headers.get("author", ""))
+    return Commit(
+        repo=which,
+        sha=sha,
+        state="present",
+        subject=message.split("\n", 1)[0],
+        message=message,
+        author=name,
+        author_email=email,
+        date=when,
+        files=read_files(repo, tree, limits),
+    )
+
+
+class CommitCache:
+    """Open repositories and commits already read, for one process (one per pool worker)."""
+
+    def __init__(self, limits: ReadLimits = ReadLimits()) -> None:
+        self.limits = limits
+        self._repos: dict[Path, Repo | str] = {}
+        self._commits: dict[tuple[Path, str, str], Commit] = {}
+
+    def read(self, repo_path: Path | None, sha: str, which: Which) -> Commit:
+        early = classify_request(repo_path, sha, which)
+        if early is not None:
+            return early
+        assert repo_path is not None
+        key = (repo_path, sha, which)
+        if key not in self._commits:
+            self._commits[key] = self._read(repo_path, sha, which)
+        return self._commits[key]
+
+    def _read(self, repo_path: Path, sha: str, which: Which) -> Commit:
+        repo = self._open(repo_path)
+        if isinstance(repo, str):
+            return Commit(which, sha, "unreadable", repo)
+        try:
+            return build_commit(repo, sha, which, self.limits)
+        except RepoUnreadable as exc:
+            return Commit(which, sha, "unreadable", str(exc))
+        except (ValueError, OSError) as exc:  # the batch process died or answered garbage
+            repo.close()
+            self._repos[repo_path] = f"git failed: {exc}"[:200]
+            return Commit(which, sha, "unreadable", self._repos[repo_path])
+
+    def _open(self, repo_path: Path) -> Repo | str:
+        if repo_path not in self._repos:
+            try:
+                self._repos[repo_path] = Repo(repo_path)
+            except RepoUnreadable as exc:
+                self._repos[repo_path] = str(exc)
+            except OSError as exc:
+                self._repos[repo_path] = f"cannot run git: {exc.strerror or exc}"
+        return self._repos[repo_path]
+
+    def close(self) -> None:
+        for repo in self._repos.values():
+            if isinstance(repo, Repo):
+                repo.close()
+        self._repos.clear()
+
+
+def classify_request(repo_path: Path | None, sha: str, which: Which) -> Commit | None:
+    """The states decided without running git: absent, invalid, repo-missing."""
+    if sha == "":
+        return Commit(which, "", "absent", f"no {which} commit attribute")
+    if not SHA.fullmatch(sha):
+        return Commit(which, sha, "invalid", f"invalid commit id {sha[:80]!r}")
+    if repo_path is None or not os.path.lexists(repo_path):
+        return Commit(which, sha, "repo-missing", f"{which} repository missing")
+    return None
+
+
+def read_commit(repo: Path | None, sha: str, which: Which, limits: ReadLimits = ReadLimits()) -> Commit:
+    """One commit of one repository, with its files; a state instead of an exception."""
+    cache = CommitCache(limits)
+    try:
+        return cache.read(repo, sha, which)
+    finally:
+        cache.close()

@@ -1,0 +1,645 @@
+"""Entropy job files (``<job id>.hdf5``) -> records.  The only h5py importer for reading.
+
+Layout: reference ``entropyhub-layout.md`` section 2.3.  Every file goes
+through ``check_file`` before a single byte of data is read: external links,
+external raw storage, virtual datasets with sources in other files and unknown
+filters refuse the whole file (HDF5 would otherwise read other files for us);
+datasets declared larger than ``ReadLimits.max_dataset_bytes`` are marked
+``too_large`` and never read.  After that only shapes, dtypes and a bounded
+slice of the first rows are read (D7); ``<name>_time`` datasets are read in
+slices to summarise them.
+
+libhdf5 is not safe on hostile files, so ``reportgen.readers._pool`` calls
+``read_hdf5_job`` in worker processes with a memory limit and a timeout.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+# Read by libhdf5 when it first looks for a filter plugin: "::" disables
+# plugin loading, so a file naming an unknown filter can never make us dlopen
+# a library.  (The allowlist in check_file refuses such files first anyway.)
+os.environ["HDF5_PLUGIN_PRELOAD"] = "::"
+
+import h5py  # noqa: E402  (after the environment variable above)
+import numpy as np  # noqa: E402
+from h5py import h5a, h5d, h5i, h5l, h5o, h5t  # noqa: E402
+
+from reportgen.errors import BadInputError, InputMissingError  # noqa: E402
+from reportgen.records import (  # noqa: E402
+    NodeGroup,
+    Output,
+    OutputData,
+    OutputKind,
+    Problem,
+    ReadLimits,
+    Timestamps,
+)
+
+# Filters built into libhdf5/h5py; anything else would need a plugin.
+ALLOWED_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 5: "nbit", 6: "scaleoffset", 32000: "lzf"}
+TIME_SUFFIX = "_time"
+TIME_FORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+TIME_SLICE_ROWS = 65536
+PREVIEW_ELEMENTS = 8192  # numbers per preview row at most (a (N,1024,1024) row is 1 M)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+VLEN_STR = h5py.string_dtype("utf-8")
+VLEN_STR_TYPE = h5t.py_create(VLEN_STR)
+
+
+@dataclass(frozen=True)
+class Hdf5Job:
+    """What one job file holds, as far as it could be read."""
+
+    root_attrs: tuple[tuple[str, str], ...]
+    nodes: tuple[NodeGroup, ...]
+    problems: tuple[Problem, ...]
+    readable: bool  # False: not opened, refused or root unreadable -> status "corrupt"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    member: str
+    reason: str
+
+
+# ---------------------------------------------------------------- text
+def fix_text(text: str) -> str:
+    """A str h5py decoded with surrogateescape -> valid UTF-8 text with U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def decode_bytes(raw: bytes, cap: int) -> tuple[str, bool]:
+    """UTF-8 with replacement, at most ``cap`` bytes; True when cut."""
+    if len(raw) <= cap:
+        return raw.decode("utf-8", "replace"), False
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    return decoder.decode(raw[:cap], final=False), True
+
+
+def attr_text(value: Any, cap: int) -> str:
+    """Any attribute value as bounded text; never raises on bad bytes."""
+    if isinstance(value, bytes):
+        return decode_bytes(value, cap)[0]
+    if isinstance(value, str):
+        return fix_text(value[:cap])
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        return decode_bytes(value, cap)[0]
+    return fix_text(str(value)[:cap])
+
+
+def read_attrs(obj: h5py.HLObject, cap: int) -> tuple[tuple[str, str], ...]:
+    """Every attribute as text, sorted by name.
+
+    Scalar vlen strings (all Entropy writes) are read through the low-level
+    API as bytes: half the cost of ``obj.attrs[name]`` and no surrogates.
+    """
+    found = {}
+    for index in range(h5a.get_num_attrs(obj.id)):
+        attr = h5a.open(obj.id, index=index)
+        raw_name = attr.get_name()
+        name = raw_name.decode("utf-8", "replace")
+        try:
+            found[name] = attr_text(_read_attr(obj, attr, raw_name), cap)
+        except Exception as exc:  # an attribute of a dtype h5py cannot convert
+            found[name] = f"<unreadable attribute: {_short(exc)}>"
+    return tuple(sorted(found.items()))
+
+
+def _read_attr(obj: h5py.HLObject, attr: h5a.AttrID, raw_name: bytes) -> Any:
+    kind = attr.get_type()
+    if kind.get_class() == h5t.STRING and kind.is_variable_str() and attr.shape == ():
+        buffer = np.empty((), dtype=VLEN_STR)
+        attr.read(buffer, mtype=VLEN_STR_TYPE)
+        return buffer[()]
+    return obj.attrs[raw_name.decode("utf-8", "surrogateescape")]
+
+
+# ---------------------------------------------------------------- safety
+def check_links(f: h5py.File) -> list[Refusal]:
+    """External links anywhere in the file; walking links opens no object."""
+    refusals = []
+
+    def visit_link(name: str, link: h5py.HLObject) -> None:
+        if isinstance(link, h5py.ExternalLink):
+            target = fix_text(f"{link.filename}:{link.path}")
+            refusals.append(Refusal("hdf5-external-link", "/" + fix_text(name), f"external link to {target!r} not allowed"))
+
+    f.visititems_links(visit_link)
+    return refusals
+
+
+def check_dataset(ds: h5py.Dataset, member: str) -> Refusal | None:
+    """External storage, virtual sources in other files, unknown filters: from the creation plist only."""
+    plist = ds.id.get_create_plist()
+    if plist.get_external_count():
+        return Refusal("hdf5-external-storage", member, "external storage not allowed")
+    if plist.get_layout() == h5d.VIRTUAL:
+        files = sorted({fix_text(src.file_name) for src in ds.virtual_sources()})
+        if files != ["."]:
+            return Refusal("hdf5-virtual-dataset", member, f"virtual dataset with sources in {files!r} not allowed")
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code not in ALLOWED_FILTERS:
+            return Refusal("hdf5-unknown-filter", member, f"filter {code} not allowed (only built-in filters)")
+    return None
+
+
+def check_datasets(datasets: dict[str, h5py.Dataset], limits: ReadLimits) -> tuple[list[Refusal], set[str]]:
+    """Refusals that forbid reading the file, and the paths of datasets over budget."""
+    refusals, too_large = [], set()
+    for path, ds in datasets.items():
+        refusal = check_dataset(ds, path)
+        if refusal:
+            refusals.append(refusal)
+        elif declared_bytes(ds) > limits.max_dataset_bytes:
+            too_large.add(path)
+    return refusals, too_large
+
+
+def check_file(f: h5py.File, limits: ReadLimits) -> tuple[list[Refusal], set[str]]:
+    """Every link and every dataset of the file checked (for ``read_output_data``)."""
+    refusals = check_links(f)
+    if refusals:  # never open objects while external links exist
+        return refusals, set()
+    datasets = {}
+
+    def visit_object(name: str, obj: h5py.HLObject) -> None:
+        if isinstance(obj, h5py.Dataset):
+            datasets["/" + fix_text(name)] = obj
+
+    f.visititems(visit_object)
+    return check_datasets(datasets, limits)
+
+
+def declared_bytes(ds: h5py.Dataset) -> int:
+    shape = ds.shape
+    return math.prod(shape) * ds.dtype.itemsize if shape is not None else 0
+
+
+# ---------------------------------------------------------------- job files
+def read_hdf5_job(path: Path, rel: str, limits: ReadLimits = ReadLimits()) -> Hdf5Job:
+    """Read one job file into records; every failure becomes a Problem."""
+    try:
+        f = h5py.File(path, "r", locking=False)
+    except PermissionError:
+        return _unreadable(rel, "hdf5-permission", "permission denied")
+    except FileNotFoundError:
+        return _unreadable(rel, "changed-during-read", "changed during read (file vanished)")
+    except OSError as exc:
+        return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({_short(exc)})")
+    try:
+        with f:
+            return _read_open_file(f, rel, limits)
+    except MemoryError:
+        return _unreadable(rel, "hdf5-memory", "HDF5 reader ran out of its memory budget")
+    except Exception as exc:  # libhdf5 reports damage as many exception types
+        return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({type(exc).__name__}: {_short(exc)})")
+
+
+def _unreadable(rel: str, code: str, reason: str) -> Hdf5Job:
+    return Hdf5Job((), (), (Problem("error", code, rel, "", reason),), readable=False)
+
+
+def _short(exc: BaseException) -> str:
+    return fix_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
+
+
+@dataclass
+class NodeObjects:
+    """A node group and its datasets, opened but not read."""
+
+    name: str
+    group: h5py.Group
+    datasets: dict[str, h5py.Dataset]
+
+
+def _read_open_file(f: h5py.File, rel: str, limits: ReadLimits) -> Hdf5Job:
+    """Open every object, check them all, and only then read attributes and data."""
+    refusals = check_links(f)
+    problems: list[Problem] = []
+    nodes = [] if refusals else collect_nodes(f, rel, problems)
+    if not refusals:
+        every = {f"/{n.name}/{d}": ds for n in nodes for d, ds in n.datasets.items()}
+        refusals, too_large = check_datasets(every, limits)
+    if refusals:
+        return Hdf5Job((), (), tuple(Problem("error", r.code, rel, r.member, r.reason) for r in refusals), readable=False)
+    problems.extend(
+        Problem("error", "hdf5-too-large", rel, p, f"dataset larger than budget ({limits.max_dataset_bytes} bytes); not read")
+        for p in sorted(too_large)
+    )
+    root_attrs = read_attrs(f, limits.preview_string_bytes)
+    groups = tuple(read_node(n, rel, limits, too_large, problems) for n in nodes)
+    return Hdf5Job(root_attrs, groups, tuple(problems), readable=True)
+
+
+def collect_nodes(f: h5py.File, rel: str, problems: list[Problem]) -> list[NodeObjects]:
+    nodes = []
+    for name, obj in _members(f, "", rel, problems):
+        if isinstance(obj, h5py.Group):
+            datasets = {}
+            for member_name, member in _members(obj, "/" + name, rel, problems):
+                if isinstance(member, h5py.Dataset):
+                    datasets[member_name] = member
+                else:
+                    problems.append(Problem("warning", "hdf5-unexpected", rel, f"/{name}/{member_name}", "nested group; Entropy writes none"))
+            nodes.append(NodeObjects(name, obj, datasets))
+        else:
+            problems.append(Problem("warning", "hdf5-unexpected", rel, "/" + name, "dataset at the root; Entropy writes groups only"))
+    return nodes
+
+
+def _members(group: h5py.Group, base: str, rel: str, problems: list[Problem]) -> Iterator[tuple[str, h5py.HLObject]]:
+    """(display name, object) of every hard-linked member; soft links are reported, never followed."""
+    for raw in group.id:  # bytes names, in name order
+        name = raw.decode("utf-8", "replace")
+        member = f"{base}/{name}"
+        if name.encode("utf-8") != raw:
+            problems.append(Problem("warning", "name-not-utf8", rel, member, "name is not valid UTF-8 (shown escaped)"))
+        if group.id.links.get_info(raw).type != h5l.TYPE_HARD:
+            problems.append(Problem("warning", "hdf5-soft-link", rel, member, "soft link not followed"))
+            continue
+        oid = h5o.open(group.id, raw)
+        kind = h5i.get_type(oid)
+        if kind == h5i.GROUP:
+            yield name, h5py.Group(oid)
+        elif kind == h5i.DATASET:
+            yield name, h5py.Dataset(oid)
+        else:
+            problems.append(Problem("warning", "hdf5-unexpected", rel, member, "named datatype; Entropy writes none"))
+
+
+def read_node(node: NodeObjects, rel: str, limits: ReadLimits, too_large: set[str], problems: list[Problem]) -> NodeGroup:
+    attrs = read_attrs(node.group, limits.preview_string_bytes)
+    values = dict(attrs)
+    path = "/" + node.name
+    for key in ("type", "description", "bin"):
+        if key not in values:
+            problems.append(Problem("warning", "node-attr-missing", rel, path, f"node attribute {key!r} missing"))
+    outputs = []
+    for out_name, value_ds, time_ds in pair_outputs(node.datasets):
+        out_path = f"{path}/{out_name}"
+        try:
+            outputs.append(read_output(out_name, out_path, value_ds, time_ds, limits, too_large))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            problems.append(Problem("error", "hdf5-read-error", rel, out_path, f"cannot read dataset ({_short(exc)})"))
+            continue
+        if value_ds is None:
+            problems.append(Problem("warning", "aborted-flush", rel, out_path, f"{out_name}_time exists without {out_name} (aborted flush)"))
+    return NodeGroup(
+        name=node.name,
+        hdf5_path=path,
+        type=values.get("type", ""),
+        description=values.get("description", ""),
+        bin=values.get("bin", ""),
+        attrs=attrs,
+        outputs=tuple(outputs),
+    )
+
+
+def is_time_dataset(name: str, ds: h5py.Dataset) -> bool:
+    """``<out>_time`` carries no attributes; a value dataset has @description and @units."""
+    return name.endswith(TIME_SUFFIX) and len(name) > len(TIME_SUFFIX) and h5a.get_num_attrs(ds.id) == 0
+
+
+def pair_outputs(datasets: dict[str, h5py.Dataset]) -> list[tuple[str, h5py.Dataset | None, h5py.Dataset | None]]:
+    """(output name, values, times) in name order; values None for an aborted flush."""
+    pairs = []
+    for name in sorted(datasets):
+        ds = datasets[name]
+        if is_time_dataset(name, ds):
+            stem = name[: -len(TIME_SUFFIX)]
+            if stem not in datasets:
+                pairs.append((stem, None, ds))
+            continue
+        pairs.append((name, ds, datasets.get(name + TIME_SUFFIX)))
+    pairs.sort(key=lambda pair: pair[0])
+    return pairs
+
+
+# ---------------------------------------------------------------- outputs
+def classify(ds: h5py.Dataset) -> tuple[OutputKind, str]:
+    """(kind, dtype text) from dtype and shape alone; "str" may become "json" later."""
+    dtype, shape = ds.dtype, ds.shape
+    if h5py.check_string_dtype(dtype) is not None:
+        kind, text = "str", "str"
+    elif dtype.kind == "b" or _is_enum_bool(dtype):
+        kind, text = "bool", "bool"
+    elif dtype == np.int64:
+        kind, text = "int", "int64"
+    elif dtype == np.float64:
+        kind, text = "float", "float64"
+    else:
+        kind, text = "other", fix_text(str(dtype))[:100]
+    if not shape:
+        return "other", text
+    if shape[0] == 0:
+        return "empty", text
+    return kind, text
+
+
+def _is_enum_bool(dtype: np.dtype) -> bool:
+    mapping = h5py.check_enum_dtype(dtype)
+    return mapping is not None and set(mapping) == {"FALSE", "TRUE"}
+
+
+def read_output(
+    name: str,
+    path: str,
+    value_ds: h5py.Dataset | None,
+    time_ds: h5py.Dataset | None,
+    limits: ReadLimits,
+    too_large: set[str],
+) -> Output:
+    times = read_times(time_ds, limits) if time_ds is not None else None
+    if value_ds is None:
+        return Output(
+            name, path, "", "", "missing", "", (), times.count if times else 0, 0, (), False, times, ()
+        )
+    attrs = read_attrs(value_ds, limits.preview_string_bytes)
+    values = dict(attrs)
+    kind, dtype_text = classify(value_ds)
+    shape = tuple(int(n) for n in (value_ds.shape or ()))
+    large = path in too_large
+    if large:
+        preview, truncated = (), True
+    else:
+        kind, preview, truncated = read_preview(value_ds, kind, limits)
+    return Output(
+        name=name,
+        hdf5_path=path,
+        description=values.get("description", ""),
+        units=values.get("units", ""),
+        kind=kind,
+        dtype=dtype_text,
+        shape=shape,
+        n_sets=shape[0] if shape else 0,
+        nbytes=declared_bytes(value_ds),
+        preview=preview,
+        preview_truncated=truncated,
+        times=times,
+        attrs=attrs,
+        too_large=large,
+    )
+
+
+def row_selection(shape: tuple[int, ...], rows: int) -> tuple[tuple[slice, ...], bool]:
+    """Slices for the first ``rows`` rows with every further axis capped; True when cut."""
+    inner = shape[1:]
+    per_axis = max(1, int(PREVIEW_ELEMENTS ** (1 / len(inner)))) if inner else 1
+    if math.prod(inner) <= PREVIEW_ELEMENTS:
+        per_axis = max(inner, default=1)
+    caps = tuple(min(n, per_axis) for n in inner)
+    cut = rows < shape[0] or caps != inner
+    return (slice(0, rows), *(slice(0, n) for n in caps)), cut
+
+
+def read_preview(ds: h5py.Dataset, kind: OutputKind, limits: ReadLimits) -> tuple[OutputKind, tuple[Any, ...], bool]:
+    """The first rows, bounded; a 1-D string output whose rows all parse as JSON is "json"."""
+    if kind in ("empty", "other") and (not ds.shape or ds.dtype.kind not in "iufb"):
+        return kind, (), bool(ds.shape and ds.shape[0])
+    rows = min(limits.preview_rows, ds.shape[0])
+    selection, cut = row_selection(ds.shape, rows)
+    if kind != "str":
+        block = ds[selection]
+        if kind == "bool":
+            block = block.astype(bool)
+        return kind, tuple(block.tolist()), cut
+    return read_string_preview(ds, selection, cut, limits)
+
+
+def read_string_preview(
+    ds: h5py.Dataset, selection: tuple[slice, ...], cut: bool, limits: ReadLimits
+) -> tuple[OutputKind, tuple[Any, ...], bool]:
+    cap = limits.preview_string_bytes
+    budget = cap * max(1, limits.preview_rows)
+    raw_rows: list[Any] = []
+    for index in range(selection[0].stop):  # row by row: a vlen row can be megabytes
+        row = ds[(index, *selection[1:])]
+        raw_rows.append(row)
+        budget -= _raw_size(row)
+        if budget <= 0:
+            cut = cut or index + 1 < ds.shape[0]
+            break
+    if ds.ndim == 1:
+        parsed = _parse_json_rows(raw_rows, cap)
+        if parsed is not None:
+            return "json", parsed[0], cut or parsed[1]
+    texts = []
+    for row in raw_rows:
+        value, row_cut = _decode_tree(row, cap)
+        texts.append(value)
+        cut = cut or row_cut
+    return "str", tuple(texts), cut
+
+
+def _raw_size(row: Any) -> int:
+    if isinstance(row, bytes | str):
+        return len(row)
+    return sum(_raw_size(item) for item in np.asarray(row, dtype=object).ravel())
+
+
+def _decode_tree(row: Any, cap: int) -> tuple[Any, bool]:
+    """bytes -> str, arrays -> nested lists of str; True when any string was cut."""
+    if isinstance(row, bytes):
+        return decode_bytes(row, cap)
+    if isinstance(row, str):
+        return decode_bytes(row.encode("utf-8", "surrogateescape"), cap)
+    pairs = [_decode_tree(item, cap) for item in row]
+    return [value for value, _ in pairs], any(cut for _, cut in pairs)
+
+
+def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bool] | None:
+    """Parsed rows (over-long rows kept as cut text), or None if any row is not JSON."""
+    values, cut = [], False
+    for raw in raw_rows:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else fix_text(str(raw))
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if len(text) > cap:
+            value, cut = decode_bytes(text.encode("utf-8"), cap)[0], True
+        values.append(value)
+    return tuple(values), cut
+
+
+# ---------------------------------------------------------------- timestamps
+def parse_time_rows(raw: list[Any]) -> tuple[np.ndarray, int]:
+    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows."""
+    texts = [r.decode("ascii", "replace") if isinstance(r, bytes) else str(r) for r in raw]
+    valid = [t[:-1] for t in texts if TIME_FORMAT.fullmatch(t)]
+    try:
+        millis = np.array(valid, dtype="datetime64[ms]").astype(np.int64)
+    except ValueError:  # e.g. month 13: parse row by row
+        good = []
+        for text in valid:
+            try:
+                good.append(np.datetime64(text, "ms").astype(np.int64))
+            except ValueError:
+                pass
+        millis = np.array(good, dtype=np.int64)
+    return millis, len(texts) - len(millis)
+
+
+def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
+    """Summary of a ``_time`` dataset, read in slices within ``max_read_bytes``."""
+    count = int(ds.shape[0]) if ds.shape else 0
+    if h5py.check_string_dtype(ds.dtype) is None or not ds.shape or ds.ndim != 1:
+        return Timestamps(count, None, None, True, 0, (), unparsable=count)
+    readable = min(count, max(1, limits.max_read_bytes // 64))
+    chunks, unparsable, preview = [], 0, ()
+    for start in range(0, readable, TIME_SLICE_ROWS):
+        raw = list(ds[start : min(readable, start + TIME_SLICE_ROWS)])
+        if start == 0:
+            preview = tuple(decode_bytes(r, 64)[0] if isinstance(r, bytes) else fix_text(str(r)) for r in raw[: limits.preview_rows])
+        millis, bad = parse_time_rows(raw)
+        chunks.append(millis)
+        unparsable += bad
+    millis = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    unparsable += count - readable
+    if not len(millis):
+        return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable)
+    return Timestamps(
+        count=count,
+        first=millis_to_datetime(int(millis.min())),
+        last=millis_to_datetime(int(millis.max())),
+        sorted=bool(np.all(np.diff(millis) >= 0)),
+        duplicates=int(len(millis) - len(np.unique(millis))),
+        preview=preview,
+        unparsable=unparsable,
+    )
+
+
+def millis_to_datetime(millis: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+# ---------------------------------------------------------------- on-demand values
+def read_output_data(path: Path, hdf5_path: str, limits: ReadLimits = ReadLimits()) -> OutputData:
+    """All values of one output (strided when over ``max_read_bytes``), with parsed times."""
+    try:
+        f = h5py.File(path, "r", locking=False)
+    except FileNotFoundError:
+        raise InputMissingError(path, "file not found") from None
+    except PermissionError:
+        raise InputMissingError(path, "permission denied") from None
+    except OSError as exc:
+        raise BadInputError(path, f"not a valid HDF5 file ({_short(exc)})") from None
+    with f:
+        refusals, too_large = check_file(f, limits)
+        if refusals:
+            raise BadInputError(path, refusals[0].reason, refusals[0].member)
+        return _read_values(f, path, hdf5_path, limits, too_large)
+
+
+def _lookup(f: h5py.File, hdf5_path: str) -> h5py.Dataset | None:
+    group: h5py.HLObject = f
+    for part in [p for p in hdf5_path.split("/") if p]:
+        if not isinstance(group, h5py.Group) or part not in group:
+            return None
+        if not isinstance(group.get(part, getlink=True), h5py.HardLink):
+            return None
+        group = group[part]
+    return group if isinstance(group, h5py.Dataset) else None
+
+
+def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, too_large: set[str]) -> OutputData:
+    ds = _lookup(f, hdf5_path)
+    time_ds = _lookup(f, hdf5_path + TIME_SUFFIX)
+    if ds is None and time_ds is None:
+        raise InputMissingError(path, "no such output", hdf5_path)
+    if ds is not None and hdf5_path in too_large:
+        raise BadInputError(path, f"dataset larger than budget ({limits.max_dataset_bytes} bytes)", hdf5_path)
+    if ds is None:
+        times = read_time_values(time_ds, 1, limits)
+        return OutputData(hdf5_path, "missing", np.zeros(0), times, complete=True, note="values missing (aborted flush)")
+    kind, _ = classify(ds)
+    stride = max(1, math.ceil(declared_bytes(ds) / limits.max_read_bytes))
+    if kind == "str":
+        values, rows, kind = read_string_values(ds, stride, limits)
+    elif kind in ("empty", "missing"):
+        values, rows = np.zeros(0), 0
+    else:
+        values = ds[::stride] if ds.shape else ds[()]
+        values = values.astype(bool) if kind == "bool" else values
+        rows = len(values) if ds.shape else 1
+    times = read_time_values(time_ds, stride, limits)[:rows] if time_ds is not None else ()
+    n_sets = ds.shape[0] if ds.shape else 1
+    complete = stride == 1 and rows == n_sets
+    note = "" if complete else f"kept {rows} of {n_sets} sets (every {stride}th) to stay within {limits.max_read_bytes} bytes"
+    return OutputData(hdf5_path, kind, values, tuple(times), complete=complete, stride=stride, note=note)
+
+
+def read_string_values(ds: h5py.Dataset, stride: int, limits: ReadLimits) -> tuple[tuple[Any, ...], int, OutputKind]:
+    """Decoded rows in slices until ``max_read_bytes`` of string data; JSON rows parsed."""
+    rows: list[Any] = []
+    used = 0
+    total = ds.shape[0]
+    for start in range(0, total, 1024 * stride):
+        block = ds[start : min(total, start + 1024 * stride) : stride]
+        for row in block:
+            used += _raw_size(row)
+            if used > limits.max_read_bytes and rows:
+                return _json_or_text(rows, ds.ndim), len(rows), _json_kind(rows, ds.ndim)
+            rows.append(_decode_tree(row, limits.max_read_bytes)[0])
+    return _json_or_text(rows, ds.ndim), len(rows), _json_kind(rows, ds.ndim)
+
+
+def _json_kind(rows: list[Any], ndim: int) -> OutputKind:
+    return "json" if ndim == 1 and rows and _all_json(rows) else "str"
+
+
+def _all_json(rows: list[Any]) -> bool:
+    try:
+        for row in rows:
+            json.loads(row)
+    except (ValueError, RecursionError, TypeError):
+        return False
+    return True
+
+
+def _json_or_text(rows: list[Any], ndim: int) -> tuple[Any, ...]:
+    if _json_kind(rows, ndim) == "json":
+        return tuple(json.loads(row) for row in rows)
+    return tuple(rows)
+
+
+def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -> tuple[datetime | None, ...]:
+    if ds is None or h5py.check_string_dtype(ds.dtype) is None or ds.ndim != 1:
+        return ()
+    times: list[datetime | None] = []
+    for start in range(0, ds.shape[0], TIME_SLICE_ROWS * stride):
+        for raw in ds[start : start + TIME_SLICE_ROWS * stride : stride]:
+            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+            times.append(parse_time(text))
+    return tuple(times)
+
+
+def parse_time(text: str) -> datetime | None:
+    if not TIME_FORMAT.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

@@ -1,0 +1,132 @@
+"""Node logs (``<job id>/<node>.log``) -> ``LogFile`` records (design decision D6).
+
+A log is whatever the node process wrote to stdout and stderr: any bytes, any
+size.  The preview is the head of the file (``ReadLimits.log_preview_bytes``)
+decoded as UTF-8 with replacement, ANSI escapes stripped and CRLF kept; the
+whole file is streamed once in fixed-size chunks to count its lines, find
+every ``Traceback (most recent call last):`` (status D4 depends on it, and it
+is usually at the end) and check that it is valid UTF-8.  Memory stays bounded
+whatever the file holds, a 50 MB single line included.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reportgen.records import LogFile, ReadLimits
+
+CHUNK = 1024 * 1024
+TAIL_BYTES = 16 * 1024
+MAX_MARKED_LINES = 1000
+TRACEBACK = b"Traceback (most recent call last):"
+# CSI and OSC sequences, then any other two-byte escape.
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
+ERROR_LINE = re.compile(
+    r"\b(?:ERROR|CRITICAL|FATAL)\b|Error:|Exception\b|\berror:|Traceback \(most recent call last\):"
+)
+
+
+class LogScan:
+    """Line count, traceback lines and UTF-8 validity of a whole stream, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.traceback_lines: list[int] = []
+        self.valid_utf8 = True
+        self._carry = b""
+        self._strict = codecs.getincrementaldecoder("utf-8")("strict")
+
+    def feed(self, chunk: bytes) -> None:
+        if self.valid_utf8:
+            try:
+                self._strict.decode(chunk)
+            except UnicodeDecodeError:
+                self.valid_utf8 = False
+        buffer = self._carry + chunk
+        start = buffer.find(TRACEBACK)
+        while start != -1 and len(self.traceback_lines) < MAX_MARKED_LINES:
+            if start + len(TRACEBACK) > len(self._carry):  # not already found in the previous buffer
+                self.traceback_lines.append(self.newlines + buffer.count(b"\n", 0, start) + 1)
+            start = buffer.find(TRACEBACK, start + 1)
+        keep = len(TRACEBACK) - 1
+        consumed = max(0, len(buffer) - keep)
+        self.newlines += buffer.count(b"\n", 0, consumed)
+        self._carry = buffer[consumed:]
+
+    def finish(self) -> None:
+        self.newlines += self._carry.count(b"\n")
+        self._carry = b""
+        if self.valid_utf8:
+            try:
+                self._strict.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.valid_utf8 = False
+
+
+def clean_text(text: str) -> str:
+    """ANSI escapes removed, other control characters shown as U+FFFD; CR and LF kept."""
+    return CONTROL.sub("\ufffd", ANSI.sub("", text))
+
+
+def decode_head(raw: bytes, final: bool) -> str:
+    """UTF-8 with replacement; a character cut at the end of a head is dropped, not replaced."""
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=final)
+
+
+def error_line_numbers(preview: str) -> tuple[int, ...]:
+    found = []
+    for number, line in enumerate(preview.splitlines(), start=1):
+        if ERROR_LINE.search(line):
+            found.append(number)
+            if len(found) >= MAX_MARKED_LINES:
+                break
+    return tuple(found)
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def read_log(path: Path, rel: str, node: str, limits: ReadLimits = ReadLimits()) -> LogFile:
+    """Read one log; raises OSError (PermissionError, FileNotFoundError) for the caller to report."""
+    with open(path, "rb") as stream:
+        stat = os.fstat(stream.fileno())
+        head = stream.read(limits.log_preview_bytes)
+        scan = LogScan()
+        scan.feed(head)
+        tail = head[-TAIL_BYTES:]
+        size = len(head)
+        while chunk := stream.read(CHUNK):
+            scan.feed(chunk)
+            tail = (tail + chunk)[-TAIL_BYTES:]
+            size += len(chunk)
+        scan.finish()
+    truncated = size > len(head)
+    preview = clean_text(decode_head(head, final=not truncated))
+    return LogFile(
+        node=node,
+        path=rel,
+        size=size,
+        mtime=datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=timezone.utc),
+        preview=preview,
+        truncated=truncated,
+        line_count=count_lines(preview),
+        error_lines=error_line_numbers(preview),
+        traceback_lines=tuple(scan.traceback_lines),
+        invalid_utf8=not scan.valid_utf8,
+        tail=clean_text(_decode_tail(tail)) if truncated else "",
+        total_lines=scan.newlines + (1 if size and not tail.endswith(b"\n") else 0),
+    )
+
+
+def _decode_tail(raw: bytes) -> str:
+    """The tail may start inside a character: skip continuation bytes first."""
+    start = 0
+    while start < min(4, len(raw)) and raw[start] & 0xC0 == 0x80:
+        start += 1
+    return raw[start:].decode("utf-8", "replace")

@@ -1,0 +1,80 @@
+"""0.13 -> main_0001: database, repository, problems, determinism."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from converters.errors import BadInputError
+from converters.main import convert
+from converters.main.validate import validate_main
+from tests.converters_main.builders import uid
+from tests.converters_main.helpers import legacy_archive, rows
+
+
+def test_main_archive_layout_rows_and_repository(tmp_path):
+    out = tmp_path / "out.aiida"
+    convert(legacy_archive(tmp_path), out)
+    with zipfile.ZipFile(out) as zf:
+        names = [i.filename for i in zf.infolist()]
+        metadata = json.loads(zf.read("metadata.json"))
+    assert names[:2] == ["metadata.json", "db.sqlite3"]
+    assert len([n for n in names if n.startswith("repo/")]) == 3  # 4 files, two empty .gitignore share a blob
+    assert metadata["export_version"] == "main_0001" and metadata["key_format"] == "sha256"
+    assert metadata["creation_parameters"] == {"include_comments": True}
+    assert "all_fields_info" not in metadata and "unique_identifiers" not in metadata
+    assert rows(out, "SELECT version_num FROM alembic_version") == [("main_0001",)]
+    (uuid, ctime, tree), *_ = rows(out, "SELECT uuid, ctime, repository_metadata FROM db_dbnode ORDER BY id")
+    assert uuid == uid(1) and len(uuid) == 36
+    assert ctime == "2020-01-02 10:00:00.000001"
+    tree = json.loads(tree)
+    assert set(tree["o"]) == {"aiida.in", "_aiidasubmit.sh", "out", "empty"}  # raw_input/ and path/ merged
+    assert tree["o"]["empty"] == {} and tree["o"]["out"]["o"][".gitignore"]["k"].startswith("e3b0c442")
+    assert rows(out, "SELECT input_id, output_id, label, type FROM db_dblink ORDER BY id")[-1] == (1, 4, "sum", "create")
+    assert validate_main(out) == []
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "tar.zst"])
+def test_same_output_from_any_legacy_container(tmp_path, fmt):
+    convert(legacy_archive(tmp_path), tmp_path / "a.aiida")
+    convert(legacy_archive(tmp_path, "in." + fmt, fmt), tmp_path / "b.aiida")
+    assert (tmp_path / "a.aiida").read_bytes() == (tmp_path / "b.aiida").read_bytes()
+
+
+def test_deterministic_byte_identical(tmp_path):
+    src = legacy_archive(tmp_path, null_times=True)
+    convert(src, tmp_path / "a.aiida")
+    convert(src, tmp_path / "b.aiida")
+    assert (tmp_path / "a.aiida").read_bytes() == (tmp_path / "b.aiida").read_bytes()
+
+
+def test_nulls_filled_deterministically_and_reported(tmp_path):
+    result = convert(legacy_archive(tmp_path, null_times=True), tmp_path / "out.aiida")
+    label, ctime, mtime = rows(tmp_path / "out.aiida", "SELECT label, ctime, mtime FROM db_dbnode WHERE id = 2")[0]
+    assert (label, mtime) == ("", ctime)  # mtime falls back to the row's own ctime, never now()
+    codes = {(p.code, p.path) for p in result.problems}
+    assert ("null-replaced", "db_dbnode.mtime") in codes and ("null-replaced", "db_dbnode.label") in codes
+
+
+def test_dangling_links_and_unknown_members_reported_lenient(tmp_path):
+    result = convert(legacy_archive(tmp_path, dangling=True, unknown_member=True), tmp_path / "out.aiida")
+    codes = [p.code for p in result.problems]
+    assert "dangling-link" in codes and "unknown-group-member" in codes
+    assert rows(tmp_path / "out.aiida", "SELECT COUNT(*) FROM db_dblink") == [(3,)]
+    assert rows(tmp_path / "out.aiida", "SELECT COUNT(*) FROM db_dbgroup_dbnodes") == [(3,)]
+    assert validate_main(tmp_path / "out.aiida") == []
+
+
+def test_strict_refuses_dangling_link_and_writes_nothing(tmp_path):
+    with pytest.raises(BadInputError, match="names a node not in the archive"):
+        convert(legacy_archive(tmp_path, dangling=True), tmp_path / "out.aiida", strict=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+
+
+def test_main_refuses_tar_output(tmp_path):
+    from converters.errors import UsageError
+
+    with pytest.raises(UsageError, match="Tar files are not supported"):
+        convert(legacy_archive(tmp_path), tmp_path / "out.tar.gz")
