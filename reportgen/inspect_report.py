@@ -8,6 +8,7 @@ same facts with sorted keys, so two runs over the same store are identical.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
@@ -59,13 +60,7 @@ def render_text(store: DataStore) -> str:
 
 
 def problem_dict(problem: Problem) -> dict[str, str]:
-    return {
-        "severity": problem.severity,
-        "code": problem.code,
-        "file": problem.file,
-        "member": problem.member,
-        "reason": problem.reason,
-    }
+    return asdict(problem)
 
 
 def job_dict(job: Job) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from reportgen.records import DataStore, Job, Project, ReadLimits
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
 CHUNK = 1024 * 1024
+JOB_WINDOW = 4  # jobs read ahead per worker: bounds the graphs (and arrays) held in memory
 # Full values for the data nodes; the raw HDF5 file carries anything larger anyway.
 EXPORT_LIMITS = ReadLimits(max_read_bytes=512 * 1024**2)
 
@@ -100,12 +101,6 @@ def _sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def read_store(root: Path, options: ExportOptions) -> DataStore:
-    from reportgen.readers.datastore import read_data_store
-
-    return select_jobs(read_data_store(root, workers=options.workers), options)
-
-
 def select_jobs(store: DataStore, options: ExportOptions) -> DataStore:
     """Keep the projects and jobs asked for; an unknown name is a usage error."""
     known = {p.name for p in store.projects}
@@ -137,16 +132,17 @@ def job_file_paths(job: Job, listing: StoreListing) -> list[str]:
 
 
 # ---------------------------------------------------------------- per job inputs
-def read_job_inputs(root: Path, job: Job, repo: Path | None, params_repo: Path | None, listing: StoreListing,
-                    ) -> g.JobInputs:
-    raw = tuple(listing.files[p] for p in job_file_paths(job, listing))
-    return g.JobInputs(
+def read_job_piece(root: Path, job: Job, repo: Path | None, params_repo: Path | None,
+                   raw: tuple[g.StoreFile, ...]) -> g.Graph:
+    """Read what one job's graph needs and build it (runs in a worker process)."""
+    inputs = g.JobInputs(
         job=job,
         outputs=read_outputs(root, job),
         workflow_files=read_commit_files(repo, job.workflow),
-        parameters=read_commit_files(params_repo, job.params, only="parameters.json").get("parameters.json"),
+        parameters=read_commit_files(params_repo, job.params).get("parameters.json"),
         raw_files=raw,
     )
+    return g.build_job_graph(inputs)
 
 
 def read_outputs(root: Path, job: Job) -> dict[str, Any]:
@@ -167,25 +163,70 @@ def read_outputs(root: Path, job: Job) -> dict[str, Any]:
     return values
 
 
-def read_commit_files(repo_path: Path | None, commit, only: str | None = None) -> dict[str, bytes]:
-    """Exact bytes of the commit's files, through the git reader (hash-checked)."""
+# Per process: repositories stay open and a commit's files are read once for all its jobs.
+_REPOS: dict[Path, Any] = {}
+_COMMIT_FILES: dict[tuple[Path, str], dict[str, bytes]] = {}
+
+
+def read_commit_files(repo_path: Path | None, commit) -> dict[str, bytes]:
+    """Exact bytes of the commit's files, through the git reader (hash-checked); {} if unreadable."""
+    if repo_path is None or commit.state != "present" or not commit.files:
+        return {}
+    key = (repo_path, commit.sha)
+    if key not in _COMMIT_FILES:
+        _COMMIT_FILES[key] = _read_blobs(repo_path, commit)
+    return _COMMIT_FILES[key]
+
+
+def _read_blobs(repo_path: Path, commit) -> dict[str, bytes]:
     from reportgen.readers.git import Repo, RepoUnreadable
 
-    if repo_path is None or commit.state != "present":
-        return {}
-    wanted = [f for f in commit.files if only is None or f.path == only]
-    if not wanted:
+    if repo_path not in _REPOS:
+        try:
+            _REPOS[repo_path] = Repo(repo_path)
+        except (RepoUnreadable, OSError):
+            _REPOS[repo_path] = None
+    repo = _REPOS[repo_path]
+    if repo is None:
         return {}
     try:
-        repo = Repo(repo_path)
-    except (RepoUnreadable, OSError):
-        return {}
-    try:
-        return {f.path: repo.read_object(f.blob_sha, "blob") for f in wanted}
+        return {f.path: repo.read_object(f.blob_sha, "blob") for f in commit.files}
     except (RepoUnreadable, ValueError, OSError):
         return {}
-    finally:
-        repo.close()
+
+
+def close_repos() -> None:
+    for repo in _REPOS.values():
+        if repo is not None:
+            repo.close()
+    _REPOS.clear()
+    _COMMIT_FILES.clear()
+
+
+def iter_job_pieces(root: Path, store: DataStore, listing: StoreListing, workers: int) -> Iterator[g.Graph]:
+    """Each job's graph in store order, read by ``workers`` processes a few jobs ahead of the writer."""
+    tasks = []
+    for project in store.projects:
+        repo = root / project.workflow_repo if project.workflow_repo else None
+        params = root / project.params_repo if project.params_repo else None
+        tasks += [(root, job, repo, params, tuple(listing.files[p] for p in job_file_paths(job, listing)))
+                  for job in project.jobs]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(tasks) < 2 * workers:
+        for task in tasks:
+            yield read_job_piece(*task)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        window: list = []
+        for task in tasks:
+            window.append(pool.submit(read_job_piece, *task))
+            if len(window) >= JOB_WINDOW * workers:
+                yield window.pop(0).result()
+        for future in window:
+            yield future.result()
 
 
 # ---------------------------------------------------------------- repositories
@@ -378,12 +419,10 @@ def iter_members(root: Path, store: DataStore, listing: StoreListing, options: E
     """Every member of the archive, one job at a time; metadata and data.json last."""
     data = counts.data = DataJson(options.user_email)
     bundled: set[str] = set()
+    pieces = iter_job_pieces(root, store, listing, options.workers)
     for project in store.projects:
-        repo = root / project.workflow_repo if project.workflow_repo else None
-        params = root / project.params_repo if project.params_repo else None
         job_uuids = []
-        for job in project.jobs:
-            piece = g.build_job_graph(read_job_inputs(root, job, repo, params, listing))
+        for job, piece in zip(project.jobs, pieces):
             data.add(piece)
             counts.jobs += 1
             job_uuids.append(g.build_uuid(job.project, job.job_id, "job"))
@@ -430,10 +469,13 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
-    if options.export_version == EXPORT_VERSION:
-        containers.write_archive(output, fmt, iter_members(root, store, listing, options, all_jobs, counts))
-    else:
-        write_other_version(output, fmt, options, iter_members(root, store, listing, options, all_jobs, counts))
+    try:
+        if options.export_version == EXPORT_VERSION:
+            containers.write_archive(output, fmt, iter_members(root, store, listing, options, all_jobs, counts))
+        else:
+            write_other_version(output, fmt, options, iter_members(root, store, listing, options, all_jobs, counts))
+    finally:
+        close_repos()
     data = counts.data
     assert data is not None
     return ExportSummary(

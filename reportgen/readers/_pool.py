@@ -145,6 +145,9 @@ def _run_pool(root, refs, pending, limits, workers, results, bar) -> list[int]:
                 except BrokenProcessPool:
                     broken = True
                     continue
+                except Exception as exc:  # a reader bug must not lose the rest of the store
+                    index = futures[future]
+                    job = crashed_job(root, refs[index], limits, f"reader failed ({type(exc).__name__}: {exc})"[:300])
                 results[index] = job
                 next(bar, None)
     finally:
@@ -195,7 +198,7 @@ def crashed_job(root: Path, ref: JobRef, limits: ReadLimits, reason: str) -> Job
     from reportgen.readers.hdf5 import Hdf5Job
 
     def report_crash(path: Path, rel: str, limits_: ReadLimits) -> Hdf5Job:
-        code = "hdf5-timeout" if "timed out" in reason else "hdf5-crash"
+        code = "hdf5-timeout" if "timed out" in reason else "reader-failed" if "failed" in reason else "hdf5-crash"
         return Hdf5Job((), (), (Problem("error", code, rel, "", reason),), readable=False)
 
     return build_job(root, ref, limits, None, report_crash)

@@ -25,8 +25,8 @@ def test_row_22_referential_integrity_every_problem_with_its_path(tmp_path):
     members["nodes/ab/cd/ef00-0000-4000-8000-0000000000ff/path/x"] = b"orphan"
     src = b.write_container(tmp_path / "bad.zip", members, "zip")
     problems = converters.validate(src)
-    paths = {(p.code, p.path) for p in problems if p.severity == "error"}
-    assert paths == {
+    errors = [(p.code, p.path) for p in problems if p.severity == "error"]
+    assert sorted(errors) == sorted([
         ("dangling-link", "$.links_uuid[6].input"),
         ("date", '$.export_data.Node["2"].ctime'),
         ("uuid", '$.export_data.Node["4"].uuid'),
@@ -35,14 +35,11 @@ def test_row_22_referential_integrity_every_problem_with_its_path(tmp_path):
         ("orphan", '$.node_extras["78"]'),
         ("group-member", f'$.groups_uuid["{b.GROUP_UUID}"][2]'),
         ("orphan", "nodes/ab/cd/ef00-0000-4000-8000-0000000000ff"),
-        ("dangling-link", "$.links_uuid[6].input"),
-    } | {("orphan", "nodes/" + b.U["4"][:2] + "/" + b.U["4"][2:4] + "/" + b.U["4"][4:])} - {("orphan", "nodes/d4/d1/c700-0000-4000-8000-000000000004")} or paths
-    assert ("dangling-link", "$.links_uuid[6].input") in paths and ("date", '$.export_data.Node["2"].ctime') in paths
-    assert len([p for p in problems if p.severity == "error"]) >= 8
+    ])  # fmt: skip
     run = run_cli("archive", "validate", src, "--json")
     assert run.code == 65 and "Traceback" not in run.stderr
     doc = json.loads(run.stdout)
-    assert doc["valid"] is False and doc["errors"] == len([p for p in problems if p.severity == "error"])
+    assert doc["valid"] is False and doc["errors"] == len(errors)
 
 
 def test_valid_archive_exits_0_and_missing_repository_is_only_a_warning(tmp_path):

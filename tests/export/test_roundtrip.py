@@ -12,7 +12,7 @@ from reportgen.export import ExportOptions, export_archive, restore_data_store
 from tests.export.helpers import assert_same_store, contents
 
 
-@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "tar.zst"])
+@pytest.mark.parametrize("fmt", ["zip", "tar.zst"])  # tar.gz: in the property test
 def test_export_twice_is_byte_identical(example_store: Path, tmp_path: Path, unchanged, fmt: str):
     unchanged(example_store)
     first = export_archive(example_store, tmp_path / "a", ExportOptions(fmt=fmt))

@@ -217,3 +217,25 @@ def test_paths_in_records_are_relative(tmp_path):
     simple_job(root, "p", "j1")
     job = jobs_by_id(read_data_store(root, workers=1))["j1"]
     assert job.hdf5_file == "p/j1.hdf5" and job.log_dir == "p/j1" and not Path(job.logs[0].path).is_absolute()
+
+
+def _allocate_under_limit(conn) -> None:
+    from reportgen.readers._pool import limit_worker
+
+    limit_worker(ReadLimits(worker_memory_bytes=64 * 1024**2))
+    try:
+        block = bytearray(512 * 1024**2)
+        conn.send(f"allocated {len(block)}")
+    except MemoryError:
+        conn.send("MemoryError")
+
+
+def test_worker_address_space_is_limited():
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_allocate_under_limit, args=(sender,))
+    child.start()
+    assert receiver.poll(30) and receiver.recv() == "MemoryError"
+    child.join(10)

@@ -225,3 +225,29 @@ def test_read_output_data_strides_over_budget(tmp_path):
     data = read_output_data(path, "/QPU/v", ReadLimits(max_read_bytes=800))
     assert data.stride == 10 and not data.complete and data.values.tolist()[:3] == [0.0, 10.0, 20.0]
     assert len(data.times) == len(data.values) == 100 and data.note
+
+
+def test_unknown_filter_is_refused_before_any_plugin_loads(tmp_path):
+    from h5py import h5d, h5p, h5s, h5t, h5z
+
+    path = tmp_path / "j.hdf5"
+    with h5py.File(path, "w") as f:
+        group = f.create_group("QPU")
+        plist = h5p.create(h5p.DATASET_CREATE)
+        plist.set_chunk((4,))
+        plist.set_filter(32015, h5z.FLAG_OPTIONAL)  # zstd: a plugin, never built in
+        ds = h5py.Dataset(h5d.create(group.id, b"z", h5t.NATIVE_DOUBLE, h5s.create_simple((8,)), dcpl=plist))
+        ds[:] = np.arange(8.0)
+    job = read_hdf5_job(path, "j.hdf5")
+    assert not job.readable and job.problems[0].code == "hdf5-unknown-filter"
+    with pytest.raises(BadInputError, match="filter 32015"):
+        read_output_data(path, "/QPU/z")
+
+
+def test_soft_links_are_not_followed(tmp_path):
+    path = write_job(tmp_path / "j.hdf5", metadata("p", "j"), [Node("QPU", [Out("v", [1])])])
+    with h5py.File(path, "a") as f:
+        f["alias"] = h5py.SoftLink("/QPU")
+    job = read_hdf5_job(path, "j.hdf5")
+    assert [n.name for n in job.nodes] == ["QPU"]
+    assert [p.code for p in job.problems] == ["hdf5-soft-link"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -63,10 +61,11 @@ def test_text_lists_problems_as_severity_code_file_member(edge_store):
 def test_exit_codes_and_strict(tmp_path):
     root = tmp_path / "ds"
     simple_job(root, "p", "j1")  # no commit attributes: warnings only
-    assert run_cli("inspect", root).code == 0
-    assert run_cli("inspect", root, "--strict").code == 65
+    store = read_data_store(root, workers=1)
+    assert (inspect_exit_code(store, strict=False), inspect_exit_code(store, strict=True)) == (0, 65)
+    assert run_cli("inspect", root, "--strict", "--workers", "1").code == 65
     (root / "p" / "j2.hdf5").write_bytes(b"junk")
-    assert run_cli("inspect", root).code == 65
+    assert inspect_exit_code(read_data_store(root, workers=1), strict=False) == 65
 
 
 @pytest.mark.parametrize("make", ["missing", "file"])
