@@ -519,6 +519,7 @@ class Archive:
         self.path, self.container, self.limits = path, container, limits
         self.captured: dict[str, bytes] = {}
         self._zip_infos: dict[str, zipfile.ZipInfo] = {}
+        self._zf: zipfile.ZipFile | None = None
         self.listing = self._list()
         self.files = {m.name: m for m in self.listing.members if not m.is_dir}
 
@@ -576,13 +577,20 @@ class Archive:
 
     @contextmanager
     def _zipfile(self):
+        """The one ZipFile of this archive, parsed once (re-parsing per member is quadratic)."""
         try:
-            with zipfile.ZipFile(self.path) as zf:
-                yield zf
+            if self._zf is None:
+                self._zf = zipfile.ZipFile(self.path)
+            yield self._zf
         except zipfile.BadZipFile as exc:
             raise BadInputError(self.path, f"not a valid archive (truncated or corrupt zip: {exc})") from None
         except (zipfile.LargeZipFile, NotImplementedError) as exc:
             raise BadInputError(self.path, f"not a valid archive ({exc})") from None
+
+    def close(self) -> None:
+        if self._zf is not None:
+            self._zf.close()
+            self._zf = None
 
     @contextmanager
     def _tar_stream(self):

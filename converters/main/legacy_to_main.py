@@ -37,6 +37,7 @@ from converters.errors import BadInputError
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
+from converters.main.zipread import iter_repository_members
 from converters.streaming import ENTITIES, iter_entities, iter_group_members, iter_links, iter_node_json
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
@@ -141,7 +142,7 @@ def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
     """Hash every repository file; remember each key's first member for pass 2."""
     rows: list[tuple[str, str, str | None]] = []
     conn.execute("BEGIN")
-    for member, chunks in archive.iter_members():
+    for member, chunks in iter_repository_members(archive):
         found = _node_path(member.name)
         if found is None:
             continue
@@ -169,7 +170,7 @@ def emit_blobs(archive: Archive, db: Path) -> Iterator[OutMember]:
     """Pass 2: each distinct blob from its first member, re-hashed while copied."""
     conn = sqlite3.connect(db)
     try:
-        for member, chunks in archive.iter_members():
+        for member, chunks in iter_repository_members(archive):
             if chunks is None:
                 continue
             row = conn.execute("SELECT key, size FROM _blob_first WHERE member = ?", (member.name,)).fetchone()

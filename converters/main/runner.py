@@ -33,6 +33,7 @@ from converters.main.pipeline import workdir_for, write_staged
 from converters.main.reader import stage_main
 from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
+from converters.main.zipread import iter_repository_members
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LEGACY_VERSIONS, read_data, read_metadata
@@ -156,7 +157,7 @@ def _to_draft(item, workdir: Path) -> Draft:
 
 
 def _archive_members(archive: Archive, deleted: set[str]) -> Iterator[OutMember]:
-    for member, chunks in archive.iter_members():
+    for member, chunks in iter_repository_members(archive):
         if member.name in deleted:
             continue
         yield OutMember(member.name, is_dir=True) if member.is_dir else OutMember(member.name, size=member.size, chunks=chunks)

@@ -12,6 +12,7 @@ canonical copy and the readers, so the column lists live in exactly one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -181,6 +182,8 @@ def format_datetime(value: str | None) -> str | None:
     """
     if value is None:
         return None
+    if _LEGACY_FORM.match(value):
+        return value[:10] + " " + value[11:]  # the common legacy form: only the separator changes
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
@@ -195,3 +198,4 @@ def format_legacy_datetime(value: str | None) -> str | None:
 
 
 EPOCH = "1970-01-01 00:00:00.000000"
+_LEGACY_FORM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}$")

@@ -71,18 +71,7 @@ class MainZip:
         info = self.infos.get(name)
         if info is None:
             raise BadInputError(self.path, "member missing", name)
-        out = 0
-        try:
-            with self._zf.open(info) as fh:
-                while chunk := fh.read(CHUNK):
-                    out += len(chunk)
-                    if out > self.limits.max_total_bytes or (
-                        out >= self.limits.ratio_min_bytes and out > self.limits.max_ratio * max(info.compress_size, 1)
-                    ):
-                        raise BadInputError(self.path, "exceeds size budget", name)
-                    yield chunk
-        except (zipfile.BadZipFile, EOFError) as exc:
-            raise BadInputError(self.path, f"corrupt member ({exc})", name) from None
+        return _member_chunks(self.path, self._zf, info, name, self.limits)
 
     def read_bytes(self, name: str) -> bytes:
         return b"".join(self.chunks(name))
@@ -91,3 +80,41 @@ class MainZip:
         with open(target, "wb") as out:
             for chunk in self.chunks(name):
                 out.write(chunk)
+
+
+def iter_repository_members(archive):
+    """``archive.iter_members()`` with one open zip for the whole pass.
+
+    STOP-GAP (issue-5 report): ``Archive._read_random`` opens a new ZipFile,
+    re-reading the whole central directory, for every member, which makes a
+    pass over a zip with n members O(n^2) (20,000 files: minutes).  Until
+    containers.py keeps its ZipFile open, zip archives are read here with the
+    same listing (``archive.listing``), the same budgets and ratio checks.
+    """
+    if archive.container != "zip":
+        yield from archive.iter_members()
+        return
+    limits = archive.limits
+    repo = sorted((m for m in archive.listing.members if m.name.startswith("nodes")), key=lambda m: m.name)
+    with zipfile.ZipFile(archive.path) as zf:
+        for member in repo:
+            if member.is_dir:
+                yield member, None
+                continue
+            info = archive._zip_infos[member.name]
+            yield member, _member_chunks(archive.path, zf, info, member.name, limits)
+
+
+def _member_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits) -> Iterator[bytes]:
+    out = 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(CHUNK):
+                out += len(chunk)
+                if out > limits.max_total_bytes or (
+                    out >= limits.ratio_min_bytes and out > limits.max_ratio * max(info.compress_size, 1)
+                ):
+                    raise BadInputError(path, "exceeds size budget", name)
+                yield chunk
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise BadInputError(path, f"corrupt member ({exc})", name) from None

@@ -57,7 +57,8 @@ def run_git(git_dir: Path, *args: str, stdin: bytes | None = None, timeout: floa
 def read_head(git_dir: Path) -> str:
     """Content of HEAD ("ref: refs/heads/main\\n"); "" when absent or unreadable."""
     try:
-        return (git_dir / "HEAD").read_bytes().decode("utf-8", "replace")
+        with open(git_dir / "HEAD", "rb") as fh:
+            return fh.read(4096).decode("utf-8", "replace")  # a real HEAD is one short line
     except OSError:
         return ""
 

@@ -242,8 +242,8 @@ def read_git_repos(root: Path, project: Project) -> tuple[g.GitRepo, ...]:
     return tuple(repos)
 
 
-def other_files(listing: StoreListing, store: DataStore, all_jobs: DataStore, bundled: set[str],
-                selected: bool) -> tuple[tuple[g.StoreFile, ...], tuple[str, ...]]:
+def other_files(listing: StoreListing, all_jobs: DataStore, bundled: set[str], selected: bool
+                ) -> tuple[tuple[g.StoreFile, ...], tuple[str, ...]]:
     """Files and directories no job and no bundle carries (only in a whole-store export)."""
     if selected:
         return (), ()
@@ -432,7 +432,7 @@ def iter_members(root: Path, store: DataStore, listing: StoreListing, options: E
         piece = g.build_project_graph(project.name, tuple(job_uuids), repos, _project_time(project))
         data.add(piece)
         yield from iter_node_members(root, piece)
-    files, dirs = other_files(listing, store, all_jobs, bundled, bool(options.projects or options.jobs))
+    files, dirs = other_files(listing, all_jobs, bundled, bool(options.projects or options.jobs))
     piece = g.build_other_files_graph(files, dirs, g.EPOCH)
     data.add(piece)
     yield from iter_node_members(root, piece)

@@ -1,0 +1,164 @@
+"""Benchmark: migrate generated legacy 0.4 archives to 0.13, reportgen against aiida-core.
+
+    python -m bench.bench_migrate_legacy --nodes 20000 --nodes 200000
+
+For each size a 0.4 zip is generated (Dict nodes with attributes and extras,
+each linked into one of a few CalcJobs, create links out, 20,000 repository
+files), then migrated to 0.13 by
+
+- reportgen (``converters.migrate`` in a fresh interpreter), and
+- ``verdi archive migrate --version 0.13`` when aiida-core is installed
+  (``/tmp/venv-aiida/bin/verdi`` or ``$REPORTGEN_VERDI``),
+
+each in its own process.  Wall time is measured around the process; peak
+memory is the process's own ``VmHWM`` read from ``/proc/self/status`` at exit
+(``ru_maxrss`` of a child inherits the parent's peak, see the security
+reference section 6).  Ratios are aiida-core / reportgen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import orjson
+
+REPO_FILES = 20_000
+T = "2019-05-01T10:00:00.000000"
+CALCS = 10
+HWM = "import atexit,sys\natexit.register(lambda: sys.stderr.write('\\nVMHWM ' + [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1] + '\\n'))\n"
+
+
+def _uuid(n: int) -> str:
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
+def build_data(nodes: int) -> tuple[dict, dict]:
+    """metadata and data of a 0.4 archive with ``nodes`` nodes (CALCS of them CalcJobs)."""
+    node_rows, attrs, attr_conv, links = {}, {}, {}, []
+    for pk in range(1, nodes + 1):
+        calc = pk <= CALCS
+        node_rows[str(pk)] = {
+            "uuid": _uuid(pk), "label": "", "description": "", "ctime": T, "mtime": T, "user": 1,
+            "dbcomputer": 1 if calc else None, "nodeversion": 1, "public": False,
+            "node_type": "process.calculation.calcjob.CalcJobNode." if calc else "data.dict.Dict.",
+            "process_type": "aiida.calculations:quantumespresso.pw" if calc else "",
+        }  # fmt: skip
+        if calc:
+            attrs[str(pk)] = {"parser_name": "quantumespresso.pw", "process_label": "PwCalculation",
+                              "state": "FINISHED", "resources": {"num_machines": 1}, "retrieve_list": ["aiida.out"],
+                              "scheduler_lastchecktime": T}  # fmt: skip
+            attr_conv[str(pk)] = {k: None for k in attrs[str(pk)]} | {"scheduler_lastchecktime": "date", "resources": {"num_machines": None}, "retrieve_list": [None]}
+        else:
+            attrs[str(pk)] = {"ecutwfc": 30.0 + pk % 7, "kpoints": [4, 4, 4], "name": f"param {pk}"}
+            attr_conv[str(pk)] = {"ecutwfc": None, "kpoints": [None, None, None], "name": None}
+            calc_pk = 1 + pk % CALCS
+            links.append({"input": _uuid(pk), "output": _uuid(calc_pk), "label": f"param_{pk}", "type": "input_calc"})
+    export = {
+        "User": {"1": {"email": "a@b.c", "first_name": "A", "last_name": "B", "institution": "L"}},
+        "Computer": {"1": {"uuid": _uuid(10**9), "name": "c", "hostname": "h", "description": "", "transport_type": "ssh",
+                           "scheduler_type": "slurm", "metadata": {}, "transport_params": {}}},
+        "Group": {}, "Node": node_rows,
+    }  # fmt: skip
+    data = {"links_uuid": links, "export_data": export, "groups_uuid": {}, "node_attributes": attrs,
+            "node_attributes_conversion": attr_conv, "node_extras": {pk: {} for pk in node_rows},
+            "node_extras_conversion": {pk: {} for pk in node_rows}}  # fmt: skip
+    date, fk = {"convert_type": "date"}, lambda t, r: {"requires": t, "related_name": r}
+    metadata = {
+        "export_version": "0.4", "aiida_version": "1.0.0b2",
+        "unique_identifiers": {"Node": "uuid", "Group": "uuid", "Computer": "uuid", "User": "email", "Link": None,
+                               "Attribute": None, "Log": "uuid", "Comment": "uuid"},
+        "all_fields_info": {
+            "Node": {"uuid": {}, "label": {}, "description": {}, "ctime": date, "mtime": date, "node_type": {},
+                     "process_type": {}, "nodeversion": {}, "public": {}, "user": fk("User", "dbnodes"),
+                     "dbcomputer": fk("Computer", "dbnodes")},
+            "Computer": {k: {} for k in ("uuid", "name", "hostname", "description", "transport_type", "scheduler_type", "metadata", "transport_params")},
+            "User": {k: {} for k in ("email", "first_name", "last_name", "institution")},
+            "Group": {"uuid": {}, "label": {}, "type_string": {}, "description": {}, "time": date, "user": fk("User", "dbgroups")},
+            "Log": {"uuid": {}, "time": date, "loggername": {}, "levelname": {}, "message": {}, "metadata": {},
+                    "dbnode": fk("Node", "dblogs")},
+            "Comment": {"uuid": {}, "ctime": date, "mtime": date, "content": {}, "dbnode": fk("Node", "dbcomments"),
+                        "user": fk("User", "dbcomments")},
+            "Link": {}, "Attribute": {},
+        },
+    }  # fmt: skip
+    return metadata, data
+
+
+def write_archive(path: Path, nodes: int) -> int:
+    """The 0.4 zip; returns the size of data.json."""
+    metadata, data = build_data(nodes)
+    data_json = orjson.dumps(data)
+    del data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("metadata.json", orjson.dumps(metadata))
+        zf.writestr("data.json", data_json)
+        for i in range(min(REPO_FILES, nodes)):
+            u = _uuid(1 + i % nodes)
+            zf.writestr(f"nodes/{u[:2]}/{u[2:4]}/{u[4:]}/path/file_{i}.txt", f"content {i}\n" * 8)
+    return len(data_json)
+
+
+def run_measured(argv: list[str], env: dict | None = None) -> tuple[float, int]:
+    """(wall seconds, VmHWM KiB) of one process that reports its own VmHWM at exit."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - start
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("VMHWM ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return wall, int(lines[-1].split()[1])
+
+
+def reportgen_cmd(src: Path, dst: Path) -> list[str]:
+    code = HWM + f"from converters import migrate\nmigrate({str(src)!r}, {str(dst)!r}, to_version='0.13', force=True)\n"
+    return [sys.executable, "-c", code]
+
+
+def verdi_path() -> Path | None:
+    candidate = Path(os.environ.get("REPORTGEN_VERDI", "/tmp/venv-aiida/bin/verdi"))
+    return candidate if candidate.exists() else None
+
+
+def verdi_cmd(verdi: Path, src: Path, dst: Path) -> list[str]:
+    python = verdi.parent / "python"
+    args = ["verdi", "archive", "migrate", "--version", "0.13", "-f", str(src), str(dst)]
+    code = HWM + f"sys.argv = {args!r}\nfrom aiida.cmdline.commands.cmd_verdi import verdi\nverdi()\n"
+    return [str(python), "-c", code]
+
+
+def bench_size(nodes: int, work: Path) -> None:
+    src = work / f"legacy_{nodes}.aiida"
+    data_bytes = write_archive(src, nodes)
+    print(f"{nodes} nodes: data.json {data_bytes / 1e6:.1f} MB, archive {src.stat().st_size / 1e6:.1f} MB")
+    wall, hwm = run_measured(reportgen_cmd(src, work / f"rg_{nodes}.zip"))
+    print(f"  reportgen   {wall:7.2f} s  VmHWM {hwm / 1024:7.1f} MiB")
+    verdi = verdi_path()
+    if verdi is None:
+        print("  aiida-core  not installed (set REPORTGEN_VERDI or create /tmp/venv-aiida)")
+        return
+    env = {"AIIDA_PATH": str(work / "aiida-home")}
+    subprocess.run([str(verdi), "archive", "version", str(src)], capture_output=True, env={**os.environ, **env})
+    a_wall, a_hwm = run_measured(verdi_cmd(verdi, src, work / f"aiida_{nodes}.aiida"), env)
+    print(f"  aiida-core  {a_wall:7.2f} s  VmHWM {a_hwm / 1024:7.1f} MiB")
+    print(f"  ratio       {a_wall / wall:7.1f}x faster, {hwm / a_hwm:.2f} of aiida-core's peak memory")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, action="append", help="archive size (repeatable); default 2000")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-migrate-") as tmp:
+        for nodes in args.nodes or [2000]:
+            bench_size(nodes, Path(tmp))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
