@@ -119,7 +119,7 @@ def scan_git_dir(root: Path, top_names: set[str]) -> list[Problem]:
     problems = []
     for entry in list_dir(root / GIT_DIR):
         rel = f"{GIT_DIR}/{display_name(entry.name)}"
-        if entry.is_dir(follow_symlinks=False) and not entry.name.endswith(".hdf5"):
+        if entry.is_dir(follow_symlinks=False) and is_repo_folder(root / GIT_DIR / entry.name):
             if entry.name not in top_names and entry.name != GIT_DIR:
                 problems.append(Problem("warning", "orphan-repos", rel, "", "repositories of a project that has no folder"))
             continue
@@ -133,6 +133,11 @@ def scan_git_dir(root: Path, top_names: set[str]) -> list[Problem]:
             )
         )
     return problems
+
+
+def is_repo_folder(path: Path) -> bool:
+    """``git/<project>/`` holds workflow.git or params.git; a job's log folder of a project named git does not."""
+    return (path / "workflow.git").is_dir() or (path / "params.git").is_dir()
 
 
 def scan_project(root: Path, name: str, store_problems: list[Problem]) -> ProjectScan:
