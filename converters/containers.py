@@ -517,7 +517,7 @@ class Archive:
 
     def __init__(self, path: Path, container: str, limits: Limits) -> None:
         self.path, self.container, self.limits = path, container, limits
-        self.captured: dict[str, bytes] = {}
+        self.captured: dict[str, bytes | bytearray] = {}
         self._zip_infos: dict[str, zipfile.ZipInfo] = {}
         self._zf: zipfile.ZipFile | None = None
         self.listing = self._list()
@@ -628,39 +628,40 @@ class Archive:
             return None
         return Member(name, entry.kind == "dir", entry.size)
 
-    def _bounded_join(self, chunks: Iterable[bytes], name: str) -> bytes:
+    def _bounded_join(self, chunks: Iterable[bytes], name: str) -> bytearray:
+        """One member in memory; a bytearray, so no second copy is made (and a parser may clear it)."""
         out = bytearray()
         for chunk in chunks:
             out += chunk
             if len(out) > self.limits.max_json_bytes:
                 raise BadInputError(self.path, f"exceeds size budget ({self.limits.max_json_bytes} bytes)", name)
-        return bytes(out)
+        return out
 
     # ---- reading
     def has(self, name: str) -> bool:
         return name in self.files
 
-    def read_bytes(self, name: str) -> bytes:
+    def read_bytes(self, name: str) -> bytes | bytearray:
         """The whole of one (small) member, e.g. metadata.json."""
         if name in self.captured:
             return self.captured[name]
         found = self.read_many({name})
         return found[name]
 
-    def take_bytes(self, name: str) -> bytes:
+    def take_bytes(self, name: str) -> bytes | bytearray:
         """Like ``read_bytes`` but forgets a captured copy, so only the caller holds it."""
         data = self.read_bytes(name)
         self.captured.pop(name, None)
         return data
 
-    def read_many(self, names: set[str]) -> dict[str, bytes]:
+    def read_many(self, names: set[str]) -> dict[str, bytes | bytearray]:
         """Several members at once (one pass for a tar stream)."""
         missing = [n for n in names if n not in self.files]
         if missing:
             raise BadInputError(self.path, f"missing {missing[0]}", missing[0])
         if self.container in ("zip", "folder"):
             return {n: self._bounded_join(self._read_random(n), n) for n in sorted(names)}
-        found: dict[str, bytes] = {}
+        found: dict[str, bytes | bytearray] = {}
 
         def keep(member: Member, chunks: Iterator[bytes]) -> None:
             if member.name in names:

@@ -13,24 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+import itertools
+import operator
+import re
+
 import ijson
+from ijson.common import ObjectBuilder
 
 Opener = Callable[[], IO[bytes]]
 
 ENTITIES: tuple[str, ...] = ("User", "Computer", "Group", "Node", "Log", "Comment")
-
-
-def _floats(value: Any) -> Any:
-    """ijson gives Decimal for non-integers; JSON round trips want float."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
-    return value
 
 
 def iter_kv(opener: Opener, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -40,22 +32,56 @@ def iter_kv(opener: Opener, prefix: str) -> Iterator[tuple[str, Any]]:
             yield key, value
 
 
-def iter_items(opener: Opener, prefix: str) -> Iterator[Any]:
-    """Items of the array at ``prefix`` (e.g. ``links_uuid.item``)."""
+def iter_sections(opener: Opener, kv_prefixes: set[str], item_prefixes: set[str]) -> Iterator[tuple[str, Any, Any]]:
+    """One pass for many small sections: ``(prefix, key, value)`` (key None for array items).
+
+    Events outside the wanted prefixes are dropped in C (itertools); the rest
+    are built here in Python, so this is for the sections that are usually
+    small (users, computers, groups, logs, comments) plus links and group
+    members, which together would otherwise cost seven full passes.
+    """
+    builder: ObjectBuilder | None = None
+    depth, section, key, pending = 0, "", None, None
+    wanted = re.compile("|".join(re.escape(p) + r"(\.|$)" for p in sorted(kv_prefixes | item_prefixes))).match
     with opener() as fh:
-        yield from ijson.items(fh, prefix, use_float=True)
+        for prefix, event, value in _only(ijson.parse(fh, use_float=True), wanted):
+            if builder is not None:
+                builder.event(event, value)
+                depth += event in _STARTS
+                depth -= event in _ENDS
+                if depth == 0:
+                    yield section, key, builder.value
+                    builder = None
+                continue
+            if pending is not None:
+                section, key, pending = pending[0], pending[1], None
+            elif event == "start_map" and prefix in item_prefixes:
+                section, key = prefix, None
+            elif event == "map_key" and prefix in kv_prefixes:
+                pending = (prefix, value)
+                continue
+            else:
+                continue
+            builder, depth = ObjectBuilder(), 0
+            builder.event(event, value)
+            depth += event in _STARTS
+            if depth == 0:
+                yield section, key, builder.value
+                builder = None
+
+
+def _only(events: Iterator[tuple], wanted: Callable) -> Iterator[tuple]:
+    """The events whose prefix ``wanted`` matches, filtered in C (itertools), not in a Python loop."""
+    a, b = itertools.tee(events)
+    return itertools.compress(a, map(wanted, map(operator.itemgetter(0), b)))
+
+
+_STARTS = ("start_map", "start_array")
+_ENDS = ("end_map", "end_array")
 
 
 def iter_entities(opener: Opener, entity: str) -> Iterator[tuple[str, dict]]:
     return iter_kv(opener, f"export_data.{entity}")
-
-
-def iter_links(opener: Opener) -> Iterator[dict]:
-    return iter_items(opener, "links_uuid.item")
-
-
-def iter_group_members(opener: Opener) -> Iterator[tuple[str, list]]:
-    return iter_kv(opener, "groups_uuid")
 
 
 def iter_node_json(opener: Opener, section: str) -> Iterator[tuple[str, Any]]:

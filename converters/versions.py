@@ -79,7 +79,7 @@ def read_data(archive: Archive) -> dict[str, Any]:
     """data.json of an opened archive, parsed once; the raw bytes are not kept."""
     if not archive.has("data.json"):
         raise BadInputError(archive.path, "missing data.json")
-    data = read_json(archive.path, "data.json", archive.take_bytes("data.json"))
+    data = read_json(archive.path, "data.json", archive.take_bytes("data.json"), consume=True)
     if not isinstance(data, dict):
         raise BadInputError(archive.path, "data.json is not a JSON object", "data.json")
     return data

@@ -38,7 +38,7 @@ from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
 from converters.main.zipread import iter_repository_members
-from converters.streaming import ENTITIES, iter_entities, iter_group_members, iter_links, iter_node_json
+from converters.streaming import ENTITIES, iter_entities, iter_node_json, iter_sections
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
 ENTITY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -254,18 +254,43 @@ def _batches(pairs, size: int = BATCH):
         yield batch
 
 
+SMALL_ENTITIES = tuple(e for e in ENTITIES if e != "Node")
+
+
 def stage_entities(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
-    for entity in ENTITIES:
-        table, renames = ENTITY_TABLES[entity]
-        columns = set(column_names(table))
-        datetimes = {c.name for c in TABLES[table] if c.kind == "datetime"}
-        jsons = {c.name for c in TABLES[table] if c.kind == "json"}
-        conn.execute("BEGIN")
-        for batch in _batches(iter_entities(opener, entity)):
-            batch = transform(f"export_data.{entity}", batch)
-            rows = [_entity_row(entity, pk, f, renames, columns, datetimes, jsons, log) for pk, f in batch.items()]
-            _insert_rows(conn, table, rows, log)
-        conn.execute("COMMIT")
+    """Nodes in their own (C) pass; the other entities, links and group members in one shared pass."""
+    conn.execute("BEGIN")
+    for batch in _batches(iter_entities(opener, "Node")):
+        _insert_entities(conn, "Node", transform("export_data.Node", batch), log)
+    pending: dict[str, dict] = {f"export_data.{e}": {} for e in SMALL_ENTITIES}
+    links: list = []
+    kv = set(pending) | {"groups_uuid"}
+    for section, key, value in iter_sections(opener, kv, {"links_uuid.item"}):
+        if section == "links_uuid.item":
+            links.append(value)
+            if len(links) >= BATCH:
+                _insert_links(conn, transform("links_uuid", links))
+                links = []
+        elif section == "groups_uuid":
+            _insert_members(conn, transform("groups_uuid", {key: value}))
+        else:
+            pending[section][key] = value
+            if len(pending[section]) >= BATCH:
+                _insert_entities(conn, section.split(".")[1], transform(section, pending[section]), log)
+                pending[section] = {}
+    for section, batch in pending.items():
+        _insert_entities(conn, section.split(".")[1], transform(section, batch), log)
+    _insert_links(conn, transform("links_uuid", links))
+    conn.execute("COMMIT")
+
+
+def _insert_entities(conn: sqlite3.Connection, entity: str, batch: dict, log: ProblemLog) -> None:
+    table, renames = ENTITY_TABLES[entity]
+    columns = set(column_names(table))
+    datetimes = {c.name for c in TABLES[table] if c.kind == "datetime"}
+    jsons = {c.name for c in TABLES[table] if c.kind == "json"}
+    rows = [_entity_row(entity, pk, f, renames, columns, datetimes, jsons, log) for pk, f in batch.items()]
+    _insert_rows(conn, table, rows, log)
 
 
 def _entity_row(entity, pk, fields, renames, columns, datetimes, jsons, log: ProblemLog) -> dict:
@@ -315,22 +340,15 @@ def stage_node_json(opener, conn: sqlite3.Connection, section: str, table: str, 
     conn.execute("COMMIT")
 
 
-def stage_links(opener, conn: sqlite3.Connection, transform=_identity) -> None:
-    conn.execute("BEGIN")
-    for batch in _batches(enumerate(iter_links(opener))):
-        links = transform("links_uuid", list(batch.values()))
-        rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
-        conn.executemany("INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
-    conn.execute("COMMIT")
+def _insert_links(conn: sqlite3.Connection, links: list) -> None:
+    rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
+    conn.executemany("INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
 
 
-def stage_members(opener, conn: sqlite3.Connection, transform=_identity) -> None:
-    conn.execute("BEGIN")
-    for batch in _batches(iter_group_members(opener), 1):
-        for group_uuid, node_uuids in transform("groups_uuid", batch).items():
-            rows = [(group_uuid, n) for n in (node_uuids or [])]
-            conn.executemany("INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
-    conn.execute("COMMIT")
+def _insert_members(conn: sqlite3.Connection, groups: dict) -> None:
+    for group_uuid, node_uuids in groups.items():
+        rows = [(group_uuid, n) for n in (node_uuids or [])]
+        conn.executemany("INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
 
 
 def resolve_links_and_members(conn: sqlite3.Connection, log: ProblemLog) -> None:
@@ -398,8 +416,6 @@ def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict:
         stage_entities(opener, conn, log, transform)
         stage_node_json(opener, conn, "node_attributes", "_attributes", transform)
         stage_node_json(opener, conn, "node_extras", "_extras", transform)
-        stage_links(opener, conn, transform)
-        stage_members(opener, conn, transform)
         resolve_links_and_members(conn, log)
         check_node_json(conn, log)
         build_repository_metadata(conn, log)
