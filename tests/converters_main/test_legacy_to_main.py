@@ -78,3 +78,19 @@ def test_main_refuses_tar_output(tmp_path):
 
     with pytest.raises(UsageError, match="Tar files are not supported"):
         convert(legacy_archive(tmp_path), tmp_path / "out.tar.gz")
+
+
+def test_streamed_legacy_steps_equal_the_in_memory_chain(tmp_path):
+    """0.10 -> main with steps 0.10..0.13 run per batch equals 0.10 -> 0.13 (in memory) -> main."""
+    from converters import migrate
+    from converters.main.compare import main_digest
+    from tests.converters_main.bigarchive import write_big_legacy
+
+    src = write_big_legacy(tmp_path / "b.zip", 2_500, files=50, distinct=7, version="0.10")
+    convert(src, tmp_path / "streamed.aiida")
+    migrate(src, tmp_path / "mid.zip", to_version="0.13")
+    convert(tmp_path / "mid.zip", tmp_path / "chained.aiida")
+    streamed, chained = main_digest(tmp_path / "streamed.aiida"), main_digest(tmp_path / "chained.aiida")
+    assert streamed == chained
+    assert streamed["tables"]["db_dbcomputer"][0]["label"] == "localhost"  # 0.10 'name' renamed on the way
+    assert streamed["tables"]["db_dbnode"][1]["node_type"] == "data.core.dict.Dict."
