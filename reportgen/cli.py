@@ -130,7 +130,8 @@ def archive() -> None:
 @archive.command("inspect")
 @click.argument("path", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def archive_inspect(path: Path, as_json: bool) -> None:
+@click.option("--stream", is_flag=True, help="Read data.json in bounded memory (0.7 ... 0.13 archives larger than memory).")
+def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
     """Show version, container, entity counts, types, groups, repository size and history of PATH.
 
     \b
@@ -138,9 +139,12 @@ def archive_inspect(path: Path, as_json: bool) -> None:
       reportgen archive inspect export.aiida --json
     """
     from converters import inspect, render_summary
-    from converters.main.validate import inspect_main, is_main_archive  # issue 5: main_XXXX archives
+    from converters.main.validate import inspect_legacy_streaming, inspect_main, is_main_archive  # issue 5
 
-    summary = inspect_main(path) if is_main_archive(path) else inspect(path)
+    if is_main_archive(path):
+        summary = inspect_main(path)
+    else:
+        summary = inspect_legacy_streaming(path) if stream else inspect(path)
     click.echo(render_summary(summary, as_json=as_json), nl=False)
 
 
@@ -148,7 +152,8 @@ def archive_inspect(path: Path, as_json: bool) -> None:
 @click.argument("path", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print every problem as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 65 on warnings too, not only on errors.")
-def archive_validate(path: Path, as_json: bool, strict: bool) -> None:
+@click.option("--stream", is_flag=True, help="Check references in bounded memory (0.7 ... 0.13 archives larger than memory).")
+def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> None:
     """Check PATH's structure and references; list every problem with its JSON path.
 
     Exits 0 when valid, 65 when any error (with --strict: any problem) was found.
@@ -157,10 +162,13 @@ def archive_validate(path: Path, as_json: bool, strict: bool) -> None:
     Example:
       reportgen archive validate export.aiida
     """
-    from converters.main.validate import is_main_archive, validate_main  # issue 5: main_XXXX archives
+    from converters.main.validate import is_main_archive, validate_legacy_streaming, validate_main  # issue 5
     from converters.validate import is_valid, render_problems, validate
 
-    problems = validate_main(path) if is_main_archive(path) else validate(path)
+    if is_main_archive(path):
+        problems = validate_main(path)
+    else:
+        problems = validate_legacy_streaming(path) if stream else validate(path)
     click.echo(render_problems(path, problems, as_json=as_json), nl=False)
     sys.exit(0 if is_valid(problems, strict=strict) else 65)
 

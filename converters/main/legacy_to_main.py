@@ -56,7 +56,8 @@ STAGING_TABLES = (
     "CREATE TABLE _members (seq INTEGER PRIMARY KEY, group_uuid TEXT, node_uuid TEXT)",
     "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT)",
     "CREATE TABLE _repo_meta (uuid TEXT PRIMARY KEY, value JSON)",
-    "CREATE TABLE _blob_first (member TEXT PRIMARY KEY, key TEXT UNIQUE, size INTEGER)",
+    # in its own small file, so the staging database can go before the zip is written
+    "CREATE TABLE blobs._blob_first (member TEXT PRIMARY KEY, key TEXT UNIQUE, size INTEGER)",
 )
 BATCH = 2000
 
@@ -87,9 +88,14 @@ class Staged:
         return str(self.log.file)
 
 
+def blob_plan_path(staging: Path) -> Path:
+    return staging.with_name("blobs.sqlite3")
+
+
 def create_staging_db(path: Path) -> sqlite3.Connection:
     """Every main table with every column nullable, plus the staging tables."""
     conn = connect(path)
+    conn.execute("ATTACH DATABASE ? AS blobs", (str(blob_plan_path(path)),))
     for table, cols in TABLES.items():
         conn.execute(f"CREATE TABLE {table} ({', '.join(c.name + (' INTEGER PRIMARY KEY' if c.name == 'id' else '') for c in cols)})")
     conn.execute("CREATE UNIQUE INDEX _node_uuid ON db_dbnode (uuid)")
@@ -105,7 +111,9 @@ def data_json_opener(archive: Archive):
     """Re-openable stream of data.json: random access for zip/folder, kept bytes for tar."""
     if archive.container in ("zip", "folder"):
         return lambda: _ChunkFile(archive._read_random("data.json"))  # NEEDS public API: see report
-    data = archive.take_bytes("data.json")  # tar: the listing pass already holds it
+    if getattr(archive, "kept", None) is not None:  # tar listed by tarspool: compressed in memory
+        return archive.open_kept
+    data = archive.take_bytes("data.json")  # tar listed by containers: the listing pass holds it
     return lambda: io.BytesIO(data)
 
 
@@ -166,9 +174,9 @@ def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-def emit_blobs(archive: Archive, db: Path) -> Iterator[OutMember]:
+def emit_blobs(archive: Archive, plan: Path) -> Iterator[OutMember]:
     """Pass 2: each distinct blob from its first member, re-hashed while copied."""
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(plan)
     try:
         for member, chunks in iter_repository_members(archive):
             if chunks is None:
@@ -422,5 +430,5 @@ def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict:
     finally:
         conn.close()
     staged = Staged(db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT})
-    staged.emit_blobs = lambda: emit_blobs(archive, db)
+    staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db))
     return staged

@@ -9,7 +9,6 @@ legacy/main border: a legacy ``Archive`` becomes a ``Staged`` database at
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,17 +24,11 @@ def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
     final = workdir / "db.sqlite3"
     final.unlink(missing_ok=True)
     copy_canonical(staged.db, final, revision, staged.selects)
-    if staged.db.name == "staging.sqlite3":
-        staged_blobs = staged.emit_blobs()  # still reads the staging db: remove it after writing
-    else:
-        staged_blobs = staged.emit_blobs()
-    write_main(dst, staged.metadata, final, staged_blobs)
+    staged.db.unlink()  # a working copy: free its disk before the zip is written
+    staged.db = final
+    write_main(dst, staged.metadata, final, staged.emit_blobs())
 
 
 def workdir_for(dst: Path):
     """A private work folder next to the output (same file system, removed afterwards)."""
     return tempfile.TemporaryDirectory(prefix=f".{dst.name}.work-", dir=dst.parent)
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

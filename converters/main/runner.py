@@ -33,6 +33,7 @@ from converters.main.pipeline import workdir_for, write_staged
 from converters.main.reader import stage_main
 from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
+from converters.main.tarspool import open_legacy
 from converters.main.zipread import iter_repository_members
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
@@ -116,8 +117,11 @@ def _open(src: Path, workdir: Path, strict: bool):
             is_main = probe.has("db.sqlite3") and not probe.unknown
         if is_main:
             return stage_main(src, workdir, strict)
-    archive = open_archive(src)
-    return Incoming(str(src), read_metadata(archive), archive)
+    archive = open_legacy(src)
+    metadata = read_metadata(archive)
+    if metadata["export_version"] in MAIN_REVISIONS:
+        raise BadInputError(src, f"Tar files are not supported for this format ({metadata['export_version']} is zip only)", "metadata.json")
+    return Incoming(str(src), metadata, archive)
 
 
 def _to_staged(item, workdir: Path, strict: bool) -> Staged:

@@ -25,7 +25,7 @@ from converters import containers
 from converters.jsonio import read_json
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
-from reportgen.export.gitrepo import read_refs, write_repo_from_bundle
+from reportgen.readers.git import read_refs, write_repo_from_bundle
 
 RESTORABLE_VERSION = "0.13"
 

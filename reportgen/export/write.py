@@ -9,12 +9,13 @@ repository files written one job at a time, and ``metadata.json`` and
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ from converters import containers
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError
 from reportgen.export import graph as g
-from reportgen.export.gitrepo import read_bundle, read_head, read_refs
-from reportgen.records import DataStore, Job, Project, ReadLimits
+from reportgen.readers.git import read_bundle, read_head, read_refs
+from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
+from reportgen.readers.git import CommitCache
+from reportgen.records import Job, JobRef, ProjectScan, ReadLimits, StoreScan
 
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
@@ -67,33 +70,61 @@ class ExportSummary:
 
 # ---------------------------------------------------------------- reading the store
 @dataclass(frozen=True)
+class ListedFile:
+    """A regular file of the data_store as listed (hashed later, by whoever carries it)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    executable: bool
+
+
+@dataclass(frozen=True)
 class StoreListing:
     """Every regular file and directory of the data_store (symlinks are not followed or carried)."""
 
-    files: dict[str, g.StoreFile]
+    files: dict[str, ListedFile]
     directories: tuple[str, ...]
+
+    def under(self, prefix: str) -> list[str]:
+        """Listed paths that start with ``prefix`` (a bisection, not a scan: called once per job)."""
+        names = self._sorted()
+        start = bisect.bisect_left(names, prefix)
+        end = start
+        while end < len(names) and names[end].startswith(prefix):
+            end += 1
+        return names[start:end]
+
+    def _sorted(self) -> list[str]:
+        if "_names" not in self.__dict__:
+            object.__setattr__(self, "_names", sorted(self.files))
+        return self.__dict__["_names"]
 
 
 def read_listing(root: Path) -> StoreListing:
-    """Walk the store without following links; hash every file (restore checks each one)."""
-    files: dict[str, g.StoreFile] = {}
+    """Walk the store without following links; stats only (a file is hashed where it is carried)."""
+    files: dict[str, ListedFile] = {}
     directories: list[str] = []
     for top, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         rel_top = os.path.relpath(top, root)
         for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(top, d))]:
-            path = os.path.join(top, name)
-            st = os.lstat(path)
+            st = os.lstat(os.path.join(top, name))
             if stat.S_ISREG(st.st_mode):
                 rel = name if rel_top == "." else f"{rel_top}/{name}"
-                files[rel] = g.StoreFile(rel, st.st_size, _sha256_file(path), st.st_mtime_ns, bool(st.st_mode & 0o111))
+                files[rel] = ListedFile(rel, st.st_size, st.st_mtime_ns, bool(st.st_mode & 0o111))
         for name in dirnames:
             if not os.path.islink(os.path.join(top, name)):
                 directories.append(name if rel_top == "." else f"{rel_top}/{name}")
     return StoreListing(files, tuple(sorted(directories)))
 
 
-def _sha256_file(path: str) -> str:
+def read_store_files(root: Path, listed: tuple[ListedFile, ...]) -> tuple[g.StoreFile, ...]:
+    """The listed files with their SHA-256 (restore checks each one)."""
+    return tuple(g.StoreFile(f.path, f.size, _sha256_file(root / f.path), f.mtime_ns, f.executable) for f in listed)
+
+
+def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -101,136 +132,109 @@ def _sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def select_jobs(store: DataStore, options: ExportOptions) -> DataStore:
+def select_jobs(scan: StoreScan, options: ExportOptions) -> StoreScan:
     """Keep the projects and jobs asked for; an unknown name is a usage error."""
-    known = {p.name for p in store.projects}
+    known = {p.name for p in scan.projects}
     for name in options.projects:
         if name not in known:
-            raise UsageError(store.root, f"no project {name!r} in the data_store")
-    projects = [p for p in store.projects if not options.projects or p.name in options.projects]
+            raise UsageError(scan.root, f"no project {name!r} in the data_store")
+    projects = [p for p in scan.projects if not options.projects or p.name in options.projects]
     if options.jobs:
-        found = {j.job_id for p in projects for j in p.jobs}
+        found = {display_name(ref.job_id) for p in projects for ref in p.jobs}
         for job_id in options.jobs:
             if job_id not in found:
-                raise UsageError(store.root, f"no job {job_id!r} in the selected projects")
-        projects = [_with_jobs(p, [j for j in p.jobs if j.job_id in options.jobs]) for p in projects]
+                raise UsageError(scan.root, f"no job {job_id!r} in the selected projects")
+        projects = [replace(p, jobs=tuple(r for r in p.jobs if display_name(r.job_id) in options.jobs))
+                    for p in projects]
         projects = [p for p in projects if p.jobs]
-    return DataStore(store.root, tuple(projects), store.problems)
+    return replace(scan, projects=tuple(projects))
 
 
-def _with_jobs(project: Project, jobs: list[Job]) -> Project:
-    return Project(project.name, tuple(jobs), project.problems, project.workflow_repo, project.params_repo)
-
-
-def job_file_paths(job: Job, listing: StoreListing) -> list[str]:
-    """The job's HDF5 file and everything under its log folder, as listed."""
-    paths = [job.hdf5_file] if job.hdf5_file and job.hdf5_file in listing.files else []
-    if job.log_dir:
-        prefix = job.log_dir.rstrip("/") + "/"
-        paths += [p for p in listing.files if p.startswith(prefix)]
+def job_file_paths(ref: JobRef, listing: StoreListing) -> list[str]:
+    """The job's HDF5 file and everything under its log folder, as listed (by the names the reader shows)."""
+    hdf5_file = hdf5_display(ref) if ref.hdf5 else None
+    paths = [hdf5_file] if hdf5_file and hdf5_file in listing.files else []
+    if ref.log_dir:
+        prefix = display_name(ref.log_dir).rstrip("/") + "/"
+        paths += listing.under(prefix)
     return sorted(paths)
 
 
-# ---------------------------------------------------------------- per job inputs
-def read_job_piece(root: Path, job: Job, repo: Path | None, params_repo: Path | None,
-                   raw: tuple[g.StoreFile, ...]) -> g.Graph:
-    """Read what one job's graph needs and build it (runs in a worker process)."""
+# ---------------------------------------------------------------- per job (in the readers' worker pool)
+@dataclass(frozen=True)
+class JobPiece:
+    """What one job gives the archive: its record and its part of the graph (with .npy bytes)."""
+
+    job: Job
+    graph: g.Graph
+
+
+def read_job_piece(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache | None,
+                   raw: tuple[ListedFile, ...]) -> JobPiece:
+    """Read one job (records, every output in one open, git blobs, file hashes) and build its graph.
+
+    Runs in a sandboxed worker of ``reportgen.readers._pool``: libhdf5 never runs in the writer.
+    """
+    from reportgen.readers.datastore import read_job
+
+    own = commits is None
+    commits = commits or CommitCache(limits)
+    try:
+        return build_piece(root, read_job(root, ref, limits, commits), raw, commits, with_outputs=True)
+    finally:
+        if own:
+            commits.close()
+
+
+def build_piece(root: Path, job: Job, raw: tuple[ListedFile, ...], commits: CommitCache, with_outputs: bool
+                ) -> JobPiece:
     inputs = g.JobInputs(
         job=job,
-        outputs=read_outputs(root, job),
-        workflow_files=read_commit_files(repo, job.workflow),
-        parameters=read_commit_files(params_repo, job.params).get("parameters.json"),
-        raw_files=raw,
+        outputs=read_outputs(root, job) if with_outputs else {},
+        workflow_files=commits.read_blobs(repo_path(root, job.project, "workflow.git"), job.workflow),
+        parameters=commits.read_blobs(repo_path(root, job.project, "params.git"), job.params).get("parameters.json"),
+        raw_files=read_store_files(root, raw),
     )
-    return g.build_job_graph(inputs)
+    return JobPiece(job, g.build_job_graph(inputs))
+
+
+def crashed_piece(root: Path, ref: JobRef, limits: ReadLimits, reason: str, raw: tuple[ListedFile, ...]
+                  ) -> JobPiece:
+    """The piece of a job whose reader crashed: built in the writer without touching its HDF5 file."""
+    from reportgen.readers._pool import crashed_job
+
+    commits = CommitCache(limits)
+    try:
+        return build_piece(root, crashed_job(root, ref, limits, reason), raw, commits, with_outputs=False)
+    finally:
+        commits.close()
 
 
 def read_outputs(root: Path, job: Job) -> dict[str, Any]:
-    """Full values of every output the HDF5 reader can give whole; unreadable ones are left out."""
-    from reportgen.readers.hdf5 import read_output_data
+    """Full values of every output the HDF5 reader can give whole, all in one open; unreadable ones left out."""
+    from reportgen.readers.hdf5 import read_outputs_available
 
     if not job.hdf5_file or job.status == "corrupt":
         return {}
-    values = {}
-    for group in job.nodes:
-        for output in group.outputs:
-            if output.too_large or output.kind == "empty":
-                continue
-            try:
-                values[output.hdf5_path] = read_output_data(root / job.hdf5_file, output.hdf5_path, EXPORT_LIMITS)
-            except (BadInputError, InputMissingError):
-                continue
-    return values
-
-
-# Per process: repositories stay open and a commit's files are read once for all its jobs.
-_REPOS: dict[Path, Any] = {}
-_COMMIT_FILES: dict[tuple[Path, str], dict[str, bytes]] = {}
-
-
-def read_commit_files(repo_path: Path | None, commit) -> dict[str, bytes]:
-    """Exact bytes of the commit's files, through the git reader (hash-checked); {} if unreadable."""
-    if repo_path is None or commit.state != "present" or not commit.files:
+    wanted = [o.hdf5_path for group in job.nodes for o in group.outputs if not (o.too_large or o.kind == "empty")]
+    if not wanted:
         return {}
-    key = (repo_path, commit.sha)
-    if key not in _COMMIT_FILES:
-        _COMMIT_FILES[key] = _read_blobs(repo_path, commit)
-    return _COMMIT_FILES[key]
+    return read_outputs_available(root / job.hdf5_file, wanted, EXPORT_LIMITS)
 
 
-def _read_blobs(repo_path: Path, commit) -> dict[str, bytes]:
-    from reportgen.readers.git import Repo, RepoUnreadable
+def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers: int) -> Iterator[JobPiece]:
+    """Each job's piece in store order, from the readers' sandboxed pool, a few jobs ahead of the writer."""
+    from reportgen.readers._pool import iter_job_results
 
-    if repo_path not in _REPOS:
-        try:
-            _REPOS[repo_path] = Repo(repo_path)
-        except (RepoUnreadable, OSError):
-            _REPOS[repo_path] = None
-    repo = _REPOS[repo_path]
-    if repo is None:
-        return {}
-    try:
-        return {f.path: repo.read_object(f.blob_sha, "blob") for f in commit.files}
-    except (RepoUnreadable, ValueError, OSError):
-        return {}
-
-
-def close_repos() -> None:
-    for repo in _REPOS.values():
-        if repo is not None:
-            repo.close()
-    _REPOS.clear()
-    _COMMIT_FILES.clear()
-
-
-def iter_job_pieces(root: Path, store: DataStore, listing: StoreListing, workers: int) -> Iterator[g.Graph]:
-    """Each job's graph in store order, read by ``workers`` processes a few jobs ahead of the writer."""
-    tasks = []
-    for project in store.projects:
-        repo = root / project.workflow_repo if project.workflow_repo else None
-        params = root / project.params_repo if project.params_repo else None
-        tasks += [(root, job, repo, params, tuple(listing.files[p] for p in job_file_paths(job, listing)))
-                  for job in project.jobs]
+    refs = [ref for project in scan.projects for ref in project.jobs]
+    raw = [tuple(listing.files[p] for p in job_file_paths(ref, listing)) for ref in refs]
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(tasks) < 2 * workers:
-        for task in tasks:
-            yield read_job_piece(*task)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        window: list = []
-        for task in tasks:
-            window.append(pool.submit(read_job_piece, *task))
-            if len(window) >= JOB_WINDOW * workers:
-                yield window.pop(0).result()
-        for future in window:
-            yield future.result()
+    return iter_job_results(root, refs, ReadLimits(), workers, work=read_job_piece, fallback=crashed_piece,
+                            window=JOB_WINDOW * workers, extra=[(r,) for r in raw])
 
 
 # ---------------------------------------------------------------- repositories
-def read_git_repos(root: Path, project: Project) -> tuple[g.GitRepo, ...]:
+def read_git_repos(root: Path, project: ProjectScan) -> tuple[g.GitRepo, ...]:
     """Bundles of the project's repositories that git can bundle (the others travel as files)."""
     repos = []
     for rel in (project.workflow_repo, project.params_repo):
@@ -242,19 +246,19 @@ def read_git_repos(root: Path, project: Project) -> tuple[g.GitRepo, ...]:
     return tuple(repos)
 
 
-def other_files(listing: StoreListing, all_jobs: DataStore, bundled: set[str], selected: bool
+def other_files(root: Path, listing: StoreListing, all_jobs: StoreScan, bundled: set[str], selected: bool
                 ) -> tuple[tuple[g.StoreFile, ...], tuple[str, ...]]:
     """Files and directories no job and no bundle carries (only in a whole-store export)."""
     if selected:
         return (), ()
-    owned = {p for project in all_jobs.projects for job in project.jobs for p in job_file_paths(job, listing)}
+    owned = {p for project in all_jobs.projects for ref in project.jobs for p in job_file_paths(ref, listing)}
 
     def in_bundle(path: str) -> bool:
         return any(path == b or path.startswith(b + "/") for b in bundled)
 
     files = tuple(f for p, f in sorted(listing.files.items()) if p not in owned and not in_bundle(p))
     dirs = tuple(d for d in listing.directories if not in_bundle(d))
-    return files, dirs
+    return read_store_files(root, files), dirs
 
 
 # ---------------------------------------------------------------- data.json
@@ -357,14 +361,14 @@ def render_metadata(parameters: dict[str, Any]) -> bytes:
     return render_json(metadata)
 
 
-def build_export_parameters(root: Path, options: ExportOptions, store: DataStore) -> dict[str, Any]:
+def build_export_parameters(root: Path, options: ExportOptions, store: StoreScan) -> dict[str, Any]:
     """What was exported and how, recorded in metadata.json (no absolute paths, no clock)."""
     return {
         "tool": "reportgen",
         "tool_version": __version__,
         "source": root.resolve().name,
         "projects": [p.name for p in store.projects],
-        "jobs": [f"{p.name}/{j.job_id}" for p in store.projects for j in p.jobs],
+        "jobs": [f"{p.name}/{display_name(ref.job_id)}" for p in store.projects for ref in p.jobs],
         "selection": {"projects": list(options.projects), "jobs": list(options.jobs)},
         "user_email": options.user_email,
         "uuid_namespace": str(g.NAMESPACE),
@@ -414,25 +418,26 @@ class _Counts:
     data: DataJson | None = None
 
 
-def iter_members(root: Path, store: DataStore, listing: StoreListing, options: ExportOptions,
-                 all_jobs: DataStore, counts: _Counts) -> Iterator[containers.OutMember]:
+def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
+                 all_jobs: StoreScan, counts: _Counts) -> Iterator[containers.OutMember]:
     """Every member of the archive, one job at a time; metadata and data.json last."""
     data = counts.data = DataJson(options.user_email)
     bundled: set[str] = set()
     pieces = iter_job_pieces(root, store, listing, options.workers)
     for project in store.projects:
-        job_uuids = []
-        for job, piece in zip(project.jobs, pieces):
-            data.add(piece)
+        job_uuids, times = [], []
+        for _ref, piece in zip(project.jobs, pieces):
+            data.add(piece.graph)
             counts.jobs += 1
-            job_uuids.append(g.build_uuid(job.project, job.job_id, "job"))
-            yield from iter_node_members(root, piece)
+            job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
+            times.append(g.job_time(piece.job))
+            yield from iter_node_members(root, piece.graph)
         repos = read_git_repos(root, project)
         bundled.update(r.path for r in repos)
-        piece = g.build_project_graph(project.name, tuple(job_uuids), repos, _project_time(project))
+        piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
         data.add(piece)
         yield from iter_node_members(root, piece)
-    files, dirs = other_files(listing, all_jobs, bundled, bool(options.projects or options.jobs))
+    files, dirs = other_files(root, listing, all_jobs, bundled, bool(options.projects or options.jobs))
     piece = g.build_other_files_graph(files, dirs, g.EPOCH)
     data.add(piece)
     yield from iter_node_members(root, piece)
@@ -440,12 +445,6 @@ def iter_members(root: Path, store: DataStore, listing: StoreListing, options: E
         build_export_parameters(root, options, store))), size=len(meta))
     body = data.render()
     yield containers.OutMember("data.json", len(body), data=body)
-
-
-def _project_time(project: Project) -> datetime:
-    """The latest job time of the project: deterministic, unlike the clock."""
-    times = [g.job_time(job) for job in project.jobs]
-    return max(times) if times else g.EPOCH
 
 
 # ---------------------------------------------------------------- entry point
@@ -465,17 +464,14 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     root, output = Path(data_store), Path(output)
     fmt = check_paths(root, output, options)
     check_version_request(options.export_version)
-    all_jobs = _read_all(root, options)
+    all_jobs = scan_data_store(root)
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
-    try:
-        if options.export_version == EXPORT_VERSION:
-            containers.write_archive(output, fmt, iter_members(root, store, listing, options, all_jobs, counts))
-        else:
-            write_other_version(output, fmt, options, iter_members(root, store, listing, options, all_jobs, counts))
-    finally:
-        close_repos()
+    if options.export_version == EXPORT_VERSION:
+        containers.write_archive(output, fmt, iter_members(root, store, listing, options, all_jobs, counts))
+    else:
+        write_other_version(output, fmt, options, iter_members(root, store, listing, options, all_jobs, counts))
     data = counts.data
     assert data is not None
     return ExportSummary(
@@ -483,12 +479,6 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
         nodes=len(data.nodes), links=len(data.links), groups=len(data.groups), logs=len(data.logs),
         size=output.stat().st_size, parameters=build_export_parameters(root, options, store),
     )
-
-
-def _read_all(root: Path, options: ExportOptions) -> DataStore:
-    from reportgen.readers.datastore import read_data_store
-
-    return read_data_store(root, workers=options.workers)
 
 
 def check_version_request(version: str) -> None:

@@ -23,9 +23,13 @@ import multiprocessing.sharedctypes  # noqa: F401  (RawArray; loaded before any 
 import os
 import resource
 import signal
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reportgen.progress import progress
 from reportgen.readers.datastore import build_job, read_job
@@ -35,6 +39,10 @@ from reportgen.records import Job, JobRef, Problem, ReadLimits
 _CONTEXT = multiprocessing.get_context("fork")
 _started = None  # shared byte array, one flag per job (set in each worker)
 _commits: CommitCache | None = None  # one per worker process: repositories stay open
+
+# What a worker does for one job (``read_job`` by default), and what stands in when it crashed.
+Work = Callable[[Path, JobRef, ReadLimits, "CommitCache | None"], Any]
+Fallback = Callable[[Path, JobRef, ReadLimits, str], Any]
 
 
 # ---------------------------------------------------------------- worker side
@@ -85,101 +93,157 @@ def fault_point(ref: JobRef) -> None:
             signal.pause()
 
 
-def _read_one(index: int, root: Path, ref: JobRef, limits: ReadLimits) -> tuple[int, Job]:
+def _run_one(index: int, root: Path, ref: JobRef, limits: ReadLimits, work: Work, extra: tuple) -> tuple[int, Any]:
     _started[index] = 1
     signal.alarm(max(1, math.ceil(limits.worker_timeout_s)))
     try:
         fault_point(ref)
-        return index, read_job(root, ref, limits, _commits)
+        return index, work(root, ref, limits, _commits, *extra)
     finally:
         signal.alarm(0)
 
 
-def _read_alone(conn, root: Path, ref: JobRef, limits: ReadLimits) -> None:
+def _run_alone(conn, root: Path, ref: JobRef, limits: ReadLimits, work: Work, extra: tuple) -> None:
     limit_worker(limits)
     signal.alarm(max(1, math.ceil(limits.worker_timeout_s)))
     fault_point(ref)
-    conn.send(read_job(root, ref, limits))
+    conn.send(work(root, ref, limits, None, *extra))
     conn.close()
 
 
 # ---------------------------------------------------------------- parent side
 def read_jobs(root: Path, refs: list[JobRef], limits: ReadLimits, workers: int) -> list[Job]:
     """Every job read, in the order of ``refs``, whatever crashes on the way."""
-    results: dict[int, Job] = {}
-    pending = list(range(len(refs)))
     bar = iter(progress(_ticks(len(refs)), total=len(refs), desc="reading jobs"))
-    while pending:
-        suspects = _run_pool(root, refs, pending, limits, workers, results, bar)
-        for index in suspects:
-            results[index] = read_isolated(root, refs[index], limits)
-            next(bar, None)
-        pending = [i for i in pending if i not in results]
+    jobs = []
+    for job in iter_job_results(root, refs, limits, workers):
+        jobs.append(job)
+        next(bar, None)
     for _ in bar:
         pass
-    return [results[i] for i in range(len(refs))]
+    return jobs
 
 
 def _ticks(total: int):
     yield from range(total)
 
 
-def _run_pool(root, refs, pending, limits, workers, results, bar) -> list[int]:
-    """Run ``pending`` in one pool; return the jobs that were running when it broke."""
-    started = _CONTEXT.RawArray("b", len(refs))
+class _InOrder:
+    """Results that arrive in any order, handed on in the order of the refs."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, Any] = {}
+        self.finished: set[int] = set()
+        self.next = 0
+
+    def put(self, index: int, result: Any) -> None:
+        self.waiting[index] = result
+        self.finished.add(index)
+
+    def take(self) -> Iterator[Any]:
+        while self.next in self.waiting:
+            self.next += 1
+            yield self.waiting.pop(self.next - 1)
+
+
+def iter_job_results(root: Path, refs: list[JobRef], limits: ReadLimits, workers: int, work: Work = read_job,
+                     fallback: Fallback | None = None, window: int = 0, extra: list[tuple] | None = None
+                     ) -> Iterator[Any]:
+    """``work(root, ref, limits, commits, *extra[i])`` of every ref in sandboxed workers, in the order of ``refs``.
+
+    ``fallback(root, ref, limits, reason, *extra[i])`` (default ``crashed_job``)
+    stands in for a ref whose worker crashed, hung or raised.  ``window``
+    bounds how far the workers run ahead of the consumer (0: no bound), which
+    bounds the results held in memory when each one is large.
+    """
+    tasks = _Tasks(root, refs, limits, work, fallback or crashed_job, extra or [()] * len(refs))
+    out = _InOrder()
+    pending = list(range(len(refs)))
+    while pending:
+        suspects = yield from _run_pool(tasks, pending, workers, out, window or len(refs))
+        for index in suspects:
+            out.put(index, read_isolated(root, refs[index], limits, work, tasks.fallback, tasks.extra[index]))
+            yield from out.take()
+        pending = [i for i in pending if i not in out.finished]
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    root: Path
+    refs: list[JobRef]
+    limits: ReadLimits
+    work: Work
+    fallback: Fallback
+    extra: list[tuple]
+
+    def submit(self, pool: ProcessPoolExecutor, index: int) -> Future:
+        return pool.submit(_run_one, index, self.root, self.refs[index], self.limits, self.work, self.extra[index])
+
+    def stand_in(self, index: int, reason: str) -> Any:
+        return self.fallback(self.root, self.refs[index], self.limits, reason, *self.extra[index])
+
+
+def _run_pool(tasks: _Tasks, pending: list[int], workers: int, out: _InOrder, window: int):
+    """Run ``pending`` in one pool, yielding in order; return the jobs that were running when it broke."""
+    started = _CONTEXT.RawArray("b", len(tasks.refs))
+    limits = tasks.limits
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(pending))),
         mp_context=_CONTEXT,
         initializer=_init_worker,
         initargs=(started, limits),
     )
-    futures: dict[Future, int] = {pool.submit(_read_one, i, root, refs[i], limits): i for i in pending}
+    todo = deque(pending)
+    running: dict[Future, int] = {}
     broken = False
     try:
-        remaining = set(futures)
-        while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        while running or (todo and not broken):
+            while todo and not broken and todo[0] < out.next + window:
+                index = todo.popleft()
+                running[tasks.submit(pool, index)] = index
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
+                index = running.pop(future)
                 try:
-                    index, job = future.result()
+                    result = future.result()[1]
                 except BrokenProcessPool:
                     broken = True
                     continue
                 except Exception as exc:  # a reader bug must not lose the rest of the store
-                    index = futures[future]
-                    job = crashed_job(root, refs[index], limits, f"reader failed ({type(exc).__name__}: {exc})"[:300])
-                results[index] = job
-                next(bar, None)
+                    result = tasks.stand_in(index, f"reader failed ({type(exc).__name__}: {exc})"[:300])
+                out.put(index, result)
+            yield from out.take()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if not broken:
         return []
-    unfinished = [i for i in pending if i not in results]
+    unfinished = [i for i in pending if i not in out.finished]
     # a worker that died before marking anything leaves no suspect: isolate all
     return [i for i in unfinished if started[i]] or unfinished
 
 
-def read_isolated(root: Path, ref: JobRef, limits: ReadLimits) -> Job:
-    """Read one job alone in a fresh sandboxed process; a crash becomes a corrupt job."""
+def read_isolated(root: Path, ref: JobRef, limits: ReadLimits, work: Work = read_job,
+                  fallback: Fallback | None = None, extra: tuple = ()) -> Any:
+    """Run ``work`` for one job alone in a fresh sandboxed process; a crash gives ``fallback``."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    process = _CONTEXT.Process(target=_read_alone, args=(sender, root, ref, limits), daemon=True)
+    process = _CONTEXT.Process(target=_run_alone, args=(sender, root, ref, limits, work, extra), daemon=True)
     process.start()
     sender.close()
-    job = None
+    result = None
     try:
         if receiver.poll(limits.worker_timeout_s + 10):
-            job = receiver.recv()
+            result = receiver.recv()
     except (EOFError, OSError):
-        job = None
+        result = None
     finally:
         receiver.close()
         process.join(5)
         if process.is_alive():
             process.kill()
             process.join()
-    if job is not None:
-        return job
-    return crashed_job(root, ref, limits, describe_exit(process.exitcode))
+    if result is not None:
+        return result
+    return (fallback or crashed_job)(root, ref, limits, describe_exit(process.exitcode), *extra)
 
 
 def describe_exit(code: int | None) -> str:

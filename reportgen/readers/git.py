@@ -1,4 +1,4 @@
-"""``workflow.git`` / ``params.git`` -> ``Commit`` records.  The only module that runs git for reading.
+"""``workflow.git`` / ``params.git`` -> ``Commit`` records.  The only module that runs git for the data_store.
 
 The repositories are untrusted (security reference section 4): git runs only
 plumbing commands (``rev-parse``, ``cat-file``) through GitPython's command
@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Literal
 
 from git.cmd import Git
 
+from reportgen.errors import BadInputError, WriteError
 from reportgen.records import Commit, GitFile, ReadLimits
 
 Which = Literal["workflow", "params"]
@@ -240,6 +243,7 @@ class CommitCache:
         self.limits = limits
         self._repos: dict[Path, Repo | str] = {}
         self._commits: dict[tuple[Path, str, str], Commit] = {}
+        self._blobs: dict[tuple[Path, str], dict[str, bytes]] = {}
 
     def read(self, repo_path: Path | None, sha: str, which: Which) -> Commit:
         early = classify_request(repo_path, sha, which)
@@ -274,11 +278,33 @@ class CommitCache:
                 self._repos[repo_path] = f"cannot run git: {exc.strerror or exc}"
         return self._repos[repo_path]
 
+    def read_blobs(self, repo_path: Path | None, commit: Commit) -> dict[str, bytes]:
+        """Exact bytes of every file listed for ``commit`` (hash-checked); {} when any cannot be read.
+
+        Cached per commit: the jobs of a project share a few commits.
+        """
+        if repo_path is None or commit.state != "present" or not commit.files:
+            return {}
+        key = (repo_path, commit.sha)
+        if key not in self._blobs:
+            self._blobs[key] = self._read_blobs(repo_path, commit)
+        return self._blobs[key]
+
+    def _read_blobs(self, repo_path: Path, commit: Commit) -> dict[str, bytes]:
+        repo = self._open(repo_path)
+        if isinstance(repo, str):
+            return {}
+        try:
+            return {f.path: repo.read_object(f.blob_sha, "blob") for f in commit.files}
+        except (RepoUnreadable, ValueError, OSError):
+            return {}
+
     def close(self) -> None:
         for repo in self._repos.values():
             if isinstance(repo, Repo):
                 repo.close()
         self._repos.clear()
+        self._blobs.clear()
 
 
 def classify_request(repo_path: Path | None, sha: str, which: Which) -> Commit | None:
@@ -299,3 +325,85 @@ def read_commit(repo: Path | None, sha: str, which: Which, limits: ReadLimits = 
         return cache.read(repo, sha, which)
     finally:
         cache.close()
+
+
+# ---------------------------------------------------------------- bundles and restore (the only writes, into fresh output folders)
+# Why git runs here beyond plumbing reads: the export carries *whole* histories
+# (``git bundle create``) and restore rebuilds bare repositories from them
+# (``init --bare`` + ``fetch``), only ever into a fresh staging folder.  Same
+# hardening as the reader (HARDENED_ENV, HARDENED_CONFIG), in an environment
+# that inherits nothing, plus: one pack thread and no delta cache so that the
+# same repository gives byte-identical bundles; no ssh; the file transport
+# allowed only so that ``fetch`` can read a bundle file.
+BUNDLE_CONFIG = [
+    "core.sshCommand=false",
+    "protocol.file.allow=always",
+    "pack.threads=1",
+    "pack.deltaCacheSize=0",
+    "gc.auto=0",
+    "init.defaultBranch=main",
+]
+
+
+def bundle_env(git_dir: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": "/nonexistent",
+        "LC_ALL": "C",
+        "GIT_ASKPASS": "/bin/false",
+        "GIT_CEILING_DIRECTORIES": str(git_dir.parent),
+        **HARDENED_ENV,
+    }
+
+
+def run_git(git_dir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """One git command on ``git_dir``; never raises on a git failure (callers check returncode)."""
+    options = [item for setting in HARDENED_CONFIG + BUNDLE_CONFIG for item in ("-c", setting)]
+    command = ["git", *options, f"--git-dir={git_dir}", *args]
+    try:
+        return subprocess.run(command, capture_output=True, env=bundle_env(git_dir), timeout=timeout, check=False)
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(command, 127, b"", b"git not found")
+
+
+def read_head(git_dir: Path) -> str:
+    """Content of HEAD ("ref: refs/heads/main\\n"); "" when absent or unreadable."""
+    try:
+        with open(git_dir / "HEAD", "rb") as fh:
+            return fh.read(4096).decode("utf-8", "replace")  # a real HEAD is one short line
+    except OSError:
+        return ""
+
+
+def read_bundle(git_dir: Path) -> bytes | None:
+    """A bundle of every ref of ``git_dir``, or None when git cannot make one (empty, broken)."""
+    with tempfile.TemporaryDirectory(prefix="reportgen-bundle-") as tmp:
+        target = Path(tmp) / "repo.bundle"
+        done = run_git(git_dir, "bundle", "create", "--quiet", str(target), "--all")
+        if done.returncode != 0 or not target.is_file():
+            return None
+        return target.read_bytes()
+
+
+def read_refs(git_dir: Path) -> dict[str, str]:
+    """ref name -> commit SHA for every ref (what restore must give back)."""
+    done = run_git(git_dir, "for-each-ref", "--format=%(refname) %(objectname)")
+    if done.returncode != 0:
+        return {}
+    refs = {}
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        name, _, sha = line.partition(" ")
+        refs[name] = sha
+    return refs
+
+
+def write_repo_from_bundle(git_dir: Path, bundle: Path, head: str) -> None:
+    """A bare repository at the fresh ``git_dir`` holding every ref of ``bundle``, HEAD as recorded."""
+    init = run_git(git_dir, "init", "--bare", "--quiet", str(git_dir))
+    if init.returncode != 0:
+        raise WriteError(git_dir, f"git init failed: {init.stderr.decode('utf-8', 'replace').strip()}")
+    fetch = run_git(git_dir, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
+    if fetch.returncode != 0:
+        raise BadInputError(bundle, f"git bundle unusable: {fetch.stderr.decode('utf-8', 'replace').strip()}")
+    if head:
+        (git_dir / "HEAD").write_text(head, encoding="utf-8")

@@ -21,6 +21,7 @@ import math
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -538,6 +539,44 @@ def millis_to_datetime(millis: int) -> datetime:
 # ---------------------------------------------------------------- on-demand values
 def read_output_data(path: Path, hdf5_path: str, limits: ReadLimits = ReadLimits()) -> OutputData:
     """All values of one output (strided when over ``max_read_bytes``), with parsed times."""
+    return read_outputs_data(path, (hdf5_path,), limits)[0]
+
+
+def read_outputs_data(path: Path, hdf5_paths: tuple[str, ...] | list[str], limits: ReadLimits = ReadLimits()
+                      ) -> tuple[OutputData, ...]:
+    """``read_output_data`` for many outputs of one file: one open, one safety check.
+
+    Opening a job file and checking every link and dataset costs more than
+    reading a small output, so a caller that wants several outputs of a job
+    (the export wants all of them) asks once.  Any refusal or missing output
+    raises, exactly as the one-output call does for that output.
+    """
+    with open_checked(path, limits) as (f, too_large):
+        return tuple(_read_values(f, path, hdf5_path, limits, too_large) for hdf5_path in hdf5_paths)
+
+
+def read_outputs_available(path: Path, hdf5_paths: tuple[str, ...] | list[str], limits: ReadLimits = ReadLimits()
+                           ) -> dict[str, OutputData]:
+    """The outputs of ``hdf5_paths`` that can be read (one open); an unreadable output is left out.
+
+    A refusal of the whole file (unsafe, not HDF5, missing) leaves every output out.
+    """
+    try:
+        with open_checked(path, limits) as (f, too_large):
+            found = {}
+            for hdf5_path in hdf5_paths:
+                try:
+                    found[hdf5_path] = _read_values(f, path, hdf5_path, limits, too_large)
+                except (BadInputError, InputMissingError):
+                    continue
+            return found
+    except (BadInputError, InputMissingError):
+        return {}
+
+
+@contextmanager
+def open_checked(path: Path, limits: ReadLimits) -> Iterator[tuple[h5py.File, set[str]]]:
+    """The open file and its over-budget datasets, after ``check_file`` found nothing to refuse."""
     try:
         f = h5py.File(path, "r", locking=False)
     except FileNotFoundError:
@@ -550,7 +589,7 @@ def read_output_data(path: Path, hdf5_path: str, limits: ReadLimits = ReadLimits
         refusals, too_large = check_file(f, limits)
         if refusals:
             raise BadInputError(path, refusals[0].reason, refusals[0].member)
-        return _read_values(f, path, hdf5_path, limits, too_large)
+        yield f, too_large
 
 
 def _lookup(f: h5py.File, hdf5_path: str) -> h5py.Dataset | None:

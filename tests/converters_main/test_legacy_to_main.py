@@ -94,3 +94,14 @@ def test_streamed_legacy_steps_equal_the_in_memory_chain(tmp_path):
     assert streamed == chained
     assert streamed["tables"]["db_dbcomputer"][0]["label"] == "localhost"  # 0.10 'name' renamed on the way
     assert streamed["tables"]["db_dbnode"][1]["node_type"] == "data.core.dict.Dict."
+
+
+def test_main_archive_in_a_tar_is_refused(tmp_path):
+    from converters.containers import OutMember, write_archive
+
+    convert(legacy_archive(tmp_path), tmp_path / "main.aiida")
+    with zipfile.ZipFile(tmp_path / "main.aiida") as zf:
+        members = [OutMember(i.filename, data=zf.read(i), size=i.file_size) for i in zf.infolist()]
+    write_archive(tmp_path / "main.tar.gz", "tar.gz", members)
+    with pytest.raises(BadInputError, match="Tar files are not supported"):
+        convert(tmp_path / "main.tar.gz", tmp_path / "out.zip", to_version="0.13")

@@ -76,3 +76,16 @@ def test_cli_loss_refused_without_allow_loss(tmp_path, main_archive):
 def test_cli_main_as_tar_refused(tmp_path):
     run = run_cli("archive", "migrate", legacy_archive(tmp_path), tmp_path / "x.tar.zst", "--to", "main_0001")
     assert_one_error_line(run, 64, "Tar files are not supported")
+
+
+def test_streaming_legacy_validate_and_inspect(tmp_path):
+    from converters.main.validate import inspect_legacy_streaming, validate_legacy_streaming
+
+    src = legacy_archive(tmp_path, "bad.tar.zst", "tar.zst", dangling=True, unknown_member=True)
+    codes = {p.code for p in validate_legacy_streaming(src)}
+    assert {"dangling-link", "unknown-group-member"} <= codes
+    summary = inspect_legacy_streaming(src)
+    assert summary.entities["Node"] == 4 and summary.container == "tar.zst" and summary.repository_files == 4
+    run = run_cli("archive", "validate", src, "--stream")
+    assert run.code == 65 and "names a node not in the archive" in run.stdout and "(2 errors" in run.stdout
+    assert run_cli("archive", "inspect", src, "--stream", "--json").code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reportgen.export.gitrepo import read_head, read_refs
+from reportgen.readers.git import read_head, read_refs
 from tests.invariants import tree_digest
 
 

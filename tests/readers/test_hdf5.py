@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reportgen.errors import BadInputError, InputMissingError
-from reportgen.readers.hdf5 import read_hdf5_job, read_output_data
+from reportgen.readers.hdf5 import read_hdf5_job, read_output_data, read_outputs_available, read_outputs_data
 from reportgen.records import ReadLimits
 from tests.readers.builders import STR, Node, Out, metadata, times, write_job
 
@@ -218,6 +218,24 @@ def test_read_output_data_values_and_times(tmp_path):
     assert read_output_data(path, "/QPU/j").values == ({"a": 1}, None)
     with pytest.raises(InputMissingError):
         read_output_data(path, "/QPU/nope")
+
+
+def test_read_outputs_data_reads_many_outputs_in_one_call_like_one_at_a_time(tmp_path):
+    path = write_job(tmp_path / "j.hdf5", metadata("p", "j"), [Node("QPU", [Out("v", [1.5, 2.5]), Out("j", [{"a": 1}, None])])])
+    many = read_outputs_data(path, ["/QPU/j", "/QPU/v"])
+    assert [d.hdf5_path for d in many] == ["/QPU/j", "/QPU/v"]
+    one = read_output_data(path, "/QPU/v")
+    assert many[1].values.tolist() == one.values.tolist() and many[1].times == one.times
+    assert many[0].values == ({"a": 1}, None)
+    with pytest.raises(InputMissingError):
+        read_outputs_data(path, ["/QPU/v", "/QPU/nope"])
+
+
+def test_read_outputs_available_leaves_out_what_cannot_be_read(tmp_path):
+    path = write_job(tmp_path / "j.hdf5", metadata("p", "j"), [Node("QPU", [Out("v", [1.5, 2.5])])])
+    found = read_outputs_available(path, ["/QPU/nope", "/QPU/v"])
+    assert list(found) == ["/QPU/v"] and found["/QPU/v"].values.tolist() == [1.5, 2.5]
+    assert read_outputs_available(tmp_path / "missing.hdf5", ["/QPU/v"]) == {}
 
 
 def test_read_output_data_strides_over_budget(tmp_path):
