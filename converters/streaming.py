@@ -32,13 +32,19 @@ def iter_kv(opener: Opener, prefix: str) -> Iterator[tuple[str, Any]]:
             yield key, value
 
 
+def iter_items(opener: Opener, prefix: str) -> Iterator[Any]:
+    """Items of the array at ``prefix`` (e.g. ``links_uuid.item``)."""
+    with opener() as fh:
+        yield from ijson.items(fh, prefix, use_float=True)
+
+
 def iter_sections(opener: Opener, kv_prefixes: set[str], item_prefixes: set[str]) -> Iterator[tuple[str, Any, Any]]:
     """One pass for many small sections: ``(prefix, key, value)`` (key None for array items).
 
     Events outside the wanted prefixes are dropped in C (itertools); the rest
     are built here in Python, so this is for the sections that are usually
-    small (users, computers, groups, logs, comments) plus links and group
-    members, which together would otherwise cost seven full passes.
+    small (users, computers, groups, logs, comments, group members), which
+    would otherwise cost one full pass each.
     """
     builder: ObjectBuilder | None = None
     depth, section, key, pending = 0, "", None, None

@@ -38,7 +38,7 @@ from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
 from converters.main.zipread import iter_repository_members
-from converters.streaming import ENTITIES, iter_entities, iter_node_json, iter_sections
+from converters.streaming import ENTITIES, iter_entities, iter_items, iter_node_json, iter_sections
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
 ENTITY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -266,20 +266,15 @@ SMALL_ENTITIES = tuple(e for e in ENTITIES if e != "Node")
 
 
 def stage_entities(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
-    """Nodes in their own (C) pass; the other entities, links and group members in one shared pass."""
+    """Nodes and links in their own (C) passes; the other entities and group members in one shared pass."""
     conn.execute("BEGIN")
     for batch in _batches(iter_entities(opener, "Node")):
         _insert_entities(conn, "Node", transform("export_data.Node", batch), log)
+    for batch in _batches(enumerate(iter_items(opener, "links_uuid.item"))):
+        _insert_links(conn, transform("links_uuid", list(batch.values())))
     pending: dict[str, dict] = {f"export_data.{e}": {} for e in SMALL_ENTITIES}
-    links: list = []
-    kv = set(pending) | {"groups_uuid"}
-    for section, key, value in iter_sections(opener, kv, {"links_uuid.item"}):
-        if section == "links_uuid.item":
-            links.append(value)
-            if len(links) >= BATCH:
-                _insert_links(conn, transform("links_uuid", links))
-                links = []
-        elif section == "groups_uuid":
+    for section, key, value in iter_sections(opener, set(pending) | {"groups_uuid"}, set()):
+        if section == "groups_uuid":
             _insert_members(conn, transform("groups_uuid", {key: value}))
         else:
             pending[section][key] = value
@@ -288,7 +283,6 @@ def stage_entities(opener, conn: sqlite3.Connection, log: ProblemLog, transform=
                 pending[section] = {}
     for section, batch in pending.items():
         _insert_entities(conn, section.split(".")[1], transform(section, batch), log)
-    _insert_links(conn, transform("links_uuid", links))
     conn.execute("COMMIT")
 
 

@@ -1,0 +1,453 @@
+"""``reportgen build DATA_STORE -o SITE``: the pipeline, as a list of stage calls.
+
+scan -> plan (compare with the previous manifest) -> staging (hard links of
+what is kept) -> job pages in a process pool (each worker reads, renders and
+writes its own page and returns a small summary) -> diff pages, catalogs,
+home page, report, manifest -> atomic swap.  A no-change rebuild stops after
+the plan: it opens no HDF5 file and renders nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reportgen import __version__
+from reportgen.errors import InputMissingError
+from reportgen.progress import progress
+from reportgen.records import STATUSES, JobRef, Problem, StoreScan
+from reportgen.site import write as out
+from reportgen.site.contexts import (
+    CatalogRow,
+    DiffSubject,
+    ProjectSummary,
+    build_index_context,
+    build_params_diff_context,
+    build_project_context,
+    build_status_counts,
+)
+from reportgen.site.jobpage import (
+    JobResult,
+    JobTask,
+    build_job_page,
+    build_job_page_isolated,
+    build_job_pages,
+    close_commit_cache,
+    init_worker,
+)
+from reportgen.site.manifest import (
+    FORMAT,
+    MANIFEST_NAME,
+    JobEntry,
+    Manifest,
+    build_job_fingerprint,
+    build_theme_hash,
+    problem_fields,
+    problem_from_fields,
+    read_manifest,
+    render_manifest,
+)
+from reportgen.site.paths import build_slugs
+from reportgen.site.render import render_catalog_js, render_index, render_params_diff, render_project
+from site_templates import TEMPLATE_DIR
+
+REPORT_NAME = "build-report.json"
+STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    workers: int = 0  # 0: one per core
+    force: bool = False  # replace an output that is not a reportgen site
+    full: bool = False  # ignore the previous manifest
+    show_progress: bool = True
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    site: str
+    jobs: int
+    built: int
+    kept: int
+    removed: int
+    status_counts: dict[str, int]
+    problems: tuple[Problem, ...]
+    timings: dict[str, float]
+    up_to_date: bool = False
+
+    def summary(self) -> str:
+        errors = sum(p.severity == "error" for p in self.problems)
+        state = "up to date" if self.up_to_date else f"{self.built} built, {self.kept} kept, {self.removed} removed"
+        return (f"site {self.site}: {self.jobs} jobs ({state}), {errors} errors, "
+                f"{len(self.problems) - errors} warnings in {self.timings.get('total', 0):.1f} s")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this build does, decided from the scan and the previous manifest only."""
+
+    project_slugs: dict[str, str]
+    job_slugs: dict[str, dict[str, str]]
+    fingerprints: dict[str, dict[str, str]]
+    todo: tuple[JobRef, ...]
+    kept: dict[str, dict[str, JobEntry]]
+    removed: tuple[tuple[str, str], ...]  # (project, job id)
+    dirty_projects: frozenset[str]
+    removed_projects: tuple[str, ...]
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.todo and not self.removed and not self.dirty_projects and not self.removed_projects
+
+
+@dataclass
+class Timer:
+    marks: dict[str, float] = field(default_factory=dict)
+    start: float = field(default_factory=time.perf_counter)
+    last: float = 0.0
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.marks[name] = round(now - (self.last or self.start), 3)
+        self.last = now
+
+    def total(self) -> dict[str, float]:
+        return {**self.marks, "total": round(time.perf_counter() - self.start, 3)}
+
+
+# ----------------------------------------------------------------- the pipeline
+def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
+    """Build (or incrementally update) the static site of ``data_store`` in ``site``."""
+    from reportgen.readers.datastore import scan_data_store
+
+    if not data_store.is_dir():
+        raise InputMissingError(data_store, "data_store folder not found")
+    out.check_overlap(data_store, site)
+    timer = Timer()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with out.hold_lock(site):
+        out.remove_stale_staging(site)
+        previous = None if options.full else read_manifest(site)
+        out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)
+        scan = scan_data_store(data_store)
+        timer.mark("scan")
+        theme = build_theme_hash()
+        if previous is not None and previous.theme != theme:
+            previous = None
+        plan = build_plan(scan, previous, theme)
+        if previous is not None and plan.unchanged and _store_problems(scan) == previous.store_problems:
+            return write_up_to_date(site, scan, previous, plan, timer)
+        staging = out.create_staging(site)
+        try:
+            report = build_into(staging, site, data_store, scan, plan, previous, theme, options, timer)
+            if previous is None:
+                out.swap_in(staging, site)  # includes the flush to disk: it shows in the summary's total
+            else:
+                apply_changes(staging, site, plan, previous)
+            report = replace(report, timings=timer.total())
+        finally:
+            out.discard_staging(staging)
+    return report
+
+
+def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, plan: Plan,
+               previous: Manifest | None, theme: str, options: BuildOptions, timer: Timer) -> BuildReport:
+    """Every stage that writes into the staging folder (only what changed, when incremental)."""
+    if previous is None:
+        write_assets(staging)
+    timer.mark("prepare")
+    results = run_job_tasks(build_tasks(data_store, staging, scan, plan), options)
+    timer.mark("jobs")
+    manifest = build_manifest(scan, plan, results, theme)
+    write_diff_pages(staging, data_store, scan, manifest, previous, plan)
+    write_project_pages(staging, scan, manifest, plan)
+    write_index_page(staging, scan, manifest)
+    timer.mark("pages")
+    report = build_report(site, scan, manifest, plan, timer)
+    out.write_file(staging / REPORT_NAME, render_report(report))
+    out.write_file(staging / MANIFEST_NAME, render_manifest(manifest))
+    return report
+
+
+# ----------------------------------------------------------------- plan
+def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
+    return tuple(problem_fields(p) for p in scan.problems)
+
+
+def build_plan(scan: StoreScan, previous: Manifest | None, theme: str) -> Plan:
+    """Compare file stats with the manifest: which jobs to build, keep and remove."""
+    project_slugs = build_slugs([p.name for p in scan.projects])
+    old_jobs = previous.jobs if previous else {}
+    old_projects = previous.projects if previous else {}
+    job_slugs, fingerprints, kept = {}, {}, {}
+    todo, removed, dirty = [], [], set()
+    for project in scan.projects:
+        slugs = build_slugs([ref.job_id for ref in project.jobs])
+        job_slugs[project.name], fingerprints[project.name], kept[project.name] = slugs, {}, {}
+        before = old_jobs.get(project.name, {})
+        old = old_projects.get(project.name, {})
+        if old.get("slug") != project_slugs[project.name] or old.get("problems") != _fields(project.problems):
+            dirty.add(project.name)
+        for ref in project.jobs:
+            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id])
+            fingerprints[project.name][ref.job_id] = fp
+            entry = before.get(ref.job_id)
+            if entry is not None and entry.fingerprint == fp:
+                kept[project.name][ref.job_id] = entry
+            else:
+                todo.append(ref)
+                dirty.add(project.name)
+        for job_id in sorted(set(before) - set(slugs)):
+            removed.append((project.name, job_id))
+            dirty.add(project.name)
+    gone = tuple(sorted(set(old_projects) - set(project_slugs)))
+    return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone)
+
+
+def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
+    return [list(problem_fields(p)) for p in problems]
+
+
+# ----------------------------------------------------------------- incremental publishing
+def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> None:
+    """Move what an incremental build rebuilt from staging into the live site.
+
+    Each job's page and folder are replaced by renames, the catalogs and the home
+    page after them, the manifest last; signals wait until the moves are done. A
+    crash in between leaves jobs whose files are newer than the manifest says, and
+    the next build simply rebuilds them.
+    """
+    os.sync()  # the new files were written without fsync; make them durable before they show
+    trash = site.with_name(f"{site.name}.old-{os.getpid()}")
+    trash.mkdir(exist_ok=True)
+    with out.blocked_signals():
+        for project in plan.removed_projects:
+            out.move_aside(site / previous.projects[project]["slug"], trash)
+        for project, job_id in plan.removed:
+            entry = previous.jobs[project][job_id]
+            _move_job(site, None, previous.projects[project]["slug"], entry.slug, trash)
+        for ref in plan.todo:
+            _move_job(site, staging, plan.project_slugs[ref.project], plan.job_slugs[ref.project][ref.job_id], trash)
+        out.move_files(staging, site, last=MANIFEST_NAME)
+        out.fsync_dir(site)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path) -> None:
+    """Replace (or, without staging, remove) one job's page and folder in the live site."""
+    for name in (f"{job_slug}.html", job_slug):
+        out.move_aside(site / project_slug / name, trash / project_slug)
+        if staging is not None and (staging / project_slug / name).exists():
+            (site / project_slug).mkdir(exist_ok=True)
+            os.rename(staging / project_slug / name, site / project_slug / name)
+
+
+def write_assets(staging: Path) -> None:
+    """plotly.min.js once per site, from the installed plotly package; the theme's static files."""
+    import plotly
+
+    assets = staging / "assets"
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not (assets / "plotly.min.js").is_file():
+        out.copy_file(plotly_js, assets / "plotly.min.js", limit=64 * 1024**2)
+    for name in STATIC_FILES:
+        out.write_file(assets / name, (TEMPLATE_DIR / "static" / name).read_bytes())
+
+
+# ----------------------------------------------------------------- job pages
+def build_tasks(data_store: Path, staging: Path, scan: StoreScan, plan: Plan) -> list[JobTask]:
+    repos = {p.name: (p.workflow_repo, p.params_repo) for p in scan.projects}
+    return [
+        JobTask(
+            root=str(data_store), staging=str(staging), ref=ref,
+            project_slug=plan.project_slugs[ref.project], job_slug=plan.job_slugs[ref.project][ref.job_id],
+            workflow_repo=repos[ref.project][0], params_repo=repos[ref.project][1],
+        )
+        for ref in plan.todo
+    ]
+
+
+def run_job_tasks(tasks: list[JobTask], options: BuildOptions) -> list[JobResult]:
+    """Build every job page, in a pool of processes when there is more than a handful.
+
+    A worker that dies (libhdf5 crash, memory cap, timeout) breaks the pool; the jobs
+    not finished then run one by one, each in its own process, and a job that kills
+    its process gets a page that says so (``build_job_page_isolated``).
+    """
+    workers = options.workers or os.cpu_count() or 1
+    show = progress if options.show_progress else _no_progress
+    if workers == 1 or len(tasks) < 4:
+        try:
+            return [build_job_page(t) for t in show(tasks, len(tasks), "job pages")]
+        finally:
+            close_commit_cache()
+    results, leftover = run_pool(tasks, min(workers, len(tasks)), show)
+    results.extend(build_job_page_isolated(t) for t in leftover)
+    return results
+
+
+def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobResult], list[JobTask]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    size = max(1, min(16, len(tasks) // (workers * 8)))
+    chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    results: list[JobResult] = []
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker)
+    futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
+    try:
+        for future in show(as_completed(futures), len(futures), "job pages"):
+            results.extend(future.result())
+    except BrokenProcessPool:
+        done = {(r.project, r.job_id) for r in results}
+        leftover = [t for chunk in chunks for t in chunk if (t.ref.project, t.ref.job_id) not in done]
+        return results, leftover
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results, []
+
+
+def _no_progress(items: Any, total: int | None, desc: str) -> Any:
+    return items
+
+
+# ----------------------------------------------------------------- manifest and project pages
+def build_manifest(scan: StoreScan, plan: Plan, results: list[JobResult], theme: str) -> Manifest:
+    for result in results:
+        result.raise_error()
+    jobs: dict[str, dict[str, JobEntry]] = {name: dict(entries) for name, entries in plan.kept.items()}
+    for result in results:
+        fp = plan.fingerprints[result.project][result.job_id]
+        jobs[result.project][result.job_id] = result.entry(fp)
+    jobs = {name: dict(sorted(entries.items())) for name, entries in sorted(jobs.items())}
+    projects = {
+        p.name: {"slug": plan.project_slugs[p.name], "problems": _fields(p.problems), "repos": p.repo_fingerprint}
+        for p in scan.projects
+    }
+    return Manifest(FORMAT, __version__, theme, projects, jobs, _store_problems(scan))
+
+
+def _rows(manifest: Manifest, project: str) -> list[CatalogRow]:
+    return [CatalogRow(*entry.row) for entry in manifest.jobs.get(project, {}).values()]
+
+
+def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan: Plan) -> None:
+    for project in scan.projects:
+        if project.name not in plan.dirty_projects:
+            continue
+        folder = staging / plan.project_slugs[project.name]
+        rows = _rows(manifest, project.name)
+        out.write_file(folder / "catalog-data.js", render_catalog_js(project.name, rows))
+        out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems)))
+
+
+def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
+    summaries = []
+    for project in scan.projects:
+        entries = manifest.jobs.get(project.name, {}).values()
+        problems = len(project.problems) + sum(len(e.problems) for e in entries)
+        summaries.append(ProjectSummary(
+            name=project.name, href=f"{manifest.projects[project.name]['slug']}/index.html", jobs=len(entries),
+            status_counts=build_status_counts([CatalogRow(*e.row).status for e in entries]), problems=problems,
+        ))
+    out.write_file(staging / "index.html", render_index(build_index_context(summaries, scan.problems)))
+
+
+# ----------------------------------------------------------------- parameter diffs
+def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
+                     previous: Manifest | None, plan: Plan) -> None:
+    """``<job>/params-diff.html``: parameters against the previous job (by end time) with another commit."""
+    from reportgen.readers.git import CommitCache
+
+    cache = CommitCache()
+    try:
+        for project in scan.projects:
+            repo = data_store / project.params_repo if project.params_repo else None
+            rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.name}
+            for job_id, prev_id in build_diff_pairs(manifest.jobs.get(project.name, {})).items():
+                if job_id not in rebuilt and _same_pair(previous, project.name, job_id, prev_id, manifest):
+                    continue
+                _write_diff_page(staging, project.name, manifest, job_id, prev_id, repo, cache)
+    finally:
+        cache.close()
+
+
+def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, str]:
+    """job id -> the previous job (by end time, then id) with a different present params commit ("" if none)."""
+    ordered = sorted((e.end, job_id) for job_id, e in entries.items() if e.params_present)
+    pairs: dict[str, str] = {}
+    history: list[tuple[str, str]] = []  # (job id, sha) in time order
+    for _, job_id in ordered:
+        sha = entries[job_id].params_sha
+        pairs[job_id] = next((j for j, s in reversed(history) if s != sha), "")
+        history.append((job_id, sha))
+    return pairs
+
+
+def _same_pair(previous: Manifest | None, project: str, job_id: str, prev_id: str, manifest: Manifest) -> bool:
+    if previous is None:
+        return False
+    old = build_diff_pairs(previous.jobs.get(project, {}))
+    return job_id in old and old[job_id] == prev_id
+
+
+def _write_diff_page(staging: Path, project: str, manifest: Manifest, job_id: str, prev_id: str,
+                     repo: Path | None, cache: Any) -> None:
+    entries = manifest.jobs[project]
+    slug = manifest.projects[project]["slug"]
+
+    def subject(jid: str) -> DiffSubject:
+        entry = entries[jid]
+        return DiffSubject(jid, f"{entry.slug}.html", cache.read(repo, entry.params_sha, "params"))
+
+    page = build_params_diff_context(project, subject(job_id), subject(prev_id) if prev_id else None)
+    out.write_file(staging / slug / entries[job_id].slug / "params-diff.html", render_params_diff(page))
+
+
+# ----------------------------------------------------------------- report
+def build_report(site: Path, scan: StoreScan, manifest: Manifest, plan: Plan, timer: Timer) -> BuildReport:
+    problems = list(scan.problems)
+    statuses = []
+    for project in scan.projects:
+        problems.extend(project.problems)
+        for entry in manifest.jobs.get(project.name, {}).values():
+            problems.extend(problem_from_fields(p) for p in entry.problems)
+            statuses.append(CatalogRow(*entry.row).status)
+    counts = dict(zip(STATUSES, build_status_counts(statuses)))
+    kept = sum(len(v) for v in plan.kept.values())
+    return BuildReport(str(site), len(statuses), len(plan.todo), kept, len(plan.removed), counts,
+                       tuple(problems), timer.total())
+
+
+def render_report(report: BuildReport) -> bytes:
+    """build-report.json; only its "timings" differ between two builds of the same input."""
+    body = {
+        "format": FORMAT,
+        "tool": f"reportgen {__version__}",
+        "counts": {"jobs": report.jobs, "built": report.built, "kept": report.kept, "removed": report.removed,
+                   "status": report.status_counts,
+                   "problems": {"error": sum(p.severity == "error" for p in report.problems),
+                                "warning": sum(p.severity == "warning" for p in report.problems)}},
+        "problems": [dict(zip(("severity", "code", "file", "member", "reason"), problem_fields(p)))
+                     for p in report.problems],
+        "timings": report.timings,
+        "up_to_date": report.up_to_date,
+    }
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def write_up_to_date(site: Path, scan: StoreScan, previous: Manifest, plan: Plan, timer: Timer) -> BuildReport:
+    """Nothing changed: refresh build-report.json only (atomically, in the live site)."""
+    report = build_report(site, scan, previous, plan, timer)
+    report = BuildReport(report.site, report.jobs, 0, report.jobs, 0, report.status_counts, report.problems,
+                         timer.total(), up_to_date=True)
+    out.write_file_durable(site / REPORT_NAME, render_report(report))
+    return report

@@ -1,0 +1,529 @@
+"""Page contexts: records -> one typed, frozen dataclass per page kind.
+
+Pure functions, no I/O: everything a template shows is decided here, so the
+templates only format.  Hrefs of files the build writes (downloads, log
+copies) are passed in; everything else is derived from the records.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
+from reportgen.site.figures import build_figure
+from reportgen.site.paths import build_slug
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_LOG_LINES = 500  # lines of a log shown on the page; the full file is one click away
+MAX_VALUES_SHOWN = 10  # string/JSON sets shown on the page (first and last halves)
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    severity: str
+    code: str
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DownloadLinks:
+    """What the build wrote for one output's full data (hrefs relative to the job page)."""
+
+    links: tuple[tuple[str, str], ...] = ()  # (label, href)
+    note: str = ""  # why a copy is missing, e.g. over the size budget
+
+
+@dataclass(frozen=True)
+class OutputView:
+    name: str
+    anchor: str
+    description: str
+    units: str
+    kind: str
+    dtype: str
+    shape: str
+    n_sets: int
+    times: str
+    attrs: tuple[tuple[str, str], ...]
+    figure_id: str
+    figure: dict[str, Any] | None
+    figure_note: str
+    texts: tuple[tuple[str, str], ...]  # (label, text) for string sets
+    json_values: tuple[tuple[str, str], ...]  # (label, pretty JSON)
+    images: tuple[tuple[str, str], ...]  # (label, data:image/png;base64 URI), validated
+    downloads: DownloadLinks
+    snippet: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    number: int
+    text: str
+    kind: str  # "", "error" or "traceback"
+
+
+@dataclass(frozen=True)
+class LogView:
+    node: str
+    href: str
+    size: int
+    lines: tuple[LogLine, ...]
+    error_count: int
+    has_traceback: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NodeView:
+    name: str
+    anchor: str
+    type: str
+    description: str
+    bin: str
+    attrs: tuple[tuple[str, str], ...]
+    outputs: tuple[OutputView, ...]
+    log: LogView | None
+
+
+@dataclass(frozen=True)
+class GitFileView:
+    path: str
+    text: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CommitView:
+    repo: str
+    sha: str
+    state: str
+    reason: str
+    subject: str
+    author: str
+    date: str
+    files: tuple[GitFileView, ...]
+
+
+@dataclass(frozen=True)
+class JobPage:
+    title: str
+    root: str  # relative prefix from this page to the site root
+    project: str
+    project_href: str
+    job_id: str
+    status: str
+    summary: tuple[tuple[str, str], ...]
+    root_attrs: tuple[tuple[str, str], ...]
+    problems: tuple[ProblemView, ...]
+    nodes: tuple[NodeView, ...]
+    orphan_logs: tuple[LogView, ...]
+    commits: tuple[CommitView, ...]
+    params_diff_href: str
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One job in its project's catalog; also what a pool worker sends back."""
+
+    id: str
+    href: str
+    description: str
+    end: str
+    start: str
+    status: str
+    nodes: int
+    outputs: int
+    workflow: str
+    params: str
+    log_errors: int
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    name: str
+    href: str
+    jobs: int
+    status_counts: tuple[int, ...]  # in STATUSES order
+    problems: int
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    title: str
+    root: str
+    statuses: tuple[str, ...]
+    projects: tuple[ProjectSummary, ...]
+    problems: tuple[ProblemView, ...]
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    title: str
+    root: str
+    project: str
+    data_js: str
+    statuses: tuple[str, ...]
+    status_counts: tuple[int, ...]
+    jobs: int
+    problems: tuple[ProblemView, ...]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "del", "hunk" or ""
+    text: str
+
+
+@dataclass(frozen=True)
+class ParamsDiffPage:
+    title: str
+    root: str
+    project: str
+    project_href: str
+    job_id: str
+    job_href: str
+    sha: str
+    previous_job: str
+    previous_href: str
+    previous_sha: str
+    lines: tuple[DiffLine, ...]
+    note: str
+
+
+# ----------------------------------------------------------------- small formatters
+def format_time(moment: datetime | None) -> str:
+    """UTC, second precision: what people compare across jobs."""
+    if moment is None:
+        return ""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def build_problem_view(problem: Problem) -> ProblemView:
+    where = problem.file + (f" : {problem.member}" if problem.member else "")
+    return ProblemView(problem.severity, problem.code, where, problem.reason)
+
+
+def build_commit_label(commit: Commit) -> str:
+    if commit.state != "present":
+        return f"{commit.sha[:7]} ({commit.state})" if commit.sha else f"({commit.state})"
+    return f"{commit.sha[:7]} {commit.subject}"
+
+
+def build_h5py_snippet(hdf5_file: str | None, hdf5_path: str) -> str:
+    """Python that opens exactly this dataset, run from the data_store folder (repr: valid literals)."""
+    return f'import h5py\nh5py.File({hdf5_file or ""!r}, "r")[{hdf5_path!r}][()]'
+
+
+# ----------------------------------------------------------------- catalog rows
+def build_catalog_row(job: Job, href: str) -> CatalogRow:
+    return CatalogRow(
+        id=job.job_id,
+        href=href,
+        description=job.description,
+        end=format_time(job.end_time),
+        start=format_time(job.start_time),
+        status=job.status,
+        nodes=len(job.nodes),
+        outputs=sum(len(node.outputs) for node in job.nodes),
+        workflow=build_commit_label(job.workflow),
+        params=build_commit_label(job.params),
+        log_errors=sum(len(log.error_lines) for log in job.logs),
+    )
+
+
+def build_status_counts(statuses: list[str]) -> tuple[int, ...]:
+    counts = Counter(statuses)
+    return tuple(counts.get(status, 0) for status in STATUSES)
+
+
+# ----------------------------------------------------------------- index and project
+def build_index_context(projects: list[ProjectSummary], problems: tuple[Problem, ...]) -> IndexPage:
+    return IndexPage(
+        title="Run catalog",
+        root="",
+        statuses=STATUSES,
+        projects=tuple(projects),
+        problems=tuple(build_problem_view(p) for p in problems),
+    )
+
+
+def build_project_context(name: str, rows: list[CatalogRow], problems: tuple[Problem, ...]) -> ProjectPage:
+    return ProjectPage(
+        title=f"{name}: jobs",
+        root="../",
+        project=name,
+        data_js="catalog-data.js",
+        statuses=STATUSES,
+        status_counts=build_status_counts([row.status for row in rows]),
+        jobs=len(rows),
+        problems=tuple(build_problem_view(p) for p in problems),
+    )
+
+
+# ----------------------------------------------------------------- job page
+def build_job_context(
+    job: Job,
+    datas: Mapping[str, OutputData],
+    downloads: Mapping[str, DownloadLinks],
+    log_hrefs: Mapping[str, str],
+    params_diff_href: str,
+) -> JobPage:
+    """The job page: metadata, nodes with outputs and views, logs, commits."""
+    logs = {log.node: log for log in job.logs}
+    node_names = {node.name for node in job.nodes}
+    nodes = tuple(
+        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs) for node in job.nodes
+    )
+    orphans = tuple(
+        build_log_view(log, log_hrefs.get(log.node, "")) for log in job.logs if log.node not in node_names
+    )
+    return JobPage(
+        title=f"{job.job_id} ({job.project})",
+        root="../",
+        project=job.project,
+        project_href="index.html",
+        job_id=job.job_id,
+        status=job.status,
+        summary=_build_summary(job),
+        root_attrs=job.root_attrs,
+        problems=tuple(build_problem_view(p) for p in job.problems),
+        nodes=nodes,
+        orphan_logs=orphans,
+        commits=(build_commit_view(job.workflow), build_commit_view(job.params)),
+        params_diff_href=params_diff_href if job.params.state == "present" else "",
+    )
+
+
+def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:
+    start = format_time(job.start_time)
+    if start:
+        start += f" (approx., from {job.start_time_source})"
+    return (
+        ("job id", job.job_id),
+        ("project", job.project),
+        ("description", job.description),
+        ("status", job.status),
+        ("end time (UTC)", format_time(job.end_time)),
+        ("creation_timestamp", job.creation_timestamp),
+        ("start time (UTC)", start),
+        ("job EUI", job.job_eui),
+        ("HDF5 file", job.hdf5_file or "(none)"),
+        ("file size", f"{job.file_size:,} bytes"),
+        ("log folder", job.log_dir or "(none)"),
+        ("nodes", str(len(job.nodes))),
+        ("outputs", str(sum(len(n.outputs) for n in job.nodes))),
+        ("command-line run", "yes" if job.command_line_run else "no"),
+    )
+
+
+def _build_node_view(
+    node: NodeGroup,
+    job: Job,
+    datas: Mapping[str, OutputData],
+    downloads: Mapping[str, DownloadLinks],
+    log: LogFile | None,
+    log_hrefs: Mapping[str, str],
+) -> NodeView:
+    anchor = "node-" + build_slug(node.name)
+    outputs = tuple(
+        build_output_view(o, job.hdf5_file, datas.get(o.hdf5_path), downloads.get(o.hdf5_path, DownloadLinks()))
+        for o in node.outputs
+    )
+    log_view = build_log_view(log, log_hrefs.get(log.node, "")) if log else None
+    return NodeView(node.name, anchor, node.type, node.description, node.bin, node.attrs, outputs, log_view)
+
+
+def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | None, downloads: DownloadLinks) -> OutputView:
+    anchor = "out-" + build_slug(output.hdf5_path)
+    figure = build_figure(output, data) if data is not None else None
+    figure_note = figure.pop("note", "") if figure else ""
+    values = _shown_values(output, data)
+    notes = _output_notes(output, data)
+    texts = tuple((label, str(v)) for label, v in values if output.kind == "str")
+    json_values, images = _build_json_views(values) if output.kind == "json" else ((), ())
+    return OutputView(
+        name=output.name,
+        anchor=anchor,
+        description=output.description,
+        units=output.units,
+        kind=output.kind,
+        dtype=output.dtype,
+        shape=" x ".join(str(n) for n in output.shape) or "scalar",
+        n_sets=output.n_sets,
+        times=_times_text(output),
+        attrs=output.attrs,
+        figure_id="fig-" + anchor[4:],
+        figure=figure,
+        figure_note=figure_note,
+        texts=texts,
+        json_values=json_values,
+        images=images,
+        downloads=downloads,
+        snippet=build_h5py_snippet(hdf5_file, output.hdf5_path),
+        notes=notes,
+    )
+
+
+def _times_text(output: Output) -> str:
+    times = output.times
+    if times is None:
+        return "no _time dataset"
+    text = f"{times.count} stamps, {format_time(times.first)} to {format_time(times.last)}"
+    if not times.sorted:
+        text += ", not in time order"
+    if times.duplicates:
+        text += f", {times.duplicates} duplicate ms"
+    if times.unparsable:
+        text += f", {times.unparsable} unparsable"
+    return text
+
+
+def _output_notes(output: Output, data: OutputData | None) -> tuple[str, ...]:
+    notes = []
+    if output.too_large:
+        notes.append("dataset over the read budget: not read; open it with the h5py snippet")
+    if output.kind == "missing":
+        notes.append("aborted flush: the _time dataset exists without its values")
+    if data is not None and not data.complete:
+        notes.append(f"only every {data.stride}th set was read for the view")
+    if data is not None and data.note:
+        notes.append(data.note)
+    return tuple(notes)
+
+
+def _shown_values(output: Output, data: OutputData | None) -> list[tuple[str, Any]]:
+    """Up to MAX_VALUES_SHOWN string/JSON sets: the first and the last ones."""
+    if output.kind not in ("str", "json"):
+        return []
+    values = list(data.values) if data is not None and isinstance(data.values, tuple) else list(output.preview)
+    numbered = list(enumerate(values))
+    if len(numbered) > MAX_VALUES_SHOWN:
+        half = MAX_VALUES_SHOWN // 2
+        numbered = numbered[:half] + numbered[-half:]
+    return [(f"set {i}", value) for i, value in numbered]
+
+
+def _build_json_views(values: list[tuple[str, Any]]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    texts, images = [], []
+    for label, value in values:
+        uri = build_png_uri(value)
+        if uri:
+            images.append((label, uri))
+        else:
+            texts.append((label, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)))
+    return tuple(texts), tuple(images)
+
+
+def build_png_uri(value: Any) -> str:
+    """``data:image/png;base64,...`` when ``value`` is ``{"png": <base64 of a real PNG>}``, else ""."""
+    if not (isinstance(value, dict) and isinstance(value.get("png"), str)):
+        return ""
+    try:
+        raw = base64.b64decode(value["png"], validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    if not raw.startswith(PNG_MAGIC):
+        return ""
+    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
+
+
+# ----------------------------------------------------------------- logs
+def build_log_view(log: LogFile, href: str) -> LogView:
+    errors, tracebacks = set(log.error_lines), set(log.traceback_lines)
+    lines = log.preview.splitlines()
+    first = max(0, len(lines) - MAX_LOG_LINES)  # keep the tail: tracebacks end a log
+    shown = tuple(
+        LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else "")
+        for n, text in enumerate(lines[first:], start=first + 1)
+    )
+    notes = []
+    if first:
+        notes.append(f"lines 1-{first} of the preview not shown")
+    if log.truncated:
+        notes.append(f"the preview is cut short of the {log.size:,}-byte file")
+    if log.invalid_utf8:
+        notes.append("invalid UTF-8 bytes replaced")
+    return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes))
+
+
+# ----------------------------------------------------------------- commits and diff
+def build_commit_view(commit: Commit) -> CommitView:
+    files = tuple(
+        GitFileView(f.path, f.text or "", "" if f.text is not None else "binary or over the size budget: not shown")
+        for f in commit.files
+    )
+    return CommitView(
+        repo=commit.repo,
+        sha=commit.sha,
+        state=commit.state,
+        reason=commit.reason,
+        subject=commit.subject,
+        author=f"{commit.author} <{commit.author_email}>" if commit.author_email else commit.author,
+        date=format_time(commit.date),
+        files=files,
+    )
+
+
+def build_diff_lines(old: Commit | None, new: Commit) -> tuple[DiffLine, ...]:
+    """A unified diff of every text file of two parameter commits (path by path)."""
+    old_files = {f.path: f.text or "" for f in old.files} if old else {}
+    new_files = {f.path: f.text or "" for f in new.files}
+    lines: list[DiffLine] = []
+    for path in sorted(set(old_files) | set(new_files)):
+        diff = difflib.unified_diff(
+            old_files.get(path, "").splitlines(), new_files.get(path, "").splitlines(),
+            fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="",
+        )
+        lines.extend(DiffLine(_diff_kind(text), text) for text in diff)
+    return tuple(lines)
+
+
+def _diff_kind(text: str) -> str:
+    if text.startswith(("+++", "---")):
+        return "file"
+    return {"+": "add", "-": "del", "@": "hunk"}.get(text[:1], "")
+
+
+@dataclass(frozen=True)
+class DiffSubject:
+    """A job as the diff page needs it (from the build summary, not re-read)."""
+
+    job_id: str
+    href: str  # relative to the project folder
+    commit: Commit | None = field(default=None)
+
+
+def build_params_diff_context(
+    project: str, job: DiffSubject, previous: DiffSubject | None
+) -> ParamsDiffPage:
+    sha = job.commit.sha if job.commit else ""
+    if previous is None or previous.commit is None:
+        note = "no earlier job of this project used a different parameters commit"
+        lines: tuple[DiffLine, ...] = ()
+    else:
+        lines = build_diff_lines(previous.commit, job.commit) if job.commit else ()
+        note = "" if lines else "the parameter files are identical"
+    return ParamsDiffPage(
+        title=f"{job.job_id}: parameters diff",
+        root="../../",
+        project=project,
+        project_href="../index.html",
+        job_id=job.job_id,
+        job_href="../" + job.href,
+        sha=sha,
+        previous_job=previous.job_id if previous else "",
+        previous_href="../" + previous.href if previous else "",
+        previous_sha=previous.commit.sha if previous and previous.commit else "",
+        lines=lines,
+        note=note,
+    )

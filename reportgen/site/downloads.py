@@ -1,0 +1,76 @@
+"""Full-data downloads of an output: NPY and CSV bytes built from ``OutputData``.
+
+Pure builders; the worker writes what they return.  Strings and JSON get CSV
+only (an NPY of Python objects would need pickle to load, which no one should
+run on a downloaded file).  Over the size budgets the copy is skipped and the
+page says so; the h5py snippet opens the dataset in place either way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from reportgen.records import Output, OutputData
+
+MAX_NPY_BYTES = 32 * 1024**2
+MAX_CSV_BYTES = 8 * 1024**2  # declared value bytes; the text is 2-3x larger
+
+
+def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[str], str]:
+    """Which of "npy"/"csv" to write, and a note when a copy is skipped."""
+    if data is None or output.kind in ("empty", "missing"):
+        return [], "" if output.kind in ("empty", "missing") else "values not read: no download"
+    if not data.complete:
+        return [], "too large to copy into the site: use the h5py snippet"
+    numeric = isinstance(data.values, np.ndarray)
+    formats = []
+    if numeric and output.nbytes <= MAX_NPY_BYTES:
+        formats.append("npy")
+    if output.nbytes <= MAX_CSV_BYTES:
+        formats.append("csv")
+    note = ""
+    if not formats:
+        note = f"{output.nbytes:,} bytes: over the download budget, use the h5py snippet"
+    elif "csv" not in formats:
+        note = "CSV skipped (over its size budget)"
+    return formats, note
+
+
+def build_npy_bytes(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(values), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _time_text(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def build_csv_text(data: OutputData) -> str:
+    """One row per set: set number, time, then the values (arrays flattened in C order)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    values = data.values
+    times = data.times
+    if isinstance(values, np.ndarray):
+        flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
+        writer.writerow(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
+        for number, row in enumerate(flat):
+            writer.writerow([number, _time_text(times[number] if number < len(times) else None), *row.tolist()])
+    else:
+        writer.writerow(["set", "time", "value"])
+        for number, value in enumerate(values):
+            writer.writerow([number, _time_text(times[number] if number < len(times) else None), _cell(value, data.kind)])
+    return buffer.getvalue()

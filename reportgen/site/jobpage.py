@@ -1,0 +1,233 @@
+"""One job page, built and written by a pool worker.
+
+The worker reads the job with the readers, reads the values of its outputs,
+writes the downloads and log copies, builds the context, renders and writes
+the page; it returns only a small ``JobResult`` (never the HTML: shipping
+pages back through the pool costs ~120 us each and memory in the parent).
+Errors of the output itself (disk full) travel back as plain fields because
+our error classes do not pickle.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen.errors import BadInputError, InputMissingError, WriteError
+from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
+from reportgen.site import write as out
+from reportgen.site.contexts import DownloadLinks, build_catalog_row, build_job_context
+from reportgen.site.downloads import build_csv_text, build_download_plan, build_npy_bytes
+from reportgen.site.manifest import JobEntry, problem_fields
+from reportgen.site.paths import build_slugs
+from reportgen.site.render import render_job
+
+PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
+LOG_COPY_LIMIT = 64 * 1024**2  # bytes of a log copied into the site
+# Values read per output for views and downloads: bounded so two workers stay well under 500 MB.
+SITE_LIMITS = ReadLimits(max_read_bytes=64 * 1024**2)
+_commits = None  # one CommitCache per process: its git pipes must never be shared across a fork
+_commits_pid = 0
+_in_worker = False  # set in pool workers: a job that hangs there is killed by SIGALRM
+
+
+@dataclass(frozen=True)
+class JobTask:
+    root: str
+    staging: str
+    ref: JobRef
+    project_slug: str
+    job_slug: str
+    workflow_repo: str | None
+    params_repo: str | None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    project: str  # the scan's project name (manifest key)
+    job_id: str  # the scan's job id (manifest key)
+    slug: str
+    row: tuple
+    problems: tuple[tuple[str, ...], ...]
+    params_sha: str
+    params_present: bool
+    end: str
+    page_bytes: int
+    error: tuple[str, str, str, str] = ("", "", "", "")  # (class, file, reason, member)
+
+    def entry(self, fingerprint: str) -> JobEntry:
+        return JobEntry(fingerprint, self.slug, self.row, (), self.problems, self.params_sha,
+                        self.params_present, self.end, self.page_bytes)
+
+    def raise_error(self) -> None:
+        kind, file, reason, member = self.error
+        if kind:
+            raise WriteError(file, reason, member)
+
+
+def init_worker() -> None:
+    """Sandbox a worker as the readers do (memory cap, no HDF5 plugins); Ctrl-C is the parent's."""
+    global _in_worker
+    from reportgen.readers._pool import limit_worker
+
+    limit_worker(SITE_LIMITS)
+    _in_worker = True
+
+
+def build_job_pages(tasks: list[JobTask]) -> list[JobResult]:
+    """A chunk of tasks for one pool round trip."""
+    return [build_job_page(task) for task in tasks]
+
+
+def build_job_page_isolated(task: JobTask) -> JobResult:
+    """``build_job_page`` alone in a fresh process; if it dies, a page that says why."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_build_alone, args=(sender, task), daemon=True)
+    process.start()
+    sender.close()
+    result = None
+    try:
+        if receiver.poll(SITE_LIMITS.worker_timeout_s + 10):
+            result = receiver.recv()
+    except (EOFError, OSError):
+        result = None
+    finally:
+        receiver.close()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    if result is not None:
+        return result
+    from reportgen.readers._pool import crashed_job, describe_exit
+
+    return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, describe_exit(process.exitcode)))
+
+
+def _build_alone(conn, task: JobTask) -> None:
+    init_worker()
+    try:
+        conn.send(build_job_page(task))
+    finally:
+        conn.close()
+
+
+def _commit_cache():
+    global _commits, _commits_pid
+    if _commits is None or _commits_pid != os.getpid():  # a forked child starts its own
+        from reportgen.readers.git import CommitCache
+
+        _commits, _commits_pid = CommitCache(SITE_LIMITS), os.getpid()
+    return _commits
+
+
+def close_commit_cache() -> None:
+    """Close this process's git pipes (the serial path, at the end of a build)."""
+    global _commits
+    if _commits is not None and _commits_pid == os.getpid():
+        _commits.close()
+    _commits = None
+
+
+def build_job_page(task: JobTask) -> JobResult:
+    """Read, build, render and write one job page; a write failure comes back as ``error``."""
+    from reportgen.readers.datastore import read_job
+
+    if _in_worker:
+        signal.alarm(max(1, math.ceil(SITE_LIMITS.worker_timeout_s)))
+    try:
+        job = read_job(Path(task.root), task.ref, SITE_LIMITS, _commit_cache())
+        return write_job_page(task, job)
+    except WriteError as exc:
+        return _failed(task, ("WriteError", exc.file, exc.reason, exc.member))
+    finally:
+        if _in_worker:
+            signal.alarm(0)
+
+
+def _failed(task: JobTask, error: tuple[str, str, str, str]) -> JobResult:
+    return JobResult(task.ref.project, task.ref.job_id, task.job_slug, (), (), "", False, "", 0, error)
+
+
+def write_job_page(task: JobTask, job: Job) -> JobResult:
+    staging = Path(task.staging)
+    job_dir = staging / task.project_slug / task.job_slug
+    problems = list(job.problems)
+    datas = read_values(Path(task.root), job, problems)
+    downloads = write_downloads(job, datas, job_dir, task.job_slug)
+    log_hrefs = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug)
+    page = build_job_context(job, datas, downloads, log_hrefs, f"{task.job_slug}/params-diff.html")
+    html = render_job(page)
+    size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", html)
+    if size > PAGE_BUDGET:
+        problems.append(Problem("warning", "page-over-budget", job.hdf5_file or job.job_id, "",
+                                f"job page is {size:,} bytes (budget {PAGE_BUDGET:,})"))
+    row = build_catalog_row(job, f"{task.job_slug}.html")
+    return JobResult(
+        project=task.ref.project, job_id=task.ref.job_id, slug=task.job_slug,
+        row=tuple(row.__dict__.values()), problems=tuple(problem_fields(p) for p in problems),
+        params_sha=job.params.sha, params_present=job.params.state == "present",
+        end=job.end_time.isoformat() if job.end_time else "", page_bytes=size,
+    )
+
+
+# ----------------------------------------------------------------- values and downloads
+def _wants_values(output: Output) -> bool:
+    return not output.too_large and output.kind not in ("empty", "missing")
+
+
+def read_values(root: Path, job: Job, problems: list[Problem]) -> dict[str, OutputData]:
+    """Values of every output that has any, bounded by SITE_LIMITS; failures become problems."""
+    from reportgen.readers.hdf5 import read_output_data
+
+    datas: dict[str, OutputData] = {}
+    if not job.hdf5_file:
+        return datas
+    path = root / job.hdf5_file
+    for node in job.nodes:
+        for output in filter(_wants_values, node.outputs):
+            try:
+                datas[output.hdf5_path] = read_output_data(path, output.hdf5_path, SITE_LIMITS)
+            except (BadInputError, InputMissingError) as exc:
+                problems.append(Problem("warning", "values-unreadable", job.hdf5_file, output.hdf5_path, exc.reason))
+    return datas
+
+
+def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_slug: str) -> dict[str, DownloadLinks]:
+    """``<job>/data/<node>/<output>.npy|.csv``; hrefs are relative to the job page."""
+    links: dict[str, DownloadLinks] = {}
+    node_slugs = build_slugs([n.name for n in job.nodes])
+    for node in job.nodes:
+        out_slugs = build_slugs([o.name for o in node.outputs])
+        for output in node.outputs:
+            data = datas.get(output.hdf5_path)
+            formats, note = build_download_plan(output, data)
+            written = []
+            for fmt in formats:
+                relative = f"data/{node_slugs[node.name]}/{out_slugs[output.name]}.{fmt}"
+                body = build_npy_bytes(data.values) if fmt == "npy" else build_csv_text(data)  # type: ignore[union-attr, arg-type]
+                out.write_file(job_dir / relative, body)
+                written.append((fmt.upper(), f"{job_slug}/{relative}"))
+            links[output.hdf5_path] = DownloadLinks(tuple(written), note)
+    return links
+
+
+def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_slug: str) -> dict[str, str]:
+    """Copy each node log into ``<job>/logs/`` (static site: the full file is one click away)."""
+    slugs = build_slugs([log.node for log in logs])
+    hrefs = {}
+    for log in logs:
+        relative = f"logs/{slugs[log.node]}.log"
+        try:
+            out.copy_file(root / log.path, job_dir / relative, LOG_COPY_LIMIT)
+        except OSError:
+            continue  # vanished or unreadable since the scan: the reader already reported it
+        hrefs[log.node] = f"{job_slug}/{relative}"
+    return hrefs
+

@@ -1,0 +1,50 @@
+"""Safe, stable file names for the site.
+
+Names come from the data (job ids, node and project names), so they can be
+``../../x``, ``CON``, 300 bytes long or non-ASCII.  A slug keeps the readable
+ASCII part; whenever it differs from the name, or could clash on a
+case-insensitive or Windows file system, a short hash of the name is added so
+two names never share a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_MAX_SLUG = 60
+# Names a page or folder of the site itself uses, plus Windows device names.
+RESERVED = frozenset(
+    {"index", "assets", "build-report", "build-manifest", "catalog-data", "logs", "data"}
+    | {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(10)}
+    | {f"lpt{i}" for i in range(10)}
+)
+
+
+def short_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+def build_slug(name: str) -> str:
+    """``name`` itself when it is a plain lowercase ASCII file name, else slug + hash."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = _UNSAFE.sub("-", ascii_name.lower()).strip("-.")[:_MAX_SLUG].strip("-.")
+    if slug and slug == name and slug.split(".")[0] not in RESERVED:
+        return slug
+    return f"{slug or 'x'}-{short_hash(name)}"
+
+
+def build_slugs(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Slugs for a set of sibling names, guaranteed distinct (longer hashes on a clash)."""
+    slugs = {name: build_slug(name) for name in names}
+    seen: dict[str, str] = {}
+    for name in sorted(slugs):
+        slug = slugs[name]
+        if slug in seen:
+            slug = f"{slug}-{short_hash(name, 16)}"
+            slugs[name] = slug
+        seen[slug] = name
+    return slugs

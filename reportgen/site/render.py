@@ -1,0 +1,95 @@
+"""Render page contexts to HTML strings with jinja2 (and the catalog data file).
+
+``autoescape=True`` for every template, whatever its name (never
+``select_autoescape``: it leaves unknown extensions unescaped).  The only
+values that reach a page unescaped are built here by filters with a proof
+of safety: JSON with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped for
+``<script type="application/json">`` blocks, and hrefs limited to
+relative/http/https/mailto URLs.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import asdict
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from reportgen import __version__
+from reportgen.site.contexts import CatalogRow, IndexPage, JobPage, ParamsDiffPage, ProjectPage
+from reportgen.site.jsonsafe import render_json
+from site_templates import TEMPLATE_DIR
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'none'; base-uri 'none'; "
+    "form-action 'none'; object-src 'none'"
+)
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_PNG_URI = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]*={0,2}$")
+
+
+def build_safe_href(url: str) -> str:
+    """The URL when it is relative or http/https/mailto; "#" otherwise (javascript:, data:...)."""
+    cleaned = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    match = _SCHEME.match(cleaned)
+    if match and match.group(1).lower() not in _SAFE_SCHEMES:
+        return "#"
+    return url
+
+
+def build_image_uri(uri: str) -> str:
+    """Only a base64 PNG data URI (built by contexts.build_png_uri) may be an image source."""
+    return uri if _PNG_URI.match(uri) else ""
+
+
+def render_script_json(value: Any) -> Markup:
+    """JSON for a ``<script type="application/json">`` block: nothing in it can close the tag."""
+    return Markup(render_json(value))
+
+
+@functools.lru_cache(maxsize=1)
+def build_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters["script_json"] = render_script_json
+    env.filters["href"] = build_safe_href
+    env.filters["image_uri"] = build_image_uri
+    env.globals.update(csp=Markup(CSP), version=__version__)  # our constant: no data in it
+    return env
+
+
+def render_page(template: str, page: IndexPage | ProjectPage | JobPage | ParamsDiffPage) -> str:
+    return build_environment().get_template(template).render(page=page)
+
+
+def render_index(page: IndexPage) -> str:
+    return render_page("index.html", page)
+
+
+def render_project(page: ProjectPage) -> str:
+    return render_page("project.html", page)
+
+
+def render_job(page: JobPage) -> str:
+    return render_page("job.html", page)
+
+
+def render_params_diff(page: ParamsDiffPage) -> str:
+    return render_page("params_diff.html", page)
+
+
+def render_catalog_js(project: str, rows: list[CatalogRow]) -> str:
+    """The per-project row file, loaded by ``<script src>`` (fetch() fails on file://)."""
+    columns = list(CatalogRow.__dataclass_fields__)
+    data = {"project": project, "columns": columns, "rows": [list(asdict(row).values()) for row in rows]}
+    return "window.REPORTGEN_CATALOG = " + render_json(data) + ";\n"

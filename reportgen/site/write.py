@@ -1,0 +1,237 @@
+"""Everything that touches the output: lock, staging folder, files, the atomic swap.
+
+The site is built in ``SITE.staging-<pid>`` next to ``SITE`` and swapped in
+by two renames (``SITE`` -> ``SITE.old-<pid>``, staging -> ``SITE``), so a
+reader sees the old complete site or the new one, never a mix.  Any failure
+before the swap leaves the previous site untouched and removes the staging
+folder.  ``SITE.lock`` (flock) keeps two builds off one output.
+
+An incremental build writes only what changed into staging and then moves
+each rebuilt job (page and folder) into the live site by rename, the catalogs
+and home page after them and the manifest last (``build.apply_changes``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reportgen.errors import LockedError, OutputError, WriteError
+
+_FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def raise_write_error(exc: OSError, path: Path | str) -> None:
+    """Turn a disk-full OSError into a WriteError naming the path (exit 74); re-raise others."""
+    if exc.errno in _FULL_DISK:
+        raise WriteError(exc.filename or path, "no space left on device") from exc
+    raise exc
+
+
+def write_file(path: Path, data: bytes | str) -> int:
+    """Write a new file of the staging folder; return the byte count.
+
+    Staging is private, fresh and discarded on any failure, so a file is written
+    in place (no temporary name: a rename per file is a measurable share of a build).
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        _ensure_dir(path.parent)
+        with open(path, "wb") as handle:
+            handle.write(raw)
+    except OSError as exc:
+        raise_write_error(exc, path)
+    return len(raw)
+
+
+_made_dirs: set[Path] = set()
+
+
+def _ensure_dir(folder: Path) -> None:
+    if folder not in _made_dirs:
+        folder.mkdir(parents=True, exist_ok=True)
+        if len(_made_dirs) > 10_000:
+            _made_dirs.clear()
+        _made_dirs.add(folder)
+
+
+def copy_file(source: Path, target: Path, limit: int) -> tuple[int, bool]:
+    """Copy at most ``limit`` bytes of ``source``; return (bytes copied, truncated)."""
+    copied, truncated = 0, False
+    try:
+        _ensure_dir(target.parent)
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            while copied < limit:
+                chunk = src.read(min(1 << 20, limit - copied))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                copied += len(chunk)
+            truncated = bool(src.read(1))
+    except OSError as exc:
+        raise_write_error(exc, target)
+    return copied, truncated
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_durable(path: Path, data: bytes | str) -> None:
+    """An atomic, fsynced replacement of one file inside a live site (no-change builds)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise_write_error(exc, path)
+
+
+# ----------------------------------------------------------------- lock and staging
+def lock_path(site: Path) -> Path:
+    return site.with_name(site.name + ".lock")
+
+
+@contextmanager
+def hold_lock(site: Path) -> Iterator[None]:
+    """An exclusive flock on ``SITE.lock``; exit 75 'locked by pid N' when another build has it."""
+    path = lock_path(site)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(path, f"cannot create the lock file ({exc.strerror})") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise LockedError(site, f"locked by pid {holder}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(site: Path) -> list[str]:
+    """Delete ``SITE.staging-<pid>`` / ``SITE.old-<pid>`` folders whose process is gone."""
+    removed = []
+    for marker in (".staging-", ".old-"):
+        for path in site.parent.glob(site.name + marker + "*"):
+            pid = path.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+    return removed
+
+
+def staging_path(site: Path) -> Path:
+    return site.with_name(f"{site.name}.staging-{os.getpid()}")
+
+
+def create_staging(site: Path) -> Path:
+    staging = staging_path(site)
+    _made_dirs.clear()  # folders of an earlier build in this process are gone
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise_write_error(exc, staging)
+        raise OutputError(staging, f"cannot create the staging folder ({exc.strerror})") from exc
+    return staging
+
+
+def swap_in(staging: Path, site: Path) -> None:
+    """Publish staging as ``site``: flush, rename the old site away, rename staging in, drop the old."""
+    os.sync()  # the pages were written without per-file fsync; make them durable before they show
+    old = site.with_name(f"{site.name}.old-{os.getpid()}")
+    if site.exists() or site.is_symlink():
+        os.rename(site, old)
+    try:
+        os.rename(staging, site)
+    except OSError:
+        if old.exists():
+            os.rename(old, site)  # put the previous site back
+        raise
+    fsync_dir(site.parent)
+    if old.exists():
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
+def move_aside(path: Path, trash: Path) -> None:
+    """Rename ``path`` into the ``trash`` folder (same file system), if it exists."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    trash.mkdir(parents=True, exist_ok=True)
+    os.rename(path, trash / path.name)
+
+
+def move_files(staging: Path, site: Path, last: str) -> None:
+    """``os.replace`` every file left in staging onto the same path in the site; ``last`` at the end."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != last)
+    for path in [*files, staging / last]:
+        target = site / path.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+
+
+@contextmanager
+def blocked_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the live site is being changed; they arrive right after."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def discard_staging(staging: Path | None) -> None:
+    _made_dirs.clear()
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- output checks
+def check_overlap(data_store: Path, site: Path) -> None:
+    """Refuse (73) an output that overlaps the input or is a symlink, before anything is created."""
+    store, out = data_store.resolve(), site.resolve()
+    if out == store or store in out.parents or out in store.parents:
+        raise OutputError(site, f"output overlaps input {str(data_store)!r}")
+    if site.is_symlink():
+        raise OutputError(site, "output is a symlink")
+
+
+def check_existing(site: Path, is_site: bool, force: bool) -> None:
+    """Refuse (73) an existing output that is not a reportgen site, unless --force."""
+    if site.exists() and not site.is_dir():
+        if not force:
+            raise OutputError(site, "output exists and is not a folder (use --force to replace it)")
+    elif site.exists() and not is_site and any(site.iterdir()) and not force:
+        raise OutputError(site, "output exists and is not a reportgen site (use --force to replace it)")

@@ -1,0 +1,68 @@
+/* Draw every figure of a page from its <script type="application/json"> data block.
+   One static script for the whole site: the CSP allows no inline script. */
+(function () {
+  "use strict";
+  var COLOURS = {
+    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
+    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
+  };
+  var drawn = [];
+
+  function themeLayout(theme) {
+    var c = COLOURS[theme] || COLOURS.light;
+    return {
+      paper_bgcolor: c.paper, plot_bgcolor: c.plot, "font.color": c.font,
+      "xaxis.gridcolor": c.grid, "yaxis.gridcolor": c.grid
+    };
+  }
+
+  function applyTheme(layout, theme) {
+    var c = COLOURS[theme] || COLOURS.light;
+    layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot;
+    layout.font = { color: c.font };
+    layout.xaxis = layout.xaxis || {}; layout.yaxis = layout.yaxis || {};
+    layout.xaxis.gridcolor = c.grid; layout.yaxis.gridcolor = c.grid;
+    return layout;
+  }
+
+  function addSteps(box, spec) {
+    var steps = spec.steps, labels = spec.step_labels || [];
+    var bar = document.createElement("div");
+    bar.className = "steps";
+    var prev = document.createElement("button"); prev.type = "button"; prev.textContent = "\u25C0 prev";
+    var next = document.createElement("button"); next.type = "button"; next.textContent = "next \u25B6";
+    var slider = document.createElement("input");
+    slider.type = "range"; slider.min = "0"; slider.max = String(steps.length - 1); slider.value = "0";
+    slider.setAttribute("aria-label", "Step through the stacked sets");
+    var label = document.createElement("span"); label.textContent = labels[0] || "0";
+    function show(i) {
+      i = Math.max(0, Math.min(steps.length - 1, i));
+      slider.value = String(i); label.textContent = labels[i] || String(i);
+      window.Plotly.restyle(box, { z: [steps[i]] }, [0]);
+    }
+    prev.addEventListener("click", function () { show(Number(slider.value) - 1); });
+    next.addEventListener("click", function () { show(Number(slider.value) + 1); });
+    slider.addEventListener("input", function () { show(Number(slider.value)); });
+    bar.appendChild(prev); bar.appendChild(slider); bar.appendChild(next); bar.appendChild(label);
+    box.parentNode.insertBefore(bar, box.nextSibling);
+  }
+
+  function draw(box) {
+    var block = document.getElementById(box.getAttribute("data-figure"));
+    if (!block || !window.Plotly) { return; }
+    var spec = JSON.parse(block.textContent);
+    var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
+    var config = { displaylogo: false, responsive: true };
+    window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
+    drawn.push(box);
+    if (spec.steps && spec.steps.length > 1) { addSteps(box, spec); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var boxes = document.querySelectorAll("div.figure[data-figure]");
+    for (var i = 0; i < boxes.length; i += 1) { draw(boxes[i]); }
+  });
+  document.addEventListener("reportgen-theme", function (event) {
+    drawn.forEach(function (box) { window.Plotly.relayout(box, themeLayout(event.detail)); });
+  });
+}());

@@ -1,0 +1,1 @@
+window.REPORTGEN_CATALOG = {"columns":["id","href","description","end","start","status","nodes","outputs","workflow","params","log_errors"],"project":"default_project","rows":[["j1","j1.html","Scan 1.23-30.12 MHz","2022-06-20 18:40:50","2022-06-20 18:40:43","failed-nodes",6,5,"5af7f81 Create workflow","e96dff9 Initial parameters",2]]};

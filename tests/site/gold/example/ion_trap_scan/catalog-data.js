@@ -1,0 +1,1 @@
+window.REPORTGEN_CATALOG = {"columns":["id","href","description","end","start","status","nodes","outputs","workflow","params","log_errors"],"project":"ion_trap_scan","rows":[["j2","j2.html","Quick sanity run","2022-06-21 14:58:08","2022-06-21 14:58:01","ok",6,5,"d30d7fc Create workflow","c919371 Initial parameters",0]]};

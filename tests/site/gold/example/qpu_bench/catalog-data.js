@@ -1,0 +1,1 @@
+window.REPORTGEN_CATALOG = {"columns":["id","href","description","end","start","status","nodes","outputs","workflow","params","log_errors"],"project":"qpu_bench","rows":[["j3","j3.html","Quick sanity run","2022-06-22 07:42:25","2022-06-22 07:42:20","ok",6,5,"2562f8e Create workflow","fa7763c Initial parameters",0]]};

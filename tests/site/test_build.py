@@ -1,0 +1,178 @@
+"""``reportgen build`` end to end on real example data_stores: layout, incremental, atomic, exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen.errors import EXIT_CANTCREAT, EXIT_DATAERR, EXIT_IOERR, EXIT_TEMPFAIL
+from reportgen.site.build import BuildOptions, build_site
+from reportgen.site.write import hold_lock
+from tests.invariants import Run, assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
+from tests.site.helpers import site_digest, writable_copy
+
+
+@pytest.fixture(scope="module")
+def example_site(example_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("site") / "site"
+    build_site(example_store, site, BuildOptions(workers=2, show_progress=False))
+    return site
+
+
+def test_layout_home_catalogs_and_job_pages(example_site: Path, example_store: Path) -> None:
+    report = json.loads((example_site / "build-report.json").read_text())
+    projects = sorted(p.name for p in example_store.iterdir() if p.is_dir() and p.name != "git")
+    home = (example_site / "index.html").read_text()
+    for project in projects:
+        assert f'href="{project}/index.html"' in home
+        data = (example_site / project / "catalog-data.js").read_text()
+        rows = json.loads(data.split(" = ", 1)[1].rstrip(";\n"))["rows"]
+        for row in rows:
+            assert (example_site / project / row[1]).is_file()
+    assert report["counts"]["jobs"] == sum(report["counts"]["status"].values()) > 0
+    assert (example_site / "assets" / "plotly.min.js").stat().st_size > 3_000_000
+    assert len(list(example_site.rglob("plotly*.js"))) == 1
+
+
+def test_job_page_has_views_downloads_logs_and_snippet(example_site: Path) -> None:
+    page = next(example_site.glob("default_project/j1.html")).read_text()
+    assert 'type="application/json"' in page and 'class="figure"' in page
+    assert "h5py.File(&#39;default_project/j1.hdf5&#39;, &#34;r&#34;)" in page
+    assert "<details class=\"log\"" in page and "params-diff.html" in page
+    npys = list((example_site / "default_project" / "j1" / "data").rglob("*.npy"))
+    assert npys and all(p.read_bytes().startswith(b"\x93NUMPY") for p in npys)
+    assert list((example_site / "default_project" / "j1" / "logs").glob("*.log"))
+    assert "http" not in "".join(line for line in page.splitlines() if "<script" in line)
+
+
+def test_same_input_gives_byte_identical_output(example_site: Path, example_store: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    build_site(example_store, again, BuildOptions(workers=1, show_progress=False))
+    assert site_digest(again) == site_digest(example_site)
+
+
+def test_incremental_rebuild_touches_only_what_changed(example_store: Path, tmp_path: Path) -> None:
+    store = writable_copy(example_store, tmp_path / "ds")
+    site = tmp_path / "site"
+    build_site(store, site, BuildOptions(workers=2, show_progress=False))
+    first = tree_digest(site)
+    report = build_site(store, site, BuildOptions(show_progress=False))
+    assert report.up_to_date and report.built == 0
+    assert {k: v for k, v in tree_digest(site).items() if k != "build-report.json"} == {
+        k: v for k, v in first.items() if k != "build-report.json"}
+    job = next(store.glob("default_project/j*.hdf5"))
+    os.utime(job, ns=(time.time_ns(), time.time_ns()))
+    removed = sorted(store.glob("ion_trap_scan/j*.hdf5"))[-1]
+    removed.unlink()
+    removed_logs = removed.with_suffix("")
+    if removed_logs.is_dir():
+        for log in removed_logs.iterdir():
+            log.unlink()
+        removed_logs.rmdir()
+    report = build_site(store, site, BuildOptions(show_progress=False))
+    assert report.built == 1 and report.removed == 1
+    assert not (site / "ion_trap_scan" / f"{removed.stem}.html").exists()
+    assert removed.stem not in (site / "ion_trap_scan" / "catalog-data.js").read_text()
+    fresh = tmp_path / "fresh"
+    build_site(store, fresh, BuildOptions(show_progress=False))
+    assert site_digest(fresh) == site_digest(site)  # incremental == full build
+    assert_no_staging_left(tmp_path)
+
+
+def test_output_inside_the_data_store_is_refused(example_store: Path, unchanged) -> None:
+    unchanged(example_store)
+    run = run_cli("build", example_store, "-o", example_store / "site")
+    assert_one_error_line(run, EXIT_CANTCREAT, "overlaps")
+
+
+def test_existing_foreign_output_is_refused_without_force(example_store: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "precious.txt").write_text("keep me")
+    assert_one_error_line(run_cli("build", example_store, "-o", site), EXIT_CANTCREAT, "not a reportgen site")
+    assert (site / "precious.txt").read_text() == "keep me"
+    assert run_cli("build", example_store, "-o", site, "--force").code == 0
+    assert not (site / "precious.txt").exists()
+
+
+def test_second_build_on_a_locked_output_exits_75(example_store: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with hold_lock(site):
+        run = run_cli("build", example_store, "-o", site)
+    assert_one_error_line(run, EXIT_TEMPFAIL, f"locked by pid {os.getpid()}")
+    assert not site.exists()
+
+
+def test_strict_fails_on_data_problems_and_stale_staging_is_removed(edge_store: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / f"site.staging-{dead.pid}").mkdir()
+    run = run_cli("build", edge_store, "-o", site, "--strict")
+    assert_one_error_line(run, EXIT_DATAERR, "--strict")
+    assert (site / "index.html").is_file()
+    assert_no_staging_left(tmp_path)
+
+
+def _limit_file_size() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, 1024 * 1024))
+
+
+def test_disk_full_exits_74_and_keeps_the_previous_site(example_store: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site).mkdir()
+    (site / "build-manifest.json").write_text("{}")  # a previous (foreign-format) site to keep
+    before = tree_digest(site)
+    env = dict(os.environ, CI="1")
+    proc = subprocess.run([sys.executable, "-m", "reportgen", "build", str(example_store), "-o", str(site), "--full"],
+                          capture_output=True, text=True, env=env, preexec_fn=_limit_file_size, timeout=120)
+    assert_one_error_line(Run(proc.returncode, proc.stdout, proc.stderr), EXIT_IOERR, "no space left")
+    assert tree_digest(site) == before
+    assert_no_staging_left(tmp_path)
+
+
+def test_sigterm_cleans_up_staging(example_store: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    env = dict(os.environ, CI="1")
+    proc = subprocess.Popen([sys.executable, "-m", "reportgen", "build", str(example_store), "-o", str(site)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(tmp_path.glob("site.staging-*")) and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the signal arrived")
+    assert proc.returncode == 143, err
+    assert_no_staging_left(tmp_path)
+    assert not site.exists()
+
+
+def _limit_file_size_small() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # a job page is larger
+
+
+def test_failed_incremental_build_leaves_the_previous_site_intact(example_store: Path, tmp_path: Path) -> None:
+    store = writable_copy(example_store, tmp_path / "ds")
+    site = tmp_path / "site"
+    build_site(store, site, BuildOptions(show_progress=False))
+    before = tree_digest(site)
+    job = next(store.glob("qpu_bench/j*.hdf5"))
+    os.utime(job, ns=(time.time_ns(), time.time_ns()))
+    proc = subprocess.run([sys.executable, "-m", "reportgen", "build", str(store), "-o", str(site)],
+                          capture_output=True, text=True, env=dict(os.environ, CI="1"),
+                          preexec_fn=_limit_file_size_small, timeout=120)
+    assert_one_error_line(Run(proc.returncode, proc.stdout, proc.stderr), EXIT_IOERR, "no space left")
+    assert tree_digest(site) == before
+    assert_no_staging_left(tmp_path)
+    assert build_site(store, site, BuildOptions(show_progress=False)).built == 1
