@@ -364,7 +364,10 @@ def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None
 # ----------------------------------------------------------------- parameter diffs
 def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
                      previous: Manifest | None, plan: Plan) -> None:
-    """``<job>/params-diff.html``: parameters against the previous job (by end time) with another commit."""
+    """``<job>/params-diff.html``: parameters against the previous job (by end time) with another commit.
+
+    Only pages whose job was rebuilt or whose pairing changed are written.
+    """
     from reportgen.readers.git import CommitCache
 
     cache = CommitCache()
@@ -372,31 +375,29 @@ def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest:
         for project in scan.projects:
             repo = data_store / project.params_repo if project.params_repo else None
             rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.name}
-            for job_id, prev_id in build_diff_pairs(manifest.jobs.get(project.name, {})).items():
-                if job_id not in rebuilt and _same_pair(previous, project.name, job_id, prev_id, manifest):
-                    continue
-                _write_diff_page(staging, project.name, manifest, job_id, prev_id, repo, cache)
+            old = build_diff_pairs(previous.jobs.get(project.name, {})) if previous else {}
+            for job_id, pair in build_diff_pairs(manifest.jobs.get(project.name, {})).items():
+                if job_id in rebuilt or old.get(job_id) != pair:
+                    _write_diff_page(staging, project.name, manifest, job_id, pair[0], repo, cache)
     finally:
         cache.close()
 
 
-def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, str]:
-    """job id -> the previous job (by end time, then id) with a different present params commit ("" if none)."""
+def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, tuple[str, str, str]]:
+    """job id -> (previous job id, its sha, own sha): the previous job by end time (then id)
+    whose present params commit differs; ("", "", sha) when there is none.  One pass."""
     ordered = sorted((e.end, job_id) for job_id, e in entries.items() if e.params_present)
-    pairs: dict[str, str] = {}
-    history: list[tuple[str, str]] = []  # (job id, sha) in time order
+    pairs: dict[str, tuple[str, str, str]] = {}
+    last: tuple[str, str] = ("", "")  # the latest job so far and its sha
+    before_last: tuple[str, str] = ("", "")  # the latest job whose sha differs from last's
     for _, job_id in ordered:
         sha = entries[job_id].params_sha
-        pairs[job_id] = next((j for j, s in reversed(history) if s != sha), "")
-        history.append((job_id, sha))
+        previous = last if last[0] and last[1] != sha else before_last
+        pairs[job_id] = (previous[0], previous[1], sha)
+        if last[0] and last[1] != sha:
+            before_last = last
+        last = (job_id, sha)
     return pairs
-
-
-def _same_pair(previous: Manifest | None, project: str, job_id: str, prev_id: str, manifest: Manifest) -> bool:
-    if previous is None:
-        return False
-    old = build_diff_pairs(previous.jobs.get(project, {}))
-    return job_id in old and old[job_id] == prev_id
 
 
 def _write_diff_page(staging: Path, project: str, manifest: Manifest, job_id: str, prev_id: str,
@@ -445,9 +446,24 @@ def render_report(report: BuildReport) -> bytes:
 
 
 def write_up_to_date(site: Path, scan: StoreScan, previous: Manifest, plan: Plan, timer: Timer) -> BuildReport:
-    """Nothing changed: refresh build-report.json only (atomically, in the live site)."""
-    report = build_report(site, scan, previous, plan, timer)
-    report = BuildReport(report.site, report.jobs, 0, report.jobs, 0, report.status_counts, report.problems,
-                         timer.total(), up_to_date=True)
-    out.write_file_durable(site / REPORT_NAME, render_report(report))
+    """Nothing changed: refresh build-report.json only (atomically, in the live site).
+
+    The counts and problems are those of the previous build (same inputs); only the
+    timings and the built/kept counts are new, so the report is patched, not rebuilt.
+    """
+    jobs = sum(len(entries) for entries in previous.jobs.values())
+    timings = timer.total()
+    try:
+        body = orjson.loads((site / REPORT_NAME).read_bytes())
+        body["counts"].update(built=0, kept=jobs, removed=0)
+        body.update(timings=timings, up_to_date=True)
+        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+        problems = tuple(problem_from_fields(tuple(p[k] for k in ("severity", "code", "file", "member", "reason")))
+                         for p in body["problems"])
+        counts = body["counts"]["status"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        report = build_report(site, scan, previous, plan, timer)
+        problems, counts, data = report.problems, report.status_counts, b""
+    report = BuildReport(str(site), jobs, 0, jobs, 0, counts, problems, timings, up_to_date=True)
+    out.write_file_durable(site / REPORT_NAME, data or render_report(report))
     return report

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from reportgen import __version__
-from reportgen.records import JobRef, Problem
+from reportgen.records import FileStat, JobRef, Problem
 from site_templates import TEMPLATE_DIR
 
 FORMAT = 1
@@ -65,8 +65,16 @@ def build_theme_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:
+    return (stat.path, stat.size, stat.mtime_ns) if stat else None
+
+
 def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str) -> str:
-    payload = orjson.dumps([asdict(ref), repo_fingerprint, theme, slug], option=orjson.OPT_SORT_KEYS)
+    """Every input of a job page that a scan sees, hashed (no file is opened)."""
+    payload = orjson.dumps([
+        ref.project, ref.job_id, _stat(ref.hdf5), [_stat(log) for log in ref.logs], ref.log_dir,
+        ref.command_line_run, repo_fingerprint, theme, slug,
+    ])
     return hashlib.sha256(payload).hexdigest()[:32]
 
 

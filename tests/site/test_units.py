@@ -201,3 +201,20 @@ def test_static_scripts_never_fetch_or_use_modules() -> None:
     for path in (TEMPLATE_DIR / "static").glob("*.js"):
         text = path.read_text()
         assert "fetch(" not in text and "import " not in text and "innerHTML" not in text and "eval(" not in text, path
+
+
+def test_diff_pairs_match_the_obvious_quadratic_rule() -> None:
+    import random
+
+    from reportgen.site.build import build_diff_pairs
+    from reportgen.site.manifest import JobEntry
+
+    rng = random.Random(3)
+    entries = {f"j{i}": JobEntry("", f"j{i}", (), (), (), rng.choice("aab"), rng.random() > 0.1,
+                                 f"2024-01-{rng.randint(1, 28):02d}", 0) for i in range(300)}
+    pairs = build_diff_pairs(entries)
+    ordered = sorted((e.end, j) for j, e in entries.items() if e.params_present)
+    for n, (_, job) in enumerate(ordered):
+        sha = entries[job].params_sha
+        want = next((j for _, j in reversed(ordered[:n]) if entries[j].params_sha != sha), "")
+        assert pairs[job][0] == want and pairs[job][2] == sha
