@@ -32,6 +32,7 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
+from reportgen.outdir import replace_dir
 
 ALGORITHMS = ("sha256", "sha512")
 PAYLOAD = "data"
@@ -196,22 +197,6 @@ def write_text(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def replace_dir(staging: Path, output: Path) -> None:
-    old = None
-    if output.exists():
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
-        os.replace(output, old)
-    os.replace(staging, output)
-    fd = os.open(output.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if old is not None:
-        shutil.rmtree(old)
-
-
-# ---------------------------------------------------------------- verifying
 def verify_bundle(bundle: Path | str) -> VerifyReport:
     """Recompute every checksum of the bag; list each changed, missing or extra file."""
     bag = Path(bundle)

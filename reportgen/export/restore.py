@@ -25,6 +25,7 @@ from converters import containers
 from converters.jsonio import read_json
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
+from reportgen.outdir import replace_dir
 from reportgen.readers.git import read_refs, write_repo_from_bundle
 
 RESTORABLE_VERSION = "0.13"
@@ -144,27 +145,6 @@ def write_repository(staging: Path, bundles: Path, target: Target, file: Path) -
         raise BadInputError(file, f"restored repository {target.path!r} does not hold the recorded refs")
 
 
-def replace_tree(staging: Path, output: Path) -> None:
-    """Put the finished tree in place; a replaced output is removed only afterwards."""
-    old = None
-    if output.exists():
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
-        os.replace(output, old)
-    os.replace(staging, output)
-    fd = os.open(output.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if old is not None:
-        shutil.rmtree(old, onerror=_force_remove)
-
-
-def _force_remove(func, path, _exc) -> None:
-    os.chmod(os.path.dirname(path), 0o700)
-    func(path)
-
-
 def check_output_dir(output: Path, archive: Path, force: bool) -> None:
     if output.is_symlink():
         raise OutputError(output, "output is a symlink; refusing to write through it")
@@ -197,7 +177,7 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
             summary = write_plan(arc, plan, staging, Path(bundles), archive, output)
         summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
                                  bool(metadata.get("export_parameters", {}).get("lossless", True)))
-        replace_tree(staging, output)
+        replace_dir(staging, output)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None
