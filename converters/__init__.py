@@ -14,6 +14,11 @@ from converters.inspect import ArchiveSummary, inspect, render_summary
 from converters.migrate import MigrationResult, migrate
 from converters.validate import Problem, is_valid, validate
 from converters.versions import KNOWN_VERSIONS, LATEST_LEGACY, LEGACY_VERSIONS, read_version
+from converters.main.runner import register as _register_main_steps
+
+# The main_XXXX revisions and every downgrade join the step table on import, so
+# read_version, migrate and the planner know them without going through convert().
+_register_main_steps()
 
 __all__ = [
     "Archive", "ArchiveSummary", "KNOWN_VERSIONS", "LATEST_LEGACY", "LEGACY_VERSIONS", "Limits",

@@ -18,7 +18,7 @@ from converters.errors import BadInputError
 from converters.jsonio import dump_json, gc_paused
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
-from converters.versions import LATEST_LEGACY, read_data, read_metadata
+from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, read_data, read_metadata, version_index
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ def migrate(
     metadata = read_metadata(archive)
     source_version = metadata["export_version"]
     steps = plan(source_version, to_version)
+    if not _forward_legacy(steps):  # main_XXXX or a downgrade: the runner knows every form
+        from converters.main.runner import convert
+
+        archive.close()
+        return convert(src, dst, to_version=to_version, fmt=fmt, force=force)  # type: ignore[return-value]
     draft = Draft(str(src), metadata, read_data(archive), _repo_view(archive))
     with gc_paused():
         _run_steps(draft, steps)
@@ -72,6 +77,10 @@ def migrate(
         str(src), source_version, archive.container, str(dst), to_version, fmt,
         tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(draft.notes),
     )  # fmt: skip
+
+
+def _forward_legacy(steps: list[tuple[str, str]]) -> bool:
+    return all(a in LEGACY_VERSIONS and b in LEGACY_VERSIONS and version_index(b) > version_index(a) for a, b in steps)
 
 
 def _repo_view(archive: Archive) -> RepoView:

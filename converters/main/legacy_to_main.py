@@ -23,7 +23,6 @@ Nulls in columns that main_0000 requires are filled here (see
 from __future__ import annotations
 
 import hashlib
-import io
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from converters.errors import BadInputError
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
-from converters.main.zipread import iter_repository_members
 from converters.streaming import ENTITIES, iter_entities, iter_items, iter_node_json, iter_sections
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
@@ -108,33 +106,8 @@ def create_staging_db(path: Path) -> sqlite3.Connection:
 
 # ---------------------------------------------------------------- data.json sources
 def data_json_opener(archive: Archive):
-    """Re-openable stream of data.json: random access for zip/folder, kept bytes for tar."""
-    if archive.container in ("zip", "folder"):
-        return lambda: _ChunkFile(archive._read_random("data.json"))  # NEEDS public API: see report
-    if getattr(archive, "kept", None) is not None:  # tar listed by tarspool: compressed in memory
-        return archive.open_kept
-    data = archive.take_bytes("data.json")  # tar listed by containers: the listing pass holds it
-    return lambda: io.BytesIO(data)
-
-
-class _ChunkFile(io.RawIOBase):
-    """File-like view of a chunk iterator (ijson reads it in blocks)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks, self.buf = chunks, b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while not self.buf:
-            try:
-                self.buf = next(self.chunks)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self.buf))
-        b[:n], self.buf = self.buf[:n], self.buf[n:]
-        return n
+    """Re-openable stream of data.json: a zip member, a folder file, or a tar's spooled copy."""
+    return lambda: archive.open_member("data.json")
 
 
 # ---------------------------------------------------------------- repository, pass 1
@@ -150,7 +123,7 @@ def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
     """Hash every repository file; remember each key's first member for pass 2."""
     rows: list[tuple[str, str, str | None]] = []
     conn.execute("BEGIN")
-    for member, chunks in iter_repository_members(archive):
+    for member, chunks in archive.iter_members():
         found = _node_path(member.name)
         if found is None:
             continue
@@ -178,7 +151,7 @@ def emit_blobs(archive: Archive, plan: Path) -> Iterator[OutMember]:
     """Pass 2: each distinct blob from its first member, re-hashed while copied."""
     conn = sqlite3.connect(plan)
     try:
-        for member, chunks in iter_repository_members(archive):
+        for member, chunks in archive.iter_members():
             if chunks is None:
                 continue
             row = conn.execute("SELECT key, size FROM _blob_first WHERE member = ?", (member.name,)).fetchone()

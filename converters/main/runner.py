@@ -33,8 +33,6 @@ from converters.main.pipeline import workdir_for, write_staged
 from converters.main.reader import stage_main
 from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
-from converters.main.tarspool import open_legacy
-from converters.main.zipread import iter_repository_members
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LEGACY_VERSIONS, read_data, read_metadata
@@ -117,7 +115,7 @@ def _open(src: Path, workdir: Path, strict: bool):
             is_main = probe.has("db.sqlite3") and not probe.unknown
         if is_main:
             return stage_main(src, workdir, strict)
-    archive = open_legacy(src)
+    archive = open_archive(src)
     metadata = read_metadata(archive)
     if metadata["export_version"] in MAIN_REVISIONS:
         raise BadInputError(src, f"Tar files are not supported for this format ({metadata['export_version']} is zip only)", "metadata.json")
@@ -161,7 +159,7 @@ def _to_draft(item, workdir: Path) -> Draft:
 
 
 def _archive_members(archive: Archive, deleted: set[str]) -> Iterator[OutMember]:
-    for member, chunks in iter_repository_members(archive):
+    for member, chunks in archive.iter_members():
         if member.name in deleted:
             continue
         yield OutMember(member.name, is_dir=True) if member.is_dir else OutMember(member.name, size=member.size, chunks=chunks)

@@ -254,11 +254,11 @@ def _stage_for_reading(path: Path, workdir: Path):
     """A legacy 0.7 ... 0.13 archive streamed into a staging database (its problems recorded)."""
     from converters.main.legacy_to_main import NODE_SELECT, stage_legacy
     from converters.main.streamsteps import local_prefix, row_transformer
-    from converters.main.tarspool import open_legacy
+    from converters.containers import open_archive
     from converters.migrations import plan
     from converters.versions import read_metadata
 
-    archive = open_legacy(path)
+    archive = open_archive(path)
     metadata = read_metadata(archive)
     version = metadata["export_version"]
     steps = plan(version, "0.13")
