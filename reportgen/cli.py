@@ -139,12 +139,9 @@ def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
       reportgen archive inspect export.aiida --json
     """
     from converters import inspect, render_summary
-    from converters.main.validate import inspect_legacy_streaming, inspect_main, is_main_archive  # issue 5
+    from converters.main.validate import inspect_legacy_streaming
 
-    if is_main_archive(path):
-        summary = inspect_main(path)
-    else:
-        summary = inspect_legacy_streaming(path) if stream else inspect(path)
+    summary = inspect_legacy_streaming(path) if stream else inspect(path)
     click.echo(render_summary(summary, as_json=as_json), nl=False)
 
 
@@ -162,13 +159,10 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> N
     Example:
       reportgen archive validate export.aiida
     """
-    from converters.main.validate import is_main_archive, validate_legacy_streaming, validate_main  # issue 5
+    from converters.main.validate import validate_legacy_streaming
     from converters.validate import is_valid, render_problems, validate
 
-    if is_main_archive(path):
-        problems = validate_main(path)
-    else:
-        problems = validate_legacy_streaming(path) if stream else validate(path)
+    problems = validate_legacy_streaming(path) if stream else validate(path)
     click.echo(render_problems(path, problems, as_json=as_json), nl=False)
     sys.exit(0 if is_valid(problems, strict=strict) else 65)
 
@@ -216,9 +210,10 @@ def archive_migrate(
               help="Container format (default: from the file name, else zip).")
 @click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
 @click.option("--workers", type=int, default=0, help="Reader processes (0: one per core).")
+@click.option("--allow-loss", is_flag=True, help="Let an --export-version below 0.13 drop what it cannot hold.")
 @click.option("--force", is_flag=True, help="Replace ARCHIVE if it exists.")
 def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tuple[str, ...], export_version: str,
-           fmt: str | None, user_email: str | None, workers: int, force: bool) -> None:
+           fmt: str | None, user_email: str | None, workers: int, allow_loss: bool, force: bool) -> None:
     """Write DATA_STORE as an AiiDA export archive (each job a provenance graph, nothing lost).
 
     \b
@@ -227,7 +222,7 @@ def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tupl
     """
     from reportgen.export import DEFAULT_EMAIL, ExportOptions, export_archive
 
-    options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers)
+    options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers, allow_loss)
     click.echo(export_archive(data_store, output, options).render())
 
 

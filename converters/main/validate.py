@@ -274,8 +274,11 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
     Checks links and group members against the nodes, nodes without attributes
     or extras, repository folders without a node, datetimes, UUIDs and foreign
     keys; the per-field structure checks of ``converters.validate`` need the
-    whole document and are not repeated here.
+    whole document and are not repeated here.  A main_XXXX archive is already
+    read from SQLite in bounded memory: it gets the full ``validate_main``.
     """
+    if is_main_archive(path):
+        return validate_main(path)
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         _, _, staged, _ = _stage_for_reading(path, Path(tmp))
@@ -290,6 +293,8 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
 
 def inspect_legacy_streaming(path: Path | str) -> ArchiveSummary:
     """The summary of a large legacy archive from SQL counts (``archive inspect --stream``)."""
+    if is_main_archive(path):
+        return inspect_main(path)
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         archive, metadata, staged, _ = _stage_for_reading(path, Path(tmp))

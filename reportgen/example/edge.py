@@ -27,7 +27,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from reportgen.example.logs import render_header, render_traceback
+from reportgen.example.logs import render_header
 from reportgen.example.png import encode_base64, render_noise_png
 from reportgen.example.store import (
     EPOCH,

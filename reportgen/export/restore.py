@@ -160,14 +160,31 @@ def check_output_dir(output: Path, archive: Path, force: bool) -> None:
 
 
 def restore_data_store(archive: Path | str, output: Path | str, force: bool = False) -> RestoreSummary:
-    """Rebuild the data_store carried by ``archive`` into ``output``."""
+    """Rebuild the data_store carried by ``archive`` into ``output``.
+
+    An archive at another export version (migrated or downgraded since it was
+    written, or exported with ``--export-version``) is first converted back to
+    0.13 by converters, into a temporary file next to the output.
+    """
     archive, output = Path(archive), Path(output)
     arc = containers.open_archive(archive)
     check_output_dir(output, archive, force)
     metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
-    if metadata.get("export_version") != RESTORABLE_VERSION:
-        raise BadInputError(archive, f"restore reads export version {RESTORABLE_VERSION} archives written by "
-                            f"reportgen export, not {metadata.get('export_version')!r}", "metadata.json")
+    if metadata.get("export_version") == RESTORABLE_VERSION:
+        return restore_from(arc, metadata, archive, output)
+    from converters.migrate import migrate
+
+    arc.close()
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.convert-", dir=output.parent) as tmp:
+        converted = Path(tmp) / f"as-{RESTORABLE_VERSION}.zip"
+        migrate(archive, converted, RESTORABLE_VERSION, fmt="zip")
+        arc = containers.open_archive(converted)
+        metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
+        return restore_from(arc, metadata, archive, output)
+
+
+def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path) -> RestoreSummary:
+    """Restore from an open 0.13 archive; ``archive`` is the name errors show."""
     plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -184,6 +201,8 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        arc.close()
     return summary
 
 

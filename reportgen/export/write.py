@@ -16,7 +16,6 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ class ExportOptions:
     force: bool = False
     user_email: str = DEFAULT_EMAIL
     workers: int = 0
+    allow_loss: bool = False  # let a downgrade below 0.13 drop what the older version cannot hold
 
 
 @dataclass(frozen=True)
@@ -490,12 +490,12 @@ def check_version_request(version: str) -> None:
 
 def write_other_version(output: Path, fmt: str, options: ExportOptions, members: Iterator[containers.OutMember]
                         ) -> None:
-    """Write 0.13 next to the output, then let converters migrate it to the version asked for."""
-    from converters.migrate import migrate
+    """Write 0.13 next to the output, then let converters convert it to the version asked for."""
+    from converters.main import convert
 
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}-0.13.zip")
     try:
         containers.write_archive(staging, "zip", members)
-        migrate(staging, output, options.export_version, fmt=fmt, force=options.force)
+        convert(staging, output, options.export_version, fmt=fmt, force=options.force, allow_loss=options.allow_loss)
     finally:
         staging.unlink(missing_ok=True)

@@ -52,3 +52,18 @@ def test_selected_jobs_only(example_store: Path, tmp_path: Path):
     assert f"{project}/{job}.hdf5" in restored
     assert restored[f"{project}/{job}.hdf5"] == contents(example_store)[f"{project}/{job}.hdf5"]
     assert not any(p.endswith(".hdf5") and p != f"{project}/{job}.hdf5" for p in restored)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.10", "main_0001"])
+def test_other_export_versions_validate_and_restore(example_store: Path, tmp_path: Path, version: str):
+    """--export-version goes through converters' chain (down to 0.4, up to AiiDA 2.x) and back."""
+    from converters import is_valid, read_version, validate
+
+    archive = tmp_path / f"a-{version}.zip"
+    export_archive(example_store, archive, ExportOptions(export_version=version))
+    assert read_version(archive) == version
+    problems = validate(archive)
+    assert is_valid(problems), problems
+    restore_data_store(archive, tmp_path / "restored")
+    assert_same_store(example_store, tmp_path / "restored")
+    assert not list(tmp_path.glob(".restored.convert-*"))  # the 0.13 copy is gone
