@@ -16,6 +16,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
@@ -28,7 +30,9 @@ from reportgen.site.render import render_job
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
 LOG_COPY_LIMIT = 64 * 1024**2  # bytes of a log copied into the site
 # Values read per output for views and downloads: bounded so two workers stay well under 500 MB.
-SITE_LIMITS = ReadLimits(max_read_bytes=64 * 1024**2)
+# preview_rows=64: small outputs then arrive whole in their preview, and the file is opened once.
+SITE_LIMITS = ReadLimits(max_read_bytes=64 * 1024**2, preview_rows=64)
+_NUMPY_KINDS = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 _commits = None  # one CommitCache per process: its git pipes must never be shared across a fork
 _commits_pid = 0
 _in_worker = False  # set in pool workers: a job that hangs there is killed by SIGALRM
@@ -192,11 +196,38 @@ def read_values(root: Path, job: Job, problems: list[Problem]) -> dict[str, Outp
     path = root / job.hdf5_file
     for node in job.nodes:
         for output in filter(_wants_values, node.outputs):
+            whole = build_data_from_preview(output)
+            if whole is not None:
+                datas[output.hdf5_path] = whole
+                continue
             try:
                 datas[output.hdf5_path] = read_output_data(path, output.hdf5_path, SITE_LIMITS)
             except (BadInputError, InputMissingError) as exc:
                 problems.append(Problem("warning", "values-unreadable", job.hdf5_file, output.hdf5_path, exc.reason))
     return datas
+
+
+def build_data_from_preview(output: Output) -> OutputData | None:
+    """The output's values from its preview when the preview holds every set, else None.
+
+    Why: ``read_output_data`` opens and checks the file again for each output, which
+    costs more than reading the job; most outputs are small enough to come whole.
+    """
+    times = output.times
+    complete = not output.preview_truncated and output.n_sets > 0 and len(output.preview) == output.n_sets
+    if not complete or (times is not None and len(times.preview) != times.count):
+        return None
+    from reportgen.readers.hdf5 import parse_time
+
+    stamps = tuple(parse_time(text) for text in times.preview[: output.n_sets]) if times else ()
+    if output.kind in ("str", "json"):
+        return OutputData(output.hdf5_path, output.kind, tuple(output.preview), stamps)
+    if output.kind not in _NUMPY_KINDS:
+        return None
+    values = np.asarray(output.preview, dtype=_NUMPY_KINDS[output.kind])
+    if values.shape != tuple(output.shape):
+        return None
+    return OutputData(output.hdf5_path, output.kind, values, stamps)
 
 
 def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_slug: str) -> dict[str, DownloadLinks]:

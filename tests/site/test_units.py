@@ -218,3 +218,26 @@ def test_diff_pairs_match_the_obvious_quadratic_rule() -> None:
         sha = entries[job].params_sha
         want = next((j for _, j in reversed(ordered[:n]) if entries[j].params_sha != sha), "")
         assert pairs[job][0] == want and pairs[job][2] == sha
+
+
+def test_values_from_the_preview_equal_what_the_reader_reads(example_store) -> None:
+    from reportgen.readers.datastore import read_job, scan_data_store
+    from reportgen.readers.hdf5 import read_output_data
+    from reportgen.site.jobpage import SITE_LIMITS, build_data_from_preview
+
+    refs = [ref for project in scan_data_store(example_store).projects for ref in project.jobs][:4]
+    compared = 0
+    for ref in refs:
+        job = read_job(example_store, ref, SITE_LIMITS)
+        for output in (o for node in job.nodes for o in node.outputs):
+            quick = build_data_from_preview(output)
+            if quick is None:
+                continue
+            full = read_output_data(example_store / job.hdf5_file, output.hdf5_path, SITE_LIMITS)
+            assert quick.kind == full.kind and quick.times == full.times
+            if isinstance(full.values, np.ndarray):
+                assert quick.values.dtype == full.values.dtype and np.array_equal(quick.values, full.values)
+            else:
+                assert quick.values == full.values
+            compared += 1
+    assert compared > 0
