@@ -960,7 +960,7 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
@@ -969,8 +969,9 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
         raise
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable: an atomic rename alone is not (file systems differ)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:

@@ -11,14 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable: atomic rename alone is not (file systems differ)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from converters.containers import fsync_dir
 
 
 def replace_dir(staging: Path, output: Path) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from converters.containers import fsync_dir  # noqa: F401  (also used as write.fsync_dir by build.py)
 from reportgen.errors import LockedError, OutputError, WriteError
 
 _FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -77,14 +78,6 @@ def copy_file(source: Path, target: Path, limit: int) -> tuple[int, bool]:
     except OSError as exc:
         raise_write_error(exc, target)
     return copied, truncated
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_file_durable(path: Path, data: bytes | str) -> None:
