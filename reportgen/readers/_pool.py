@@ -225,13 +225,25 @@ def _run_pool(tasks: _Tasks, pending: list[int], workers: int, out: _InOrder, wi
 def read_isolated(root: Path, ref: JobRef, limits: ReadLimits, work: Work = read_job,
                   fallback: Fallback | None = None, extra: tuple = ()) -> Any:
     """Run ``work`` for one job alone in a fresh sandboxed process; a crash gives ``fallback``."""
+    result, exitcode = run_alone(_run_alone, (root, ref, limits, work, extra), limits.worker_timeout_s)
+    if result is not None:
+        return result
+    return (fallback or crashed_job)(root, ref, limits, describe_exit(exitcode), *extra)
+
+
+def run_alone(target: Callable[..., None], args: tuple, timeout_s: float) -> tuple[Any, int | None]:
+    """``target(conn, *args)`` in a fresh forked process: (the one object it sent or None, its exit code).
+
+    The child is killed when it overstays, so a hang or a crash in libhdf5
+    costs one process and never the caller.
+    """
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    process = _CONTEXT.Process(target=_run_alone, args=(sender, root, ref, limits, work, extra), daemon=True)
+    process = _CONTEXT.Process(target=target, args=(sender, *args), daemon=True)
     process.start()
     sender.close()
     result = None
     try:
-        if receiver.poll(limits.worker_timeout_s + 10):
+        if receiver.poll(timeout_s + 10):
             result = receiver.recv()
     except (EOFError, OSError):
         result = None
@@ -241,9 +253,7 @@ def read_isolated(root: Path, ref: JobRef, limits: ReadLimits, work: Work = read
         if process.is_alive():
             process.kill()
             process.join()
-    if result is not None:
-        return result
-    return (fallback or crashed_job)(root, ref, limits, describe_exit(process.exitcode), *extra)
+    return result, process.exitcode
 
 
 def describe_exit(code: int | None) -> str:
