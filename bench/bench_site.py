@@ -2,6 +2,7 @@
 
     python -m bench.bench_site --jobs 2000        # the issue's sizes: 2000 and 10000
     python -m bench.bench_site                     # smoke run (150 jobs)
+    python -m bench.bench_site --jobs 500 --store /tmp/stores   # generate once, reuse after
 
 The data_store is the example generator's output, replicated to N jobs with
 hard links (writing 10,000 distinct jobs would take longer than the build).
@@ -50,6 +51,15 @@ def make_store(root: Path, jobs: int) -> Path:
         project = projects[number % len(projects)]
         base = bases[project][number % len(bases[project])]
         _link_job(project, base, f"r{number:06d}")
+    return store
+
+
+def reuse_store(folder: Path, jobs: int) -> Path:
+    """``folder/<jobs>/data_store``, generated on first use and kept for the next runs."""
+    store = folder / str(jobs) / "data_store"
+    if not store.is_dir():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        make_store(store.parent, jobs)
     return store
 
 
@@ -102,11 +112,11 @@ def change_one_job(store: Path) -> None:
     os.utime(job, ns=(time.time_ns(), time.time_ns()))
 
 
-def bench(jobs: int, workers: int, keep: Path | None) -> dict:
+def bench(jobs: int, workers: int, keep: Path | None, reuse: Path | None = None) -> dict:
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-site-"))
     try:
         t = time.perf_counter()
-        store = make_store(root, jobs)
+        store = reuse_store(reuse, jobs) if reuse else make_store(root, jobs)
         made = time.perf_counter() - t
         walk_before = time_h5py_walk(store, workers)
         site = root / "site"
@@ -135,10 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[150], help="data_store sizes (e.g. 2000 10000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for build and walk")
     parser.add_argument("--keep", type=Path, help="build under this folder and keep it")
+    parser.add_argument("--store", type=Path, help="keep generated data_stores here and reuse them on later runs")
     args = parser.parse_args(argv)
     for jobs in args.jobs:
         keep = args.keep / str(jobs) if args.keep else None
-        print(json.dumps(bench(jobs, args.workers, keep)), flush=True)
+        print(json.dumps(bench(jobs, args.workers, keep, args.store)), flush=True)
 
 
 if __name__ == "__main__":

@@ -60,10 +60,12 @@ def _cell(value: Any, kind: str) -> Any:
 
 def build_csv_text(data: OutputData) -> str:
     """One row per set: set number, time, then the values (arrays flattened in C order)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     values = data.values
     times = data.times
+    if isinstance(values, np.ndarray) and values.ndim and values.dtype.kind in "biuf":
+        return _numeric_csv_text(values, times)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     if isinstance(values, np.ndarray):
         flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
         writer.writerow(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
@@ -74,3 +76,20 @@ def build_csv_text(data: OutputData) -> str:
         for number, value in enumerate(values):
             writer.writerow([number, _time_text(times[number] if number < len(times) else None), _cell(value, data.kind)])
     return buffer.getvalue()
+
+
+def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) -> str:
+    """``build_csv_text`` of plain numbers, byte for byte, without the csv module.
+
+    Why: ``csv.writer`` costs ~2 us a row and the worker writes a CSV per output of
+    every job.  Numbers, booleans and ISO times never need quoting, so the writer's
+    output is the fields joined by commas (``str`` of a Python number is its repr).
+    """
+    flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
+    header = ",".join(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
+    lines = [header]
+    stamps = [_time_text(moment) for moment in times[: len(flat)]]
+    stamps += [""] * (len(flat) - len(stamps))
+    for number, (stamp, row) in enumerate(zip(stamps, flat.tolist())):
+        lines.append(",".join([str(number), stamp, *map(str, row)]))
+    return "\n".join(lines) + "\n"

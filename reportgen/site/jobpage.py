@@ -187,24 +187,37 @@ def _wants_values(output: Output) -> bool:
 
 
 def read_values(root: Path, job: Job, problems: list[Problem]) -> dict[str, OutputData]:
-    """Values of every output that has any, bounded by SITE_LIMITS; failures become problems."""
-    from reportgen.readers.hdf5 import read_output_data
+    """Values of every output that has any, bounded by SITE_LIMITS; failures become problems.
+
+    Outputs whose preview holds every set need no read; the others are read in one
+    open of the file (``read_outputs_data``).  Only when that batch fails is each
+    output read alone, so that every failure is reported against its own output.
+    """
+    from reportgen.readers.hdf5 import read_output_data, read_outputs_data
 
     datas: dict[str, OutputData] = {}
     if not job.hdf5_file:
         return datas
     path = root / job.hdf5_file
+    order, unread = [], []
     for node in job.nodes:
         for output in filter(_wants_values, node.outputs):
+            order.append(output.hdf5_path)
             whole = build_data_from_preview(output)
             if whole is not None:
                 datas[output.hdf5_path] = whole
-                continue
-            try:
-                datas[output.hdf5_path] = read_output_data(path, output.hdf5_path, SITE_LIMITS)
-            except (BadInputError, InputMissingError) as exc:
-                problems.append(Problem("warning", "values-unreadable", job.hdf5_file, output.hdf5_path, exc.reason))
-    return datas
+            else:
+                unread.append(output.hdf5_path)
+    if unread:
+        try:
+            datas.update(zip(unread, read_outputs_data(path, unread, SITE_LIMITS)))
+        except (BadInputError, InputMissingError):  # say which output failed: read them one by one
+            for hdf5_path in unread:
+                try:
+                    datas[hdf5_path] = read_output_data(path, hdf5_path, SITE_LIMITS)
+                except (BadInputError, InputMissingError) as exc:
+                    problems.append(Problem("warning", "values-unreadable", job.hdf5_file, hdf5_path, exc.reason))
+    return {hdf5_path: datas[hdf5_path] for hdf5_path in order if hdf5_path in datas}
 
 
 def build_data_from_preview(output: Output) -> OutputData | None:
