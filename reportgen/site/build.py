@@ -143,8 +143,9 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
         plan = build_plan(scan, previous, theme)
         if previous is not None and plan.unchanged and _store_problems(scan) == previous.store_problems:
             return write_up_to_date(site, scan, previous, plan, timer)
-        staging = out.create_staging(site)
-        try:
+        staging = out.staging_path(site)
+        try:  # entered before the folder exists: a signal right after mkdir still removes it
+            out.create_staging(site)
             report = build_into(staging, site, data_store, scan, plan, previous, theme, options, timer)
             if previous is None:
                 out.swap_in(staging, site)  # includes the flush to disk: it shows in the summary's total
