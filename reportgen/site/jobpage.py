@@ -88,30 +88,12 @@ def build_job_pages(tasks: list[JobTask]) -> list[JobResult]:
 
 def build_job_page_isolated(task: JobTask) -> JobResult:
     """``build_job_page`` alone in a fresh process; if it dies, a page that says why."""
-    import multiprocessing
+    from reportgen.readers._pool import crashed_job, describe_exit, run_alone
 
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_build_alone, args=(sender, task), daemon=True)
-    process.start()
-    sender.close()
-    result = None
-    try:
-        if receiver.poll(SITE_LIMITS.worker_timeout_s + 10):
-            result = receiver.recv()
-    except (EOFError, OSError):
-        result = None
-    finally:
-        receiver.close()
-        process.join(5)
-        if process.is_alive():
-            process.kill()
-            process.join()
+    result, exitcode = run_alone(_build_alone, (task,), SITE_LIMITS.worker_timeout_s)
     if result is not None:
         return result
-    from reportgen.readers._pool import crashed_job, describe_exit
-
-    return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, describe_exit(process.exitcode)))
+    return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, describe_exit(exitcode)))
 
 
 def _build_alone(conn, task: JobTask) -> None:
