@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import orjson
 
 from reportgen.records import Output, OutputData
 
@@ -79,17 +80,39 @@ def build_csv_text(data: OutputData) -> str:
 
 
 def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) -> str:
-    """``build_csv_text`` of plain numbers, byte for byte, without the csv module.
+    """``build_csv_text`` of plain numbers without the csv module.
 
     Why: ``csv.writer`` costs ~2 us a row and the worker writes a CSV per output of
-    every job.  Numbers, booleans and ISO times never need quoting, so the writer's
-    output is the fields joined by commas (``str`` of a Python number is its repr).
+    every job.  Numbers, booleans and ISO times never need quoting, so a row is its
+    fields joined by commas.
     """
     flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
     header = ",".join(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
     lines = [header]
     stamps = [_time_text(moment) for moment in times[: len(flat)]]
     stamps += [""] * (len(flat) - len(stamps))
-    for number, (stamp, row) in enumerate(zip(stamps, flat.tolist())):
-        lines.append(",".join([str(number), stamp, *map(str, row)]))
+    if not flat.shape[1]:
+        lines += [f"{number},{stamp}" for number, stamp in enumerate(stamps)]
+    else:
+        lines += [f"{number},{stamp},{cells}" for number, (stamp, cells) in enumerate(zip(stamps, _row_cells(flat)))]
     return "\n".join(lines) + "\n"
+
+
+def _row_cells(flat: np.ndarray) -> list[str]:
+    """The cells of each row of a 2-D array, comma-joined: shortest round-trip text of every number.
+
+    Why orjson: Python's ``repr`` of a float costs ~600 ns, and a job's outputs
+    hold thousands; orjson formats numpy numbers in Rust at a tenth of that, with
+    the same shortest round-trip digits (float32 as float32, so 0.2 stays 0.2).
+    JSON has no NaN or infinity, and writes booleans lowercase, so those arrays
+    take ``repr`` (``[1.5, nan]`` becomes ``1.5,nan``).
+    """
+    if not len(flat):
+        return []
+    if flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and bool(np.isfinite(flat).all())):
+        try:
+            text = orjson.dumps(np.ascontiguousarray(flat), option=orjson.OPT_SERIALIZE_NUMPY).decode("ascii")
+            return text[2:-2].split("],[")
+        except orjson.JSONEncodeError:  # a dtype orjson does not know (float128...)
+            pass
+    return [repr(row)[1:-1].replace(", ", ",") for row in flat.tolist()]

@@ -21,7 +21,7 @@ import numpy as np
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
-from reportgen.site.contexts import DownloadLinks, build_catalog_row, build_job_context
+from reportgen.site.contexts import MAX_LOG_LINES, DownloadLinks, build_catalog_row, build_job_context
 from reportgen.site.downloads import build_csv_text, build_download_plan, build_npy_bytes
 from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.paths import build_slugs
@@ -226,7 +226,12 @@ def build_data_from_preview(output: Output) -> OutputData | None:
 
 
 def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_slug: str) -> dict[str, DownloadLinks]:
-    """``<job>/data/<node>/<output>.npy|.csv``; hrefs are relative to the job page."""
+    """``<job>/<node>~<output>.npy|.csv``; hrefs are relative to the job page.
+
+    One flat folder per job: every folder and file is an inode to allocate, and
+    on a busy file system that, not the bytes, is what a site of thousands of
+    jobs spends its time on.  ``~`` never occurs in a slug, so names cannot clash.
+    """
     links: dict[str, DownloadLinks] = {}
     node_slugs = build_slugs([n.name for n in job.nodes])
     for node in job.nodes:
@@ -236,7 +241,7 @@ def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_s
             formats, note = build_download_plan(output, data)
             written = []
             for fmt in formats:
-                relative = f"data/{node_slugs[node.name]}/{out_slugs[output.name]}.{fmt}"
+                relative = f"{node_slugs[node.name]}~{out_slugs[output.name]}.{fmt}"
                 body = build_npy_bytes(data.values) if fmt == "npy" else build_csv_text(data)  # type: ignore[union-attr, arg-type]
                 out.write_file(job_dir / relative, body)
                 written.append((fmt.upper(), f"{job_slug}/{relative}"))
@@ -245,10 +250,14 @@ def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_s
 
 
 def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_slug: str) -> dict[str, str]:
-    """Copy each node log into ``<job>/logs/`` (static site: the full file is one click away)."""
+    """Copy each log the page cannot show whole into ``<job>/logs/`` (the full file one click away).
+
+    A log whose every line is on the page needs no copy: most node logs are a
+    few lines, and a copy each would double the files of a site.
+    """
     slugs = build_slugs([log.node for log in logs])
     hrefs = {}
-    for log in logs:
+    for log in filter(needs_copy, logs):
         relative = f"logs/{slugs[log.node]}.log"
         try:
             out.copy_file(root / log.path, job_dir / relative, LOG_COPY_LIMIT)
@@ -257,3 +266,8 @@ def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_s
         hrefs[log.node] = f"{job_slug}/{relative}"
     return hrefs
 
+
+
+def needs_copy(log: LogFile) -> bool:
+    """The page shows less than the file: a cut preview, more lines than shown, or bytes replaced."""
+    return log.truncated or log.invalid_utf8 or len(log.preview.splitlines()) > MAX_LOG_LINES

@@ -47,9 +47,26 @@ def test_job_page_has_views_downloads_logs_and_snippet(example_site: Path) -> No
     assert 'type="application/json"' in page and 'class="figure"' in page
     assert "h5py.File(&#39;default_project/j1.hdf5&#39;, &#34;r&#34;)" in page
     assert "<details class=\"log\"" in page and "params-diff.html" in page
-    npys = list((example_site / "default_project" / "j1" / "data").rglob("*.npy"))
+    job_dir = example_site / "default_project" / "j1"
+    npys = list(job_dir.glob("*~*.npy"))
     assert npys and all(p.read_bytes().startswith(b"\x93NUMPY") for p in npys)
-    assert list((example_site / "default_project" / "j1" / "logs").glob("*.log"))
+    assert all(f'href="j1/{p.name}"' in page for p in npys)
+    assert all(p.is_file() for p in job_dir.iterdir())  # one flat folder per job
+    assert not (job_dir / "logs").exists()  # the example's logs are short: shown whole, not copied
+    assert page.count('<details class="log"') >= 6 and "Full log file" not in page
+
+
+def test_logs_the_page_cannot_show_whole_are_copied(example_store: Path, tmp_path: Path) -> None:
+    store = writable_copy(example_store, tmp_path / "ds")
+    log = sorted(store.glob("default_project/j1/*.log"))[0]
+    log.write_text("".join(f"line {n}\n" for n in range(1, 2001)))
+    site = tmp_path / "site"
+    build_site(store, site, BuildOptions(workers=1, show_progress=False))
+    page = (site / "default_project" / "j1.html").read_text()
+    (copy,) = (site / "default_project" / "j1" / "logs").iterdir()  # only the long log
+    assert copy.read_bytes() == log.read_bytes()
+    assert f'<a href="j1/logs/{copy.name}">Full log file</a>' in page
+    assert "line 2000" in page and "<span class=\"lnum\">1501</span>" in page and ">line 1500\n" not in page
     assert "http" not in "".join(line for line in page.splitlines() if "<script" in line)
 
 

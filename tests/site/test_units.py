@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -268,10 +269,19 @@ def _csv_module_text(values: np.ndarray, times: tuple) -> str:
     np.zeros((3, 0)),
     np.zeros(0),
 ])
-def test_numeric_csv_matches_the_csv_module(values: np.ndarray) -> None:
+def test_numeric_csv_reads_back_exactly_and_matches_the_csv_module_layout(values: np.ndarray) -> None:
+    """Same rows, header and time cells as ``csv.writer``; every number parses back bit for bit."""
+    import csv
+
     from reportgen.site.downloads import build_csv_text
 
     start = datetime(2022, 6, 23, 0, 36, 9, 357000, tzinfo=timezone.utc)
     for times in ((), (start,), tuple(start + timedelta(seconds=n) for n in range(len(values)))):
         data = OutputData("/n/o", "float", values, times)
-        assert build_csv_text(data) == _csv_module_text(values, times)
+        ours = list(csv.reader(io.StringIO(build_csv_text(data))))
+        theirs = list(csv.reader(io.StringIO(_csv_module_text(values, times))))
+        assert [row[:2] for row in ours] == [row[:2] for row in theirs] and ours[0] == theirs[0]
+        flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
+        parse = (lambda cell: cell == "True") if values.dtype.kind == "b" else float
+        back = np.array([[parse(cell) for cell in row[2:]] for row in ours[1:]], dtype=values.dtype).reshape(flat.shape)
+        assert back.tobytes() == flat.tobytes()
