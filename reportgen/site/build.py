@@ -19,20 +19,19 @@ from typing import Any
 import orjson
 
 from reportgen import __version__
-from reportgen.errors import InputMissingError
+from reportgen.errors import InputMissingError, WriteError
 from reportgen.progress import progress
 from reportgen.records import STATUSES, JobRef, Problem, StoreScan
 from reportgen.site import write as out
 from reportgen.site.contexts import (
     CatalogRow,
-    DiffSubject,
     ProjectSummary,
     build_index_context,
-    build_params_diff_context,
     build_project_context,
     build_status_counts,
 )
 from reportgen.site.jobpage import (
+    DiffTask,
     JobResult,
     JobTask,
     build_job_page,
@@ -40,6 +39,7 @@ from reportgen.site.jobpage import (
     build_job_pages,
     close_commit_cache,
     init_worker,
+    write_diff_pages as write_diff_chunk,
 )
 from reportgen.site.manifest import (
     FORMAT,
@@ -54,7 +54,7 @@ from reportgen.site.manifest import (
     render_manifest,
 )
 from reportgen.site.paths import build_slugs
-from reportgen.site.render import render_catalog_js, render_index, render_params_diff, render_project
+from reportgen.site.render import render_catalog_js, render_index, render_project
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
@@ -166,7 +166,7 @@ def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, pla
     results = run_job_tasks(build_tasks(data_store, staging, scan, plan), options)
     timer.mark("jobs")
     manifest = build_manifest(scan, plan, results, theme)
-    write_diff_pages(staging, data_store, scan, manifest, previous, plan)
+    write_diff_pages(staging, data_store, scan, manifest, previous, plan, options)
     write_project_pages(staging, scan, manifest, plan)
     write_index_page(staging, scan, manifest)
     timer.mark("pages")
@@ -364,24 +364,57 @@ def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None
 
 # ----------------------------------------------------------------- parameter diffs
 def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
-                     previous: Manifest | None, plan: Plan) -> None:
+                     previous: Manifest | None, plan: Plan, options: BuildOptions) -> None:
     """``<job>/params-diff.html``: parameters against the previous job (by end time) with another commit.
 
-    Only pages whose job was rebuilt or whose pairing changed are written.
+    Only pages whose job was rebuilt or whose pairing changed are written, in the
+    pool like the job pages (one each is a tenth of a full build when serial).
     """
-    from reportgen.readers.git import CommitCache
+    tasks = []
+    for project in scan.projects:
+        repo = str(data_store / project.params_repo) if project.params_repo else None
+        rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.name}
+        old = build_diff_pairs(previous.jobs.get(project.name, {})) if previous else {}
+        entries, slug = manifest.jobs.get(project.name, {}), manifest.projects.get(project.name, {}).get("slug", "")
+        for job_id, pair in build_diff_pairs(entries).items():
+            if job_id in rebuilt or old.get(job_id) != pair:
+                tasks.append(_diff_task(staging, project.name, slug, entries, job_id, pair[0], repo))
+    run_diff_tasks(tasks, options)
 
-    cache = CommitCache()
-    try:
-        for project in scan.projects:
-            repo = data_store / project.params_repo if project.params_repo else None
-            rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.name}
-            old = build_diff_pairs(previous.jobs.get(project.name, {})) if previous else {}
-            for job_id, pair in build_diff_pairs(manifest.jobs.get(project.name, {})).items():
-                if job_id in rebuilt or old.get(job_id) != pair:
-                    _write_diff_page(staging, project.name, manifest, job_id, pair[0], repo, cache)
-    finally:
-        cache.close()
+
+def _diff_task(staging: Path, project: str, slug: str, entries: dict[str, JobEntry], job_id: str, prev_id: str,
+               repo: str | None) -> DiffTask:
+    def subject(jid: str) -> tuple[str, str, str]:
+        return (jid, f"{entries[jid].slug}.html", entries[jid].params_sha)
+
+    return DiffTask(str(staging), project, f"{slug}/{entries[job_id].slug}/params-diff.html", repo,
+                    subject(job_id), subject(prev_id) if prev_id else None)
+
+
+def run_diff_tasks(tasks: list[DiffTask], options: BuildOptions) -> None:
+    """Write the diff pages, in a pool when there are many; the first write failure is raised."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    import multiprocessing
+
+    workers = options.workers or os.cpu_count() or 1
+    chunks = [tasks[i:i + 64] for i in range(0, len(tasks), 64)]
+    errors: list[tuple[str, str, str, str]] = []
+    if workers > 1 and len(chunks) > 2:
+        try:
+            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork"),
+                                     initializer=init_worker) as pool:
+                errors = list(pool.map(write_diff_chunk, chunks))
+        except BrokenProcessPool:
+            errors = []  # git cannot crash a worker, but a memory cap can: write them here
+    if not errors:
+        try:
+            errors = [write_diff_chunk(chunk) for chunk in chunks]
+        finally:
+            close_commit_cache()
+    for kind, file, reason, member in errors:
+        if kind:
+            raise WriteError(file, reason, member)
 
 
 def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, tuple[str, str, str]]:
@@ -399,19 +432,6 @@ def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, tuple[str, str, 
             before_last = last
         last = (job_id, sha)
     return pairs
-
-
-def _write_diff_page(staging: Path, project: str, manifest: Manifest, job_id: str, prev_id: str,
-                     repo: Path | None, cache: Any) -> None:
-    entries = manifest.jobs[project]
-    slug = manifest.projects[project]["slug"]
-
-    def subject(jid: str) -> DiffSubject:
-        entry = entries[jid]
-        return DiffSubject(jid, f"{entry.slug}.html", cache.read(repo, entry.params_sha, "params"))
-
-    page = build_params_diff_context(project, subject(job_id), subject(prev_id) if prev_id else None)
-    out.write_file(staging / slug / entries[job_id].slug / "params-diff.html", render_params_diff(page))
 
 
 # ----------------------------------------------------------------- report

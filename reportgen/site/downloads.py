@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -53,10 +54,25 @@ def _time_text(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
-def _cell(value: Any, kind: str) -> Any:
+def _text_cell(value: Any, kind: str) -> str:
+    """A string or JSON value as one CSV field, quoted only when it must be (as ``csv.QUOTE_MINIMAL``).
+
+    Why not ``csv.writer``: it walks a field character by character, ~12 us for
+    the kilobytes of a base64 image; ``replace`` and a regex run at memory speed.
+    """
     if kind == "json":
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        try:
+            text = orjson.dumps(value).decode("utf-8")
+        except orjson.JSONEncodeError:  # integers beyond 64 bits
+            text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = value if isinstance(value, str) else str(value)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
 
 
 def build_csv_text(data: OutputData) -> str:
@@ -72,11 +88,12 @@ def build_csv_text(data: OutputData) -> str:
         writer.writerow(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
         for number, row in enumerate(flat):
             writer.writerow([number, _time_text(times[number] if number < len(times) else None), *row.tolist()])
-    else:
-        writer.writerow(["set", "time", "value"])
-        for number, value in enumerate(values):
-            writer.writerow([number, _time_text(times[number] if number < len(times) else None), _cell(value, data.kind)])
-    return buffer.getvalue()
+        return buffer.getvalue()
+    lines = ["set,time,value"]
+    for number, value in enumerate(values):
+        stamp = _time_text(times[number] if number < len(times) else None)
+        lines.append(f"{number},{stamp},{_text_cell(value, data.kind)}")
+    return "\n".join(lines) + "\n"
 
 
 def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) -> str:

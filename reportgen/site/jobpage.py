@@ -1,4 +1,4 @@
-"""One job page, built and written by a pool worker.
+"""One job page (and later its parameters diff page), built and written by a pool worker.
 
 The worker reads the job with the readers, reads the values of its outputs,
 writes the downloads and log copies, builds the context, renders and writes
@@ -21,11 +21,13 @@ import numpy as np
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
-from reportgen.site.contexts import MAX_LOG_LINES, DownloadLinks, build_catalog_row, build_job_context
+from reportgen.site.contexts import (
+    MAX_LOG_LINES, DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context,
+)
 from reportgen.site.downloads import build_csv_text, build_download_plan, build_npy_bytes
 from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.paths import build_slugs
-from reportgen.site.render import render_job
+from reportgen.site.render import render_job, render_params_diff
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
 LOG_COPY_LIMIT = 64 * 1024**2  # bytes of a log copied into the site
@@ -70,6 +72,18 @@ class JobResult:
         kind, file, reason, member = self.error
         if kind:
             raise WriteError(file, reason, member)
+
+
+@dataclass(frozen=True)
+class DiffTask:
+    """One ``<job>/params-diff.html``; jobs are (id, href relative to the project folder, params sha)."""
+
+    staging: str
+    project: str
+    page: str  # relative to staging
+    params_repo: str | None
+    job: tuple[str, str, str]
+    previous: tuple[str, str, str] | None
 
 
 def init_worker() -> None:
@@ -135,6 +149,23 @@ def build_job_page(task: JobTask) -> JobResult:
     finally:
         if _in_worker:
             signal.alarm(0)
+
+
+def write_diff_pages(tasks: list[DiffTask]) -> tuple[str, str, str, str]:
+    """A chunk of parameter diff pages; a write failure comes back as (class, file, reason, member)."""
+    cache = _commit_cache()
+    try:
+        for task in tasks:
+            repo = Path(task.params_repo) if task.params_repo else None
+
+            def subject(job: tuple[str, str, str]) -> DiffSubject:
+                return DiffSubject(job[0], job[1], cache.read(repo, job[2], "params"))
+
+            page = build_params_diff_context(task.project, subject(task.job), subject(task.previous) if task.previous else None)
+            out.write_file(Path(task.staging) / task.page, render_params_diff(page))
+    except WriteError as exc:
+        return ("WriteError", exc.file, exc.reason, exc.member)
+    return ("", "", "", "")
 
 
 def _failed(task: JobTask, error: tuple[str, str, str, str]) -> JobResult:

@@ -285,3 +285,25 @@ def test_numeric_csv_reads_back_exactly_and_matches_the_csv_module_layout(values
         parse = (lambda cell: cell == "True") if values.dtype.kind == "b" else float
         back = np.array([[parse(cell) for cell in row[2:]] for row in ours[1:]], dtype=values.dtype).reshape(flat.shape)
         assert back.tobytes() == flat.tobytes()
+
+
+@pytest.mark.parametrize("kind, values", [
+    ("str", ("plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", "", "Qubit_β ✓", ["nested", "row"])),
+    ("json", ({"png": "iVBOR+/="}, {"k": 'q"uote, comma', "β": [1, 2.5, None]}, [1, 2**70], None, "text")),
+])
+def test_text_csv_reads_back_as_the_csv_module_writes_it(kind: str, values: tuple) -> None:
+    """Strings and JSON cells: what ``csv.reader`` gets back is what the csv module would have written."""
+    import csv
+
+    from reportgen.site.downloads import build_csv_text
+
+    start = datetime(2022, 6, 23, 0, 36, 9, 357000, tzinfo=timezone.utc)
+    data = OutputData("/n/o", kind, values, (start,))
+    rows = list(csv.reader(io.StringIO(build_csv_text(data), newline="")))
+    assert rows[0] == ["set", "time", "value"] and [r[:2] for r in rows[1:]] == [
+        [str(n), start.isoformat() if n == 0 else ""] for n in range(len(values))]
+    cells = [r[2] for r in rows[1:]]
+    if kind == "json":
+        assert [json.loads(cell) for cell in cells] == list(values)
+    else:
+        assert cells == [v if isinstance(v, str) else str(v) for v in values]
