@@ -40,6 +40,18 @@ HARDENED_ENV = {
     "GIT_OPTIONAL_LOCKS": "0",
     "GIT_ATTR_NOSYSTEM": "1",
 }
+# What git reads from the environment to choose a repository, object store, index or
+# config (``git rev-parse --local-env-vars`` and the config-by-environment variables).
+# GitPython can only add variables to a command's environment, so these are removed
+# from the process's own environment before any git runs: a caller inside a git hook
+# or a CI step that exports GIT_DIR would otherwise be read instead of the data_store.
+INHERITED_GIT_VARIABLES = frozenset({
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE",
+    "GIT_REPLACE_REF_BASE", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "GIT_CONFIG_SYSTEM", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR",
+})
+_CONFIG_PAIR = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
 # A hooks "directory" that cannot hold hooks; fsmonitor off; no transport at all.
 HARDENED_CONFIG = ["core.fsmonitor=false", f"core.hooksPath={os.devnull}", "protocol.allow=never"]
 
@@ -54,6 +66,7 @@ class Repo:
     def __init__(self, path: Path) -> None:
         self.path = path
         check_repo_layout(path)
+        scrub_git_environment()
         self.git = Git(str(path))
         self.git.update_environment(GIT_CEILING_DIRECTORIES=str(path.parent), **HARDENED_ENV)
         self.git.set_persistent_git_options(c=HARDENED_CONFIG)
@@ -99,6 +112,12 @@ class Repo:
 
     def close(self) -> None:
         self.git.clear_cache()
+
+
+def scrub_git_environment() -> None:
+    """Remove ``INHERITED_GIT_VARIABLES`` (and config key/value pairs) from ``os.environ``."""
+    for name in [n for n in os.environ if n in INHERITED_GIT_VARIABLES or n.startswith(_CONFIG_PAIR)]:
+        del os.environ[name]
 
 
 def describe_git_error(stderr: str) -> str:

@@ -126,3 +126,19 @@ def test_cache_reuses_commits_and_repositories(repo):
         assert cache.read(bare, shas[1], "workflow").subject == "second"
     finally:
         cache.close()
+
+
+def test_inherited_git_variables_cannot_redirect_the_reader(repo, tmp_path, monkeypatch):
+    """A caller's GIT_DIR, object store or config (a hook, a CI step) must not change what is read."""
+    bare, shas = repo
+    decoy = tmp_path / "decoy.git"
+    decoy_shas = make_repo(decoy, [("decoy", {"workflow.py": "print('decoy')\n"})])
+    monkeypatch.setenv("GIT_DIR", str(decoy))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(decoy / "objects"))
+    monkeypatch.setenv("GIT_ALTERNATE_OBJECT_DIRECTORIES", str(decoy / "objects"))
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.repositoryformatversion")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "99")
+    commit = read_commit(bare, shas[0], "workflow")
+    assert commit.state == "present" and {f.path: f.text for f in commit.files}["workflow.py"] == "print('wf')\n"
+    assert read_commit(bare, decoy_shas[0], "workflow").state == "not-in-repo"
