@@ -140,7 +140,10 @@ def build_job_page(task: JobTask) -> JobResult:
     from reportgen.readers.datastore import read_job
 
     if _in_worker:
+        from reportgen.readers._pool import fault_point
+
         signal.alarm(max(1, math.ceil(SITE_LIMITS.worker_timeout_s)))
+        fault_point(task.ref)  # tests only: REPORTGEN_CRASH_AT kills this worker for real
     try:
         job = read_job(Path(task.root), task.ref, SITE_LIMITS, _commit_cache())
         return write_job_page(task, job)

@@ -193,3 +193,21 @@ def test_failed_incremental_build_leaves_the_previous_site_intact(example_store:
     assert tree_digest(site) == before
     assert_no_staging_left(tmp_path)
     assert build_site(store, site, BuildOptions(show_progress=False)).built == 1
+
+
+def test_a_worker_that_dies_costs_only_its_own_job(example_store: Path, tmp_path: Path, monkeypatch) -> None:
+    """A real SIGSEGV in a pool worker: the other jobs are built normally, the dead one gets a page saying why."""
+    monkeypatch.setenv("REPORTGEN_CRASH_AT", "hdf5:j2")
+    site = tmp_path / "site"
+    report = build_site(example_store, site, BuildOptions(workers=2, show_progress=False))
+    monkeypatch.delenv("REPORTGEN_CRASH_AT")
+    crashed = [p for p in report.problems if p.code == "hdf5-crash"]
+    assert crashed and all("SIGSEGV" in p.reason for p in crashed)
+    assert report.built == report.jobs and report.status_counts["corrupt"] == len(crashed)
+    page = next(site.glob("*/j2.html")).read_text()
+    assert "SIGSEGV" in page
+    clean = tmp_path / "clean"
+    build_site(example_store, clean, BuildOptions(workers=2, show_progress=False))
+    for other in clean.glob("*/j*.html"):
+        if other.stem != "j2":
+            assert (site / other.relative_to(clean)).read_bytes() == other.read_bytes()

@@ -307,3 +307,25 @@ def test_text_csv_reads_back_as_the_csv_module_writes_it(kind: str, values: tupl
         assert [json.loads(cell) for cell in cells] == list(values)
     else:
         assert cells == [v if isinstance(v, str) else str(v) for v in values]
+
+
+def test_downloads_keep_to_their_size_budgets() -> None:
+    """NPY up to 32 MiB of values, CSV up to 8 MiB; past both, or when the read was cut, the snippet is the way."""
+    from dataclasses import replace
+
+    from reportgen.site.downloads import MAX_CSV_BYTES, MAX_NPY_BYTES, build_download_plan
+
+    def plan(nbytes: int, kind: str = "float", complete: bool = True) -> tuple[list[str], str]:
+        values = np.zeros(3) if kind == "float" else ("a", "b", "c")
+        return build_download_plan(replace(_output(kind=kind), nbytes=nbytes),
+                                   OutputData("/node/out", kind, values, (), complete=complete))
+
+    assert plan(MAX_CSV_BYTES) == (["npy", "csv"], "")
+    formats, note = plan(MAX_CSV_BYTES + 1)
+    assert formats == ["npy"] and "CSV skipped" in note
+    formats, note = plan(MAX_NPY_BYTES + 1)
+    assert formats == [] and "h5py snippet" in note
+    assert plan(10, kind="str") == (["csv"], "")
+    formats, note = plan(10, complete=False)
+    assert formats == [] and "h5py snippet" in note
+    assert build_download_plan(_output(), None) == ([], "values not read: no download")
