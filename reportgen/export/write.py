@@ -173,7 +173,7 @@ def read_job_piece(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitC
                    raw: tuple[ListedFile, ...]) -> JobPiece:
     """Read one job (records, every output in one open, git blobs, file hashes) and build its graph.
 
-    Runs in a sandboxed worker of ``reportgen.readers._pool``: libhdf5 never runs in the writer.
+    Runs in a sandboxed worker of ``reportgen.readers.sandbox``: libhdf5 never runs in the writer.
     """
     from reportgen.readers.datastore import read_job
 
@@ -201,7 +201,7 @@ def build_piece(root: Path, job: Job, raw: tuple[ListedFile, ...], commits: Comm
 def crashed_piece(root: Path, ref: JobRef, limits: ReadLimits, reason: str, raw: tuple[ListedFile, ...]
                   ) -> JobPiece:
     """The piece of a job whose reader crashed: built in the writer without touching its HDF5 file."""
-    from reportgen.readers._pool import crashed_job
+    from reportgen.readers.sandbox import crashed_job
 
     commits = CommitCache(limits)
     try:
@@ -224,7 +224,7 @@ def read_outputs(root: Path, job: Job) -> dict[str, Any]:
 
 def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers: int) -> Iterator[JobPiece]:
     """Each job's piece in store order, from the readers' sandboxed pool, a few jobs ahead of the writer."""
-    from reportgen.readers._pool import iter_job_results
+    from reportgen.readers.sandbox import iter_job_results
 
     refs = [ref for project in scan.projects for ref in project.jobs]
     raw = [tuple(listing.files[p] for p in job_file_paths(ref, listing)) for ref in refs]

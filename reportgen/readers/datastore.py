@@ -10,7 +10,7 @@ Layout (reference ``entropyhub-layout.md`` 2.1 and D1-D6)::
 ``scan_data_store`` lists names and stats only.  ``read_job`` reads one job
 (HDF5, logs, commits) into a ``Job`` and derives its status (D4) and times
 (D5).  ``read_data_store`` does both for every job, the HDF5 part in sandboxed
-worker processes (``reportgen.readers._pool``).  Nothing is ever written to
+worker processes (``reportgen.readers.sandbox``).  Nothing is ever written to
 the data_store; every surprise is a ``Problem``, never an exception.
 """
 
@@ -484,7 +484,7 @@ def build_projects(scan: StoreScan, jobs: list[Job]) -> tuple[Project, ...]:
 
 def read_data_store(root: Path, *, workers: int = 0, limits: ReadLimits = ReadLimits()) -> DataStore:
     """Scan, then read every job in sandboxed worker processes; order is deterministic."""
-    from reportgen.readers._pool import read_jobs
+    from reportgen.readers.sandbox import read_jobs
 
     root = Path(root)
     scan = scan_data_store(root)

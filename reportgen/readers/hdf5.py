@@ -9,7 +9,7 @@ datasets declared larger than ``ReadLimits.max_dataset_bytes`` are marked
 slice of the first rows are read (D7); ``<name>_time`` datasets are read in
 slices to summarise them.
 
-libhdf5 is not safe on hostile files, so ``reportgen.readers._pool`` calls
+libhdf5 is not safe on hostile files, so ``reportgen.readers.sandbox`` calls
 ``read_hdf5_job`` in worker processes with a memory limit and a timeout.
 """
 

@@ -89,7 +89,7 @@ class DiffTask:
 def init_worker() -> None:
     """Sandbox a worker as the readers do (memory cap, no HDF5 plugins); Ctrl-C is the parent's."""
     global _in_worker
-    from reportgen.readers._pool import limit_worker
+    from reportgen.readers.sandbox import limit_worker
 
     limit_worker(SITE_LIMITS)
     _in_worker = True
@@ -102,7 +102,7 @@ def build_job_pages(tasks: list[JobTask]) -> list[JobResult]:
 
 def build_job_page_isolated(task: JobTask) -> JobResult:
     """``build_job_page`` alone in a fresh process; if it dies, a page that says why."""
-    from reportgen.readers._pool import crashed_job, describe_exit, run_alone
+    from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
 
     result, exitcode = run_alone(_build_alone, (task,), SITE_LIMITS.worker_timeout_s)
     if result is not None:
@@ -140,7 +140,7 @@ def build_job_page(task: JobTask) -> JobResult:
     from reportgen.readers.datastore import read_job
 
     if _in_worker:
-        from reportgen.readers._pool import fault_point
+        from reportgen.readers.sandbox import fault_point
 
         signal.alarm(max(1, math.ceil(SITE_LIMITS.worker_timeout_s)))
         fault_point(task.ref)  # tests only: REPORTGEN_CRASH_AT kills this worker for real

@@ -220,7 +220,7 @@ def test_paths_in_records_are_relative(tmp_path):
 
 
 def _allocate_under_limit(conn) -> None:
-    from reportgen.readers._pool import limit_worker
+    from reportgen.readers.sandbox import limit_worker
 
     limit_worker(ReadLimits(worker_memory_bytes=64 * 1024**2))
     try:

@@ -99,7 +99,7 @@ def test_unreadable_file_is_a_problem_not_a_crash():
     import multiprocessing
     import multiprocessing.synchronize  # noqa: F401  (nobody cannot read the interpreter: import before the fork)
 
-    import reportgen.readers._pool  # noqa: F401
+    import reportgen.readers.sandbox  # noqa: F401
 
     base = Path("/tmp") / f"reportgen-perm-{os.getpid()}"
     shutil.rmtree(base, ignore_errors=True)
