@@ -39,7 +39,7 @@ from reportgen.site.jobpage import (
     build_job_pages,
     close_commit_cache,
     init_worker,
-    write_diff_pages as write_diff_chunk,
+    write_diff_chunk,
 )
 from reportgen.site.manifest import (
     FORMAT,
@@ -293,16 +293,22 @@ def run_job_tasks(tasks: list[JobTask], options: BuildOptions) -> list[JobResult
     return results
 
 
-def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobResult], list[JobTask]]:
+def worker_pool(workers: int) -> Any:
+    """The sandboxed pool of the job and diff pages: forked (the templates are already loaded)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=init_worker)
+
+
+def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobResult], list[JobTask]]:
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     size = max(1, min(16, len(tasks) // (workers * 8)))
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
     results: list[JobResult] = []
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker)
+    pool = worker_pool(workers)
     futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
     try:
         for future in show(as_completed(futures), len(futures), "job pages"):
@@ -393,21 +399,18 @@ def _diff_task(staging: Path, project: str, slug: str, entries: dict[str, JobEnt
 
 def run_diff_tasks(tasks: list[DiffTask], options: BuildOptions) -> None:
     """Write the diff pages, in a pool when there are many; the first write failure is raised."""
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
-    import multiprocessing
 
     workers = options.workers or os.cpu_count() or 1
     chunks = [tasks[i:i + 64] for i in range(0, len(tasks), 64)]
-    errors: list[tuple[str, str, str, str]] = []
+    errors: list[tuple[str, str, str, str]] | None = None
     if workers > 1 and len(chunks) > 2:
         try:
-            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork"),
-                                     initializer=init_worker) as pool:
+            with worker_pool(min(workers, len(chunks))) as pool:
                 errors = list(pool.map(write_diff_chunk, chunks))
         except BrokenProcessPool:
-            errors = []  # git cannot crash a worker, but a memory cap can: write them here
-    if not errors:
+            pass  # git cannot crash a worker, but a memory cap can: write them all here
+    if errors is None:
         try:
             errors = [write_diff_chunk(chunk) for chunk in chunks]
         finally:

@@ -456,6 +456,11 @@ def build_log_view(log: LogFile, href: str) -> LogView:
     return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes))
 
 
+def shows_whole_log(log: LogFile) -> bool:
+    """The page holds every line of the file: none of ``build_log_view``'s three notes applies."""
+    return not (log.truncated or log.invalid_utf8 or len(log.preview.splitlines()) > MAX_LOG_LINES)
+
+
 # ----------------------------------------------------------------- commits and diff
 def build_commit_view(commit: Commit) -> CommitView:
     files = tuple(

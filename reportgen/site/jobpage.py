@@ -10,6 +10,7 @@ our error classes do not pickle.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
@@ -22,7 +23,7 @@ from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
 from reportgen.site.contexts import (
-    MAX_LOG_LINES, DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context,
+    DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, shows_whole_log,
 )
 from reportgen.site.downloads import build_csv_text, build_download_plan, build_npy_bytes
 from reportgen.site.manifest import JobEntry, problem_fields
@@ -154,7 +155,7 @@ def build_job_page(task: JobTask) -> JobResult:
             signal.alarm(0)
 
 
-def write_diff_pages(tasks: list[DiffTask]) -> tuple[str, str, str, str]:
+def write_diff_chunk(tasks: list[DiffTask]) -> tuple[str, str, str, str]:
     """A chunk of parameter diff pages; a write failure comes back as (class, file, reason, member)."""
     cache = _commit_cache()
     try:
@@ -291,7 +292,7 @@ def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_s
     """
     slugs = build_slugs([log.node for log in logs])
     hrefs = {}
-    for log in filter(needs_copy, logs):
+    for log in itertools.filterfalse(shows_whole_log, logs):
         relative = f"logs/{slugs[log.node]}.log"
         try:
             out.copy_file(root / log.path, job_dir / relative, LOG_COPY_LIMIT)
@@ -299,9 +300,3 @@ def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_s
             continue  # vanished or unreadable since the scan: the reader already reported it
         hrefs[log.node] = f"{job_slug}/{relative}"
     return hrefs
-
-
-
-def needs_copy(log: LogFile) -> bool:
-    """The page shows less than the file: a cut preview, more lines than shown, or bytes replaced."""
-    return log.truncated or log.invalid_utf8 or len(log.preview.splitlines()) > MAX_LOG_LINES
