@@ -6,8 +6,8 @@ bounded memory and deterministically:
 1. Repository, pass 1: every ``nodes/aa/bb/rest/(raw_input|path)/<rel>``
    member is hashed (sha256) and recorded as (node uuid, path, key);
    ``raw_input/`` and ``path/`` merge into one tree.  Nothing is written yet.
-2. ``data.json`` is streamed section by section (ijson, one entity at a
-   time) into a staging SQLite file whose columns all accept null;
+2. ``data.json`` is read in one pass, row by row (``converters.jsonrows``),
+   into a staging SQLite file whose columns all accept null;
    attributes, extras, links and group members go to staging tables.
 3. Links and group members are resolved by uuid with SQL joins; the ones
    naming unknown nodes are reported (aiida-core aborts on the first dangling
@@ -36,7 +36,8 @@ from converters.errors import BadInputError
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
-from converters.streaming import ENTITIES, iter_entities, iter_items, iter_node_json, iter_sections
+from converters.jsonrows import iter_rows
+from converters.streaming import ENTITIES
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
 ENTITY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -55,7 +56,8 @@ STAGING_TABLES = (
     "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT)",
     "CREATE TABLE _repo_meta (uuid TEXT PRIMARY KEY, value JSON)",
     # in its own small file, so the staging database can go before the zip is written
-    "CREATE TABLE blobs._blob_first (member TEXT PRIMARY KEY, key TEXT UNIQUE, size INTEGER)",
+    # seq: the member's place among the repository files, the same in both passes
+    "CREATE TABLE blobs._blob_first (seq INTEGER PRIMARY KEY, member TEXT, key TEXT UNIQUE, size INTEGER)",
 )
 BATCH = 2000
 
@@ -122,8 +124,9 @@ def _node_path(name: str) -> tuple[str, str] | None:
 def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
     """Hash every repository file; remember each key's first member for pass 2."""
     rows: list[tuple[str, str, str | None]] = []
+    firsts: list[tuple[int, str, str, int]] = []
     conn.execute("BEGIN")
-    for member, chunks in archive.iter_members():
+    for seq, (member, chunks) in enumerate(archive.iter_members()):
         found = _node_path(member.name)
         if found is None:
             continue
@@ -139,27 +142,42 @@ def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
             size += len(chunk)
         key = digest.hexdigest()
         rows.append((uuid, rel, key))
-        conn.execute("INSERT OR IGNORE INTO _blob_first VALUES (?, ?, ?)", (member.name, key, size))
+        firsts.append((seq, member.name, key, size))
         if len(rows) >= BATCH:
-            conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
-            rows.clear()
-    conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
+            _stage_paths(conn, rows, firsts)
+    _stage_paths(conn, rows, firsts)
     conn.execute("COMMIT")
 
 
+def _stage_paths(conn: sqlite3.Connection, rows: list, firsts: list) -> None:
+    conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
+    conn.executemany("INSERT OR IGNORE INTO _blob_first VALUES (?, ?, ?, ?)", firsts)  # the first member of a key wins
+    rows.clear()
+    firsts.clear()
+
+
 def emit_blobs(archive: Archive, plan: Path) -> Iterator[OutMember]:
-    """Pass 2: each distinct blob from its first member, re-hashed while copied."""
+    """Pass 2: each distinct blob from its first member, re-hashed while copied.
+
+    The members come in the same order as in pass 1, so the plan is read in
+    ``seq`` order alongside them (a merge, not a query per member).
+    """
     conn = sqlite3.connect(plan)
     try:
-        for member, chunks in archive.iter_members():
+        wanted = conn.execute("SELECT seq, member, key, size FROM _blob_first ORDER BY seq")
+        upcoming = wanted.fetchone()
+        for seq, (member, chunks) in enumerate(archive.iter_members()):
             if chunks is None:
                 continue
-            row = conn.execute("SELECT key, size FROM _blob_first WHERE member = ?", (member.name,)).fetchone()
-            if row is None:
+            if upcoming is None or upcoming[0] != seq:
                 for _ in chunks:  # tar streams must be read through
                     pass
                 continue
-            yield OutMember(f"repo/{row[0]}", size=row[1], chunks=_verified(archive, member.name, chunks, row[0]))
+            if upcoming[1] != member.name:
+                raise BadInputError(archive.path, f"member order changed between two reads (expected {upcoming[1]!r})", member.name)
+            key, size = upcoming[2], upcoming[3]
+            upcoming = wanted.fetchone()
+            yield OutMember(f"repo/{key}", size=size, chunks=_verified(archive, member.name, chunks, key))
     finally:
         conn.close()
 
@@ -223,67 +241,79 @@ def _identity(section: str, batch):
     return batch
 
 
-def _batches(pairs, size: int = BATCH):
-    """Dicts of up to ``size`` (key, value) pairs, in input order."""
-    batch: dict = {}
-    for key, value in pairs:
+# the sections whose rows are staged; any other section of data.json is read past, row by row
+ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
+
+
+def section_batches(rows, size: int = BATCH) -> Iterator[tuple[str, dict]]:
+    """Consecutive rows of one section gathered into dicts of up to ``size`` (key -> value), in input order."""
+    section, batch = None, {}
+    for name, key, value in rows:
+        if name != section or len(batch) >= size:
+            if batch:
+                yield section, batch
+            section, batch = name, {}
         batch[key] = value
-        if len(batch) >= size:
-            yield batch
-            batch = {}
     if batch:
-        yield batch
+        yield section, batch
 
 
-SMALL_ENTITIES = tuple(e for e in ENTITIES if e != "Node")
-
-
-def stage_entities(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
-    """Nodes and links in their own (C) passes; the other entities and group members in one shared pass."""
+def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
+    """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
     conn.execute("BEGIN")
-    for batch in _batches(iter_entities(opener, "Node")):
-        _insert_entities(conn, "Node", transform("export_data.Node", batch), log)
-    for batch in _batches(enumerate(iter_items(opener, "links_uuid.item"))):
-        _insert_links(conn, transform("links_uuid", list(batch.values())))
-    pending: dict[str, dict] = {f"export_data.{e}": {} for e in SMALL_ENTITIES}
-    for section, key, value in iter_sections(opener, set(pending) | {"groups_uuid"}, set()):
-        if section == "groups_uuid":
-            _insert_members(conn, transform("groups_uuid", {key: value}))
-        else:
-            pending[section][key] = value
-            if len(pending[section]) >= BATCH:
-                _insert_entities(conn, section.split(".")[1], transform(section, pending[section]), log)
-                pending[section] = {}
-    for section, batch in pending.items():
-        _insert_entities(conn, section.split(".")[1], transform(section, batch), log)
+    with opener() as stream:
+        for section, batch in section_batches(iter_rows(stream, str(log.file), ROW_SECTIONS)):
+            if section == "links_uuid":
+                _insert_links(conn, transform(section, list(batch.values())))
+            elif section == "groups_uuid":
+                _insert_members(conn, transform(section, batch))
+            elif section in ("node_attributes", "node_extras"):
+                _insert_node_json(conn, section, transform(section, batch), log)
+            else:
+                _insert_entities(conn, section.split(".")[1], transform(section, batch), log)
     conn.execute("COMMIT")
 
 
 def _insert_entities(conn: sqlite3.Connection, entity: str, batch: dict, log: ProblemLog) -> None:
+    table, _ = ENTITY_TABLES[entity]
+    make_row = _row_maker(entity)
+    _insert_rows(conn, table, [make_row(pk, fields, log) for pk, fields in batch.items()], log)
+
+
+def _row_maker(entity: str):
+    """``(pk, fields, log) -> row``: a row in column order, each field's slot and kind looked up once per name."""
     table, renames = ENTITY_TABLES[entity]
-    columns = set(column_names(table))
-    datetimes = {c.name for c in TABLES[table] if c.kind == "datetime"}
-    jsons = {c.name for c in TABLES[table] if c.kind == "json"}
-    rows = [_entity_row(entity, pk, f, renames, columns, datetimes, jsons, log) for pk, f in batch.items()]
-    _insert_rows(conn, table, rows, log)
+    cols = column_names(table)
+    kinds = {c.name: c.kind for c in TABLES[table]}
+    id_slot = cols.index("id")
+    slots: dict[str, tuple[int, str] | None] = {}
 
-
-def _entity_row(entity, pk, fields, renames, columns, datetimes, jsons, log: ProblemLog) -> dict:
-    where = f"$.export_data.{entity}[{pk!r}]"
-    if not isinstance(fields, dict) or not str(pk).isdigit():
-        raise BadInputError(log.file, f"{where}: not an entity row", "data.json")
-    row: dict[str, object] = {"id": int(pk)}
-    for key, value in fields.items():
+    def slot(key: str) -> tuple[int, str] | None:
         column = renames.get(key, key)
-        if column not in columns or column == "id":
-            log.add("warning", "unknown-field", f"{where}.{key}", "field main_XXXX has no column for, dropped")
-            continue
-        if column in datetimes and value is not None:
-            value = _datetime(value, f"{where}.{key}", log)
-        elif column in jsons and value is not None:
-            value = dumps(value)
-        row[column] = value
-    return row
+        found = None if column not in kinds or column == "id" else (cols.index(column), kinds[column])
+        slots[key] = found
+        return found
+
+    def make_row(pk, fields, log: ProblemLog) -> list:
+        if not isinstance(fields, dict) or not str(pk).isdigit():
+            raise BadInputError(log.file, f"$.export_data.{entity}[{pk!r}]: not an entity row", "data.json")
+        row: list = [None] * len(cols)
+        row[id_slot] = int(pk)
+        for key, value in fields.items():
+            found = slots[key] if key in slots else slot(key)
+            if found is None:
+                where = f"$.export_data.{entity}[{pk!r}].{key}"
+                log.add("warning", "unknown-field", where, "field main_XXXX has no column for, dropped")
+                continue
+            if value is not None and found[1] != "text":
+                if found[1] == "datetime":
+                    value = _datetime(value, f"$.export_data.{entity}[{pk!r}].{key}", log)
+                elif found[1] == "json":
+                    value = dumps(value)
+            row[found[0]] = value
+        return row
+
+    return make_row
 
 
 def _datetime(value: object, where: str, log: ProblemLog) -> str | None:
@@ -294,25 +324,25 @@ def _datetime(value: object, where: str, log: ProblemLog) -> str | None:
         return None
 
 
-def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict], log: ProblemLog) -> None:
+def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[list], log: ProblemLog) -> None:
     if not rows:
         return
-    cols = column_names(table)
-    values = [tuple(row.get(c) for c in cols) for row in rows]
+    marks = ", ".join("?" * len(rows[0]))
     try:
-        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", values)
+        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     except sqlite3.IntegrityError as exc:
         raise BadInputError(log.file, f"$.export_data: {table}: {exc} (duplicate pk or uuid)", "data.json") from None
     rows.clear()
 
 
-def stage_node_json(opener, conn: sqlite3.Connection, section: str, table: str, transform=_identity) -> None:
-    conn.execute("BEGIN")
-    for batch in _batches(iter_node_json(opener, section)):
-        batch = transform(section, batch)
+def _insert_node_json(conn: sqlite3.Connection, section: str, batch: dict, log: ProblemLog) -> None:
+    table = "_attributes" if section == "node_attributes" else "_extras"
+    try:
         rows = [(int(pk), dumps(value)) for pk, value in batch.items()]
-        conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
-    conn.execute("COMMIT")
+    except ValueError:
+        bad = next(pk for pk in batch if not str(pk).isdigit())
+        raise BadInputError(log.file, f"$.{section}[{bad!r}]: not a node pk", "data.json") from None
+    conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
 
 def _insert_links(conn: sqlite3.Connection, links: list) -> None:
@@ -388,9 +418,7 @@ def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict:
     try:
         opener = data_json_opener(archive)
         stage_repository(archive, conn)
-        stage_entities(opener, conn, log, transform)
-        stage_node_json(opener, conn, "node_attributes", "_attributes", transform)
-        stage_node_json(opener, conn, "node_extras", "_extras", transform)
+        stage_data_json(opener, conn, log, transform)
         resolve_links_and_members(conn, log)
         check_node_json(conn, log)
         build_repository_metadata(conn, log)

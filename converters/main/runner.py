@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from converters.containers import Archive, OutMember, check_output, detect_container, guess_format, open_archive, write_archive
+from converters.containers import Archive, OutMember, check_output, guess_format, open_archive, write_archive
 from converters.errors import BadInputError, UsageError
 from converters.jsonio import dump_json, gc_paused
 from converters.main import revisions
@@ -108,14 +108,10 @@ def _needs_staged(source: str, target: str) -> bool:
 
 # ---------------------------------------------------------------- forms
 def _open(src: Path, workdir: Path, strict: bool):
-    if detect_container(src) == "zip":
-        from converters.main.zipread import MainZip
-
-        with MainZip(src) as probe:
-            is_main = probe.has("db.sqlite3") and not probe.unknown
-        if is_main:
-            return stage_main(src, workdir, strict)
-    archive = open_archive(src)
+    archive = open_archive(src)  # listed and checked once: the listing of a large zip is not free
+    if archive.container == "zip" and archive.layout == "main" and "db.sqlite3" in archive.files and not archive.listing.ignored:
+        archive.close()
+        return stage_main(src, workdir, strict)
     metadata = read_metadata(archive)
     if metadata["export_version"] in MAIN_REVISIONS:
         raise BadInputError(src, f"Tar files are not supported for this format ({metadata['export_version']} is zip only)", "metadata.json")
