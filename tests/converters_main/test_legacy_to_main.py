@@ -105,3 +105,39 @@ def test_main_archive_in_a_tar_is_refused(tmp_path):
     write_archive(tmp_path / "main.tar.gz", "tar.gz", members)
     with pytest.raises(BadInputError, match="Tar files are not supported"):
         convert(tmp_path / "main.tar.gz", tmp_path / "out.zip", to_version="0.13")
+
+
+def test_two_nodes_with_one_uuid_are_refused_and_nothing_is_written(tmp_path):
+    from tests.converters_main.builders import legacy_013
+    from tests.converters_main.helpers import write_legacy
+
+    metadata, data, files = legacy_013()
+    nodes = data["export_data"]["Node"]
+    first, second = sorted(nodes)[:2]
+    nodes[second]["uuid"] = nodes[first]["uuid"]
+    src = write_legacy(tmp_path / "in.zip", metadata, data, files, "zip")
+    with pytest.raises(BadInputError, match=r"db_dbnode: UNIQUE constraint failed: db_dbnode.uuid \(duplicate uuid\)"):
+        convert(src, tmp_path / "out.aiida")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+
+
+def test_malformed_data_json_is_one_error_with_its_offset(tmp_path):
+    """The one-pass reader names data.json and the character where the JSON breaks."""
+    import orjson
+
+    from tests.converters_main.builders import legacy_013
+    from tests.converters_main.helpers import write_legacy
+
+    metadata, data, files = legacy_013()
+    src = write_legacy(tmp_path / "good.zip", metadata, data, files, "zip")
+    text = orjson.dumps(data)
+    cut = text.index(b'"links_uuid":') + len(b'"links_uuid":')
+    bad = tmp_path / "in.zip"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            body = text[:cut] + b"}{" + text[cut:] if info.filename == "data.json" else zin.read(info)
+            zout.writestr(info, body)
+    src.unlink()
+    with pytest.raises(BadInputError, match=r"data\.json: invalid JSON at char \d+"):
+        convert(bad, tmp_path / "out.aiida")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
