@@ -47,7 +47,7 @@ def _reject_constant(name: str) -> None:
 class RowReader:
     """Yield ``(section, key, value)`` for every row of the wanted sections.
 
-    ``rows`` names the containers whose children are rows, as dotted paths
+    ``rows(sections)`` names the containers whose children are rows, as dotted paths
     (``"export_data.Node"``, ``"links_uuid"``); ``key`` is the member name for
     an object and the index for an array.  Everything else is parsed child by
     child and dropped, so memory stays at one row whatever the document holds.
@@ -152,7 +152,7 @@ class RowReader:
         self._skip_ws()
         if self._take() != '"':
             raise self._error("expected a member name in double quotes", back=1)
-        key = self._parse(lambda buf, pos: self._string(buf, pos), back=1)
+        key = self._parse(self._string)
         self._skip_ws()
         if self._take() != ":":
             raise self._error(f"expected ':' after member name {key!r}", back=1)
@@ -161,7 +161,7 @@ class RowReader:
     def _value(self) -> Any:
         return self._parse(self._scan)
 
-    def _parse(self, parse, back: int = 0) -> Any:
+    def _parse(self, parse) -> Any:
         """``parse(buf, pos) -> (value, end)``, reading more while the value may be cut off."""
         while True:
             try:
