@@ -22,6 +22,7 @@ Nulls in columns that main_0000 requires are filled here (see
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Iterator
@@ -285,12 +286,20 @@ def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform
     conn.execute("COMMIT")
 
 
+def _pk(pk: object, section: str, log: ProblemLog) -> int:
+    """A row's key as the integer pk it must be (ASCII digits: ``int`` would also take "٣" or " 3")."""
+    if not (isinstance(pk, str) and pk.isascii() and pk.isdigit()):
+        raise BadInputError(log.file, f"{section}[{pk!r}]: not an integer pk", "data.json")
+    return int(pk)
+
+
 def _insert_entities(conn: sqlite3.Connection, entity: str, batch: dict, log: ProblemLog) -> None:
     table, _ = ENTITY_TABLES[entity]
     make_row = _row_maker(entity)
     _insert_rows(conn, table, [make_row(pk, fields, log) for pk, fields in batch.items()], log)
 
 
+@functools.cache  # one per entity for the whole run, so the slot cache lasts across batches
 def _row_maker(entity: str):
     """``(pk, fields, log) -> row``: a row in column order, each field's slot and kind looked up once per name."""
     table, renames = ENTITY_TABLES[entity]
@@ -306,10 +315,10 @@ def _row_maker(entity: str):
         return found
 
     def make_row(pk, fields, log: ProblemLog) -> list:
-        if not isinstance(fields, dict) or not str(pk).isdigit():
+        if not isinstance(fields, dict):
             raise BadInputError(log.file, f"$.export_data.{entity}[{pk!r}]: not an entity row", "data.json")
         row: list = [None] * len(cols)
-        row[id_slot] = int(pk)
+        row[id_slot] = _pk(pk, f"$.export_data.{entity}", log)
         for key, value in fields.items():
             found = slots[key] if key in slots else slot(key)
             if found is None:
@@ -342,17 +351,13 @@ def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[list], log: Pr
     try:
         conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     except sqlite3.IntegrityError as exc:
-        raise BadInputError(log.file, f"$.export_data: {table}: {exc} (duplicate pk or uuid)", "data.json") from None
+        raise BadInputError(log.file, f"$.export_data: {table}: {exc} (duplicate pk)", "data.json") from None
     rows.clear()
 
 
 def _insert_node_json(conn: sqlite3.Connection, section: str, batch: dict, log: ProblemLog) -> None:
     table = "_attributes" if section == "node_attributes" else "_extras"
-    try:
-        rows = [(int(pk), dumps(value)) for pk, value in batch.items()]
-    except ValueError:
-        bad = next(pk for pk in batch if not str(pk).isdigit())
-        raise BadInputError(log.file, f"$.{section}[{bad!r}]: not a node pk", "data.json") from None
+    rows = [(_pk(pk, f"$.{section}", log), dumps(value)) for pk, value in batch.items()]
     conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
 

@@ -141,3 +141,20 @@ def test_malformed_data_json_is_one_error_with_its_offset(tmp_path):
     with pytest.raises(BadInputError, match=r"data\.json: invalid JSON at char \d+"):
         convert(bad, tmp_path / "out.aiida")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+
+
+@pytest.mark.parametrize("section", ["export_data.Node", "node_attributes"])
+def test_a_pk_that_is_not_ascii_digits_is_one_error(tmp_path, section):
+    """"²" passes str.isdigit but not int(): one error line, not a traceback."""
+    from tests.converters_main.builders import legacy_013
+    from tests.converters_main.helpers import write_legacy
+
+    metadata, data, files = legacy_013()
+    if section == "node_attributes":
+        data["node_attributes"]["²"] = {}
+    else:
+        data["export_data"]["Node"]["²"] = dict(next(iter(data["export_data"]["Node"].values())), uuid=uid(99))
+    src = write_legacy(tmp_path / "in.zip", metadata, data, files, "zip")
+    with pytest.raises(BadInputError, match=rf"\$\.{section}\['²'\]: not an integer pk"):
+        convert(src, tmp_path / "out.aiida")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
