@@ -30,12 +30,15 @@ RUNNER = """
 import json, resource, sys, time
 from pathlib import Path
 from reportgen.site.build import BuildOptions, build_site
+ready = resource.getrusage(resource.RUSAGE_SELF)  # CPU of the imports is not the build's
 start = time.perf_counter()
 report = build_site(Path(sys.argv[1]), Path(sys.argv[2]), BuildOptions(workers=int(sys.argv[3]), full=sys.argv[4] == "full", show_progress=False))
 elapsed = time.perf_counter() - start
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": elapsed, "built": report.built, "jobs": report.jobs, "vmhwm_kb": hwm, "worker_maxrss_kb": children}))
+own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = own.ru_utime + own.ru_stime - ready.ru_utime - ready.ru_stime + children.ru_utime + children.ru_stime
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "built": report.built, "jobs": report.jobs, "vmhwm_kb": hwm,
+                  "worker_maxrss_kb": children.ru_maxrss}))
 """
 
 
@@ -90,12 +93,18 @@ def _walk_file(path: str) -> int:
     return count
 
 
-def time_h5py_walk(store: Path, workers: int) -> float:
+def time_h5py_walk(store: Path, workers: int) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (all workers) of the walk."""
+    import resource
+
     files = sorted(str(p) for p in store.rglob("*.hdf5"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with get_context("fork").Pool(workers) as pool:
         list(pool.imap_unordered(_walk_file, files, chunksize=32))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def run_build(store: Path, site: Path, workers: int, full: bool) -> dict:
@@ -119,12 +128,14 @@ def bench(jobs: int, workers: int, keep: Path | None, reuse: Path | None = None,
         t = time.perf_counter()
         store = reuse_store(reuse, jobs) if reuse else make_store(root, jobs)
         made = time.perf_counter() - t
-        walks, fulls = [time_h5py_walk(store, workers)], []
+        walked = [time_h5py_walk(store, workers)]
+        fulls = []
         for number in range(repeat):  # each build into its own folder, all kept to the end (see main's help)
             fulls.append(run_build(store, root / f"site-{number}", workers, full=True))
-            walks.append(time_h5py_walk(store, workers))  # between builds: the machine is shared
+            walked.append(time_h5py_walk(store, workers))  # between builds: the machine is shared
         full = min(fulls, key=lambda run: run["seconds"])
-        walk = min(walks)
+        walks = [w for w, _ in walked]
+        walk, walk_cpu = min(walks), min(c for _, c in walked)
         site = root / "site-0"
         none = run_build(store, site, workers, full=False)
         change_one_job(store)
@@ -136,6 +147,8 @@ def bench(jobs: int, workers: int, keep: Path | None, reuse: Path | None = None,
             "jobs_per_s": round(full["jobs"] / full["seconds"], 1),
             "ratio_to_h5py_walk": round(full["seconds"] / walk, 2),
             "ratio_median": round(statistics.median(f["seconds"] for f in fulls) / statistics.median(walks), 2),
+            "h5py_walk_cpu_s": round(walk_cpu, 2), "full_build_cpu_s": round(min(f["cpu_seconds"] for f in fulls), 2),
+            "cpu_ratio": round(min(f["cpu_seconds"] for f in fulls) / walk_cpu, 2),
             "site_files_per_job": round(sum(1 for _ in site.rglob("*")) / full["jobs"], 1),
             "no_change_s": round(none["seconds"], 3), "no_change_built": none["built"],
             "one_changed_s": round(one["seconds"], 2), "one_changed_built": one["built"],

@@ -53,7 +53,7 @@ from reportgen.site.manifest import (
     read_manifest,
     render_manifest,
 )
-from reportgen.site.paths import build_slugs
+from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_project
 from site_templates import TEMPLATE_DIR
 
@@ -241,8 +241,8 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
 
 
 def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path) -> None:
-    """Replace (or, without staging, remove) one job's page and folder in the live site."""
-    for name in (f"{job_slug}.html", job_slug):
+    """Replace (or, without staging, remove) one job's pages and folder in the live site."""
+    for name in (f"{job_slug}.html", diff_page_name(job_slug), job_slug):
         out.move_aside(site / project_slug / name, trash / project_slug)
         if staging is not None and (staging / project_slug / name).exists():
             (site / project_slug).mkdir(exist_ok=True)
@@ -371,7 +371,7 @@ def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None
 # ----------------------------------------------------------------- parameter diffs
 def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
                      previous: Manifest | None, plan: Plan, options: BuildOptions) -> None:
-    """``<job>/params-diff.html``: parameters against the previous job (by end time) with another commit.
+    """``<job>~params-diff.html``: parameters against the previous job (by end time) with another commit.
 
     Only pages whose job was rebuilt or whose pairing changed are written, in the
     pool like the job pages (one each is a tenth of a full build when serial).
@@ -393,7 +393,7 @@ def _diff_task(staging: Path, project: str, slug: str, entries: dict[str, JobEnt
     def subject(jid: str) -> tuple[str, str, str]:
         return (jid, f"{entries[jid].slug}.html", entries[jid].params_sha)
 
-    return DiffTask(str(staging), project, f"{slug}/{entries[job_id].slug}/params-diff.html", repo,
+    return DiffTask(str(staging), project, f"{slug}/{diff_page_name(entries[job_id].slug)}", repo,
                     subject(job_id), subject(prev_id) if prev_id else None)
 
 

@@ -36,9 +36,10 @@ class ProblemView:
 
 @dataclass(frozen=True)
 class DownloadLinks:
-    """What the build wrote for one output's full data (hrefs relative to the job page)."""
+    """What the build wrote for one output's full data: a file (href relative to the job
+    page) or, when small, a data: URI in the page itself."""
 
-    links: tuple[tuple[str, str], ...] = ()  # (label, href)
+    links: tuple[tuple[str, str, str], ...] = ()  # (label, href, file name to save as)
     note: str = ""  # why a copy is missing, e.g. over the size budget
 
 
@@ -520,14 +521,14 @@ def build_params_diff_context(
         note = "" if lines else "the parameter files are identical"
     return ParamsDiffPage(
         title=f"{job.job_id}: parameters diff",
-        root="../../",
+        root="../",  # the page sits next to the job pages (paths.diff_page_name)
         project=project,
-        project_href="../index.html",
+        project_href="index.html",
         job_id=job.job_id,
-        job_href="../" + job.href,
+        job_href=job.href,
         sha=sha,
         previous_job=previous.job_id if previous else "",
-        previous_href="../" + previous.href if previous else "",
+        previous_href=previous.href if previous else "",
         previous_sha=previous.commit.sha if previous and previous.commit else "",
         lines=lines,
         note=note,

@@ -1,6 +1,7 @@
 """Full-data downloads of an output: NPY and CSV bytes built from ``OutputData``.
 
-Pure builders; the worker writes what they return.  Strings and JSON get CSV
+Pure builders; the worker writes what they return, or puts a small one in the
+page itself as a ``data:`` URI (``build_data_uri``).  Strings and JSON get CSV
 only (an NPY of Python objects would need pickle to load, which no one should
 run on a downloaded file).  Over the size budgets the copy is skipped and the
 page says so; the h5py snippet opens the dataset in place either way.
@@ -8,6 +9,7 @@ page says so; the h5py snippet opens the dataset in place either way.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -22,6 +24,12 @@ from reportgen.records import Output, OutputData
 
 MAX_NPY_BYTES = 32 * 1024**2
 MAX_CSV_BYTES = 8 * 1024**2  # declared value bytes; the text is 2-3x larger
+# A download this small goes into the page as a data: URI instead of a file of its own, within
+# a budget per page.  Why: most outputs are a few numbers, and each file is an inode to allocate,
+# the largest single cost of a site of thousands of jobs on some file systems (and of copying it).
+INLINE_MAX_BYTES = 4096
+INLINE_PAGE_BYTES = 64 * 1024
+_MEDIA_TYPES = {"npy": "application/octet-stream", "csv": "text/csv;charset=utf-8"}
 
 
 def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[str], str]:
@@ -48,6 +56,11 @@ def build_npy_bytes(values: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(values), allow_pickle=False)
     return buffer.getvalue()
+
+
+def build_data_uri(body: bytes, fmt: str) -> str:
+    """A download inside the page: base64, with a media type that no browser runs."""
+    return f"data:{_MEDIA_TYPES[fmt]};base64," + base64.b64encode(body).decode("ascii")
 
 
 def _time_text(moment: datetime | None) -> str:

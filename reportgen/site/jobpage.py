@@ -25,9 +25,11 @@ from reportgen.site import write as out
 from reportgen.site.contexts import (
     DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, shows_whole_log,
 )
-from reportgen.site.downloads import build_csv_text, build_download_plan, build_npy_bytes
+from reportgen.site.downloads import (
+    INLINE_MAX_BYTES, INLINE_PAGE_BYTES, build_csv_text, build_data_uri, build_download_plan, build_npy_bytes,
+)
 from reportgen.site.manifest import JobEntry, problem_fields
-from reportgen.site.paths import build_slugs
+from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_job, render_params_diff
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
@@ -77,7 +79,7 @@ class JobResult:
 
 @dataclass(frozen=True)
 class DiffTask:
-    """One ``<job>/params-diff.html``; jobs are (id, href relative to the project folder, params sha)."""
+    """One ``<job>~params-diff.html``; jobs are (id, href relative to the project folder, params sha)."""
 
     staging: str
     project: str
@@ -183,7 +185,7 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     datas = read_values(Path(task.root), job, problems)
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
     log_hrefs = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug)
-    page = build_job_context(job, datas, downloads, log_hrefs, f"{task.job_slug}/params-diff.html")
+    page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug))
     html = render_job(page)
     size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", html)
     if size > PAGE_BUDGET:
@@ -261,13 +263,16 @@ def build_data_from_preview(output: Output) -> OutputData | None:
 
 
 def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_slug: str) -> dict[str, DownloadLinks]:
-    """``<job>/<node>~<output>.npy|.csv``; hrefs are relative to the job page.
+    """``<job>/<node>~<output>.npy|.csv``, or a data: URI in the page when small; hrefs are
+    relative to the job page.
 
-    One flat folder per job: every folder and file is an inode to allocate, and
-    on a busy file system that, not the bytes, is what a site of thousands of
-    jobs spends its time on.  ``~`` never occurs in a slug, so names cannot clash.
+    One flat folder per job, made only when a download is too large for the page:
+    every folder and file is an inode to allocate, and on a busy file system that,
+    not the bytes, is what a site of thousands of jobs spends its time on.  ``~``
+    never occurs in a slug, so names cannot clash.
     """
     links: dict[str, DownloadLinks] = {}
+    inline_left = INLINE_PAGE_BYTES
     node_slugs = build_slugs([n.name for n in job.nodes])
     for node in job.nodes:
         out_slugs = build_slugs([o.name for o in node.outputs])
@@ -276,10 +281,15 @@ def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_s
             formats, note = build_download_plan(output, data)
             written = []
             for fmt in formats:
-                relative = f"{node_slugs[node.name]}~{out_slugs[output.name]}.{fmt}"
-                body = build_npy_bytes(data.values) if fmt == "npy" else build_csv_text(data)  # type: ignore[union-attr, arg-type]
-                out.write_file(job_dir / relative, body)
-                written.append((fmt.upper(), f"{job_slug}/{relative}"))
+                name = f"{node_slugs[node.name]}~{out_slugs[output.name]}.{fmt}"
+                body = build_npy_bytes(data.values) if fmt == "npy" else build_csv_text(data).encode("utf-8")  # type: ignore[union-attr, arg-type]
+                if len(body) <= min(INLINE_MAX_BYTES, inline_left):
+                    inline_left -= len(body)
+                    href = build_data_uri(body, fmt)
+                else:
+                    out.write_file(job_dir / name, body)
+                    href = f"{job_slug}/{name}"
+                written.append((fmt.upper(), href, name))
             links[output.hdf5_path] = DownloadLinks(tuple(written), note)
     return links
 

@@ -48,3 +48,12 @@ def build_slugs(names: list[str] | tuple[str, ...]) -> dict[str, str]:
             slugs[name] = slug
         seen[slug] = name
     return slugs
+
+
+def diff_page_name(job_slug: str) -> str:
+    """The parameters diff page of a job, next to its page in the project folder.
+
+    Not inside the job's folder: most jobs then need no folder at all (one inode
+    fewer each).  ``~`` never occurs in a slug, so no job page can have this name.
+    """
+    return f"{job_slug}~params-diff.html"

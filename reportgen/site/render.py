@@ -31,6 +31,7 @@ CSP = (
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _PNG_URI = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]*={0,2}$")
+_DOWNLOAD_URI = re.compile(r"^data:(application/octet-stream|text/csv;charset=utf-8);base64,[A-Za-z0-9+/]*={0,2}$")
 
 
 def build_safe_href(url: str) -> str:
@@ -48,6 +49,14 @@ def build_safe_href(url: str) -> str:
 def build_image_uri(uri: str) -> str:
     """Only a base64 PNG data URI (built by contexts.build_png_uri) may be an image source."""
     return uri if _PNG_URI.match(uri) else ""
+
+
+def build_download_href(href: str) -> str:
+    """A download link: a safe relative/http href, or a base64 data URI of an inert media type
+    (built by downloads.build_data_uri); any other data: URI becomes "#"."""
+    if href.startswith("data:"):
+        return href if _DOWNLOAD_URI.match(href) else "#"
+    return build_safe_href(href)
 
 
 def render_log_lines(lines: tuple[LogLine, ...], anchor: str) -> Markup:
@@ -82,11 +91,13 @@ def build_environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=False,
+        auto_reload=False,
     )
     env.filters["script_json"] = render_script_json
     env.filters["href"] = build_safe_href
     env.filters["log_lines"] = render_log_lines
     env.filters["image_uri"] = build_image_uri
+    env.filters["download_href"] = build_download_href
     env.globals.update(csp=Markup(CSP), version=__version__)  # our constant: no data in it
     return env
 

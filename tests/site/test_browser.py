@@ -4,6 +4,7 @@ the XSS payloads of the edge-case data stay inert."""
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -86,13 +87,55 @@ def test_pages_load_without_errors_and_figures_draw(browser, small_site: Path) -
     project = tab.page.locator("#projects a").first.get_attribute("href")
     tab.open(small_site / project)
     assert len(_catalog_ids(tab)) >= 4
-    job_pages = sorted((small_site / project).parent.glob("*.html"))
-    for job in [p for p in job_pages if p.name != "index.html"][:2]:
+    job_pages = sorted(p for p in (small_site / project).parent.glob("*.html") if p.name != "index.html" and "~" not in p.name)
+    for job in job_pages[:2]:
         tab.open(job)
         assert tab.page.locator("div.figure").count() > 0
         tab.assert_figures_drawn()
+    tab.page.click("text=Parameters diff against")  # the diff page sits next to the job page
+    assert tab.page.url.endswith("~params-diff.html") and tab.page.locator("h1").inner_text().startswith("Parameters of")
+    tab.page.locator(".crumbs a").nth(2).click()  # and links back to it
+    assert tab.page.url == job_pages[1].resolve().as_uri()
     tab.page.click("#theme-toggle")  # plotly relayout on theme switch must not error
     assert tab.errors == [] and tab.dialogs == []
+
+
+def test_downloads_in_the_page_and_in_files_save_the_dataset(browser, small_site: Path) -> None:
+    """Small downloads are data: URIs in the page, larger ones files; both save the exact values."""
+    import h5py
+    import numpy as np
+
+    store = small_site.parent / "data_store"
+    tab = Page(browser)
+    seen = set()
+    for job in sorted(small_site.glob("*/j*.html")):
+        if "~" in job.name:
+            continue
+        tab.open(job)
+        for link in tab.page.locator("a.download").all():
+            href, name = link.get_attribute("href"), link.get_attribute("download")
+            kind = ("inline" if href.startswith("data:") else "file", name.rsplit(".", 1)[1])
+            if kind in seen:
+                continue
+            with tab.page.expect_download() as info:
+                link.click()
+            body = Path(info.value.path()).read_bytes()
+            assert info.value.suggested_filename == name
+            if kind[0] == "file":
+                assert body == (job.parent / href).read_bytes()
+            if kind[1] == "npy":  # the values the output's own h5py snippet opens
+                snippet = link.locator("xpath=ancestor::section[1]").locator("textarea.copy-source").input_value()
+                file, dataset = re.search(r"h5py.File\('([^']+)', \"r\"\)\['([^']+)'\]\[\(\)\]$", snippet).groups()
+                with h5py.File(store / file, "r") as f:
+                    expected = f[dataset][()]
+                assert np.array_equal(np.load(io.BytesIO(body), allow_pickle=False), expected)
+            else:
+                assert body.decode("utf-8").startswith("set,time")
+            seen.add(kind)
+        if len(seen) == 4:
+            break
+    assert seen == {("inline", "npy"), ("inline", "csv"), ("file", "npy"), ("file", "csv")}
+    assert tab.errors == []
 
 
 def test_catalog_sorts_filters_searches_and_keeps_state_in_the_hash(browser, small_site: Path) -> None:

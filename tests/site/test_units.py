@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import re
@@ -163,7 +164,7 @@ def hand_built_job(text: str = XSS) -> tuple[Job, dict[str, OutputData]]:
 
 def test_hand_built_job_renders_escaped() -> None:
     job, datas = hand_built_job()
-    page = build_job_context(job, datas, {}, {"node": "j/logs/node.log"}, "j/params-diff.html")
+    page = build_job_context(job, datas, {}, {"node": "j/logs/node.log"}, "j~params-diff.html")
     html = render_job(page)
     assert "<script>alert" not in html and 'onmouseover="alert' not in html
     assert html.count("<script") == html.count("</script>")
@@ -177,6 +178,40 @@ def test_unsafe_hrefs_are_neutralised() -> None:
         assert build_safe_href(bad) == "#"
     for good in ("a/b.html", "https://x.org", "mailto:a@b", "#frag", "../x.html"):
         assert build_safe_href(good) == good
+
+
+def test_download_hrefs_allow_only_inert_base64_data_uris() -> None:
+    from reportgen.site.downloads import build_data_uri
+    from reportgen.site.render import build_download_href
+
+    for fmt in ("npy", "csv"):
+        uri = build_data_uri(b"\x93NUMPY <b>,\n", fmt)
+        assert build_download_href(uri) == uri and base64.b64decode(uri.split(",", 1)[1]) == b"\x93NUMPY <b>,\n"
+    for bad in ("data:text/html;base64,PHNjcmlwdD4=", "data:text/csv;charset=utf-8,<script>",
+                "data:application/octet-stream;base64,AA==\"><script>", "javascript:alert(1)"):
+        assert build_download_href(bad) == "#"
+    assert build_download_href("j1/n~o.npy") == "j1/n~o.npy"
+
+
+def test_small_downloads_go_in_the_page_within_its_budget(tmp_path) -> None:
+    """Each download up to INLINE_MAX_BYTES is a data: URI until the page's budget is spent; the rest are files."""
+    from reportgen.site.downloads import INLINE_MAX_BYTES, INLINE_PAGE_BYTES
+    from reportgen.site.jobpage import write_downloads
+
+    job, _ = hand_built_job()
+    small = [_output(f"s{i}", shape=(40,)) for i in range(120)]  # 40 floats: a 448-byte NPY, a ~1 KB CSV
+    big = _output("big", shape=(2000,))
+    node = NodeGroup("n", "/n", "t", "", "", (), (*small, big))
+    job = dataclasses.replace(job, nodes=(node,))
+    datas = {o.hdf5_path: OutputData(o.hdf5_path, "float", np.arange(o.shape[0], dtype=float) / 3, ()) for o in node.outputs}
+    links = write_downloads(job, datas, tmp_path / "j", "j")
+    inline = [(href, name) for d in links.values() for _, href, name in d.links if href.startswith("data:")]
+    files = [(href, name) for d in links.values() for _, href, name in d.links if not href.startswith("data:")]
+    inline_bytes = sum(len(base64.b64decode(href.split(",", 1)[1])) for href, _ in inline)
+    assert 0 < inline_bytes <= INLINE_PAGE_BYTES and len(inline) < 240 and files
+    assert {name for _, name in files} == {p.name for p in (tmp_path / "j").iterdir()}
+    assert all((tmp_path / href).stat().st_size > INLINE_MAX_BYTES or name.startswith("n~s") for href, name in files)
+    assert [h for h, n in inline + files if n == "n~big.npy"] == ["j/n~big.npy"]  # 16 KB: always a file
 
 
 def test_catalog_js_is_a_script_assignment_with_escaped_json() -> None:
