@@ -188,7 +188,8 @@ def test_download_hrefs_allow_only_inert_base64_data_uris() -> None:
         uri = build_data_uri(b"\x93NUMPY <b>,\n", fmt)
         assert build_download_href(uri) == uri and base64.b64decode(uri.split(",", 1)[1]) == b"\x93NUMPY <b>,\n"
     for bad in ("data:text/html;base64,PHNjcmlwdD4=", "data:text/csv;charset=utf-8,<script>",
-                "data:application/octet-stream;base64,AA==\"><script>", "javascript:alert(1)"):
+                "data:application/octet-stream;base64,AA==\"><script>", "data:text/csv;charset=utf-8;base64,AA==\n",
+                "javascript:alert(1)"):
         assert build_download_href(bad) == "#"
     assert build_download_href("j1/n~o.npy") == "j1/n~o.npy"
 
