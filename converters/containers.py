@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import zstandard
 
@@ -947,23 +948,32 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
 
 
 def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
-    """Write members into ``dst`` atomically: temp file, fsync, rename, fsync dir."""
+    """Write members into ``dst`` atomically (``replace_atomically``)."""
     if fmt not in FORMATS:
         raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    tmp = dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp")
     try:
-        with open(tmp, "xb") as fh:
+        # "xb" and the pid: never write through a name someone else made (a planted symlink)
+        with replace_atomically(dst, dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp"), "xb") as fh:
             if fmt == "zip":
                 _write_zip(fh, members)
             else:
                 _write_tar(fh, fmt, members)
+    except OSError as exc:
+        raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
+
+
+@contextmanager
+def replace_atomically(dst: Path, tmp: Path, mode: str) -> Iterator[BinaryIO]:
+    """A file written at ``tmp`` that becomes ``dst`` only when complete: fsync, rename, fsync
+    of the folder.  On any failure, an interrupt included, ``tmp`` is removed and ``dst`` is
+    untouched.  The one atomic writer of the project (archives, and files of a live site)."""
+    try:
+        with open(tmp, mode) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
         fsync_dir(dst.parent)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from converters.containers import fsync_dir  # noqa: F401  (also used as write.fsync_dir by build.py)
+from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
 from reportgen.errors import LockedError, OutputError, WriteError
 
 _FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -83,16 +83,11 @@ def copy_file(source: Path, target: Path, limit: int) -> tuple[int, bool]:
 def write_file_durable(path: Path, data: bytes | str) -> None:
     """An atomic, fsynced replacement of one file inside a live site (no-change builds)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(path.name + ".part")
     try:
-        with open(tmp, "wb") as handle:
+        # "wb": a .part left by a build killed with SIGKILL is simply overwritten (the lock is ours)
+        with replace_atomically(path, path.with_name(path.name + ".part"), "wb") as handle:
             handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise_write_error(exc, path)
 
 
