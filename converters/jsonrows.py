@@ -29,6 +29,7 @@ from typing import IO, Any
 from converters.errors import BadInputError
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
+_FAST = 1024  # rows handed over at a time by the fast loop
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
 _TAIL = 1024  # an error this close to the end of the buffer may be a cut token
 _WS = re.compile(r"[ \t\n\r]*")
@@ -44,6 +45,24 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return found
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value <= 2**64 - 1:
+        raise ValueError(f"integer {text[:20]}... out of the 64-bit range")
+    return value
+
+
 class RowReader:
     """Yield ``(section, key, value)`` for every row of the wanted sections.
 
@@ -54,7 +73,13 @@ class RowReader:
     """
 
     def __init__(
-        self, stream: IO[bytes], file: str, member: str = "data.json", max_row: int = MAX_ROW, chunk: int = CHUNK
+        self,
+        stream: IO[bytes],
+        file: str,
+        member: str = "data.json",
+        max_row: int = MAX_ROW,
+        chunk: int = CHUNK,
+        strict: bool = False,
     ) -> None:
         self._stream = stream
         self._chunk = chunk
@@ -66,13 +91,16 @@ class RowReader:
         self._pos = 0
         self._base = 0  # characters dropped from the front of the buffer
         self._eof = False
-        decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        if strict:  # the slow, exact parse that names a duplicate key or a number beyond 64 bits
+            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique, parse_int=_int64)
+        else:
+            decoder = json.JSONDecoder(parse_constant=_reject_constant)
         self._scan = decoder.scan_once
         self._string = json.decoder.scanstring
 
     # ------------------------------------------------------------ the walk
-    def rows(self, sections: set[str]) -> Iterator[tuple[str, Any, Any]]:
-        wanted = {tuple(s.split(".")) for s in sections}
+    def rows(self, sections: set[str] | set[Path_]) -> Iterator[tuple[str, Any, Any]]:
+        wanted = {s if isinstance(s, tuple) else tuple(s.split(".")) for s in sections}
         prefixes = {w[:i] for w in wanted for i in range(1, len(w))}
         self._skip_ws()
         if self._peek() != "{":
@@ -106,6 +134,8 @@ class RowReader:
                 yield from self._container(child, wanted, prefixes)
             else:
                 self._value()
+                if path and path not in prefixes:  # the rows of a section nobody wants: read past quickly
+                    index += sum(1 for _ in self._fast_rows(dotted, is_object, index))
             self._skip_ws()
             ch = self._take()
             if ch == close:
@@ -115,18 +145,32 @@ class RowReader:
             self._skip_ws()
 
     def _fast_rows(self, dotted: str, is_object: bool, index: int) -> Iterator[tuple[str, Any, Any]]:
-        """The rows after the first, in one tight loop while they lie wholly inside the buffer.
+        """The rows after the first, read by ``_fast_batch`` a thousand at a time; returns how many."""
+        start = index
+        while True:
+            out: list[tuple[Any, Any]] = []
+            self._fast_batch(out, is_object, index, _FAST)
+            index += len(out)
+            for key, value in out:
+                yield dotted, key, value
+            if len(out) < _FAST:
+                return index - start
+
+    def _fast_batch(self, out: list[tuple[Any, Any]], is_object: bool, index: int, room: int) -> int:
+        """Append up to ``room`` rows ``(key, value)`` to ``out`` in one tight loop while they lie
+        wholly inside the buffer; returns the colons of their text (see ``_span_colons``).
 
         Stops at the end of the section, near the end of the buffer or on
         anything unusual, with the position just after the last row it read;
-        the general walk carries on from there.  Returns the number of rows read.
+        the general walk carries on from there.
         """
-        scan, string = self._scan, self._string
+        scan, string, append = self._scan, self._string, out.append
         next_row = (_NEXT_KEY if is_object else _NEXT_ITEM).match
-        buf, pos, start = self._buf, self._pos, index
+        buf = self._buf
+        pos = first = self._pos
         limit = len(buf) - _TAIL
         try:
-            while pos < limit:
+            while pos < limit and room > 0:
                 found = next_row(buf, pos)
                 if found is None:
                     break
@@ -140,12 +184,110 @@ class RowReader:
                 value, end = scan(buf, found.end())
                 if end >= limit:
                     break
-                pos = self._pos = end
+                pos = end
                 index += 1
-                yield dotted, key, value
+                room -= 1
+                append((key, value))
         except (StopIteration, ValueError, RecursionError):
             pass
-        return index - start
+        self._pos = pos
+        return _span_colons(buf, first, pos)
+
+    # ------------------------------------------------------------ the outline walk
+    def outline(self, walk: set[Path_], size: int) -> Iterator[tuple]:
+        """The whole document as events, for rewriting it row by row in bounded memory.
+
+        Containers at a path in ``walk`` (``()`` is the top level) are walked;
+        each other container directly inside one is a *section*, whose rows
+        come in batches.  The events, in document order:
+
+        * ``("open", path, is_object)`` and ``("close", path)`` around a walked
+          container or a section;
+        * ``("rows", path, batch, count, colons)``: up to ``size`` rows of a
+          section, a dict (object) or list (array).  ``count`` is the number of
+          rows read, so a dict shorter than it lost a duplicate key; ``colons``
+          is the number of ``:`` in the rows' text, escaped ones included,
+          which equals the count in the compact dump of ``batch`` unless a key
+          inside a row was dropped as a duplicate;
+        * ``("value", path, value)``: a scalar inside a walked container.
+
+        A key repeated in a walked container is refused here.
+        """
+        self._skip_ws()
+        if self._peek() != "{":
+            raise self._error("the document is not a JSON object")
+        yield from self._walk((), walk, size)
+        self._skip_ws()
+        if self._peek() != "":
+            raise self._error("data after the end of the document")
+
+    def _walk(self, path: Path_, walk: set[Path_], size: int) -> Iterator[tuple]:
+        is_object, close = self._open()
+        yield "open", path, is_object
+        seen: set[str] = set()
+        index = 0
+        while self._peek() != close:
+            key = self._key() if is_object else str(index)
+            if key in seen:
+                raise self._error(f"duplicate key {key!r} in {'.'.join(path) or 'the top level'}")
+            seen.add(key)
+            index += 1
+            child = (*path, key)
+            self._skip_ws()
+            if self._peek() == "{" and child in walk:
+                yield from self._walk(child, walk, size)
+            elif self._peek() in ("{", "["):
+                yield from self._section(child, size)
+            else:
+                yield "value", child, self._value()
+            self._after_child(close, path, key)
+        self._take()
+        yield "close", path
+
+    def _section(self, path: Path_, size: int) -> Iterator[tuple]:
+        is_object, close = self._open()
+        yield "open", path, is_object
+        rows: list[tuple[Any, Any]] = []
+        colons = total = 0  # total: rows of the section read so far (an array's next index)
+        while self._peek() != close:
+            if is_object:
+                key = self._key()
+                colons += 1 + key.count(":")  # the decoded key: what its dump holds
+                self._skip_ws()
+            else:
+                key = total
+            start = self._base + self._pos  # _parse keeps the value's own text in the buffer
+            rows.append((key, self._value()))
+            colons += _span_colons(self._buf, start - self._base, self._pos)
+            before = len(rows)
+            colons += self._fast_batch(rows, is_object, total + 1, size - len(rows))
+            total += 1 + len(rows) - before
+            if len(rows) >= size:
+                yield _batch(path, is_object, rows, colons)
+                rows, colons = [], 0
+            self._after_child(close, path, key)
+        if rows:
+            yield _batch(path, is_object, rows, colons)
+        self._take()
+        yield "close", path
+
+    def _open(self) -> tuple[bool, str]:
+        """At ``{`` or ``[``: take it and the blanks after it."""
+        is_object = self._take() == "{"
+        self._skip_ws()
+        return is_object, "}" if is_object else "]"
+
+    def _after_child(self, close: str, path: Path_, key: Any) -> None:
+        """After a child: ``,`` and the blanks after it, or stop in front of ``close``."""
+        self._skip_ws()
+        ch = self._peek()
+        if ch == ",":
+            self._take()
+            self._skip_ws()
+            if self._peek() == close:
+                raise self._error(f"a trailing ',' before {close!r}")
+        elif ch != close:
+            raise self._error(f"expected ',' or {close!r} after {'.'.join(path) or 'the top level'}[{key!r}]")
 
     # ------------------------------------------------------------ tokens
     def _key(self) -> str:
@@ -232,6 +374,20 @@ class RowReader:
     def _error(self, reason: str, at: int | None = None, back: int = 0) -> BadInputError:
         where = self._base + (self._pos - back if at is None else at)
         return BadInputError(self._file, f"{self._member}: invalid JSON at char {where}: {reason}", self._member)
+
+
+def _batch(path: Path_, is_object: bool, rows: list[tuple[Any, Any]], colons: int) -> tuple:
+    batch: dict | list = dict(rows) if is_object else [value for _, value in rows]
+    return "rows", path, batch, len(rows), colons
+
+
+def _span_colons(buf: str, start: int, end: int) -> int:
+    """``:`` in ``buf[start:end]``, counting ``\\u003a`` as one: the colons its compact dump holds.
+
+    (``\\\\u003a``, an escaped backslash before ``u003a``, is over-counted; a
+    mismatch only triggers the exact check, which then finds nothing.)
+    """
+    return buf.count(":", start, end) + buf.count("\\u003a", start, end) + buf.count("\\u003A", start, end)
 
 
 def iter_rows(stream: IO[bytes], file: str, sections: set[str], member: str = "data.json") -> Iterator[tuple[str, Any, Any]]:

@@ -8,14 +8,18 @@ container without touching the disk in between.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata as distribution
 from pathlib import Path
 
+import orjson
+
 from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
 from converters.errors import BadInputError
 from converters.jsonio import dump_json, gc_paused
+from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, read_data, read_metadata, version_index
@@ -53,6 +57,7 @@ def migrate(
     fmt: str | None = None,
     force: bool = False,
     limits: Limits | None = None,
+    in_memory: bool = False,
 ) -> MigrationResult:
     """Write ``src`` migrated to ``to_version`` into ``dst`` (zip, tar.gz or tar.zst)."""
     src, dst = Path(src), Path(dst)
@@ -67,16 +72,37 @@ def migrate(
 
         archive.close()
         return convert(src, dst, to_version=to_version, fmt=fmt, force=force)  # type: ignore[return-value]
-    draft = Draft(str(src), metadata, read_data(archive), _repo_view(archive))
-    with gc_paused():
-        _run_steps(draft, steps)
-        json_members = [OutMember("data.json", data=dump_json(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
-    draft.data = {}  # the tree is no longer needed while the repository streams
-    write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted))
+    with archive:
+        if streams(source_version, steps) and not in_memory:
+            notes = _migrate_streaming(archive, metadata, steps, dst, fmt)
+        else:
+            notes = _migrate_in_memory(archive, metadata, steps, dst, fmt)
     return MigrationResult(
         str(src), source_version, archive.container, str(dst), to_version, fmt,
-        tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(draft.notes),
+        tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(notes),
     )  # fmt: skip
+
+
+def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
+    """From 0.4 on: ``data.json`` migrated batch by batch into work files next to the output."""
+    with tempfile.TemporaryDirectory(prefix=f".{dst.name}.work-", dir=dst.parent) as work:
+        body = stream_data_json(archive, steps, Path(work))
+        apply_to_metadata(metadata, steps, tool_version())
+        head = [OutMember("data.json", size=body.size, chunks=body.chunks()), OutMember("metadata.json", data=dump_json(metadata))]
+        write_archive(dst, fmt, _members(archive, head, set()))
+    return []
+
+
+def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
+    """Before 0.4 (steps that need the whole document): one parse, in-place steps, one dump."""
+    draft = Draft(str(archive.path), metadata, read_data(archive), _repo_view(archive))
+    with gc_paused():
+        _run_steps(draft, steps)
+        # data.json keeps the input's order (as the streamed path must); metadata.json is sorted
+        json_members = [OutMember("data.json", data=orjson.dumps(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
+    draft.data = {}  # the tree is no longer needed while the repository streams
+    write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted))
+    return draft.notes
 
 
 def _forward_legacy(steps: list[tuple[str, str]]) -> bool:

@@ -1,0 +1,380 @@
+"""Forward legacy migrations from 0.4 on, with ``data.json`` streamed in batches.
+
+The in-memory chain (``converters.migrate``) parses ``data.json`` whole, about
+six times its size in memory.  From 0.4 on every step can run on a few
+thousand rows at a time, so here ``data.json`` is read once as an outline of
+sections and rows (``RowReader.outline``), each batch of rows goes through the
+registered step functions themselves on a small ``Draft`` holding just that
+batch (plus the facts it needs from elsewhere in the document), and the result
+is written out as it comes.  Memory is one batch, plus the few facts below.
+
+**Facts from other sections.**  Three steps look beyond the rows they edit:
+
+* 0.5 -> 0.6 converts each attribute and extra with its conversion shadow
+  (``node_attributes_conversion``, ``node_extras_conversion``) and rewrites
+  the states of legacy CalcJobs (it needs each node's type);
+* 0.6 -> 0.7 seals process nodes (node types) and refuses attributes of nodes
+  not in ``export_data.Node``;
+* 0.11 -> 0.12 renames ``parser_name`` of nodes in ``export_data.Node``.
+
+So the *producers* (``export_data.Node``, the conversion sections) leave a
+``Context``: every node's pk, the types of process nodes, and the shadows that
+hold a string leaf (a date), kept as compact JSON.  A *consumer*
+(``node_attributes``, ``node_extras``) met before its producers are complete
+is spooled to a temporary file as compact JSON lines and migrated at the end;
+its output goes to a second file and is spliced in at its place, so the
+output keeps the input's order whatever order the sections come in.
+
+**The output** is the compact JSON ``orjson.dumps`` gives for the migrated
+tree, section by section and batch by batch, byte for byte what the
+in-memory chain writes (the tests compare the two).
+
+**Strictness.**  The in-memory reader refuses duplicate keys and integers
+beyond 64 bits; so does this one, cheaply: a batch whose dict is shorter
+than the rows read, a key seen in an earlier batch of the section, a colon
+count that differs from the batch's dump (a key dropped inside a row), or a
+value orjson cannot write, sends the section through the exact (slow) reader,
+which names the place.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from converters.containers import Archive
+from converters.errors import BadInputError
+from converters.jsonio import gc_paused
+from converters.jsonrows import Path_, RowReader
+from converters.migrations import STEPS, run_step
+from converters.migrations._base import Draft, RepoView
+from converters.migrations.v0_5_to_v0_6 import _has_string_leaf
+from converters.versions import LEGACY_VERSIONS, version_index
+
+FIRST_STREAMED = "0.4"  # the steps before it need the whole document (links deleted by node type, ...)
+BATCH = 5000  # rows migrated at a time
+WALK: set[Path_] = {(), ("export_data",)}  # walked containers: every container inside one is a section
+NODES: Path_ = ("export_data", "Node")
+ATTRIBUTES, EXTRAS = ("node_attributes",), ("node_extras",)
+SHADOWS: dict[Path_, Path_] = {ATTRIBUTES: ("node_attributes_conversion",), EXTRAS: ("node_extras_conversion",)}
+_COPY = 1 << 20
+
+
+def streams(source: str, steps: list[tuple[str, str]]) -> bool:
+    """Whether a plan runs here: from 0.4 on, forward legacy steps (or none: a change of container)."""
+    first = version_index(FIRST_STREAMED)
+    return (
+        source in LEGACY_VERSIONS
+        and version_index(source) >= first
+        and all(a in LEGACY_VERSIONS and b in LEGACY_VERSIONS and first <= version_index(a) < version_index(b) for a, b in steps)
+    )
+
+
+# ---------------------------------------------------------------- facts from other sections
+@dataclass
+class Context:
+    """What consumers need from producers; filled as the producers stream past."""
+
+    node_pks: set[str] = field(default_factory=set)
+    process_types: dict[str, str] = field(default_factory=dict)  # only process.* nodes: the rest need none
+    shadows: dict[Path_, dict[str, bytes]] = field(default_factory=dict)  # per conversion section, string-leaf shadows
+
+    def learn(self, path: Path_, batch: dict | list) -> None:
+        if path == NODES and isinstance(batch, dict):
+            self.node_pks.update(batch)
+            for pk, row in batch.items():
+                node_type = row.get("node_type") if isinstance(row, dict) else None
+                if isinstance(node_type, str) and node_type.startswith("process."):
+                    self.process_types[pk] = node_type
+        elif path in SHADOWS.values() and isinstance(batch, dict):
+            kept = self.shadows.setdefault(path, {})
+            if not _has_string_leaf(batch):  # the common case: a whole batch of all-null shadows
+                return
+            for pk, shadow in batch.items():
+                if shadow and _has_string_leaf(shadow):  # most shadows are all null: nothing to convert
+                    kept[pk] = orjson.dumps(shadow)
+
+    def nodes_for(self, batch: dict) -> dict[str, dict]:
+        return {pk: {"node_type": self.process_types.get(pk, "")} for pk in batch if pk in self.node_pks}
+
+    def shadows_for(self, section: Path_, batch: dict) -> dict[str, Any]:
+        kept = self.shadows.get(section, {})
+        return {pk: orjson.loads(kept[pk]) for pk in batch if pk in kept}
+
+
+def producers(steps: list[tuple[str, str]]) -> dict[Path_, set[Path_]]:
+    """For each consumer section, the sections whose facts its steps need."""
+    plan = set(steps)
+    needs: dict[Path_, set[Path_]] = {}
+    if plan & {("0.5", "0.6"), ("0.6", "0.7"), ("0.11", "0.12")}:
+        needs[ATTRIBUTES] = {NODES}
+    if ("0.5", "0.6") in plan:
+        needs[ATTRIBUTES].add(SHADOWS[ATTRIBUTES])
+        needs[EXTRAS] = {SHADOWS[EXTRAS]}
+    return needs
+
+
+# ---------------------------------------------------------------- the steps on one batch
+class BatchSteps:
+    """The registered step functions run on a Draft holding one batch (and its facts)."""
+
+    def __init__(self, steps: list[tuple[str, str]], file: str, context: Context | None) -> None:
+        self._functions = [(step, STEPS[step]) for step in steps]
+        self._file = file
+        self._context = context
+
+    def __call__(self, path: Path_, batch: Any) -> tuple[bool, Any]:
+        """``(kept, new)``: whether the section (or value) at ``path`` outlives the steps, and its batch after them."""
+        data = self._mini_data(path, batch)
+        draft = Draft(self._file, {}, data, RepoView(lambda names: {}, (), self._file))
+        for (source, target), function in self._functions:
+            try:
+                function(draft)
+            except BadInputError:
+                raise
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                raise BadInputError(
+                    self._file,
+                    f"data.json: $.{'.'.join(path)} does not have the structure of export version {source} "
+                    f"({type(exc).__name__}: {exc}); run 'reportgen archive validate' for every problem",
+                    "data.json",
+                ) from None
+        return _take(draft.data, path)
+
+    def _mini_data(self, path: Path_, batch: Any) -> dict:
+        data = _nest(path, batch)
+        if path not in (ATTRIBUTES, EXTRAS) or not isinstance(batch, dict):
+            return data
+        if self._context is None:  # no facts gathered: every row is assumed to have its node
+            data["export_data"] = {"Node": {pk: {} for pk in batch}}
+        else:
+            data[SHADOWS[path][0]] = self._context.shadows_for(SHADOWS[path], batch)
+            data["export_data"] = {"Node": self._context.nodes_for(batch) if path == ATTRIBUTES else {}}
+        return data
+
+
+def _nest(path: Path_, value: Any) -> dict:
+    for key in reversed(path[1:]):
+        value = {key: value}
+    return {path[0]: value}
+
+
+def _take(data: dict, path: Path_) -> tuple[bool, Any]:
+    here: Any = data
+    for key in path:
+        if not isinstance(here, dict) or key not in here:
+            return False, None
+        here = here[key]
+    return True, here
+
+
+def apply_to_metadata(metadata: dict, steps: list[tuple[str, str]], tool: str) -> None:
+    """Run the steps' metadata part (and the version bookkeeping) once, on an empty document."""
+    draft = Draft("stream", metadata, {}, RepoView(lambda names: {}, (), "stream"))
+    for source, target in steps:
+        run_step(draft, source, target, tool)
+
+
+# ---------------------------------------------------------------- writing data.json
+class _Writer:
+    """Compact JSON written token by token, into ``main`` or (for a spooled section) ``late``."""
+
+    def __init__(self, main: IO[bytes], late: IO[bytes]) -> None:
+        self.main, self.late = main, late
+        self._first: list[bool] = []
+        self.pieces: list[tuple[IO[bytes], int, int]] = []  # data.json: regions of main and late, in order
+        self._cut = 0  # where the current region of main begins
+
+    def open(self, out: IO[bytes], key: str | None, is_object: bool) -> None:
+        self._member(out, key)
+        out.write(b"{" if is_object else b"[")
+        self._first.append(True)
+
+    def close(self, out: IO[bytes], is_object: bool) -> None:
+        out.write(b"}" if is_object else b"]")
+        self._first.pop()
+
+    def rows(self, out: IO[bytes], batch: dict | list) -> None:
+        if batch:
+            body = orjson.dumps(batch)
+            self._sep(out)
+            out.write(memoryview(body)[1:-1])
+
+    def value(self, out: IO[bytes], key: str, value: Any) -> None:
+        self._member(out, key)
+        out.write(orjson.dumps(value))
+
+    def placeholder(self, key: str) -> int:
+        """A member of main whose value is written later into late; returns its slot in ``pieces``."""
+        self._member(self.main, key)
+        self.pieces.append((self.main, self._cut, self.main.tell()))
+        self._cut = self.main.tell()
+        self.pieces.append((self.late, 0, 0))
+        return len(self.pieces) - 1
+
+    def finish(self) -> None:
+        self.pieces.append((self.main, self._cut, self.main.tell()))
+
+    def _member(self, out: IO[bytes], key: str | None) -> None:
+        if self._first:
+            self._sep(out)
+            if key is not None:
+                out.write(orjson.dumps(key))
+                out.write(b":")
+
+    def _sep(self, out: IO[bytes]) -> None:
+        if self._first[-1]:
+            self._first[-1] = False
+        else:
+            out.write(b",")
+
+
+@dataclass
+class DataJson:
+    """The migrated data.json: its size, and its bytes read back from the work files."""
+
+    size: int
+    pieces: list[tuple[IO[bytes], int, int]]
+
+    def chunks(self) -> Iterator[bytes]:
+        for fh, start, end in self.pieces:
+            fh.seek(start)
+            left = end - start
+            while left:
+                chunk = fh.read(min(_COPY, left))
+                if not chunk:
+                    raise OSError(f"work file ended {left} bytes early")
+                left -= len(chunk)
+                yield chunk
+
+
+# ---------------------------------------------------------------- the walk
+class _Spool:
+    """A consumer section met before its producers: its batches as JSON lines, migrated at the end."""
+
+    def __init__(self, path: Path_, is_object: bool, slot: int, workdir: Path) -> None:
+        self.path, self.is_object, self.slot = path, is_object, slot
+        self.file = tempfile.TemporaryFile(dir=workdir)
+
+    def add(self, dumped: bytes) -> None:
+        self.file.write(dumped)
+        self.file.write(b"\n")
+
+    def batches(self) -> Iterator[Any]:
+        self.file.seek(0)
+        for line in self.file:
+            yield orjson.loads(line)
+        self.file.close()
+
+
+def stream_data_json(
+    archive: Archive, steps: list[tuple[str, str]], workdir: Path, opener: Callable[[], IO[bytes]] | None = None,
+    batch: int = BATCH,
+) -> DataJson:  # fmt: skip
+    """Migrate ``data.json`` through ``steps`` into work files under ``workdir`` (see the module docstring)."""
+    file = str(archive.path)
+    opener = opener or (lambda: archive.open_member("data.json"))
+    context = Context()
+    needs = producers(steps)
+    wanted = set().union(*needs.values())  # the producers this plan needs facts from
+    migrate = BatchSteps(steps, file, context)
+    main, late = tempfile.TemporaryFile(dir=workdir), tempfile.TemporaryFile(dir=workdir)
+    writer = _Writer(main, late)
+    done: set[Path_] = set()
+    spools: list[_Spool] = []
+    open_: dict[Path_, tuple[Any, bool]] = {}  # open container -> (main, a _Spool or None when dropped; is_object)
+    seen: set[str] = set()  # the row keys of the open section
+    with gc_paused(), opener() as stream:
+        for event in RowReader(stream, file).outline(WALK, batch):
+            kind, path = event[0], event[1]
+            if kind == "rows":
+                rows = event[2]
+                dumped = _checked_dump(file, opener, path, rows, event[3], event[4], seen)
+                if path in wanted:
+                    context.learn(path, rows)
+                target = open_[path][0]
+                if target is main:
+                    writer.rows(main, migrate(path, rows)[1])
+                elif target is not None:
+                    target.add(dumped)
+            elif kind == "open":
+                seen = set()
+                open_[path] = (_open_section(path, event[2], writer, migrate, needs, done, spools, workdir), event[2])
+            elif kind == "close":
+                done.add(path)
+                target, is_object = open_.pop(path)
+                if target is main:
+                    writer.close(main, is_object)
+            else:  # a scalar inside a walked container
+                kept, value = migrate(path, _checked_value(file, path, event[2]))
+                if kept:
+                    writer.value(main, path[-1], value)
+        writer.finish()
+        for spool in spools:
+            start = late.tell()
+            writer.open(late, None, spool.is_object)
+            for rows in spool.batches():
+                writer.rows(late, migrate(spool.path, rows)[1])
+            writer.close(late, spool.is_object)
+            writer.pieces[spool.slot] = (late, start, late.tell())
+    return DataJson(sum(end - start for _, start, end in writer.pieces), writer.pieces)
+
+
+def _open_section(path, is_object, writer, migrate, needs, done, spools, workdir) -> Any:
+    """Where a container's output goes: main, a spool (its producers are still to come), or nowhere."""
+    if path not in WALK and not migrate(path, {} if is_object else [])[0]:
+        return None  # a section the steps remove (the conversion shadows at 0.5 -> 0.6)
+    if needs.get(path, set()) - done:
+        spool = _Spool(path, is_object, writer.placeholder(path[-1]), workdir)
+        spools.append(spool)
+        return spool
+    writer.open(writer.main, path[-1] if path else None, is_object)
+    return writer.main
+
+
+def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str]) -> bytes:
+    """The batch's compact dump, after the cheap checks that send a doubtful section to the exact reader."""
+    doubtful = len(rows) != count
+    if isinstance(rows, dict):
+        before = len(seen)
+        seen.update(rows)
+        doubtful = doubtful or len(seen) - before != len(rows)
+    try:
+        dumped = orjson.dumps(rows)
+    except orjson.JSONEncodeError:
+        dumped, doubtful = b"", True
+    if doubtful or dumped.count(b":") != colons:
+        _exact_check(file, opener, path)
+        if not dumped:  # orjson refused what the exact reader let through
+            raise BadInputError(file, f"data.json: invalid JSON at $.{'.'.join(path)}: a value orjson cannot write", "data.json")
+    return dumped
+
+
+def _checked_value(file: str, path: Path_, value: Any) -> Any:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise BadInputError(file, f"data.json: invalid JSON at $.{'.'.join(path)}: {exc}", "data.json") from None
+    return value
+
+
+def _exact_check(file: str, opener, path: Path_) -> None:
+    """Read one section again with the strict reader: names a duplicate key, a number beyond
+    64 bits or a string orjson cannot write; returns if there is nothing wrong after all."""
+    dotted = ".".join(path)
+    seen: set[str] = set()
+    with opener() as stream:
+        for _, key, value in RowReader(stream, file, strict=True).rows({path}):
+            if isinstance(key, str):
+                if key in seen:
+                    raise BadInputError(file, f"data.json: invalid JSON at $.{dotted}: duplicate key {key!r}", "data.json")
+                seen.add(key)
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError as exc:
+                raise BadInputError(file, f"data.json: invalid JSON at $.{dotted}[{key!r}]: {exc}", "data.json") from None
