@@ -29,7 +29,6 @@ from typing import IO, Any
 from converters.errors import BadInputError
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
-_FAST = 1024  # rows handed over at a time by the fast loop
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
 _TAIL = 1024  # an error this close to the end of the buffer may be a cut token
 _WS = re.compile(r"[ \t\n\r]*")
@@ -134,8 +133,8 @@ class RowReader:
                 yield from self._container(child, wanted, prefixes)
             else:
                 self._value()
-                if path and path not in prefixes:  # the rows of a section nobody wants: read past quickly
-                    index += sum(1 for _ in self._fast_rows(dotted, is_object, index))
+                if path and path not in prefixes:  # the rows of a section nobody wants
+                    self._skip_rows(is_object)
             self._skip_ws()
             ch = self._take()
             if ch == close:
@@ -145,32 +144,20 @@ class RowReader:
             self._skip_ws()
 
     def _fast_rows(self, dotted: str, is_object: bool, index: int) -> Iterator[tuple[str, Any, Any]]:
-        """The rows after the first, read by ``_fast_batch`` a thousand at a time; returns how many."""
-        start = index
-        while True:
-            out: list[tuple[Any, Any]] = []
-            self._fast_batch(out, is_object, index, _FAST)
-            index += len(out)
-            for key, value in out:
-                yield dotted, key, value
-            if len(out) < _FAST:
-                return index - start
-
-    def _fast_batch(self, out: list[tuple[Any, Any]], is_object: bool, index: int, room: int) -> int:
-        """Append up to ``room`` rows ``(key, value)`` to ``out`` in one tight loop while they lie
-        wholly inside the buffer; returns the colons of their text (see ``_span_colons``).
+        """The rows after the first, in one tight loop while they lie wholly inside the buffer.
 
         Stops at the end of the section, near the end of the buffer or on
         anything unusual, with the position just after the last row it read;
-        the general walk carries on from there.
+        the general walk carries on from there.  Returns the number of rows read.
+        (``_fast_batch`` is the same loop gathering a batch; yielding straight
+        from here is ~10 % faster for a consumer that takes rows one by one.)
         """
-        scan, string, append = self._scan, self._string, out.append
+        scan, string = self._scan, self._string
         next_row = (_NEXT_KEY if is_object else _NEXT_ITEM).match
-        buf = self._buf
-        pos = first = self._pos
+        buf, pos, start = self._buf, self._pos, index
         limit = len(buf) - _TAIL
         try:
-            while pos < limit and room > 0:
+            while pos < limit:
                 found = next_row(buf, pos)
                 if found is None:
                     break
@@ -184,14 +171,56 @@ class RowReader:
                 value, end = scan(buf, found.end())
                 if end >= limit:
                     break
-                pos = end
+                pos = self._pos = end
                 index += 1
-                room -= 1
-                append((key, value))
+                yield dotted, key, value
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        return index - start
+
+    def _skip_rows(self, is_object: bool) -> None:
+        """Read past rows in the fast loop (the general walk is ~50 % slower), 1024 at a time."""
+        while self._fast_batch({} if is_object else [], is_object, 1024)[0] == 1024:
+            pass
+
+    def _fast_batch(self, out: dict | list, is_object: bool, room: int) -> tuple[int, int]:
+        """Add up to ``room`` rows to ``out`` (a dict for an object's rows, a list for an array's)
+        in one tight loop while they lie wholly inside the buffer; returns how many rows were
+        read (a dict may hold fewer: a repeated key) and the colons of their text (``_span_colons``).
+
+        Stops like ``_fast_rows``, with the position just after the last row it read.
+        """
+        scan, string = self._scan, self._string
+        next_row = (_NEXT_KEY if is_object else _NEXT_ITEM).match
+        buf = self._buf
+        pos = first = self._pos
+        limit = len(buf) - _TAIL
+        read = 0
+        try:
+            while pos < limit and read < room:
+                found = next_row(buf, pos)
+                if found is None:
+                    break
+                if is_object:
+                    key, end = string(buf, found.end())
+                    found = _COLON.match(buf, end)
+                    if found is None:
+                        break
+                    value, end = scan(buf, found.end())
+                    if end >= limit:
+                        break
+                    out[key] = value  # type: ignore[index]
+                else:
+                    value, end = scan(buf, found.end())
+                    if end >= limit:
+                        break
+                    out.append(value)  # type: ignore[union-attr]
+                pos = end
+                read += 1
         except (StopIteration, ValueError, RecursionError):
             pass
         self._pos = pos
-        return _span_colons(buf, first, pos)
+        return read, _span_colons(buf, first, pos)
 
     # ------------------------------------------------------------ the outline walk
     def outline(self, walk: set[Path_], size: int) -> Iterator[tuple]:
@@ -201,7 +230,7 @@ class RowReader:
         each other container directly inside one is a *section*, whose rows
         come in batches.  The events, in document order:
 
-        * ``("open", path, is_object)`` and ``("close", path)`` around a walked
+        * ``("open", path, is_object)`` and ``("close", path, is_object)`` around a walked
           container or a section;
         * ``("rows", path, batch, count, colons)``: up to ``size`` rows of a
           section, a dict (object) or list (array).  ``count`` is the number of
@@ -242,34 +271,37 @@ class RowReader:
                 yield "value", child, self._value()
             self._after_child(close, path, key)
         self._take()
-        yield "close", path
+        yield "close", path, is_object
 
     def _section(self, path: Path_, size: int) -> Iterator[tuple]:
         is_object, close = self._open()
         yield "open", path, is_object
-        rows: list[tuple[Any, Any]] = []
-        colons = total = 0  # total: rows of the section read so far (an array's next index)
+        batch: dict | list = {} if is_object else []
+        count = colons = 0
         while self._peek() != close:
             if is_object:
                 key = self._key()
                 colons += 1 + key.count(":")  # the decoded key: what its dump holds
                 self._skip_ws()
             else:
-                key = total
+                key = count
             start = self._base + self._pos  # _parse keeps the value's own text in the buffer
-            rows.append((key, self._value()))
+            value = self._value()
+            if is_object:
+                batch[key] = value  # type: ignore[index]
+            else:
+                batch.append(value)  # type: ignore[union-attr]
             colons += _span_colons(self._buf, start - self._base, self._pos)
-            before = len(rows)
-            colons += self._fast_batch(rows, is_object, total + 1, size - len(rows))
-            total += 1 + len(rows) - before
-            if len(rows) >= size:
-                yield _batch(path, is_object, rows, colons)
-                rows, colons = [], 0
+            read, more = self._fast_batch(batch, is_object, size - count - 1)
+            count, colons = count + 1 + read, colons + more
+            if count >= size:
+                yield "rows", path, batch, count, colons
+                batch, count, colons = ({} if is_object else []), 0, 0
             self._after_child(close, path, key)
-        if rows:
-            yield _batch(path, is_object, rows, colons)
+        if count:
+            yield "rows", path, batch, count, colons
         self._take()
-        yield "close", path
+        yield "close", path, is_object
 
     def _open(self) -> tuple[bool, str]:
         """At ``{`` or ``[``: take it and the blanks after it."""
@@ -374,11 +406,6 @@ class RowReader:
     def _error(self, reason: str, at: int | None = None, back: int = 0) -> BadInputError:
         where = self._base + (self._pos - back if at is None else at)
         return BadInputError(self._file, f"{self._member}: invalid JSON at char {where}: {reason}", self._member)
-
-
-def _batch(path: Path_, is_object: bool, rows: list[tuple[Any, Any]], colons: int) -> tuple:
-    batch: dict | list = dict(rows) if is_object else [value for _, value in rows]
-    return "rows", path, batch, len(rows), colons
 
 
 def _span_colons(buf: str, start: int, end: int) -> int:

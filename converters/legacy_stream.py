@@ -257,8 +257,8 @@ class DataJson:
 class _Spool:
     """A consumer section met before its producers: its batches as JSON lines, migrated at the end."""
 
-    def __init__(self, path: Path_, is_object: bool, slot: int, workdir: Path) -> None:
-        self.path, self.is_object, self.slot = path, is_object, slot
+    def __init__(self, path: Path_, is_object: bool, workdir: Path) -> None:
+        self.path, self.is_object = path, is_object
         self.file = tempfile.TemporaryFile(dir=workdir)
 
     def add(self, dumped: bytes) -> None:
@@ -272,69 +272,105 @@ class _Spool:
         self.file.close()
 
 
-def stream_data_json(
+def migrated_events(
     archive: Archive, steps: list[tuple[str, str]], workdir: Path, opener: Callable[[], IO[bytes]] | None = None,
     batch: int = BATCH,
-) -> DataJson:  # fmt: skip
-    """Migrate ``data.json`` through ``steps`` into work files under ``workdir`` (see the module docstring)."""
+) -> Iterator[tuple]:  # fmt: skip
+    """The migrated document as events, in bounded memory (see the module docstring).
+
+    ``("open", path, is_object)``, ``("rows", path, batch)``, ``("value", path, value)``,
+    ``("close", path, is_object)`` in document order, except that a section
+    waiting for facts leaves ``("later", path)`` at its place and comes whole
+    after the document's last ``close``.  Sections the steps remove give no events.
+    """
     file = str(archive.path)
     opener = opener or (lambda: archive.open_member("data.json"))
     context = Context()
     needs = producers(steps)
     wanted = set().union(*needs.values())  # the producers this plan needs facts from
     migrate = BatchSteps(steps, file, context)
-    main, late = tempfile.TemporaryFile(dir=workdir), tempfile.TemporaryFile(dir=workdir)
-    writer = _Writer(main, late)
     done: set[Path_] = set()
     spools: list[_Spool] = []
-    open_: dict[Path_, tuple[Any, bool]] = {}  # open container -> (main, a _Spool or None when dropped; is_object)
+    open_: dict[Path_, Any] = {}  # open container -> "live", a _Spool, or None (dropped)
     seen: set[str] = set()  # the row keys of the open section
-    with gc_paused(), opener() as stream:
-        for event in RowReader(stream, file).outline(WALK, batch):
-            kind, path = event[0], event[1]
-            if kind == "rows":
-                rows = event[2]
-                dumped = _checked_dump(file, opener, path, rows, event[3], event[4], seen)
-                if path in wanted:
-                    context.learn(path, rows)
-                target = open_[path][0]
-                if target is main:
-                    writer.rows(main, migrate(path, rows)[1])
-                elif target is not None:
-                    target.add(dumped)
-            elif kind == "open":
-                seen = set()
-                open_[path] = (_open_section(path, event[2], writer, migrate, needs, done, spools, workdir), event[2])
-            elif kind == "close":
-                done.add(path)
-                target, is_object = open_.pop(path)
-                if target is main:
-                    writer.close(main, is_object)
-            else:  # a scalar inside a walked container
-                kept, value = migrate(path, _checked_value(file, path, event[2]))
-                if kept:
-                    writer.value(main, path[-1], value)
-        writer.finish()
+    with gc_paused():
+        with opener() as stream:
+            for event in RowReader(stream, file).outline(WALK, batch):
+                kind, path = event[0], event[1]
+                if kind == "rows":
+                    rows = event[2]
+                    dumped = _checked_dump(file, opener, path, rows, event[3], event[4], seen)
+                    if path in wanted:
+                        context.learn(path, rows)
+                    target = open_[path]
+                    if target == "live":
+                        yield "rows", path, migrate(path, rows)[1]
+                    elif target is not None:
+                        target.add(dumped)
+                elif kind == "open":
+                    seen = set()
+                    if path not in WALK and not migrate(path, {} if event[2] else [])[0]:
+                        open_[path] = None  # a section the steps remove (the conversion shadows at 0.5 -> 0.6)
+                    elif needs.get(path, set()) - done:
+                        open_[path] = _Spool(path, event[2], workdir)
+                        spools.append(open_[path])
+                        yield "later", path
+                    else:
+                        open_[path] = "live"
+                        yield event
+                elif kind == "close":
+                    done.add(path)
+                    if open_.pop(path) == "live":
+                        yield event
+                else:  # a scalar inside a walked container
+                    kept, value = migrate(path, _checked_value(file, path, event[2]))
+                    if kept:
+                        yield "value", path, value
         for spool in spools:
-            start = late.tell()
-            writer.open(late, None, spool.is_object)
+            yield "open", spool.path, spool.is_object
             for rows in spool.batches():
-                writer.rows(late, migrate(spool.path, rows)[1])
-            writer.close(late, spool.is_object)
-            writer.pieces[spool.slot] = (late, start, late.tell())
+                yield "rows", spool.path, migrate(spool.path, rows)[1]
+            yield "close", spool.path, spool.is_object
+
+
+def migrated_batches(
+    archive: Archive, steps: list[tuple[str, str]], workdir: Path, opener: Callable[[], IO[bytes]] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """``(section, batch)`` of every migrated section (``"export_data.Node"``, ``"links_uuid"``, ...),
+    for a consumer that does not care about order (staging into SQLite)."""
+    for event in migrated_events(archive, steps, workdir, opener):
+        if event[0] == "rows":
+            yield ".".join(event[1]), event[2]
+
+
+def stream_data_json(
+    archive: Archive, steps: list[tuple[str, str]], workdir: Path, opener: Callable[[], IO[bytes]] | None = None,
+    batch: int = BATCH,
+) -> DataJson:  # fmt: skip
+    """Migrate ``data.json`` through ``steps`` into work files under ``workdir``: its bytes and size."""
+    main, late = tempfile.TemporaryFile(dir=workdir), tempfile.TemporaryFile(dir=workdir)
+    writer = _Writer(main, late)
+    slots: dict[Path_, int] = {}
+    out = main
+    for event in migrated_events(archive, steps, workdir, opener, batch):
+        kind, path = event[0], event[1]
+        if kind == "rows":
+            writer.rows(out, event[2])
+        elif kind == "open":
+            if path in slots:  # a section that waited for its facts: written after the document
+                out, start = late, late.tell()
+            writer.open(out, None if not path or out is late else path[-1], event[2])
+        elif kind == "close":
+            writer.close(out, event[2])
+            if path == ():
+                writer.finish()
+            elif path in slots:
+                writer.pieces[slots[path]] = (late, start, late.tell())
+        elif kind == "later":
+            slots[path] = writer.placeholder(path[-1])
+        else:
+            writer.value(out, path[-1], event[2])
     return DataJson(sum(end - start for _, start, end in writer.pieces), writer.pieces)
-
-
-def _open_section(path, is_object, writer, migrate, needs, done, spools, workdir) -> Any:
-    """Where a container's output goes: main, a spool (its producers are still to come), or nowhere."""
-    if path not in WALK and not migrate(path, {} if is_object else [])[0]:
-        return None  # a section the steps remove (the conversion shadows at 0.5 -> 0.6)
-    if needs.get(path, set()) - done:
-        spool = _Spool(path, is_object, writer.placeholder(path[-1]), workdir)
-        spools.append(spool)
-        return spool
-    writer.open(writer.main, path[-1] if path else None, is_object)
-    return writer.main
 
 
 def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str]) -> bytes:

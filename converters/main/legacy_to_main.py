@@ -25,10 +25,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
@@ -272,17 +272,23 @@ def section_batches(rows, size: int = BATCH) -> Iterator[tuple[str, dict]]:
 
 def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
     """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
-    conn.execute("BEGIN")
     with opener() as stream:
-        for section, batch in section_batches(iter_rows(stream, str(log.file), ROW_SECTIONS)):
-            if section == "links_uuid":
-                _insert_links(conn, transform(section, list(batch.values())))
-            elif section == "groups_uuid":
-                _insert_members(conn, transform(section, batch))
-            elif section in ("node_attributes", "node_extras"):
-                _insert_node_json(conn, section, transform(section, batch), log)
-            else:
-                _insert_entities(conn, section.split(".")[1], transform(section, batch), log)
+        batches = section_batches(iter_rows(stream, str(log.file), ROW_SECTIONS))
+        stage_batches(((s, transform(s, list(b.values()) if s == "links_uuid" else b)) for s, b in batches), conn, log)
+
+
+def stage_batches(batches: Iterable[tuple[str, Any]], conn: sqlite3.Connection, log: ProblemLog) -> None:
+    """Batches of rows ``(section, dict or list)`` into the staging tables; sections in any order."""
+    conn.execute("BEGIN")
+    for section, batch in batches:
+        if section == "links_uuid":
+            _insert_links(conn, batch)
+        elif section == "groups_uuid":
+            _insert_members(conn, batch)
+        elif section in ("node_attributes", "node_extras"):
+            _insert_node_json(conn, section, batch, log)
+        elif section in ROW_SECTIONS:
+            _insert_entities(conn, section.split(".")[1], batch, log)
     conn.execute("COMMIT")
 
 
@@ -422,11 +428,15 @@ def build_main_metadata(legacy: dict) -> dict:
     return metadata
 
 
-def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity) -> Staged:
+def stage_legacy(
+    archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity, batches=None
+) -> Staged:
     """The whole 0.13 -> main_0000 conversion into a staging database (see the module docstring).
 
     ``transform(section, batch)`` applies local legacy steps to each batch of
     rows first (``converters.main.streamsteps``), so 0.7 ... 0.12 stream too.
+    ``batches(opener)``, when given, supplies the rows instead: the batches of
+    an earlier version migrated on the way (``converters.legacy_stream``).
     """
     db = workdir / "staging.sqlite3"
     log = ProblemLog(archive.path, strict)
@@ -434,7 +444,10 @@ def stage_legacy(archive: Archive, legacy_metadata: dict, workdir: Path, strict:
     try:
         opener = data_json_opener(archive)
         stage_repository(archive, conn)
-        stage_data_json(opener, conn, log, transform)
+        if batches is None:
+            stage_data_json(opener, conn, log, transform)
+        else:
+            stage_batches(batches(opener), conn, log)
         index_uuids(conn, log)
         resolve_links_and_members(conn, log)
         check_node_json(conn, log)

@@ -197,7 +197,7 @@ def convert(
 
             return migrate(src, dst, to_version=to_version, fmt=fmt, force=True)  # type: ignore[return-value]
         if isinstance(item, Incoming):
-            item, steps_done = _stream_local_steps(item, steps, workdir, strict)
+            item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
         else:
             steps_done = 0
         for source, target in steps[steps_done:]:
@@ -210,17 +210,30 @@ def convert(
     return ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)
 
 
-def _stream_local_steps(item: Incoming, steps, workdir: Path, strict: bool):
-    """Legacy steps that are row-local run while streaming into SQLite, when the plan goes to main."""
-    from converters.main.streamsteps import apply_to_metadata, local_prefix, row_transformer
+def _stream_legacy_steps(item: Incoming, steps, workdir: Path, strict: bool):
+    """On the way to main, the legacy steps run while the rows stream into SQLite: no legacy
+    document is ever held whole.
 
-    prefix = local_prefix(steps)
-    if (len(steps) == len(prefix)) or steps[len(prefix)] != ("0.13", "main_0000"):
+    From 0.7 the steps are row-local and run as a cheap per-batch transform
+    (``converters.main.streamsteps``); from 0.4 they need facts from other
+    sections, gathered by ``converters.legacy_stream`` (one more dump per batch,
+    and a spool for attributes that come before their nodes).
+    """
+    from converters.legacy_stream import apply_to_metadata, migrated_batches, streams
+    from converters.main.streamsteps import local_prefix, row_transformer
+
+    if ("0.13", "main_0000") not in steps:
         return item, 0
-    transform = row_transformer(prefix, item.metadata)
+    legacy = steps[: steps.index(("0.13", "main_0000"))]
+    if not streams(item.metadata["export_version"], legacy):
+        return item, 0
     metadata = dict(item.metadata)
-    apply_to_metadata(metadata, prefix, _tool())
-    return stage_legacy(item.archive, metadata, workdir, strict, transform), len(prefix)
+    apply_to_metadata(metadata, legacy, _tool())
+    archive = item.archive
+    if local_prefix(legacy) == legacy:
+        return stage_legacy(archive, metadata, workdir, strict, row_transformer(legacy, item.metadata)), len(legacy)
+    batches = lambda opener: migrated_batches(archive, legacy, workdir, opener)  # noqa: E731
+    return stage_legacy(archive, metadata, workdir, strict, batches=batches), len(legacy)
 
 
 def _forward_legacy(steps: list[tuple[str, str]], target: str) -> bool:
