@@ -1,9 +1,11 @@
 """Migrate an archive to another export version, possibly changing its container.
 
-Read once, transform in place, write once: ``data.json`` is parsed a single
-time, every step edits the same dicts, the result is dumped once, and the
+From 0.4 on, ``data.json`` streams in batches of rows through the steps
+(``converters.legacy_stream``); before 0.4 it is parsed once, every step
+edits the same dicts, and the result is dumped once.  Either way the
 repository files stream from the input container straight into the output
-container without touching the disk in between.
+container without touching the disk in between.  Plans that touch main or go
+down are handed to ``converters.main.runner``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ def migrate(
     limits: Limits | None = None,
     in_memory: bool = False,
 ) -> MigrationResult:
-    """Write ``src`` migrated to ``to_version`` into ``dst`` (zip, tar.gz or tar.zst)."""
+    """Write ``src`` migrated to ``to_version`` into ``dst`` (zip, tar.gz or tar.zst).
+
+    ``in_memory`` forces the whole-document chain even from 0.4 on (the tests'
+    reference for the streamed one; it needs about six times ``data.json`` in memory).
+    """
     src, dst = Path(src), Path(dst)
     fmt = fmt or guess_format(dst)
     check_output(dst, [src], force)

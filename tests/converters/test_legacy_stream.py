@@ -202,3 +202,18 @@ def test_a_step_refusal_mid_stream_leaves_nothing_behind(tmp_path):
     line = refuse(tmp_path, _archive(tmp_path, "0.6", data=data), "active process nodes cannot be sealed")
     assert calc in line
     assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())
+
+
+# ---------------------------------------------------------------- on the way to main_0001
+@pytest.mark.parametrize("version", ["0.4", "0.5", "0.6", "0.9"])
+def test_streamed_rows_into_main_equal_a_stop_at_0_13_in_memory(tmp_path, version):
+    """0.4 ... 0.6 -> main_0001 stages the migrated batches directly (no legacy document held);
+    the result must be the archive that going through an in-memory 0.13 gives."""
+    src = _archive(tmp_path, version)
+    migrate(src, tmp_path / "direct.aiida", to_version="main_0001")
+    migrate(src, tmp_path / "mid.zip", to_version="0.13", in_memory=True)
+    migrate(tmp_path / "mid.zip", tmp_path / "two-hops.aiida", to_version="main_0001")
+    with zipfile.ZipFile(tmp_path / "direct.aiida") as direct, zipfile.ZipFile(tmp_path / "two-hops.aiida") as hops:
+        assert direct.namelist() == hops.namelist()
+        for name in direct.namelist():
+            assert direct.read(name) == hops.read(name), name
