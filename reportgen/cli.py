@@ -130,7 +130,7 @@ def archive() -> None:
 @archive.command("inspect")
 @click.argument("path", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--stream", is_flag=True, help="Read data.json in bounded memory (0.7 ... 0.13 archives larger than memory).")
+@click.option("--stream", is_flag=True, help="Read data.json in bounded memory (0.4 ... 0.13 archives larger than memory).")
 def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
     """Show version, container, entity counts, types, groups, repository size and history of PATH.
 
@@ -149,7 +149,7 @@ def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
 @click.argument("path", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print every problem as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 65 on warnings too, not only on errors.")
-@click.option("--stream", is_flag=True, help="Check references in bounded memory (0.7 ... 0.13 archives larger than memory).")
+@click.option("--stream", is_flag=True, help="Check references in bounded memory (0.4 ... 0.13 archives larger than memory).")
 def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> None:
     """Check PATH's structure and references; list every problem with its JSON path.
 

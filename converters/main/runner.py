@@ -211,29 +211,17 @@ def convert(
 
 
 def _stream_legacy_steps(item: Incoming, steps, workdir: Path, strict: bool):
-    """On the way to main, the legacy steps run while the rows stream into SQLite: no legacy
-    document is ever held whole.
-
-    From 0.7 the steps are row-local and run as a cheap per-batch transform
-    (``converters.main.streamsteps``); from 0.4 they need facts from other
-    sections, gathered by ``converters.legacy_stream`` (one more dump per batch,
-    and a spool for attributes that come before their nodes).
-    """
-    from converters.legacy_stream import apply_to_metadata, migrated_batches, streams
-    from converters.main.streamsteps import local_prefix, row_transformer
+    """On the way to main, the legacy steps (from 0.4) run while the rows stream into SQLite:
+    no legacy document is ever held whole (``streamsteps.stage_migrating``)."""
+    from converters.legacy_stream import streams
+    from converters.main.streamsteps import stage_migrating
 
     if ("0.13", "main_0000") not in steps:
         return item, 0
     legacy = steps[: steps.index(("0.13", "main_0000"))]
     if not streams(item.metadata["export_version"], legacy):
         return item, 0
-    metadata = dict(item.metadata)
-    apply_to_metadata(metadata, legacy, _tool())
-    archive = item.archive
-    if local_prefix(legacy) == legacy:
-        return stage_legacy(archive, metadata, workdir, strict, row_transformer(legacy, item.metadata)), len(legacy)
-    batches = lambda opener: migrated_batches(archive, legacy, workdir, opener)  # noqa: E731
-    return stage_legacy(archive, metadata, workdir, strict, batches=batches), len(legacy)
+    return stage_migrating(item.archive, item.metadata, legacy, workdir, strict, _tool()), len(legacy)
 
 
 def _forward_legacy(steps: list[tuple[str, str]], target: str) -> bool:

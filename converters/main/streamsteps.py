@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from converters.legacy_stream import BatchSteps, apply_to_metadata
+from converters.legacy_stream import BatchSteps, apply_to_metadata, migrated_batches
 
-__all__ = ["LOCAL", "local_prefix", "row_transformer", "apply_to_metadata"]
+__all__ = ["LOCAL", "local_prefix", "row_transformer", "apply_to_metadata", "stage_migrating"]
 
 LOCAL: tuple[tuple[str, str], ...] = (
     ("0.7", "0.8"),
@@ -50,3 +50,21 @@ def row_transformer(steps: list[tuple[str, str]], metadata: dict) -> Callable[[s
         return batch_steps(tuple(section.split(".")), batch)[1] if steps else batch
 
     return transform
+
+
+def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], workdir, strict: bool, tool: str):
+    """Stage a legacy archive (0.4 or later) into SQLite with ``legacy`` steps run on the way.
+
+    From 0.7 the steps are row-local and run as a cheap per-batch transform;
+    from 0.4 three of them need facts from other sections, which
+    ``converters.legacy_stream`` gathers (one more dump per batch, and a spool
+    for attributes that come before their nodes).
+    """
+    from converters.main.legacy_to_main import stage_legacy
+
+    migrated = dict(metadata)
+    apply_to_metadata(migrated, legacy, tool)
+    if local_prefix(legacy) == legacy:
+        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy, metadata))
+    batches = lambda opener: migrated_batches(archive, legacy, workdir, opener)  # noqa: E731
+    return stage_legacy(archive, migrated, workdir, strict, batches=batches)

@@ -251,10 +251,11 @@ __all__ = ["validate_main", "inspect_main", "is_main_archive"]
 
 # ---------------------------------------------------------------- legacy archives, streamed
 def _stage_for_reading(path: Path, workdir: Path):
-    """A legacy 0.7 ... 0.13 archive streamed into a staging database (its problems recorded)."""
-    from converters.main.legacy_to_main import NODE_SELECT, stage_legacy
-    from converters.main.streamsteps import local_prefix, row_transformer
+    """A legacy archive from 0.4 streamed into a staging database (its problems recorded)."""
     from converters.containers import open_archive
+    from converters.legacy_stream import streams
+    from converters.main.legacy_to_main import NODE_SELECT
+    from converters.main.streamsteps import stage_migrating
     from converters.migrations import plan
     from converters.versions import read_metadata
 
@@ -262,9 +263,9 @@ def _stage_for_reading(path: Path, workdir: Path):
     metadata = read_metadata(archive)
     version = metadata["export_version"]
     steps = plan(version, "0.13")
-    if local_prefix(steps) != steps:
-        raise BadInputError(path, f"streaming reads 0.7 ... 0.13 archives; migrate this {version} archive first")
-    staged = stage_legacy(archive, metadata, workdir, strict=False, transform=row_transformer(steps, metadata))
+    if not streams(version, steps):
+        raise BadInputError(path, f"streaming reads 0.4 ... 0.13 archives; migrate this {version} archive first")
+    staged = stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only")
     return archive, metadata, staged, NODE_SELECT
 
 

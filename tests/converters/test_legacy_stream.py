@@ -217,3 +217,16 @@ def test_streamed_rows_into_main_equal_a_stop_at_0_13_in_memory(tmp_path, versio
         assert direct.namelist() == hops.namelist()
         for name in direct.namelist():
             assert direct.read(name) == hops.read(name), name
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.6"])
+def test_validate_and_inspect_stream_an_old_archive_and_find_a_dangling_link(tmp_path, version):
+    from converters.main.validate import inspect_legacy_streaming, validate_legacy_streaming
+
+    data = b.build_data(version)
+    data["links_uuid"][0]["input"] = "00000000-0000-4000-8000-000000000000"
+    src = _archive(tmp_path, version, data=data)
+    assert "dangling-link" in {p.code for p in validate_legacy_streaming(src)}
+    assert inspect_legacy_streaming(src).entities["Node"] == len(data["export_data"]["Node"])
+    with pytest.raises(BadInputError, match="migrate this 0.3 archive first"):
+        validate_legacy_streaming(_archive(tmp_path, "0.3", name="old.zip"))
