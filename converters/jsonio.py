@@ -121,6 +121,26 @@ def _suspicious(data: bytes) -> bool:
     return False
 
 
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    """``object_pairs_hook`` of the exact parses: a repeated key is an error naming it."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return found
+
+
+def int64(text: str) -> int:
+    """``parse_int`` of the exact parses: orjson and AiiDA's databases hold 64 bits at most."""
+    value = int(text)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"integer {text[:20]}... out of the 64-bit range")
+    return value
+
+
 def _invalid(file: Path | str, member: str, exc: json.JSONDecodeError) -> BadInputError:
     return BadInputError(
         file, f"{member}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}", member
@@ -130,25 +150,11 @@ def _invalid(file: Path | str, member: str, exc: json.JSONDecodeError) -> BadInp
 def _exact_check(file: Path | str, member: str, data: bytes) -> None:
     """The slow, exact parse: names the duplicate key or the out-of-range number."""
 
-    def pairs(items: list[tuple[str, Any]]) -> dict:
-        seen: set[str] = set()
-        for key, _ in items:
-            if key in seen:
-                raise ValueError(f"key {key!r} (duplicate key)")
-            seen.add(key)
-        return dict(items)
-
-    def integer(text: str) -> int:
-        value = int(text)
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise ValueError(f"integer {text[:20]}... (out of 64-bit range)")
-        return value
-
     def constant(text: str) -> None:
         raise ValueError(f"{text} (not JSON)")
 
     try:
-        json.loads(data, object_pairs_hook=pairs, parse_int=integer, parse_constant=constant)
+        json.loads(data, object_pairs_hook=unique_pairs, parse_int=int64, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
     except (ValueError, RecursionError) as exc:

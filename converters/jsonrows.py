@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from converters.errors import BadInputError
+from converters.jsonio import int64, unique_pairs
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
@@ -42,24 +43,6 @@ Path_ = tuple[str, ...]
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
-            seen.add(key)
-    return found
-
-
-def _int64(text: str) -> int:
-    value = int(text)
-    if not -(2**63) <= value <= 2**64 - 1:
-        raise ValueError(f"integer {text[:20]}... out of the 64-bit range")
-    return value
 
 
 class RowReader:
@@ -91,7 +74,7 @@ class RowReader:
         self._base = 0  # characters dropped from the front of the buffer
         self._eof = False
         if strict:  # the slow, exact parse that names a duplicate key or a number beyond 64 bits
-            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique, parse_int=_int64)
+            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=unique_pairs, parse_int=int64)
         else:
             decoder = json.JSONDecoder(parse_constant=_reject_constant)
         self._scan = decoder.scan_once

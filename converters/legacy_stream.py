@@ -51,9 +51,9 @@ from converters.containers import Archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused
 from converters.jsonrows import Path_, RowReader
-from converters.migrations import STEPS, run_step
+from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
-from converters.migrations.v0_5_to_v0_6 import _has_string_leaf
+from converters.migrations.v0_5_to_v0_6 import _has_string_leaf, string_leaf_in
 from converters.versions import LEGACY_VERSIONS, version_index
 
 FIRST_STREAMED = "0.4"  # the steps before it need the whole document (links deleted by node type, ...)
@@ -84,7 +84,8 @@ class Context:
     process_types: dict[str, str] = field(default_factory=dict)  # only process.* nodes: the rest need none
     shadows: dict[Path_, dict[str, bytes]] = field(default_factory=dict)  # per conversion section, string-leaf shadows
 
-    def learn(self, path: Path_, batch: dict | list) -> None:
+    def learn(self, path: Path_, batch: dict | list, dumped: bytes) -> None:
+        """Facts from a producer's raw batch; ``dumped`` is its compact dump, already made."""
         if path == NODES and isinstance(batch, dict):
             self.node_pks.update(batch)
             for pk, row in batch.items():
@@ -93,7 +94,7 @@ class Context:
                     self.process_types[pk] = node_type
         elif path in SHADOWS.values() and isinstance(batch, dict):
             kept = self.shadows.setdefault(path, {})
-            if not _has_string_leaf(batch):  # the common case: a whole batch of all-null shadows
+            if not string_leaf_in(dumped):  # the common case: a whole batch of all-null shadows
                 return
             for pk, shadow in batch.items():
                 if shadow and _has_string_leaf(shadow):  # most shadows are all null: nothing to convert
@@ -132,18 +133,13 @@ class BatchSteps:
         """``(kept, new)``: whether the section (or value) at ``path`` outlives the steps, and its batch after them."""
         data = self._mini_data(path, batch)
         draft = Draft(self._file, {}, data, RepoView(lambda names: {}, (), self._file))
-        for (source, target), function in self._functions:
+        for (source, _), function in self._functions:
             try:
                 function(draft)
             except BadInputError:
                 raise
             except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                raise BadInputError(
-                    self._file,
-                    f"data.json: $.{'.'.join(path)} does not have the structure of export version {source} "
-                    f"({type(exc).__name__}: {exc}); run 'reportgen archive validate' for every problem",
-                    "data.json",
-                ) from None
+                raise shape_error(self._file, source, exc, f"data.json: $.{'.'.join(path)}") from None
         return _take(draft.data, path)
 
     def _mini_data(self, path: Path_, batch: Any) -> dict:
@@ -301,7 +297,7 @@ def migrated_events(
                     rows = event[2]
                     dumped = _checked_dump(file, opener, path, rows, event[3], event[4], seen)
                     if path in wanted:
-                        context.learn(path, rows)
+                        context.learn(path, rows, dumped)
                     target = open_[path]
                     if target == "live":
                         yield "rows", path, migrate(path, rows)[1]

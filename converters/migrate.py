@@ -22,7 +22,7 @@ from converters.containers import Archive, Limits, OutMember, check_output, gues
 from converters.errors import BadInputError
 from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
-from converters.migrations import plan, run_step
+from converters.migrations import plan, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, read_data, read_metadata, version_index
 
@@ -128,12 +128,7 @@ def _run_steps(draft: Draft, steps: list[tuple[str, str]]) -> None:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             if isinstance(exc, BadInputError):
                 raise
-            raise BadInputError(
-                draft.file,
-                f"data.json does not have the structure of export version {source} "
-                f"({type(exc).__name__}: {exc}); run 'reportgen archive validate' for every problem",
-                "data.json",
-            ) from None
+            raise shape_error(draft.file, source, exc) from None
 
 
 def _members(archive: Archive, head: list[OutMember], deleted: set[str]) -> Iterator[OutMember]:

@@ -42,7 +42,7 @@ def local_prefix(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return prefix
 
 
-def row_transformer(steps: list[tuple[str, str]], metadata: dict) -> Callable[[str, object], object]:
+def row_transformer(steps: list[tuple[str, str]]) -> Callable[[str, object], object]:
     """``transform(section, batch)``: a section's batch after every step (sections as in data.json)."""
     batch_steps = BatchSteps(steps, "stream", context=None)
 
@@ -65,6 +65,6 @@ def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], work
     migrated = dict(metadata)
     apply_to_metadata(migrated, legacy, tool)
     if local_prefix(legacy) == legacy:
-        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy, metadata))
+        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy))
     batches = lambda opener: migrated_batches(archive, legacy, workdir, opener)  # noqa: E731
     return stage_legacy(archive, migrated, workdir, strict, batches=batches)

@@ -98,3 +98,13 @@ def run_step(draft: Draft, source: str, target: str, tool: str) -> None:
     if not isinstance(history, list):
         history = draft.metadata["conversion_info"] = []
     history.append(f"Converted from version {source} to {target} with reportgen v{tool}")
+
+
+def shape_error(file: str, source: str, exc: Exception, where: str = "data.json") -> BadInputError:
+    """A step's KeyError/TypeError/...: the input lacks the structure of its version (bad input, not a bug)."""
+    return BadInputError(
+        file,
+        f"{where} does not have the structure of export version {source} "
+        f"({type(exc).__name__}: {exc}); run 'reportgen archive validate' for every problem",
+        "data.json",
+    )
