@@ -124,3 +124,69 @@ def test_unwanted_sections_cost_one_row_of_memory() -> None:
     rows = b", ".join(b'"%d": "%s"' % (i, b"y" * 1000) for i in range(2000))
     text = b'{"big_unwanted": {' + rows + b'}, "node_attributes": {"1": 1}}'
     assert _read(text, 4096, max_row=8192) == [("node_attributes", "1", 1)]
+
+
+# ---------------------------------------------------------------- rows in bulk (orjson runs)
+@pytest.mark.parametrize("bulk", [0, 48, 300, 4096])
+def test_runs_parsed_in_bulk_equal_json_loads_row_for_row(bulk: int) -> None:
+    """Runs of any size, cut at guessed boundaries (strings here hold ``}],{[:``), give what json.loads gives,
+    types included: an integer beyond 64 bits stays an int (orjson alone would make it a float)."""
+    rng = random.Random(bulk)
+    document = _document(rng, 3000)
+    text = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    got = _read(text, 1 << 16, bulk=bulk)
+    expected = _expected(json.loads(text))
+    assert got == expected
+    assert [type(v) for _, _, v in got] == [type(v) for _, _, v in expected]
+
+
+def _separator_trap_rows(count: int) -> dict:
+    """Rows whose insides look like the separator between rows: a guessed cut lands inside them."""
+    return {
+        str(pk): {"note": '},"%d":{' % (pk + 1), "kinds": {"0": {"a": 1}, "1": {"b": [1, {"c": 2}]}}, "n": pk}
+        for pk in range(1, count + 1)
+    }
+
+
+@pytest.mark.parametrize("bulk", [40, 200, 2000])
+def test_a_guessed_cut_inside_a_row_falls_back_to_row_by_row(bulk: int) -> None:
+    document = {"node_attributes": _separator_trap_rows(2000), "links_uuid": [[{"x": [1]}, "],["] for _ in range(2000)]}
+    for indent in (None, 1):
+        text = json.dumps(document, indent=indent).encode()
+        assert _read(text, 1 << 15, {"node_attributes", "links_uuid"}, bulk=bulk) == _expected_of(document)
+
+
+def _expected_of(document: dict) -> list:
+    rows = [("node_attributes", k, v) for k, v in document["node_attributes"].items()]
+    return rows + [("links_uuid", i, v) for i, v in enumerate(document["links_uuid"])]
+
+
+@pytest.mark.parametrize("number", [-(2**63) - 1, 2**64, 10**30, -(2**63), 2**64 - 1])
+def test_a_long_integer_is_read_exactly_wherever_the_chunks_cut_it(number: int) -> None:
+    """The nineteen-digit look runs per chunk read; a number straddling two chunks is still seen."""
+    rows = {str(pk): {"a": pk} for pk in range(1, 400)}
+    head = json.dumps({"node_attributes": rows})[:-2].encode()
+    text = head + b', "999": {"big": %d}}}' % number
+    for chunk in range(len(head) // 3 - 30, len(head) // 3 + 30, 3):
+        got = _read(text, chunk, bulk=64)
+        assert got[-1] == ("node_attributes", "999", {"big": number})
+        assert type(got[-1][2]["big"]) is int
+
+
+def test_the_outline_gives_the_same_batches_in_bulk_and_row_by_row() -> None:
+    from converters.legacy_stream import WALK
+
+    rng = random.Random(5)
+    text = json.dumps(_document(rng, 2000) | {"node_extras": _separator_trap_rows(500)}).encode()
+
+    def merged(bulk: int) -> list:
+        events = list(RowReader(io.BytesIO(text), "in.aiida", chunk=1 << 14, bulk=bulk).outline(WALK, 400))
+        rows: dict = {}
+        for event in events:
+            if event[0] == "rows":
+                held = rows.setdefault(event[1], [])
+                held += list(event[2].items()) if isinstance(event[2], dict) else event[2]
+                assert event[3] == len(event[2])  # no repeated key here: every row read is held
+        return [e[:2] for e in events if e[0] != "rows"], rows
+
+    assert merged(100) == merged(0)

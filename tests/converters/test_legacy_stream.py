@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from converters import migrate
+from converters import jsonrows, migrate
 from converters.containers import open_archive
 from converters.errors import BadInputError
 from converters.jsonrows import RowReader
@@ -80,6 +80,25 @@ def test_batch_and_chunk_edges_do_not_change_a_byte(tmp_path, version, batch, ch
     src = _archive(tmp_path, version)
     reference = _migrated(src, tmp_path / "m.zip", in_memory=True)["data.json"]
     assert _streamed_data(src, version, tmp_path, batch, chunk) == reference
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5", "0.6", "0.11"])
+@pytest.mark.parametrize("bulk", [24, 96])
+def test_rows_read_in_bulk_runs_do_not_change_a_byte(tmp_path, monkeypatch, version, bulk):
+    """Runs of a few rows (the fixtures are small), cut wherever a separator seems to be."""
+    monkeypatch.setattr(jsonrows, "BULK", bulk)
+    src = _archive(tmp_path, version)
+    reference = _migrated(src, tmp_path / "m.zip", in_memory=True)["data.json"]
+    assert _streamed_data(src, version, tmp_path, 1000, 1 << 20) == reference
+
+
+def test_a_generated_archive_of_thousands_of_nodes_streams_to_the_in_memory_bytes(tmp_path):
+    """The benchmark's 0.4 archive at 3,000 nodes: runs of the default size over realistic rows."""
+    from bench.bench_migrate_legacy import write_archive
+
+    src = tmp_path / "gen.aiida"
+    write_archive(src, 3000)
+    assert _migrated(src, tmp_path / "s.zip", in_memory=False) == _migrated(src, tmp_path / "m.zip", in_memory=True)
 
 
 def _reordered(version: str, first: list[str]) -> dict:
