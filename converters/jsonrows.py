@@ -423,10 +423,9 @@ class RowReader:
             except UnicodeDecodeError as exc:
                 raise self._error(f"not UTF-8 ({exc.reason})") from None
             self._eof = not raw
-            window = self._raw_tail + raw  # a token may straddle two chunks
-            digits = digits or _LONG_RUN in window.translate(_DIGITS_TO_ZERO)
-            escapes = escapes or b"\\u003a" in window or b"\\u003A" in window
-            self._raw_tail = raw[-len(_LONG_RUN) :]
+            digits = digits or _has_long_digits(raw, self._raw_tail)
+            escapes = escapes or _has_escaped_colon(raw, self._raw_tail)
+            self._raw_tail = raw[-len(_LONG_RUN) :]  # a token may straddle two chunks
         self._base += self._pos
         self._buf = self._buf[self._pos :] + text
         self._pos = 0
@@ -485,6 +484,30 @@ def _separator(is_object: bool, rows: dict | list) -> re.Pattern[str]:
 @functools.lru_cache(maxsize=32)
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
+
+
+def _has_long_digits(raw: bytes, tail: bytes) -> bool:
+    """Nineteen digits in a row in ``raw`` or across its seam with the chunk before (``tail``)."""
+    return _LONG_RUN in raw.translate(_DIGITS_TO_ZERO) or _LONG_RUN in (tail + raw[: len(_LONG_RUN)]).translate(_DIGITS_TO_ZERO)
+
+
+def _has_escaped_colon(raw: bytes, tail: bytes) -> bool:
+    """``\\u003a`` in ``raw`` or across its seam; a chunk without a backslash (memchr speed) has none."""
+    seam = tail + raw[: len(_LONG_RUN)]
+    return (b"\\" in raw and (b"\\u003a" in raw or b"\\u003A" in raw)) or b"\\u003a" in seam or b"\\u003A" in seam
+
+
+def iter_batches(stream: IO[bytes], file: str, sections: set[str], size: int, member: str = "data.json") -> Iterator[tuple[str, dict | list]]:
+    """``(section, batch)`` of about ``size`` rows of each wanted section, in document order:
+    a dict for an object's rows (a repeated key keeps its last row), a list for an array's.
+
+    The sections are the top-level containers and those of ``export_data`` (the
+    outline's walk); every other one is read past in batches too, one at a time.
+    """
+    wanted = {tuple(s.split(".")) for s in sections}
+    for event in RowReader(stream, file, member).outline({(), ("export_data",)}, size):
+        if event[0] == "rows" and event[1] in wanted:
+            yield ".".join(event[1]), event[2]
 
 
 def iter_rows(stream: IO[bytes], file: str, sections: set[str], member: str = "data.json") -> Iterator[tuple[str, Any, Any]]:

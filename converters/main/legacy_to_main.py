@@ -37,7 +37,7 @@ from converters.errors import BadInputError
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
-from converters.jsonrows import iter_rows
+from converters.jsonrows import iter_batches
 from converters.streaming import ENTITIES
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
@@ -253,28 +253,22 @@ def _identity(section: str, batch):
     return batch
 
 
-# the sections whose rows are staged; any other section of data.json is read past, row by row
+# the sections whose rows are staged; any other section of data.json is read past, a batch at a time
 ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
-
-
-def section_batches(rows, size: int = BATCH) -> Iterator[tuple[str, dict]]:
-    """Consecutive rows of one section gathered into dicts of up to ``size`` (key -> value), in input order."""
-    section, batch = None, {}
-    for name, key, value in rows:
-        if name != section or len(batch) >= size:
-            if batch:
-                yield section, batch
-            section, batch = name, {}
-        batch[key] = value
-    if batch:
-        yield section, batch
 
 
 def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
     """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
     with opener() as stream:
-        batches = section_batches(iter_rows(stream, str(log.file), ROW_SECTIONS))
-        stage_batches(((s, transform(s, list(b.values()) if s == "links_uuid" else b)) for s, b in batches), conn, log)
+        batches = iter_batches(stream, str(log.file), ROW_SECTIONS, BATCH)
+        stage_batches(((s, transform(s, _shaped(s, b))) for s, b in batches), conn, log)
+
+
+def _shaped(section: str, batch: dict | list) -> dict | list:
+    """The shape the stagers take, whatever the input had: links a list, every other section a dict."""
+    if section == "links_uuid":
+        return batch if isinstance(batch, list) else list(batch.values())
+    return batch if isinstance(batch, dict) else dict(enumerate(batch))
 
 
 def stage_batches(batches: Iterable[tuple[str, Any]], conn: sqlite3.Connection, log: ProblemLog) -> None:
