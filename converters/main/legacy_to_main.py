@@ -276,9 +276,9 @@ def stage_batches(batches: Iterable[tuple[str, Any]], conn: sqlite3.Connection, 
     conn.execute("BEGIN")
     for section, batch in batches:
         if section == "links_uuid":
-            _insert_links(conn, batch)
+            _insert_links(conn, batch, log)
         elif section == "groups_uuid":
-            _insert_members(conn, batch)
+            _insert_members(conn, batch, log)
         elif section in ("node_attributes", "node_extras"):
             _insert_node_json(conn, section, batch, log)
         elif section in ROW_SECTIONS:
@@ -361,13 +361,19 @@ def _insert_node_json(conn: sqlite3.Connection, section: str, batch: dict, log: 
     conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
 
-def _insert_links(conn: sqlite3.Connection, links: list) -> None:
-    rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
+def _insert_links(conn: sqlite3.Connection, links: list, log: ProblemLog) -> None:
+    try:
+        rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
+    except AttributeError:
+        bad = next(link for link in links if not isinstance(link, dict))
+        raise BadInputError(log.file, f"$.links_uuid: a link that is not an object: {bad!r:.80}", "data.json") from None
     conn.executemany("INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
 
 
-def _insert_members(conn: sqlite3.Connection, groups: dict) -> None:
+def _insert_members(conn: sqlite3.Connection, groups: dict, log: ProblemLog) -> None:
     for group_uuid, node_uuids in groups.items():
+        if not isinstance(node_uuids, list | None):
+            raise BadInputError(log.file, f"$.groups_uuid[{group_uuid!r}]: not a list of node uuids", "data.json")
         rows = [(group_uuid, n) for n in (node_uuids or [])]
         conn.executemany("INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
 

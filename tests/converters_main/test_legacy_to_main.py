@@ -158,3 +158,21 @@ def test_a_pk_that_is_not_ascii_digits_is_one_error(tmp_path, section):
     with pytest.raises(BadInputError, match=rf"\$\.{section}\['²'\]: not an integer pk"):
         convert(src, tmp_path / "out.aiida")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+
+
+@pytest.mark.parametrize(
+    ("section", "spoil", "named"),
+    [("links_uuid", lambda links: links.append(5), r"\$\.links_uuid: a link that is not an object: 5"),
+     ("groups_uuid", lambda groups: groups.update({next(iter(groups)): 7}), r"\$\.groups_uuid\['.*'\]: not a list of node uuids")],
+    ids=["link-not-an-object", "members-not-a-list"],
+)  # fmt: skip
+def test_a_link_or_group_row_of_the_wrong_shape_is_one_error_not_a_crash(tmp_path, section, spoil, named):
+    from tests.converters_main.builders import legacy_013
+    from tests.converters_main.helpers import write_legacy
+
+    metadata, data, files = legacy_013()
+    spoil(data[section])
+    src = write_legacy(tmp_path / "in.zip", metadata, data, files, "zip")
+    with pytest.raises(BadInputError, match=named):
+        convert(src, tmp_path / "out.aiida")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
