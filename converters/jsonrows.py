@@ -73,7 +73,11 @@ class RowReader:
     ``rows(sections)`` names the containers whose children are rows, as dotted paths
     (``"export_data.Node"``, ``"links_uuid"``); ``key`` is the member name for
     an object and the index for an array.  Everything else is parsed child by
-    child and dropped, so memory stays at one row whatever the document holds.
+    child and dropped, so memory stays at one run of rows whatever the document
+    holds.  A key repeated inside one bulk run comes out once (orjson builds a
+    dict); the strict reader reads row by row and yields every row, which is
+    what the exact check needs to name a repeated key.  ``outline`` is the
+    other walk: sections in batches, for rewriting the whole document.
     """
 
     def __init__(
@@ -165,10 +169,9 @@ class RowReader:
         """
         start = index
         while True:
-            out: dict | list = {} if is_object else []
+            out: list = []  # (key, value) pairs for an object's rows: a repeated key is yielded again
             read = self._fast_batch(out, is_object, 1024)[0]
-            rows = out.items() if isinstance(out, dict) else enumerate(out, index)
-            for key, value in rows:
+            for key, value in out if is_object else enumerate(out, index):
                 yield dotted, key, value
             index += read
             if read < 1024:
@@ -180,7 +183,8 @@ class RowReader:
             pass
 
     def _fast_batch(self, out: dict | list, is_object: bool, room: int) -> tuple[int, int]:
-        """Add about ``room`` rows to ``out`` (a dict for an object's rows, a list for an array's)
+        """Add about ``room`` rows to ``out`` (a dict for an object's rows, or a list of
+        ``(key, value)`` pairs that keeps a repeated key; a list for an array's rows)
         while they lie wholly inside the buffer, in runs parsed by orjson where it can
         (see the module docstring) and row by row where not; returns how many rows were
         read (a dict may hold fewer: a repeated key; a run may overshoot ``room``) and the
@@ -220,10 +224,10 @@ class RowReader:
             rows = orjson.loads(("{" if is_object else "[") + buf[start:end] + ("}" if is_object else "]"))
         except orjson.JSONDecodeError:  # not a row boundary after all, or something to name
             return 0, end
-        if is_object:
-            out.update(rows)  # type: ignore[union-attr]
+        if isinstance(out, dict):
+            out.update(rows)
         else:
-            out.extend(rows)  # type: ignore[union-attr]
+            out.extend(rows.items() if is_object else rows)
         self._pos = end
         self._row_chars = max(1, (end - pos) // max(1, len(rows)))
         return len(rows), end
@@ -233,6 +237,7 @@ class RowReader:
         row ending at or after ``until``; stops before a row reaching ``limit``."""
         scan, string = self._scan, self._string
         next_row = (_NEXT_KEY if is_object else _NEXT_ITEM).match
+        pairs = is_object and isinstance(out, list)
         buf = self._buf
         pos = self._pos
         read = 0
@@ -249,7 +254,10 @@ class RowReader:
                     value, end = scan(buf, found.end())
                     if end >= limit:
                         break
-                    out[key] = value  # type: ignore[index]
+                    if pairs:
+                        out.append((key, value))  # type: ignore[union-attr]
+                    else:
+                        out[key] = value  # type: ignore[index]
                 else:
                     value, end = scan(buf, found.end())
                     if end >= limit:
@@ -471,8 +479,12 @@ def _separator(is_object: bool, rows: dict | list) -> re.Pattern[str]:
     """A pattern for the separator after a row like the last of ``rows``: after a dict row
     and before a digit key ``},"123":``, between dict items ``},{``; a cut found by it
     is only a guess, which the parse of the run checks."""
-    last = next(reversed(rows.items())) if is_object and rows else (None, rows[-1] if rows else None)
-    key, value = last
+    if not rows:
+        key, value = None, None
+    elif isinstance(rows, dict):
+        key, value = next(reversed(rows.items()))
+    else:
+        key, value = rows[-1] if is_object else (None, rows[-1])
     close = {dict: r"(?<=\})", list: r"(?<=\])"}.get(type(value), "")
     if is_object:
         lead = r'"[0-9]+"[ \t\n\r]*:' if isinstance(key, str) and key.isascii() and key.isdigit() else '"'
@@ -508,8 +520,3 @@ def iter_batches(stream: IO[bytes], file: str, sections: set[str], size: int, me
     for event in RowReader(stream, file, member).outline({(), ("export_data",)}, size):
         if event[0] == "rows" and event[1] in wanted:
             yield ".".join(event[1]), event[2]
-
-
-def iter_rows(stream: IO[bytes], file: str, sections: set[str], member: str = "data.json") -> Iterator[tuple[str, Any, Any]]:
-    """``(section, key, value)`` of every row under ``sections``, in document order."""
-    return RowReader(stream, file, member).rows(sections)

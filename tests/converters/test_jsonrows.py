@@ -190,3 +190,11 @@ def test_the_outline_gives_the_same_batches_in_bulk_and_row_by_row() -> None:
         return [e[:2] for e in events if e[0] != "rows"], rows
 
     assert merged(100) == merged(0)
+
+
+def test_the_strict_reader_yields_a_repeated_row_key_every_time_it_occurs() -> None:
+    """The exact check counts keys itself: rows gathered into a dict would hide the repeat."""
+    rows = ", ".join(f'"{i}": {{"a": {i}}}' for i in range(3000))
+    text = ('{"node_extras": {' + rows + ', "5": {"again": 1}, "6": {}}}').encode()
+    keys = [key for _, key, _ in _read(text, 1 << 14, {"node_extras"}, strict=True)]
+    assert len(keys) == 3002 and keys.count("5") == 2

@@ -191,6 +191,22 @@ def test_bad_json_inside_a_section_is_named(tmp_path, section, text, named):
     assert named in line, line
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [('"9001": {}, "9001": {}', "duplicate key '9001'"),
+     ('"9001": {"a": 1, "a": 2}', "duplicate key 'a'"),
+     ('"9001": {"big": -9223372036854775809}', "64-bit")],
+    ids=["row-key", "key-inside-a-row", "big-int"],
+)  # fmt: skip
+def test_bad_json_deep_inside_a_long_section_is_named(tmp_path, text, named):
+    """Thousands of rows around it: it is read in bulk runs, and the exact reread must still see it."""
+    filler = ", ".join(f'"{90000 + i}": {{"k": {i}, "s": "row {i}"}}' for i in range(3000))
+    after = filler.replace('"9', '"8')
+    src = _archive(tmp_path, "0.12", text=_with("0.12", "node_extras", f"{filler}, {text}, {after}"))
+    line = refuse(tmp_path, src, "data.json: invalid JSON at")
+    assert named in line, line
+
+
 def test_a_row_key_repeated_in_a_later_batch_is_found(tmp_path):
     data = b.build_data("0.12")
     pks = list(data["node_extras"])
