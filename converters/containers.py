@@ -1021,7 +1021,7 @@ class ParallelDeflate:
         self._buf = bytearray()
         self._window = b""
         self._pending: deque[Future[bytes]] = deque()
-        self._depth = 2 * (pool._max_workers or 1)  # blocks in flight: bounds memory
+        self._depth = 2 * _deflate_workers()  # blocks in flight: bounds memory
 
     def compress(self, data) -> bytes:
         self._buf += data
@@ -1051,8 +1051,12 @@ def _deflate_block(block: bytes, window: bytes, level: int, final: bool) -> byte
     return deflate.compress(block) + deflate.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
 
 
+def _deflate_workers() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0))))  # the cores this process may use, up to four
+
+
 def _deflate_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, min(4, len(os.sched_getaffinity(0)))), thread_name_prefix="deflate")
+    return ThreadPoolExecutor(max_workers=_deflate_workers(), thread_name_prefix="deflate")
 
 
 def _write_zip(fh, members: Iterable[OutMember]) -> None:
