@@ -1052,7 +1052,10 @@ def _deflate_block(block: bytes, window: bytes, level: int, final: bool) -> byte
 
 
 def _deflate_workers() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0))))  # the cores this process may use, up to four
+    """The cores this process may use (affinity on Linux; macOS has no such call), up to four."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def _deflate_pool() -> ThreadPoolExecutor:
