@@ -1033,8 +1033,12 @@ class ParallelDeflate:
             done.append(self._pending.popleft().result())
         return b"".join(done)
 
-    def flush(self) -> bytes:
-        self._submit(bytes(self._buf), final=True)
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        """Everything so far; ``Z_FINISH`` (the default) ends the stream, any other mode
+        syncs it (``GzipFile.flush`` asks for ``Z_SYNC_FLUSH``), as zlib's own object does."""
+        final = mode == zlib.Z_FINISH
+        if final or self._buf:
+            self._submit(bytes(self._buf), final=final)
         self._buf.clear()
         out = b"".join(future.result() for future in self._pending)
         self._pending.clear()

@@ -143,7 +143,9 @@ def test_parallel_deflate_is_one_raw_deflate_stream_of_the_input(size):
     with ThreadPoolExecutor(2) as pool:
         deflate = ParallelDeflate(pool, block=4096)
         pieces = [deflate.compress(data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        stream = b"".join(pieces) + deflate.flush()
+        synced = b"".join(pieces) + deflate.flush(zlib.Z_SYNC_FLUSH)  # what GzipFile.flush() asks for
+        assert zlib.decompressobj(-zlib.MAX_WBITS).decompress(synced) == data  # all of it out, stream not ended
+        stream = synced + deflate.flush()
     assert zlib.decompress(stream, -zlib.MAX_WBITS) == data
     single = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     # each block primed with the window before it: the ratio of one stream, plus a 5-byte sync marker per block
