@@ -42,7 +42,7 @@ from typing import IO, Any
 import orjson
 
 from converters.errors import BadInputError
-from converters.jsonio import int64, unique_pairs
+from converters.jsonio import digit_run_in, escaped_colon_in, int64, unique_pairs
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
@@ -53,14 +53,15 @@ _NEXT_ITEM = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _NUMBER_CHARS = re.compile(r"[0-9.eE+\-]*")
 _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 BULK = 16 << 10  # characters of rows parsed by orjson at once (16-64 KiB measured equal; smaller wastes less on a bad cut)
-# an integer orjson may not read exactly (beyond 64 bits, read as a float): a regex costs
-# ~5 ms/MB, so it runs only on runs of rows from a chunk where digits translated to "0"
-# (memory speed) show nineteen in a row
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_RUN = b"0" * 19
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# an integer orjson may not read exactly (beyond 64 bits, read as a float; -2**63 - 1 has 19
+# digits): a regex costs ~5 ms/MB, so it runs only on runs of rows from a chunk where
+# jsonio.digit_run_in (memory speed) found nineteen in a row
+_LONG_RUN = 19
+_LONG_DIGITS = re.compile(f"[0-9]{{{_LONG_RUN}}}")
 
 Path_ = tuple[str, ...]
+# the walked containers of a legacy data.json: every container inside one is a section
+LEGACY_WALK: frozenset[Path_] = frozenset({(), ("export_data",)})
 
 
 def _reject_constant(name: str) -> None:
@@ -117,10 +118,14 @@ class RowReader:
     def rows(self, sections: set[str] | set[Path_]) -> Iterator[tuple[str, Any, Any]]:
         wanted = {s if isinstance(s, tuple) else tuple(s.split(".")) for s in sections}
         prefixes = {w[:i] for w in wanted for i in range(1, len(w))}
+        return self._document(self._container((), wanted, prefixes))
+
+    def _document(self, walk: Iterator) -> Iterator:
+        """``walk`` over the top-level object: refuses anything else, and anything after it."""
         self._skip_ws()
         if self._peek() != "{":
             raise self._error("the document is not a JSON object")
-        yield from self._container((), wanted, prefixes)
+        yield from walk
         self._skip_ws()
         if self._peek() != "":
             raise self._error("data after the end of the document")
@@ -271,7 +276,7 @@ class RowReader:
         return read
 
     # ------------------------------------------------------------ the outline walk
-    def outline(self, walk: set[Path_], size: int) -> Iterator[tuple]:
+    def outline(self, walk: set[Path_] | frozenset[Path_], size: int) -> Iterator[tuple]:
         """The whole document as events, for rewriting it row by row in bounded memory.
 
         Containers at a path in ``walk`` (``()`` is the top level) are walked;
@@ -290,15 +295,9 @@ class RowReader:
 
         A key repeated in a walked container is refused here.
         """
-        self._skip_ws()
-        if self._peek() != "{":
-            raise self._error("the document is not a JSON object")
-        yield from self._walk((), walk, size)
-        self._skip_ws()
-        if self._peek() != "":
-            raise self._error("data after the end of the document")
+        return self._document(self._walk((), walk, size))
 
-    def _walk(self, path: Path_, walk: set[Path_], size: int) -> Iterator[tuple]:
+    def _walk(self, path: Path_, walk: set[Path_] | frozenset[Path_], size: int) -> Iterator[tuple]:
         is_object, close = self._open()
         yield "open", path, is_object
         seen: set[str] = set()
@@ -433,7 +432,7 @@ class RowReader:
             self._eof = not raw
             digits = digits or _has_long_digits(raw, self._raw_tail)
             escapes = escapes or _has_escaped_colon(raw, self._raw_tail)
-            self._raw_tail = raw[-len(_LONG_RUN) :]  # a token may straddle two chunks
+            self._raw_tail = raw[-_LONG_RUN:]  # a token may straddle two chunks
         self._base += self._pos
         self._buf = self._buf[self._pos :] + text
         self._pos = 0
@@ -500,23 +499,22 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _has_long_digits(raw: bytes, tail: bytes) -> bool:
     """Nineteen digits in a row in ``raw`` or across its seam with the chunk before (``tail``)."""
-    return _LONG_RUN in raw.translate(_DIGITS_TO_ZERO) or _LONG_RUN in (tail + raw[: len(_LONG_RUN)]).translate(_DIGITS_TO_ZERO)
+    return digit_run_in(raw, _LONG_RUN) or digit_run_in(tail + raw[:_LONG_RUN], _LONG_RUN)
 
 
 def _has_escaped_colon(raw: bytes, tail: bytes) -> bool:
-    """``\\u003a`` in ``raw`` or across its seam; a chunk without a backslash (memchr speed) has none."""
-    seam = tail + raw[: len(_LONG_RUN)]
-    return (b"\\" in raw and (b"\\u003a" in raw or b"\\u003A" in raw)) or b"\\u003a" in seam or b"\\u003A" in seam
+    """``\\u003a`` in ``raw`` or across its seam with the chunk before (``tail``)."""
+    return escaped_colon_in(raw) or escaped_colon_in(tail + raw[:_LONG_RUN])
 
 
 def iter_batches(stream: IO[bytes], file: str, sections: set[str], size: int, member: str = "data.json") -> Iterator[tuple[str, dict | list]]:
     """``(section, batch)`` of about ``size`` rows of each wanted section, in document order:
     a dict for an object's rows (a repeated key keeps its last row), a list for an array's.
 
-    The sections are the top-level containers and those of ``export_data`` (the
-    outline's walk); every other one is read past in batches too, one at a time.
+    The sections are the top-level containers and those of ``export_data``
+    (``LEGACY_WALK``); every other one is read past in batches too, one at a time.
     """
     wanted = {tuple(s.split(".")) for s in sections}
-    for event in RowReader(stream, file, member).outline({(), ("export_data",)}, size):
+    for event in RowReader(stream, file, member).outline(LEGACY_WALK, size):
         if event[0] == "rows" and event[1] in wanted:
             yield ".".join(event[1]), event[2]

@@ -50,7 +50,7 @@ import orjson
 from converters.containers import Archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused
-from converters.jsonrows import Path_, RowReader
+from converters.jsonrows import LEGACY_WALK, Path_, RowReader
 from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
 from converters.migrations.v0_5_to_v0_6 import _has_string_leaf, string_leaf_in
@@ -58,7 +58,7 @@ from converters.versions import LEGACY_VERSIONS, version_index
 
 FIRST_STREAMED = "0.4"  # the steps before it need the whole document (links deleted by node type, ...)
 BATCH = 5000  # rows migrated at a time
-WALK: set[Path_] = {(), ("export_data",)}  # walked containers: every container inside one is a section
+WALK = LEGACY_WALK  # walked containers: every container inside one is a section
 NODES: Path_ = ("export_data", "Node")
 ATTRIBUTES, EXTRAS = ("node_attributes",), ("node_extras",)
 SHADOWS: dict[Path_, Path_] = {ATTRIBUTES: ("node_attributes_conversion",), EXTRAS: ("node_extras_conversion",)}
