@@ -95,6 +95,8 @@ def check_member_name(file: Path, raw: str, is_dir: bool, limits: Limits) -> str
     name = raw
     while name.startswith("./"):
         name = name[2:]
+    if is_dir and name.strip("/") in ("", "."):
+        return None  # the archive root: aiida's own 0.2 tar exports list it as "/", GNU tar as "./"
     if is_dir or name.endswith("/"):
         name = name.rstrip("/") if name not in ("", "/") else name
     if name in ("", "."):

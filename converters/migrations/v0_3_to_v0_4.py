@@ -227,9 +227,18 @@ def _load_symbols(draft: Draft, member: str, raw: bytes) -> list:
     import numpy as np
 
     try:
-        return np.load(io.BytesIO(raw), allow_pickle=False).tolist()
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise refuse(draft, f"TrajectoryData symbols are not a readable .npy array ({exc})", member) from None
+    if array.ndim != 1 or array.dtype.kind not in "SU":
+        raise refuse(draft, f"TrajectoryData symbols are not a list of strings (a {array.ndim}-d {array.dtype} array)", member)
+    if array.dtype.kind == "U":
+        return array.tolist()
+    # AiiDA 0.x wrote them from Python 2 as byte strings (dtype |S2): the symbols are ASCII
+    try:
+        return [symbol.decode("ascii") for symbol in array.tolist()]
+    except UnicodeDecodeError:
+        raise refuse(draft, "TrajectoryData symbols are byte strings that are not ASCII", member) from None
 
 
 def _parse_json_strings(draft: Draft) -> None:

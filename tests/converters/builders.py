@@ -334,9 +334,9 @@ def node_dir(uuid: str) -> str:
     return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}"
 
 
-def npy_bytes(values: list[str]) -> bytes:
+def npy_bytes(values: list, dtype: str | None = None) -> bytes:
     out = io.BytesIO()
-    np.save(out, np.array(values), allow_pickle=False)
+    np.save(out, np.array(values, dtype=dtype), allow_pickle=False)
     return out.getvalue()
 
 

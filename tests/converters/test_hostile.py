@@ -95,6 +95,25 @@ def test_row_2_absolute_tar_name_and_nul(tmp_path):
     refuse(tmp_path, nul, "unsafe member name")
 
 
+def test_root_directory_entry_is_the_archive_itself_not_a_name(tmp_path):
+    """AiiDA 0.9's own tar.gz exports (0.2) open with a directory entry named "/": the root, skipped."""
+    root = tarfile.TarInfo("/")
+    root.type = tarfile.DIRTYPE
+    src = tmp_path / "a.tar.gz"
+    src.write_bytes(gzip.compress(tar_bytes([root, *good_tar_entries()]), mtime=0))
+    assert "metadata.json" in open_archive(src).files
+    out = tmp_path / "out.zip"
+    run = run_cli("archive", "migrate", src, out)
+    assert run.code == 0, run.stderr
+    assert "/" not in zipfile.ZipFile(out).namelist()
+
+
+def test_a_file_named_like_the_root_is_still_refused(tmp_path):
+    src = tmp_path / "a.tar"
+    src.write_bytes(tar_bytes([*good_tar_entries(), ("/", b"x")]))
+    refuse(tmp_path, src, "unsafe member name")
+
+
 def test_row_6_bad_member_after_good_ones_leaves_nothing(tmp_path):
     src = tmp_path / "a.tar.gz"
     src.write_bytes(gzip.compress(tar_bytes([*good_tar_entries(), ("../evil", b"x")]), mtime=0))

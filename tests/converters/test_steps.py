@@ -114,6 +114,23 @@ def test_0_3_to_0_4_trajectory_symbols_move_from_npy_to_attribute():
     assert draft.repo.deleted == {member}
 
 
+def test_0_3_to_0_4_python2_byte_string_symbols_become_strings():
+    """AiiDA 0.x under Python 2 saved symbols.npy as byte strings (dtype |S2); 0.4 holds str."""
+    member = b.node_dir(b.U["7"]) + "/path/symbols.npy"
+    draft = step(draft_of("0.3", files={**b.repository("0.3"), member: b.npy_bytes(b.SYMBOLS, dtype="S")}), "0.3", "0.4")
+    assert draft.data["node_attributes"]["7"]["symbols"] == b.SYMBOLS
+    assert all(type(symbol) is str for symbol in draft.data["node_attributes"]["7"]["symbols"])
+
+
+@pytest.mark.parametrize("array", [[1.0, 2.0], [["H", "O"]]], ids=["numbers", "2-d"])
+def test_0_3_to_0_4_symbols_that_are_not_a_list_of_strings_are_refused(array):
+    member = b.node_dir(b.U["7"]) + "/path/symbols.npy"
+    draft = draft_of("0.3", files={**b.repository("0.3"), member: b.npy_bytes(array)})
+    with pytest.raises(BadInputError, match="not a list of strings") as caught:
+        step(draft, "0.3", "0.4")
+    assert member in str(caught.value)
+
+
 def test_0_3_to_0_4_refuses_duplicate_uuid():
     data = b.build_data("0.3")
     data["export_data"]["Node"]["9"] = dict(data["export_data"]["Node"]["2"])
