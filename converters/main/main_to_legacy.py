@@ -57,7 +57,7 @@ def legacy_fields_info() -> dict:
 
 
 def build_legacy_metadata(main: dict) -> dict:
-    metadata = {k: v for k, v in main.items() if k not in ("creation_parameters", "key_format", "compression", "ctime")}
+    metadata = {k: v for k, v in main.items() if k not in ("creation_parameters", "key_format", "compression")}
     if main.get("creation_parameters"):
         metadata["export_parameters"] = main["creation_parameters"]
     metadata["unique_identifiers"] = {k: "uuid" for k in ("Node", "Group", "Computer", "Log", "Comment")} | {"User": "email"}
@@ -194,15 +194,14 @@ def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter) -> None:
 
 # ---------------------------------------------------------------- repository
 def iter_repository(db: Path, blob_chunks, blob_size) -> Iterator[OutMember]:
-    """``nodes/aa/bb/rest/path/...`` members of every node, in node id order."""
+    """``nodes/aa/bb/rest/path/...`` members of every node, in node id order (an empty one a folder)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         for uuid, tree in _batched(conn, "SELECT uuid, repository_metadata FROM db_dbnode ORDER BY id"):
-            parsed = orjson.loads(tree or "{}")
-            if not parsed:
-                continue
             base = f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path"
-            yield from _expand(base, parsed, blob_chunks, blob_size)
+            # a node without files still gets its folder: AiiDA 1.x's import refuses an archive
+            # that lacks any node's folder ("Unable to find the repository folder for Node")
+            yield from _expand(base, orjson.loads(tree or "{}"), blob_chunks, blob_size)
     finally:
         conn.close()
 

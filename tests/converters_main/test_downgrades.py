@@ -75,11 +75,13 @@ def test_lossy_legacy_step_refuses_then_allows():
 
 @pytest.mark.parametrize("target, fmt", [("0.13", "zip"), ("0.10", "tar.gz"), ("0.4", "tar.zst")])
 def test_round_trip_down_then_up_equals_original(tmp_path, target, fmt):
-    main = tmp_path / "main.aiida"
-    convert(legacy_archive(tmp_path), main)
+    convert(legacy_archive(tmp_path), tmp_path / "converted.aiida")
+    # an archive of `verdi archive create` has a ctime; the round trip keeps it
+    main = edit_main(tmp_path / "converted.aiida", tmp_path / "main.aiida", metadata_changes={"ctime": "2026-11-21T10:34:47.499655"})
     down = tmp_path / f"down.{fmt}"
     convert(main, down, to_version=target, fmt=fmt)
-    assert [p for p in validate(down) if p.severity == "error"] == []
+    # not even a warning: every node has its repository folder, which AiiDA 1.x's import requires
+    assert validate(down) == []
     convert(down, tmp_path / "again.aiida")
     assert main_digest(tmp_path / "again.aiida") == main_digest(main)
 
