@@ -38,6 +38,7 @@ from typing import BinaryIO
 
 import zstandard
 
+from converters import progress
 from converters.errors import BadInputError, InputMissingError, OutputError, WriteError
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
@@ -741,7 +742,12 @@ class Archive:
         data.json); any other tar member costs one pass over the tar stream.
         Read it to the end or close it before the next tar pass.
         """
-        return io.BufferedReader(_ChunkReader(self.iter_bytes(name)), CHUNK)
+        chunks = progress.counted_chunks(self.iter_bytes(name), f"reading {name}", self._size_of(name))
+        return io.BufferedReader(_ChunkReader(chunks), CHUNK)
+
+    def _size_of(self, name: str) -> int | None:
+        member = self.files.get(name)
+        return member.size if member is not None else None
 
     def iter_bytes(self, name: str) -> Iterator[bytes]:
         """The chunks of one member; see ``open_member``."""
@@ -804,6 +810,9 @@ class Archive:
         """
         prefix = self.repository_prefix().rstrip("/")
         repo = [m for m in self.listing.members if m.name.startswith(prefix)]
+        yield from progress.counted(self._iter_repo(prefix, repo), "repository", len(repo), "entry")
+
+    def _iter_repo(self, prefix: str, repo: list[Member]) -> Iterator[tuple[Member, Iterator[bytes] | None]]:
         if self.container in ("zip", "folder"):
             for member in sorted(repo, key=lambda m: m.name):
                 yield member, (None if member.is_dir else self._read_random(member.name))
@@ -957,11 +966,14 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
         raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     try:
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
-        with replace_atomically(dst, dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp"), "xb") as fh:
+        with (
+            replace_atomically(dst, dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp"), "xb") as fh,
+            progress.stage(f"writing {dst.name}") as advance,
+        ):
             if fmt == "zip":
-                _write_zip(fh, members)
+                _write_zip(fh, members, advance)
             else:
-                _write_tar(fh, fmt, members)
+                _write_tar(fh, fmt, members, advance)
     except OSError as exc:
         raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
 
@@ -992,11 +1004,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _member_chunks(member: OutMember) -> Iterator[bytes]:
+def _member_chunks(member: OutMember, advance: Callable[[int], None]) -> Iterator[bytes]:
     if member.data is not None:
+        advance(len(member.data))
         yield member.data
     elif member.chunks is not None:
-        yield from member.chunks
+        for chunk in member.chunks:
+            advance(len(chunk))
+            yield chunk
 
 
 # ---------------------------------------------------------------- deflate on every core
@@ -1068,7 +1083,7 @@ def _deflate_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_deflate_workers(), thread_name_prefix="deflate")
 
 
-def _write_zip(fh, members: Iterable[OutMember]) -> None:
+def _write_zip(fh, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:
     with (
         _deflate_pool() as pool,
         zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL, allowZip64=True) as zf,
@@ -1088,7 +1103,7 @@ def _write_zip(fh, members: Iterable[OutMember]) -> None:
                     # zipfile has no public hook for a compressor; its writer calls only
                     # compress() and flush() on this one (CPython 3.6 ... 3.13)
                     out._compressor = ParallelDeflate(pool)
-                for chunk in _member_chunks(member):
+                for chunk in _member_chunks(member, advance):
                     out.write(chunk)
 
 
@@ -1118,9 +1133,9 @@ def _tar_mtime() -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _write_tar(fh, fmt: str, members: Iterable[OutMember]) -> None:
+def _write_tar(fh, fmt: str, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:
     with _deflate_pool() as pool, _compressing(fh, fmt, pool) as compressed:
-        _write_tar_stream(compressed, members)
+        _write_tar_stream(compressed, members, advance)
 
 
 def _compressing(fh, fmt: str, pool: ThreadPoolExecutor):
@@ -1134,7 +1149,7 @@ def _compressing(fh, fmt: str, pool: ThreadPoolExecutor):
     return zstandard.ZstdCompressor(level=3, write_checksum=True, threads=2).stream_writer(fh, closefd=False)
 
 
-def _write_tar_stream(compressed, members: Iterable[OutMember]) -> None:
+def _write_tar_stream(compressed, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:
     mtime = _tar_mtime()
     with tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tf:
         for member in members:
@@ -1145,4 +1160,4 @@ def _write_tar_stream(compressed, members: Iterable[OutMember]) -> None:
                 tf.addfile(info)
                 continue
             info.mode, info.size = 0o644, member.length
-            tf.addfile(info, io.BufferedReader(_ChunkReader(_member_chunks(member)), CHUNK))
+            tf.addfile(info, io.BufferedReader(_ChunkReader(_member_chunks(member, advance)), CHUNK))

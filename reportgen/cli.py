@@ -118,13 +118,18 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
 
 # ---------------------------------------------------------------- archives (issue: converters)
 @cli.group()
-def archive() -> None:
+@click.pass_context
+def archive(ctx: click.Context) -> None:
     """Inspect, validate and migrate AiiDA export archives (versions 0.1 to 0.13 and main_0001).
 
     \b
     Example:
       reportgen archive migrate old.aiida new.zip --to 0.13
     """
+    from converters.progress import reporting
+    from reportgen.progress import stage_bars
+
+    ctx.with_resource(reporting(stage_bars()))  # bars on a terminal only; silent in CI and pipes
 
 
 @archive.command("inspect")

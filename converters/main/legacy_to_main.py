@@ -32,6 +32,7 @@ from typing import IO, Any
 
 import orjson
 
+from converters import progress
 from converters.containers import Archive, OutMember
 from converters.errors import BadInputError
 from converters.main.problems import ProblemLog
@@ -448,10 +449,10 @@ def stage_legacy(
             stage_data_json(opener, conn, log, transform)
         else:
             stage_batches(batches(opener), conn, log)
-        index_uuids(conn, log)
-        resolve_links_and_members(conn, log)
-        check_node_json(conn, log)
-        build_repository_metadata(conn, log)
+        with progress.stage("links, groups and repository trees", 4, "step") as advance:
+            for finish in (index_uuids, resolve_links_and_members, check_node_json, build_repository_metadata):
+                finish(conn, log)
+                advance(1)
     finally:
         conn.close()
     staged = Staged(db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT})

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from converters import progress
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.main.problems import ProblemLog
@@ -182,7 +183,8 @@ def _walk_tree(tree: object, path: str) -> Iterator[tuple[str, str]]:
 
 
 def _check_blobs(zf: MainZip, referenced: set[str], log: ProblemLog, check_content: bool) -> None:
-    for key in zf.keys:
+    keys = zf.keys
+    for key in progress.counted(keys, "checking blobs", len(keys), "blob"):
         if key not in referenced:
             log.add("warning", "unreferenced-blob", REPO_PREFIX + key, "no node refers to this blob")
         if check_content:

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from converters import progress
 from converters.containers import CHUNK, OutMember, write_archive
 from converters.errors import BadInputError
 from converters.main.schema import DB_NAME, META_NAME, PAGE_SIZE, TABLES, column_names, render_index_ddl, render_schema
@@ -63,21 +64,24 @@ def copy_canonical(src: Path, dst: Path, revision: str, selects: dict[str, str] 
     selects = selects or {}
     conn = create_db(dst, revision)
     conn.execute("ATTACH DATABASE ? AS src", (str(src),))
-    conn.execute("BEGIN")
-    try:
+    with progress.stage(f"{dst.name}: rows in id order, then indexes", 2 * len(TABLES), "step") as advance:
+        conn.execute("BEGIN")
+        try:
+            for table in TABLES:
+                cols = ", ".join(column_names(table))
+                query = selects.get(table, f"SELECT {cols} FROM src.{table} ORDER BY id")
+                conn.execute(f"INSERT INTO main.{table} ({cols}) {query}")
+                advance(1)
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise BadInputError(src, f"cannot be stored at {revision}: {exc}") from None
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE src")
         for table in TABLES:
-            cols = ", ".join(column_names(table))
-            query = selects.get(table, f"SELECT {cols} FROM src.{table} ORDER BY id")
-            conn.execute(f"INSERT INTO main.{table} ({cols}) {query}")
-    except sqlite3.IntegrityError as exc:
-        conn.execute("ROLLBACK")
-        conn.close()
-        raise BadInputError(src, f"cannot be stored at {revision}: {exc}") from None
-    conn.execute("COMMIT")
-    conn.execute("DETACH DATABASE src")
-    for table in TABLES:
-        for statement in render_index_ddl(table):
-            conn.execute(statement)
+            for statement in render_index_ddl(table):
+                conn.execute(statement)
+            advance(1)
     if conn.execute("PRAGMA freelist_count").fetchone()[0]:
         conn.execute("VACUUM")  # never expected; keeps freed pages out of the output if it happens
     conn.close()

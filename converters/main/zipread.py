@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from converters import progress
 from converters.containers import Limits, detect_container, open_archive
 from converters.errors import BadInputError
 from converters.main.schema import REPO_PREFIX
@@ -63,5 +64,5 @@ class MainZip:
 
     def extract_to(self, name: str, target: Path) -> None:
         with open(target, "wb") as out:
-            for chunk in self.chunks(name):
+            for chunk in progress.counted_chunks(self.chunks(name), f"extracting {name}", self.files[name].size):
                 out.write(chunk)
