@@ -1128,9 +1128,16 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
+# Tar members carry this fixed mtime: 1980-01-02 00:00 UTC, not 0.  aiida-core 2.x upgrades a
+# legacy tar by rewriting it as a zip with the members' mtimes, and zip cannot hold a date before
+# 1980 in local time ("ZIP does not support timestamps before 1980"): one day past the zip epoch
+# is 1980 in every time zone.
+TAR_MTIME = 315_619_200
+
+
 def _tar_mtime() -> int:
     value = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return int(value) if value.isdigit() else 0
+    return max(int(value), TAR_MTIME) if value.isdigit() else TAR_MTIME
 
 
 def _write_tar(fh, fmt: str, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:

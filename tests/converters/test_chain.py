@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 import converters
+from converters.containers import TAR_MTIME
 from tests.converters import builders as b
 from tests.invariants import assert_one_error_line, run_cli
 
@@ -78,8 +80,27 @@ def test_container_changes_in_the_same_pass_and_writes_deterministically(tmp_pat
         members = tf.getmembers()
     names = [m.name for m in members]
     assert names[:2] == ["data.json", "metadata.json"]
-    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, 0, "", "")}
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(TAR_MTIME, 0, 0, "", "")}
     assert not any(":" in key for m in members for key in m.pax_headers if "time" in key)
+
+
+def test_tar_member_times_fit_a_zip_in_every_time_zone(tmp_path, monkeypatch):
+    """aiida-core 2.x rewrites a legacy tar as a zip with the members' mtimes: before 1980 it fails."""
+    src = b.build_archive(tmp_path, "0.13", "zip")
+    out = tmp_path / "out.tar.gz"
+    assert run_cli("archive", "migrate", src, out).code == 0
+    with tarfile.open(out) as tf:
+        tf.extractall(tmp_path / "unpacked", filter="data")
+    monkeypatch.setenv("TZ", "Etc/GMT+12")  # the westernmost zone: local time is earliest there
+    time.tzset()
+    try:
+        with zipfile.ZipFile(tmp_path / "again.zip", "w") as zf:  # what aiida-core does with them
+            for path in sorted((tmp_path / "unpacked").rglob("*")):
+                zf.write(path, path.relative_to(tmp_path / "unpacked").as_posix())
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert "data.json" in zipfile.ZipFile(tmp_path / "again.zip").namelist()
 
 
 def _zst_tar(path: Path):

@@ -44,3 +44,14 @@ def test_verdi_info_and_import_accept_reportgen_main(tmp_path):
     assert imported.returncode == 0, imported.stdout + imported.stderr
     storage = verdi(home, "-p", "rg", "storage", "info")
     assert (count(storage.stdout, "Nodes"), count(storage.stdout, "Links")) == (4, 3)
+
+
+def test_verdi_upgrades_reportgen_legacy_tar_gz(tmp_path):
+    """aiida-core rewrites a legacy tar as a zip with the members' mtimes (refused before 1980)."""
+    tar = tmp_path / "legacy.tar.gz"
+    convert(legacy_archive(tmp_path), tmp_path / "main.aiida")
+    convert(tmp_path / "main.aiida", tar, to_version="0.13", fmt="tar.gz")
+    upgraded = verdi(tmp_path / "aiida-home", "archive", "migrate", str(tar), str(tmp_path / "up.aiida"))
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    info = verdi(tmp_path / "aiida-home", "archive", "info", "--detailed", str(tmp_path / "up.aiida"))
+    assert (count(info.stdout, "Nodes"), count(info.stdout, "Links")) == (4, 3)
