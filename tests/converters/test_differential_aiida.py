@@ -29,7 +29,7 @@ pytestmark = [
 IGNORED = ("aiida_version", "conversion_info", "mtime", "compression")
 
 
-def _contents(path: Path) -> tuple[dict, dict, set[str]]:
+def comparable_contents(path: Path) -> tuple[dict, dict, set[str]]:
     archive = open_archive(path)
     metadata = json.loads(archive.read_bytes("metadata.json"))
     for key in IGNORED:
@@ -48,8 +48,8 @@ def test_reportgen_equals_aiida_core(tmp_path, version):
     run = subprocess.run([str(VERDI), "archive", "migrate", "--version", "0.13", str(src), str(theirs)],
                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    our_meta, our_data, our_files = _contents(ours)
-    their_meta, their_data, their_files = _contents(theirs)
+    our_meta, our_data, our_files = comparable_contents(ours)
+    their_meta, their_data, their_files = comparable_contents(theirs)
     assert our_data["node_attributes"]["3"]["parser_name"] == "core.arithmetic.add"  # the intended rename
     assert their_data["node_attributes"]["3"]["parser_name"] == "arithmetic.add"  # aiida-core's bug (reference 1.6)
     their_data["node_attributes"]["3"]["parser_name"] = "core.arithmetic.add"
