@@ -59,11 +59,11 @@ def _groups(export: dict[str, Any], data: dict[str, Any], version: str) -> tuple
 
 def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
     """A summary of the archive at ``path`` (legacy or main_XXXX)."""
-    from converters.main.validate import inspect_main, is_main_archive  # main imports this module
+    from converters.main.validate import inspect_main, is_main  # main imports this module
 
-    if is_main_archive(path):
-        return inspect_main(path)
-    archive = open_archive(path, limits)
+    archive = open_archive(path, limits)  # listed once, whichever layout it has
+    if is_main(archive):
+        return inspect_main(path, archive=archive)
     metadata = read_metadata(archive)
     version = metadata["export_version"]
     with gc_paused():

@@ -202,11 +202,12 @@ def validate_archive(archive: Archive) -> list[Problem]:
 
 def validate(path: Path | str, limits: Limits | None = None) -> list[Problem]:
     """Every problem of the archive at ``path`` (legacy or main_XXXX); valid when none is an error."""
-    from converters.main.validate import is_main_archive, validate_main  # main imports this module
+    from converters.main.validate import is_main, validate_main  # main imports this module
 
-    if is_main_archive(path):
-        return validate_main(path)
-    return validate_archive(open_archive(path, limits))
+    archive = open_archive(path, limits)  # listed once, whichever layout it has
+    if is_main(archive):
+        return validate_main(path, archive=archive)
+    return validate_archive(archive)
 
 
 def is_valid(problems: list[Problem], strict: bool = False) -> bool:

@@ -50,11 +50,13 @@ def read_db_revision(db: Path) -> str | None:
         conn.close()
 
 
-def stage_main(path: Path, workdir: Path, strict: bool = False):
-    """A main archive as a ``Staged`` work item: its db extracted, its blobs re-emitted as they are."""
+def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive | None = None):
+    """A main archive as a ``Staged`` work item: its db extracted, its blobs re-emitted as they are.
+
+    ``archive``: the file already opened by the caller."""
     from converters.main.legacy_to_main import Staged
 
-    zf = MainZip(path)
+    zf = MainZip(path, archive=archive)
     metadata = read_main_metadata(zf)
     db = extract_db(zf, workdir / "input.sqlite3")
     staged = Staged(db, metadata, ProblemLog(zf.path, strict))

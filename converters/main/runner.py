@@ -31,6 +31,7 @@ from converters.main.legacy_to_main import Staged, build_main_metadata, stage_le
 from converters.main.main_to_legacy import build_legacy_metadata, find_losses, iter_repository, legacy_members, write_data_json
 from converters.main.pipeline import workdir_for, write_staged
 from converters.main.reader import stage_main
+from converters.main.validate import is_main
 from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
 from converters.migrations import STEPS, plan, register_step, run_step
@@ -109,9 +110,8 @@ def _needs_staged(source: str, target: str) -> bool:
 # ---------------------------------------------------------------- forms
 def _open(src: Path, workdir: Path, strict: bool):
     archive = open_archive(src)  # listed and checked once: the listing of a large zip is not free
-    if archive.container == "zip" and archive.layout == "main" and "db.sqlite3" in archive.files and not archive.listing.ignored:
-        archive.close()
-        return stage_main(src, workdir, strict)
+    if is_main(archive) and not archive.listing.ignored:
+        return stage_main(src, workdir, strict, archive)
     metadata = read_metadata(archive)
     if metadata["export_version"] in MAIN_REVISIONS:
         raise BadInputError(src, f"Tar files are not supported for this format ({metadata['export_version']} is zip only)", "metadata.json")

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from converters import progress
+from converters.containers import Archive
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.main.problems import ProblemLog
@@ -46,8 +47,13 @@ FOREIGN_KEYS = (
 )
 
 
+def is_main(archive: Archive) -> bool:
+    """True for an opened zip holding db.sqlite3 (main layout); legacy archives and tars are False."""
+    return archive.container == "zip" and archive.layout == "main" and "db.sqlite3" in archive.files
+
+
 def is_main_archive(path: Path | str) -> bool:
-    """True for a zip holding db.sqlite3 (main layout); legacy archives and tars are False."""
+    """``is_main`` for a path (lists the archive: callers that go on to read it use ``is_main``)."""
     from converters.containers import detect_container
 
     path = Path(path)
@@ -57,11 +63,13 @@ def is_main_archive(path: Path | str) -> bool:
         return zf.has("db.sqlite3")
 
 
-def validate_main(path: Path | str, check_blobs: bool = True) -> list[Problem]:
-    """Every problem of the main archive at ``path`` (raises only when it cannot be read)."""
+def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive | None = None) -> list[Problem]:
+    """Every problem of the main archive at ``path`` (raises only when it cannot be read).
+
+    ``archive``: the file already opened by the caller."""
     path = Path(path)
     log = ProblemLog(path)
-    with MainZip(path) as zf, tempfile.TemporaryDirectory() as tmp:
+    with MainZip(path, archive=archive) as zf, tempfile.TemporaryDirectory() as tmp:
         metadata = read_main_metadata(zf)
         for name in zf.unknown:
             log.add("warning", "unknown-member", name, "not part of the main layout; ignored")
@@ -196,10 +204,10 @@ def _check_blobs(zf: MainZip, referenced: set[str], log: ProblemLog, check_conte
 
 
 # ---------------------------------------------------------------- inspect
-def inspect_main(path: Path | str) -> ArchiveSummary:
+def inspect_main(path: Path | str, archive: Archive | None = None) -> ArchiveSummary:
     """The summary ``reportgen archive inspect`` prints, from SQL counts (bounded memory)."""
     path = Path(path)
-    with MainZip(path) as zf, tempfile.TemporaryDirectory() as tmp:
+    with MainZip(path, archive=archive) as zf, tempfile.TemporaryDirectory() as tmp:
         metadata = read_main_metadata(zf)
         db = extract_db(zf, Path(tmp) / "db.sqlite3")
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -248,7 +256,7 @@ def _replace(summary: ArchiveSummary, **changes) -> ArchiveSummary:
     return replace(summary, **changes)
 
 
-__all__ = ["validate_main", "inspect_main", "is_main_archive"]
+__all__ = ["validate_main", "inspect_main", "is_main", "is_main_archive"]
 
 
 # ---------------------------------------------------------------- legacy archives, streamed

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from converters import progress
-from converters.containers import Limits, detect_container, open_archive
+from converters.containers import Archive, Limits, detect_container, open_archive
 from converters.errors import BadInputError
 from converters.main.schema import REPO_PREFIX
 
@@ -24,11 +24,13 @@ class MainZip:
     (``has("db.sqlite3")`` is false) and the legacy names are ``unknown``.
     """
 
-    def __init__(self, path: Path, limits: Limits | None = None) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None, archive: Archive | None = None) -> None:
+        """``archive``: the same file already opened (listing a large zip twice is not free)."""
         self.path = Path(path)
-        if detect_container(self.path) != "zip":
+        container = archive.container if archive is not None else detect_container(self.path)
+        if container != "zip":
             raise BadInputError(self.path, "Tar files are not supported for this format (main_XXXX is zip only)")
-        self.archive = open_archive(self.path, limits)
+        self.archive = archive if archive is not None else open_archive(self.path, limits)
         main = self.archive.layout == "main"
         self.files = self.archive.files if main else {}
         legacy = [] if main else [m.name for m in self.archive.listing.members if not m.is_dir]
