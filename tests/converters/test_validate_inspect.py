@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 
 import pytest
@@ -80,8 +79,7 @@ def test_row_39_zip64_members_are_accepted(tmp_path):
     assert converters.read_version(out) == "0.13"
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("REPORTGEN_SLOW"), reason="6-30 s; set REPORTGEN_SLOW=1")
+@pytest.mark.slow  # about 5 s: runs in every suite (`-m "not slow"` leaves it out)
 def test_row_39_more_than_65535_entries(tmp_path):
     members = b.build_members("0.13")
     base = b.node_dir(b.U["3"]) + "/path/many/"
