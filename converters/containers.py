@@ -1165,6 +1165,7 @@ def _write_tar_stream(compressed, members: Iterable[OutMember], advance: Callabl
             if member.is_dir:
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tf.addfile(info)
-                continue
-            info.mode, info.size = 0o644, member.length
-            tf.addfile(info, io.BufferedReader(_ChunkReader(_member_chunks(member, advance)), CHUNK))
+            else:
+                info.mode, info.size = 0o644, member.length
+                tf.addfile(info, io.BufferedReader(_ChunkReader(_member_chunks(member, advance)), CHUNK))
+            tf.members.clear()  # TarFile keeps every TarInfo it wrote: memory per member, of no use to a stream

@@ -23,3 +23,20 @@ def test_legacy_to_main_streams_within_bound(tmp_path, fmt):
     assert run.peak_mib < BOUND_MIB, f"VmHWM {run.peak_mib:.0f} MiB"
     check = measure([sys.executable, "-m", "reportgen", "archive", "validate", str(out)])
     assert check.code == 0 and check.peak_mib < BOUND_MIB, check
+
+
+WRITE_MANY = """
+import sys
+from pathlib import Path
+from converters.containers import OutMember, write_archive
+members = (OutMember(f"nodes/{i % 256:02x}/{i // 256 % 256:02x}/{i:032x}/path", is_dir=True) for i in range(int(sys.argv[2])))
+write_archive(Path(sys.argv[1]), "tar.zst", members)
+"""
+
+
+def test_a_tar_stream_does_not_keep_its_members(tmp_path):
+    """tarfile keeps every TarInfo it writes; the writer drops them (a downgrade writes a folder per node)."""
+    small = measure([sys.executable, "-c", WRITE_MANY, str(tmp_path / "small.tar.zst"), "1000"])
+    large = measure([sys.executable, "-c", WRITE_MANY, str(tmp_path / "large.tar.zst"), "300000"])
+    assert small.code == 0 and large.code == 0, large.stderr
+    assert large.peak_mib - small.peak_mib < 40  # kept, 300,000 TarInfo would be about 150 MiB
