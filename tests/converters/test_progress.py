@@ -72,7 +72,7 @@ def test_legacy_to_main_reports_each_phase(tmp_path):
     assert steps.total == steps.advanced == 4
 
 
-def test_without_a_sink_nothing_is_reported_and_the_output_is_the_same(tmp_path):
+def test_the_output_is_the_same_with_or_without_a_sink(tmp_path):
     src = b.write_container(tmp_path / "in.zip", b.build_members("0.4"), "zip")
     with reporting(Recorder()):
         converters.migrate(src, tmp_path / "watched.zip")
