@@ -72,8 +72,11 @@ def bench_million(work: Path, nodes: int) -> None:
         print(row("validate main_0001 output", run_reportgen("validate", out)))
         print(row("inspect main_0001 output", run_reportgen("inspect", out)))
         print(f"  output {out.stat().st_size / 1e6:.1f} MB")
-        src.unlink()
-        out.unlink()
+        down = work / f"million-down.{fmt}"  # a folder per node: AiiDA 1.x's import needs one
+        print(row(f"downgrade main_0001 -> 0.13 {fmt}", run_reportgen("migrate", out, down, "--to", "0.13", "--format", fmt)))
+        print(f"  output {down.stat().st_size / 1e6:.1f} MB")
+        for path in (src, out, down):
+            path.unlink()
 
 
 def main() -> None:
