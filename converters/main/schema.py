@@ -141,6 +141,25 @@ INDEXED: dict[str, tuple[str, ...]] = {
 }
 
 
+# (table, column, target table, nullable): every reference between rows
+FOREIGN_KEYS = (
+    ("db_dbnode", "user_id", "db_dbuser", False),
+    ("db_dbnode", "dbcomputer_id", "db_dbcomputer", True),
+    ("db_dbgroup", "user_id", "db_dbuser", False),
+    ("db_dblink", "input_id", "db_dbnode", False),
+    ("db_dblink", "output_id", "db_dbnode", False),
+    ("db_dbgroup_dbnodes", "dbnode_id", "db_dbnode", False),
+    ("db_dbgroup_dbnodes", "dbgroup_id", "db_dbgroup", False),
+    ("db_dblog", "dbnode_id", "db_dbnode", False),
+    ("db_dbcomment", "dbnode_id", "db_dbnode", False),
+    ("db_dbcomment", "user_id", "db_dbuser", False),
+    ("db_dbauthinfo", "aiidauser_id", "db_dbuser", False),
+    ("db_dbauthinfo", "dbcomputer_id", "db_dbcomputer", False),
+)
+# what names a row of a table independently of its pk (link and group-member rows have nothing)
+NATURAL_KEYS: dict[str, str] = {"db_dbuser": "email", **{t: "uuid" for t in TABLES if any(c.name == "uuid" for c in TABLES[t])}}
+
+
 def column_names(table: str) -> tuple[str, ...]:
     return tuple(col.name for col in TABLES[table])
 

@@ -26,25 +26,11 @@ from converters.inspect import ArchiveSummary, GroupSummary
 from converters.main.problems import ProblemLog
 from converters.main.reader import extract_db, read_db_revision, read_main_metadata
 from converters.main.records import Problem
-from converters.main.schema import DATETIME_FORMAT, REPO_PREFIX, TABLES, is_nullable
+from converters.main.schema import DATETIME_FORMAT, FOREIGN_KEYS, REPO_PREFIX, TABLES, is_nullable
 from converters.main.zipread import MainZip
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KEY = re.compile(r"^[0-9a-f]{64}$")
-FOREIGN_KEYS = (
-    ("db_dbnode", "user_id", "db_dbuser", False),
-    ("db_dbnode", "dbcomputer_id", "db_dbcomputer", True),
-    ("db_dbgroup", "user_id", "db_dbuser", False),
-    ("db_dblink", "input_id", "db_dbnode", False),
-    ("db_dblink", "output_id", "db_dbnode", False),
-    ("db_dbgroup_dbnodes", "dbnode_id", "db_dbnode", False),
-    ("db_dbgroup_dbnodes", "dbgroup_id", "db_dbgroup", False),
-    ("db_dblog", "dbnode_id", "db_dbnode", False),
-    ("db_dbcomment", "dbnode_id", "db_dbnode", False),
-    ("db_dbcomment", "user_id", "db_dbuser", False),
-    ("db_dbauthinfo", "aiidauser_id", "db_dbuser", False),
-    ("db_dbauthinfo", "dbcomputer_id", "db_dbcomputer", False),
-)
 
 
 def is_main(archive: Archive) -> bool:
