@@ -742,7 +742,7 @@ class Archive:
         data.json); any other tar member costs one pass over the tar stream.
         Read it to the end or close it before the next tar pass.
         """
-        chunks = progress.counted_chunks(self.iter_bytes(name), f"reading {name}", self._size_of(name))
+        chunks = progress.counted(self.iter_bytes(name), f"reading {name}", self._size_of(name), "B", len)
         return io.BufferedReader(_ChunkReader(chunks), CHUNK)
 
     def _size_of(self, name: str) -> int | None:

@@ -46,23 +46,16 @@ def stage(description: str, total: int | None = None, unit: str = "B") -> Iterat
             bar.close()
 
 
-def counted_chunks(chunks: Iterable[bytes], description: str, total: int | None) -> Iterator[bytes]:
-    """``chunks`` unchanged, their bytes counted in a stage (a plain pass-through without a sink)."""
-    if _sink is None:
-        yield from chunks
-        return
-    with stage(description, total, "B") as advance:
-        for chunk in chunks:
-            advance(len(chunk))
-            yield chunk
+def counted(
+    items: Iterable[T], description: str, total: int | None, unit: str, weigh: Callable[[T], int] | None = None
+) -> Iterator[T]:
+    """``items`` unchanged, each counted in a stage as 1 or as ``weigh(item)`` (``len`` for bytes).
 
-
-def counted(items: Iterable[T], description: str, total: int | None, unit: str) -> Iterator[T]:
-    """``items`` unchanged, each counted in a stage."""
+    A plain pass-through without a sink."""
     if _sink is None:
         yield from items
         return
     with stage(description, total, unit) as advance:
         for item in items:
-            advance(1)
+            advance(1 if weigh is None else weigh(item))
             yield item

@@ -46,7 +46,7 @@ def is_main_archive(path: Path | str) -> bool:
     if not path.is_file() or detect_container(path) != "zip":
         return False
     with MainZip(path) as zf:
-        return zf.has("db.sqlite3")
+        return is_main(zf.archive)
 
 
 def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive | None = None) -> list[Problem]:

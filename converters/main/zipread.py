@@ -66,5 +66,5 @@ class MainZip:
 
     def extract_to(self, name: str, target: Path) -> None:
         with open(target, "wb") as out:
-            for chunk in progress.counted_chunks(self.chunks(name), f"extracting {name}", self.files[name].size):
+            for chunk in progress.counted(self.chunks(name), f"extracting {name}", self.size(name), "B", len):
                 out.write(chunk)
