@@ -79,12 +79,21 @@ def migrate(
         archive.close()
         return convert(src, dst, to_version=to_version, fmt=fmt, force=force)  # type: ignore[return-value]
     with archive:
-        if streams(source_version, steps) and not in_memory:
-            notes = _migrate_streaming(archive, metadata, steps, dst, fmt)
-        else:
-            notes = _migrate_in_memory(archive, metadata, steps, dst, fmt)
+        return migrate_opened(archive, metadata, steps, dst, fmt, in_memory)
+
+
+def migrate_opened(
+    archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str, in_memory: bool = False
+) -> MigrationResult:
+    """The forward legacy ``steps`` over an archive already opened (and listed: listing a large
+    zip or a tar is a pass of its own, so the runner hands over the one it made)."""
+    source_version = metadata["export_version"]
+    if streams(source_version, steps) and not in_memory:
+        notes = _migrate_streaming(archive, metadata, steps, dst, fmt)
+    else:
+        notes = _migrate_in_memory(archive, metadata, steps, dst, fmt)
     return MigrationResult(
-        str(src), source_version, archive.container, str(dst), to_version, fmt,
+        str(archive.path), source_version, archive.container, str(dst), steps[-1][1] if steps else source_version, fmt,
         tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(notes),
     )  # fmt: skip
 

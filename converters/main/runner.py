@@ -193,9 +193,10 @@ def convert(
         source_version = item.metadata["export_version"]
         steps = plan(source_version, to_version)
         if isinstance(item, Incoming) and _forward_legacy(steps, to_version):
-            from converters.migrate import migrate
+            from converters.migrate import migrate_opened
 
-            return migrate(src, dst, to_version=to_version, fmt=fmt, force=True)  # type: ignore[return-value]
+            with item.archive:
+                return migrate_opened(item.archive, item.metadata, steps, dst, fmt)  # type: ignore[return-value]
         if isinstance(item, Incoming):
             item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
         else:
