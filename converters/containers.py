@@ -562,6 +562,7 @@ class Archive:
         self.spooled: dict[str, _Spool] = {}  # tar data.json, zstd-compressed while listing
         self._zip_infos: dict[str, zipfile.ZipInfo] = {}
         self._zf: zipfile.ZipFile | None = None
+        self._raw: BinaryIO | None = None  # the file itself, for small members (_read_small_zip_member)
         self.listing = self._list()
         self.layout = self.listing.layout
         self.files = {m.name: m for m in self.listing.members if not m.is_dir}
@@ -629,8 +630,8 @@ class Archive:
     def _zipfile(self):
         """The one ZipFile of this archive, parsed once (re-parsing per member is quadratic)."""
         try:
-            if self._zf is None:
-                self._zf = zipfile.ZipFile(self.path)
+            if self._zf is None:  # one open file for zipfile and the small members' reads (it seeks before each read)
+                self._zf = zipfile.ZipFile(self._raw_zip_file())
             yield self._zf
         except zipfile.BadZipFile as exc:
             raise BadInputError(self.path, f"not a valid archive (truncated or corrupt zip: {exc})") from None
@@ -641,6 +642,9 @@ class Archive:
         if self._zf is not None:
             self._zf.close()
             self._zf = None
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
 
     @contextmanager
     def _tar_stream(self):
@@ -786,6 +790,13 @@ class Archive:
     def _read_zip_member(self, name: str, budget: _Budget) -> Iterator[bytes]:
         """Through the archive's one ZipFile: no re-parse of the central directory per member."""
         info = self._zip_infos[name]
+        if _is_small(info):
+            data = self._read_small_zip_member(info, name)
+            budget.spend(len(data), name)
+            budget.check_ratio(len(data), info.compress_size, name)
+            if data:
+                yield data
+            return
         out = 0
         with self._zipfile() as zf:
             try:
@@ -800,6 +811,37 @@ class Archive:
                 raise BadInputError(self.path, reason, name) from None
             except (zlib.error, EOFError) as exc:
                 raise BadInputError(self.path, f"corrupt member ({exc})", name) from None
+
+    def _read_small_zip_member(self, info: zipfile.ZipInfo, name: str) -> bytes:
+        """A small member read whole from its local header: zipfile's per-member objects cost
+        seven times the read itself for the tiny files of a repository (20,000 files: 0.28 s
+        against 0.04 s).  The checks are zipfile's: the local header's name must be the
+        central directory's, and the size and CRC must come out as recorded."""
+        fh = self._raw_zip_file()
+        fh.seek(info.header_offset)
+        head = fh.read(_LOCAL_HEADER.size)
+        if len(head) < _LOCAL_HEADER.size or head[:4] != b"PK\x03\x04":
+            raise BadInputError(self.path, "corrupt member (bad local header)", name)
+        flags, name_length, extra_length = _LOCAL_HEADER.unpack(head)
+        raw_name = fh.read(name_length)
+        local_name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if local_name != info.orig_filename:
+            raise BadInputError(self.path, f"corrupt member (local header names {local_name!r})", name)
+        fh.seek(extra_length, os.SEEK_CUR)
+        raw = fh.read(info.compress_size)
+        if len(raw) < info.compress_size:
+            raise BadInputError(self.path, "corrupt member (truncated)", name)
+        data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate_exactly(self.path, raw, info.file_size, name)
+        if len(data) != info.file_size:
+            raise BadInputError(self.path, f"corrupt member (holds {len(data)} bytes, not {info.file_size})", name)
+        if zlib.crc32(data) != info.CRC:
+            raise BadInputError(self.path, "corrupt member (CRC)", name)
+        return data
+
+    def _raw_zip_file(self) -> BinaryIO:
+        if self._raw is None:
+            self._raw = open(self.path, "rb")
+        return self._raw
 
     def iter_members(self) -> Iterator[tuple[Member, Iterator[bytes] | None]]:
         """Every repository member (``nodes/...`` or ``repo/...``) with a chunk iterator (None for directories).
@@ -826,6 +868,34 @@ class Archive:
                 if member is None or not member.name.startswith(prefix):
                     continue
                 yield member, (None if member.is_dir else reader.read_data(member.name))
+
+
+# a local file header: flags, then the name's and the extra field's lengths (the rest is in the
+# central directory, which zipfile has read)
+_LOCAL_HEADER = struct.Struct("<4x2xH18xHH")
+SMALL_MEMBER = 1 * MiB  # read whole by _read_small_zip_member; larger ones stream through zipfile
+
+
+def _is_small(info: zipfile.ZipInfo) -> bool:
+    return (
+        info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        and info.file_size <= SMALL_MEMBER
+        and info.compress_size <= SMALL_MEMBER
+        and not info.flag_bits & 0x61  # encrypted, patched or strongly encrypted: zipfile refuses them
+    )
+
+
+def _inflate_exactly(file: Path, raw: bytes, size: int, name: str) -> bytes:
+    """A raw deflate stream that must end exactly at the end of ``raw``; never more than
+    ``size + 1`` bytes are made, so a bomb is stopped before it is built."""
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        data = inflate.decompress(raw, size + 1)
+    except zlib.error as exc:
+        raise BadInputError(file, f"corrupt member ({exc})", name) from None
+    if not inflate.eof and len(data) <= size:
+        raise BadInputError(file, "corrupt member (deflate stream cut short)", name)
+    return data
 
 
 class _Spool:

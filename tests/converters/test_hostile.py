@@ -13,6 +13,7 @@ import json
 import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,72 @@ def test_row_12_lying_sizes_give_crc_error(tmp_path):
         struct.pack_into("<II", raw, at, 10, 10)
     src.write_bytes(bytes(raw))
     refuse(tmp_path, src, "corrupt member (CRC)", "data.json")
+
+
+def _patched_repository_zip(path: Path, patch) -> tuple[Path, str]:
+    """A good deflated zip whose first repository file's bytes go through ``patch(raw, at, info)``:
+    ``at`` is where its local header starts.  Small members are read from their local header
+    (``Archive._read_small_zip_member``), so these lies must be caught there."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in good_members().items():
+            zf.writestr(name, data)
+    with zipfile.ZipFile(path) as zf:
+        info = next(i for i in zf.infolist() if i.filename.startswith("nodes/") and not i.is_dir())
+    raw = bytearray(path.read_bytes())
+    patch(raw, info.header_offset, info)
+    path.write_bytes(bytes(raw))
+    return path, info.filename
+
+
+def _payload_at(raw: bytearray, at: int) -> int:
+    name_length, extra_length = struct.unpack_from("<HH", raw, at + 26)
+    return at + 30 + name_length + extra_length
+
+
+def test_small_member_with_corrupt_deflate_bytes(tmp_path):
+    def garble(raw, at, info):
+        start = _payload_at(raw, at)
+        raw[start : start + info.compress_size] = b"\xff" * info.compress_size
+
+    src, name = _patched_repository_zip(tmp_path / "a.zip", garble)
+    refuse(tmp_path, src, "corrupt member", name)
+
+
+def test_small_member_whose_local_name_differs_from_the_directory(tmp_path):
+    def rename(raw, at, info):
+        start = at + 30
+        raw[start] = ord("x") if raw[start] != ord("x") else ord("y")
+
+    src, name = _patched_repository_zip(tmp_path / "a.zip", rename)
+    refuse(tmp_path, src, "local header names", name)
+
+
+def test_small_member_that_inflates_past_its_recorded_size(tmp_path):
+    """A bomb in miniature: the directory says 1 byte; inflating stops at 2 and refuses."""
+
+    def shrink(raw, at, info):
+        # the file size field of the central directory entry (offset 24) and of the local header (22)
+        central = next(
+            pos for pos in range(len(raw) - 46)
+            if raw[pos : pos + 4] == b"PK\x01\x02" and struct.unpack_from("<I", raw, pos + 42)[0] == at
+        )  # fmt: skip
+        struct.pack_into("<I", raw, central + 24, 1)
+        struct.pack_into("<I", raw, at + 22, 1)
+
+    src, name = _patched_repository_zip(tmp_path / "a.zip", shrink)
+    refuse(tmp_path, src, "holds 2 bytes, not 1", name)
+
+
+def test_small_member_whose_deflate_stream_is_cut_short(tmp_path):
+    def cut(raw, at, info):
+        start = _payload_at(raw, at)
+        stream = zlib.compressobj(6, zlib.DEFLATED, -15)
+        partial = stream.compress(b"x" * 50) + stream.flush(zlib.Z_SYNC_FLUSH)  # no final block
+        assert len(partial) <= info.compress_size
+        raw[start : start + info.compress_size] = partial.ljust(info.compress_size, b"\x00")[: info.compress_size]
+
+    src, name = _patched_repository_zip(tmp_path / "a.zip", cut)
+    refuse(tmp_path, src, "corrupt member", name)
 
 
 def _zst_tar(entries: list[tuple[str, bytes]], big: tuple[str, int] | None = None) -> bytes:
