@@ -25,6 +25,7 @@ import os
 import re
 import struct
 import tarfile
+import tempfile
 import unicodedata
 import zipfile
 import zlib
@@ -1154,27 +1155,147 @@ def _deflate_pool() -> ThreadPoolExecutor:
 
 
 def _write_zip(fh, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:
-    with (
-        _deflate_pool() as pool,
-        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL, allowZip64=True) as zf,
-    ):
+    with _deflate_pool() as pool:
+        writer = _ZipWriter(fh, pool)
         for member in members:
-            info = zipfile.ZipInfo(member.name + ("/" if member.is_dir else ""), date_time=ZIP_EPOCH)
-            info.create_system = 3
             if member.is_dir:
-                info.external_attr = (0o40755 << 16) | 0x10
-                zf.writestr(info, b"")
-                continue
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.file_size = member.length
-            with zf.open(info, "w", force_zip64=member.length > 2 * GiB - 1) as out:
-                if member.length >= DEFLATE_BLOCK and hasattr(out, "_compressor"):
-                    # zipfile has no public hook for a compressor; its writer calls only
-                    # compress() and flush() on this one (CPython 3.6 ... 3.13)
-                    out._compressor = ParallelDeflate(pool)
-                for chunk in _member_chunks(member, advance):
-                    out.write(chunk)
+                writer.directory(member.name)
+            else:
+                writer.file(member, advance)
+        writer.finish()
+
+
+# The zip records, as zipfile (CPython 3.11) writes them; zipfile's names in the comments
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # structFileHeader
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # structCentralDir
+_END = struct.Struct("<4s4H2LH")  # structEndArchive
+_END64 = struct.Struct("<4sQ2H2L4Q")  # structEndArchive64
+_END64_LOCATOR = struct.Struct("<4sLQL")  # structEndArchive64Locator
+_ZIP64_LIMIT = (1 << 31) - 1  # past it, sizes and offsets go to a zip64 extra field
+_ZIP_COUNT_LIMIT = 0xFFFF
+_VERSION, _ZIP64_VERSION = 20, 45
+_UTF8_NAME = 0x800
+_DOS_TIME = ZIP_EPOCH[3] << 11 | ZIP_EPOCH[4] << 5 | ZIP_EPOCH[5] // 2
+_DOS_DATE = (ZIP_EPOCH[0] - 1980) << 9 | ZIP_EPOCH[1] << 5 | ZIP_EPOCH[2]
+_FILE_ATTR = 0o100644 << 16
+_DIR_ATTR = (0o40755 << 16) | 0x10  # and the MS-DOS directory flag
+_CENTRAL_IN_MEMORY = 32 * MiB  # a larger central directory (~300,000 entries) waits on disk
+
+
+class _ZipWriter:
+    """Writes, byte for byte, what ``zipfile`` writes for the same members (a test compares
+    them), without its cost per member.
+
+    zipfile makes a ZipInfo, a writer and a compressor for every member, then
+    seeks back to rewrite the local header, and each seek flushes the buffered
+    file: 20,000 small files took 0.34 s against 0.08 s here.  So a member below
+    one deflate block is read whole and compressed before its header is
+    written; only a larger, streamed one has its header rewritten in place.
+    zipfile also keeps a ZipInfo per member (about 400 bytes) until the end; the
+    central directory is kept here as its packed records, on disk past 32 MiB,
+    so memory stays flat whatever the number of members.
+    """
+
+    def __init__(self, fh: BinaryIO, pool: ThreadPoolExecutor) -> None:
+        self._fh, self._pool = fh, pool
+        self._at = fh.tell()
+        self._central = tempfile.SpooledTemporaryFile(_CENTRAL_IN_MEMORY)
+        self._count = 0
+
+    def directory(self, name: str) -> None:
+        raw_name, flags = _zip_name(name + "/")
+        self._fh.write(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, 0, 0, 0, len(raw_name), 0) + raw_name)
+        self._record(raw_name, flags, zipfile.ZIP_STORED, 0, 0, 0, self._at, _DIR_ATTR, _VERSION)
+        self._at = self._fh.tell()
+
+    def file(self, member: OutMember, advance: Callable[[int], None]) -> None:
+        raw_name, flags = _zip_name(member.name)
+        # zipfile's choice, made on the announced length: a zip64 local header past ~2 GB
+        zip64 = member.length > 2 * GiB - 1 or member.length * 1.05 > _ZIP64_LIMIT
+        if member.length < DEFLATE_BLOCK and not zip64:
+            data = b"".join(_member_chunks(member, advance))
+            deflate = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            packed = deflate.compress(data) + deflate.flush()
+            crc, size = zlib.crc32(data), len(data)
+            self._fh.write(_local_header(raw_name, flags, crc, len(packed), size, zip64) + packed)
+        else:
+            crc, size, packed_size = self._stream(member, raw_name, flags, zip64, advance)
+            packed = None
+        version = _ZIP64_VERSION if zip64 else _VERSION
+        self._record(raw_name, flags, zipfile.ZIP_DEFLATED, crc, len(packed) if packed is not None else packed_size, size, self._at, _FILE_ATTR, version)
+        self._at = self._fh.tell()
+
+    def _stream(self, member: OutMember, raw_name: bytes, flags: int, zip64: bool, advance) -> tuple[int, int, int]:
+        """A large member: a header of the final length first, the deflated chunks, then the
+        header again with the CRC and sizes (one seek back per large member)."""
+        self._fh.write(_local_header(raw_name, flags, 0, 0, member.length, zip64))
+        deflate = ParallelDeflate(self._pool) if member.length >= DEFLATE_BLOCK else zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        crc = size = packed_size = 0
+        for chunk in _member_chunks(member, advance):
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            out = deflate.compress(chunk)
+            packed_size += len(out)
+            self._fh.write(out)
+        out = deflate.flush()
+        packed_size += len(out)
+        self._fh.write(out)
+        if not zip64 and max(size, packed_size) > _ZIP64_LIMIT:
+            raise ValueError(f"{member.name}: announced {member.length} bytes, wrote {size}")  # a bug of ours, not bad input
+        end = self._fh.tell()
+        self._fh.seek(self._at)
+        self._fh.write(_local_header(raw_name, flags, crc, packed_size, size, zip64))
+        self._fh.seek(end)
+        return crc, size, packed_size
+
+    def _record(self, raw_name: bytes, flags: int, method: int, crc: int, packed: int, size: int, offset: int, attr: int, version: int) -> None:
+        extra = []
+        if size > _ZIP64_LIMIT or packed > _ZIP64_LIMIT:
+            extra += [size, packed]
+            size = packed = 0xFFFFFFFF
+        if offset > _ZIP64_LIMIT:
+            extra.append(offset)
+            offset = 0xFFFFFFFF
+        extra_data = struct.pack(f"<HH{len(extra)}Q", 1, 8 * len(extra), *extra) if extra else b""
+        version = _ZIP64_VERSION if extra else version
+        self._central.write(
+            _CENTRAL.pack(
+                b"PK\x01\x02", version, 3, version, 0, flags, method, _DOS_TIME, _DOS_DATE,
+                crc, packed, size, len(raw_name), len(extra_data), 0, 0, 0, attr, offset,
+            ) + raw_name + extra_data
+        )  # fmt: skip
+        self._count += 1
+
+    def finish(self) -> None:
+        """The central directory and the end records (zip64 ones past 65,535 entries or 2 GiB)."""
+        start = self._at
+        self._central.seek(0)
+        while chunk := self._central.read(CHUNK):
+            self._fh.write(chunk)
+        self._central.close()
+        end = self._fh.tell()
+        count, size, offset = self._count, end - start, start
+        if count > _ZIP_COUNT_LIMIT or offset > _ZIP64_LIMIT or size > _ZIP64_LIMIT:
+            self._fh.write(_END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, offset))
+            self._fh.write(_END64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
+            count, size, offset = min(count, 0xFFFF), min(size, 0xFFFFFFFF), min(offset, 0xFFFFFFFF)
+        self._fh.write(_END.pack(b"PK\x05\x06", 0, 0, count, count, size, offset, 0))
+
+
+def _zip_name(name: str) -> tuple[bytes, int]:
+    """The name's bytes and flags: ASCII as is, anything else UTF-8 with the flag that says so."""
+    if name.isascii():
+        return name.encode("ascii"), 0
+    return name.encode("utf-8"), _UTF8_NAME
+
+
+def _local_header(raw_name: bytes, flags: int, crc: int, packed: int, size: int, zip64: bool) -> bytes:
+    if not zip64:
+        return _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, _DOS_TIME, _DOS_DATE, crc, packed, size, len(raw_name), 0) + raw_name
+    extra = struct.pack("<HHQQ", 1, 16, size, packed)
+    return (
+        _LOCAL.pack(b"PK\x03\x04", _ZIP64_VERSION, 0, flags, zipfile.ZIP_DEFLATED, _DOS_TIME, _DOS_DATE, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(raw_name), len(extra))
+        + raw_name + extra
+    )  # fmt: skip
 
 
 class _ChunkReader(io.RawIOBase):
