@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,12 +34,15 @@ import orjson
 
 from converters import progress
 from converters.containers import Archive, OutMember
-from converters.errors import BadInputError
+from converters.errors import BadInputError, WriteError
+from converters.main import rowsink
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
 from converters.jsonrows import iter_batches
 from converters.streaming import ENTITIES
+
+Put = Callable[[str, str, list], None]  # (what the rows are, SQL, rows): rowsink stores them
 
 # legacy entity -> (table, legacy field -> column) ; fields not listed keep their name
 ENTITY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -258,11 +261,11 @@ def _identity(section: str, batch):
 ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
 
 
-def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity) -> None:
+def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity, db: Path | None = None, size: int = 0) -> None:
     """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
     with opener() as stream:
         batches = iter_batches(stream, str(log.file), ROW_SECTIONS, BATCH)
-        stage_batches(((s, transform(s, _shaped(s, b))) for s, b in batches), conn, log)
+        stage_batches(((s, transform(s, _shaped(s, b))) for s, b in batches), conn, log, db, size)
 
 
 def _shaped(section: str, batch: dict | list) -> dict | list:
@@ -272,19 +275,28 @@ def _shaped(section: str, batch: dict | list) -> dict | list:
     return batch if isinstance(batch, dict) else dict(enumerate(batch))
 
 
-def stage_batches(batches: Iterable[tuple[str, Any]], conn: sqlite3.Connection, log: ProblemLog) -> None:
-    """Batches of rows ``(section, dict or list)`` into the staging tables; sections in any order."""
-    conn.execute("BEGIN")
-    for section, batch in batches:
-        if section == "links_uuid":
-            _insert_links(conn, batch, log)
-        elif section == "groups_uuid":
-            _insert_members(conn, batch, log)
-        elif section in ("node_attributes", "node_extras"):
-            _insert_node_json(conn, section, batch, log)
-        elif section in ROW_SECTIONS:
-            _insert_entities(conn, section.split(".")[1], batch, log)
-    conn.execute("COMMIT")
+def stage_batches(
+    batches: Iterable[tuple[str, Any]], conn: sqlite3.Connection, log: ProblemLog, db: Path | None = None, size: int = 0
+) -> None:
+    """Batches of rows ``(section, dict or list)`` into the staging tables; sections in any order.
+
+    The rows are built here and stored by ``rowsink``: for a data.json of ``size``
+    bytes or more, by a second process writing ``db`` (the file of ``conn``)."""
+    try:
+        with rowsink.sink(conn, db, size) as sink:
+            for section, batch in batches:
+                if section == "links_uuid":
+                    _insert_links(sink.put, batch, log)
+                elif section == "groups_uuid":
+                    _insert_members(sink.put, batch, log)
+                elif section in ("node_attributes", "node_extras"):
+                    _insert_node_json(sink.put, section, batch, log)
+                elif section in ROW_SECTIONS:
+                    _insert_entities(sink.put, section.split(".")[1], batch, log)
+    except rowsink.Refused as exc:
+        raise BadInputError(log.file, f"{exc.tag}: {exc.reason} (duplicate pk)", "data.json") from None
+    except rowsink.StoreFailed as exc:
+        raise WriteError(db or log.file, str(exc)) from None
 
 
 def _pk(pk: object, section: str, log: ProblemLog) -> int:
@@ -294,10 +306,12 @@ def _pk(pk: object, section: str, log: ProblemLog) -> int:
     return int(pk)
 
 
-def _insert_entities(conn: sqlite3.Connection, entity: str, batch: dict, log: ProblemLog) -> None:
+def _insert_entities(put: Put, entity: str, batch: dict, log: ProblemLog) -> None:
     table, _ = ENTITY_TABLES[entity]
     make_row = _row_maker(entity)
-    _insert_rows(conn, table, [make_row(pk, fields, log) for pk, fields in batch.items()], log)
+    rows = [make_row(pk, fields, log) for pk, fields in batch.items()]
+    if rows:
+        put(f"$.export_data: {table}", f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
 
 
 @functools.cache  # one per entity for the whole run, so the slot cache lasts across batches
@@ -345,38 +359,28 @@ def _datetime(value: object, where: str, log: ProblemLog) -> str | None:
         return None
 
 
-def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[list], log: ProblemLog) -> None:
-    if not rows:
-        return
-    marks = ", ".join("?" * len(rows[0]))
-    try:
-        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-    except sqlite3.IntegrityError as exc:
-        raise BadInputError(log.file, f"$.export_data: {table}: {exc} (duplicate pk)", "data.json") from None
-    rows.clear()
-
-
-def _insert_node_json(conn: sqlite3.Connection, section: str, batch: dict, log: ProblemLog) -> None:
+def _insert_node_json(put: Put, section: str, batch: dict, log: ProblemLog) -> None:
     table = "_attributes" if section == "node_attributes" else "_extras"
     rows = [(_pk(pk, f"$.{section}", log), dumps(value)) for pk, value in batch.items()]
-    conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+    put(f"$.{section}", f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
 
-def _insert_links(conn: sqlite3.Connection, links: list, log: ProblemLog) -> None:
+def _insert_links(put: Put, links: list, log: ProblemLog) -> None:
     try:
         rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
     except AttributeError:
         bad = next(link for link in links if not isinstance(link, dict))
         raise BadInputError(log.file, f"$.links_uuid: a link that is not an object: {bad!r:.80}", "data.json") from None
-    conn.executemany("INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
+    put("$.links_uuid", "INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
 
 
-def _insert_members(conn: sqlite3.Connection, groups: dict, log: ProblemLog) -> None:
+def _insert_members(put: Put, groups: dict, log: ProblemLog) -> None:
+    rows = []
     for group_uuid, node_uuids in groups.items():
         if not isinstance(node_uuids, list | None):
             raise BadInputError(log.file, f"$.groups_uuid[{group_uuid!r}]: not a list of node uuids", "data.json")
-        rows = [(group_uuid, n) for n in (node_uuids or [])]
-        conn.executemany("INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
+        rows += [(group_uuid, n) for n in (node_uuids or [])]
+    put("$.groups_uuid", "INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
 
 
 def resolve_links_and_members(conn: sqlite3.Connection, log: ProblemLog) -> None:
@@ -445,10 +449,11 @@ def stage_legacy(
     try:
         opener = data_json_opener(archive)
         stage_repository(archive, conn)
+        size = archive.files["data.json"].size if "data.json" in archive.files else 0
         if batches is None:
-            stage_data_json(opener, conn, log, transform)
+            stage_data_json(opener, conn, log, transform, db, size)
         else:
-            stage_batches(batches(opener), conn, log)
+            stage_batches(batches(opener), conn, log, db, size)
         with progress.stage("links, groups and repository trees", 4, "step") as advance:
             for finish in (index_uuids, resolve_links_and_members, check_node_json, build_repository_metadata):
                 finish(conn, log)

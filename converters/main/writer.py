@@ -19,6 +19,7 @@ from pathlib import Path
 from converters import progress
 from converters.containers import CHUNK, OutMember, write_archive
 from converters.errors import BadInputError
+from converters.main import rowsink
 from converters.main.schema import DB_NAME, META_NAME, PAGE_SIZE, TABLES, column_names, render_index_ddl, render_schema
 
 
@@ -32,14 +33,8 @@ def render_metadata(metadata: dict) -> bytes:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection tuned for one writer building a file from scratch (no journal, no fsync)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode=OFF")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA cache_size=-16000")  # 16 MB: bounded whatever the archive size
-    conn.execute("PRAGMA temp_store=FILE")
-    return conn
+    """A new database file with the fixed page size, tuned for one writer (``rowsink.connect``)."""
+    return rowsink.connect(path, page_size=PAGE_SIZE)
 
 
 def create_db(path: Path, revision: str, with_indexes: bool = False) -> sqlite3.Connection:
