@@ -8,7 +8,9 @@ Each tool runs as a child process; peak memory is its VmHWM polled from
 /proc (not ru_maxrss, which carries the parent's peak).  The input is the
 shape of the reference's aiida-core measurement: a 0.10 archive of cloned
 Dict nodes, every tenth a CalcJob, and 20,000 repository files.  verdi is
-found at $REPORTGEN_VERDI or /tmp/venv-aiida/bin/verdi.
+found at $REPORTGEN_VERDI or /tmp/venv-aiida/bin/verdi.  The same is done for the
+0.4 archive of the legacy benchmark (``bench_migrate_legacy``), which the
+issue names; aiida-core runs its in-memory legacy chain on it first.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_migrate_legacy import write_archive as write_legacy_04  # noqa: E402
 from tests.converters_main.bigarchive import write_big_legacy  # noqa: E402
 from tests.converters_main.memory import Measured, measure  # noqa: E402
 
@@ -46,21 +49,26 @@ def row(name: str, m: Measured) -> str:
 
 
 def bench_vs_aiida(work: Path, nodes: int, files: int) -> None:
-    src = write_big_legacy(work / "in.aiida", nodes, files=files, version="0.10", fmt="zip")
-    print(f"input: {nodes} nodes, 0.10 zip, {src.stat().st_size / 1e6:.1f} MB")
-    ours = run_reportgen("migrate", src, work / "ours.aiida", "--to", "main_0001")
-    print(row("reportgen archive migrate --to main_0001", ours))
-    check = run_reportgen("validate", work / "ours.aiida")
-    print(row("reportgen archive validate (output)", check))
-    verdi = verdi_path()
-    if verdi is None:
-        print("  verdi not found: set REPORTGEN_VERDI or install aiida-core into /tmp/venv-aiida")
-        return
-    theirs = run_verdi(verdi, src, work / "theirs.aiida", work / "aiida-home")
-    print(row("verdi archive migrate (aiida-core)", theirs))
-    if ours.code == 0 and theirs.code == 0:
-        print(f"  speed-up {theirs.seconds / ours.seconds:.2f}x (goal >= 5x); "
-              f"memory {ours.peak_mib / theirs.peak_mib:.2f} of aiida-core's (goal <= 0.25)")  # fmt: skip
+    inputs = {
+        "0.10": write_big_legacy(work / "in.aiida", nodes, files=files, version="0.10", fmt="zip"),
+        "0.4": work / "in-04.aiida",  # the legacy benchmark's archive (issue: "the archive from the legacy issue")
+    }
+    write_legacy_04(inputs["0.4"], nodes)
+    for version, src in inputs.items():
+        print(f"input: {nodes} nodes, {version} zip, {src.stat().st_size / 1e6:.1f} MB")
+        ours = run_reportgen("migrate", src, work / "ours.aiida", "--to", "main_0001", "--force")
+        print(row("reportgen archive migrate --to main_0001", ours))
+        check = run_reportgen("validate", work / "ours.aiida")
+        print(row("reportgen archive validate (output)", check))
+        verdi = verdi_path()
+        if verdi is None:
+            print("  verdi not found: set REPORTGEN_VERDI or install aiida-core into /tmp/venv-aiida")
+            continue
+        theirs = run_verdi(verdi, src, work / f"theirs-{version}.aiida", work / "aiida-home")
+        print(row("verdi archive migrate (aiida-core)", theirs))
+        if ours.code == 0 and theirs.code == 0:
+            print(f"  speed-up {theirs.seconds / ours.seconds:.2f}x (goal >= 5x); "
+                  f"memory {ours.peak_mib / theirs.peak_mib:.2f} of aiida-core's (goal <= 0.25)")  # fmt: skip
 
 
 def bench_million(work: Path, nodes: int) -> None:
