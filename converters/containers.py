@@ -631,7 +631,7 @@ class Archive:
     def _zipfile(self):
         """The one ZipFile of this archive, parsed once (re-parsing per member is quadratic)."""
         try:
-            if self._zf is None:  # one open file for zipfile and the small members' reads (it seeks before each read)
+            if self._zf is None:  # one open file for zipfile and the small members' reads (zipfile seeks first)
                 self._zf = zipfile.ZipFile(self._raw_zip_file())
             yield self._zf
         except zipfile.BadZipFile as exc:
@@ -832,9 +832,11 @@ class Archive:
         raw = fh.read(info.compress_size)
         if len(raw) < info.compress_size:
             raise BadInputError(self.path, "corrupt member (truncated)", name)
-        data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate_exactly(self.path, raw, info.file_size, name)
+        stored = info.compress_type == zipfile.ZIP_STORED
+        data = raw if stored else _inflate_exactly(self.path, raw, info.file_size, name)
         if len(data) != info.file_size:
-            raise BadInputError(self.path, f"corrupt member (holds {len(data)} bytes, not {info.file_size})", name)
+            reason = f"corrupt member (holds {len(data)} bytes, not {info.file_size})"
+            raise BadInputError(self.path, reason, name)
         if zlib.crc32(data) != info.CRC:
             raise BadInputError(self.path, "corrupt member (CRC)", name)
         return data
@@ -1204,7 +1206,7 @@ class _ZipWriter:
 
     def directory(self, name: str) -> None:
         raw_name, flags = _zip_name(name + "/")
-        self._fh.write(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, 0, 0, 0, len(raw_name), 0) + raw_name)
+        self._fh.write(_local_header(raw_name, flags, 0, 0, 0, zip64=False, method=zipfile.ZIP_STORED))
         self._record(raw_name, flags, zipfile.ZIP_STORED, 0, 0, 0, self._at, _DIR_ATTR, _VERSION)
         self._at = self._fh.tell()
 
@@ -1214,22 +1216,21 @@ class _ZipWriter:
         zip64 = member.length > 2 * GiB - 1 or member.length * 1.05 > _ZIP64_LIMIT
         if member.length < DEFLATE_BLOCK and not zip64:
             data = b"".join(_member_chunks(member, advance))
-            deflate = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            deflate = _raw_deflate()
             packed = deflate.compress(data) + deflate.flush()
-            crc, size = zlib.crc32(data), len(data)
-            self._fh.write(_local_header(raw_name, flags, crc, len(packed), size, zip64) + packed)
+            crc, size, packed_size = zlib.crc32(data), len(data), len(packed)
+            self._fh.write(_local_header(raw_name, flags, crc, packed_size, size, zip64) + packed)
         else:
             crc, size, packed_size = self._stream(member, raw_name, flags, zip64, advance)
-            packed = None
         version = _ZIP64_VERSION if zip64 else _VERSION
-        self._record(raw_name, flags, zipfile.ZIP_DEFLATED, crc, len(packed) if packed is not None else packed_size, size, self._at, _FILE_ATTR, version)
+        self._record(raw_name, flags, zipfile.ZIP_DEFLATED, crc, packed_size, size, self._at, _FILE_ATTR, version)
         self._at = self._fh.tell()
 
-    def _stream(self, member: OutMember, raw_name: bytes, flags: int, zip64: bool, advance) -> tuple[int, int, int]:
+    def _stream(self, member: OutMember, raw_name: bytes, flags: int, zip64: bool, advance) -> tuple[int, ...]:
         """A large member: a header of the final length first, the deflated chunks, then the
         header again with the CRC and sizes (one seek back per large member)."""
         self._fh.write(_local_header(raw_name, flags, 0, 0, member.length, zip64))
-        deflate = ParallelDeflate(self._pool) if member.length >= DEFLATE_BLOCK else zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflate = ParallelDeflate(self._pool) if member.length >= DEFLATE_BLOCK else _raw_deflate()
         crc = size = packed_size = 0
         for chunk in _member_chunks(member, advance):
             crc, size = zlib.crc32(chunk, crc), size + len(chunk)
@@ -1240,14 +1241,17 @@ class _ZipWriter:
         packed_size += len(out)
         self._fh.write(out)
         if not zip64 and max(size, packed_size) > _ZIP64_LIMIT:
-            raise ValueError(f"{member.name}: announced {member.length} bytes, wrote {size}")  # a bug of ours, not bad input
+            # a bug of ours (a member longer than announced), not bad input
+            raise ValueError(f"{member.name}: announced {member.length} bytes, wrote {size}")
         end = self._fh.tell()
         self._fh.seek(self._at)
         self._fh.write(_local_header(raw_name, flags, crc, packed_size, size, zip64))
         self._fh.seek(end)
         return crc, size, packed_size
 
-    def _record(self, raw_name: bytes, flags: int, method: int, crc: int, packed: int, size: int, offset: int, attr: int, version: int) -> None:
+    def _record(
+        self, raw_name: bytes, flags: int, method: int, crc: int, packed: int, size: int, offset: int, attr: int, version: int
+    ) -> None:
         extra = []
         if size > _ZIP64_LIMIT or packed > _ZIP64_LIMIT:
             extra += [size, packed]
@@ -1288,14 +1292,23 @@ def _zip_name(name: str) -> tuple[bytes, int]:
     return name.encode("utf-8"), _UTF8_NAME
 
 
-def _local_header(raw_name: bytes, flags: int, crc: int, packed: int, size: int, zip64: bool) -> bytes:
-    if not zip64:
-        return _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, _DOS_TIME, _DOS_DATE, crc, packed, size, len(raw_name), 0) + raw_name
-    extra = struct.pack("<HHQQ", 1, 16, size, packed)
-    return (
-        _LOCAL.pack(b"PK\x03\x04", _ZIP64_VERSION, 0, flags, zipfile.ZIP_DEFLATED, _DOS_TIME, _DOS_DATE, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(raw_name), len(extra))
-        + raw_name + extra
-    )  # fmt: skip
+def _local_header(
+    raw_name: bytes, flags: int, crc: int, packed: int, size: int, zip64: bool, method: int = zipfile.ZIP_DEFLATED
+) -> bytes:
+    """A local file header as zipfile writes it; a zip64 one carries the sizes in its extra field."""
+    version, extra = _VERSION, b""
+    if zip64:
+        version, extra = _ZIP64_VERSION, struct.pack("<HHQQ", 1, 16, size, packed)
+        packed = size = 0xFFFFFFFF
+    head = _LOCAL.pack(
+        b"PK\x03\x04", version, 0, flags, method, _DOS_TIME, _DOS_DATE, crc, packed, size, len(raw_name), len(extra)
+    )
+    return head + raw_name + extra
+
+
+def _raw_deflate():
+    """zlib's raw deflate at the archive level (zipfile's compressor for a member)."""
+    return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
 
 
 class _ChunkReader(io.RawIOBase):

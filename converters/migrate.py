@@ -93,7 +93,8 @@ def migrate_opened(
     else:
         notes = _migrate_in_memory(archive, metadata, steps, dst, fmt)
     return MigrationResult(
-        str(archive.path), source_version, archive.container, str(dst), steps[-1][1] if steps else source_version, fmt,
+        str(archive.path), source_version, archive.container, str(dst), steps[-1][1] if steps else source_version,
+        fmt,
         tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(notes),
     )  # fmt: skip
 

@@ -261,7 +261,9 @@ def _identity(section: str, batch):
 ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
 
 
-def stage_data_json(opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity, db: Path | None = None, size: int = 0) -> None:
+def stage_data_json(
+    opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity, db: Path | None = None, size: int = 0
+) -> None:
     """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
     with opener() as stream:
         batches = iter_batches(stream, str(log.file), ROW_SECTIONS, BATCH)
@@ -375,12 +377,11 @@ def _insert_links(put: Put, links: list, log: ProblemLog) -> None:
 
 
 def _insert_members(put: Put, groups: dict, log: ProblemLog) -> None:
-    rows = []
-    for group_uuid, node_uuids in groups.items():
+    for group_uuid, node_uuids in groups.items():  # a group at a time: one group may hold every node
         if not isinstance(node_uuids, list | None):
             raise BadInputError(log.file, f"$.groups_uuid[{group_uuid!r}]: not a list of node uuids", "data.json")
-        rows += [(group_uuid, n) for n in (node_uuids or [])]
-    put("$.groups_uuid", "INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
+        rows = [(group_uuid, n) for n in (node_uuids or [])]
+        put("$.groups_uuid", "INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
 
 
 def resolve_links_and_members(conn: sqlite3.Connection, log: ProblemLog) -> None:

@@ -88,7 +88,10 @@ class _Child:
     def __init__(self, db: Path) -> None:
         self._errors = tempfile.TemporaryFile()  # a file, not a pipe: a long traceback cannot block the child
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", str(Path(__file__)), str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors
+            [sys.executable, "-I", str(Path(__file__)), str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
         )
         self._done = False
 

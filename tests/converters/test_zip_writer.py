@@ -33,7 +33,9 @@ def zipfile_reference(path: Path, members: list[OutMember]) -> None:
     with (
         open(path, "wb") as fh,
         _deflate_pool() as pool,
-        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL, allowZip64=True) as zf,
+        zipfile.ZipFile(
+            fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL, allowZip64=True
+        ) as zf,
     ):
         for member in members:
             info = zipfile.ZipInfo(member.name + ("/" if member.is_dir else ""), date_time=ZIP_EPOCH)
@@ -81,11 +83,22 @@ def _pseudo_text(n: int, seed: int = 7) -> bytes:
 CASES = {
     "empty": [],
     "one empty file": [("a", b"")],
-    "folders and files": [("nodes",), ("nodes/aa",), ("nodes/aa/f.txt", b"hello\n"), ("metadata.json", b"{}")],
+    "folders and files": [
+        ("nodes",),
+        ("nodes/aa",),
+        ("nodes/aa/f.txt", b"hello\n"),
+        ("metadata.json", b"{}"),
+    ],
     "non-ASCII names": [("nodes/é/ü.txt", "ßtraße".encode()), ("日本/語", b"x" * 100)],
     "a small member in many chunks": [("data.json", _pseudo_text(300_000), 37)],
-    "members of a block and more": [("big.bin", _pseudo_text(DEFLATE_BLOCK), 5), ("bigger.bin", _pseudo_text(3 * DEFLATE_BLOCK + 11, 3), 9)],
-    "just under a block": [("edge.bin", _pseudo_text(DEFLATE_BLOCK - 1), 2), ("random.bin", os.urandom(5000))],
+    "members of a block and more": [
+        ("big.bin", _pseudo_text(DEFLATE_BLOCK), 5),
+        ("bigger.bin", _pseudo_text(3 * DEFLATE_BLOCK + 11, 3), 9),
+    ],
+    "just under a block": [
+        ("edge.bin", _pseudo_text(DEFLATE_BLOCK - 1), 2),
+        ("random.bin", os.urandom(5000)),
+    ],
 }
 
 
@@ -114,7 +127,9 @@ def test_the_zip64_local_header_is_zipfiles(tmp_path):
     info = zipfile.ZipInfo("huge.bin", date_time=ZIP_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.CRC, info.compress_size, info.file_size = 0x12345678, 3 * GiB, 5 * GiB
-    assert _local_header(b"huge.bin", 0, info.CRC, info.compress_size, info.file_size, zip64=True) == info.FileHeader(zip64=True)
+    assert _local_header(
+        b"huge.bin", 0, info.CRC, info.compress_size, info.file_size, zip64=True
+    ) == info.FileHeader(zip64=True)
     small = zipfile.ZipInfo("s", date_time=ZIP_EPOCH)
     small.compress_type = zipfile.ZIP_DEFLATED
     small.CRC, small.compress_size, small.file_size = 1, 2, 3
@@ -126,7 +141,13 @@ def test_what_it_writes_passes_unzip(tmp_path):
     if not any((Path(d) / "unzip").exists() for d in os.environ.get("PATH", "").split(os.pathsep)):
         pytest.skip("unzip is not installed")
     path = tmp_path / "a.zip"
-    write_archive(path, "zip", _members(CASES["folders and files"] + CASES["members of a block and more"] + CASES["non-ASCII names"]))
+    write_archive(
+        path,
+        "zip",
+        _members(
+            CASES["folders and files"] + CASES["members of a block and more"] + CASES["non-ASCII names"]
+        ),
+    )
     run = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No errors detected" in run.stdout

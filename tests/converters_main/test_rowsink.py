@@ -60,7 +60,10 @@ def _duplicated_node(tmp_path: Path, later_bad_link: bool = False) -> Path:
     text = json.dumps(data).replace('"@NODES@"', section).encode()
     members = [OutMember("metadata.json", data=json.dumps(metadata).encode(), size=len(json.dumps(metadata).encode())),
                OutMember("data.json", data=text, size=len(text))]  # fmt: skip
-    members += [OutMember(n, is_dir=True) if c is None else OutMember(n, data=c, size=len(c)) for n, c in sorted(files.items())]
+    members += [
+        OutMember(n, is_dir=True) if c is None else OutMember(n, data=c, size=len(c))
+        for n, c in sorted(files.items())
+    ]
     path = tmp_path / "dup.zip"
     write_archive(path, "zip", members)
     return path
