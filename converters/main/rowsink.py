@@ -48,9 +48,15 @@ def connect(path: Path | str, page_size: int | None = None) -> sqlite3.Connectio
     return conn
 
 
-def store(conn: sqlite3.Connection, sql: str, rows: list) -> None:
-    """The one place staged rows are stored, here or in the child."""
-    conn.executemany(sql, rows)
+def store(conn: sqlite3.Connection, tag: str, sql: str, rows: list) -> None:
+    """The one place staged rows are stored, here or in the child, and the one place that
+    says what SQLite's failure means: a refused row, or no storing at all (a full disk)."""
+    try:
+        conn.executemany(sql, rows)
+    except sqlite3.IntegrityError as exc:
+        raise Refused(tag, str(exc)) from None
+    except sqlite3.Error as exc:
+        raise StoreFailed(str(exc)) from None
 
 
 class Refused(Exception):
@@ -73,10 +79,7 @@ class _Here:
         conn.execute("BEGIN")
 
     def put(self, tag: str, sql: str, rows: list) -> None:
-        try:
-            store(self._conn, sql, rows)
-        except sqlite3.IntegrityError as exc:
-            raise Refused(tag, str(exc)) from None
+        store(self._conn, tag, sql, rows)
 
     def close(self, ok: bool) -> None:
         self._conn.execute("COMMIT" if ok else "ROLLBACK")
@@ -182,11 +185,11 @@ def _child(db: str) -> int:
             return 0
         tag, sql, rows = pickle.loads(read(length))
         try:
-            store(conn, sql, rows)
-        except sqlite3.IntegrityError as exc:
-            return _report(_REFUSED, (tag, str(exc)))
-        except sqlite3.Error as exc:
-            return _report(_FAILED, str(exc))
+            store(conn, tag, sql, rows)
+        except Refused as refused:
+            return _report(_REFUSED, (refused.tag, refused.reason))
+        except StoreFailed as failed:
+            return _report(_FAILED, str(failed))
 
 
 def _report(code: int, what: object) -> int:

@@ -134,3 +134,15 @@ def test_a_child_that_dies_is_an_internal_error_not_a_hang(tmp_path):
                 sink.put("t", "INSERT INTO t VALUES (?, ?)", [(None, "x" * 10_000)] * 10)
     conn.close()
     assert children() == set()
+
+
+def test_a_store_that_fails_outright_is_the_same_failure_either_way(tmp_path, where):
+    """Not a refused row but no storing at all (SQLite's error, as for a full disk): here and in
+    the child alike, ``StoreFailed`` with SQLite's reason (the converters make it exit 74)."""
+    db = tmp_path / "t.sqlite3"
+    conn = connect(db)
+    with pytest.raises(rowsink.StoreFailed, match="no such table"):
+        with rowsink.sink(conn, db, size=1) as sink:
+            sink.put("t", "INSERT INTO missing VALUES (?)", [(1,)])
+    conn.close()
+    assert children() == set()
