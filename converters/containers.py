@@ -1212,11 +1212,12 @@ class _ZipWriter:
 
     def file(self, member: OutMember, advance: Callable[[int], None]) -> None:
         raw_name, flags = _zip_name(member.name)
-        # zipfile's choice, made on the announced length: a zip64 local header past ~2 GB
-        zip64 = member.length > 2 * GiB - 1 or member.length * 1.05 > _ZIP64_LIMIT
-        if member.length < DEFLATE_BLOCK and not zip64:
+        # zipfile's choice, made on the announced length: a zip64 local header past ~1.9 GiB
+        # (the old force_zip64 past 2 GiB falls inside it)
+        zip64 = member.length * 1.05 > _ZIP64_LIMIT
+        if member.length < DEFLATE_BLOCK:
             data = b"".join(_member_chunks(member, advance))
-            deflate = _raw_deflate()
+            deflate = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)  # zipfile's compressor
             packed = deflate.compress(data) + deflate.flush()
             crc, size, packed_size = zlib.crc32(data), len(data), len(packed)
             self._fh.write(_local_header(raw_name, flags, crc, packed_size, size, zip64) + packed)
@@ -1227,10 +1228,10 @@ class _ZipWriter:
         self._at = self._fh.tell()
 
     def _stream(self, member: OutMember, raw_name: bytes, flags: int, zip64: bool, advance) -> tuple[int, ...]:
-        """A large member: a header of the final length first, the deflated chunks, then the
-        header again with the CRC and sizes (one seek back per large member)."""
+        """A member of a block or more: a header of the final length first, the chunks deflated
+        on the pool, then the header again with the CRC and sizes (one seek back per member)."""
         self._fh.write(_local_header(raw_name, flags, 0, 0, member.length, zip64))
-        deflate = ParallelDeflate(self._pool) if member.length >= DEFLATE_BLOCK else _raw_deflate()
+        deflate = ParallelDeflate(self._pool)
         crc = size = packed_size = 0
         for chunk in _member_chunks(member, advance):
             crc, size = zlib.crc32(chunk, crc), size + len(chunk)
@@ -1304,11 +1305,6 @@ def _local_header(
         b"PK\x03\x04", version, 0, flags, method, _DOS_TIME, _DOS_DATE, crc, packed, size, len(raw_name), len(extra)
     )
     return head + raw_name + extra
-
-
-def _raw_deflate():
-    """zlib's raw deflate at the archive level (zipfile's compressor for a member)."""
-    return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
 
 
 class _ChunkReader(io.RawIOBase):
