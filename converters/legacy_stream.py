@@ -39,6 +39,7 @@ which names the place.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from typing import IO, Any
 
 import orjson
 
+from converters import progress
 from converters.containers import Archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused
@@ -262,9 +264,14 @@ class _Spool:
         self.file.write(b"\n")
 
     def batches(self) -> Iterator[Any]:
+        """The spooled batches, as a stage of their own: the pass over data.json has ended by now,
+        and migrating a big section (node_attributes) again takes a while."""
+        size = self.file.seek(0, io.SEEK_END)
         self.file.seek(0)
-        for line in self.file:
-            yield orjson.loads(line)
+        with progress.stage(f"data.json: {'.'.join(self.path)}, once its facts are known", size) as advance:
+            for line in self.file:
+                advance(len(line))
+                yield orjson.loads(line)
         self.file.close()
 
 
