@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from converters import interrupts
 from reportgen import __version__
 from reportgen.errors import (
     EXIT_IOERR,
@@ -305,14 +306,6 @@ def bundle_verify(bundle_dir: Path) -> None:
 
 
 # ---------------------------------------------------------------- entry point
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler so that cleanup code in finally blocks runs."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def _error_line(message: str) -> None:
     click.echo(f"reportgen: error: {message}", err=True)
 
@@ -327,9 +320,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure becomes one line and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupts.clear()
+    signal.signal(signal.SIGTERM, interrupts.on_signal)
+    signal.signal(signal.SIGINT, interrupts.on_signal)
     try:
         code = cli.main(args=args, prog_name="reportgen", standalone_mode=False)
+        interrupts.check()  # a signal whose exception Python dropped (see converters.interrupts)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.Abort:
@@ -345,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _error_line("interrupted")
         code = EXIT_SIGINT
-    except Terminated:
+    except interrupts.Terminated:
         _error_line("terminated")
         code = EXIT_SIGTERM
     except OSError as exc:

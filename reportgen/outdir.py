@@ -11,11 +11,13 @@ import os
 import shutil
 from pathlib import Path
 
+from converters import interrupts
 from converters.containers import fsync_dir
 
 
 def replace_dir(staging: Path, output: Path) -> None:
     """Swap the finished ``staging`` folder in as ``output``."""
+    interrupts.check()
     old = None
     if output.exists():
         old = output.with_name(f".{output.name}.old-{os.getpid()}")

@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from converters import interrupts
 from reportgen.errors import OutputError, UsageError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
@@ -47,6 +48,7 @@ def write_mtimes(root: Path, mtimes: Mtimes) -> None:
 
 def _replace(staging: Path, target: Path) -> None:
     """Move the finished tree into place; an old tree is removed only after."""
+    interrupts.check()
     old = None
     if target.exists():
         old = target.parent / f".{target.name}.old-{os.getpid()}"

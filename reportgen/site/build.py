@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from converters import interrupts
 from reportgen import __version__
 from reportgen.errors import InputMissingError, WriteError
 from reportgen.progress import progress
@@ -225,6 +226,7 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
     the next build simply rebuilds them.
     """
     os.sync()  # the new files were written without fsync; make them durable before they show
+    interrupts.check()
     trash = site.with_name(f"{site.name}.old-{os.getpid()}")
     trash.mkdir(exist_ok=True)
     with out.blocked_signals():
@@ -309,9 +311,10 @@ def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobRes
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
     results: list[JobResult] = []
     pool = worker_pool(workers)
-    futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
-    try:
+    try:  # the workers start at the first submit: a signal during the submits still shuts them down
+        futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
         for future in show(as_completed(futures), len(futures), "job pages"):
+            interrupts.check()  # a signal dropped while the pool forked: stop now, not at the end
             results.extend(future.result())
     except BrokenProcessPool:
         done = {(r.project, r.job_id) for r in results}

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from converters import interrupts
 from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
 from reportgen.errors import LockedError, OutputError, WriteError
 
@@ -158,6 +159,7 @@ def create_staging(site: Path) -> Path:
 def swap_in(staging: Path, site: Path) -> None:
     """Publish staging as ``site``: flush, rename the old site away, rename staging in, drop the old."""
     os.sync()  # the pages were written without per-file fsync; make them durable before they show
+    interrupts.check()
     old = site.with_name(f"{site.name}.old-{os.getpid()}")
     if site.exists() or site.is_symlink():
         os.rename(site, old)
