@@ -38,17 +38,6 @@ def is_main(archive: Archive) -> bool:
     return archive.container == "zip" and archive.layout == "main" and "db.sqlite3" in archive.files
 
 
-def is_main_archive(path: Path | str) -> bool:
-    """``is_main`` for a path (lists the archive: callers that go on to read it use ``is_main``)."""
-    from converters.containers import detect_container
-
-    path = Path(path)
-    if not path.is_file() or detect_container(path) != "zip":
-        return False
-    with MainZip(path) as zf:
-        return is_main(zf.archive)
-
-
 def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive | None = None) -> list[Problem]:
     """Every problem of the main archive at ``path`` (raises only when it cannot be read).
 
@@ -242,27 +231,23 @@ def _replace(summary: ArchiveSummary, **changes) -> ArchiveSummary:
     return replace(summary, **changes)
 
 
-__all__ = ["validate_main", "inspect_main", "is_main", "is_main_archive"]
+__all__ = ["validate_main", "inspect_main", "is_main"]
 
 
 # ---------------------------------------------------------------- legacy archives, streamed
-def _stage_for_reading(path: Path, workdir: Path):
-    """A legacy archive from 0.4 streamed into a staging database (its problems recorded)."""
-    from converters.containers import open_archive
+def _stage_for_reading(archive: Archive, workdir: Path):
+    """A legacy archive from 0.4, already opened, streamed into a staging database (its problems recorded)."""
     from converters.legacy_stream import streams
-    from converters.main.legacy_to_main import NODE_SELECT
     from converters.main.streamsteps import stage_migrating
     from converters.migrations import plan
     from converters.versions import read_metadata
 
-    archive = open_archive(path)
     metadata = read_metadata(archive)
     version = metadata["export_version"]
     steps = plan(version, "0.13")
     if not streams(version, steps):
-        raise BadInputError(path, f"streaming reads 0.4 ... 0.13 archives; migrate this {version} archive first")
-    staged = stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only")
-    return archive, metadata, staged, NODE_SELECT
+        raise BadInputError(archive.path, f"streaming reads 0.4 ... 0.13 archives; migrate this {version} archive first")
+    return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only")
 
 
 def validate_legacy_streaming(path: Path | str) -> list[Problem]:
@@ -273,12 +258,15 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
     keys; the per-field structure checks of ``converters.validate`` need the
     whole document and are not repeated here.  A main_XXXX archive is already
     read from SQLite in bounded memory: it gets the full ``validate_main``.
+    The archive is listed once, whichever it is.
     """
-    if is_main_archive(path):
-        return validate_main(path)
+    from converters.containers import open_archive
+
     path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        _, _, staged, _ = _stage_for_reading(path, Path(tmp))
+    with open_archive(path) as archive, tempfile.TemporaryDirectory() as tmp:
+        if is_main(archive):
+            return validate_main(path, archive=archive)
+        _, staged = _stage_for_reading(archive, Path(tmp))
         log = staged.log
         conn = sqlite3.connect(staged.db)
         try:
@@ -290,11 +278,13 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
 
 def inspect_legacy_streaming(path: Path | str) -> ArchiveSummary:
     """The summary of a large legacy archive from SQL counts (``archive inspect --stream``)."""
-    if is_main_archive(path):
-        return inspect_main(path)
+    from converters.containers import open_archive
+
     path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        archive, metadata, staged, _ = _stage_for_reading(path, Path(tmp))
+    with open_archive(path) as archive, tempfile.TemporaryDirectory() as tmp:
+        if is_main(archive):
+            return inspect_main(path, archive=archive)
+        metadata, staged = _stage_for_reading(archive, Path(tmp))
         conn = sqlite3.connect(staged.db)
         try:
             summary = summarize_db(conn, str(path), metadata, archive.container)
