@@ -39,8 +39,6 @@ which names the place.
 
 from __future__ import annotations
 
-import io
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +55,7 @@ from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
 from converters.migrations.v0_5_to_v0_6 import _has_string_leaf, string_leaf_in
 from converters.versions import LEGACY_VERSIONS, version_index
+from converters.workfile import WorkFile
 
 FIRST_STREAMED = "0.4"  # the steps before it need the whole document (links deleted by node type, ...)
 BATCH = 5000  # rows migrated at a time
@@ -64,7 +63,6 @@ WALK = LEGACY_WALK  # walked containers: every container inside one is a section
 NODES: Path_ = ("export_data", "Node")
 ATTRIBUTES, EXTRAS = ("node_attributes",), ("node_extras",)
 SHADOWS: dict[Path_, Path_] = {ATTRIBUTES: ("node_attributes_conversion",), EXTRAS: ("node_extras_conversion",)}
-_COPY = 1 << 20
 
 
 def streams(source: str, steps: list[tuple[str, str]]) -> bool:
@@ -182,28 +180,28 @@ def apply_to_metadata(metadata: dict, steps: list[tuple[str, str]], tool: str) -
 class _Writer:
     """Compact JSON written token by token, into ``main`` or (for a spooled section) ``late``."""
 
-    def __init__(self, main: IO[bytes], late: IO[bytes]) -> None:
+    def __init__(self, main: WorkFile, late: WorkFile) -> None:
         self.main, self.late = main, late
         self._first: list[bool] = []
-        self.pieces: list[tuple[IO[bytes], int, int]] = []  # data.json: regions of main and late, in order
+        self.pieces: list[tuple[WorkFile, int, int]] = []  # data.json: regions of main and late, in order
         self._cut = 0  # where the current region of main begins
 
-    def open(self, out: IO[bytes], key: str | None, is_object: bool) -> None:
+    def open(self, out: WorkFile, key: str | None, is_object: bool) -> None:
         self._member(out, key)
         out.write(b"{" if is_object else b"[")
         self._first.append(True)
 
-    def close(self, out: IO[bytes], is_object: bool) -> None:
+    def close(self, out: WorkFile, is_object: bool) -> None:
         out.write(b"}" if is_object else b"]")
         self._first.pop()
 
-    def rows(self, out: IO[bytes], batch: dict | list) -> None:
+    def rows(self, out: WorkFile, batch: dict | list) -> None:
         if batch:
             body = orjson.dumps(batch)
             self._sep(out)
             out.write(memoryview(body)[1:-1])
 
-    def value(self, out: IO[bytes], key: str, value: Any) -> None:
+    def value(self, out: WorkFile, key: str, value: Any) -> None:
         self._member(out, key)
         out.write(orjson.dumps(value))
 
@@ -218,14 +216,14 @@ class _Writer:
     def finish(self) -> None:
         self.pieces.append((self.main, self._cut, self.main.tell()))
 
-    def _member(self, out: IO[bytes], key: str | None) -> None:
+    def _member(self, out: WorkFile, key: str | None) -> None:
         if self._first:
             self._sep(out)
             if key is not None:
                 out.write(orjson.dumps(key))
                 out.write(b":")
 
-    def _sep(self, out: IO[bytes]) -> None:
+    def _sep(self, out: WorkFile) -> None:
         if self._first[-1]:
             self._first[-1] = False
         else:
@@ -234,21 +232,17 @@ class _Writer:
 
 @dataclass
 class DataJson:
-    """The migrated data.json: its size, and its bytes read back from the work files."""
+    """The migrated data.json: its size, and its bytes read back from the work files
+    (each region begins where the last one of its file ended: both are read forward)."""
 
     size: int
-    pieces: list[tuple[IO[bytes], int, int]]
+    pieces: list[tuple[WorkFile, int, int]]
 
     def chunks(self) -> Iterator[bytes]:
-        for fh, start, end in self.pieces:
-            fh.seek(start)
-            left = end - start
-            while left:
-                chunk = fh.read(min(_COPY, left))
-                if not chunk:
-                    raise OSError(f"work file ended {left} bytes early")
-                left -= len(chunk)
-                yield chunk
+        for work, start, end in self.pieces:
+            yield from work.reader().read_range(start, end)
+        for work in {id(work): work for work, _, _ in self.pieces}.values():
+            work.close()
 
 
 # ---------------------------------------------------------------- the walk
@@ -257,7 +251,7 @@ class _Spool:
 
     def __init__(self, path: Path_, is_object: bool, workdir: Path) -> None:
         self.path, self.is_object = path, is_object
-        self.file = tempfile.TemporaryFile(dir=workdir)
+        self.file = WorkFile(workdir)
 
     def add(self, dumped: bytes) -> None:
         self.file.write(dumped)
@@ -266,10 +260,8 @@ class _Spool:
     def batches(self) -> Iterator[Any]:
         """The spooled batches, as a stage of their own: the pass over data.json has ended by now,
         and migrating a big section (node_attributes) again takes a while."""
-        size = self.file.seek(0, io.SEEK_END)
-        self.file.seek(0)
-        with progress.stage(f"data.json: {'.'.join(self.path)}, once its facts are known", size) as advance:
-            for line in self.file:
+        with progress.stage(f"data.json: {'.'.join(self.path)}, once its facts are known", self.file.size) as advance:
+            for line in self.file.reader():
                 advance(len(line))
                 yield orjson.loads(line)
         self.file.close()
@@ -351,7 +343,7 @@ def stream_data_json(
     batch: int = BATCH,
 ) -> DataJson:  # fmt: skip
     """Migrate ``data.json`` through ``steps`` into work files under ``workdir``: its bytes and size."""
-    main, late = tempfile.TemporaryFile(dir=workdir), tempfile.TemporaryFile(dir=workdir)
+    main, late = WorkFile(workdir), WorkFile(workdir)
     writer = _Writer(main, late)
     slots: dict[Path_, int] = {}
     out = main

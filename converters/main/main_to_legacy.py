@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -26,8 +27,8 @@ from converters.errors import BadInputError
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
 from converters.main.records import Loss
 from converters.main.schema import REPO_PREFIX, TABLES, column_names, format_legacy_datetime
-from converters.main.writer import file_chunks
 from converters.streaming import ENTITIES, JsonObjectWriter
+from converters.workfile import WorkFile
 
 STEP = "main_0000 -> 0.13"
 DATE = {"convert_type": "date"}
@@ -113,25 +114,24 @@ def _discard_keys(tree: dict, keys: set) -> None:
 
 
 # ---------------------------------------------------------------- data.json
-def write_data_json(db: Path, target: Path) -> None:
-    """data.json of 0.13 from the database rows, one row in memory at a time."""
+def write_data_json(db: Path, out: BinaryIO | WorkFile) -> None:
+    """data.json of 0.13 from the database rows into ``out``, one row in memory at a time."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        with open(target, "wb") as out:
-            writer = JsonObjectWriter(out, orjson.dumps)
-            writer.open_object()
-            writer.open_object("export_data")
-            for entity in ENTITIES:
-                _write_entity(conn, writer, entity)
+        writer = JsonObjectWriter(out, orjson.dumps)
+        writer.open_object()
+        writer.open_object("export_data")
+        for entity in ENTITIES:
+            _write_entity(conn, writer, entity)
+        writer.close_object()
+        for column, section in (("attributes", "node_attributes"), ("extras", "node_extras")):
+            writer.open_object(section)
+            for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id"):
+                writer.item(orjson.loads(value) if value is not None else {}, key=str(pk))
             writer.close_object()
-            for column, section in (("attributes", "node_attributes"), ("extras", "node_extras")):
-                writer.open_object(section)
-                for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id"):
-                    writer.item(orjson.loads(value) if value is not None else {}, key=str(pk))
-                writer.close_object()
-            _write_links(conn, writer)
-            _write_groups(conn, writer)
-            writer.close_object()
+        _write_links(conn, writer)
+        _write_groups(conn, writer)
+        writer.close_object()
     finally:
         conn.close()
 
@@ -228,11 +228,11 @@ def legacy_members(staged: Staged, workdir: Path) -> Iterator[OutMember]:
     from converters.main.writer import render_metadata
 
     zf = staged.source  # type: ignore[attr-defined]
-    data_path = workdir / "data.json"
-    write_data_json(staged.db, data_path)
+    data = WorkFile(workdir)
+    write_data_json(staged.db, data)
     meta = render_metadata(build_legacy_metadata(staged.metadata))
     yield OutMember("metadata.json", data=meta, size=len(meta))
-    yield OutMember("data.json", size=data_path.stat().st_size, chunks=file_chunks(data_path))
+    yield OutMember("data.json", size=data.size, chunks=data.chunks())
     yield from iter_repository(
         staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key)
     )

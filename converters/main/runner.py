@@ -17,6 +17,7 @@ plan needs it:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,11 +144,11 @@ def _to_draft(item, workdir: Path) -> Draft:
             draft = Draft(item.file, item.metadata, read_data(archive), RepoView(archive.read_many, archive.files, item.file))
         draft.repo_members = lambda: _archive_members(archive, draft.repo.deleted)  # type: ignore[attr-defined]
         return draft
-    data_path = workdir / "data-0.13.json"
-    write_data_json(item.db, data_path)
+    buffer = io.BytesIO()  # the whole document is parsed next anyway: no work file
+    write_data_json(item.db, buffer)
     with gc_paused():
-        data = orjson.loads(data_path.read_bytes())
-    data_path.unlink()
+        data = orjson.loads(buffer.getbuffer())
+    del buffer
     draft = Draft(item.file, item.metadata, data, RepoView(lambda names: {}, (), item.file), notes=list(item.notes))
     zf = item.source  # type: ignore[attr-defined]
     draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k))  # type: ignore[attr-defined]
