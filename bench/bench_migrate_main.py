@@ -34,8 +34,8 @@ def verdi_path() -> str | None:
     return found if Path(found).exists() else None
 
 
-def run_reportgen(*args: object) -> Measured:
-    return measure([sys.executable, "-m", "reportgen", "archive", *map(str, args)])
+def run_reportgen(*args: object, disk_under: Path | None = None) -> Measured:
+    return measure([sys.executable, "-m", "reportgen", "archive", *map(str, args)], disk_under=disk_under)
 
 
 def run_verdi(verdi: str, src: Path, dst: Path, home: Path) -> Measured:
@@ -48,6 +48,13 @@ def row(name: str, m: Measured) -> str:
     return f"  {name:<44} {m.seconds:8.2f} s  {m.peak_mib:8.1f} MiB  {status}"
 
 
+def disk_row(m: Measured, out: Path) -> str:
+    """The issue's bound: temporary disk at most the output's size plus 10 %."""
+    size = out.stat().st_size / 1e6
+    extra = m.peak_disk_mb - size
+    return f"  output {size:.1f} MB; disk peak {m.peak_disk_mb:.1f} MB = output + {extra:.1f} MB ({extra / size:.0%} of it)"
+
+
 def bench_vs_aiida(work: Path, nodes: int, files: int) -> None:
     inputs = {
         "0.10": write_big_legacy(work / "in.aiida", nodes, files=files, version="0.10", fmt="zip"),
@@ -56,9 +63,12 @@ def bench_vs_aiida(work: Path, nodes: int, files: int) -> None:
     write_legacy_04(inputs["0.4"], nodes)
     for version, src in inputs.items():
         print(f"input: {nodes} nodes, {version} zip, {src.stat().st_size / 1e6:.1f} MB")
-        ours = run_reportgen("migrate", src, work / "ours.aiida", "--to", "main_0001", "--force")
+        ours_dir = work / "ours"
+        ours_dir.mkdir(exist_ok=True)
+        ours = run_reportgen("migrate", src, ours_dir / "ours.aiida", "--to", "main_0001", "--force", disk_under=ours_dir)
         print(row("reportgen archive migrate --to main_0001", ours))
-        check = run_reportgen("validate", work / "ours.aiida")
+        print(disk_row(ours, ours_dir / "ours.aiida"))
+        check = run_reportgen("validate", ours_dir / "ours.aiida")
         print(row("reportgen archive validate (output)", check))
         verdi = verdi_path()
         if verdi is None:
@@ -75,14 +85,19 @@ def bench_million(work: Path, nodes: int) -> None:
     for fmt in ("tar.zst", "zip"):
         src = write_big_legacy(work / f"million.{fmt}", nodes, files=20_000, version="0.10", fmt=fmt)
         print(f"input: {nodes} nodes, 0.10 {fmt}, {src.stat().st_size / 1e6:.1f} MB")
-        out = work / f"million-{fmt}.aiida"
-        print(row(f"migrate {fmt} -> main_0001", run_reportgen("migrate", src, out, "--to", "main_0001")))
+        up_dir, down_dir = work / f"up-{fmt}", work / f"down-{fmt}"
+        up_dir.mkdir()
+        down_dir.mkdir()
+        out = up_dir / f"million-{fmt}.aiida"
+        up = run_reportgen("migrate", src, out, "--to", "main_0001", disk_under=up_dir)
+        print(row(f"migrate {fmt} -> main_0001", up))
+        print(disk_row(up, out))
         print(row("validate main_0001 output", run_reportgen("validate", out)))
         print(row("inspect main_0001 output", run_reportgen("inspect", out)))
-        print(f"  output {out.stat().st_size / 1e6:.1f} MB")
-        down = work / f"million-down.{fmt}"  # a folder per node: AiiDA 1.x's import needs one
-        print(row(f"downgrade main_0001 -> 0.13 {fmt}", run_reportgen("migrate", out, down, "--to", "0.13", "--format", fmt)))
-        print(f"  output {down.stat().st_size / 1e6:.1f} MB")
+        down = down_dir / f"million-down.{fmt}"  # a folder per node: AiiDA 1.x's import needs one
+        back = run_reportgen("migrate", out, down, "--to", "0.13", "--format", fmt, disk_under=down_dir)
+        print(row(f"downgrade main_0001 -> 0.13 {fmt}", back))
+        print(disk_row(back, down))
         for path in (src, out, down):
             path.unlink()
 
