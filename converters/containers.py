@@ -1147,6 +1147,7 @@ class ParallelDeflate:
 
 
 def _deflate_block(block: bytes, window: bytes, level: int, final: bool) -> bytes:
+    """Raw deflate of ``block`` primed with ``window`` (a small zip member: no window, final)."""
     args = {"zdict": window} if window else {}
     deflate = DEFLATE.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, **args)
     return deflate.compress(block) + deflate.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
@@ -1224,8 +1225,7 @@ class _ZipWriter:
         zip64 = member.length * 1.05 > _ZIP64_LIMIT
         if member.length < DEFLATE_BLOCK:
             data = b"".join(_member_chunks(member, advance))
-            deflate = DEFLATE.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)  # zipfile's settings
-            packed = deflate.compress(data) + deflate.flush()
+            packed = _deflate_block(data, b"", DEFLATE_LEVEL, final=True)  # one whole stream, zipfile's settings
             crc, size, packed_size = zlib_ng.crc32(data), len(data), len(packed)
             self._fh.write(_local_header(raw_name, flags, crc, packed_size, size, zip64) + packed)
         else:
