@@ -14,10 +14,10 @@ import os
 import shutil
 from pathlib import Path
 
-from converters import interrupts
 from reportgen.errors import OutputError, UsageError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
+from reportgen.outdir import replace_dir
 
 __all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
 
@@ -46,18 +46,6 @@ def write_mtimes(root: Path, mtimes: Mtimes) -> None:
         os.utime(path, (when, when), follow_symlinks=False)
 
 
-def _replace(staging: Path, target: Path) -> None:
-    """Move the finished tree into place; an old tree is removed only after."""
-    interrupts.check()
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.rename(target, old)
-    os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old)
-
-
 def write_example(
     directory: str | Path,
     *,
@@ -84,7 +72,7 @@ def write_example(
         jobs = write_faithful_store(staging, seed, jobs_per_project, mtimes)
         cases = write_edge_cases(staging, seed, huge, mtimes) if edge_cases else 0
         write_mtimes(staging, mtimes)
-        _replace(staging, target)
+        replace_dir(staging, target)  # the one swap of finished trees (restore and bundles too)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
