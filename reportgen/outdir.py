@@ -15,17 +15,34 @@ from converters import interrupts
 from converters.containers import fsync_dir
 
 
-def replace_dir(staging: Path, output: Path) -> None:
-    """Swap the finished ``staging`` folder in as ``output``."""
+def replace_dir(staging: Path, output: Path, aside: str | None = None) -> None:
+    """Swap the finished ``staging`` folder in as ``output``.
+
+    A replaced output is renamed to ``aside`` (default ``.NAME.old-PID``) first,
+    put back if ``staging`` cannot take its place, and removed only once the new
+    tree is in place.
+    """
     interrupts.check()
-    old = None
-    if output.exists():
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
+    old = output.with_name(aside or f".{output.name}.old-{os.getpid()}")
+    replacing = output.exists() or output.is_symlink()
+    if replacing:
         os.replace(output, old)
-    os.replace(staging, output)
+    try:
+        os.replace(staging, output)
+    except OSError:
+        if replacing:
+            os.replace(old, output)  # the previous output stays whole
+        raise
     fsync_dir(output.parent)
-    if old is not None:
-        shutil.rmtree(old, onerror=_force_remove)
+    if replacing:
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        path.unlink()
 
 
 def _force_remove(func, path, _exc) -> None:

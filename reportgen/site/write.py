@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from converters import interrupts
 from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
 from reportgen.errors import LockedError, OutputError, WriteError
+from reportgen.outdir import replace_dir
 
 _FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -157,21 +157,10 @@ def create_staging(site: Path) -> Path:
 
 
 def swap_in(staging: Path, site: Path) -> None:
-    """Publish staging as ``site``: flush, rename the old site away, rename staging in, drop the old."""
+    """Publish staging as ``site``: flush, then the one swap of finished trees, with the old
+    site renamed to ``SITE.old-<pid>`` (the name the stale-folder cleanup knows)."""
     os.sync()  # the pages were written without per-file fsync; make them durable before they show
-    interrupts.check()
-    old = site.with_name(f"{site.name}.old-{os.getpid()}")
-    if site.exists() or site.is_symlink():
-        os.rename(site, old)
-    try:
-        os.rename(staging, site)
-    except OSError:
-        if old.exists():
-            os.rename(old, site)  # put the previous site back
-        raise
-    fsync_dir(site.parent)
-    if old.exists():
-        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    replace_dir(staging, site, aside=f"{site.name}.old-{os.getpid()}")
 
 
 def move_aside(path: Path, trash: Path) -> None:
