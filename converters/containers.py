@@ -489,10 +489,14 @@ class _TarReader:
         return header
 
     def _drain(self) -> None:
-        """Read to the end so gzip/zstd trailing checks run; tar padding after the marker is ignored."""
+        """Read to the end so gzip/zstd trailing checks run; after the marker only zero padding
+        (to the writer's record size) may follow, as any bytes after a zip, gzip or zstd end."""
+        rest = bytes(self.buf)
         self.buf.clear()
-        while self.stream.read_all(CHUNK):
-            pass
+        while rest is not None:
+            if rest.strip(b"\0"):
+                raise BadInputError(self.file, "not a valid archive: trailing bytes after the tar end-of-archive marker")
+            rest = self.stream.read_all(CHUNK) or None
 
     def _entry(self, header: bytes, overrides: dict[str, bytes]) -> tuple[_TarEntry | None, dict[str, bytes]]:
         typeflag = header[156:157]
@@ -637,6 +641,9 @@ class Archive:
             yield self._zf
         except zipfile.BadZipFile as exc:
             raise BadInputError(self.path, f"not a valid archive (truncated or corrupt zip: {exc})") from None
+        except UnicodeDecodeError as exc:  # zipfile decodes a name flagged UTF-8 while it parses
+            shown = bytes(exc.object).decode("utf-8", "backslashreplace")
+            raise BadInputError(self.path, "name is not UTF-8 (though flagged UTF-8)", shown) from None
         except (zipfile.LargeZipFile, NotImplementedError) as exc:
             raise BadInputError(self.path, f"not a valid archive ({exc})") from None
 
@@ -1026,10 +1033,12 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
             raise OutputError(dst, "output overlaps input")
     if dst.is_symlink():
         raise OutputError(dst, "output is a symlink; refusing to write through it")
-    if dst.exists() and not force:
-        raise OutputError(dst, "output exists (use --force to replace it)")
     if dst.exists() and dst.is_dir():
         raise OutputError(dst, "output is a directory")
+    if dst.exists() and not dst.is_file():  # a device or a FIFO: --force must never replace /dev/null
+        raise OutputError(dst, "output exists and is not a regular file")
+    if dst.exists() and not force:
+        raise OutputError(dst, "output exists (use --force to replace it)")
     if not dst_abs.parent.is_dir():
         raise OutputError(dst, "output directory does not exist")
 

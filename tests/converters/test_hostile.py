@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from converters import Limits, open_archive
+from converters import Limits, open_archive, validate
 from converters.errors import BadInputError
 from tests.converters import builders as b
 from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
@@ -189,6 +189,13 @@ def test_row_9_non_utf8_zip_name(tmp_path):
     src.write_bytes(raw)
     line = refuse(tmp_path, src, "name is not UTF-8")
     assert "\\x81" in line or "ü" not in line
+
+
+def test_row_9_zip_name_flagged_utf8_that_is_not(tmp_path):
+    src = zip_with(tmp_path / "a.zip", [("nodes/aa/bb/Z\u00e9", b"x")])  # non-ASCII: zipfile sets flag 0x800
+    src.write_bytes(src.read_bytes().replace("Z\u00e9".encode(), b"Z\xff\xfe"))
+    line = refuse(tmp_path, src, "name is not UTF-8")
+    assert "\\xff" in line
 
 
 def test_row_9_non_utf8_tar_name(tmp_path):
@@ -388,11 +395,17 @@ def test_row_16_truncated_at_60_percent(tmp_path, container):
     assert "truncated" in line or "not a valid archive" in line, line
 
 
-@pytest.mark.parametrize("container", ["zip", "tar.gz", "tar.zst"])
+@pytest.mark.parametrize("container", ["zip", "tar", "tar.gz", "tar.zst"])
 def test_row_16_trailing_bytes(tmp_path, container):
     src = b.build_archive(tmp_path, "0.13", container)
     src.write_bytes(src.read_bytes() + b"garbage!" * 10)
     refuse(tmp_path, src, "trailing bytes")
+
+
+def test_zero_padding_after_the_tar_end_marker_is_accepted(tmp_path):
+    src = b.build_archive(tmp_path, "0.13", "tar")
+    src.write_bytes(src.read_bytes() + bytes(20 * 512))  # a writer's record padding
+    assert not [p for p in validate(src) if p.severity == "error"]
 
 
 def test_row_16_random_bytes_named_zip(tmp_path):
