@@ -30,7 +30,18 @@ from reportgen.errors import (
     ToolError,
 )
 
-PathArg = click.Path(path_type=Path)
+
+class _PathArg(click.Path):
+    """A path; an empty one is a usage error (it would silently mean the current folder)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path names nothing", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PathArg = _PathArg(path_type=Path)
+Workers = click.IntRange(min=0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +85,7 @@ def example(directory: Path, seed: int, jobs_per_project: int, edge_cases: bool,
 @click.argument("data_store", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--strict", is_flag=True, help="Exit 65 on warnings too, not only on errors.")
-@click.option("--workers", type=int, default=0, help="Reader processes (0: one per core).")
+@click.option("--workers", type=Workers, default=0, help="Reader processes (0: one per core).")
 def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None:
     """List projects, jobs, status counts and every problem of DATA_STORE.
 
@@ -100,7 +111,7 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 @click.option("--force", is_flag=True, help="Replace OUTPUT even if it is not a reportgen site.")
 @click.option("--full", is_flag=True, help="Rebuild every page, ignoring the previous build's manifest.")
 @click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
-@click.option("--workers", type=int, default=0, help="Worker processes (0: one per core).")
+@click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
 def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int) -> None:
     """Build the static run catalog of DATA_STORE into OUTPUT (incremental, atomic).
 
@@ -199,7 +210,9 @@ def archive_migrate(
       reportgen archive migrate old.aiida new.aiida --to main_0001
       reportgen archive migrate new.aiida old.zip --to 0.4 --allow-loss
     """
-    from converters.main import convert  # issue 5: main_XXXX and downgrades; forward legacy is converters.migrate
+    from converters.main import (
+        convert,  # issue 5: main_XXXX and downgrades; forward legacy is converters.migrate
+    )
 
     result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss)
     click.echo(result.describe())
@@ -215,7 +228,7 @@ def archive_migrate(
 @click.option("--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
               help="Container format (default: from the file name, else zip).")
 @click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
-@click.option("--workers", type=int, default=0, help="Reader processes (0: one per core).")
+@click.option("--workers", type=Workers, default=0, help="Reader processes (0: one per core).")
 @click.option("--allow-loss", is_flag=True, help="Let an --export-version below 0.13 drop what it cannot hold.")
 @click.option("--force", is_flag=True, help="Replace ARCHIVE if it exists.")
 def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tuple[str, ...], export_version: str,
@@ -328,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
         interrupts.check()  # a signal whose exception Python dropped (see converters.interrupts)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # click's form of a KeyboardInterrupt inside a command
+        _error_line("interrupted")
         code = EXIT_SIGINT
     except click.ClickException as exc:
         _error_line(f"usage: {exc.format_message()}")

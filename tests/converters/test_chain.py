@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tarfile
 import time
 import zipfile
@@ -131,6 +133,20 @@ def test_existing_output_and_output_equal_input_are_refused(tmp_path):
     assert_one_error_line(run_cli("archive", "migrate", src, src, "--force"), 73, "output is the input")
     assert run_cli("archive", "migrate", src, out, "--force").code == 0
     assert converters.read_version(out) == "0.13"
+
+
+def test_an_output_that_is_a_fifo_is_refused_even_with_force(tmp_path):
+    src = b.build_archive(tmp_path, "0.9", "zip")
+    fifo = tmp_path / "pipe.zip"
+    os.mkfifo(fifo)
+    assert_one_error_line(run_cli("archive", "migrate", src, fifo, "--force"), 73, "not a regular file")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_an_empty_output_path_is_a_usage_error(tmp_path):
+    src = b.build_archive(tmp_path, "0.9", "zip")
+    assert_one_error_line(run_cli("archive", "migrate", src, "", cwd=tmp_path), 64, "empty path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
 
 
 def test_backwards_and_unknown_targets_are_usage_errors(tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -184,22 +184,24 @@ def test_sigterm_cleans_up_staging(example_store: Path, tmp_path: Path) -> None:
     assert not site.exists()
 
 
-def test_a_sigterm_python_drops_still_stops_the_build(example_store: Path, tmp_path: Path) -> None:
-    """A SIGTERM that lands while the pool forks a worker: Python runs logging's at-fork hook there
-    and drops the handler's exception ("Exception ignored"). The build used to go on and publish
-    the site with exit 0. Here the signal comes from an at-fork hook, on every fork of the build."""
+@pytest.mark.parametrize(("signame", "code", "line"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
+def test_a_signal_python_drops_still_stops_the_build(example_store: Path, tmp_path: Path, signame, code, line) -> None:
+    """A SIGTERM (or SIGINT) that lands while the pool forks a worker: Python runs logging's
+    at-fork hook there and drops the handler's exception ("Exception ignored"). The build used to
+    go on and publish the site with exit 0. Here the signal comes from an at-fork hook, on every
+    fork of the build; the run must end with its exit code and its one error line."""
     site = tmp_path / "site"
     script = (
         "import os, signal, sys\n"
         "from reportgen.cli import main\n"
-        "os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        f"os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.{signame}))\n"
         "main(sys.argv[1:])\n"
     )
     proc = subprocess.run([sys.executable, "-c", script, "build", str(example_store), "-o", str(site), "--workers", "2"],
                           capture_output=True, text=True, env=dict(os.environ, CI="1"), timeout=120)
     assert "Exception ignored" in proc.stderr  # the signal's exception was indeed dropped
-    assert proc.returncode == 143, proc.stderr
-    assert proc.stderr.rstrip().splitlines()[-1] == "reportgen: error: terminated"
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == f"reportgen: error: {line}"
     assert_no_staging_left(tmp_path)
     assert not site.exists()
 
