@@ -210,9 +210,7 @@ def archive_migrate(
       reportgen archive migrate old.aiida new.aiida --to main_0001
       reportgen archive migrate new.aiida old.zip --to 0.4 --allow-loss
     """
-    from converters.main import (
-        convert,  # issue 5: main_XXXX and downgrades; forward legacy is converters.migrate
-    )
+    from converters.main import convert  # main_XXXX and downgrades too, not only forward legacy steps
 
     result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss)
     click.echo(result.describe())
