@@ -191,8 +191,10 @@ class _ListingBuilder:
             return  # a directory listed twice is harmless
         elif seen[0] == name:
             raise BadInputError(self.file, f"duplicate member {name}", name)
-        else:
-            raise BadInputError(self.file, f"names collide: {seen[0]!r} and {name!r}", name)
+        elif seen[0].casefold() == name.casefold():
+            raise BadInputError(self.file, f"names collide (differ only in case): {seen[0]!r} and {name!r}", name)
+        else:  # escaped: the two forms of one accented letter look alike on a terminal
+            raise BadInputError(self.file, f"names collide (same text in another Unicode form): {seen[0]!a} and {name!a}", name)
 
     def build(self) -> Listing:
         names = {m.name for m, _ in self.members}

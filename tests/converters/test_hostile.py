@@ -180,7 +180,8 @@ def test_row_8_case_collision(tmp_path, extra):
 def test_row_8_nfc_nfd_collision(tmp_path):
     base = b.node_dir(b.U["3"]) + "/path/"
     src = zip_with(tmp_path / "a.zip", [(base + "caf\u00e9", b"1"), (base + "cafe\u0301", b"2")])
-    refuse(tmp_path, src, "names collide")
+    line = refuse(tmp_path, src, "names collide (same text in another Unicode form)")
+    assert "caf\\xe9" in line and "cafe\\u0301" in line  # shown apart, not as two identical names
 
 
 def test_row_9_non_utf8_zip_name(tmp_path):
