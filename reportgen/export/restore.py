@@ -8,16 +8,28 @@ and the store's "other files"; each carries, in its ``entropy_files`` or
 every file.  Every file is checked against them while it is written.
 Everything is built in ``.<name>.staging-<pid>`` next to the output and
 renamed into place only when complete.
+
+Budgets (security reference section 1): the archive is read with the
+converters' limits except the per-member compression-ratio check, which
+would refuse real data (an HDF5 file of zeros deflates 1000:1).  Restore
+bounds what it writes by the archive's own declared sizes instead: the sizes
+recorded for the files (and the container's sizes of the bundles) must fit in
+the free space of the output's file system before anything is written
+(``check_free_space``), and each member is cut off at the first byte beyond
+its recorded size (``write_member``), so a member that inflates past what the
+archive declares (a bomb) stops there.  The converters' absolute budget per
+pass (``Limits.max_total_bytes``) still bounds any decompression.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +41,12 @@ from reportgen.outdir import replace_dir
 from reportgen.readers.git import read_refs, write_repo_from_bundle
 
 RESTORABLE_VERSION = "0.13"
+GIT_SPACE_FACTOR = 2  # a bundle becomes a pack plus its index; its own copy waits in the bundles folder
+
+
+def build_restore_limits() -> containers.Limits:
+    """The converters' limits without the ratio check: restore bounds its writes by declared sizes."""
+    return replace(containers.Limits(), max_ratio=math.inf)
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,7 @@ def build_plan(file: Path, data: dict[str, Any]) -> RestorePlan:
         base = f"nodes/{node['uuid'][:2]}/{node['uuid'][2:4]}/{node['uuid'][4:]}/path/"
         for item in attrs.get("entropy_files", []):
             targets[base + item["member"]] = Target(
-                "file", check_rel_path(file, read_json_path(item)), item["sha256"], item["size"],
+                "file", check_rel_path(file, read_json_path(item)), item["sha256"], check_size(file, item["size"]),
                 item.get("mtime_ns"), bool(item.get("executable")),
             )
         for item in attrs.get("entropy_repositories", []):
@@ -102,6 +120,17 @@ def read_json_path(item: dict[str, Any]) -> str:
     return str(item["path"])
 
 
+def check_size(file: Path, size: object) -> int:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BadInputError(file, f"bad size {size!r} in the archive's file list", "data.json")
+    return size
+
+
+def bundle_name(rel: str) -> str:
+    """The bundle's file name while restoring (the path may hold undecodable bytes, kept as surrogates)."""
+    return hashlib.sha256(rel.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def check_rel_path(file: Path, rel: str) -> str:
     """A relative path that stays inside the output: no '..', no absolute, no empty segments."""
     parts = rel.split("/")
@@ -111,15 +140,22 @@ def check_rel_path(file: Path, rel: str) -> str:
 
 
 # ---------------------------------------------------------------- writing
-def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: Path, member: str) -> int:
-    """Stream one member to its place, checking size and SHA-256; returns the byte count."""
+def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: Path, member: str,
+                 limit: int) -> int:
+    """Stream one member to its place, checking size and SHA-256; returns the byte count.
+
+    Writing stops at the first byte beyond ``limit`` (the recorded size): what
+    the archive declared is all that is ever written.
+    """
     dest = staging / target.path
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
     with open(dest, "xb") as fh:
         for chunk in chunks:
-            digest.update(chunk)
             size += len(chunk)
+            if size > limit:
+                raise BadInputError(file, f"member larger than the {limit} bytes recorded for it", member)
+            digest.update(chunk)
             fh.write(chunk)
         fh.flush()
         os.fsync(fh.fileno())
@@ -136,13 +172,50 @@ def finish_file(staging: Path, target: Target) -> None:
         os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
 
 
-def write_repository(staging: Path, bundles: Path, target: Target, file: Path) -> None:
-    """A bare repository from its bundle, and a check that every ref points where it did."""
+def write_repository(staging: Path, bundles: Path, target: Target, file: Path, member: str, output: Path) -> None:
+    """A bare repository from its bundle, and a check that every ref points where it did.
+
+    git's failures become one line naming the archive and the bundle's member
+    (never the temporary folders, never git's several lines).
+    """
     git_dir = staging / target.path
     git_dir.parent.mkdir(parents=True, exist_ok=True)
-    write_repo_from_bundle(git_dir, bundles / hashlib.sha256(target.path.encode()).hexdigest(), target.head)
+    try:
+        write_repo_from_bundle(git_dir, bundles / bundle_name(target.path), target.head)
+    except BadInputError as exc:
+        raise BadInputError(file, f"git cannot restore {target.path!r} from its bundle ({one_line(exc.reason)})",
+                            member) from None
+    except WriteError as exc:
+        raise WriteError(output, f"cannot create repository {target.path!r}: {one_line(exc.reason)}") from None
     if target.refs and read_refs(git_dir) != dict(target.refs):
-        raise BadInputError(file, f"restored repository {target.path!r} does not hold the recorded refs")
+        raise BadInputError(file, f"restored repository {target.path!r} does not hold the recorded refs", member)
+
+
+def one_line(text: str) -> str:
+    """One line of a git message: its ``fatal:`` line (the cause) when there is one, else the first."""
+    text = text.removeprefix("git bundle unusable: ").removeprefix("git init failed: ")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else "git failed")
+    return chosen.removeprefix("fatal: ").removeprefix("error: ")[:200]
+
+
+def check_free_space(arc: containers.Archive, plan: RestorePlan, archive: Path, output: Path) -> None:
+    """Refuse up front when what the archive declares would not fit beside the output."""
+    need = sum(t.size or 0 for t in plan.targets.values() if t.kind == "file")
+    need += GIT_SPACE_FACTOR * sum(member_size(arc, m) for m, t in plan.targets.items() if t.kind == "bundle")
+    free = read_free_bytes(output.parent)
+    if need > free:
+        raise WriteError(output, f"not enough free space: {archive.name!r} declares {need} bytes to restore, "
+                                 f"{free} are free")
+
+
+def member_size(arc: containers.Archive, name: str) -> int:
+    member = arc.files.get(name)
+    return member.size if member is not None else 0
+
+
+def read_free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
 
 
 def check_output_dir(output: Path, archive: Path, force: bool) -> None:
@@ -167,7 +240,8 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
     0.13 by converters, into a temporary file next to the output.
     """
     archive, output = Path(archive), Path(output)
-    arc = containers.open_archive(archive)
+    limits = build_restore_limits()
+    arc = containers.open_archive(archive, limits)
     check_output_dir(output, archive, force)
     metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
     if metadata.get("export_version") == RESTORABLE_VERSION:
@@ -177,8 +251,8 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
     arc.close()
     with tempfile.TemporaryDirectory(prefix=f".{output.name}.convert-", dir=output.parent) as tmp:
         converted = Path(tmp) / f"as-{RESTORABLE_VERSION}.zip"
-        migrate(archive, converted, RESTORABLE_VERSION, fmt="zip")
-        arc = containers.open_archive(converted)
+        migrate(archive, converted, RESTORABLE_VERSION, fmt="zip", limits=limits)
+        arc = containers.open_archive(converted, limits)
         metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
         return restore_from(arc, metadata, archive, output)
 
@@ -189,6 +263,7 @@ def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output:
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
+        check_free_space(arc, plan, archive, output)
         with tempfile.TemporaryDirectory(prefix=".bundles-", dir=output.parent) as bundles:
             staging.mkdir()
             summary = write_plan(arc, plan, staging, Path(bundles), archive, output)
@@ -217,17 +292,18 @@ def write_plan(arc: containers.Archive, plan: RestorePlan, staging: Path, bundle
             continue
         seen.add(member.name)
         if target.kind == "bundle":
-            name = hashlib.sha256(target.path.encode()).hexdigest()
-            total += write_member(bundles, Target("file", name, target.sha256), chunks, archive, member.name)
+            bundle = Target("file", bundle_name(target.path), target.sha256)
+            total += write_member(bundles, bundle, chunks, archive, member.name, member.size)
         else:
-            total += write_member(staging, target, chunks, archive, member.name)
+            assert target.size is not None
+            total += write_member(staging, target, chunks, archive, member.name, target.size)
     missing = sorted(set(plan.targets) - seen)
     if missing:
         raise BadInputError(archive, "member missing from the archive", missing[0])
     files = [t for t in plan.targets.values() if t.kind == "file"]
-    repos = [t for t in plan.targets.values() if t.kind == "bundle"]
-    for target in repos:
-        write_repository(staging, bundles, target, archive)
+    repos = [(m, t) for m, t in plan.targets.items() if t.kind == "bundle"]
+    for member_name, target in repos:
+        write_repository(staging, bundles, target, archive, member_name, output)
     for rel in plan.directories:
         (staging / rel).mkdir(parents=True, exist_ok=True)
     for target in files:

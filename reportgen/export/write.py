@@ -1,7 +1,10 @@
 """data_store -> export archive (legacy export version 0.13; others via converters' steps).
 
 ``export_archive`` reads as a list of stages: check the paths, read the
-store, list its files, bundle its repositories, then stream the members into
+store, list its files, bundle its repositories (each bundle is fetched back
+once, as restore will; a repository whose bundle git cannot fetch back, such
+as a shallow clone or one with a corrupt object, travels as plain files),
+then stream the members into
 ``converters.containers.write_archive``: each job's graph is built and its
 repository files written one job at a time, and ``metadata.json`` and
 ``data.json`` go last, when every node is known (readers accept any order).
@@ -14,6 +17,7 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,11 +25,10 @@ from typing import Any
 
 from converters import containers
 from reportgen import __version__
-from reportgen.errors import BadInputError, InputMissingError, UsageError
+from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
-from reportgen.readers.git import read_bundle, read_head, read_refs
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
-from reportgen.readers.git import CommitCache
+from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
 from reportgen.records import Job, JobRef, ProjectScan, ReadLimits, StoreScan
 
 EXPORT_VERSION = "0.13"
@@ -235,15 +238,36 @@ def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers:
 
 # ---------------------------------------------------------------- repositories
 def read_git_repos(root: Path, project: ProjectScan) -> tuple[g.GitRepo, ...]:
-    """Bundles of the project's repositories that git can bundle (the others travel as files)."""
+    """Bundles of the project's repositories that git can bundle and restore (the others travel as files)."""
     repos = []
     for rel in (project.workflow_repo, project.params_repo):
         if not rel or not (root / rel).is_dir():
             continue
         bundle = read_bundle(root / rel)
-        if bundle is not None:
-            repos.append(g.GitRepo(rel, read_head(root / rel), bundle, read_refs(root / rel)))
+        if bundle is None:
+            continue
+        refs = read_refs(root / rel)
+        if check_bundle_restores(bundle, refs):
+            repos.append(g.GitRepo(rel, read_head(root / rel), bundle, refs))
     return tuple(repos)
+
+
+def check_bundle_restores(bundle: bytes, refs: dict[str, str]) -> bool:
+    """Restore's own steps, run once here: the bundle fetches into a fresh repository with every ref.
+
+    ``git bundle create`` succeeds on repositories whose history it cannot
+    really carry (a shallow clone, a corrupt or missing object); their bundles
+    fail only when fetched.  Such a repository is carried as plain files
+    instead, so that every archive export writes restores.
+    """
+    with tempfile.TemporaryDirectory(prefix="reportgen-bundle-check-") as tmp:
+        path, git_dir = Path(tmp) / "repo.bundle", Path(tmp) / "repo.git"
+        path.write_bytes(bundle)
+        try:
+            write_repo_from_bundle(git_dir, path, "")
+        except (BadInputError, WriteError):
+            return False
+        return read_refs(git_dir) == refs
 
 
 def other_files(root: Path, listing: StoreListing, all_jobs: StoreScan, bundled: set[str], selected: bool
