@@ -204,6 +204,9 @@ class ProjectScan:
     workflow_repo: str | None  # relative path of workflow.git when it exists
     params_repo: str | None
     repo_fingerprint: str  # changes when either repository's refs or packs change
+    # The folder name exactly as listed (undecodable bytes as surrogates, like ``JobRef.project``);
+    # ``name`` is its display form.  Keys that must tell every folder apart use this one.
+    folder: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,18 @@ the data_store; every surprise is a ``Problem``, never an exception.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from reportgen.errors import InputMissingError
 from reportgen.readers.git import CommitCache
-from reportgen.readers.logs import read_log
+from reportgen.readers.logs import NotRegularFile, describe_mode, open_regular, read_log
 from reportgen.records import (
     Commit,
     DataStore,
@@ -45,6 +47,10 @@ from reportgen.records import (
 GIT_DIR = "git"
 COMMAND_LINE_JOB = "output_data"
 EXECUTOR_RESULT = "_executor_result.json"
+EXECUTOR_RESULT_BYTES = 1024 * 1024  # the executor's summary is a few hundred bytes; more is not it
+# The fields of the executor's result (reference 2.4) and what each must be when present.
+_RESULT_FIELDS = {"status": "a string", "status_message": "a string", "nodes_success": "a count",
+                  "nodes_error": "a count", "nodes_count": "a count", "nodes": "an object of strings"}
 REQUIRED_ROOT_ATTRS = ("project", "job_eui", "job_description", "workflow_eui", "parameters_eui", "creation_timestamp")
 
 # Reads one job's HDF5 file; swapped by the pool for a crash report.
@@ -109,9 +115,29 @@ def skip_entry(entry: os.DirEntry[str], name: str, problems: list[Problem], kind
         problems.append(Problem("warning", "temp-file", name, "", "temporary file; ignored"))
     elif entry.is_symlink():
         problems.append(Problem("warning", "symlink", name, "", f"symlink where a {kind} was expected; not followed"))
+    elif special := special_kind(entry):
+        problems.append(special_problem(name, special))
     else:
         return False
     return True
+
+
+def special_kind(entry: os.DirEntry[str]) -> str:
+    """"FIFO", "socket", "character device"... for an entry that is no regular file, folder or symlink.
+
+    Why at scan time: opening a FIFO blocks until someone writes to it, and a
+    device can be endless, so such a name must never reach a reader.
+    """
+    if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False) or entry.is_symlink():
+        return ""  # from the listing's file type: no extra system call for ordinary entries
+    try:
+        return describe_mode(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return ""  # vanished since the listing
+
+
+def special_problem(name: str, kind: str) -> Problem:
+    return Problem("warning", "special-file", name, "", f"{kind}, not a regular file; never opened")
 
 
 def scan_git_dir(root: Path, top_names: set[str]) -> list[Problem]:
@@ -177,6 +203,7 @@ def scan_project(root: Path, name: str, store_problems: list[Problem]) -> Projec
         workflow_repo=workflow,
         params_repo=params,
         repo_fingerprint=repo_fingerprint(root, [r for r in (workflow, params) if r]),
+        folder=name,
     )
 
 
@@ -252,20 +279,26 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
         problems.append(Problem("warning", "name-not-utf8", job_rel, "", "job id is not valid UTF-8 (shown escaped)"))
     content = read_hdf5_part(root, ref, limits, hdf5_reader, problems)
     logs = read_logs(root, ref, limits, problems)
-    attrs = dict(content.root_attrs) if content else {}
+    unreadable = frozenset(content.unreadable_attrs) if content else frozenset()
+    # Checked values only: an unreadable attribute was reported once by the reader, and its
+    # "<unreadable attribute: ...>" text must not come back as a bad SHA, EUI or time.
+    attrs = {key: value for key, value in content.root_attrs if key not in unreadable} if content else {}
     project = display_name(ref.project)
-    workflow = commits.read(repo_path(root, ref.project, "workflow.git"), attrs.get("workflow_commit", ""), "workflow")
-    params = commits.read(repo_path(root, ref.project, "params.git"), attrs.get("parameters_commit", ""), "params")
+    workflow = read_commit(commits, root, ref, attrs, unreadable, "workflow")
+    params = read_commit(commits, root, ref, attrs, unreadable, "params")
     nodes = content.nodes if content else ()
     if content and content.readable:
-        problems.extend(check_root_attrs(ref, attrs))
-        problems.extend(check_commits(ref, (workflow, params)))
+        problems.extend(check_root_attrs(ref, attrs, unreadable))
+        problems.extend(check_commits(ref, (workflow, params), unreadable))
     problems.extend(check_nodes_vs_logs(ref, nodes, logs, bool(content and content.readable)))
     end_time, end_problem = parse_creation_timestamp(attrs.get("creation_timestamp", ""))
     if end_problem and "creation_timestamp" in attrs:
         problems.append(Problem("warning", "bad-creation-timestamp", hdf5_display(ref), "/", end_problem))
     start_time, start_source = approximate_start(nodes, logs)
-    status = derive_status(ref, content, nodes, logs, problems, root)
+    executor_failed, executor_problem = read_executor_result(root, ref)
+    if executor_problem:
+        problems.append(executor_problem)
+    status = derive_status(ref, content, nodes, logs, problems, executor_failed)
     return Job(
         project=project,
         job_id=display_name(ref.job_id),
@@ -290,6 +323,18 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
     )
 
 
+# repo -> (root attribute holding its SHA, repository folder)
+COMMIT_ATTRS = {"workflow": ("workflow_commit", "workflow.git"), "params": ("parameters_commit", "params.git")}
+
+
+def read_commit(commits: CommitCache, root: Path, ref: JobRef, attrs: dict[str, str],
+                unreadable: frozenset[str], repo: str) -> Commit:
+    attr, folder = COMMIT_ATTRS[repo]
+    if attr in unreadable:
+        return Commit(repo, "", "invalid", f"attribute @{attr} cannot be read")  # type: ignore[arg-type]
+    return commits.read(repo_path(root, ref.project, folder), attrs.get(attr, ""), repo)
+
+
 def repo_path(root: Path, project: str, which: str) -> Path | None:
     path = root / GIT_DIR / project / which
     return path if os.path.lexists(path) else None
@@ -304,10 +349,16 @@ def read_hdf5_part(root: Path, ref: JobRef, limits: ReadLimits, reader: Hdf5Read
     if ref.hdf5 is None:
         return None
     rel = hdf5_display(ref)
-    before = file_stat(root, ref.hdf5.path)
-    if before is None:
+    try:
+        st = os.lstat(root / ref.hdf5.path)
+    except OSError:
         problems.append(Problem("error", "changed-during-read", rel, "", "changed during read (file vanished)"))
         return _vanished()
+    if not stat.S_ISREG(st.st_mode):  # replaced by a FIFO, device or symlink since the scan: never opened
+        problems.append(Problem("error", "changed-during-read", rel, "",
+                                f"changed during read (now a {describe_mode(st.st_mode)}; not opened)"))
+        return _vanished()
+    before = FileStat(ref.hdf5.path, st.st_size, st.st_mtime_ns)
     content = reader(root / ref.hdf5.path, rel, limits)
     after = file_stat(root, ref.hdf5.path)
     if after != before or (before.size, before.mtime_ns) != (ref.hdf5.size, ref.hdf5.mtime_ns):
@@ -327,8 +378,12 @@ def read_logs(root: Path, ref: JobRef, limits: ReadLimits, problems: list[Proble
     for stat_ in ref.logs:
         rel = display_name(stat_.path)
         node = display_name(Path(stat_.path).name[: -len(".log")])
+        if not is_utf8(stat_.path):
+            problems.append(Problem("warning", "name-not-utf8", rel, "", "log name is not valid UTF-8 (shown escaped)"))
         try:
             logs.append(read_log(root / stat_.path, rel, node, limits))
+        except NotRegularFile as exc:
+            problems.append(Problem("warning", "special-file", rel, "", f"{exc}; never opened"))
         except PermissionError:
             problems.append(Problem("error", "permission-denied", rel, "", "permission denied"))
         except FileNotFoundError:
@@ -350,19 +405,26 @@ def check_log_dir(root: Path, ref: JobRef) -> list[Problem]:
     except OSError:
         return [Problem("warning", "changed-during-read", display_name(ref.log_dir), "", "changed during read")]
     for entry in entries:
-        if entry.name == EXECUTOR_RESULT or (entry.name.endswith(".log") and entry.is_file(follow_symlinks=False)):
+        regular = entry.is_file(follow_symlinks=False)
+        if regular and (entry.name == EXECUTOR_RESULT or entry.name.endswith(".log")):
             continue
         rel = display_name(f"{ref.log_dir}/{entry.name}")
-        found.append(Problem("warning", "stray-file", rel, "", "not a node log; ignored"))
+        if entry.is_symlink():
+            found.append(Problem("warning", "symlink", rel, "", "symlink in a log folder; not followed"))
+        elif not regular and (special := special_kind(entry)):
+            found.append(special_problem(rel, special))
+        else:
+            found.append(Problem("warning", "stray-file", rel, "", "not a node log; ignored"))
     return found
 
 
 # ---------------------------------------------------------------- checks
-def check_root_attrs(ref: JobRef, attrs: dict[str, str]) -> list[Problem]:
+def check_root_attrs(ref: JobRef, attrs: dict[str, str], unreadable: frozenset[str] = frozenset()
+                     ) -> list[Problem]:
     rel = hdf5_display(ref)
     found = []
     for key in REQUIRED_ROOT_ATTRS:
-        if key not in attrs:
+        if key not in attrs and key not in unreadable:
             found.append(Problem("error", "root-attr-missing", rel, "/", f"root attribute {key!r} missing"))
     eui = attrs.get("job_eui")
     if eui == "" and ref.command_line_run:
@@ -375,11 +437,14 @@ def check_root_attrs(ref: JobRef, attrs: dict[str, str]) -> list[Problem]:
     return found
 
 
-def check_commits(ref: JobRef, commits: tuple[Commit, Commit]) -> list[Problem]:
+def check_commits(ref: JobRef, commits: tuple[Commit, Commit], unreadable: frozenset[str] = frozenset()
+                  ) -> list[Problem]:
     rel = hdf5_display(ref)
     found = []
     for commit in commits:
-        attr = "@workflow_commit" if commit.repo == "workflow" else "@parameters_commit"
+        attr = "@" + COMMIT_ATTRS[commit.repo][0]
+        if attr[1:] in unreadable:
+            continue  # reported once by the reader (root-attr-unreadable)
         if commit.state == "absent" and not ref.command_line_run:
             found.append(Problem("warning", "commit-attr-missing", rel, attr, commit.reason))
         elif commit.state in ("not-in-repo", "unreadable", "invalid"):
@@ -410,13 +475,15 @@ def check_nodes_vs_logs(
 
 
 # ---------------------------------------------------------------- status and times
-def derive_status(ref: JobRef, content, nodes, logs, problems: list[Problem], root: Path) -> Status:
+def derive_status(ref: JobRef, content, nodes, logs, problems: list[Problem], executor_failed: bool = False
+                  ) -> Status:
     """Design decision D4, first match wins."""
     if content is not None and not content.readable:
-        return "corrupt"
+        # A file its writer still holds is not damaged: the job has no data yet (as a log folder alone).
+        return "no-data" if any(p.code == "hdf5-being-written" for p in content.problems) else "corrupt"
     if content is None and ref.log_dir is None:
         return "unknown"
-    if any(p.code in ("root-attr-missing", "hdf5-read-error") for p in problems):
+    if any(p.code in ("root-attr-missing", "root-attr-unreadable", "hdf5-read-error") for p in problems):
         return "corrupt"
     group_names = {node.name for node in nodes}
     if content is not None and (
@@ -425,21 +492,70 @@ def derive_status(ref: JobRef, content, nodes, logs, problems: list[Problem], ro
         return "incomplete"
     if content is None:
         return "no-data"
-    if any(log.traceback_lines for log in logs) or executor_failed(root, ref):
+    if any(log.traceback_lines for log in logs) or executor_failed:
         return "failed-nodes"
     return "ok"
 
 
-def executor_failed(root: Path, ref: JobRef) -> bool:
-    """D4 extension: ``_executor_result.json`` reporting failed nodes, when present."""
+def read_executor_result(root: Path, ref: JobRef) -> tuple[bool, Problem | None]:
+    """D4 extension: (nodes failed, problem) from ``<job id>/_executor_result.json`` when present.
+
+    The file is the JSON the executor prints (reference 2.4): an object with
+    ``status``, ``status_message``, ``nodes_success``, ``nodes_error``,
+    ``nodes_count`` and ``nodes``.  Anything else (not UTF-8, not JSON, NaN,
+    nested too deeply, a list, wrong types, over 1 MiB) is a warning naming the
+    file, and the status ignores it.
+    """
     if ref.log_dir is None:
-        return False
+        return False, None
+    rel = display_name(f"{ref.log_dir}/{EXECUTOR_RESULT}")
     try:
-        with open(root / ref.log_dir / EXECUTOR_RESULT, "rb") as stream:
-            result = json.loads(stream.read(1024 * 1024))
-        return bool(int(result.get("nodes_error", 0) or 0)) or result.get("status") in ("Failure", "Partially successful")
-    except (OSError, ValueError, AttributeError, TypeError):
-        return False
+        with open_regular(root / ref.log_dir / EXECUTOR_RESULT) as stream:
+            raw = stream.read(EXECUTOR_RESULT_BYTES + 1)
+    except (FileNotFoundError, NotRegularFile):  # absent, or a FIFO/device check_log_dir reports
+        return False, None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink (O_NOFOLLOW): check_log_dir reports it
+            return False, None
+        reason = f"cannot read it ({exc.strerror or exc}); ignored"
+        return False, Problem("warning", "executor-result-invalid", rel, "", reason)
+    result, reason = parse_executor_result(raw)
+    if reason:
+        return False, Problem("warning", "executor-result-invalid", rel, "", f"{reason}; ignored")
+    return result["nodes_error"] > 0 or result["status"] in ("Failure", "Partially successful"), None
+
+
+def parse_executor_result(raw: bytes) -> tuple[dict, str]:
+    """(result with defaults, "") or ({}, why it is not the executor's result)."""
+    if len(raw) > EXECUTOR_RESULT_BYTES:
+        return {}, f"larger than {EXECUTOR_RESULT_BYTES:,} bytes"
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        return {}, "not valid UTF-8"
+    except RecursionError:  # the C parser refuses deep nesting by raising this, cleanly
+        return {}, "invalid JSON (nested too deeply)"
+    except ValueError as exc:
+        return {}, f"invalid JSON ({str(exc)[:120]})"
+    if not isinstance(value, dict):
+        return {}, f"a JSON {type(value).__name__}, not an object"
+    wrong = [f"$.{key} is not {kind}" for key, kind in _RESULT_FIELDS.items()
+             if key in value and not _fits(value[key], kind)]
+    if wrong:
+        return {}, "; ".join(wrong)
+    return {"status": "", "nodes_error": 0, **value}, ""
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _fits(value: object, kind: str) -> bool:
+    if kind == "a string":
+        return isinstance(value, str)
+    if kind == "a count":
+        return type(value) is int and value >= 0
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
 def parse_creation_timestamp(text: str) -> tuple[datetime | None, str]:

@@ -66,6 +66,8 @@ class Hdf5Job:
     nodes: tuple[NodeGroup, ...]
     problems: tuple[Problem, ...]
     readable: bool  # False: not opened, refused or root unreadable -> status "corrupt"
+    # Root attributes libhdf5 could not read: shown as "<unreadable attribute: ...>", never checked as values.
+    unreadable_attrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,14 @@ def attr_text(value: Any, cap: int) -> str:
     return fix_text(str(value)[:cap])
 
 
-def read_attrs(obj: h5py.HLObject, cap: int) -> tuple[tuple[str, str], ...]:
-    """Every attribute as text, sorted by name.
+def read_attrs(obj: h5py.HLObject, cap: int, unreadable: dict[str, str] | None = None
+               ) -> tuple[tuple[str, str], ...]:
+    """Every attribute as text, sorted by name; those that could not be read go to ``unreadable`` (name: why).
 
     Scalar vlen strings (all Entropy writes) are read through the low-level
-    API as bytes: half the cost of ``obj.attrs[name]`` and no surrogates.
+    API as bytes: half the cost of ``obj.attrs[name]`` and no surrogates.  An
+    attribute libhdf5 cannot read (damaged heap, a dtype h5py cannot convert)
+    is shown as ``<unreadable attribute: why>``: text for people, never a value.
     """
     found = {}
     for index in range(h5a.get_num_attrs(obj.id)):
@@ -122,7 +127,16 @@ def read_attrs(obj: h5py.HLObject, cap: int) -> tuple[tuple[str, str], ...]:
             found[name] = attr_text(_read_attr(obj, attr, raw_name), cap)
         except Exception as exc:  # an attribute of a dtype h5py cannot convert
             found[name] = f"<unreadable attribute: {_short(exc)}>"
+            if unreadable is not None:
+                unreadable[name] = _short(exc)
     return tuple(sorted(found.items()))
+
+
+def unreadable_problems(rel: str, member: str, unreadable: dict[str, str], severity: str, code: str
+                        ) -> list[Problem]:
+    """One problem per attribute that could not be read; nothing checks its placeholder text."""
+    return [Problem(severity, code, rel, f"{member}@{name}", f"attribute cannot be read ({why})")  # type: ignore[arg-type]
+            for name, why in sorted(unreadable.items())]
 
 
 def _read_attr(obj: h5py.HLObject, attr: h5a.AttrID, raw_name: bytes) -> Any:
@@ -221,6 +235,8 @@ def read_hdf5_job(path: Path, rel: str, limits: ReadLimits = ReadLimits()) -> Hd
     except FileNotFoundError:
         return _unreadable(rel, "changed-during-read", "changed during read (file vanished)")
     except OSError as exc:
+        if OPEN_FOR_WRITE in str(exc):
+            return _unreadable(rel, "hdf5-being-written", BEING_WRITTEN, "warning")
         return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({_short(exc)})")
     try:
         with f:
@@ -231,8 +247,14 @@ def read_hdf5_job(path: Path, rel: str, limits: ReadLimits = ReadLimits()) -> Hd
         return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({type(exc).__name__}: {_short(exc)})")
 
 
-def _unreadable(rel: str, code: str, reason: str) -> Hdf5Job:
-    return Hdf5Job((), (), (Problem("error", code, rel, "", reason),), readable=False)
+# libhdf5's words for a file whose SWMR writer still holds it (or died without closing it).
+OPEN_FOR_WRITE = "file is already open for write"
+BEING_WRITTEN = ("open for writing by another process (the job is still running, or its writer died "
+                 "without closing the file: h5clear -s clears the flag); not read")
+
+
+def _unreadable(rel: str, code: str, reason: str, severity: str = "error") -> Hdf5Job:
+    return Hdf5Job((), (), (Problem(severity, code, rel, "", reason),), readable=False)  # type: ignore[arg-type]
 
 
 def _short(exc: BaseException) -> str:
@@ -262,9 +284,11 @@ def _read_open_file(f: h5py.File, rel: str, limits: ReadLimits) -> Hdf5Job:
         Problem("error", "hdf5-too-large", rel, p, f"dataset larger than budget ({limits.max_dataset_bytes} bytes); not read")
         for p in sorted(too_large)
     )
-    root_attrs = read_attrs(f, limits.preview_string_bytes)
+    unreadable: dict[str, str] = {}
+    root_attrs = read_attrs(f, limits.preview_string_bytes, unreadable)
+    problems.extend(unreadable_problems(rel, "", unreadable, "error", "root-attr-unreadable"))
     groups = tuple(read_node(n, rel, limits, too_large, problems) for n in nodes)
-    return Hdf5Job(root_attrs, groups, tuple(problems), readable=True)
+    return Hdf5Job(root_attrs, groups, tuple(problems), readable=True, unreadable_attrs=tuple(sorted(unreadable)))
 
 
 def collect_nodes(f: h5py.File, rel: str, problems: list[Problem]) -> list[NodeObjects]:
@@ -304,24 +328,32 @@ def _members(group: h5py.Group, base: str, rel: str, problems: list[Problem]) ->
 
 
 def read_node(node: NodeObjects, rel: str, limits: ReadLimits, too_large: set[str], problems: list[Problem]) -> NodeGroup:
-    attrs = read_attrs(node.group, limits.preview_string_bytes)
+    unreadable: dict[str, str] = {}
+    attrs = read_attrs(node.group, limits.preview_string_bytes, unreadable)
     values = dict(attrs)
     path = "/" + node.name
+    problems.extend(unreadable_problems(rel, path, unreadable, "warning", "attr-unreadable"))
     for key in ("type", "description", "bin"):
         if key not in values:
             problems.append(Problem("warning", "node-attr-missing", rel, path, f"node attribute {key!r} missing"))
     outputs = []
     for out_name, value_ds, time_ds in pair_outputs(node.datasets):
         out_path = f"{path}/{out_name}"
+        unreadable.clear()
         try:
-            outputs.append(read_output(out_name, out_path, value_ds, time_ds, limits, too_large))
+            output = read_output(out_name, out_path, value_ds, time_ds, limits, too_large, unreadable)
         except MemoryError:
             raise
         except Exception as exc:
             problems.append(Problem("error", "hdf5-read-error", rel, out_path, f"cannot read dataset ({_short(exc)})"))
             continue
+        outputs.append(output)
+        problems.extend(unreadable_problems(rel, out_path, unreadable, "warning", "attr-unreadable"))
         if value_ds is None:
             problems.append(Problem("warning", "aborted-flush", rel, out_path, f"{out_name}_time exists without {out_name} (aborted flush)"))
+        elif output.times is not None and output.shape and output.times.count != output.n_sets:
+            problems.append(Problem("warning", "time-count-mismatch", rel, out_path,
+                                    f"{out_name}_time has {output.times.count} stamps for {output.n_sets} sets"))
     return NodeGroup(
         name=node.name,
         hdf5_path=path,
@@ -386,13 +418,14 @@ def read_output(
     time_ds: h5py.Dataset | None,
     limits: ReadLimits,
     too_large: set[str],
+    unreadable: dict[str, str] | None = None,
 ) -> Output:
     times = read_times(time_ds, limits) if time_ds is not None else None
     if value_ds is None:
         return Output(
             name, path, "", "", "missing", "", (), times.count if times else 0, 0, (), False, times, ()
         )
-    attrs = read_attrs(value_ds, limits.preview_string_bytes)
+    attrs = read_attrs(value_ds, limits.preview_string_bytes, unreadable)
     values = dict(attrs)
     kind, dtype_text = classify(value_ds)
     shape = tuple(int(n) for n in (value_ds.shape or ()))
@@ -691,17 +724,20 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
         times = read_time_values(time_ds, 1, limits)
         return OutputData(hdf5_path, "missing", np.zeros(0), times, complete=True, note="values missing (aborted flush)")
     kind, _ = classify(ds)
+    shape = ds.shape
+    if shape is None:  # null dataspace (h5py.Empty): there is no value at all
+        return OutputData(hdf5_path, kind, np.zeros(0), (), note="null dataspace: the dataset holds no value")
     stride = max(1, math.ceil(declared_bytes(ds) / limits.max_read_bytes))
     if kind == "str":
         values, rows, kind = read_string_values(ds, stride, limits)
     elif kind in ("empty", "missing"):
         values, rows = np.zeros(0), 0
-    else:
-        values = ds[::stride] if ds.shape else ds[()]
+    else:  # a scalar dataset is one set: a 0-d array, never a bare numpy scalar
+        values = ds[::stride] if shape else np.asarray(ds[()])
         values = values.astype(bool) if kind == "bool" else values
-        rows = len(values) if ds.shape else 1
+        rows = len(values) if shape else 1
     times = read_time_values(time_ds, stride, limits)[:rows] if time_ds is not None else ()
-    n_sets = ds.shape[0] if ds.shape else 1
+    n_sets = shape[0] if shape else 1
     complete = stride == 1 and rows == n_sets
     note = "" if complete else f"kept {rows} of {n_sets} sets (every {stride}th) to stay within {limits.max_read_bytes} bytes"
     return OutputData(hdf5_path, kind, values, tuple(times), complete=complete, stride=stride, note=note)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat as stat_
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,37 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
 ERROR_LINE = re.compile(
     r"\b(?:ERROR|CRITICAL|FATAL)\b|Error:|Exception\b|\berror:|Traceback \(most recent call last\):"
 )
+
+
+class NotRegularFile(OSError):
+    """The path is a FIFO, socket, device or folder: never read (a FIFO would block forever)."""
+
+
+def open_regular(path: Path | str):
+    """``open(path, "rb")`` for a regular file only; never follows a symlink, never blocks on a FIFO.
+
+    Why: the scan saw a regular file, but the name can be replaced before it is
+    read; ``O_NONBLOCK`` makes opening a FIFO return at once so ``fstat`` can refuse it.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat_.S_ISREG(mode):
+            raise NotRegularFile(f"{describe_mode(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def describe_mode(mode: int) -> str:
+    """"FIFO", "socket", ... for the type bits of ``st_mode``."""
+    for test, kind in ((stat_.S_ISFIFO, "FIFO"), (stat_.S_ISSOCK, "socket"), (stat_.S_ISCHR, "character device"),
+                       (stat_.S_ISBLK, "block device"), (stat_.S_ISDIR, "folder"), (stat_.S_ISLNK, "symlink")):
+        if test(mode):
+            return kind
+    return "regular file" if stat_.S_ISREG(mode) else "special file"
 
 
 class LogScan:
@@ -95,8 +127,8 @@ def count_lines(text: str) -> int:
 
 
 def read_log(path: Path, rel: str, node: str, limits: ReadLimits = ReadLimits()) -> LogFile:
-    """Read one log; raises OSError (PermissionError, FileNotFoundError) for the caller to report."""
-    with open(path, "rb") as stream:
+    """Read one log; raises OSError (PermissionError, FileNotFoundError, NotRegularFile) for the caller to report."""
+    with open_regular(path) as stream:
         stat = os.fstat(stream.fileno())
         head = stream.read(limits.log_preview_bytes)
         scan = LogScan()

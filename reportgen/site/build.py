@@ -184,30 +184,30 @@ def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
 
 def build_plan(scan: StoreScan, previous: Manifest | None, theme: str) -> Plan:
     """Compare file stats with the manifest: which jobs to build, keep and remove."""
-    project_slugs = build_slugs([p.name for p in scan.projects])
+    project_slugs = build_slugs([p.folder for p in scan.projects])
     old_jobs = previous.jobs if previous else {}
     old_projects = previous.projects if previous else {}
     job_slugs, fingerprints, kept = {}, {}, {}
     todo, removed, dirty = [], [], set()
     for project in scan.projects:
         slugs = build_slugs([ref.job_id for ref in project.jobs])
-        job_slugs[project.name], fingerprints[project.name], kept[project.name] = slugs, {}, {}
-        before = old_jobs.get(project.name, {})
-        old = old_projects.get(project.name, {})
-        if old.get("slug") != project_slugs[project.name] or old.get("problems") != _fields(project.problems):
-            dirty.add(project.name)
+        job_slugs[project.folder], fingerprints[project.folder], kept[project.folder] = slugs, {}, {}
+        before = old_jobs.get(project.folder, {})
+        old = old_projects.get(project.folder, {})
+        if old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems):
+            dirty.add(project.folder)
         for ref in project.jobs:
             fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id])
-            fingerprints[project.name][ref.job_id] = fp
+            fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
             if entry is not None and entry.fingerprint == fp:
-                kept[project.name][ref.job_id] = entry
+                kept[project.folder][ref.job_id] = entry
             else:
                 todo.append(ref)
-                dirty.add(project.name)
+                dirty.add(project.folder)
         for job_id in sorted(set(before) - set(slugs)):
-            removed.append((project.name, job_id))
-            dirty.add(project.name)
+            removed.append((project.folder, job_id))
+            dirty.add(project.folder)
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone)
 
@@ -265,7 +265,7 @@ def write_assets(staging: Path) -> None:
 
 # ----------------------------------------------------------------- job pages
 def build_tasks(data_store: Path, staging: Path, scan: StoreScan, plan: Plan) -> list[JobTask]:
-    repos = {p.name: (p.workflow_repo, p.params_repo) for p in scan.projects}
+    repos = {p.folder: (p.workflow_repo, p.params_repo) for p in scan.projects}
     return [
         JobTask(
             root=str(data_store), staging=str(staging), ref=ref,
@@ -339,7 +339,7 @@ def build_manifest(scan: StoreScan, plan: Plan, results: list[JobResult], theme:
         jobs[result.project][result.job_id] = result.entry(fp)
     jobs = {name: dict(sorted(entries.items())) for name, entries in sorted(jobs.items())}
     projects = {
-        p.name: {"slug": plan.project_slugs[p.name], "problems": _fields(p.problems), "repos": p.repo_fingerprint}
+        p.folder: {"slug": plan.project_slugs[p.folder], "problems": _fields(p.problems), "repos": p.repo_fingerprint}
         for p in scan.projects
     }
     return Manifest(FORMAT, __version__, theme, projects, jobs, _store_problems(scan))
@@ -351,10 +351,10 @@ def _rows(manifest: Manifest, project: str) -> list[CatalogRow]:
 
 def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan: Plan) -> None:
     for project in scan.projects:
-        if project.name not in plan.dirty_projects:
+        if project.folder not in plan.dirty_projects:
             continue
-        folder = staging / plan.project_slugs[project.name]
-        rows = _rows(manifest, project.name)
+        folder = staging / plan.project_slugs[project.folder]
+        rows = _rows(manifest, project.folder)
         out.write_file(folder / "catalog-data.js", render_catalog_js(project.name, rows))
         out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems)))
 
@@ -362,10 +362,10 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
 def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
     summaries = []
     for project in scan.projects:
-        entries = manifest.jobs.get(project.name, {}).values()
+        entries = manifest.jobs.get(project.folder, {}).values()
         problems = len(project.problems) + sum(len(e.problems) for e in entries)
         summaries.append(ProjectSummary(
-            name=project.name, href=f"{manifest.projects[project.name]['slug']}/index.html", jobs=len(entries),
+            name=project.name, href=f"{manifest.projects[project.folder]['slug']}/index.html", jobs=len(entries),
             status_counts=build_status_counts([CatalogRow(*e.row).status for e in entries]), problems=problems,
         ))
     out.write_file(staging / "index.html", render_index(build_index_context(summaries, scan.problems)))
@@ -382,9 +382,9 @@ def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest:
     tasks = []
     for project in scan.projects:
         repo = str(data_store / project.params_repo) if project.params_repo else None
-        rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.name}
-        old = build_diff_pairs(previous.jobs.get(project.name, {})) if previous else {}
-        entries, slug = manifest.jobs.get(project.name, {}), manifest.projects.get(project.name, {}).get("slug", "")
+        rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.folder}
+        old = build_diff_pairs(previous.jobs.get(project.folder, {})) if previous else {}
+        entries, slug = manifest.jobs.get(project.folder, {}), manifest.projects.get(project.folder, {}).get("slug", "")
         for job_id, pair in build_diff_pairs(entries).items():
             if job_id in rebuilt or old.get(job_id) != pair:
                 tasks.append(_diff_task(staging, project.name, slug, entries, job_id, pair[0], repo))
@@ -393,8 +393,10 @@ def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest:
 
 def _diff_task(staging: Path, project: str, slug: str, entries: dict[str, JobEntry], job_id: str, prev_id: str,
                repo: str | None) -> DiffTask:
-    def subject(jid: str) -> tuple[str, str, str]:
-        return (jid, f"{entries[jid].slug}.html", entries[jid].params_sha)
+    from reportgen.readers.datastore import display_name  # imported by the scan already
+
+    def subject(jid: str) -> tuple[str, str, str]:  # the id as shown: a listed name may hold surrogates
+        return (display_name(jid), f"{entries[jid].slug}.html", entries[jid].params_sha)
 
     return DiffTask(str(staging), project, f"{slug}/{diff_page_name(entries[job_id].slug)}", repo,
                     subject(job_id), subject(prev_id) if prev_id else None)
@@ -446,7 +448,7 @@ def build_report(site: Path, scan: StoreScan, manifest: Manifest, plan: Plan, ti
     statuses = []
     for project in scan.projects:
         problems.extend(project.problems)
-        for entry in manifest.jobs.get(project.name, {}).values():
+        for entry in manifest.jobs.get(project.folder, {}).values():
             problems.extend(problem_from_fields(p) for p in entry.problems)
             statuses.append(CatalogRow(*entry.row).status)
     counts = dict(zip(STATUSES, build_status_counts(statuses)))

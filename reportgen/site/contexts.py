@@ -379,6 +379,10 @@ def _times_text(output: Output) -> str:
     times = output.times
     if times is None:
         return "no _time dataset"
+    if not times.count:
+        return "no stamps"  # defined but never set, or an empty _time dataset
+    if times.first is None:
+        return f"{times.count} stamps, none parsable"
     text = f"{times.count} stamps, {format_time(times.first)} to {format_time(times.last)}"
     if not times.sorted:
         text += ", not in time order"

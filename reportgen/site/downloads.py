@@ -38,6 +38,10 @@ def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[s
         return [], "" if output.kind in ("empty", "missing") else "values not read: no download"
     if not data.complete:
         return [], "too large to copy into the site: use the h5py snippet"
+    if isinstance(data.values, np.ndarray) and data.values.dtype.hasobject:
+        return [], "no NPY or CSV copy of this dtype (references or variable-length fields): use the h5py snippet"
+    if isinstance(data.values, np.ndarray) and data.values.ndim and not len(data.values):
+        return [], ""  # no set at all (a null dataspace): nothing to copy
     numeric = isinstance(data.values, np.ndarray)
     formats = []
     if numeric and output.nbytes <= MAX_NPY_BYTES:
@@ -53,9 +57,36 @@ def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[s
 
 
 def build_npy_bytes(values: np.ndarray) -> bytes:
+    """NPY without pickle; h5py's dtype metadata (enum names, string info) is dropped, as NPY cannot keep it."""
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(values), allow_pickle=False)
+    if not values.flags.c_contiguous:  # (np.ascontiguousarray would also make a 0-d array 1-d)
+        values = np.ascontiguousarray(values)
+    if _has_metadata(values.dtype):
+        values = values.view(_plain_dtype(values.dtype))
+    np.save(buffer, values, allow_pickle=False)
     return buffer.getvalue()
+
+
+def _has_metadata(dtype: np.dtype) -> bool:
+    if dtype.metadata:
+        return True
+    if dtype.names is not None:
+        return any(_has_metadata(dtype.fields[name][0]) for name in dtype.names)
+    return dtype.subdtype is not None and _has_metadata(dtype.subdtype[0])
+
+
+def _plain_dtype(dtype: np.dtype) -> np.dtype:
+    """The same memory layout without metadata (numpy warns that NPY does not save it)."""
+    if dtype.names is not None:
+        return np.dtype({
+            "names": list(dtype.names),
+            "formats": [_plain_dtype(dtype.fields[name][0]) for name in dtype.names],
+            "offsets": [dtype.fields[name][1] for name in dtype.names],
+            "itemsize": dtype.itemsize,
+        })
+    if dtype.subdtype is not None:
+        return np.dtype((_plain_dtype(dtype.subdtype[0]), dtype.subdtype[1]))
+    return np.dtype(dtype.str)
 
 
 def build_data_uri(body: bytes, fmt: str) -> str:
@@ -88,11 +119,19 @@ def _text_cell(value: Any, kind: str) -> str:
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
 
 
+def _scalar_text(value: np.generic) -> str:
+    """A numpy complex or long double as numpy prints it (round-trip digits), no parentheses."""
+    text = str(value)
+    return text[1:-1] if text.startswith("(") else text
+
+
 def build_csv_text(data: OutputData) -> str:
     """One row per set: set number, time, then the values (arrays flattened in C order)."""
     values = data.values
     times = data.times
-    if isinstance(values, np.ndarray) and values.ndim and values.dtype.kind in "biuf":
+    if isinstance(values, np.ndarray) and not values.ndim:  # a scalar dataset: one set
+        values = values.reshape(1)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufc":
         return _numeric_csv_text(values, times)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -135,10 +174,15 @@ def _row_cells(flat: np.ndarray) -> list[str]:
     hold thousands; orjson formats numpy numbers in Rust at a tenth of that, with
     the same shortest round-trip digits (float32 as float32, so 0.2 stays 0.2).
     JSON has no NaN or infinity, and writes booleans lowercase, so those arrays
-    take ``repr`` (``[1.5, nan]`` becomes ``1.5,nan``).
+    take ``repr`` (``[1.5, nan]`` becomes ``1.5,nan``).  Complex numbers and long
+    doubles, which neither knows, take numpy's own shortest text of their
+    precision: ``1.5+2j``, ``nan+1j`` (Python's form without the parentheses,
+    which ``complex()`` and numpy read back) and ``0.1``.
     """
     if not len(flat):
         return []
+    if flat.dtype.kind == "c" or (flat.dtype.kind == "f" and flat.dtype.itemsize > 8):
+        return [",".join(map(_scalar_text, row)) for row in flat]
     if flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and bool(np.isfinite(flat).all())):
         try:
             text = orjson.dumps(np.ascontiguousarray(flat), option=orjson.OPT_SERIALIZE_NUMPY).decode("ascii")

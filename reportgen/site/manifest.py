@@ -7,6 +7,12 @@ what the build made of it (catalog row, files written, problems).  A rebuild
 compares fingerprints only: unchanged jobs are neither opened nor rendered,
 and the catalogs are rebuilt from the stored rows.  ``FORMAT`` changes when
 the layout of this file changes; an unknown format means a full build.
+
+Project folders and job ids are keys exactly as the scan listed them, so a
+name that is not valid UTF-8 (its bytes held as surrogates) is written as
+``/`` plus its bytes percent-escaped (``encode_name``): JSON text must be
+valid UTF-8, and a file name never contains ``/``, so no real name reads
+back as another.  Valid names are written as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import orjson
 
@@ -65,14 +72,33 @@ def build_theme_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def encode_name(name: str) -> str:
+    """A listed name as manifest text: itself when valid UTF-8, else "/" + its bytes percent-escaped."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as surrogates (surrogateescape)
+        return "/" + quote_from_bytes(name.encode("utf-8", "surrogateescape"), safe="")
+    return name
+
+
+def decode_name(text: str) -> str:
+    """The inverse of ``encode_name``."""
+    if text.startswith("/"):
+        return unquote_to_bytes(text[1:]).decode("utf-8", "surrogateescape")
+    return text
+
+
 def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:
-    return (stat.path, stat.size, stat.mtime_ns) if stat else None
+    return (encode_name(stat.path), stat.size, stat.mtime_ns) if stat else None
 
 
 def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str) -> str:
     """Every input of a job page that a scan sees, hashed (no file is opened)."""
     payload = orjson.dumps([
-        ref.project, ref.job_id, _stat(ref.hdf5), [_stat(log) for log in ref.logs], ref.log_dir,
+        encode_name(ref.project), encode_name(ref.job_id), _stat(ref.hdf5), [_stat(log) for log in ref.logs],
+        encode_name(ref.log_dir) if ref.log_dir is not None else None,
         ref.command_line_run, repo_fingerprint, theme, slug,
     ])
     return hashlib.sha256(payload).hexdigest()[:32]
@@ -87,7 +113,13 @@ def problem_from_fields(fields: tuple[str, ...] | list[str]) -> Problem:
 
 
 def render_manifest(manifest: Manifest) -> bytes:
-    return orjson.dumps(asdict(manifest), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    body = asdict(manifest)
+    body["projects"] = {encode_name(name): value for name, value in body["projects"].items()}
+    body["jobs"] = {
+        encode_name(project): {encode_name(job_id): entry for job_id, entry in entries.items()}
+        for project, entries in body["jobs"].items()
+    }
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
 
 def read_manifest(site: Path) -> Manifest | None:
@@ -100,14 +132,15 @@ def read_manifest(site: Path) -> Manifest | None:
         return None
     try:
         jobs = {
-            project: {job_id: _job_entry(entry) for job_id, entry in entries.items()}
+            decode_name(project): {decode_name(job_id): _job_entry(entry) for job_id, entry in entries.items()}
             for project, entries in raw["jobs"].items()
         }
+        projects = {decode_name(name): value for name, value in raw["projects"].items()}
         return Manifest(
-            format=FORMAT, tool=raw["tool"], theme=raw["theme"], projects=raw["projects"], jobs=jobs,
+            format=FORMAT, tool=raw["tool"], theme=raw["theme"], projects=projects, jobs=jobs,
             store_problems=tuple(tuple(p) for p in raw["store_problems"]),
         )
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError):
         return None
 
 
