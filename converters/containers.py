@@ -208,6 +208,9 @@ class _ListingBuilder:
         return Listing(self.container, tuple(kept), tuple(self.warnings), layout, tuple(self.ignored))
 
 
+MemberNames = _ListingBuilder  # the listing's name policy, for writers whose output must read back
+
+
 # ---------------------------------------------------------------- byte sources
 class _Budget:
     """Counts decompressed bytes of one pass against ``max_total_bytes``."""

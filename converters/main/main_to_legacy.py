@@ -11,6 +11,15 @@ What 0.13 cannot hold is declared as ``Loss`` and refused unless allowed:
 authinfos (no legacy entity), database tables the legacy format has no place
 for (``db_dbsetting`` of ``verdi archive create``), repository blobs no node
 refers to, and nodes whose attributes or extras are null (they become ``{}``).
+
+What 0.13 cannot hold *safely* is refused outright, before anything is
+written, by the same pass that counts the unreferenced blobs: a node uuid
+that is not a UUID (it becomes a member name), a repository tree that is not
+one, a file whose blob is missing, and file names that the reading side's
+name policy (``converters.containers``) would refuse: unsafe, too long, or
+colliding once case and Unicode form are ignored.  Values of the wrong kind
+(a ctime that is no datetime, attributes that are no JSON) are refused where
+they are written, naming table, row and column.
 """
 
 from __future__ import annotations
@@ -22,11 +31,23 @@ from typing import BinaryIO
 
 import orjson
 
-from converters.containers import OutMember
+from converters.containers import (  # MemberNames: the reading side's name policy
+    Limits,
+    MemberNames,
+    OutMember,
+)
 from converters.errors import BadInputError
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
 from converters.main.records import Loss
-from converters.main.schema import REPO_PREFIX, TABLES, column_names, format_legacy_datetime
+from converters.main.schema import (
+    DB_NAME,
+    KEY_FORM,
+    REPO_PREFIX,
+    TABLES,
+    UUID_FORM,
+    column_names,
+    format_legacy_datetime,
+)
 from converters.streaming import ENTITIES, JsonObjectWriter
 from converters.workfile import WorkFile
 
@@ -68,8 +89,10 @@ def build_legacy_metadata(main: dict) -> dict:
 
 # ---------------------------------------------------------------- losses
 def find_losses(staged: Staged) -> list[Loss]:
+    """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
+        unused = check_repository(conn, staged)
         losses = []
         count = conn.execute("SELECT COUNT(*) FROM db_dbauthinfo").fetchone()[0]
         if count:
@@ -87,7 +110,6 @@ def find_losses(staged: Staged) -> list[Loss]:
             count = conn.execute(f"SELECT COUNT(*) FROM db_dbnode WHERE {column} IS NULL").fetchone()[0]
             if count:
                 losses.append(Loss(STEP, f"nodes with null {column} (written as {{}})", count))
-        unused = _unreferenced_blobs(conn, staged)
         if unused:
             losses.append(Loss(STEP, "repository blobs that no node refers to", unused))
         return losses
@@ -95,93 +117,227 @@ def find_losses(staged: Staged) -> list[Loss]:
         conn.close()
 
 
-def _unreferenced_blobs(conn: sqlite3.Connection, staged: Staged) -> int:
-    keys = set(getattr(staged, "source").keys) if hasattr(staged, "source") else set()
-    if not keys:
-        return 0
-    for (tree,) in conn.execute("SELECT repository_metadata FROM db_dbnode"):
-        _discard_keys(orjson.loads(tree or "{}"), keys)
-        if not keys:
-            break
-    return len(keys)
+# a uuid in the stored form, as SQL: GLOB is case-sensitive and each class is one character
+_UUID_GLOB = "-".join("[0-9a-f]" * n for n in (8, 4, 4, 4, 12))
 
 
-def _discard_keys(tree: dict, keys: set) -> None:
-    if "k" in tree:
-        keys.discard(tree["k"])
-    for child in tree.get("o", {}).values():
-        _discard_keys(child, keys)
+def check_repository(conn: sqlite3.Connection, staged: Staged) -> int:
+    """Refuse, before anything is written, nodes whose uuid or files would make unsafe or
+    missing members; returns how many blobs no node refers to.
+
+    One pass in which SQL skips the nodes that have no files and a well-formed
+    uuid (most of them), so Python sees only the trees."""
+    _check_unique_uuids(conn, staged.file)
+    keys = set(staged.source.keys) if hasattr(staged, "source") else set()  # type: ignore[attr-defined]
+    unused = set(keys)
+    query = (
+        "SELECT id, uuid, repository_metadata FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
+        f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{_UUID_GLOB}' ORDER BY id"
+    )
+    for pk, uuid, tree in _batched(conn, query, staged.file):
+        for name, key in node_members(staged.file, pk, uuid, tree):
+            if key is not None and key not in keys:
+                raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/path/', 1)[1]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
+            unused.discard(key)
+    return len(unused)
+
+
+def _check_unique_uuids(conn: sqlite3.Connection, file: str) -> None:
+    """Two nodes with one uuid would write one folder twice; the main schema's UNIQUE index
+    rules that out, so only a database without it is searched."""
+    for _, index, unique, _, partial in conn.execute("PRAGMA index_list(db_dbnode)"):
+        quoted = index.replace("'", "''")  # the name comes from the input
+        if unique and not partial and [row[2] for row in conn.execute(f"PRAGMA index_info('{quoted}')")] == ["uuid"]:
+            return
+    found = conn.execute("SELECT uuid, MIN(id), MAX(id) FROM db_dbnode GROUP BY uuid HAVING COUNT(*) > 1 LIMIT 1").fetchone()
+    if found:
+        raise BadInputError(file, f"db_dbnode[{found[2]}].uuid: {found[0]!r} is also the uuid of db_dbnode[{found[1]}]; a legacy archive names node folders by uuid", DB_NAME)
+
+
+# ---------------------------------------------------------------- member names
+_LIMITS = Limits()  # the reading side's defaults: what `reportgen archive validate` applies to the output
+
+
+def node_folder(file: str, pk: int, uuid: object) -> str:
+    """``nodes/aa/bb/rest/path`` of one node: its uuid becomes a member name, so it must be a UUID."""
+    if not isinstance(uuid, str) or not UUID_FORM.match(uuid):
+        raise BadInputError(file, f"db_dbnode[{pk}].uuid: {_shown(uuid)} is not a UUID, and a legacy archive names the node's folder by it", DB_NAME)
+    return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path"
+
+
+def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: bool = True) -> list[tuple[str, str | None]]:
+    """Every member of one node in the order they are written: ``(name, blob key)`` for a file,
+    ``(name, None)`` for an empty folder (a node without files gets its empty ``path/``:
+    AiiDA 1.x's import refuses an archive that lacks any node's folder).
+
+    Children in sorted order, depth first; iterative, since a tree may be deep.
+    The uuid, the tree's shape and each name's segments are always checked
+    (they decide where a member lands); with ``policy`` each name also goes
+    through the listing policy of ``converters.containers``, folders
+    included, so that what is written here can be read back there."""
+    base = node_folder(file, pk, uuid)
+    if raw_tree is None or raw_tree == "{}":
+        return [(base, None)]  # most nodes: no files, nothing more to check
+    where = f"db_dbnode[{pk}].repository_metadata"
+    tree = _legacy_value(file, "db_dbnode", pk, "repository_metadata", "json", raw_tree)
+    members: list[tuple[str, str | None]] = []
+    names = None  # the policy's state, made on the first name
+    stack: list[tuple[str, object]] = [("", tree)]
+    while stack:
+        rel, entry = stack.pop()
+        key, children = _tree_entry(file, where, rel, entry)
+        if rel and policy:
+            names = names or MemberNames(file, "zip", _LIMITS)  # type: ignore[arg-type]  # file: for its errors only
+            _check_member_name(names, file, where, uuid, base, rel, key is None)
+        if key is not None:
+            members.append((f"{base}/{rel}", key))
+        elif not children:
+            members.append((f"{base}/{rel}" if rel else base, None))
+        for name in sorted(children or (), reverse=True):  # popped in sorted order
+            if not name or "/" in name or name in (".", ".."):
+                raise BadInputError(file, f"{where}: node {uuid}: unsafe name {name!r} in folder {rel or '/'!r}", DB_NAME)
+            stack.append((f"{rel}/{name}" if rel else name, children[name]))
+    return members
+
+
+def _tree_entry(file: str, where: str, rel: str, entry: object) -> tuple[str | None, dict | None]:
+    """``(key, None)`` for a file object, ``(None, children)`` for a directory object."""
+    if not isinstance(entry, dict) or set(entry) - {"o", "k"} or ("o" in entry and "k" in entry) or ("k" in entry and not rel):
+        raise BadInputError(file, f"{where}: {rel or '/'!r} is not a {'file or ' if rel else ''}directory object", DB_NAME)
+    if "k" in entry:
+        key = entry["k"]
+        if not isinstance(key, str) or not KEY_FORM.match(key):
+            raise BadInputError(file, f"{where}: {rel!r}: blob key {_shown(key)} is not a sha256", DB_NAME)
+        return key, None
+    children = entry.get("o", {})
+    if not isinstance(children, dict):
+        raise BadInputError(file, f"{where}: {rel or '/'!r}: 'o' is not an object", DB_NAME)
+    return None, children
+
+
+def _check_member_name(names: MemberNames, file: str, where: str, uuid: object, base: str, rel: str, is_dir: bool) -> None:
+    try:
+        names.add(f"{base}/{rel}", is_dir, 0)
+    except BadInputError as exc:
+        # the policy speaks of the member it would read; the node's own names say more here
+        reason = exc.reason.replace(base + "/", "")
+        if repr(rel) not in reason:  # "unsafe member name": say which, and how long it is
+            reason = f"{_shown(rel)} ({len(rel.encode('utf-8', 'surrogatepass'))} bytes): {reason}"
+        raise BadInputError(file, f"{where}: node {uuid}: {reason}; a legacy archive cannot hold such names safely (its readers refuse them)", DB_NAME) from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---------------------------------------------------------------- data.json
-def write_data_json(db: Path, out: BinaryIO | WorkFile) -> None:
-    """data.json of 0.13 from the database rows into ``out``, one row in memory at a time."""
+# what each kind of column holds as SQLite returns it, and how 0.13 writes it
+_STORED = {"text": str, "int": int, "bool": int, "datetime": str, "json": str}
+_CONVERT = {"text": None, "int": None, "bool": bool, "datetime": format_legacy_datetime, "json": orjson.loads}
+_KIND_NAMES = {"text": "text", "int": "an integer", "bool": "an integer (a boolean)", "datetime": "datetime text", "json": "JSON text"}
+
+
+def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
+    """data.json of 0.13 from the database rows into ``out``, one row in memory at a time.
+
+    ``file``: the input archive, named by the error raised for a value of the wrong kind."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         writer = JsonObjectWriter(out, orjson.dumps)
         writer.open_object()
         writer.open_object("export_data")
         for entity in ENTITIES:
-            _write_entity(conn, writer, entity)
+            _write_entity(conn, writer, entity, file)
         writer.close_object()
         for column, section in (("attributes", "node_attributes"), ("extras", "node_extras")):
             writer.open_object(section)
-            for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id"):
-                writer.item(orjson.loads(value) if value is not None else {}, key=str(pk))
+            for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file):
+                try:
+                    parsed = orjson.loads(value) if value is not None else {}
+                except ValueError:  # not JSON text: the slow path names the row and why
+                    parsed = _legacy_value(file, "db_dbnode", pk, column, "json", value)
+                writer.item(parsed, key=str(pk))
             writer.close_object()
-        _write_links(conn, writer)
-        _write_groups(conn, writer)
+        _write_links(conn, writer, file)
+        _write_groups(conn, writer, file)
         writer.close_object()
     finally:
         conn.close()
 
 
-def _batched(conn: sqlite3.Connection, query: str) -> Iterator[tuple]:
+def _batched(conn: sqlite3.Connection, query: str, file: str) -> Iterator[tuple]:
     cursor = conn.execute(query)
-    while rows := cursor.fetchmany(2000):
+    while True:
+        try:
+            rows = cursor.fetchmany(2000)
+        except sqlite3.OperationalError as exc:  # "Could not decode to UTF-8 column ...": a value, not our SQL
+            raise BadInputError(file, f"cannot be read: {exc}", DB_NAME) from None
+        if not rows:
+            return
         yield from rows
 
 
-def _write_entity(conn: sqlite3.Connection, writer: JsonObjectWriter, entity: str) -> None:
+def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, value: object) -> object:
+    """One stored value as 0.13 writes it; a value of the wrong kind is refused, naming its row."""
+    if value is None:
+        return None
+    if type(value) is not _STORED[kind]:
+        raise BadInputError(file, f"{table}[{pk}].{column}: {_shown(value)} is not {_KIND_NAMES[kind]}", DB_NAME)
+    convert = _CONVERT[kind]
+    try:
+        return value if convert is None else convert(value)
+    except ValueError as exc:  # orjson's JSONDecodeError is one; fromisoformat raises it too
+        raise BadInputError(file, f"{table}[{pk}].{column}: not {'JSON' if kind == 'json' else 'a datetime'} ({exc}): {_shown(value)}", DB_NAME) from None
+
+
+def _write_entity(conn: sqlite3.Connection, writer: JsonObjectWriter, entity: str, file: str) -> None:
     table, renames = ENTITY_TABLES[entity]
     back = {column: field for field, column in renames.items()}
     node_only = ("attributes", "extras", "repository_metadata") if table == "db_dbnode" else ()
     cols = [c for c in TABLES[table] if c.name != "id" and c.name not in node_only]
+    plan = [(back.get(c.name, c.name), c.name, c.kind, _STORED[c.kind], _CONVERT[c.kind]) for c in cols]
     writer.open_object(entity)
     names = ", ".join(c.name for c in cols)
-    for row in _batched(conn, f"SELECT id, {names} FROM {table} ORDER BY id"):
+    for row in _batched(conn, f"SELECT id, {names} FROM {table} ORDER BY id", file):
         fields = {}
-        for col, value in zip(cols, row[1:]):
-            if col.kind == "datetime":
-                value = format_legacy_datetime(value)
-            elif col.kind == "json" and value is not None:
-                value = orjson.loads(value)
-            elif col.kind == "bool" and value is not None:
-                value = bool(value)
-            fields[back.get(col.name, col.name)] = value
+        for (field, column, kind, stored, convert), value in zip(plan, row[1:]):
+            # inline, as millions of values pass here; a bad one goes to _legacy_value, which raises
+            if value is not None:
+                if type(value) is not stored:
+                    _legacy_value(file, table, row[0], column, kind, value)
+                elif convert is not None:
+                    try:
+                        value = convert(value)
+                    except ValueError:
+                        _legacy_value(file, table, row[0], column, kind, value)
+            fields[field] = value
         writer.item(fields, key=str(row[0]))
     writer.close_object()
 
 
-def _write_links(conn: sqlite3.Connection, writer: JsonObjectWriter) -> None:
+def _write_links(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str) -> None:
     writer.open_array("links_uuid")
     query = (
-        "SELECT i.uuid, o.uuid, l.label, l.type FROM db_dblink l"
+        "SELECT l.id, i.uuid, o.uuid, l.label, l.type FROM db_dblink l"
         " JOIN db_dbnode i ON i.id = l.input_id JOIN db_dbnode o ON o.id = l.output_id ORDER BY l.id"
     )
-    for inp, out, label, kind in _batched(conn, query):
+    for pk, inp, out, label, kind in _batched(conn, query, file):
+        for column, value in (("label", label), ("type", kind)):
+            if type(value) is not str:
+                raise BadInputError(file, f"db_dblink[{pk}].{column}: {_shown(value)} is not text", DB_NAME)
         writer.item({"input": inp, "output": out, "label": label, "type": kind})
     writer.close_array()
 
 
-def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter) -> None:
+def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str) -> None:
     writer.open_object("groups_uuid")
     query = (
         "SELECT g.uuid, n.uuid FROM db_dbgroup_dbnodes m JOIN db_dbgroup g ON g.id = m.dbgroup_id"
         " JOIN db_dbnode n ON n.id = m.dbnode_id ORDER BY g.id, m.id"
     )
     current, members = None, []
-    for group, node in _batched(conn, query):
+    for group, node in _batched(conn, query, file):
         if group != current and current is not None:
             writer.item(members, key=current)
             members = []
@@ -193,34 +349,23 @@ def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter) -> None:
 
 
 # ---------------------------------------------------------------- repository
-def iter_repository(db: Path, blob_chunks, blob_size) -> Iterator[OutMember]:
-    """``nodes/aa/bb/rest/path/...`` members of every node, in node id order (an empty one a folder)."""
+def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterator[OutMember]:
+    """``nodes/aa/bb/rest/path/...`` members of every node, in node id order (an empty one a folder).
+
+    ``file``: the input archive, for errors.  The name policy was applied by
+    ``check_repository`` (``find_losses``) before anything was written, so it
+    is not applied twice; what makes the names safe to write (uuid, segments)
+    is checked again here, where they become members."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        for uuid, tree in _batched(conn, "SELECT uuid, repository_metadata FROM db_dbnode ORDER BY id"):
-            base = f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path"
-            # a node without files still gets its folder: AiiDA 1.x's import refuses an archive
-            # that lacks any node's folder ("Unable to find the repository folder for Node")
-            yield from _expand(base, orjson.loads(tree or "{}"), blob_chunks, blob_size)
+        for pk, uuid, tree in _batched(conn, "SELECT id, uuid, repository_metadata FROM db_dbnode ORDER BY id", file):
+            for name, key in node_members(file, pk, uuid, tree, policy=False):
+                if key is None:
+                    yield OutMember(name, is_dir=True)
+                else:
+                    yield OutMember(name, size=blob_size(key), chunks=blob_chunks(key))
     finally:
         conn.close()
-
-
-def _expand(prefix: str, tree: dict, blob_chunks, blob_size) -> Iterator[OutMember]:
-    children = tree.get("o")
-    if not children:
-        yield OutMember(prefix, is_dir=True)
-        return
-    for name in sorted(children):
-        child = children[name]
-        if "/" in name or name in ("", ".", ".."):
-            raise BadInputError("", f"unsafe name {name!r} in repository_metadata", "db.sqlite3")
-        path = f"{prefix}/{name}"
-        if "k" in child:
-            key = child["k"]
-            yield OutMember(path, size=blob_size(key), chunks=blob_chunks(key))
-        else:
-            yield from _expand(path, child, blob_chunks, blob_size)
 
 
 def legacy_members(staged: Staged, workdir: Path) -> Iterator[OutMember]:
@@ -229,12 +374,12 @@ def legacy_members(staged: Staged, workdir: Path) -> Iterator[OutMember]:
 
     zf = staged.source  # type: ignore[attr-defined]
     data = WorkFile(workdir)
-    write_data_json(staged.db, data)
+    write_data_json(staged.db, data, staged.file)
     meta = render_metadata(build_legacy_metadata(staged.metadata))
     yield OutMember("metadata.json", data=meta, size=len(meta))
     yield OutMember("data.json", size=data.size, chunks=data.chunks())
     yield from iter_repository(
-        staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key)
+        staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key), staged.file
     )
 
 

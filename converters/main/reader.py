@@ -6,11 +6,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from converters.containers import OutMember
+from converters.containers import Archive, OutMember
 from converters.errors import BadInputError
 from converters.jsonio import read_json
 from converters.main.problems import ProblemLog
-from converters.main.schema import DB_NAME, MAIN_REVISIONS, META_NAME, REPO_PREFIX
+from converters.main.schema import DB_NAME, MAIN_REVISIONS, META_NAME, REPO_PREFIX, TABLES
 from converters.main.zipread import MainZip
 
 
@@ -39,6 +39,34 @@ def extract_db(zf: MainZip, target: Path) -> Path:
     return target
 
 
+def find_schema_gaps(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``(where, what)`` for each table and column of the main schema that the database lacks.
+
+    Extra tables and columns are not gaps (``verdi archive create`` adds
+    ``db_dbsetting``); ``alembic_version`` is optional for the same reason."""
+    gaps = []
+    for table, cols in TABLES.items():
+        found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not found:
+            gaps.append((table, "table missing"))
+            continue
+        gaps += [(f"{table}.{col.name}", "column missing") for col in cols if col.name not in found]
+    return gaps
+
+
+def check_schema(file: object, db: Path) -> None:
+    """Refuse, before any step reads a row, a database without the tables and columns of the main schema."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        gaps = find_schema_gaps(conn)
+    finally:
+        conn.close()
+    if gaps:
+        where, what = gaps[0]
+        more = f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else ""
+        raise BadInputError(file, f"{where}: {what}{more}; not the schema of a main_XXXX archive", DB_NAME)
+
+
 def read_db_revision(db: Path) -> str | None:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -59,16 +87,49 @@ def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive
     zf = MainZip(path, archive=archive)
     metadata = read_main_metadata(zf)
     db = extract_db(zf, workdir / "input.sqlite3")
+    check_schema(zf.path, db)
     staged = Staged(db, metadata, ProblemLog(zf.path, strict))
-    staged.emit_blobs = lambda: copy_blobs(zf)
+
+    def emit_blobs() -> Iterator[OutMember]:
+        check_blobs_present(zf, staged.db)  # runs when called, before the writer starts
+        return copy_blobs(zf)
+
+    staged.emit_blobs = emit_blobs
     staged.source = zf  # type: ignore[attr-defined]
     return staged
 
 
 def copy_blobs(zf: MainZip) -> Iterator[OutMember]:
+    """Every blob as it is; ``zf.chunks`` re-hashes each one on the way (``MainZip.chunks``)."""
     for key in zf.keys:
         name = REPO_PREFIX + key
         yield OutMember(name, size=zf.size(name), chunks=zf.chunks(name))
+
+
+# the blob keys of every node's repository tree: the "k" members that are not objects (a file
+# named "k" is an object under "o"); json_tree walks them in C, one pass over that column
+_REFERENCED_KEYS = (
+    "SELECT n.id, j.value FROM db_dbnode n, json_tree(n.repository_metadata) j"
+    " WHERE j.key = 'k' AND j.type <> 'object' ORDER BY n.id"
+)
+
+
+def check_blobs_present(zf: MainZip, db: Path) -> None:
+    """Refuse a main archive whose nodes refer to a blob that is not in ``repo/``.
+
+    A main output copies the blobs as they are, so nothing else would notice
+    one missing: the output would be an archive no reader can use."""
+    keys = set(zf.keys)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        for pk, key in conn.execute(_REFERENCED_KEYS):
+            if key not in keys:
+                raise BadInputError(zf.path, f"db_dbnode[{pk}].repository_metadata: a file refers to blob {key!r}, which is not in the archive", REPO_PREFIX + str(key))
+    except sqlite3.OperationalError as exc:  # "malformed JSON" from json_tree: find the row to name
+        (pk,) = conn.execute("SELECT id FROM db_dbnode WHERE NOT json_valid(repository_metadata) ORDER BY id").fetchone() or ("?",)
+        raise BadInputError(zf.path, f"db_dbnode[{pk}].repository_metadata: cannot be read ({exc})", DB_NAME) from None
+    finally:
+        conn.close()
 
 
 def iter_rows(db: Path, table: str, columns: str = "*") -> Iterator[sqlite3.Row]:

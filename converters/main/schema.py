@@ -23,6 +23,9 @@ META_NAME = "metadata.json"
 REPO_PREFIX = "repo/"
 PAGE_SIZE = 4096  # fixed so that the same rows give the same file on every machine
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+# The stored forms of a UUID (36 characters, lowercase, as aiida-core writes it) and of a blob key.
+UUID_FORM = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY_FORM = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
