@@ -47,6 +47,10 @@ from reportgen.records import (
 GIT_DIR = "git"
 COMMAND_LINE_JOB = "output_data"
 EXECUTOR_RESULT = "_executor_result.json"
+# Unreleased executor (reference 2.3, PR #301) writes ./data_index.json next to the job's HDF5
+# file; the job's own folder is where the Hub would keep it.  Accepted, never required, not read.
+DATA_INDEX = "data_index.json"
+ACCEPTED_LOG_DIR_FILES = frozenset({EXECUTOR_RESULT, DATA_INDEX})
 EXECUTOR_RESULT_BYTES = 1024 * 1024  # the executor's summary is a few hundred bytes; more is not it
 # The fields of the executor's result (reference 2.4) and what each must be when present.
 _RESULT_FIELDS = {"status": "a string", "status_message": "a string", "nodes_success": "a count",
@@ -396,7 +400,7 @@ def read_logs(root: Path, ref: JobRef, limits: ReadLimits, problems: list[Proble
 
 
 def check_log_dir(root: Path, ref: JobRef) -> list[Problem]:
-    """Anything in the log folder that is not a node log is reported."""
+    """Anything in the log folder but node logs, the executor result and data_index.json is reported."""
     found = []
     try:
         entries = list_dir(root / ref.log_dir)
@@ -406,7 +410,7 @@ def check_log_dir(root: Path, ref: JobRef) -> list[Problem]:
         return [Problem("warning", "changed-during-read", display_name(ref.log_dir), "", "changed during read")]
     for entry in entries:
         regular = entry.is_file(follow_symlinks=False)
-        if regular and (entry.name == EXECUTOR_RESULT or entry.name.endswith(".log")):
+        if regular and (entry.name in ACCEPTED_LOG_DIR_FILES or entry.name.endswith(".log")):
             continue
         rel = display_name(f"{ref.log_dir}/{entry.name}")
         if entry.is_symlink():

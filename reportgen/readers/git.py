@@ -9,6 +9,9 @@ Only 40- or 64-hex SHAs ever reach git, after ``--end-of-options``.  Objects
 come from one persistent ``cat-file --batch`` per repository and every object's
 hash is checked against the id it was asked for.  A repository git refuses for
 "dubious ownership" is reported as unreadable, never added to safe.directory.
+An object that is stored but damaged (batch ``cat-file`` answers "missing" or
+exits on it) is "unreadable" with git's reason, never "not-in-repo": only
+``cat-file -e`` finding nothing stored, or an object of another type, is that.
 """
 
 from __future__ import annotations
@@ -86,32 +89,79 @@ class Repo:
 
         Same answer as ``cat-file -e <sha>^{commit}`` without a process per
         commit (about 6 ms each); the SHA is hex-checked, and batch input is
-        never parsed as an option.
+        never parsed as an option.  An object that is there but cannot be read
+        raises ``RepoUnreadable`` (see ``_batch_failed``): damaged is not absent.
         """
-        try:
-            found_sha, kind, _ = self.git.get_object_header(f"{sha}^{{commit}}")
-        except ValueError:  # "<name> missing"
-            return False
-        return (found_sha.decode() if isinstance(found_sha, bytes) else found_sha) == sha and kind in (b"commit", "commit")
+        header = self._header(f"{sha}^{{commit}}", sha, "commit")
+        return header is not None and header[0] == sha and header[1] == "commit"
 
     def read_object(self, sha: str, expected_type: str) -> bytes:
         """Object bytes from the batch process, hash verified."""
         if not SHA.fullmatch(sha):
             raise RepoUnreadable(f"invalid object id {sha!r}")
-        _, raw_type, _, data = self.git.get_object_data(sha)
-        typename = raw_type.decode("ascii", "replace") if isinstance(raw_type, bytes) else raw_type
+        try:
+            _, raw_type, _, data = self.git.get_object_data(sha)
+        except ValueError as exc:
+            raise self._batch_failed(exc, sha, expected_type) or RepoUnreadable(
+                f"object {sha} missing from {self.path.name}") from None
+        typename = _text(raw_type)
         if typename != expected_type:
             raise RepoUnreadable(f"object {sha} is a {typename}, expected {expected_type}")
         algorithm = hashlib.sha256 if len(sha) == 64 else hashlib.sha1
         if algorithm(b"%s %d\0" % (typename.encode(), len(data)) + data).hexdigest() != sha:
+            self.git.clear_cache()  # git may have died mid-object: never read this stream again
             raise RepoUnreadable(f"object hash mismatch for {sha}")
         return data
 
     def object_size(self, sha: str) -> int:
-        return self.git.get_object_header(sha)[2]
+        header = self._header(sha, sha, "blob")
+        if header is None:
+            raise RepoUnreadable(f"object {sha} missing from {self.path.name}")
+        return header[2]
+
+    def _header(self, name: str, sha: str, kind: str) -> tuple[str, str, int] | None:
+        """(sha, type, size) of ``name`` from ``cat-file --batch-check``; None: no stored ``kind`` ``sha``."""
+        try:
+            found, raw_type, size = self.git.get_object_header(name)
+        except ValueError as exc:
+            error = self._batch_failed(exc, sha, kind)
+            if error is None:
+                return None
+            raise error from None
+        return _text(found), _text(raw_type), size
+
+    def _batch_failed(self, exc: ValueError, sha: str, kind: str) -> RepoUnreadable | None:
+        """After the batch process gave no object: None when ``sha`` is absent or not a ``kind``, else why.
+
+        Why ask again: for an object it finds but cannot inflate (a truncated or
+        damaged loose object) batch ``cat-file`` answers "missing" too, or exits
+        ("fatal: loose object ... is corrupt").  A dead batch process is dropped so
+        the next request starts a fresh one and the repository's other objects
+        still read.  ``cat-file -e`` only checks that the object is stored; ``-t``
+        and ``-p`` (output discarded) then read it and give git's reason.  Up to
+        three processes, only for absent or damaged objects.
+        """
+        if not str(exc).rstrip("'\"").endswith(" missing"):  # GitPython quotes git's "<name> missing" line
+            self.git.clear_cache()
+        for option in ("-e", "-t", "-p"):
+            status, out, err = self.git.cat_file(option, "--end-of-options", sha, with_extended_output=True,
+                                                 with_exceptions=False, with_stdout=option != "-p")
+            if status != 0 and option == "-e" and not err.strip():
+                return None  # not stored at all
+            if status != 0:
+                reason = describe_git_error(err).removeprefix("error: ").removeprefix("fatal: ")
+                return RepoUnreadable(f"{kind} {sha} is in {self.path.name} but cannot be read: {reason}")
+            if option == "-t" and out.strip() != kind:
+                return None  # stored, but another type: no such commit
+        return RepoUnreadable(f"{kind} {sha} is in {self.path.name} but git's batch reader cannot read it")
 
     def close(self) -> None:
         self.git.clear_cache()
+
+
+def _text(value: str | bytes) -> str:
+    """GitPython gives the batch answers as bytes or str depending on the version."""
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
 
 
 def scrub_git_environment() -> None:

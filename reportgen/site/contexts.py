@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from reportgen.readers.logs import ERROR_LINE
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
 from reportgen.site.paths import build_slug
@@ -82,6 +83,9 @@ class LogView:
     error_count: int
     has_traceback: bool
     notes: tuple[str, ...]
+    copy_note: str = ""  # "" unless the "Full log file" copy is cut
+    tail_title: str = ""
+    tail: tuple[LogLine, ...] = ()  # the end of a log whose preview is cut (tracebacks live there)
 
 
 @dataclass(frozen=True)
@@ -278,15 +282,23 @@ def build_job_context(
     downloads: Mapping[str, DownloadLinks],
     log_hrefs: Mapping[str, str],
     params_diff_href: str,
+    log_copies_cut: Mapping[str, int] | None = None,
 ) -> JobPage:
-    """The job page: metadata, nodes with outputs and views, logs, commits."""
+    """The job page: metadata, nodes with outputs and views, logs, commits.
+
+    ``log_copies_cut`` maps a node to the bytes its "Full log file" copy holds when
+    the copy was cut short of the log.
+    """
     logs = {log.node: log for log in job.logs}
     node_names = {node.name for node in job.nodes}
+    cuts = log_copies_cut or {}
     nodes = tuple(
-        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs) for node in job.nodes
+        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts)
+        for node in job.nodes
     )
     orphans = tuple(
-        build_log_view(log, log_hrefs.get(log.node, "")) for log in job.logs if log.node not in node_names
+        build_log_view(log, log_hrefs.get(log.node, ""), cuts.get(log.node, 0))
+        for log in job.logs if log.node not in node_names
     )
     return JobPage(
         title=f"{job.job_id} ({job.project})",
@@ -334,13 +346,16 @@ def _build_node_view(
     downloads: Mapping[str, DownloadLinks],
     log: LogFile | None,
     log_hrefs: Mapping[str, str],
+    log_copies_cut: Mapping[str, int],
 ) -> NodeView:
     anchor = "node-" + build_slug(node.name)
     outputs = tuple(
         build_output_view(o, job.hdf5_file, datas.get(o.hdf5_path), downloads.get(o.hdf5_path, DownloadLinks()))
         for o in node.outputs
     )
-    log_view = build_log_view(log, log_hrefs.get(log.node, "")) if log else None
+    log_view = None
+    if log:
+        log_view = build_log_view(log, log_hrefs.get(log.node, ""), log_copies_cut.get(log.node, 0))
     return NodeView(node.name, anchor, node.type, node.description, node.bin, node.attrs, outputs, log_view)
 
 
@@ -443,7 +458,8 @@ def build_png_uri(value: Any) -> str:
 
 
 # ----------------------------------------------------------------- logs
-def build_log_view(log: LogFile, href: str) -> LogView:
+def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
+    """The preview's last lines, and the file's end when the preview is cut; ``copy_cut_at``: copy cut."""
     errors, tracebacks = set(log.error_lines), set(log.traceback_lines)
     lines = log.preview.splitlines()
     first = max(0, len(lines) - MAX_LOG_LINES)  # keep the tail: tracebacks end a log
@@ -458,7 +474,41 @@ def build_log_view(log: LogFile, href: str) -> LogView:
         notes.append(f"the preview is cut short of the {log.size:,}-byte file")
     if log.invalid_utf8:
         notes.append("invalid UTF-8 bytes replaced")
-    return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes))
+    copy_note = ""
+    if href and copy_cut_at:
+        copy_note = f"the copy is cut at {copy_cut_at:,} bytes of the {log.size:,}-byte file"
+    tail_title, tail = build_log_tail(log)
+    return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes),
+                   copy_note, tail_title, tail)
+
+
+def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
+    """(title, lines) of the end the reader keeps of a log whose preview is cut; ("", ()) otherwise.
+
+    Numbered back from the file's last line, splitting on "\n" only as the reader
+    counts lines, so the traceback lines it found in the whole file mark these.
+    The tail starts at a byte offset, so its first line may begin mid-line.
+    """
+    if not log.truncated or not log.tail:
+        return "", ()
+    pieces = log.tail.split("\n")
+    if log.tail.endswith("\n"):
+        pieces.pop()
+    last = max(log.total_lines, len(pieces))
+    first = max(0, len(pieces) - MAX_LOG_LINES)
+    tracebacks = set(log.traceback_lines)
+    texts = (piece.removesuffix("\r") for piece in pieces[first:])  # the CR of a CRLF
+    lines = tuple(
+        LogLine(n, text, "traceback" if n in tracebacks else "error" if ERROR_LINE.search(text) else "")
+        for n, text in enumerate(texts, start=last - len(pieces) + first + 1)
+    )
+    if not lines:
+        return "", ()
+    partial = "" if first else "; the first may begin mid-line"
+    plural = "s" if len(lines) != 1 else ""
+    span = f"lines {lines[0].number:,}-{last:,} of {last:,}{partial}"
+    title = f"End of the file: last {len(lines):,} line{plural} ({span})"
+    return title, lines
 
 
 def shows_whole_log(log: LogFile) -> bool:

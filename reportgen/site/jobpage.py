@@ -184,8 +184,8 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     problems = list(job.problems)
     datas = read_values(Path(task.root), job, problems)
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
-    log_hrefs = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
-    page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug))
+    log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
+    page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts)
     html = render_job(page)
     size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", html)
     if size > PAGE_BUDGET:
@@ -295,8 +295,11 @@ def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_s
 
 
 def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_slug: str,
-                     ref: JobRef | None = None) -> dict[str, str]:
+                     ref: JobRef | None = None) -> tuple[dict[str, str], dict[str, int]]:
     """Copy each log the page cannot show whole into ``<job>/logs/`` (the full file one click away).
+
+    Returns the hrefs by node, and by node the bytes of each copy cut at
+    ``LOG_COPY_LIMIT`` (the page says so; its end is shown from the reader's tail).
 
     A log whose every line is on the page needs no copy: most node logs are a
     few lines, and a copy each would double the files of a site.  ``LogFile.path``
@@ -307,12 +310,15 @@ def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_s
 
     listed = {display_name(stat.path): stat.path for stat in ref.logs} if ref else {}
     slugs = build_slugs([log.node for log in logs])
-    hrefs = {}
+    hrefs, cuts = {}, {}
     for log in itertools.filterfalse(shows_whole_log, logs):
         relative = f"logs/{slugs[log.node]}.log"
         try:
-            out.copy_file(root / listed.get(log.path, log.path), job_dir / relative, LOG_COPY_LIMIT)
+            source = root / listed.get(log.path, log.path)
+            copied, cut = out.copy_file(source, job_dir / relative, LOG_COPY_LIMIT)
         except OSError:
             continue  # vanished or unreadable since the scan: the reader already reported it
         hrefs[log.node] = f"{job_slug}/{relative}"
-    return hrefs
+        if cut:
+            cuts[log.node] = copied
+    return hrefs, cuts
