@@ -226,7 +226,8 @@ class _Budget:
     def check_ratio(self, out: int, compressed: int, member: str) -> None:
         if out >= self.limits.ratio_min_bytes and out > self.limits.max_ratio * max(compressed, 1):
             raise BadInputError(
-                self.file, f"exceeds size budget: compression ratio over {self.limits.max_ratio:g}", member
+                self.file, f"exceeds size budget: compression ratio over {self.limits.max_ratio:g} (a bomb guard; "
+                "honest data can compress this well: --max-ratio raises it)", member
             )
 
 

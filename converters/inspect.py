@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from converters.containers import Limits, open_archive
+from converters.errors import BadInputError
 from converters.jsonio import gc_paused
 from converters.versions import entity_names, node_type_field, read_data, read_metadata
 
@@ -40,21 +41,48 @@ class ArchiveSummary:
     warnings: tuple[str, ...]
 
 
-def _rows(export: dict[str, Any], version: str, short: str) -> dict[str, Any]:
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _shaped(value: Any, kind: type, where: str, file: object) -> Any:
+    """``value`` if it is a ``kind`` (a missing or null one counts as empty), else the one error line:
+    a summary of a document without its version's shape would count nothing or crash."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        wanted = "an object" if kind is dict else "a list"
+        raise BadInputError(file, f"{where}: must be {wanted}, not {_KINDS.get(type(value), 'a value')}", "data.json")
+    return value
+
+
+def _rows(export: dict[str, Any], version: str, short: str, file: object = "") -> dict[str, Any]:
+    """The rows of one entity, each an object."""
     for name in entity_names(version, short):
-        if isinstance(export.get(name), dict):
-            return export[name]
+        if name in export:
+            rows = _shaped(export[name], dict, f"$.export_data.{name}", file)
+            for pk, row in rows.items():
+                _shaped(row, dict, f"$.export_data.{name}[{pk!r}]", file)
+            return rows
     return {}
 
 
-def _groups(export: dict[str, Any], data: dict[str, Any], version: str) -> tuple[GroupSummary, ...]:
-    members = data.get("groups_uuid") or {}
+def _groups(export: dict[str, Any], data: dict[str, Any], version: str, file: object = "") -> tuple[GroupSummary, ...]:
+    members = _shaped(data.get("groups_uuid"), dict, "$.groups_uuid", file)
     found = []
-    for row in _rows(export, version, "Group").values():
+    for row in _rows(export, version, "Group", file).values():
         label = row.get("label", row.get("name", ""))
         kind = row.get("type_string", row.get("type", ""))
-        found.append(GroupSummary(str(label), str(kind), len(members.get(row.get("uuid"), []))))
+        uuid = row.get("uuid")
+        nodes = _shaped(members.get(uuid), list, f"$.groups_uuid[{uuid!r}]", file) if isinstance(uuid, str) else []
+        found.append(GroupSummary(str(label), str(kind), len(nodes)))
     return tuple(sorted(found, key=lambda g: (g.label, g.type_string)))
+
+
+def _links(data: dict[str, Any], file: object) -> list[dict[str, Any]]:
+    links = _shaped(data.get("links_uuid"), list, "$.links_uuid", file)
+    for index, link in enumerate(links):
+        _shaped(link, dict, f"$.links_uuid[{index}]", file)
+    return links
 
 
 def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
@@ -68,21 +96,21 @@ def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
     version = metadata["export_version"]
     with gc_paused():
         data = read_data(archive)
-        export = data.get("export_data") or {}
+        export = _shaped(data.get("export_data"), dict, "$.export_data", path)
         type_field = node_type_field(version)
-        nodes = _rows(export, version, "Node")
-        links = data.get("links_uuid") or []
+        nodes = _rows(export, version, "Node", path)
+        links = _links(data, path)
         files = [m for m in archive.listing.members if not m.is_dir and m.name.startswith("nodes/")]
         return ArchiveSummary(
             path=str(path),
             container=archive.container,
             export_version=version,
             aiida_version=str(metadata.get("aiida_version", "")),
-            entities={short: len(_rows(export, version, short)) for short in ENTITIES},
+            entities={short: len(_rows(export, version, short, path)) for short in ENTITIES},
             links=len(links),
             node_types=dict(sorted(Counter(str(r.get(type_field)) for r in nodes.values()).items())),
             link_types=dict(sorted(Counter(str(link.get("type", "(none)")) for link in links).items())),
-            groups=_groups(export, data, version),
+            groups=_groups(export, data, version, path),
             repository_files=len(files),
             repository_bytes=sum(m.size for m in files),
             conversion_info=tuple(metadata.get("conversion_info") or ()),

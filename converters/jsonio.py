@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,11 @@ def _parse(file: Path | str, member: str, data: bytes | bytearray) -> Any:
     def constant(text: str) -> None:
         raise ValueError(f"{text} (not JSON)")
 
+    if data[:3] == b"\xef\xbb\xbf":  # json.loads would skip it, aiida-core's reader refuses it
+        raise BadInputError(file, f"{member}: a byte-order mark before the document (JSON must be plain UTF-8, RFC 8259)", member)
     try:
-        return json.loads(data, parse_constant=constant)
+        # decoded here as strict UTF-8: json.loads(bytes) would also take UTF-16 and UTF-32
+        return json.loads(data.decode("utf-8"), parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
     except RecursionError:
@@ -87,8 +91,7 @@ def _parse(file: Path | str, member: str, data: bytes | bytearray) -> Any:
     except UnicodeDecodeError as exc:
         raise BadInputError(file, f"{member}: invalid JSON at byte {exc.start}: not UTF-8", member) from None
     except ValueError as exc:
-        reason = "an integer with too many digits" if "digits" in str(exc) else str(exc)
-        raise BadInputError(file, f"{member}: invalid JSON at {reason}", member) from None
+        raise BadInputError(file, f"{member}: invalid JSON at {plain_reason(exc)}", member) from None
 
 
 def _tree_colons(tree: Any) -> int:
@@ -143,6 +146,15 @@ def int64(text: str) -> int:
     return value
 
 
+def plain_reason(exc: ValueError) -> str:
+    """A parser's ValueError as a reason for the error line: Python's own limit on integer digits
+    comes with advice for programmers (``sys.set_int_max_str_digits()``), which is no reason."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return f"an integer with more than {sys.get_int_max_str_digits()} digits"
+    return text
+
+
 def _invalid(file: Path | str, member: str, exc: json.JSONDecodeError) -> BadInputError:
     return BadInputError(
         file, f"{member}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}", member
@@ -159,7 +171,9 @@ def _exact_check(file: Path | str, member: str, data: bytes) -> None:
         json.loads(data, object_pairs_hook=unique_pairs, parse_int=int64, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
+        raise BadInputError(file, f"{member}: invalid JSON at {plain_reason(exc)}", member) from None
+    except RecursionError as exc:
         raise BadInputError(file, f"{member}: invalid JSON at {exc}", member) from None
 
 

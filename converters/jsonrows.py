@@ -42,7 +42,7 @@ from typing import IO, Any
 import orjson
 
 from converters.errors import BadInputError
-from converters.jsonio import digit_run_in, escaped_colon_in, int64, unique_pairs
+from converters.jsonio import digit_run_in, escaped_colon_in, int64, plain_reason, unique_pairs
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
@@ -123,6 +123,8 @@ class RowReader:
     def _document(self, walk: Iterator) -> Iterator:
         """``walk`` over the top-level object: refuses anything else, and anything after it."""
         self._skip_ws()
+        if self._peek() == "\ufeff":
+            raise self._error("a byte-order mark before the document (JSON must be plain UTF-8, RFC 8259)")
         if self._peek() != "{":
             raise self._error("the document is not a JSON object")
         yield from walk
@@ -397,7 +399,7 @@ class RowReader:
                     continue
                 raise self._error(exc.msg, at=exc.pos) from None
             except ValueError as exc:  # NaN / Infinity, or integer strings too long to convert
-                raise self._error(str(exc)) from None
+                raise self._error(plain_reason(exc)) from None
             except RecursionError:
                 raise self._error("nested too deeply") from None
             if self._may_go_on(value, end) and self._more():

@@ -34,7 +34,8 @@ beyond 64 bits; so does this one, cheaply: a batch whose dict is shorter
 than the rows read, a key seen in an earlier batch of the section, a colon
 count that differs from the batch's dump (a key dropped inside a row), or a
 value orjson cannot write, sends the section through the exact (slow) reader,
-which names the place.
+which names the place.  ``checked_outline`` is that reader with these checks;
+``--to main_XXXX`` stages its rows through it too.
 """
 
 from __future__ import annotations
@@ -287,40 +288,36 @@ def migrated_events(
     done: set[Path_] = set()
     spools: list[_Spool] = []
     open_: dict[Path_, Any] = {}  # open container -> "live", a _Spool, or None (dropped)
-    seen: set[str] = set()  # the row keys of the open section
     with gc_paused():
-        with opener() as stream:
-            for event in RowReader(stream, file).outline(WALK, batch):
-                kind, path = event[0], event[1]
-                if kind == "rows":
-                    rows = event[2]
-                    dumped = _checked_dump(file, opener, path, rows, event[3], event[4], seen)
-                    if path in wanted:
-                        context.learn(path, rows, dumped)
-                    target = open_[path]
-                    if target == "live":
-                        yield "rows", path, migrate(path, rows)[1]
-                    elif target is not None:
-                        target.add(dumped)
-                elif kind == "open":
-                    seen = set()
-                    if path not in WALK and not migrate(path, {} if event[2] else [])[0]:
-                        open_[path] = None  # a section the steps remove (the conversion shadows at 0.5 -> 0.6)
-                    elif needs.get(path, set()) - done:
-                        open_[path] = _Spool(path, event[2], workdir)
-                        spools.append(open_[path])
-                        yield "later", path
-                    else:
-                        open_[path] = "live"
-                        yield event
-                elif kind == "close":
-                    done.add(path)
-                    if open_.pop(path) == "live":
-                        yield event
-                else:  # a scalar inside a walked container
-                    kept, value = migrate(path, _checked_value(file, path, event[2]))
-                    if kept:
-                        yield "value", path, value
+        for event in checked_outline(file, opener, batch):
+            kind, path = event[0], event[1]
+            if kind == "rows":
+                rows, dumped = event[2], event[3]
+                if path in wanted:
+                    context.learn(path, rows, dumped)
+                target = open_[path]
+                if target == "live":
+                    yield "rows", path, migrate(path, rows)[1]
+                elif target is not None:
+                    target.add(dumped)
+            elif kind == "open":
+                if path not in WALK and not migrate(path, {} if event[2] else [])[0]:
+                    open_[path] = None  # a section the steps remove (the conversion shadows at 0.5 -> 0.6)
+                elif needs.get(path, set()) - done:
+                    open_[path] = _Spool(path, event[2], workdir)
+                    spools.append(open_[path])
+                    yield "later", path
+                else:
+                    open_[path] = "live"
+                    yield event
+            elif kind == "close":
+                done.add(path)
+                if open_.pop(path) == "live":
+                    yield event
+            else:  # a scalar inside a walked container
+                kept, value = migrate(path, event[2])
+                if kept:
+                    yield "value", path, value
         for spool in spools:
             yield "open", spool.path, spool.is_object
             for rows in spool.batches():
@@ -368,10 +365,36 @@ def stream_data_json(
     return DataJson(sum(end - start for _, start, end in writer.pieces), writer.pieces)
 
 
-def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str]) -> bytes:
+def checked_outline(
+    file: str, opener: Callable[[], IO[bytes]], batch: int = BATCH, keys_checked_elsewhere: frozenset[Path_] = frozenset()
+) -> Iterator[tuple]:  # fmt: skip
+    """``RowReader.outline`` of data.json with the strictness checks of the module docstring.
+
+    The same events, except that ``("rows", path, batch, dumped)`` carries the
+    batch's compact dump instead of the reader's counts.  Also the reader of
+    ``--to main_XXXX`` (``converters.main.legacy_to_main``), so both refuse alike;
+    there the sections in ``keys_checked_elsewhere`` go into a table whose primary
+    key refuses a row key repeated in a later batch, so their keys are not kept here.
+    """
+    seen: set[str] | None = set()  # the row keys of the open section (None: not kept)
+    with opener() as stream:
+        for event in RowReader(stream, file).outline(WALK, batch):
+            kind = event[0]
+            if kind == "rows":
+                path, rows = event[1], event[2]
+                yield "rows", path, rows, _checked_dump(file, opener, path, rows, event[3], event[4], seen)
+                continue
+            if kind == "open":
+                seen = None if event[1] in keys_checked_elsewhere else set()
+            elif kind == "value":
+                _checked_value(file, event[1], event[2])
+            yield event
+
+
+def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str] | None) -> bytes:
     """The batch's compact dump, after the cheap checks that send a doubtful section to the exact reader."""
     doubtful = len(rows) != count
-    if isinstance(rows, dict):
+    if isinstance(rows, dict) and seen is not None:
         before = len(seen)
         seen.update(rows)
         doubtful = doubtful or len(seen) - before != len(rows)

@@ -77,7 +77,7 @@ def migrate(
         from converters.main.runner import convert
 
         archive.close()
-        return convert(src, dst, to_version=to_version, fmt=fmt, force=force)  # type: ignore[return-value]
+        return convert(src, dst, to_version=to_version, fmt=fmt, force=force, limits=limits)  # type: ignore[return-value]
     with archive:
         return migrate_opened(archive, metadata, steps, dst, fmt, in_memory)
 

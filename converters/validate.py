@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from converters.containers import Archive, Limits, open_archive
+from converters.errors import BadInputError
 from converters.jsonio import gc_paused
 from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
 
@@ -26,6 +27,10 @@ UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?$")
 LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
 LINK_TYPES_04 = {"input_calc", "input_work", "create", "return", "call_calc", "call_work"}
+# the top-level sections whose container kind is checked (what every reader of them assumes)
+SECTION_KINDS = (
+    ("links_uuid", list), ("export_data", dict), ("groups_uuid", dict), ("node_attributes", dict), ("node_extras", dict)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,11 @@ class Problem:
 
     def describe(self) -> str:
         return f"{self.severity}: {self.path}: {self.message}"
+
+
+def _is_str(value: object) -> bool:
+    """A uuid or link type to look up: anything else (a list is not even hashable) matches nothing."""
+    return isinstance(value, str)
 
 
 def _key(pk: str) -> str:
@@ -90,7 +100,7 @@ class _Checker:
         for key in self.data:
             if key not in expected:
                 self.add("structure", f"$.{key}", f"not part of export version {self.version}", "warning")
-        for key, kind in (("links_uuid", list), ("export_data", dict), ("groups_uuid", dict)):
+        for key, kind in SECTION_KINDS:
             if key in self.data and not isinstance(self.data[key], kind):
                 self.add("structure", f"$.{key}", f"must be a {'list' if kind is list else 'object'}")
 
@@ -125,7 +135,7 @@ class _Checker:
     # ---- references
     def node_uuids(self) -> dict[str, str]:
         _, nodes = self.entity("Node")
-        return {row.get("uuid"): pk for pk, row in nodes.items() if isinstance(row, dict)}
+        return {row["uuid"]: pk for pk, row in nodes.items() if isinstance(row, dict) and _is_str(row.get("uuid"))}
 
     def check_nodes(self) -> None:
         name, nodes = self.entity("Node")
@@ -137,32 +147,36 @@ class _Checker:
             values = self.data.get(section)
             if not isinstance(values, dict):
                 continue
-            for pk in values:
+            for pk, value in values.items():
                 if pk not in nodes:
                     self.add("orphan", f"$.{section}{_key(pk)}", f"belongs to node {pk}, which is not in the archive")
+                if section in ("node_attributes", "node_extras") and not isinstance(value, dict | None):
+                    self.add("structure", f"$.{section}{_key(pk)}", "must be an object")
 
     def check_links(self, uuids: dict[str, str]) -> None:
         allowed = LINK_TYPES_03 if self.version == "0.3" else LINK_TYPES_04
-        for index, link in enumerate(self.data.get("links_uuid") or []):
+        links = self.data.get("links_uuid")
+        for index, link in enumerate(links if isinstance(links, list) else []):  # not a list: reported above
             path = f"$.links_uuid[{index}]"
             if not isinstance(link, dict):
                 self.add("structure", path, "link must be an object")
                 continue
             for end in ("input", "output"):
-                if link.get(end) not in uuids:
+                if not _is_str(link.get(end)) or link[end] not in uuids:
                     self.add("dangling-link", f"{path}.{end}", f"dangling link: node {link.get(end)!r} is not in the archive")
-            if version_index(self.version) >= version_index("0.3") and link.get("type") not in allowed:
+            if version_index(self.version) >= version_index("0.3") and not (_is_str(link.get("type")) and link["type"] in allowed):
                 self.add("link-type", f"{path}.type", f"link type {link.get('type')!r} is not one of version {self.version}")
 
     def check_groups(self, uuids: dict[str, str]) -> None:
         _, groups = self.entity("Group")
-        group_uuids = {row.get("uuid") for row in groups.values() if isinstance(row, dict)}
-        for group, members in (self.data.get("groups_uuid") or {}).items():
+        group_uuids = {row.get("uuid") for row in groups.values() if isinstance(row, dict) and _is_str(row.get("uuid"))}
+        listed = self.data.get("groups_uuid")
+        for group, members in (listed if isinstance(listed, dict) else {}).items():  # not an object: reported above
             path = f"$.groups_uuid{_key(group)}"
             if group not in group_uuids:
                 self.add("orphan", path, "group is not in export_data")
             for index, member in enumerate(members if isinstance(members, list) else []):
-                if member not in uuids:
+                if not _is_str(member) or member not in uuids:
                     self.add("group-member", f"{path}[{index}]", f"group member {member!r} is not a node of the archive")
 
     def check_repository(self, uuids: dict[str, str]) -> None:
@@ -178,6 +192,19 @@ class _Checker:
             if isinstance(uuid, str) and uuid not in folders:
                 self.add("no-repository", f"$.export_data.Node{_key(pk)}", "node has no repository folder (no files)", "warning")
 
+    def check_member_bytes(self) -> None:
+        """Read every repository file of a zip through the reader's checks (CRC, declared size,
+        ratio), as a migration would: a member that cannot be read makes the archive invalid.
+        A tar was read whole while it was listed; a folder's files are plain."""
+        if self.archive.container != "zip":
+            return
+        try:
+            for _, chunks in self.archive.iter_members():
+                for _ in chunks or ():
+                    pass
+        except BadInputError as exc:  # the first unreadable member; the rest of a zip may be fine, but one says enough
+            self.add("unreadable-member", exc.member or "", exc.reason)
+
     def run(self) -> list[Problem]:
         for warning in self.archive.listing.warnings:
             self.add("member", warning.split(":", 1)[0], warning.split(": ", 1)[-1], "warning")
@@ -189,6 +216,7 @@ class _Checker:
         self.check_links(uuids)
         self.check_groups(uuids)
         self.check_repository(uuids)
+        self.check_member_bytes()
         return self.problems
 
 

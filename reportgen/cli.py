@@ -43,6 +43,21 @@ class _PathArg(click.Path):
 PathArg = _PathArg(path_type=Path)
 Workers = click.IntRange(min=0)
 
+max_ratio_option = click.option(
+    "--max-ratio", type=click.FloatRange(min=1), default=None, metavar="RATIO",
+    help="Refuse a member (16 MiB or more) that inflates more than RATIO times (default 200; a bomb guard; "
+         "'inf' turns it off for archives you trust).",
+)  # fmt: skip
+
+
+def _limits(max_ratio: float | None):
+    """The converters' reading budgets, with the ratio the user chose."""
+    from dataclasses import replace
+
+    from converters import Limits
+
+    return None if max_ratio is None else replace(Limits(), max_ratio=max_ratio)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="reportgen")
@@ -148,7 +163,8 @@ def archive(ctx: click.Context) -> None:
 @click.argument("path", type=PathArg)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--stream", is_flag=True, help="Read data.json in bounded memory (0.4 ... 0.13 archives larger than memory).")
-def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
+@max_ratio_option
+def archive_inspect(path: Path, as_json: bool, stream: bool, max_ratio: float | None) -> None:
     """Show version, container, entity counts, types, groups, repository size and history of PATH.
 
     \b
@@ -158,7 +174,8 @@ def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
     from converters import inspect, render_summary
     from converters.main.validate import inspect_legacy_streaming
 
-    summary = inspect_legacy_streaming(path) if stream else inspect(path)
+    limits = _limits(max_ratio)
+    summary = inspect_legacy_streaming(path, limits) if stream else inspect(path, limits)
     click.echo(render_summary(summary, as_json=as_json), nl=False)
 
 
@@ -167,7 +184,8 @@ def archive_inspect(path: Path, as_json: bool, stream: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every problem as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 65 on warnings too, not only on errors.")
 @click.option("--stream", is_flag=True, help="Check references in bounded memory (0.4 ... 0.13 archives larger than memory).")
-def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> None:
+@max_ratio_option
+def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool, max_ratio: float | None) -> None:
     """Check PATH's structure and references; list every problem with its JSON path.
 
     Exits 0 when valid, 65 when any error (with --strict: any problem) was found.
@@ -179,7 +197,8 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> N
     from converters.main.validate import validate_legacy_streaming
     from converters.validate import is_valid, render_problems, validate
 
-    problems = validate_legacy_streaming(path) if stream else validate(path)
+    limits = _limits(max_ratio)
+    problems = validate_legacy_streaming(path, limits) if stream else validate(path, limits)
     click.echo(render_problems(path, problems, as_json=as_json), nl=False)
     sys.exit(0 if is_valid(problems, strict=strict) else 65)
 
@@ -195,8 +214,10 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool) -> N
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--allow-loss", is_flag=True, help="Let a downgrade drop what the older version cannot hold.")
 @click.option("--strict", is_flag=True, help="Refuse dangling links and unknown group members instead of reporting them.")
+@max_ratio_option
 def archive_migrate(
-    source: Path, output: Path, to_version: str, fmt: str | None, force: bool, allow_loss: bool, strict: bool
+    source: Path, output: Path, to_version: str, fmt: str | None, force: bool, allow_loss: bool, strict: bool,
+    max_ratio: float | None,
 ) -> None:
     """Migrate SOURCE to export version --to and write it to OUTPUT (SOURCE is never modified).
 
@@ -212,7 +233,8 @@ def archive_migrate(
     """
     from converters.main import convert  # main_XXXX and downgrades too, not only forward legacy steps
 
-    result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss)
+    result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss,
+                     limits=_limits(max_ratio))
     click.echo(result.describe())
 
 

@@ -9,6 +9,12 @@ bounded memory and deterministically:
 2. ``data.json`` is read in one pass, row by row (``converters.jsonrows``),
    into a staging SQLite file whose columns all accept null;
    attributes, extras, links and group members go to staging tables.
+   The reader is as strict as the legacy stream (``legacy_stream.checked_outline``:
+   duplicate keys, integers beyond 64 bits, lone surrogates), and what a row
+   needs is checked where the row is built: a section of the wrong container,
+   a text column given a number, a pk reference that is not an integer, an
+   attributes row that is not an object is refused with its JSON path,
+   never stored as garbage nor dropped without a word.
 3. Links and group members are resolved by uuid with SQL joins; the ones
    naming unknown nodes are reported (aiida-core aborts on the first dangling
    link and drops unknown members with a log line), or raise with strict.
@@ -17,13 +23,17 @@ bounded memory and deterministically:
    from its first member into ``repo/<sha256>``, re-hashed on the way.
 
 Nulls in columns that main_0000 requires are filled here (see
-``revisions.fill_nulls``), never with now(): times take the Unix epoch.
+``revisions.fill_nulls``), never with now(): times take the Unix epoch; a
+null computer, group or link label becomes '' (``revisions.fill_null_labels``), each
+reported.  A row the output still refuses (a null node type, a label twice)
+is named by its place in data.json (``legacy_row_name``), not by the work file.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +49,8 @@ from converters.main import rowsink
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
-from converters.jsonrows import iter_batches
+from converters.jsonrows import Path_
+from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
 
 Put = Callable[[str, str, list], None]  # (what the rows are, SQL, rows): rowsink stores them
@@ -87,6 +98,10 @@ class Staged:
     selects: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     allow_loss: bool = False
+    # (staging connection, table, id, columns) -> where the input holds that row, for an error
+    # line; None: the input is a database too, and the row is named as validate_main names it
+    name_row: Callable[[sqlite3.Connection, str, int, list[str]], str] | None = None
+    member: str = "db.sqlite3"  # the member of the input the rows come from
 
     @property
     def file(self) -> str:
@@ -259,22 +274,50 @@ def _identity(section: str, batch):
 
 # the sections whose rows are staged; any other section of data.json is read past, a batch at a time
 ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
+# what each staged section (and export_data) must be: True an object, False a list
+SECTION_SHAPES: dict[Path_, bool] = {
+    ("export_data",): True, **{tuple(s.split(".")): s != "links_uuid" for s in ROW_SECTIONS}
+}
+_STAGED = {tuple(s.split(".")): s for s in ROW_SECTIONS}
+# staged into tables keyed by pk: SQLite refuses a pk repeated in a later batch ("duplicate pk")
+ENTITY_SECTIONS = frozenset(("export_data", e) for e in ENTITIES)
+_SQLITE_INT = (-(2**63), 2**63 - 1)
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}  # fmt: skip
 
 
 def stage_data_json(
     opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity, db: Path | None = None, size: int = 0
 ) -> None:
-    """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``)."""
-    with opener() as stream:
-        batches = iter_batches(stream, str(log.file), ROW_SECTIONS, BATCH)
-        stage_batches(((s, transform(s, _shaped(s, b))) for s, b in batches), conn, log, db, size)
+    """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``), as
+    strict as the legacy stream (``legacy_stream.checked_outline``): a duplicate key, an integer
+    beyond 64 bits or a lone surrogate is refused with its place."""
+    outline = checked_outline(str(log.file), opener, BATCH, keys_checked_elsewhere=ENTITY_SECTIONS)
+    batches = staged_sections(outline, log.file)
+    stage_batches(((s, transform(s, b)) for s, b in batches), conn, log, db, size)
 
 
-def _shaped(section: str, batch: dict | list) -> dict | list:
-    """The shape the stagers take, whatever the input had: links a list, every other section a dict."""
-    if section == "links_uuid":
-        return batch if isinstance(batch, list) else list(batch.values())
-    return batch if isinstance(batch, dict) else dict(enumerate(batch))
+def staged_sections(events: Iterable[tuple], file: object) -> Iterator[tuple[str, Any]]:
+    """``(section, batch)`` of the staged sections from outline events (``RowReader.outline``
+    or ``legacy_stream.migrated_events``), refusing a section that is not the container its
+    rows need: links a list, every other section an object.  A section the stagers read past
+    (a scalar, a list) would otherwise lose its rows without a word."""
+    for event in events:
+        kind, path = event[0], event[1]
+        if kind == "rows":
+            section = _STAGED.get(path)
+            if section is not None:
+                yield section, event[2]
+        elif kind == "open" or kind == "value":
+            shape = SECTION_SHAPES.get(path)
+            if shape is not None and (kind == "value" or event[2] is not shape):
+                found = _kind(event[2]) if kind == "value" else ("a list", "an object")[event[2]]
+                wanted = "an object" if shape else "a list"
+                raise BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {found}", "data.json")
+
+
+def _kind(value: object) -> str:
+    return _JSON_KINDS.get(type(value), "a value")
 
 
 def stage_batches(
@@ -284,11 +327,13 @@ def stage_batches(
 
     The rows are built here and stored by ``rowsink``: for a data.json of ``size``
     bytes or more, by a second process writing ``db`` (the file of ``conn``)."""
+    links = 0  # links staged so far: where a batch's links sit in $.links_uuid
     try:
         with rowsink.sink(conn, db, size) as sink:
             for section, batch in batches:
                 if section == "links_uuid":
-                    _insert_links(sink.put, batch, log)
+                    _insert_links(sink.put, batch, log, links)
+                    links += len(batch)
                 elif section == "groups_uuid":
                     _insert_members(sink.put, batch, log)
                 elif section in ("node_attributes", "node_extras"):
@@ -302,9 +347,12 @@ def stage_batches(
 
 
 def _pk(pk: object, section: str, log: ProblemLog) -> int:
-    """A row's key as the integer pk it must be (ASCII digits: ``int`` would also take "٣" or " 3")."""
+    """A row's key as the integer pk it must be (ASCII digits: ``int`` would also take "٣" or " 3"),
+    within SQLite's integers."""
     if not (isinstance(pk, str) and pk.isascii() and pk.isdigit()):
         raise BadInputError(log.file, f"{section}[{pk!r}]: not an integer pk", "data.json")
+    if len(pk) > 18 and int(pk) > _SQLITE_INT[1]:
+        raise BadInputError(log.file, f"{section}[{pk!r}]: pk out of the 64-bit range", "data.json")
     return int(pk)
 
 
@@ -323,11 +371,13 @@ def _row_maker(entity: str):
     cols = column_names(table)
     kinds = {c.name: c.kind for c in TABLES[table]}
     id_slot = cols.index("id")
-    slots: dict[str, tuple[int, str] | None] = {}
+    slots: dict[str, tuple[int, str | None] | None] = {}
+    low, high = _SQLITE_INT
 
-    def slot(key: str) -> tuple[int, str] | None:
+    def slot(key: str) -> tuple[int, str | None] | None:
+        """The field's column and kind (None for text, the common case: one test per value)."""
         column = renames.get(key, key)
-        found = None if column not in kinds or column == "id" else (cols.index(column), kinds[column])
+        found = None if column not in kinds or column == "id" else (cols.index(column), _kind_of(kinds[column]))
         slots[key] = found
         return found
 
@@ -342,37 +392,74 @@ def _row_maker(entity: str):
                 where = f"$.export_data.{entity}[{pk!r}].{key}"
                 log.add("warning", "unknown-field", where, "field main_XXXX has no column for, dropped")
                 continue
-            if value is not None and found[1] != "text":
-                if found[1] == "datetime":
-                    value = _datetime(value, f"$.export_data.{entity}[{pk!r}].{key}", log)
-                elif found[1] == "json":
+            column, kind = found
+            if kind is None:  # text: a string or null, stored as it is
+                if value.__class__ is not str and value is not None:
+                    raise _wrong_type(log, f"$.export_data.{entity}[{pk!r}].{key}", "a string", value)
+            elif value is not None:
+                if kind == "datetime":
+                    value = _datetime(value, entity, pk, key, log)
+                elif kind == "json":
                     value = dumps(value)
-            row[found[0]] = value
+                elif value.__class__ is not int or not low <= value <= high:  # a pk reference
+                    raise _wrong_type(log, f"$.export_data.{entity}[{pk!r}].{key}", "an integer pk", value)
+            row[column] = value
         return row
 
     return make_row
 
 
-def _datetime(value: object, where: str, log: ProblemLog) -> str | None:
+def _kind_of(kind: str) -> str | None:
+    return None if kind == "text" else kind
+
+
+def _wrong_type(log: ProblemLog, where: str, wanted: str, value: object) -> BadInputError:
+    """A value the column cannot hold: refused (stored, it would be garbage in the database)."""
+    return BadInputError(log.file, f"{where}: {_kind(value)} ({value!r:.60}) where {wanted} is expected", "data.json")
+
+
+def _datetime(value: object, entity: str, pk: str, key: str, log: ProblemLog) -> str | None:
+    """The stored form of a datetime; a bad one is reported and becomes null (its path is
+    made only then: two f-strings per node cost more than every type check of a row)."""
     try:
         return format_datetime(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
+        where = f"$.export_data.{entity}[{pk!r}].{key}"
         log.add("error", "bad-datetime", where, f"not a datetime: {value!r}; treated as null")
         return None
 
 
+_OBJECT_OR_NULL = frozenset({dict, type(None)})
+_STRING_OR_NULL = frozenset({str, type(None)})
+LINK_FIELDS = ("input", "output", "label", "type")
+
+
+def _only(values: Iterable, types: frozenset) -> bool:
+    """Whether every value has one of ``types`` exactly: one C-level pass, no Python per value."""
+    return set(map(type, values)) <= types
+
+
 def _insert_node_json(put: Put, section: str, batch: dict, log: ProblemLog) -> None:
     table = "_attributes" if section == "node_attributes" else "_extras"
+    if not _only(batch.values(), _OBJECT_OR_NULL):  # a node's attributes are a dict (null: reported later as {})
+        pk, value = next((pk, v) for pk, v in batch.items() if type(v) not in _OBJECT_OR_NULL)
+        raise _wrong_type(log, f"$.{section}[{pk!r}]", "an object", value)
     rows = [(_pk(pk, f"$.{section}", log), dumps(value)) for pk, value in batch.items()]
     put(f"$.{section}", f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
 
-def _insert_links(put: Put, links: list, log: ProblemLog) -> None:
+def _insert_links(put: Put, links: list, log: ProblemLog, offset: int = 0) -> None:
+    """``offset``: the index of the batch's first link in ``$.links_uuid``, to name a bad one."""
     try:
         rows = [(link.get("input"), link.get("output"), link.get("label"), link.get("type")) for link in links]
     except AttributeError:
         bad = next(link for link in links if not isinstance(link, dict))
         raise BadInputError(log.file, f"$.links_uuid: a link that is not an object: {bad!r:.80}", "data.json") from None
+    if not _only(itertools.chain.from_iterable(rows), _STRING_OR_NULL):
+        index, field, value = next(
+            (i, f, v) for i, row in enumerate(rows) for f, v in zip(LINK_FIELDS, row) if type(v) not in _STRING_OR_NULL
+        )
+        raise _wrong_type(log, f"$.links_uuid[{offset + index}].{field}", "a string", value)
     put("$.links_uuid", "INSERT INTO _links (input, output, label, type) VALUES (?, ?, ?, ?)", rows)
 
 
@@ -380,6 +467,9 @@ def _insert_members(put: Put, groups: dict, log: ProblemLog) -> None:
     for group_uuid, node_uuids in groups.items():  # a group at a time: one group may hold every node
         if not isinstance(node_uuids, list | None):
             raise BadInputError(log.file, f"$.groups_uuid[{group_uuid!r}]: not a list of node uuids", "data.json")
+        if node_uuids and not _only(node_uuids, _STRING_OR_NULL):
+            index = next(i for i, n in enumerate(node_uuids) if type(n) not in _STRING_OR_NULL)
+            raise _wrong_type(log, f"$.groups_uuid[{group_uuid!r}][{index}]", "a node uuid", node_uuids[index])
         rows = [(group_uuid, n) for n in (node_uuids or [])]
         put("$.groups_uuid", "INSERT INTO _members (group_uuid, node_uuid) VALUES (?, ?)", rows)
 
@@ -425,6 +515,32 @@ NODE_SELECT = (
 )
 
 
+# the resolved links in db_dblink's id order (see resolve_links_and_members): the n-th is $.links_uuid[seq - 1]
+_RESOLVED_LINKS = (
+    "SELECT l.seq FROM _links l JOIN db_dbnode i ON i.uuid = l.input JOIN db_dbnode o ON o.uuid = l.output"
+    " ORDER BY l.seq LIMIT 1 OFFSET ?"
+)
+
+
+def legacy_row_name(conn: sqlite3.Connection, table: str, pk: int, columns: list[str]) -> str:
+    """Where a row of the staging database stood in data.json: ``$.export_data.Computer['2'].label``."""
+    for entity, (name, renames) in ENTITY_TABLES.items():
+        if name == table:
+            fields = [next((k for k, v in renames.items() if v == c), c) for c in columns]
+            return f"$.export_data.{entity}[{str(pk)!r}]" + _fields(fields)
+    if table == "db_dblink":
+        found = conn.execute(_RESOLVED_LINKS, (pk - 1,)).fetchone()
+        return (f"$.links_uuid[{found[0] - 1}]" if found else "$.links_uuid") + _fields(columns)
+    if table == "db_dbgroup_dbnodes":
+        return "$.groups_uuid"
+    return f"{table}[{pk}]" + _fields(columns)
+
+
+def _fields(names: list[str]) -> str:
+    return f".{names[0]}" if len(names) == 1 else f".({', '.join(names)})"
+
+
+# labels main_XXXX requires but gives no default (aiida-core writes ''); docs/archives-main.md
 def build_main_metadata(legacy: dict) -> dict:
     """Legacy metadata -> main: drop the JSON-schema keys, rename export_parameters (reference 2.4)."""
     metadata = {k: v for k, v in legacy.items() if k not in ("unique_identifiers", "all_fields_info", "export_parameters")}
@@ -435,32 +551,37 @@ def build_main_metadata(legacy: dict) -> dict:
 
 
 def stage_legacy(
-    archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity, batches=None
-) -> Staged:
+    archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity, events=None,
+    file: object = None,
+) -> Staged:  # fmt: skip
     """The whole 0.13 -> main_0000 conversion into a staging database (see the module docstring).
 
     ``transform(section, batch)`` applies local legacy steps to each batch of
     rows first (``converters.main.streamsteps``), so 0.7 ... 0.12 stream too.
-    ``batches(opener)``, when given, supplies the rows instead: the batches of
-    an earlier version migrated on the way (``converters.legacy_stream``).
+    ``events(opener)``, when given, supplies the rows instead: the outline events
+    of an earlier version migrated on the way (``legacy_stream.migrated_events``).
+    ``file``: the input to name in errors and problems when ``archive`` is a work
+    copy of it (0.1 ... 0.3, migrated to 0.13 in memory first).
     """
     db = workdir / "staging.sqlite3"
-    log = ProblemLog(archive.path, strict)
+    log = ProblemLog(archive.path if file is None else file, strict)
     conn = create_staging_db(db)
     try:
         opener = data_json_opener(archive)
         stage_repository(archive, conn)
         size = archive.files["data.json"].size if "data.json" in archive.files else 0
-        if batches is None:
+        if events is None:
             stage_data_json(opener, conn, log, transform, db, size)
         else:
-            stage_batches(batches(opener), conn, log, db, size)
+            stage_batches(staged_sections(events(opener), log.file), conn, log, db, size)
         with progress.stage("links, groups and repository trees", 4, "step") as advance:
             for finish in (index_uuids, resolve_links_and_members, check_node_json, build_repository_metadata):
                 finish(conn, log)
                 advance(1)
     finally:
         conn.close()
-    staged = Staged(db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT})
+    staged = Staged(
+        db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT}, name_row=legacy_row_name, member="data.json"
+    )
     staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db))
     return staged

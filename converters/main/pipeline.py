@@ -9,9 +9,12 @@ legacy/main border: a legacy ``Archive`` becomes a ``Staged`` database at
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import tempfile
 from pathlib import Path
 
+from converters.errors import BadInputError
 from converters.main.legacy_to_main import Staged
 from converters.main.schema import MAIN_REVISIONS
 from converters.main.writer import copy_canonical, write_main
@@ -23,7 +26,12 @@ def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
     assert revision in MAIN_REVISIONS
     final = workdir / "db.sqlite3"
     final.unlink(missing_ok=True)
-    copy_canonical(staged.db, final, revision, staged.selects)
+    try:
+        copy_canonical(staged.db, final, revision, staged.selects)
+    except BadInputError as exc:
+        if exc.file != str(staged.db):
+            raise
+        raise refused_row(staged, revision, exc.reason) from None
     staged.db.unlink()  # a working copy: free its disk before the zip is written
     staged.db = final
     write_main(dst, staged.metadata, final, staged.emit_blobs())
@@ -32,3 +40,43 @@ def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
 def workdir_for(dst: Path):
     """A private work folder next to the output (same file system, removed afterwards)."""
     return tempfile.TemporaryDirectory(prefix=f".{dst.name}.work-", dir=dst.parent)
+
+
+_CONSTRAINT = re.compile(r"(NOT NULL|UNIQUE) constraint failed: (\w+)\.(\w+)((?:, \w+\.\w+)*)")
+
+
+def refused_row(staged: Staged, revision: str, reason: str) -> BadInputError:
+    """``copy_canonical``'s refusal (it names the work file) as one line naming the input
+    archive, the member and the row the constraint refused: ``$.export_data.Computer['2'].label``."""
+    found = _CONSTRAINT.search(reason)
+    if found is None:
+        return BadInputError(staged.file, reason, staged.member)
+    kind, table = found.group(1), found.group(2)
+    columns = [found.group(3)] + [c.split(".")[1] for c in found.group(4).split(", ")[1:]]
+    conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
+    try:
+        pk, values = _offending_row(conn, table, columns, kind == "NOT NULL")
+        where = staged.name_row(conn, table, pk, columns) if staged.name_row else f"{table}[{pk}].{'/'.join(columns)}"
+    finally:
+        conn.close()
+    if kind == "NOT NULL":
+        return BadInputError(staged.file, f"{where}: null, but {revision} requires a value", staged.member)
+    shown = repr(values[0]) if len(values) == 1 else repr(values)
+    return BadInputError(staged.file, f"{where}: {shown} is not unique, but {revision} requires it to be", staged.member)
+
+
+def _offending_row(conn: sqlite3.Connection, table: str, columns: list[str], null: bool) -> tuple[int, tuple]:
+    """The first row (in id order, the copy's order) that the constraint refuses, and its values."""
+    if null:
+        row = conn.execute(f"SELECT id FROM {table} WHERE {columns[0]} IS NULL ORDER BY id LIMIT 1").fetchone()
+        return (row[0] if row else 0), (None,)
+    cols = ", ".join(columns)
+    values = conn.execute(
+        f"SELECT {cols} FROM {table} WHERE {' AND '.join(c + ' IS NOT NULL' for c in columns)}"
+        f" GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY MIN(id) LIMIT 1"
+    ).fetchone() or ()
+    if not values:
+        return 0, ()
+    match = " AND ".join(f"{c} = ?" for c in columns)
+    row = conn.execute(f"SELECT id FROM {table} WHERE {match} ORDER BY id LIMIT 1 OFFSET 1", values).fetchone()
+    return (row[0] if row else 0), tuple(values)

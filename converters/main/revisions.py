@@ -51,6 +51,17 @@ def delete_orphan_rows(conn: sqlite3.Connection, log) -> None:
                 log.add("warning", "row-dropped", f"{table}.{fk}", f"{count} row(s) with a null {fk} dropped")
 
 
+NULL_LABELS = (("db_dbcomputer", "label"), ("db_dbgroup", "label"), ("db_dblink", "label"))
+
+
+def fill_null_labels(conn: sqlite3.Connection, log) -> None:
+    """A null computer, group or link label becomes '', reported as fill_nulls reports its columns."""
+    for table, column in NULL_LABELS:
+        count = conn.execute(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL").rowcount
+        if count:
+            log.add("warning", "null-replaced", f"{table}.{column}", f"{count} null value(s) set to ''")
+
+
 def _with_db(staged, action) -> None:
     conn = sqlite3.connect(staged.db, isolation_level=None)
     try:
@@ -101,4 +112,8 @@ def down_0000a_to_0000(staged) -> None:
 
 def legacy_0_13_to_main_0000_fill(staged) -> None:
     """The part of 0.13 -> main_0000 that main_0000's own NOT NULL columns need (deterministic)."""
-    _with_db(staged, lambda conn: fill_nulls(conn, staged.log, "main_0000"))
+    def fill(conn) -> None:
+        fill_nulls(conn, staged.log, "main_0000")
+        fill_null_labels(conn, staged.log)  # every main revision requires labels and has no default
+
+    _with_db(staged, fill)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from converters.containers import Archive, OutMember, check_output, guess_format, open_archive, write_archive
+from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
 from converters.errors import BadInputError, UsageError
 from converters.jsonio import dump_json, gc_paused
 from converters.main import revisions
@@ -109,29 +109,31 @@ def _needs_staged(source: str, target: str) -> bool:
 
 
 # ---------------------------------------------------------------- forms
-def _open(src: Path, workdir: Path, strict: bool):
-    archive = open_archive(src)  # listed and checked once: the listing of a large zip is not free
+def _open(src: Path, workdir: Path, strict: bool, limits: Limits | None):
+    archive = open_archive(src, limits)  # listed and checked once: the listing of a large zip is not free
     if is_main(archive) and not archive.listing.ignored:
         return stage_main(src, workdir, strict, archive)
     metadata = read_metadata(archive)
     if metadata["export_version"] in MAIN_REVISIONS:
-        raise BadInputError(src, f"Tar files are not supported for this format ({metadata['export_version']} is zip only)", "metadata.json")
+        # is_main refuses every such case with its own sentence; kept as the last guard
+        raise BadInputError(src, f"metadata.json says {metadata['export_version']}, but this is not a main_XXXX zip archive", "metadata.json")
     return Incoming(str(src), metadata, archive)
 
 
-def _to_staged(item, workdir: Path, strict: bool) -> Staged:
+def _to_staged(item, workdir: Path, strict: bool, limits: Limits | None) -> Staged:
     if isinstance(item, Staged):
         return item
     if isinstance(item, Draft):
-        item = _spill_draft(item, workdir)
-    return stage_legacy(item.archive, item.metadata, workdir, strict)
+        item = _spill_draft(item, workdir, limits)  # a work copy: errors still name the input (item.file)
+    return stage_legacy(item.archive, item.metadata, workdir, strict, file=item.file)
 
 
-def _spill_draft(draft: Draft, workdir: Path) -> Incoming:
-    """A Draft at 0.13 written to a work folder archive, so it can stream into SQLite."""
+def _spill_draft(draft: Draft, workdir: Path, limits: Limits | None) -> Incoming:
+    """A Draft at 0.13 written to a work folder archive, so it can stream into SQLite (read
+    back under the input's budgets: its repository bytes are the input's)."""
     path = workdir / "legacy-0.13.zip"
     write_archive(path, "zip", _draft_members(draft))
-    archive = open_archive(path)
+    archive = open_archive(path, limits)
     return Incoming(draft.file, read_metadata(archive), archive)
 
 
@@ -145,13 +147,13 @@ def _to_draft(item, workdir: Path) -> Draft:
         draft.repo_members = lambda: _archive_members(archive, draft.repo.deleted)  # type: ignore[attr-defined]
         return draft
     buffer = io.BytesIO()  # the whole document is parsed next anyway: no work file
-    write_data_json(item.db, buffer)
+    write_data_json(item.db, buffer, item.file)
     with gc_paused():
         data = orjson.loads(buffer.getbuffer())
     del buffer
     draft = Draft(item.file, item.metadata, data, RepoView(lambda names: {}, (), item.file), notes=list(item.notes))
     zf = item.source  # type: ignore[attr-defined]
-    draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k))  # type: ignore[attr-defined]
+    draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k), item.file)  # type: ignore[attr-defined]
     return draft
 
 
@@ -180,8 +182,11 @@ def convert(
     force: bool = False,
     strict: bool = False,
     allow_loss: bool = False,
+    limits: Limits | None = None,
 ) -> ConvertResult:
-    """Write ``src`` at ``to_version`` into ``dst``; any direction the step table allows."""
+    """Write ``src`` at ``to_version`` into ``dst``; any direction the step table allows.
+
+    ``limits``: the reading budgets (``containers.Limits``; the defaults when None)."""
     register()
     src, dst = Path(src), Path(dst)
     fmt = fmt or guess_format(dst)
@@ -190,7 +195,7 @@ def convert(
     check_output(dst, [src], force)
     with workdir_for(dst) as tmp:
         workdir = Path(tmp)
-        item = _open(src, workdir, strict)
+        item = _open(src, workdir, strict, limits)
         source_version = item.metadata["export_version"]
         steps = plan(source_version, to_version)
         if isinstance(item, Incoming) and _forward_legacy(steps, to_version):
@@ -203,7 +208,7 @@ def convert(
         else:
             steps_done = 0
         for source, target in steps[steps_done:]:
-            item = _staged_or_draft(item, source, target, workdir, strict)
+            item = _staged_or_draft(item, source, target, workdir, strict, limits)
             item.allow_loss = allow_loss  # type: ignore[union-attr]
             run_step(item, source, target, _tool())
         _write(item, dst, fmt, workdir)
@@ -232,9 +237,9 @@ def _forward_legacy(steps: list[tuple[str, str]], target: str) -> bool:
     return target in LEGACY_VERSIONS and all(version_index(b) > version_index(a) for a, b in steps)
 
 
-def _staged_or_draft(item, source: str, target: str, workdir: Path, strict: bool):
+def _staged_or_draft(item, source: str, target: str, workdir: Path, strict: bool, limits: Limits | None):
     if _needs_staged(source, target):
-        return _to_staged(item, workdir, strict)
+        return _to_staged(item, workdir, strict, limits)
     return _to_draft(item, workdir)
 
 

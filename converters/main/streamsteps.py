@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from converters.legacy_stream import BatchSteps, apply_to_metadata, migrated_batches
+from converters.legacy_stream import BatchSteps, apply_to_metadata, migrated_events
 
 __all__ = ["LOCAL", "local_prefix", "row_transformer", "apply_to_metadata", "stage_migrating"]
 
@@ -66,5 +66,5 @@ def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], work
     apply_to_metadata(migrated, legacy, tool)
     if local_prefix(legacy) == legacy:
         return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy))
-    batches = lambda opener: migrated_batches(archive, legacy, workdir, opener)  # noqa: E731
-    return stage_legacy(archive, migrated, workdir, strict, batches=batches)
+    events = lambda opener: migrated_events(archive, legacy, workdir, opener)  # noqa: E731
+    return stage_legacy(archive, migrated, workdir, strict, events=events)

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from converters import progress
-from converters.containers import Archive
+from converters.containers import Archive, Limits
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.jsonio import read_json
@@ -266,7 +266,7 @@ def _stage_for_reading(archive: Archive, workdir: Path):
     return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only")
 
 
-def validate_legacy_streaming(path: Path | str) -> list[Problem]:
+def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) -> list[Problem]:
     """References of a large legacy archive, in bounded memory (``archive validate --stream``).
 
     Checks links and group members against the nodes, nodes without attributes
@@ -279,7 +279,7 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
     from converters.containers import open_archive
 
     path = Path(path)
-    with open_archive(path) as archive, tempfile.TemporaryDirectory() as tmp:
+    with open_archive(path, limits) as archive, tempfile.TemporaryDirectory() as tmp:
         if is_main(archive):
             return validate_main(path, archive=archive)
         _, staged = _stage_for_reading(archive, Path(tmp))
@@ -292,12 +292,12 @@ def validate_legacy_streaming(path: Path | str) -> list[Problem]:
     return list(log.summary())
 
 
-def inspect_legacy_streaming(path: Path | str) -> ArchiveSummary:
+def inspect_legacy_streaming(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
     """The summary of a large legacy archive from SQL counts (``archive inspect --stream``)."""
     from converters.containers import open_archive
 
     path = Path(path)
-    with open_archive(path) as archive, tempfile.TemporaryDirectory() as tmp:
+    with open_archive(path, limits) as archive, tempfile.TemporaryDirectory() as tmp:
         if is_main(archive):
             return inspect_main(path, archive=archive)
         metadata, staged = _stage_for_reading(archive, Path(tmp))

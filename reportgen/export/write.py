@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import math
 import os
 import stat
 import tempfile
@@ -520,6 +521,9 @@ def write_other_version(output: Path, fmt: str, options: ExportOptions, members:
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}-0.13.zip")
     try:
         containers.write_archive(staging, "zip", members)
-        convert(staging, output, options.export_version, fmt=fmt, force=options.force, allow_loss=options.allow_loss)
+        # our own staging archive: its HDF5 files of zeros may inflate 1000:1, and are no bomb
+        own = replace(containers.Limits(), max_ratio=math.inf)
+        convert(staging, output, options.export_version, fmt=fmt, force=options.force, allow_loss=options.allow_loss,
+                limits=own)
     finally:
         staging.unlink(missing_ok=True)

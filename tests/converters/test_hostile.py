@@ -219,7 +219,24 @@ def test_row_10_deflate_bomb_stops_at_ratio(tmp_path):
             for _ in range(64):
                 fh.write(bytes(MiB))
     assert src.stat().st_size < 2 * MiB
-    refuse(tmp_path, src, "exceeds size budget", "zeros")
+    line = refuse(tmp_path, src, "exceeds size budget", "zeros")
+    assert "--max-ratio" in line  # the way out for honest data is named
+
+
+@pytest.mark.parametrize("target", ["0.13", "0.12", "main_0001"])
+def test_row_10_max_ratio_lets_honest_compressible_data_through(tmp_path, target):
+    src = zip_with(tmp_path / "a.zip", [])
+    with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open(b.node_dir(b.U["3"]) + "/path/zeros", "w") as fh:
+            for _ in range(20):
+                fh.write(bytes(MiB))
+    out = tmp_path / "out.zip"
+    run = run_cli("archive", "migrate", src, out, "--to", target, "--max-ratio", "inf")
+    assert run.code == 0, run.stderr
+    assert run_cli("archive", "validate", out, "--max-ratio", "inf").code == 0
+    default = run_cli("archive", "validate", out)  # validate reads every member, as migrate does
+    assert default.code == 65
+    assert "compression ratio over 200" in default.stdout + default.stderr
 
 
 def _overlapping_zip(path: Path) -> Path:
@@ -289,6 +306,8 @@ def test_small_member_with_corrupt_deflate_bytes(tmp_path):
 
     src, name = _patched_repository_zip(tmp_path / "a.zip", garble)
     refuse(tmp_path, src, "corrupt member", name)
+    problems = [p for p in validate(src) if p.severity == "error"]  # validate reads the member too
+    assert [(p.code, p.path) for p in problems] == [("unreadable-member", name)]
 
 
 def test_small_member_whose_local_name_differs_from_the_directory(tmp_path):
@@ -468,3 +487,25 @@ def test_row_21_malformed_json(tmp_path, text):
     members = good_members()
     members["data.json"] = text
     refuse(tmp_path, b.write_container(tmp_path / "a.tar.gz", members, "tar.gz"), "data.json: invalid JSON at")
+
+
+@pytest.mark.parametrize("member", ["data.json", "metadata.json"])
+@pytest.mark.parametrize("to", ["0.13", "main_0001"])
+def test_row_21_a_byte_order_mark_is_refused_alike_everywhere(tmp_path, member, to):
+    """RFC 8259: no BOM. json.loads(bytes) skipped one, the streamed reader did not: validate
+    called such an archive valid and migrate refused it as 'not a JSON object'."""
+    members = good_members("0.12")
+    members[member] = b"\xef\xbb\xbf" + members[member]
+    src = b.write_container(tmp_path / "a.zip", members, "zip")
+    line = assert_one_error_line(run_cli("archive", "validate", src), 65, "byte-order mark")
+    assert member in line
+    out = tmp_path / "out.zip"
+    assert member in assert_one_error_line(run_cli("archive", "migrate", src, out, "--to", to), 65, "byte-order mark")
+    assert not out.exists()
+
+
+def test_row_21_utf16_json_is_refused(tmp_path):
+    members = good_members()
+    members["metadata.json"] = members["metadata.json"].decode().encode("utf-16")
+    src = b.write_container(tmp_path / "a.zip", members, "zip")
+    assert_one_error_line(run_cli("archive", "validate", src), 65, "not UTF-8")

@@ -171,6 +171,16 @@ def test_highly_compressible_files_round_trip_cli(zeros_store: Path, tmp_path: P
     assert (tmp_path / "z.r" / "proj" / "j1.hdf5").read_bytes() == (zeros_store / "proj" / "j1.hdf5").read_bytes()
 
 
+@pytest.mark.parametrize("version", ["0.10", "main_0001"])
+def test_highly_compressible_files_export_and_restore_at_other_versions(zeros_store: Path, tmp_path: Path, version):
+    """Other versions go through the converters on export's own staging archive, and on restore."""
+    run = run_cli("export", zeros_store, "-o", tmp_path / "z.zip", "--export-version", version)
+    assert run.code == 0, run.stderr
+    run = run_cli("restore", tmp_path / "z.zip", "-o", tmp_path / "z.r")
+    assert run.code == 0, run.stderr
+    assert (tmp_path / "z.r" / "proj" / "j1.hdf5").read_bytes() == (zeros_store / "proj" / "j1.hdf5").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     parent = tmp_path_factory.mktemp("small")
