@@ -19,10 +19,9 @@ from pathlib import Path
 import orjson
 
 from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
-from converters.errors import BadInputError
 from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
-from converters.migrations import plan, run_step, shape_error
+from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, read_data, read_metadata, version_index
 
@@ -133,12 +132,7 @@ def _run_steps(draft: Draft, steps: list[tuple[str, str]]) -> None:
     """Steps trust the structure of their version; a wrong shape is bad input, not a bug."""
     version = tool_version()
     for source, target in steps:
-        try:
-            run_step(draft, source, target, version)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            if isinstance(exc, BadInputError):
-                raise
-            raise shape_error(draft.file, source, exc) from None
+        run_step(draft, source, target, version)  # a wrong shape is a shape_error there
 
 
 def _members(archive: Archive, head: list[OutMember], deleted: set[str]) -> Iterator[OutMember]:

@@ -92,7 +92,14 @@ def run_step(draft: Draft, source: str, target: str, tool: str) -> None:
     found = draft.metadata.get("export_version")
     if found != source:
         raise BadInputError(draft.file, f"step {source} -> {target} got an archive at version {found!r}", "metadata.json")
-    STEPS[(source, target)](draft)
+    try:
+        STEPS[(source, target)](draft)
+    except BadInputError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if not isinstance(draft, Draft):  # a database step: not a question of data.json's shape
+            raise
+        raise shape_error(draft.file, source, exc) from None  # steps trust their version's structure
     draft.metadata["export_version"] = target
     history = draft.metadata.get("conversion_info")
     if not isinstance(history, list):

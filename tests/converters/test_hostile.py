@@ -509,3 +509,17 @@ def test_row_21_utf16_json_is_refused(tmp_path):
     members["metadata.json"] = members["metadata.json"].decode().encode("utf-16")
     src = b.write_container(tmp_path / "a.zip", members, "zip")
     assert_one_error_line(run_cli("archive", "validate", src), 65, "not UTF-8")
+
+
+@pytest.mark.parametrize("section", ["links_uuid", "export_data"])
+def test_a_downgrade_of_a_misshapen_archive_is_bad_input(tmp_path, section):
+    """The downgrade steps trust their version's structure as the forward ones do; a wrong shape
+    was an internal error (exit 70) there."""
+    members = good_members()
+    data = json.loads(members["data.json"])
+    data[section] = "abc" if section == "links_uuid" else [1]
+    members["data.json"] = json.dumps(data).encode()
+    src = b.write_container(tmp_path / "a.zip", members, "zip")
+    out = tmp_path / "old.zip"
+    assert_one_error_line(run_cli("archive", "migrate", src, out, "--to", "0.4", "--allow-loss"), 65, "structure")
+    assert not out.exists()
