@@ -89,6 +89,7 @@ def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive
     db = extract_db(zf, workdir / "input.sqlite3")
     check_schema(zf.path, db)
     staged = Staged(db, metadata, ProblemLog(zf.path, strict))
+    drop_triggers(db, staged.log)
 
     def emit_blobs() -> Iterator[OutMember]:
         check_blobs_present(zf, staged.db)  # runs when called, before the writer starts
@@ -97,6 +98,23 @@ def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive
     staged.emit_blobs = emit_blobs
     staged.source = zf  # type: ignore[attr-defined]
     return staged
+
+
+def drop_triggers(db: Path, log: ProblemLog) -> None:
+    """Remove the input's triggers from the work copy before any step runs SQL on it.
+
+    AiiDA's schema has none; one in an input would run its own SQL each time a
+    revision step updates a row (and change what is written).  The output is a
+    fresh canonical copy, which never carries them anyway."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")]
+        for name in names:
+            conn.execute(f'DROP TRIGGER "{name.replace(chr(34), chr(34) * 2)}"')  # a name from the input: quoted
+    finally:
+        conn.close()
+    if names:
+        log.add("warning", "trigger-dropped", DB_NAME, f"{len(names)} trigger(s) not run and not copied: {', '.join(map(repr, names[:5]))}")
 
 
 def copy_blobs(zf: MainZip) -> Iterator[OutMember]:

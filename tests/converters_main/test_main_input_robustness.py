@@ -261,3 +261,23 @@ def test_unique_uuid_index_missing_and_duplicate_uuids(tmp_path, main_archive):
     bad = edit_main(main_archive, tmp_path / "dup.aiida", *statements)
     assert sqlite3.sqlite_version_info >= (3, 35)
     _refused(bad, tmp_path / "out.zip", "0.13", "db_dbnode[4].uuid", "also the uuid of db_dbnode[2]")
+
+
+# ---------------------------------------------------------------- triggers in the input database
+def test_triggers_of_the_input_are_dropped_before_any_step_and_reported(tmp_path, main_archive):
+    """A trigger would run its own SQL whenever a revision step updates a row."""
+    from converters.main.reader import stage_main
+
+    bad = edit_main(
+        main_archive, tmp_path / "trig.aiida",
+        "CREATE TRIGGER rename AFTER UPDATE ON db_dbnode BEGIN UPDATE db_dbcomputer SET label = 'pwned'; END",
+    )  # fmt: skip
+    staged = stage_main(bad, tmp_path)
+    conn = sqlite3.connect(staged.db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 0
+        conn.execute("UPDATE db_dbnode SET label = label")  # what a step does: the trigger no longer fires
+        assert "pwned" not in [row[0] for row in conn.execute("SELECT label FROM db_dbcomputer")]
+    finally:
+        conn.close()
+    assert [p.code for p in staged.log.summary()] == ["trigger-dropped"]
