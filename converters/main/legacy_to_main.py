@@ -540,7 +540,6 @@ def _fields(names: list[str]) -> str:
     return f".{names[0]}" if len(names) == 1 else f".({', '.join(names)})"
 
 
-# labels main_XXXX requires but gives no default (aiida-core writes ''); docs/archives-main.md
 def build_main_metadata(legacy: dict) -> dict:
     """Legacy metadata -> main: drop the JSON-schema keys, rename export_parameters (reference 2.4)."""
     metadata = {k: v for k, v in legacy.items() if k not in ("unique_identifiers", "all_fields_info", "export_parameters")}

@@ -51,6 +51,7 @@ def delete_orphan_rows(conn: sqlite3.Connection, log) -> None:
                 log.add("warning", "row-dropped", f"{table}.{fk}", f"{count} row(s) with a null {fk} dropped")
 
 
+# labels main_XXXX requires but gives no default (aiida-core writes ''); docs/archives-main.md
 NULL_LABELS = (("db_dbcomputer", "label"), ("db_dbgroup", "label"), ("db_dblink", "label"))
 
 
