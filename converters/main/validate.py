@@ -116,6 +116,8 @@ def check_rows(conn: sqlite3.Connection, revision: str | None, log: ProblemLog) 
                 for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
                     if value is not None and not _is_datetime(value):
                         log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not {DATETIME_FORMAT!r}: {value!r}")
+    for table, cols in TABLES.items():
+        _check_text(conn, table, [c.name for c in cols if c.kind in ("text", "json")], log)
     for table, column, target, nullable in FOREIGN_KEYS:
         query = (
             f"SELECT t.id, t.{column} FROM {table} t LEFT JOIN {target} r ON r.id = t.{column}"
@@ -123,6 +125,36 @@ def check_rows(conn: sqlite3.Connection, revision: str | None, log: ProblemLog) 
         )
         for pk, value in conn.execute(query):
             log.add("error", "dangling-reference", f"{table}[{pk}].{column}", f"{value} is not in {target}")
+
+
+def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
+    """Text that is not UTF-8 (SQLite stores any bytes as text; every reader, a migration
+    included, fails on it).  sqlite3 decodes each value in C while the rows are fetched, so
+    the common case is one pass with no Python per value; a failure is then located."""
+    if not columns:
+        return
+    try:
+        for _ in _batched(conn, f"SELECT {', '.join(columns)} FROM {table}"):
+            pass
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        _locate_bad_text(conn, table, columns, log)
+
+
+def _locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
+    reader = sqlite3.connect(f"file:{conn.execute('PRAGMA database_list').fetchone()[2]}?mode=ro", uri=True)
+    reader.text_factory = bytes
+    try:
+        for column in columns:
+            for pk, value in _batched(reader, f"SELECT id, {column} FROM {table} ORDER BY id"):
+                if isinstance(value, bytes):
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        log.add("error", "not-utf8", f"{table}[{pk}].{column}", f"text is not UTF-8 (byte {exc.start}): {value[:40]!r}")
+    finally:
+        reader.close()
 
 
 def _is_datetime(value: str) -> bool:

@@ -281,3 +281,13 @@ def test_triggers_of_the_input_are_dropped_before_any_step_and_reported(tmp_path
     finally:
         conn.close()
     assert [p.code for p in staged.log.summary()] == ["trigger-dropped"]
+
+
+def test_text_that_is_not_utf8_is_invalid_for_validate_as_for_migrate(tmp_path, main_archive):
+    """validate called it valid while every migration refused it."""
+    bad = edit_main(main_archive, tmp_path / "bytes.aiida",
+                    "UPDATE db_dbnode SET label = CAST(x'ff41' AS TEXT) WHERE id = (SELECT MIN(id) FROM db_dbnode)")
+    errors = [p for p in validate(bad) if p.severity == "error"]
+    assert [p.code for p in errors] == ["not-utf8"]
+    assert errors[0].path.endswith(".label")
+    _refused(bad, tmp_path / "out.zip", "0.13", "UTF-8")
