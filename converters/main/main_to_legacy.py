@@ -2,10 +2,11 @@
 
 ``data.json`` is written section by section from SQLite rows (bounded
 memory) to a work file; each node's ``repository_metadata`` tree is expanded
-back into ``nodes/aa/bb/rest/path/<rel>`` members whose bytes are streamed
-from ``repo/<sha256>``.  ``raw_input/`` and ``path/`` were merged on the way
-up, so everything comes back under ``path/`` (aiida-core >= 1.0 reads only
-``path/``).
+back into ``nodes/aa/bb/rest/<section>/<rel>`` members whose bytes are streamed
+from ``repo/<sha256>``.  The section is the one AiiDA 1.x reads the node's
+files from (``Node._repository_base_path``): ``raw_input/`` for a CalcJobNode
+(its input files were invisible to AiiDA 1.x under ``path/``), ``path/`` for
+every other node.  The way up merges the two again.
 
 What 0.13 cannot hold is declared as ``Loss`` and refused unless allowed:
 authinfos (no legacy entity), database tables the legacy format has no place
@@ -131,13 +132,13 @@ def check_repository(conn: sqlite3.Connection, staged: Staged) -> int:
     keys = set(staged.source.keys) if hasattr(staged, "source") else set()  # type: ignore[attr-defined]
     unused = set(keys)
     query = (
-        "SELECT id, uuid, repository_metadata FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
+        "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
         f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{_UUID_GLOB}' ORDER BY id"
     )
-    for pk, uuid, tree in _batched(conn, query, staged.file):
-        for name, key in node_members(staged.file, pk, uuid, tree):
+    for pk, uuid, tree, node_type in _batched(conn, query, staged.file):
+        for name, key in node_members(staged.file, pk, uuid, tree, node_type=node_type):
             if key is not None and key not in keys:
-                raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/path/', 1)[1]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
+                raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/', 5)[5]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
             unused.discard(key)
     return len(unused)
 
@@ -158,14 +159,20 @@ def _check_unique_uuids(conn: sqlite3.Connection, file: str) -> None:
 _LIMITS = Limits()  # the reading side's defaults: what `reportgen archive validate` applies to the output
 
 
-def node_folder(file: str, pk: int, uuid: object) -> str:
-    """``nodes/aa/bb/rest/path`` of one node: its uuid becomes a member name, so it must be a UUID."""
+CALCJOB_TYPE = "process.calculation.calcjob."  # AiiDA 1.x reads these nodes' files from raw_input/
+
+
+def node_folder(file: str, pk: int, uuid: object, node_type: object = None) -> str:
+    """``nodes/aa/bb/rest/path`` of one node (``raw_input`` for a CalcJobNode): its uuid becomes
+    a member name, so it must be a UUID."""
     if not isinstance(uuid, str) or not UUID_FORM.match(uuid):
         raise BadInputError(file, f"db_dbnode[{pk}].uuid: {_shown(uuid)} is not a UUID, and a legacy archive names the node's folder by it", DB_NAME)
-    return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path"
+    section = "raw_input" if isinstance(node_type, str) and node_type.startswith(CALCJOB_TYPE) else "path"
+    return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/{section}"
 
 
-def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: bool = True) -> list[tuple[str, str | None]]:
+def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: bool = True, node_type: object = None
+                 ) -> list[tuple[str, str | None]]:
     """Every member of one node in the order they are written: ``(name, blob key)`` for a file,
     ``(name, None)`` for an empty folder (a node without files gets its empty ``path/``:
     AiiDA 1.x's import refuses an archive that lacks any node's folder).
@@ -175,7 +182,7 @@ def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: boo
     (they decide where a member lands); with ``policy`` each name also goes
     through the listing policy of ``converters.containers``, folders
     included, so that what is written here can be read back there."""
-    base = node_folder(file, pk, uuid)
+    base = node_folder(file, pk, uuid, node_type)
     if raw_tree is None or raw_tree == "{}":
         return [(base, None)]  # most nodes: no files, nothing more to check
     where = f"db_dbnode[{pk}].repository_metadata"
@@ -350,7 +357,7 @@ def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str)
 
 # ---------------------------------------------------------------- repository
 def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterator[OutMember]:
-    """``nodes/aa/bb/rest/path/...`` members of every node, in node id order (an empty one a folder).
+    """``nodes/aa/bb/rest/(path|raw_input)/...`` members of every node, in node id order (an empty one a folder).
 
     ``file``: the input archive, for errors.  The name policy was applied by
     ``check_repository`` (``find_losses``) before anything was written, so it
@@ -358,8 +365,9 @@ def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterato
     is checked again here, where they become members."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        for pk, uuid, tree in _batched(conn, "SELECT id, uuid, repository_metadata FROM db_dbnode ORDER BY id", file):
-            for name, key in node_members(file, pk, uuid, tree, policy=False):
+        query = "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode ORDER BY id"
+        for pk, uuid, tree, node_type in _batched(conn, query, file):
+            for name, key in node_members(file, pk, uuid, tree, policy=False, node_type=node_type):
                 if key is None:
                     yield OutMember(name, is_dir=True)
                 else:

@@ -113,3 +113,26 @@ def test_registry_holds_every_step_both_ways():
     for source, target in downgrade_steps():
         assert (target, source) in STEPS
     assert ("0.13", "main_0000") in STEPS and ("main_0000", "0.13") in STEPS
+
+
+def test_a_calcjobs_files_go_back_under_raw_input_where_aiida_1x_reads_them(tmp_path):
+    """AiiDA 1.x reads a CalcJobNode's files from raw_input/ (``_repository_base_path``); under
+    path/ they were on disk after an import but invisible to ``list_object_names``."""
+    import zipfile
+
+    from tests.converters_main.builders import uid
+
+    main = tmp_path / "main.aiida"
+    convert(legacy_archive(tmp_path), main)
+    old = tmp_path / "old.zip"
+    convert(main, old, to_version="0.13")
+    u1, u2 = uid(1), uid(2)  # a CalcJobNode, and a data node
+    with zipfile.ZipFile(old) as zf:
+        names = set(zf.namelist())
+    calc = f"nodes/{u1[:2]}/{u1[2:4]}/{u1[4:]}"
+    assert {f"{calc}/raw_input/aiida.in", f"{calc}/raw_input/_aiidasubmit.sh", f"{calc}/raw_input/out/.gitignore"} <= names
+    assert not any(n.startswith(f"{calc}/path") for n in names)
+    assert f"nodes/{u2[:2]}/{u2[2:4]}/{u2[4:]}/path/.gitignore" in names
+    back = tmp_path / "back.aiida"
+    convert(old, back)
+    assert main_digest(back) == main_digest(main)
