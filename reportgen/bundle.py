@@ -247,10 +247,17 @@ def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[
             problems.append(f"missing: {rel}")
             continue
         digests = read_digests(target)
+        kind = "manifest" if payload is not None else "tagmanifest"
+        wrong = []
         for name, manifest in manifests.items():
             if rel not in manifest:
-                problems.append(f"missing from manifest-{name}: {rel}" if payload is not None else
-                                f"missing from tagmanifest-{name}: {rel}")
+                problems.append(f"missing from {kind}-{name}: {rel}")
             elif manifest[rel] != digests[name]:
-                problems.append(f"changed: {rel} ({name} mismatch)")
+                wrong.append(name)
+        agreeing = [name for name, manifest in manifests.items() if rel in manifest and name not in wrong]
+        if wrong and agreeing:  # the file matches the other manifest: the manifest line is what changed
+            problems += [f"changed: {kind}-{name}.txt (its {name} of {rel} does not match the file, which "
+                         f"{kind}-{agreeing[0]}.txt confirms)" for name in wrong]
+        else:
+            problems += [f"changed: {rel} ({name} mismatch)" for name in wrong]
     return problems

@@ -101,6 +101,7 @@ class Plan:
     removed: tuple[tuple[str, str], ...]  # (project, job id)
     dirty_projects: frozenset[str]
     removed_projects: tuple[str, ...]
+    jobs_of_removed_projects: int = 0  # their pages go with the project's folder, not one by one
 
     @property
     def unchanged(self) -> bool:
@@ -209,7 +210,9 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str) -> Plan:
             removed.append((project.folder, job_id))
             dirty.add(project.folder)
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
-    return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone)
+    gone_jobs = sum(len(old_jobs.get(name, {})) for name in gone)
+    return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
+                gone_jobs)
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
@@ -453,7 +456,8 @@ def build_report(site: Path, scan: StoreScan, manifest: Manifest, plan: Plan, ti
             statuses.append(CatalogRow(*entry.row).status)
     counts = dict(zip(STATUSES, build_status_counts(statuses)))
     kept = sum(len(v) for v in plan.kept.values())
-    return BuildReport(str(site), len(statuses), len(plan.todo), kept, len(plan.removed), counts,
+    removed = len(plan.removed) + plan.jobs_of_removed_projects
+    return BuildReport(str(site), len(statuses), len(plan.todo), kept, removed, counts,
                        tuple(problems), timer.total())
 
 

@@ -63,6 +63,20 @@ def test_one_byte_change_is_named(bundle: Path, tmp_path: Path, target: str):
         bagit.Bag(str(bag)).validate(fast=False)
 
 
+@pytest.mark.parametrize("manifest", ["tagmanifest-sha256.txt", "tagmanifest-sha512.txt", "manifest-sha512.txt"])
+def test_a_changed_manifest_line_blames_the_manifest_not_the_file(bundle: Path, tmp_path: Path, manifest: str):
+    """The file still matches the other algorithm's manifest, so the line is what changed."""
+    bag = _copy(bundle, tmp_path)
+    lines = (bag / manifest).read_text().splitlines(keepends=True)
+    digest, rel = lines[0].split(" ", 1)
+    lines[0] = ("0" if digest[0] != "0" else "1") + digest[1:] + " " + rel
+    (bag / manifest).write_text("".join(lines))
+    run = run_cli("bundle", "verify", bag)
+    assert_one_error_line(run, 65, "bundle invalid")
+    assert f"changed: {manifest}" in run.stderr
+    assert f"changed: {rel.strip()} (" not in run.stderr
+
+
 def test_missing_and_extra_files_are_named(bundle: Path, tmp_path: Path):
     bag = _copy(bundle, tmp_path)
     (bag / "data" / "site" / "index.html").unlink()

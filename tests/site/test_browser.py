@@ -225,3 +225,24 @@ def test_catalog_of_10000_rows_stays_responsive(browser, tmp_path: Path) -> None
         document.querySelector('button[data-sort=description]').click(); return performance.now() - t; }""")
     assert elapsed < 1000, f"sorting 10,000 rows took {elapsed:.0f} ms"
     assert tab.errors == []
+
+
+def test_phone_width_keyboard_focus_and_dark_print(browser, small_site: Path) -> None:
+    """At 360 px the page keeps its width (a wide table scrolls on its own); a focused sort button
+    shows its outline; printing in the dark theme gives dark text on white."""
+    tab = Page(browser)
+    tab.page.set_viewport_size({"width": 360, "height": 740})
+    for page in (small_site / "index.html", small_site / "default_project" / "index.html"):
+        tab.open(page)
+        assert tab.page.evaluate("document.documentElement.scrollWidth") <= 360, page
+    tab.page.keyboard.press("Tab")
+    for _ in range(40):  # tab to the first sort button
+        if tab.page.evaluate("document.activeElement.matches('.grid th button')"):
+            break
+        tab.page.keyboard.press("Tab")
+    assert tab.page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    tab.page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    tab.page.emulate_media(media="print")
+    colours = tab.page.evaluate("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]")
+    assert colours == ["rgb(255, 255, 255)", "rgb(0, 0, 0)"]
+    assert tab.errors == []

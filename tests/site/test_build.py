@@ -109,6 +109,20 @@ def test_incremental_rebuild_touches_only_what_changed(example_store: Path, tmp_
     assert_no_staging_left(tmp_path)
 
 
+def test_a_removed_project_counts_its_jobs_as_removed(example_store: Path, tmp_path: Path) -> None:
+    store = writable_copy(example_store, tmp_path / "ds")
+    site = tmp_path / "site"
+    build_site(store, site, BuildOptions(show_progress=False))
+    jobs = len(list(store.glob("ion_trap_scan/j*.hdf5")))
+    for path in sorted((store / "ion_trap_scan").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (store / "ion_trap_scan").rmdir()
+    report = build_site(store, site, BuildOptions(show_progress=False))
+    assert jobs and report.removed == jobs and report.built == 0
+    assert json.loads((site / "build-report.json").read_text())["counts"]["removed"] == jobs
+    assert not (site / "ion_trap_scan").exists()
+
+
 def test_output_inside_the_data_store_is_refused(example_store: Path, unchanged) -> None:
     unchanged(example_store)
     run = run_cli("build", example_store, "-o", example_store / "site")
