@@ -45,16 +45,16 @@ def _c(name: str, sql: str, kind: str = "text", **kw: object) -> Column:
 # Insert order: every table after the tables its foreign keys point at.
 TABLES: dict[str, tuple[Column, ...]] = {
     "db_dbuser": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("email", "VARCHAR(254) UNIQUE"),
+        _c("id", "INTEGER", "int"),
+        _c("email", "VARCHAR(254)"),
         _c("first_name", "VARCHAR(254)", nullable_until_b=True, default=""),
         _c("last_name", "VARCHAR(254)", nullable_until_b=True, default=""),
         _c("institution", "VARCHAR(254)", nullable_until_b=True, default=""),
     ),
     "db_dbcomputer": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("uuid", "CHAR(32) UNIQUE"),
-        _c("label", "VARCHAR(255) UNIQUE"),
+        _c("id", "INTEGER", "int"),
+        _c("uuid", "CHAR(32)"),
+        _c("label", "VARCHAR(255)"),
         _c("hostname", "VARCHAR(255)", nullable_until_b=True, default=""),
         _c("description", "TEXT", nullable_until_b=True, default=""),
         _c("scheduler_type", "VARCHAR(255)", nullable_until_b=True, default=""),
@@ -62,26 +62,26 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
     ),
     "db_dbauthinfo": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("aiidauser_id", "INTEGER REFERENCES db_dbuser(id)", "int", nullable_until_b=True),
-        _c("dbcomputer_id", "INTEGER REFERENCES db_dbcomputer(id)", "int", nullable_until_b=True),
+        _c("id", "INTEGER", "int"),
+        _c("aiidauser_id", "INTEGER", "int", nullable_until_b=True),
+        _c("dbcomputer_id", "INTEGER", "int", nullable_until_b=True),
         _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
         _c("auth_params", "JSON", "json", nullable_until_b=True, default={}),
         _c("enabled", "BOOLEAN", "bool", nullable_until_b=True, default=True),
     ),
     "db_dbgroup": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("id", "INTEGER", "int"),
+        _c("uuid", "CHAR(32)"),
         _c("label", "VARCHAR(255)"),
         _c("type_string", "VARCHAR(255)", nullable_until_b=True, default="core"),
         _c("time", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
         _c("description", "TEXT", nullable_until_b=True, default=""),
         _c("extras", "JSON", "json", default={}),
-        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int"),
+        _c("user_id", "INTEGER", "int"),
     ),
     "db_dbnode": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("id", "INTEGER", "int"),
+        _c("uuid", "CHAR(32)"),
         _c("node_type", "VARCHAR(255)"),
         _c("process_type", "VARCHAR(255)", nullable=True),
         _c("label", "VARCHAR(255)", nullable_until_b=True, default=""),
@@ -90,49 +90,45 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("mtime", "DATETIME", "datetime", nullable_until_b=True, default="<ctime>"),
         _c("attributes", "JSON", "json", nullable=True),
         _c("extras", "JSON", "json", nullable=True),
-        _c("repository_metadata", "JSON", "json"),  # always set: {} when the node has no files
-        _c("dbcomputer_id", "INTEGER REFERENCES db_dbcomputer(id)", "int", nullable=True),
-        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int"),
+        _c("repository_metadata", "JSON DEFAULT '{}'", "json"),  # always set: {} when the node has no files
+        _c("dbcomputer_id", "INTEGER", "int", nullable=True),
+        _c("user_id", "INTEGER", "int"),
     ),
     "db_dbcomment": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("uuid", "CHAR(32) UNIQUE"),
-        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int", nullable_until_b=True),
+        _c("id", "INTEGER", "int"),
+        _c("uuid", "CHAR(32)"),
+        _c("dbnode_id", "INTEGER", "int", nullable_until_b=True),
         _c("ctime", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
         _c("mtime", "DATETIME", "datetime", nullable_until_b=True, default="<ctime>"),
-        _c("user_id", "INTEGER REFERENCES db_dbuser(id)", "int", nullable_until_b=True),
+        _c("user_id", "INTEGER", "int", nullable_until_b=True),
         _c("content", "TEXT", nullable_until_b=True, default=""),
     ),
     "db_dbgroup_dbnodes": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
-        _c("dbgroup_id", "INTEGER REFERENCES db_dbgroup(id)", "int"),
+        _c("id", "INTEGER", "int"),
+        _c("dbnode_id", "INTEGER", "int"),
+        _c("dbgroup_id", "INTEGER", "int"),
     ),
     "db_dblink": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("input_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
-        _c("output_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("id", "INTEGER", "int"),
+        _c("input_id", "INTEGER", "int"),
+        _c("output_id", "INTEGER", "int"),
         _c("label", "VARCHAR(255)"),
         _c("type", "VARCHAR(255)"),
     ),
     "db_dblog": (
-        _c("id", "INTEGER PRIMARY KEY", "int"),
-        _c("uuid", "CHAR(32) UNIQUE"),
+        _c("id", "INTEGER", "int"),
+        _c("uuid", "CHAR(32)"),
         _c("time", "DATETIME", "datetime", nullable_until_b=True, default="<epoch>"),
         _c("loggername", "VARCHAR(255)", nullable_until_b=True, default=""),
         _c("levelname", "VARCHAR(50)", nullable_until_b=True, default=""),
-        _c("dbnode_id", "INTEGER REFERENCES db_dbnode(id)", "int"),
+        _c("dbnode_id", "INTEGER", "int"),
         _c("message", "TEXT", nullable_until_b=True, default=""),
         _c("metadata", "JSON", "json", nullable_until_b=True, default={}),
     ),
 }
 
-# Multi-column uniqueness and the indexes aiida-core declares (index=True columns).
-UNIQUE: dict[str, tuple[str, ...]] = {
-    "db_dbauthinfo": ("aiidauser_id", "dbcomputer_id"),
-    "db_dbgroup": ("label", "type_string"),
-    "db_dbgroup_dbnodes": ("dbgroup_id", "dbnode_id"),
-}
+# The indexes aiida-core declares (index=True columns), named as SQLAlchemy names them there
+# (``ix_<table>_<table>_<column>``: aiida-core's naming convention repeats the table name).
 INDEXED: dict[str, tuple[str, ...]] = {
     "db_dbauthinfo": ("aiidauser_id", "dbcomputer_id"),
     "db_dbgroup": ("label", "type_string", "user_id"),
@@ -142,6 +138,70 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "db_dblink": ("input_id", "output_id", "label", "type"),
     "db_dblog": ("loggername", "levelname", "dbnode_id"),
 }
+
+# The table constraints, written as aiida-core 2.9.4 writes them, so that a later aiida-core
+# migration that drops or alters a constraint by name finds it.  Keys: ``pk``,
+# ``uq:<col>[,<col>]`` and ``fk:<col>``.  Two layouts, in aiida-core's order:
+# - main_0000 and main_0000a: the tables as the legacy conversion creates them
+#   (``v1_db_schema.ArchiveV1Base.metadata.create_all``);
+# - main_0000b and main_0001: the seven tables main_0000b rebuilds with ``batch_alter_table``
+#   get a quoted name, upper-case ON DELETE and the constraint order of aiida-core's rebuild
+#   (that order follows Python's string hashing, so it varies between aiida-core runs; the
+#   order here is the one of ``verdi archive migrate`` 0.13 -> main_0001 in the audit); the
+#   two tables it leaves alone (links, group members) keep the main_0000 text.
+UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
+    "db_dbuser": (("email",),),
+    "db_dbcomputer": (("uuid",), ("label",)),
+    "db_dbauthinfo": (("aiidauser_id", "dbcomputer_id"),),
+    "db_dbgroup": (("uuid",), ("label", "type_string")),
+    "db_dbnode": (("uuid",),),
+    "db_dbcomment": (("uuid",),),
+    "db_dbgroup_dbnodes": (("dbgroup_id", "dbnode_id"),),
+    "db_dblog": (("uuid",),),
+}
+# (table, column) -> ON DELETE as main_0000 spells it ("" for none)
+ON_DELETE: dict[tuple[str, str], str] = {
+    ("db_dbauthinfo", "aiidauser_id"): "CASCADE",
+    ("db_dbauthinfo", "dbcomputer_id"): "CASCADE",
+    ("db_dbgroup", "user_id"): "CASCADE",
+    ("db_dbnode", "dbcomputer_id"): "RESTRICT",
+    ("db_dbnode", "user_id"): "restrict",
+    ("db_dbcomment", "dbnode_id"): "CASCADE",
+    ("db_dbcomment", "user_id"): "CASCADE",
+    ("db_dbgroup_dbnodes", "dbnode_id"): "",
+    ("db_dbgroup_dbnodes", "dbgroup_id"): "",
+    ("db_dblink", "input_id"): "",
+    ("db_dblink", "output_id"): "CASCADE",
+    ("db_dblog", "dbnode_id"): "CASCADE",
+}
+CONSTRAINT_ORDER: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    # table: (main_0000 order, main_0000b order or None when main_0000b leaves the table alone)
+    "db_dbuser": (("pk", "uq:email"), ("pk", "uq:email")),
+    "db_dbcomputer": (("pk", "uq:uuid", "uq:label"), ("pk", "uq:uuid", "uq:label")),
+    "db_dbauthinfo": (
+        ("pk", "uq:aiidauser_id,dbcomputer_id", "fk:aiidauser_id", "fk:dbcomputer_id"),
+        ("pk", "fk:dbcomputer_id", "fk:aiidauser_id", "uq:aiidauser_id,dbcomputer_id"),
+    ),
+    "db_dbgroup": (
+        ("pk", "uq:label,type_string", "uq:uuid", "fk:user_id"),
+        ("pk", "uq:uuid", "uq:label,type_string", "fk:user_id"),
+    ),
+    "db_dbnode": (
+        ("pk", "uq:uuid", "fk:dbcomputer_id", "fk:user_id"),
+        ("pk", "fk:user_id", "fk:dbcomputer_id", "uq:uuid"),
+    ),
+    "db_dbcomment": (
+        ("pk", "uq:uuid", "fk:dbnode_id", "fk:user_id"),
+        ("pk", "fk:dbnode_id", "uq:uuid", "fk:user_id"),
+    ),
+    "db_dbgroup_dbnodes": (("pk", "uq:dbgroup_id,dbnode_id", "fk:dbnode_id", "fk:dbgroup_id"), None),
+    "db_dblink": (("pk", "fk:input_id", "fk:output_id"), None),
+    "db_dblog": (("pk", "uq:uuid", "fk:dbnode_id"), ("pk", "fk:dbnode_id", "uq:uuid")),
+}
+ALEMBIC_VERSION_DDL = (
+    "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n"
+    "\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)"
+)
 
 
 # (table, column, target table, nullable): every reference between rows
@@ -173,25 +233,61 @@ def is_nullable(col: Column, revision: str) -> bool:
     return col.nullable_until_b and revision in ("main_0000", "main_0000a")
 
 
+def _rebuilt(table: str, revision: str) -> bool:
+    """Whether aiida-core's main_0000b has rebuilt ``table`` by ``revision``."""
+    return revision not in ("main_0000", "main_0000a") and CONSTRAINT_ORDER[table][1] is not None
+
+
+def _foreign_key_target(table: str, column: str) -> str:
+    return next(target for t, c, target, _ in FOREIGN_KEYS if (t, c) == (table, column))
+
+
+def _constraint_ddl(table: str, key: str, rebuilt: bool) -> str:
+    kind, _, cols = key.partition(":")
+    if kind == "pk":
+        return f"CONSTRAINT {table}_pkey PRIMARY KEY (id)"
+    if kind == "uq":
+        names = cols.split(",")
+        return f"CONSTRAINT uq_{table}_{'_'.join(names)} UNIQUE ({', '.join(names)})"
+    target = _foreign_key_target(table, cols)
+    on_delete = ON_DELETE[(table, cols)]
+    on_delete = f" ON DELETE {on_delete.upper() if rebuilt else on_delete}" if on_delete else ""
+    return (
+        f"CONSTRAINT fk_{table}_{cols}_{target} FOREIGN KEY({cols}) REFERENCES {target} (id)"
+        f"{on_delete} DEFERRABLE INITIALLY DEFERRED"
+    )
+
+
 def render_table_ddl(table: str, revision: str) -> str:
-    """CREATE TABLE of ``table`` as it stands at ``revision``."""
+    """CREATE TABLE of ``table`` as aiida-core 2.9.4 leaves it at ``revision`` (same text).
+
+    ``id INTEGER NOT NULL`` with a single-column ``PRIMARY KEY (id)`` constraint is still
+    SQLite's rowid alias, so the canonical copy is as fast as with ``INTEGER PRIMARY KEY``.
+    """
+    rebuilt = _rebuilt(table, revision)
     parts = []
     for col in TABLES[table]:
-        null = "" if is_nullable(col, revision) or col.name == "id" else " NOT NULL"
+        null = "" if is_nullable(col, revision) else " NOT NULL"
         parts.append(f"{col.name} {col.sql}{null}")
-    if table in UNIQUE:
-        parts.append(f"UNIQUE ({', '.join(UNIQUE[table])})")
-    return f"CREATE TABLE {table} (\n  " + ",\n  ".join(parts) + "\n)"
+    order = CONSTRAINT_ORDER[table][1 if rebuilt else 0]
+    assert order is not None
+    parts.extend(_constraint_ddl(table, key, rebuilt) for key in order)
+    name = f'"{table}"' if rebuilt else table
+    return f"CREATE TABLE {name} (\n\t" + ", \n\t".join(parts) + "\n)"
+
+
+def index_name(table: str, column: str) -> str:
+    return f"ix_{table}_{table}_{column}"
 
 
 def render_index_ddl(table: str) -> list[str]:
-    return [f"CREATE INDEX ix_{table}_{col} ON {table} ({col})" for col in INDEXED.get(table, ())]
+    return [f"CREATE INDEX {index_name(table, col)} ON {table} ({col})" for col in INDEXED.get(table, ())]
 
 
 def render_schema(revision: str) -> list[str]:
     """Every statement that creates an empty database at ``revision`` (indexes separately)."""
     statements = [render_table_ddl(table, revision) for table in TABLES]
-    statements.append("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    statements.append(ALEMBIC_VERSION_DDL)
     return statements
 
 

@@ -118,7 +118,7 @@ def test_blob_missing_from_repo_is_refused_main_to_main(tmp_path, main_archive):
 
 # ---------------------------------------------------------------- 3. schema and values
 def _drop(table: str, column: str) -> tuple[str, ...]:
-    indexes = [f"DROP INDEX IF EXISTS ix_{table}_{column}"]
+    indexes = [f"DROP INDEX IF EXISTS ix_{table}_{table}_{column}"]
     return (*indexes, f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
