@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -316,9 +317,8 @@ def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobRes
     pool = worker_pool(workers)
     try:  # the workers start at the first submit: a signal during the submits still shuts them down
         futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
-        for future in show(as_completed(futures), len(futures), "job pages"):
-            interrupts.check()  # a signal dropped while the pool forked: stop now, not at the end
-            results.extend(future.result())
+        for result in show(_finished_jobs(as_completed(futures)), len(tasks), "job pages"):  # counted in jobs
+            results.append(result)
     except BrokenProcessPool:
         done = {(r.project, r.job_id) for r in results}
         leftover = [t for chunk in chunks for t in chunk if (t.ref.project, t.ref.job_id) not in done]
@@ -326,6 +326,13 @@ def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobRes
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results, []
+
+
+def _finished_jobs(done: Any) -> Iterator[JobResult]:
+    """Each job's result as its chunk finishes: the bar counts jobs, not chunks of up to 16."""
+    for future in done:
+        interrupts.check()  # a signal dropped while the pool forked: stop now, not at the end
+        yield from future.result()
 
 
 def _no_progress(items: Any, total: int | None, desc: str) -> Any:
