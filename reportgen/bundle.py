@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from converters import progress
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
 from reportgen.outdir import replace_dir
@@ -176,7 +177,7 @@ def decode_path(text: str) -> str:
 
 def write_tag_files(bag: Path, info: list[tuple[str, str]]) -> tuple[int, int]:
     files = list_payload(bag)
-    digests = {path: read_digests(bag / path) for path in files}
+    digests = {path: read_digests(bag / path) for path in progress.counted(files, "checksums", len(files), "file")}
     total = sum((bag / path).stat().st_size for path in files)
     write_text(bag / "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
     lines = [f"{key}: {value}" for key, value in info] + [f"Payload-Oxum: {total}.{len(files)}"]
@@ -241,7 +242,7 @@ def read_manifest(bag: Path, name: str, problems: list[str]) -> dict[str, str]:
 def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None) -> list[str]:
     problems = []
     paths = sorted(set().union(*(set(m) for m in manifests.values())))
-    for rel in paths:
+    for rel in progress.counted(paths, "checking " + ("payload" if payload is not None else "tag files"), len(paths), "file"):
         target = bag / rel
         if not target.is_file() or target.is_symlink():
             problems.append(f"missing: {rel}")

@@ -45,8 +45,8 @@ Workers = click.IntRange(min=0)
 
 max_ratio_option = click.option(
     "--max-ratio", type=click.FloatRange(min=1), default=None, metavar="RATIO",
-    help="Refuse a member (16 MiB or more) that inflates more than RATIO times (default 200; a bomb guard; "
-         "'inf' turns it off for archives you trust).",
+    help=("Refuse a member (16 MiB or more) that inflates more than RATIO times (default 200; a bomb guard; "
+          "'inf' turns it off for archives you trust)."),
 )  # fmt: skip
 
 
@@ -62,7 +62,8 @@ def _limits(max_ratio: float | None):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="reportgen")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Turn an Entropy Hub data_store into a static run catalog, AiiDA export
     archives and offline audit bundles, with no server running.
 
@@ -71,6 +72,12 @@ def cli(debug: bool) -> None:
       reportgen example demo/data_store
       reportgen inspect demo/data_store
     """
+    from converters.progress import reporting
+    from reportgen.progress import stage_bars
+
+    # one bar per stage of the converters (archives written and read by every command), on a
+    # terminal only; silent in CI and pipes
+    ctx.with_resource(reporting(stage_bars()))
 
 
 # ---------------------------------------------------------------- data_store
@@ -145,18 +152,13 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
 
 # ---------------------------------------------------------------- archives (issue: converters)
 @cli.group()
-@click.pass_context
-def archive(ctx: click.Context) -> None:
+def archive() -> None:
     """Inspect, validate and migrate AiiDA export archives (versions 0.1 to 0.13 and main_0001).
 
     \b
     Example:
       reportgen archive migrate old.aiida new.zip --to 0.13
     """
-    from converters.progress import reporting
-    from reportgen.progress import stage_bars
-
-    ctx.with_resource(reporting(stage_bars()))  # bars on a terminal only; silent in CI and pipes
 
 
 @archive.command("inspect")

@@ -76,3 +76,31 @@ def tree_digest(root: Path) -> dict[str, tuple[str, int, int]]:
 def assert_no_staging_left(parent: Path) -> None:
     leftovers = [p.name for p in parent.iterdir() if ".staging-" in p.name or p.name.endswith(".tmp")]
     assert not leftovers, leftovers
+
+
+def run_on_terminal(*args: object, columns: int = 100) -> tuple[int, bytes]:
+    """Run ``python -m reportgen`` with a pseudo-terminal as its stdout and stderr (CI unset), as a
+    person at a terminal would; returns the exit code and everything it drew."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child; a terminal of 0 columns (a pty's default) makes tqdm draw nothing
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        os.execve(sys.executable, [sys.executable, "-m", "reportgen", *map(str, args)], env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child has closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output

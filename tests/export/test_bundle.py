@@ -9,7 +9,7 @@ import bagit
 import pytest
 
 from reportgen.bundle import verify_bundle, write_bundle
-from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli
+from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli, run_on_terminal
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,14 @@ def test_existing_bundle_needs_force(example_store: Path, bundle: Path, tmp_path
     assert_one_error_line(run_cli("bundle", "create", example_store, "-o", bag), 73, "exists")
     assert run_cli("bundle", "create", example_store, "-o", bag, "--force").code == 0
     assert_no_staging_left(tmp_path)
+
+
+def test_on_a_terminal_export_and_verify_draw_progress(example_store: Path, bundle: Path, tmp_path: Path):
+    """docs/cli.md: long work draws a bar on a terminal; export and bundle verify drew nothing."""
+    code, output = run_on_terminal("export", example_store, "-o", tmp_path / "runs.aiida")
+    assert code == 0, output[-500:]
+    assert b"writing runs.aiida" in output
+    code, output = run_on_terminal("bundle", "verify", bundle)
+    assert code == 0, output[-500:]
+    assert b"checking payload" in output
+    assert run_cli("bundle", "verify", bundle).stderr == ""  # and nothing at all in a pipe

@@ -18,7 +18,7 @@ import pytest
 from reportgen.errors import EXIT_CANTCREAT, EXIT_DATAERR, EXIT_IOERR, EXIT_TEMPFAIL
 from reportgen.site.build import BuildOptions, build_site
 from reportgen.site.write import hold_lock
-from tests.invariants import Run, assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
+from tests.invariants import Run, assert_no_staging_left, assert_one_error_line, run_cli, run_on_terminal, tree_digest
 from tests.site.helpers import site_digest, writable_copy
 
 
@@ -261,34 +261,13 @@ def test_a_worker_that_dies_costs_only_its_own_job(example_store: Path, tmp_path
 
 def test_on_a_terminal_the_job_pages_bar_counts_jobs(tmp_path: Path) -> None:
     """The pool works in chunks of jobs (two each here); the bar said '57/57 job' for 900 jobs."""
-    import pty
-
     from reportgen.example import write_example
 
     store = tmp_path / "data_store"
     write_example(store, seed=0, jobs_per_project=12)
     jobs = len(list(store.glob("*/*.hdf5")))
     assert jobs >= 32  # enough for chunks of more than one job with two workers
-    command = [sys.executable, "-m", "reportgen", "build", str(store), "-o", str(tmp_path / "site"), "--workers", "2"]
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: stderr is the terminal (100 columns: tqdm draws nothing in 0), so bars are drawn
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        os.execve(sys.executable, command, env)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, output[-500:]
+    code, output = run_on_terminal("build", store, "-o", tmp_path / "site", "--workers", "2")
+    assert code == 0, output[-500:]
     counts = re.findall(rb"job pages: +\d+%\|[^|]*\| (\d+)/(\d+)", output)
     assert counts and {int(total) for _, total in counts} == {jobs}, (counts, jobs)
