@@ -288,8 +288,17 @@ class _BundleGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            self._refuse_a_misspelt_command(ctx, args[0])
             args = ["create", *args]
         return super().parse_args(ctx, args)
+
+    def _refuse_a_misspelt_command(self, ctx: click.Context, word: str) -> None:
+        """``bundle veriffy B`` is a typo, not a data_store named veriffy (which does not exist)."""
+        import difflib
+
+        close = difflib.get_close_matches(word, list(self.commands), n=1)
+        if close and not Path(word).exists():
+            ctx.fail(f"No such command {word!r}. Did you mean {close[0]!r}?")
 
 
 @cli.group(cls=_BundleGroup)

@@ -120,3 +120,8 @@ def test_on_a_terminal_export_and_verify_draw_progress(example_store: Path, bund
     assert code == 0, output[-500:]
     assert b"checking payload" in output
     assert run_cli("bundle", "verify", bundle).stderr == ""  # and nothing at all in a pipe
+
+
+def test_a_misspelt_subcommand_is_named_not_taken_for_a_data_store(tmp_path: Path):
+    line = assert_one_error_line(run_cli("bundle", "veriffy", tmp_path / "bag"), 64, "No such command 'veriffy'")
+    assert "Did you mean 'verify'" in line
