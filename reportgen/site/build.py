@@ -130,7 +130,7 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
     from reportgen.readers.datastore import scan_data_store
 
     if not data_store.is_dir():
-        raise InputMissingError(data_store, "data_store folder not found")
+        raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
     out.check_overlap(data_store, site)
     timer = Timer()
     site.parent.mkdir(parents=True, exist_ok=True)

@@ -123,6 +123,12 @@ def test_a_removed_project_counts_its_jobs_as_removed(example_store: Path, tmp_p
     assert not (site / "ion_trap_scan").exists()
 
 
+def test_a_data_store_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("not a data_store")
+    assert_one_error_line(run_cli("build", tmp_path / "README.txt", "-o", tmp_path / "site"), 66, "is not a directory")
+    assert_one_error_line(run_cli("build", tmp_path / "nothing", "-o", tmp_path / "site"), 66, "not found")
+
+
 def test_output_inside_the_data_store_is_refused(example_store: Path, unchanged) -> None:
     unchanged(example_store)
     run = run_cli("build", example_store, "-o", example_store / "site")
