@@ -246,3 +246,10 @@ def test_phone_width_keyboard_focus_and_dark_print(browser, small_site: Path) ->
     colours = tab.page.evaluate("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]")
     assert colours == ["rgb(255, 255, 255)", "rgb(0, 0, 0)"]
     assert tab.errors == []
+
+
+def test_search_matches_what_the_table_shows_not_the_page_links(browser, small_site: Path) -> None:
+    tab = Page(browser)
+    tab.open(small_site / "default_project" / "index.html", "#q=.html")
+    assert _catalog_ids(tab) == []  # every row's hidden link ends in .html; no shown cell does
+    assert tab.errors == []

@@ -135,7 +135,9 @@
     if (!data) { return; }
     cols = data.columns.filter(function (c) { return c !== "href"; });
     idx = {}; data.columns.forEach(function (c, i) { idx[c] = i; });
-    haystack = data.rows.map(function (row) { return row.join("\u0001").toLowerCase(); });
+    haystack = data.rows.map(function (row) {  // the shown columns only: the page link is no text to match
+      return cols.map(function (c) { return row[idx[c]]; }).join("\u0001").toLowerCase();
+    });
     readHash(); syncControls();
     var timer = null;
     document.getElementById("catalog-search").addEventListener("input", function (e) {
