@@ -118,6 +118,12 @@ def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
         )
 
 
+def _repository_unit(summary: ArchiveSummary) -> str:
+    """A main archive stores each distinct content once (``repo/<sha256>``); a legacy one, every
+    file of every node: the same data counts differently, so the unit says which."""
+    return "distinct files (blobs)" if summary.export_version.startswith("main_") else "files"
+
+
 def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
     if as_json:
         return orjson.dumps(asdict(summary), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
@@ -127,7 +133,7 @@ def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
         f"export version: {summary.export_version} (written by AiiDA {summary.aiida_version or '?'})",
         "entities:       " + ", ".join(f"{k} {v}" for k, v in summary.entities.items()),
         f"links:          {summary.links}",
-        f"repository:     {summary.repository_files} files, {summary.repository_bytes} bytes",
+        f"repository:     {summary.repository_files} {_repository_unit(summary)}, {summary.repository_bytes} bytes",
     ]
     lines += _section("node types", summary.node_types)
     lines += _section("link types", summary.link_types)

@@ -50,6 +50,9 @@ def test_cli_migrate_validate_inspect_down_and_up(tmp_path, main_archive):
     assert run_cli("archive", "validate", tmp_path / "cli.aiida").code == 0
     inspected = run_cli("archive", "inspect", tmp_path / "cli.aiida", "--json")
     assert json.loads(inspected.stdout)["export_version"] == "main_0001"
+    # a main archive counts each content once; the text says so (a legacy one counts every file)
+    assert "repository:     3 distinct files (blobs)," in run_cli("archive", "inspect", tmp_path / "cli.aiida").stdout
+    assert "repository:     4 files," in run_cli("archive", "inspect", src).stdout
     down = run_cli("archive", "migrate", tmp_path / "cli.aiida", tmp_path / "old.tar.gz", "--to", "0.4")
     assert down.code == 0, down.stderr
     assert run_cli("archive", "validate", tmp_path / "old.tar.gz").code == 0
