@@ -78,29 +78,30 @@ def assert_no_staging_left(parent: Path) -> None:
     assert not leftovers, leftovers
 
 
-def run_on_terminal(*args: object, columns: int = 100) -> tuple[int, bytes]:
-    """Run ``python -m reportgen`` with a pseudo-terminal as its stdout and stderr (CI unset), as a
-    person at a terminal would; returns the exit code and everything it drew."""
+
+def run_on_terminal(*args: object, columns: int = 120) -> tuple[int, str]:
+    """``python -m reportgen`` with stderr on a pseudo-terminal (``columns`` wide: in a terminal of
+    0 columns, a pty's default, tqdm draws nothing), CI unset: as a person runs it.  Returns the
+    exit code and everything drawn on the terminal."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child; a terminal of 0 columns (a pty's default) makes tqdm draw nothing
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-        os.execve(sys.executable, [sys.executable, "-m", "reportgen", *map(str, args)], env)
-    output = b""
+    proc = subprocess.Popen([sys.executable, "-m", "reportgen", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=follower, env=env)  # fmt: skip
+    os.close(follower)
+    seen = b""
     while True:
         try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the child has closed the terminal
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
             break
         if not chunk:
             break
-        output += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), output
+        seen += chunk
+    os.close(leader)
+    return proc.wait(timeout=300), seen.decode("utf-8", "replace")

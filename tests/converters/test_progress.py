@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import struct
-import subprocess
-import sys
-import termios
 import zipfile
-from pathlib import Path
 
 import converters
 from converters.main import convert
 from converters.progress import reporting
 from tests.converters import builders as b
 from tests.converters_main.helpers import legacy_archive
-from tests.invariants import run_cli
+from tests.invariants import run_cli, run_on_terminal
 
 
 class Bar:
@@ -80,30 +72,9 @@ def test_the_output_is_the_same_with_or_without_a_sink(tmp_path):
     assert (tmp_path / "watched.zip").read_bytes() == (tmp_path / "quiet.zip").read_bytes()
 
 
-def _run_on_a_terminal(*args: object) -> tuple[int, str]:
-    """The CLI with stderr on a pseudo-terminal 120 columns wide, CI unset: as a person runs it."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.Popen([sys.executable, "-m", "reportgen", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=follower, env=env)  # fmt: skip
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    return proc.wait(timeout=120), seen.decode("utf-8", "replace")
-
-
 def test_bars_on_a_terminal_and_silence_in_ci(tmp_path):
     src = b.write_container(tmp_path / "in.zip", b.build_members("0.4"), "zip")
-    code, terminal = _run_on_a_terminal("archive", "migrate", src, tmp_path / "tty.zip")
+    code, terminal = run_on_terminal("archive", "migrate", src, tmp_path / "tty.zip")
     assert code == 0
     assert "reading data.json" in terminal and "repository" in terminal
     ci = run_cli("archive", "migrate", src, tmp_path / "ci.zip")

@@ -115,10 +115,10 @@ def test_on_a_terminal_export_and_verify_draw_progress(example_store: Path, bund
     """docs/cli.md: long work draws a bar on a terminal; export and bundle verify drew nothing."""
     code, output = run_on_terminal("export", example_store, "-o", tmp_path / "runs.aiida")
     assert code == 0, output[-500:]
-    assert b"writing runs.aiida" in output
+    assert "writing runs.aiida" in output
     code, output = run_on_terminal("bundle", "verify", bundle)
     assert code == 0, output[-500:]
-    assert b"checking payload" in output
+    assert "checking payload" in output
     assert run_cli("bundle", "verify", bundle).stderr == ""  # and nothing at all in a pipe
 
 

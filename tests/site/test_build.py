@@ -275,5 +275,5 @@ def test_on_a_terminal_the_job_pages_bar_counts_jobs(tmp_path: Path) -> None:
     assert jobs >= 32  # enough for chunks of more than one job with two workers
     code, output = run_on_terminal("build", store, "-o", tmp_path / "site", "--workers", "2")
     assert code == 0, output[-500:]
-    counts = re.findall(rb"job pages: +\d+%\|[^|]*\| (\d+)/(\d+)", output)
+    counts = re.findall(r"job pages: +\d+%\|[^|]*\| (\d+)/(\d+)", output)
     assert counts and {int(total) for _, total in counts} == {jobs}, (counts, jobs)
