@@ -177,12 +177,6 @@ TABLES_0000 = {
 }
 # aiida-core 2.9.4, main_0001 (= main_0000b): `verdi archive migrate` of a 0.13 archive (audit dump)
 TABLES_0001 = {
-        'alembic_version': (
-        'CREATE TABLE alembic_version (\n'
-        '    version_num VARCHAR(32) NOT NULL,\n'
-        '    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n'
-        ')'
-    ),
         'db_dbauthinfo': (
         'CREATE TABLE "db_dbauthinfo" (\n'
         '    id INTEGER NOT NULL,\n'
@@ -243,29 +237,6 @@ TABLES_0001 = {
         '    CONSTRAINT fk_db_dbgroup_user_id_db_dbuser FOREIGN KEY(user_id) REFERENCES db_dbuser (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED\n'
         ')'
     ),
-        'db_dbgroup_dbnodes': (
-        'CREATE TABLE db_dbgroup_dbnodes (\n'
-        '    id INTEGER NOT NULL,\n'
-        '    dbnode_id INTEGER NOT NULL,\n'
-        '    dbgroup_id INTEGER NOT NULL,\n'
-        '    CONSTRAINT db_dbgroup_dbnodes_pkey PRIMARY KEY (id),\n'
-        '    CONSTRAINT uq_db_dbgroup_dbnodes_dbgroup_id_dbnode_id UNIQUE (dbgroup_id, dbnode_id),\n'
-        '    CONSTRAINT fk_db_dbgroup_dbnodes_dbnode_id_db_dbnode FOREIGN KEY(dbnode_id) REFERENCES db_dbnode (id) DEFERRABLE INITIALLY DEFERRED,\n'
-        '    CONSTRAINT fk_db_dbgroup_dbnodes_dbgroup_id_db_dbgroup FOREIGN KEY(dbgroup_id) REFERENCES db_dbgroup (id) DEFERRABLE INITIALLY DEFERRED\n'
-        ')'
-    ),
-        'db_dblink': (
-        'CREATE TABLE db_dblink (\n'
-        '    id INTEGER NOT NULL,\n'
-        '    input_id INTEGER NOT NULL,\n'
-        '    output_id INTEGER NOT NULL,\n'
-        '    label VARCHAR(255) NOT NULL,\n'
-        '    type VARCHAR(255) NOT NULL,\n'
-        '    CONSTRAINT db_dblink_pkey PRIMARY KEY (id),\n'
-        '    CONSTRAINT fk_db_dblink_input_id_db_dbnode FOREIGN KEY(input_id) REFERENCES db_dbnode (id) DEFERRABLE INITIALLY DEFERRED,\n'
-        '    CONSTRAINT fk_db_dblink_output_id_db_dbnode FOREIGN KEY(output_id) REFERENCES db_dbnode (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED\n'
-        ')'
-    ),
         'db_dblog': (
         'CREATE TABLE "db_dblog" (\n'
         '    id INTEGER NOT NULL,\n'
@@ -314,6 +285,7 @@ TABLES_0001 = {
         ')'
     ),
 }
+TABLES_0001.update({name: TABLES_0000[name] for name in ("alembic_version", "db_dbgroup_dbnodes", "db_dblink")})  # main_0000b leaves them
 # the same in every revision
 INDEXES = {
         'ix_db_dbauthinfo_db_dbauthinfo_aiidauser_id': 'CREATE INDEX ix_db_dbauthinfo_db_dbauthinfo_aiidauser_id ON db_dbauthinfo (aiidauser_id)',
