@@ -11,7 +11,7 @@ import orjson
 
 from converters.containers import Limits, open_archive
 from converters.errors import BadInputError
-from converters.jsonio import gc_paused
+from converters.jsonio import gc_paused, json_kind
 from converters.versions import entity_names, node_type_field, read_data, read_metadata
 
 ENTITIES = ("User", "Computer", "Group", "Node", "Log", "Comment")
@@ -41,9 +41,6 @@ class ArchiveSummary:
     warnings: tuple[str, ...]
 
 
-_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-
-
 def _shaped(value: Any, kind: type, where: str, file: object) -> Any:
     """``value`` if it is a ``kind`` (a missing or null one counts as empty), else the one error line:
     a summary of a document without its version's shape would count nothing or crash."""
@@ -51,7 +48,7 @@ def _shaped(value: Any, kind: type, where: str, file: object) -> Any:
         return kind()
     if not isinstance(value, kind):
         wanted = "an object" if kind is dict else "a list"
-        raise BadInputError(file, f"{where}: must be {wanted}, not {_KINDS.get(type(value), 'a value')}", "data.json")
+        raise BadInputError(file, f"{where}: must be {wanted}, not {json_kind(value)}", "data.json")
     return value
 
 

@@ -146,6 +146,15 @@ def int64(text: str) -> int:
     return value
 
 
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}  # fmt: skip
+
+
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, in the words of an error line ("a string", "an object", ...)."""
+    return _JSON_KINDS.get(type(value), "a value")
+
+
 def plain_reason(exc: ValueError) -> str:
     """A parser's ValueError as a reason for the error line: Python's own limit on integer digits
     comes with advice for programmers (``sys.set_int_max_str_digits()``), which is no reason."""

@@ -49,6 +49,7 @@ from converters.main import rowsink
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
+from converters.jsonio import json_kind
 from converters.jsonrows import Path_
 from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
@@ -282,8 +283,6 @@ _STAGED = {tuple(s.split(".")): s for s in ROW_SECTIONS}
 # staged into tables keyed by pk: SQLite refuses a pk repeated in a later batch ("duplicate pk")
 ENTITY_SECTIONS = frozenset(("export_data", e) for e in ENTITIES)
 _SQLITE_INT = (-(2**63), 2**63 - 1)
-_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
-               bool: "a boolean", type(None): "null"}  # fmt: skip
 
 
 def stage_data_json(
@@ -311,13 +310,9 @@ def staged_sections(events: Iterable[tuple], file: object) -> Iterator[tuple[str
         elif kind == "open" or kind == "value":
             shape = SECTION_SHAPES.get(path)
             if shape is not None and (kind == "value" or event[2] is not shape):
-                found = _kind(event[2]) if kind == "value" else ("a list", "an object")[event[2]]
+                found = json_kind(event[2]) if kind == "value" else ("a list", "an object")[event[2]]
                 wanted = "an object" if shape else "a list"
                 raise BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {found}", "data.json")
-
-
-def _kind(value: object) -> str:
-    return _JSON_KINDS.get(type(value), "a value")
 
 
 def stage_batches(
@@ -415,7 +410,7 @@ def _kind_of(kind: str) -> str | None:
 
 def _wrong_type(log: ProblemLog, where: str, wanted: str, value: object) -> BadInputError:
     """A value the column cannot hold: refused (stored, it would be garbage in the database)."""
-    return BadInputError(log.file, f"{where}: {_kind(value)} ({value!r:.60}) where {wanted} is expected", "data.json")
+    return BadInputError(log.file, f"{where}: {json_kind(value)} ({value!r:.60}) where {wanted} is expected", "data.json")
 
 
 def _datetime(value: object, entity: str, pk: str, key: str, log: ProblemLog) -> str | None:
