@@ -143,18 +143,17 @@ def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: P
 
 
 def _locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
-    reader = sqlite3.connect(f"file:{conn.execute('PRAGMA database_list').fetchone()[2]}?mode=ro", uri=True)
-    reader.text_factory = bytes
+    conn.text_factory = bytes  # the raw bytes, for this search only
     try:
         for column in columns:
-            for pk, value in _batched(reader, f"SELECT id, {column} FROM {table} ORDER BY id"):
+            for pk, value in _batched(conn, f"SELECT id, {column} FROM {table} ORDER BY id"):
                 if isinstance(value, bytes):
                     try:
                         value.decode("utf-8")
                     except UnicodeDecodeError as exc:
                         log.add("error", "not-utf8", f"{table}[{pk}].{column}", f"text is not UTF-8 (byte {exc.start}): {value[:40]!r}")
     finally:
-        reader.close()
+        conn.text_factory = str
 
 
 def _is_datetime(value: str) -> bool:
