@@ -14,6 +14,7 @@ from converters.errors import BadInputError
 from converters.jsonio import gc_paused, json_kind
 from converters.versions import entity_names, node_type_field, read_data, read_metadata
 
+JSON_FORMAT = "reportgen-archive-inspect/1"  # changes when a key of the JSON summary changes meaning or goes away
 ENTITIES = ("User", "Computer", "Group", "Node", "Log", "Comment")
 
 
@@ -123,7 +124,7 @@ def _repository_unit(summary: ArchiveSummary) -> str:
 
 def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
     if as_json:
-        return orjson.dumps(asdict(summary), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+        return orjson.dumps({"format": JSON_FORMAT, **asdict(summary)}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
     lines = [
         f"archive:        {summary.path}",
         f"container:      {summary.container}",

@@ -23,6 +23,7 @@ from converters.errors import BadInputError
 from converters.jsonio import gc_paused
 from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
 
+JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON report changes meaning or goes away
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?$")
 LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
@@ -253,7 +254,7 @@ def render_problems(path: Path | str, problems: list[Problem], as_json: bool = F
     if as_json:
         import orjson
 
-        doc = {"archive": str(path), "valid": errors == 0, "errors": errors, "warnings": warnings,
+        doc = {"format": JSON_FORMAT, "archive": str(path), "valid": errors == 0, "errors": errors, "warnings": warnings,
                "problems": [p.__dict__ for p in problems]}  # fmt: skip
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
     lines = [p.describe() for p in problems]

@@ -16,6 +16,8 @@ from typing import Any
 from reportgen.errors import EXIT_DATAERR, EXIT_OK
 from reportgen.records import STATUSES, DataStore, Job, Problem
 
+JSON_FORMAT = "reportgen-inspect/1"  # changes when a key of the JSON report changes meaning or goes away
+
 
 def format_time(when: datetime | None) -> str:
     """UTC, ISO 8601 with a literal Z (D5: display in UTC)."""
@@ -87,6 +89,7 @@ def job_dict(job: Job) -> dict[str, Any]:
 def build_inspect_dict(store: DataStore) -> dict[str, Any]:
     problems = store.all_problems()
     return {
+        "format": JSON_FORMAT,
         "root": store.root,
         "projects": [
             {

@@ -42,6 +42,7 @@ def test_row_22_referential_integrity_every_problem_with_its_path(tmp_path):
     assert run.code == 65 and "Traceback" not in run.stderr
     doc = json.loads(run.stdout)
     assert doc["valid"] is False and doc["errors"] == len(errors)
+    assert doc["format"] == "reportgen-archive-validate/1"
 
 
 def test_valid_archive_exits_0_and_missing_repository_is_only_a_warning(tmp_path):
@@ -58,6 +59,7 @@ def test_inspect_text_and_json(tmp_path):
     run = run_cli("archive", "inspect", src, "--json")
     assert run.code == 0, run.stderr
     doc = json.loads(run.stdout)
+    assert doc["format"] == "reportgen-archive-inspect/1"
     assert doc["export_version"] == "0.3" and doc["container"] == "tar.gz"
     assert doc["entities"] == {"User": 1, "Computer": 1, "Group": 1, "Node": 7, "Log": 0, "Comment": 0}
     assert doc["link_types"] == {"calllink": 1, "createlink": 1, "inputlink": 3, "returnlink": 1}

@@ -22,6 +22,7 @@ def test_inspect_example_store_text_and_json(example_store):
     assert "project 'default_project':" in text.stdout and "problems:" in text.stdout
     as_json = run_cli("inspect", example_store, "--json")
     report = json.loads(as_json.stdout)
+    assert report["format"] == "reportgen-inspect/1"  # scripts check the layout before reading on
     assert report["counts"]["errors"] == 0 and report["counts"]["jobs"] > 0
     job = report["projects"][0]["jobs"][0]
     assert {"id", "status", "start_time", "end_time", "nodes", "outputs", "problems"} <= set(job)
