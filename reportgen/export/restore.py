@@ -183,20 +183,11 @@ def write_repository(staging: Path, bundles: Path, target: Target, file: Path, m
     try:
         write_repo_from_bundle(git_dir, bundles / bundle_name(target.path), target.head)
     except BadInputError as exc:
-        raise BadInputError(file, f"git cannot restore {target.path!r} from its bundle ({one_line(exc.reason)})",
-                            member) from None
+        raise BadInputError(file, f"git cannot restore {target.path!r} from its bundle ({exc.reason})", member) from None
     except WriteError as exc:
-        raise WriteError(output, f"cannot create repository {target.path!r}: {one_line(exc.reason)}") from None
+        raise WriteError(output, f"cannot create repository {target.path!r}: {exc.reason}") from None
     if target.refs and read_refs(git_dir) != dict(target.refs):
         raise BadInputError(file, f"restored repository {target.path!r} does not hold the recorded refs", member)
-
-
-def one_line(text: str) -> str:
-    """One line of a git message: its ``fatal:`` line (the cause) when there is one, else the first."""
-    text = text.removeprefix("git bundle unusable: ").removeprefix("git init failed: ")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else "git failed")
-    return chosen.removeprefix("fatal: ").removeprefix("error: ")[:200]
 
 
 def check_free_space(arc: containers.Archive, plan: RestorePlan, archive: Path, output: Path) -> None:

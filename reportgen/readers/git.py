@@ -466,13 +466,21 @@ def read_refs(git_dir: Path) -> dict[str, str]:
     return refs
 
 
+def git_cause(stderr: bytes) -> str:
+    """The cause in git's several lines of stderr, as one line: its ``fatal:`` line when there is
+    one (the ``error:`` lines before it are symptoms), else the first."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else "git failed")
+    return chosen.removeprefix("fatal: ").removeprefix("error: ")[:200]
+
+
 def write_repo_from_bundle(git_dir: Path, bundle: Path, head: str) -> None:
     """A bare repository at the fresh ``git_dir`` holding every ref of ``bundle``, HEAD as recorded."""
     init = run_git(git_dir, "init", "--bare", "--quiet", str(git_dir))
     if init.returncode != 0:
-        raise WriteError(git_dir, f"git init failed: {init.stderr.decode('utf-8', 'replace').strip()}")
+        raise WriteError(git_dir, f"git init failed: {git_cause(init.stderr)}")
     fetch = run_git(git_dir, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
     if fetch.returncode != 0:
-        raise BadInputError(bundle, f"git bundle unusable: {fetch.stderr.decode('utf-8', 'replace').strip()}")
+        raise BadInputError(bundle, git_cause(fetch.stderr))  # the caller says what the bundle was for
     if head:
         (git_dir / "HEAD").write_text(head, encoding="utf-8")
