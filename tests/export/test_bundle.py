@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import bagit
 import pytest
 
+from converters import open_archive
+from converters.versions import read_metadata
 from reportgen.bundle import verify_bundle, write_bundle
 from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli, run_on_terminal
 
@@ -40,6 +43,11 @@ def test_bundle_is_a_valid_bag_with_site_and_archive(bundle: Path):
     assert (bundle / "data" / "site" / "index.html").is_file()
     info = (bundle / "bag-info.txt").read_text()
     assert "Bag-Software-Agent: reportgen" in info and "Reportgen-Export-Parameters:" in info
+    exported = read_metadata(open_archive(bundle / "data" / "export.aiida"))["export_parameters"]
+    fields = dict(line.split(": ", 1) for line in info.splitlines())
+    assert int(fields["Reportgen-Exported-Jobs"]) == len(exported["jobs"]) > 0
+    assert int(fields["Reportgen-Exported-Projects"]) == len(exported["projects"]) > 0
+    assert {"jobs", "projects"}.isdisjoint(json.loads(fields["Reportgen-Export-Parameters"]))  # lists: in metadata.json
     assert "Bagging-Date" not in info  # only from SOURCE_DATE_EPOCH
     assert run_cli("bundle", "verify", bundle).code == 0
 
