@@ -60,7 +60,8 @@ def build_download_href(href: str) -> str:
 
 
 def render_log_lines(lines: tuple[LogLine, ...], anchor: str) -> Markup:
-    """The numbered lines of a log's ``<pre>``, each a span a link can target.
+    """The numbered lines of a log's ``<pre>``, each a span a link can target; its number is the
+    link to it (``#<anchor>-L<n>``, as in a CI log viewer), to copy and send.
 
     Why here and not a template loop: a job page has hundreds of log lines and the
     loop's per-line escaping was a fifth of a page's rendering.  The text is escaped
@@ -70,10 +71,10 @@ def render_log_lines(lines: tuple[LogLine, ...], anchor: str) -> Markup:
     if not lines:
         return Markup("")
     texts = str(escape("\n".join(line.text for line in lines))).split("\n")
-    prefix = f'" id="{escape(anchor)}-L'
+    target = f"{escape(anchor)}-L"
     return Markup("".join(
-        f'<span class="ln{" ln-" + line.kind if line.kind else ""}{prefix}{line.number}">'
-        f'<span class="lnum">{line.number}</span>{text}\n</span>'
+        f'<span class="ln{" ln-" + line.kind if line.kind else ""}" id="{target}{line.number}">'
+        f'<a class="lnum" href="#{target}{line.number}">{line.number}</a>{text}\n</span>'
         for line, text in zip(lines, texts)
     ))
 

@@ -59,7 +59,7 @@ def test_cut_preview_shows_the_kept_end_of_the_log_with_its_traceback_escaped(tm
     assert title and title.group(1).startswith("End of the file: last 5 lines (lines 6-10 of 10")
     tail = block[block.index("log-tail-title") :]
     # numbered as the reader numbers the whole file, so its traceback line is marked
-    assert re.search(r'class="ln ln-traceback" id="[^"]*-tail-L7"><span class="lnum">7</span>Traceback', tail)
+    assert re.search(r'class="ln ln-traceback" id="([^"]*-tail-L7)"><a class="lnum" href="#\1">7</a>Traceback', tail)
     assert "ValueError: boom" in tail
     assert "<script>alert(1)" not in block and html.escape("<script>alert(1)</script> & more") in tail
     ids = re.findall(r' id="([^"]+)"', block)

@@ -253,3 +253,27 @@ def test_search_matches_what_the_table_shows_not_the_page_links(browser, small_s
     tab.open(small_site / "default_project" / "index.html", "#q=.html")
     assert _catalog_ids(tab) == []  # every row's hidden link ends in .html; no shown cell does
     assert tab.errors == []
+
+
+def test_log_line_numbers_link_to_their_line_and_a_linked_line_opens_its_log(browser, small_site: Path) -> None:
+    """A line number is a link a user copies (as in a CI log viewer); opening that link opens the
+    folded log, scrolls to the line and marks it."""
+    job = next(p for p in sorted(small_site.glob("*/j*.html")) if "~" not in p.name)
+    tab = Page(browser)
+    tab.open(job)
+    first_log = tab.page.locator("details.log").first
+    assert first_log.evaluate("d => d.open") is False
+    first_log.locator("summary").click()
+    number = first_log.locator("a.lnum").nth(2)
+    line_id = number.evaluate("a => a.parentElement.id")
+    number.click()
+    assert tab.page.url.endswith("#" + line_id)
+    assert tab.page.evaluate("id => getComputedStyle(document.getElementById(id)).outlineStyle", line_id) == "solid"
+
+    fresh = Page(browser)
+    fresh.open(job, "#" + line_id)
+    assert fresh.page.locator("details.log").first.evaluate("d => d.open") is True
+    assert fresh.page.evaluate("id => { const r = document.getElementById(id).getBoundingClientRect();"
+                               " return r.top >= 0 && r.bottom <= window.innerHeight; }", line_id)
+    fresh.open(job, "#%E0%A4%A")  # a mistyped link: no error, nothing opened
+    assert tab.errors == [] and fresh.errors == []

@@ -1,5 +1,6 @@
 /* Keyboard: "/" focuses the search box; j/k move between rows; Enter opens the current row.
-   Also the copy buttons of the h5py snippets. */
+   Also the copy buttons of the h5py snippets, and links to a log line: the folded log that
+   holds the target is opened (Chromium does this itself; older Firefox and Safari do not). */
 (function () {
   "use strict";
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("tr.row-link")); }
@@ -19,6 +20,18 @@
       if (search) { event.preventDefault(); search.focus(); }
     } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); }
   });
+  function revealTarget() {
+    var id = window.location.hash.slice(1), target = null;
+    try { target = id && document.getElementById(decodeURIComponent(id)); } catch (e) { return; }  /* "#%E0" */
+    if (!target) { return; }  /* a catalog's hash is its view state, not an id */
+    var folded = false;
+    for (var box = target.closest("details"); box; box = box.parentElement && box.parentElement.closest("details")) {
+      if (!box.open) { box.open = true; folded = true; }
+    }
+    if (folded) { target.scrollIntoView({block: "center"}); }
+  }
+  window.addEventListener("hashchange", revealTarget);
+  revealTarget();
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) { return; }
