@@ -29,7 +29,9 @@ output keeps the input's order whatever order the sections come in.
 tree, section by section and batch by batch, byte for byte what the
 in-memory chain writes (the tests compare the two).
 
-**Strictness.**  The in-memory reader refuses duplicate keys and integers
+**Strictness.**  A section of the wrong shape (``links_uuid`` an object, an
+entity's rows a list) is refused, as the in-memory path refuses it
+(``versions.check_sections``).  The in-memory reader refuses duplicate keys and integers
 beyond 64 bits; so does this one, cheaply: a batch whose dict is shorter
 than the rows read, a key seen in an earlier batch of the section, a colon
 count that differs from the batch's dump (a key dropped inside a row), or a
@@ -55,7 +57,7 @@ from converters.jsonrows import LEGACY_WALK, Path_, RowReader
 from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
 from converters.migrations.v0_5_to_v0_6 import _has_string_leaf, string_leaf_in
-from converters.versions import LEGACY_VERSIONS, version_index
+from converters.versions import LEGACY_VERSIONS, section_shape, shape_refusal, version_index
 from converters.workfile import WorkFile
 
 FIRST_STREAMED = "0.4"  # the steps before it need the whole document (links deleted by node type, ...)
@@ -385,8 +387,12 @@ def checked_outline(
                 yield "rows", path, rows, _checked_dump(file, opener, path, rows, event[3], event[4], seen)
                 continue
             if kind == "open":
+                if section_shape(event[1]) not in (None, event[2]):  # event[2]: True an object, False a list
+                    raise shape_refusal(file, event[1], event[2])
                 seen = None if event[1] in keys_checked_elsewhere else set()
             elif kind == "value":
+                if section_shape(event[1]) is not None:  # a scalar (null too) where a section must be
+                    raise shape_refusal(file, event[1], [event[2]])
                 _checked_value(file, event[1], event[2])
             yield event
 

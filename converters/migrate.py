@@ -23,7 +23,7 @@ from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
-from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, read_data, read_metadata, version_index
+from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, version_index
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, 
 def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
     """Before 0.4 (steps that need the whole document): one parse, in-place steps, one dump."""
     draft = Draft(str(archive.path), metadata, read_data(archive), _repo_view(archive))
+    check_sections(archive.path, draft.data)
     with gc_paused():
         _run_steps(draft, steps)
         # data.json keeps the input's order (as the streamed path must); metadata.json is sorted

@@ -14,7 +14,7 @@ from typing import Any
 
 from converters.containers import Archive, open_archive
 from converters.errors import BadInputError
-from converters.jsonio import read_json
+from converters.jsonio import json_kind, read_json
 
 LEGACY_VERSIONS: tuple[str, ...] = tuple(f"0.{n}" for n in range(1, 14))
 KNOWN_VERSIONS: list[str] = list(LEGACY_VERSIONS)  # extended by later format families
@@ -83,6 +83,45 @@ def read_data(archive: Archive) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadInputError(archive.path, "data.json is not a JSON object", "data.json")
     return data
+
+
+# What a legacy data.json section must be, in every version: True an object, False a list.
+# A section of another shape would go through the steps untouched, or lose its rows, without a word.
+_SECTION_SHAPES = {"export_data": True, "links_uuid": False, "groups_uuid": True, "node_attributes": True,
+                   "node_extras": True, "node_attributes_conversion": True, "node_extras_conversion": True}  # fmt: skip
+
+
+_ENTITIES = frozenset({"User", "Computer", "Group", "Node", "Log", "Comment"})
+
+
+def section_shape(path: tuple[str, ...]) -> bool | None:
+    """True if the section at ``path`` must be an object, False a list, None if either may do
+    (the rows of a known entity are an object; an unknown section passes through untouched)."""
+    if len(path) == 1:
+        return _SECTION_SHAPES.get(path[0])
+    if len(path) == 2 and path[0] == "export_data":
+        short = path[1].rpartition(".Db")[2]  # aiida.backends.djsite.db.models.DbNode at 0.1 ... 0.2
+        return True if short in _ENTITIES else None
+    return None
+
+
+def shape_refusal(file: Path | str, path: tuple[str, ...], found: bool | list) -> BadInputError:
+    """The one line for a section of the wrong shape.  ``found``: True or False for an object or a
+    list a streaming reader has just opened; ``[value]`` for a value (a scalar too) in hand."""
+    wanted = "an object" if section_shape(path) else "a list"
+    kind = json_kind(found[0]) if isinstance(found, list) else ("a list", "an object")[found]
+    return BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {kind}", "data.json")
+
+
+def check_sections(file: Path | str, data: dict[str, Any]) -> None:
+    """Refuse a parsed legacy data.json whose sections are not the containers their rows need."""
+    for key, value in data.items():
+        shape = section_shape((key,))
+        if shape is not None and not isinstance(value, dict if shape else list):
+            raise shape_refusal(file, (key,), [value])
+    for entity, rows in data.get("export_data", {}).items():
+        if section_shape(("export_data", entity)) and not isinstance(rows, dict):
+            raise shape_refusal(file, ("export_data", entity), [rows])
 
 
 def read_version(path: Path | str) -> str:

@@ -38,7 +38,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -50,7 +50,6 @@ from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
 from converters.jsonio import json_kind
-from converters.jsonrows import Path_
 from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
 
@@ -275,10 +274,6 @@ def _identity(section: str, batch):
 
 # the sections whose rows are staged; any other section of data.json is read past, a batch at a time
 ROW_SECTIONS = frozenset({f"export_data.{e}" for e in ENTITIES} | {"node_attributes", "node_extras", "links_uuid", "groups_uuid"})
-# what each staged section (and export_data) must be: True an object, False a list
-SECTION_SHAPES: dict[Path_, bool] = {
-    ("export_data",): True, **{tuple(s.split(".")): s != "links_uuid" for s in ROW_SECTIONS}
-}
 _STAGED = {tuple(s.split(".")): s for s in ROW_SECTIONS}
 # staged into tables keyed by pk: SQLite refuses a pk repeated in a later batch ("duplicate pk")
 ENTITY_SECTIONS = frozenset(("export_data", e) for e in ENTITIES)
@@ -292,27 +287,19 @@ def stage_data_json(
     strict as the legacy stream (``legacy_stream.checked_outline``): a duplicate key, an integer
     beyond 64 bits or a lone surrogate is refused with its place."""
     outline = checked_outline(str(log.file), opener, BATCH, keys_checked_elsewhere=ENTITY_SECTIONS)
-    batches = staged_sections(outline, log.file)
+    batches = staged_sections(outline)
     stage_batches(((s, transform(s, b)) for s, b in batches), conn, log, db, size)
 
 
-def staged_sections(events: Iterable[tuple], file: object) -> Iterator[tuple[str, Any]]:
-    """``(section, batch)`` of the staged sections from outline events (``RowReader.outline``
-    or ``legacy_stream.migrated_events``), refusing a section that is not the container its
-    rows need: links a list, every other section an object.  A section the stagers read past
-    (a scalar, a list) would otherwise lose its rows without a word."""
+def staged_sections(events: Iterable[tuple]) -> Iterator[tuple[str, Any]]:
+    """``(section, batch)`` of the staged sections from outline events (``checked_outline``, or
+    ``legacy_stream.migrated_events`` which reads through it: a section of the wrong shape,
+    which the stagers would read past, is refused there)."""
     for event in events:
-        kind, path = event[0], event[1]
-        if kind == "rows":
-            section = _STAGED.get(path)
+        if event[0] == "rows":
+            section = _STAGED.get(event[1])
             if section is not None:
                 yield section, event[2]
-        elif kind == "open" or kind == "value":
-            shape = SECTION_SHAPES.get(path)
-            if shape is not None and (kind == "value" or event[2] is not shape):
-                found = json_kind(event[2]) if kind == "value" else ("a list", "an object")[event[2]]
-                wanted = "an object" if shape else "a list"
-                raise BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {found}", "data.json")
 
 
 def stage_batches(
@@ -567,7 +554,7 @@ def stage_legacy(
         if events is None:
             stage_data_json(opener, conn, log, transform, db, size)
         else:
-            stage_batches(staged_sections(events(opener), log.file), conn, log, db, size)
+            stage_batches(staged_sections(events(opener)), conn, log, db, size)
         with progress.stage("links, groups and repository trees", 4, "step") as advance:
             for finish in (index_uuids, resolve_links_and_members, check_node_json, build_repository_metadata):
                 finish(conn, log)

@@ -37,7 +37,7 @@ from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
-from converters.versions import LEGACY_VERSIONS, read_data, read_metadata
+from converters.versions import LEGACY_VERSIONS, check_sections, read_data, read_metadata
 
 
 @dataclass
@@ -144,6 +144,7 @@ def _to_draft(item, workdir: Path) -> Draft:
         archive = item.archive
         with gc_paused():
             draft = Draft(item.file, item.metadata, read_data(archive), RepoView(archive.read_many, archive.files, item.file))
+        check_sections(item.file, draft.data)
         draft.repo_members = lambda: _archive_members(archive, draft.repo.deleted)  # type: ignore[attr-defined]
         return draft
     buffer = io.BytesIO()  # the whole document is parsed next anyway: no work file

@@ -180,6 +180,31 @@ def test_a_shape_error_is_refused_with_its_path(tmp_path, how, spoil, named):
     _refused(STREAMED[how], _written(tmp_path, spoil), named)
 
 
+SECTION_SPOILS = {
+    "links-an-object": (lambda d: d.__setitem__("links_uuid", {}), r"\$\.links_uuid: must be a list, not an object"),
+    "groups-true": (lambda d: d.__setitem__("groups_uuid", True), r"\$\.groups_uuid: must be an object, not a boolean"),
+    "node-rows-a-list": (lambda d: d["export_data"].__setitem__("Node", []), r"\$\.export_data\.Node: must be an object, not a list"),
+    "extras-null": (lambda d: d.__setitem__("node_extras", None), r"\$\.node_extras: must be an object, not null"),
+}
+
+
+@pytest.mark.parametrize("spoil", SECTION_SPOILS)
+@pytest.mark.parametrize("way", ["0.13-down-in-memory", "0.4-up-streamed", "0.3-up-in-memory"])
+def test_legacy_to_legacy_refuses_a_section_of_the_wrong_shape(tmp_path, way, spoil):
+    """Every legacy path refuses a misshapen section as --to main_XXXX does; it used to pass
+    through the steps untouched (0.13 -> 0.4, 0.4 -> 0.13 wrote it with exit 0)."""
+    edit, named = SECTION_SPOILS[spoil]
+    version, target = {"0.13-down-in-memory": ("0.13", "0.4"), "0.4-up-streamed": ("0.4", "0.13"),
+                       "0.3-up-in-memory": ("0.3", "0.13")}[way]  # fmt: skip
+    if version == "0.13":
+        src = _written(tmp_path, edit)
+    else:
+        data = b.build_data(version)
+        edit(data)
+        src = b.write_container(tmp_path / "in.zip", b.build_members(version, data=data), "zip")
+    _refused(lambda path: convert(path, path.with_name("out.aiida"), target, allow_loss=True), src, named)
+
+
 def test_a_shape_error_exits_65_with_one_line_naming_the_path(tmp_path):
     src = _written(tmp_path, lambda d: d.__setitem__("links_uuid", "abc"))
     for args in (("migrate", src, tmp_path / "out.aiida", "--to", "main_0001"), ("validate", "--stream", src), ("inspect", "--stream", src)):
