@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_USAGE = 64
 EXIT_DATAERR = 65
 EXIT_NOINPUT = 66
+EXIT_UNAVAILABLE = 69
 EXIT_SOFTWARE = 70
 EXIT_CANTCREAT = 73
 EXIT_IOERR = 74
@@ -58,6 +59,12 @@ class InputMissingError(ToolError):
     """Input does not exist or cannot be opened."""
 
     exit_code = EXIT_NOINPUT
+
+
+class ToolMissingError(ToolError):
+    """A program reportgen needs is not installed (``git`` not on PATH): ``file`` names it."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class OutputError(ToolError):
