@@ -102,13 +102,13 @@ def bench_million(work: Path, nodes: int) -> None:
             path.unlink()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=200_000)
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--million", action="store_true", help="Also run the 1,000,000-node archive (minutes).")
     parser.add_argument("--workdir", type=Path, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-main-", dir=args.workdir))
     try:
         bench_vs_aiida(work, args.nodes, args.files)

@@ -21,6 +21,7 @@ EXIT_CANTCREAT = 73
 EXIT_IOERR = 74
 EXIT_TEMPFAIL = 75
 EXIT_SIGINT = 130
+EXIT_SIGPIPE = 141  # the reader of stdout went away; as a shell reports a process SIGPIPE ended
 EXIT_SIGTERM = 143
 
 

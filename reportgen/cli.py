@@ -11,6 +11,7 @@ and a sysexits code (docs/exit-codes.md).  ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import sys
 import traceback
@@ -24,10 +25,13 @@ from reportgen.errors import (
     EXIT_IOERR,
     EXIT_NOINPUT,
     EXIT_SIGINT,
+    EXIT_SIGPIPE,
     EXIT_SIGTERM,
     EXIT_SOFTWARE,
     EXIT_USAGE,
     ToolError,
+    UsageError,
+    WriteError,
 )
 
 
@@ -86,7 +90,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of the generator.")
 @click.option("--jobs", "jobs_per_project", default=12, show_default=True, help="Jobs per project.")
 @click.option("--edge-cases", is_flag=True, help="Add every bad-input case of the generator table.")
-@click.option("--huge", is_flag=True, help="With --edge-cases: add the huge arrays (about 100 MB).")
+@click.option("--huge", is_flag=True, help="With --edge-cases: add the huge arrays (about 110 MB).")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY if it exists.")
 def example(directory: Path, seed: int, jobs_per_project: int, edge_cases: bool, huge: bool, force: bool) -> None:
     """Write a realistic, deterministic example data_store into DIRECTORY.
@@ -100,7 +104,7 @@ def example(directory: Path, seed: int, jobs_per_project: int, edge_cases: bool,
     summary = write_example(
         directory, seed=seed, jobs_per_project=jobs_per_project, edge_cases=edge_cases, huge=huge, force=force
     )
-    click.echo(summary)
+    _say(summary)
 
 
 @cli.command()
@@ -122,7 +126,7 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
     from reportgen.readers.datastore import read_data_store
 
     store = read_data_store(data_store, workers=workers)
-    click.echo(render_inspect(store, as_json=as_json), nl=not as_json)
+    _say(render_inspect(store, as_json=as_json), nl=not as_json)
     sys.exit(inspect_exit_code(store, strict=strict))
 
 
@@ -145,7 +149,7 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
     from reportgen.site.build import BuildOptions, build_site
 
     report = build_site(data_store, site, BuildOptions(workers=workers, force=force, full=full))
-    click.echo(report.summary())
+    _say(report.summary())
     if strict and report.problems:
         raise BadInputError(data_store, f"{len(report.problems)} data problems (--strict); see {site / 'build-report.json'}")
 
@@ -178,7 +182,7 @@ def archive_inspect(path: Path, as_json: bool, stream: bool, max_ratio: float | 
 
     limits = _limits(max_ratio)
     summary = inspect_legacy_streaming(path, limits) if stream else inspect(path, limits)
-    click.echo(render_summary(summary, as_json=as_json), nl=False)
+    _say(render_summary(summary, as_json=as_json), nl=False)
 
 
 @archive.command("validate")
@@ -201,7 +205,7 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool, max_
 
     limits = _limits(max_ratio)
     problems = validate_legacy_streaming(path, limits) if stream else validate(path, limits)
-    click.echo(render_problems(path, problems, as_json=as_json), nl=False)
+    _say(render_problems(path, problems, as_json=as_json), nl=False)
     sys.exit(0 if is_valid(problems, strict=strict) else 65)
 
 
@@ -237,7 +241,7 @@ def archive_migrate(
 
     result = convert(source, output, to_version=to_version, fmt=fmt, force=force, strict=strict, allow_loss=allow_loss,
                      limits=_limits(max_ratio))
-    click.echo(result.describe())
+    _say(result.describe())
 
 
 # ---------------------------------------------------------------- export / restore / bundle
@@ -264,7 +268,11 @@ def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tupl
     from reportgen.export import DEFAULT_EMAIL, ExportOptions, export_archive
 
     options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers, allow_loss)
-    click.echo(export_archive(data_store, output, options).render())
+    try:
+        summary = export_archive(data_store, output, options)
+    except UsageError as exc:  # the converters name their own option; here the user gave --export-version
+        raise UsageError("--export-version" if exc.file == "--to" else exc.file, exc.reason, exc.member) from None
+    _say(summary.render())
 
 
 @cli.command()
@@ -280,7 +288,7 @@ def restore(archive: Path, output: Path, force: bool) -> None:
     """
     from reportgen.export import restore_data_store
 
-    click.echo(restore_data_store(archive, output, force=force).render())
+    _say(restore_data_store(archive, output, force=force).render())
 
 
 class _BundleGroup(click.Group):
@@ -327,7 +335,7 @@ def bundle_create(data_store: Path, output: Path, force: bool) -> None:
     """
     from reportgen.bundle import write_bundle
 
-    click.echo(write_bundle(data_store, output, force=force).render())
+    _say(write_bundle(data_store, output, force=force).render())
 
 
 @bundle.command("verify")
@@ -345,11 +353,59 @@ def bundle_verify(bundle_dir: Path) -> None:
     for problem in report.problems:
         click.echo(problem, err=True)
     report.check()
-    click.echo(report.render())
+    _say(report.render())
 
 
 
 # ---------------------------------------------------------------- entry point
+class _PipeClosed(Exception):
+    """The reader of stdout went away (``reportgen inspect --json | head``): not an error to report."""
+
+
+def _say(text: str, nl: bool = True) -> None:
+    """A command's result on stdout.  A closed or full stdout is an error about ``'<stdout>'``
+    (an OSError from a write names no file); a closed pipe ends the run quietly."""
+    if sys.stdout is None:  # started with stdout closed (>&-): click would drop the text silently
+        raise WriteError("<stdout>", "standard output is closed")
+    try:
+        click.echo(text, nl=nl)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _PipeClosed() from None
+    except OSError as exc:
+        raise WriteError("<stdout>", exc.strerror or str(exc)) from None
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: stdout to /dev/null, so that the interpreter's last flush does not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _utf8_names(argv: list[str] | None) -> None:
+    """Re-run in Python's UTF-8 mode when the locale's file system encoding is not UTF-8.
+
+    Names on disk are bytes; reportgen reads them as UTF-8 (undecodable bytes kept as
+    ``\\xNN`` escapes), and its slugs, uuids and manifests are built from that text.  Under a
+    Latin-1 or ASCII locale (a legacy server, ``PYTHONUTF8=0`` in a cron job) Python decodes
+    them otherwise, and the same data_store gave another site and another archive.  Only the
+    real entry point re-runs (``argv`` None); a second run cannot loop: UTF-8 mode is set.
+    """
+    if argv is not None or sys.getfilesystemencoding() == "utf-8" or sys.flags.utf8_mode:
+        return
+    env = dict(os.environ, PYTHONUTF8="1")
+    os.execve(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]], env)
+
+
+def _global_options_first(args: list[str]) -> list[str]:
+    """``--debug`` anywhere before ``--`` counts, as the docs' examples put it after the command."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args
+    return ["--debug", *(a for a in args[:end] if a != "--debug"), *args[end:]]
+
+
 def _error_line(message: str) -> None:
     click.echo(f"reportgen: error: {message}", err=True)
 
@@ -362,8 +418,9 @@ def _os_error_code(exc: OSError) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every failure becomes one line and a documented exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    _utf8_names(argv)
+    args = _global_options_first(list(sys.argv[1:] if argv is None else argv))
+    debug = args[:1] == ["--debug"]
     interrupts.clear()
     signal.signal(signal.SIGTERM, interrupts.on_signal)
     signal.signal(signal.SIGINT, interrupts.on_signal)
@@ -372,6 +429,9 @@ def main(argv: list[str] | None = None) -> None:
         interrupts.check()  # a signal whose exception Python dropped (see converters.interrupts)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except _PipeClosed:
+        _silence_stdout()
+        code = EXIT_SIGPIPE
     except click.exceptions.Abort:  # click's form of a KeyboardInterrupt inside a command
         _error_line("interrupted")
         code = EXIT_SIGINT

@@ -11,6 +11,7 @@ from converters.errors import (  # noqa: F401  (re-exports)
     EXIT_NOINPUT,
     EXIT_OK,
     EXIT_SIGINT,
+    EXIT_SIGPIPE,
     EXIT_SIGTERM,
     EXIT_SOFTWARE,
     EXIT_TEMPFAIL,

@@ -104,3 +104,21 @@ def test_wheel_works_in_a_clean_virtualenv(tmp_path: Path) -> None:
     ).stdout.strip()
     assert str(ROOT) not in where and Path(where, "base.html").exists()
     shutil.rmtree(env_dir)
+
+
+def test_every_benchmark_takes_the_arguments_python_m_bench_gives_it():
+    """``python -m bench`` (``make bench``) calls ``main(argv)`` of each module with its short-run
+    arguments; one module whose ``main`` took none crashed the whole run after the first."""
+    import importlib
+    import pkgutil
+
+    import bench
+    from bench.__main__ import SMALL
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    assert set(SMALL) <= set(modules)
+    for name in modules:
+        main = importlib.import_module(f"bench.{name}").main
+        with pytest.raises(SystemExit) as asked_for_help:
+            main(["--help"])  # argparse parses the given list, not this process's argv
+        assert asked_for_help.value.code == 0, name
