@@ -133,13 +133,14 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 # ---------------------------------------------------------------- site (issue: static run catalog)
 @cli.command()
 @click.argument("data_store", type=PathArg)
-@click.option("-o", "--output", "site", type=PathArg, required=True, help="Folder of the site (built beside it, swapped in).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT even if it is not a reportgen site.")
+@click.option("-o", "--output", "site", type=PathArg, required=True, metavar="SITE",
+              help="Folder of the site (built beside it, swapped in).")
+@click.option("--force", is_flag=True, help="Replace SITE even if it is not a reportgen site.")
 @click.option("--full", is_flag=True, help="Rebuild every page, ignoring the previous build's manifest.")
 @click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
 @click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
 def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int) -> None:
-    """Build the static run catalog of DATA_STORE into OUTPUT (incremental, atomic).
+    """Build the static run catalog of DATA_STORE into SITE (incremental, atomic).
 
     \b
     Example:
