@@ -41,7 +41,8 @@ import zstandard
 from zlib_ng import zlib_ng
 
 from converters import interrupts, progress
-from converters.errors import BadInputError, InputMissingError, OutputError, WriteError
+from converters.errors import BadInputError, InputMissingError, OutputError, UsageError, WriteError
+from converters.workdirs import disk_failure, temp_stem
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 CHUNK = 1 * MiB
@@ -1018,13 +1019,23 @@ class OutMember:
         return len(self.data) if self.data is not None else self.size
 
 
+# names that promise a container we do not write: plain tar, or a compressor without tar
+_UNWRITTEN_SUFFIXES = (".tar", ".zst", ".zstd", ".gz", ".tar.zstd", ".tar.bz2", ".tbz2", ".bz2", ".tar.xz", ".txz", ".xz")
+
+
 def guess_format(path: Path) -> str:
-    """Output format from the file name when ``--format`` is not given."""
+    """Output format from the file name when ``--format`` is not given: ``.tar.zst``/``.tzst``,
+    ``.tar.gz``/``.tgz``, else zip (``.aiida``, ``.zip`` and any other name), except a name that
+    promises another container (``x.tar``, ``x.tar.zstd``, ``x.gz``): a zip there would be a
+    lie, so that is a usage error."""
     name = path.name.lower()
     if name.endswith((".tar.zst", ".tzst")):
         return "tar.zst"
     if name.endswith((".tar.gz", ".tgz")):
         return "tar.gz"
+    if name.endswith(_UNWRITTEN_SUFFIXES):
+        raise UsageError(path, "plain tar and bare compressors are not written; name the output .tar.gz, .tar.zst, "
+                               ".zip or .aiida, or give --format")  # fmt: skip
     return "zip"
 
 
@@ -1056,15 +1067,42 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
     try:
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
         with (
-            replace_atomically(dst, dst.with_name(f".{dst.name}.staging-{os.getpid()}.tmp"), "xb") as fh,
+            replace_atomically(dst, dst.with_name(f".{temp_stem(dst)}.staging-{os.getpid()}.tmp"), "xb") as fh,
             progress.stage(f"writing {dst.name}") as advance,
         ):
             if fmt == "zip":
-                _write_zip(fh, members, advance)
+                _write_zip(fh, _read_errors(members), advance)
             else:
-                _write_tar(fh, fmt, members, advance)
+                _write_tar(fh, fmt, _read_errors(members), advance)
+    except _ReadFailed as failed:
+        raise _read_error(failed.error, failed.member, dst) from None
     except OSError as exc:
         raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
+
+
+class _ReadFailed(Exception):
+    """An ``OSError`` raised while the members' bytes were read (an input), not while writing."""
+
+    def __init__(self, error: OSError, member: str = "") -> None:
+        super().__init__(error, member)
+        self.error, self.member = error, member
+
+
+def _read_errors(members: Iterable[OutMember]) -> Iterator[OutMember]:
+    """The members, an ``OSError`` of the generator making them marked as a read's (``_ReadFailed``)."""
+    try:
+        yield from members
+    except OSError as exc:
+        raise _ReadFailed(exc) from None
+
+
+def _read_error(exc: OSError, member: str, dst: Path) -> WriteError | InputMissingError:
+    """A read that failed: an input that cannot be read (66), unless it failed for lack of space
+    (a generator may write work files on the way: that is the output's disk, 74)."""
+    full = disk_failure(exc)
+    if full is not None:
+        return WriteError(exc.filename or dst, full)
+    return InputMissingError(exc.filename or dst, f"cannot read input: {exc.strerror or exc}", "" if exc.filename else member)
 
 
 @contextmanager
@@ -1099,9 +1137,12 @@ def _member_chunks(member: OutMember, advance: Callable[[int], None]) -> Iterato
         advance(len(member.data))
         yield member.data
     elif member.chunks is not None:
-        for chunk in member.chunks:
-            advance(len(chunk))
-            yield chunk
+        try:  # only the chunks' source runs in here: the writer's own errors stay in the writer
+            for chunk in member.chunks:
+                advance(len(chunk))
+                yield chunk
+        except OSError as exc:
+            raise _ReadFailed(exc, member.name) from None
 
 
 # ---------------------------------------------------------------- deflate on every core
@@ -1357,9 +1398,26 @@ class _ChunkReader(io.RawIOBase):
 TAR_MTIME = 315_619_200
 
 
-def _tar_mtime() -> int:
+TAR_MTIME_LIMIT = 8**11  # a ustar header holds 11 octal digits; a later time needs a pax header
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible-builds.org) as seconds, None when unset or empty.
+
+    ASCII digits only (``str.isdigit`` also takes "²" or "٣", which ``int`` then refuses or
+    reads), and below ``TAR_MTIME_LIMIT``: a later time would need pax timestamps, which the
+    outputs promise not to have.  Anything else is a usage error naming the variable."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return max(int(value), TAR_MTIME) if value.isdigit() else TAR_MTIME
+    if not value:
+        return None
+    if re.fullmatch("[0-9]+", value) is None or int(value) >= TAR_MTIME_LIMIT:
+        raise UsageError("SOURCE_DATE_EPOCH", f"{value!r} is not a number of seconds from 0 to {TAR_MTIME_LIMIT - 1} (ASCII digits)")
+    return int(value)
+
+
+def _tar_mtime() -> int:
+    epoch = source_date_epoch()
+    return TAR_MTIME if epoch is None else max(epoch, TAR_MTIME)
 
 
 def _write_tar(fh, fmt: str, members: Iterable[OutMember], advance: Callable[[int], None]) -> None:

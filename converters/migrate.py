@@ -10,7 +10,6 @@ down are handed to ``converters.main.runner``.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata as distribution
@@ -24,6 +23,7 @@ from converters.legacy_stream import apply_to_metadata, stream_data_json, stream
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, version_index
+from converters.workdirs import work_folder
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ def migrate_opened(
 
 def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
     """From 0.4 on: ``data.json`` migrated batch by batch into work files next to the output."""
-    with tempfile.TemporaryDirectory(prefix=f".{dst.name}.work-", dir=dst.parent) as work:
-        body = stream_data_json(archive, steps, Path(work))
+    with work_folder(dst) as work:
+        body = stream_data_json(archive, steps, work)
         apply_to_metadata(metadata, steps, tool_version())
         head = [OutMember("data.json", size=body.size, chunks=body.chunks()), OutMember("metadata.json", data=dump_json(metadata))]
         write_archive(dst, fmt, _members(archive, head, set()))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import orjson
@@ -20,13 +19,14 @@ import orjson
 from converters.main.reader import extract_db, read_main_metadata
 from converters.main.schema import FOREIGN_KEYS, NATURAL_KEYS, TABLES, format_datetime
 from converters.main.zipread import MainZip
+from converters.workdirs import temp_folder
 
 IGNORED_METADATA = ("aiida_version", "conversion_info", "mtime", "compression")
 
 
 def main_digest(path: Path) -> dict:
     """A plain, comparable picture of a main archive: metadata, each table's rows as a sorted list, blobs."""
-    with MainZip(path) as zf, tempfile.TemporaryDirectory() as tmp:
+    with MainZip(path) as zf, temp_folder(f"extracting db.sqlite3 of {Path(path).name}") as tmp:
         metadata = {k: v for k, v in read_main_metadata(zf).items() if k not in IGNORED_METADATA}
         db = extract_db(zf, Path(tmp) / "db.sqlite3")
         conn = sqlite3.connect(db)

@@ -20,7 +20,10 @@ bounded memory and deterministically:
    link and drops unknown members with a log line), or raise with strict.
 4. Each node's ``repository_metadata`` tree is built from its sorted paths.
 5. Repository, pass 2 (when writing): each distinct blob is streamed once
-   from its first member into ``repo/<sha256>``, re-hashed on the way.
+   from its first member into ``repo/<sha256>``, re-hashed on the way, in the
+   order of the smallest member name holding it, whatever the container: zip
+   and folder inputs are read again in name order; a tar's blobs were kept
+   in pass 1 (``converters.main.blobspool``), as a stream has its own order.
 
 Nulls in columns that main_0000 requires are filled here (see
 ``revisions.fill_nulls``), never with now(): times take the Unix epoch; a
@@ -35,6 +38,7 @@ import functools
 import hashlib
 import itertools
 import sqlite3
+from contextlib import closing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +50,14 @@ from converters import progress
 from converters.containers import Archive, OutMember
 from converters.errors import BadInputError, WriteError
 from converters.main import rowsink
+from converters.main.blobspool import BlobSpool, read_spooled
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
 from converters.jsonio import json_kind
 from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
+from converters.workdirs import sqlite_failure
 
 Put = Callable[[str, str, list], None]  # (what the rows are, SQL, rows): rowsink stores them
 
@@ -72,8 +78,11 @@ STAGING_TABLES = (
     "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT)",
     "CREATE TABLE _repo_meta (uuid TEXT PRIMARY KEY, value JSON)",
     # in its own small file, so the staging database can go before the zip is written
-    # seq: the member's place among the repository files, the same in both passes
-    "CREATE TABLE blobs._blob_first (seq INTEGER PRIMARY KEY, member TEXT, key TEXT UNIQUE, size INTEGER)",
+    # seq: the member's place among the repository files, the same in both passes; member: the
+    # smallest name holding the key (the order of repo/ in the output); at, packed: where a tar's
+    # blob is kept (``blobspool``), null for zip and folder inputs, which are read again
+    "CREATE TABLE blobs._blob_first (seq INTEGER PRIMARY KEY, member TEXT, key TEXT UNIQUE, size INTEGER,"
+    " at INTEGER, packed INTEGER)",
 )
 BATCH = 2000
 
@@ -125,6 +134,10 @@ def blob_plan_path(staging: Path) -> Path:
     return staging.with_name("blobs.sqlite3")
 
 
+def blob_spool_path(staging: Path) -> Path:
+    return staging.with_name("blobs.spool")
+
+
 def create_staging_db(path: Path) -> sqlite3.Connection:
     """Every main table with every column nullable, plus the staging tables."""
     conn = connect(path)
@@ -152,10 +165,11 @@ def _node_path(name: str) -> tuple[str, str] | None:
     return parts[1] + parts[2] + parts[3], "/".join(parts[5:])
 
 
-def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
-    """Hash every repository file; remember each key's first member for pass 2."""
+def stage_repository(archive: Archive, conn: sqlite3.Connection, spool: BlobSpool | None = None) -> None:
+    """Hash every repository file; remember each key's first member for pass 2 (and keep
+    each distinct blob in ``spool``, for a tar input)."""
     rows: list[tuple[str, str, str | None]] = []
-    firsts: list[tuple[int, str, str, int]] = []
+    firsts: list[tuple[int, str, str, int, int | None, int]] = []
     conn.execute("BEGIN")
     for seq, (member, chunks) in enumerate(archive.iter_members()):
         found = _node_path(member.name)
@@ -166,33 +180,47 @@ def stage_repository(archive: Archive, conn: sqlite3.Connection) -> None:
             if rel:
                 rows.append((uuid, rel, None))
             continue
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in chunks:
-            digest.update(chunk)
-            size += len(chunk)
-        key = digest.hexdigest()
+        key, size, at, packed = _hash(chunks) if spool is None else spool.add(chunks)
         rows.append((uuid, rel, key))
-        firsts.append((seq, member.name, key, size))
+        firsts.append((seq, member.name, key, size, at, packed))
         if len(rows) >= BATCH:
             _stage_paths(conn, rows, firsts)
     _stage_paths(conn, rows, firsts)
     conn.execute("COMMIT")
 
 
+def _hash(chunks: Iterable[bytes]) -> tuple[str, int, None, int]:
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size, None, 0
+
+
 def _stage_paths(conn: sqlite3.Connection, rows: list, firsts: list) -> None:
     conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
-    conn.executemany("INSERT OR IGNORE INTO _blob_first VALUES (?, ?, ?, ?)", firsts)  # the first member of a key wins
+    # the smallest member name of a key is its place in the output; the blob kept is the first one
+    conn.executemany(
+        "INSERT INTO _blob_first VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET member = excluded.member WHERE excluded.member < member",
+        firsts,
+    )
     rows.clear()
     firsts.clear()
 
 
-def emit_blobs(archive: Archive, plan: Path) -> Iterator[OutMember]:
-    """Pass 2: each distinct blob from its first member, re-hashed while copied.
+def emit_blobs(archive: Archive, plan: Path, spool: Path | None = None) -> Iterator[OutMember]:
+    """Pass 2: each distinct blob from its first member, re-hashed while copied, in the order
+    of the smallest member name holding it (the same for every container).
 
-    The members come in the same order as in pass 1, so the plan is read in
-    ``seq`` order alongside them (a merge, not a query per member).
+    Zip and folder members come in name order, the same as in pass 1, so the
+    plan is read in ``seq`` order alongside them (a merge, not a query per
+    member).  A tar's blobs come from ``spool``, in name order.
     """
+    if spool is not None:
+        yield from _spooled_blobs(plan, spool)
+        return
     conn = sqlite3.connect(plan)
     try:
         wanted = conn.execute("SELECT seq, member, key, size FROM _blob_first ORDER BY seq")
@@ -209,6 +237,15 @@ def emit_blobs(archive: Archive, plan: Path) -> Iterator[OutMember]:
             key, size = upcoming[2], upcoming[3]
             upcoming = wanted.fetchone()
             yield OutMember(f"repo/{key}", size=size, chunks=_verified(archive, member.name, chunks, key))
+    finally:
+        conn.close()
+
+
+def _spooled_blobs(plan: Path, spool: Path) -> Iterator[OutMember]:
+    conn = sqlite3.connect(plan)
+    try:
+        for key, size, at, packed in conn.execute("SELECT key, size, at, packed FROM _blob_first ORDER BY member"):
+            yield OutMember(f"repo/{key}", size=size, chunks=read_spooled(spool, at, packed))
     finally:
         conn.close()
 
@@ -325,7 +362,7 @@ def stage_batches(
     except rowsink.Refused as exc:
         raise BadInputError(log.file, f"{exc.tag}: {exc.reason} (duplicate pk)", "data.json") from None
     except rowsink.StoreFailed as exc:
-        raise WriteError(db or log.file, str(exc)) from None
+        raise WriteError(db or log.file, sqlite_failure(str(exc)) or str(exc)) from None
 
 
 def _pk(pk: object, section: str, log: ProblemLog) -> int:
@@ -533,7 +570,7 @@ def build_main_metadata(legacy: dict) -> dict:
 
 def stage_legacy(
     archive: Archive, legacy_metadata: dict, workdir: Path, strict: bool, transform=_identity, events=None,
-    file: object = None,
+    file: object = None, keep_blobs: bool = True,
 ) -> Staged:  # fmt: skip
     """The whole 0.13 -> main_0000 conversion into a staging database (see the module docstring).
 
@@ -542,14 +579,19 @@ def stage_legacy(
     ``events(opener)``, when given, supplies the rows instead: the outline events
     of an earlier version migrated on the way (``legacy_stream.migrated_events``).
     ``file``: the input to name in errors and problems when ``archive`` is a work
-    copy of it (0.1 ... 0.3, migrated to 0.13 in memory first).
+    copy of it (0.1 ... 0.3, migrated to 0.13 in memory first).  ``keep_blobs``: keep a tar's
+    blobs for pass 2 (``blobspool``); False when nothing will be written (validate, inspect).
     """
     db = workdir / "staging.sqlite3"
     log = ProblemLog(archive.path if file is None else file, strict)
     conn = create_staging_db(db)
     try:
         opener = data_json_opener(archive)
-        stage_repository(archive, conn)
+        if archive.container in ("zip", "folder") or not keep_blobs:
+            stage_repository(archive, conn)
+        else:
+            with closing(BlobSpool(blob_spool_path(db))) as spool:
+                stage_repository(archive, conn, spool)
         size = archive.files["data.json"].size if "data.json" in archive.files else 0
         if events is None:
             stage_data_json(opener, conn, log, transform, db, size)
@@ -564,5 +606,6 @@ def stage_legacy(
     staged = Staged(
         db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT}, name_row=legacy_row_name, member="data.json"
     )
-    staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db))
+    spooled = blob_spool_path(db) if archive.container not in ("zip", "folder") and keep_blobs else None
+    staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db), spooled)
     return staged

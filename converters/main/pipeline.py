@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from converters.errors import BadInputError
@@ -35,11 +34,6 @@ def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
     staged.db.unlink()  # a working copy: free its disk before the zip is written
     staged.db = final
     write_main(dst, staged.metadata, final, staged.emit_blobs())
-
-
-def workdir_for(dst: Path):
-    """A private work folder next to the output (same file system, removed afterwards)."""
-    return tempfile.TemporaryDirectory(prefix=f".{dst.name}.work-", dir=dst.parent)
 
 
 _CONSTRAINT = re.compile(r"(NOT NULL|UNIQUE) constraint failed: (\w+)\.(\w+)((?:, \w+\.\w+)*)")

@@ -30,7 +30,7 @@ from converters.jsonio import dump_json, gc_paused
 from converters.main import revisions
 from converters.main.legacy_to_main import Staged, build_main_metadata, stage_legacy
 from converters.main.main_to_legacy import build_legacy_metadata, find_losses, iter_repository, legacy_members, write_data_json
-from converters.main.pipeline import workdir_for, write_staged
+from converters.main.pipeline import write_staged
 from converters.main.reader import stage_main
 from converters.main.validate import is_main
 from converters.main.records import Problem
@@ -38,6 +38,7 @@ from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LEGACY_VERSIONS, check_sections, read_data, read_metadata
+from converters.workdirs import work_folder
 
 
 @dataclass
@@ -194,8 +195,7 @@ def convert(
     if to_version in MAIN_REVISIONS and fmt != "zip":
         raise UsageError("--format", "Tar files are not supported for this format (main_XXXX archives are zip only)")
     check_output(dst, [src], force)
-    with workdir_for(dst) as tmp:
-        workdir = Path(tmp)
+    with work_folder(dst) as workdir:
         item = _open(src, workdir, strict, limits)
         source_version = item.metadata["export_version"]
         steps = plan(source_version, to_version)

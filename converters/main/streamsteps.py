@@ -52,19 +52,19 @@ def row_transformer(steps: list[tuple[str, str]]) -> Callable[[str, object], obj
     return transform
 
 
-def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], workdir, strict: bool, tool: str):
+def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], workdir, strict: bool, tool: str, keep_blobs: bool = True):
     """Stage a legacy archive (0.4 or later) into SQLite with ``legacy`` steps run on the way.
 
     From 0.7 the steps are row-local and run as a cheap per-batch transform;
     from 0.4 three of them need facts from other sections, which
     ``converters.legacy_stream`` gathers (one more dump per batch, and a spool
-    for attributes that come before their nodes).
+    for attributes that come before their nodes).  ``keep_blobs``: see ``stage_legacy``.
     """
     from converters.main.legacy_to_main import stage_legacy
 
     migrated = dict(metadata)
     apply_to_metadata(migrated, legacy, tool)
     if local_prefix(legacy) == legacy:
-        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy))
+        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy), keep_blobs=keep_blobs)
     events = lambda opener: migrated_events(archive, legacy, workdir, opener)  # noqa: E731
-    return stage_legacy(archive, migrated, workdir, strict, events=events)
+    return stage_legacy(archive, migrated, workdir, strict, events=events, keep_blobs=keep_blobs)

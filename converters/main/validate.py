@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from converters.main.schema import (
     is_nullable,
 )
 from converters.main.zipread import MainZip, check_main_zip
+from converters.workdirs import temp_folder
 
 
 def is_main(archive: Archive) -> bool:
@@ -68,7 +68,7 @@ def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive |
     ``archive``: the file already opened by the caller."""
     path = Path(path)
     log = ProblemLog(path)
-    with MainZip(path, archive=archive) as zf, tempfile.TemporaryDirectory() as tmp:
+    with MainZip(path, archive=archive) as zf, temp_folder(f"extracting db.sqlite3 of {path.name}") as tmp:
         metadata = read_main_metadata(zf)
         for name in zf.unknown:
             log.add("warning", "unknown-member", name, "not part of the main layout; ignored")
@@ -229,7 +229,7 @@ def _check_blobs(zf: MainZip, referenced: set[str], log: ProblemLog, check_conte
 def inspect_main(path: Path | str, archive: Archive | None = None) -> ArchiveSummary:
     """The summary ``reportgen archive inspect`` prints, from SQL counts (bounded memory)."""
     path = Path(path)
-    with MainZip(path, archive=archive) as zf, tempfile.TemporaryDirectory() as tmp:
+    with MainZip(path, archive=archive) as zf, temp_folder(f"extracting db.sqlite3 of {path.name}") as tmp:
         metadata = read_main_metadata(zf)
         db = extract_db(zf, Path(tmp) / "db.sqlite3")
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -294,7 +294,7 @@ def _stage_for_reading(archive: Archive, workdir: Path):
     steps = plan(version, "0.13")
     if not streams(version, steps):
         raise BadInputError(archive.path, f"streaming reads 0.4 ... 0.13 archives; migrate this {version} archive first")
-    return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only")
+    return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only", keep_blobs=False)
 
 
 def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) -> list[Problem]:
@@ -310,7 +310,7 @@ def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) ->
     from converters.containers import open_archive
 
     path = Path(path)
-    with open_archive(path, limits) as archive, tempfile.TemporaryDirectory() as tmp:
+    with open_archive(path, limits) as archive, temp_folder(f"staging {path.name}") as tmp:
         if is_main(archive):
             return validate_main(path, archive=archive)
         _, staged = _stage_for_reading(archive, Path(tmp))
@@ -328,7 +328,7 @@ def inspect_legacy_streaming(path: Path | str, limits: Limits | None = None) -> 
     from converters.containers import open_archive
 
     path = Path(path)
-    with open_archive(path, limits) as archive, tempfile.TemporaryDirectory() as tmp:
+    with open_archive(path, limits) as archive, temp_folder(f"staging {path.name}") as tmp:
         if is_main(archive):
             return inspect_main(path, archive=archive)
         metadata, staged = _stage_for_reading(archive, Path(tmp))

@@ -1,0 +1,95 @@
+"""Work folders, and what a full disk under them means.
+
+A conversion keeps its work files (SQLite staging databases, work files, an
+extracted ``db.sqlite3``) in a private folder: next to the output, so that
+the disk that must hold the output also holds them, or in ``TMPDIR`` when
+there is no output (``archive validate``).  When that disk fills, SQLite says
+"database or disk is full" and an anonymous work file's ``write`` raises an
+``OSError`` without a file name; neither names anything a user can act on.
+``disk_errors`` turns both into one ``WriteError`` (exit 74) naming the folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from converters.errors import WriteError
+
+# errors only a write can cause: an input being read never fills a disk
+_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+         errno.EFBIG: "file too large (over the file size limit, ulimit -f)"}
+
+
+def disk_failure(exc: BaseException) -> str | None:
+    """The reason to show when ``exc`` says the disk failed under a write; None for anything else."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return sqlite_failure(str(exc), getattr(exc, "sqlite_errorname", "") or "")
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        return _FULL[exc.errno]
+    return None
+
+
+def sqlite_failure(text: str, name: str = "") -> str | None:
+    """SQLite's message (and error name, when known) as the reason for a full or failing disk;
+    None when SQLite failed for another reason.  The staging child reports only the text."""
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return f"no space left on device (SQLite: {text})"
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        return f"I/O error (SQLite: {text})"
+    return None
+
+
+@contextmanager
+def disk_errors(where: Path | str, what: str) -> Iterator[None]:
+    """Inside: a full disk (SQLite's or an ``OSError``'s) becomes ``WriteError(where, ...)``;
+    ``what`` says what was being done (``"writing work files of m.aiida"``).  An ``OSError`` that
+    names its own file keeps that name."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as exc:
+        reason = disk_failure(exc)
+        if reason is None:
+            raise
+        raise WriteError(getattr(exc, "filename", None) or where, f"{reason} while {what}") from None
+
+
+@contextmanager
+def temp_folder(what: str) -> Iterator[Path]:
+    """A private folder in ``TMPDIR`` (removed afterwards); a full disk there names the folder."""
+    where = Path(tempfile.gettempdir())
+    what = f"{what} into TMPDIR (set TMPDIR to a folder with more space)"
+    with disk_errors(where, what):
+        with tempfile.TemporaryDirectory(dir=where) as tmp:
+            with disk_errors(tmp, what):
+                yield Path(tmp)
+
+
+NAME_KEPT = 180  # bytes of an output's name kept in its temporary names (NAME_MAX is 255)
+
+
+def temp_stem(dst: Path) -> str:
+    """``dst``'s name as the stem of its temporary names (``.STEM.staging-PID.tmp``,
+    ``.STEM.work-XXXX``): the name itself, or when that would leave no room under NAME_MAX
+    for the affixes, its first bytes and a hash of the whole (distinct outputs stay distinct)."""
+    raw = dst.name.encode("utf-8", "surrogateescape")
+    if len(raw) <= NAME_KEPT:
+        return dst.name
+    head = raw[:NAME_KEPT].decode("utf-8", "ignore")  # never half a character
+    return f"{head}~{hashlib.sha256(raw).hexdigest()[:12]}"
+
+
+@contextmanager
+def work_folder(dst: Path) -> Iterator[Path]:
+    """A private work folder next to the output ``dst`` (same file system, removed afterwards);
+    a full disk while it is in use names the folder and the output."""
+    what = f"writing work files of {dst.name}"
+    with disk_errors(dst.parent, what):
+        with tempfile.TemporaryDirectory(prefix=f".{temp_stem(dst)}.work-", dir=dst.parent) as tmp:
+            with disk_errors(tmp, what):
+                yield Path(tmp)
