@@ -21,7 +21,7 @@ class ProblemLog:
 
     def add(self, severity: Severity, code: str, path: str, reason: str, member: str = "") -> None:
         if self.strict and severity == "error":
-            raise BadInputError(self.file, f"{path}: {reason} (use lenient mode to report and continue)", member)
+            raise BadInputError(self.file, f"{path}: {reason} (without --strict it is reported and the conversion continues)", member)
         self.counts[code] += 1
         if self.counts[code] <= KEEP_PER_CODE:
             self.kept.append(Problem(severity, code, path, reason))
