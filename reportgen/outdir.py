@@ -7,22 +7,103 @@ the new one is in place, so a failure at any point leaves one complete tree.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
 from converters import interrupts
 from converters.containers import fsync_dir
+from converters.errors import OutputError
+
+FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # write failures that mean "no room"
+_LIBHDF5_FULL_DISK = re.compile(rf"errno = ({'|'.join(str(code) for code in FULL_DISK)})\b")
 
 
-def replace_dir(staging: Path, output: Path, aside: str | None = None) -> None:
+def is_disk_full(exc: BaseException) -> bool:
+    """A write failed for lack of room: an OSError with a full-disk errno, or libhdf5's
+    write-failure text (h5py raises it as OSError or RuntimeError without an errno)."""
+    if isinstance(exc, OSError) and exc.errno in FULL_DISK:
+        return True
+    return isinstance(exc, (OSError, RuntimeError)) and bool(_LIBHDF5_FULL_DISK.search(str(exc)))
+
+
+# The leftovers a writer killed with SIGKILL can leave next to its output: the staging
+# folder it was filling and the replaced output it had moved aside (``replace_dir``).
+STALE_MARKERS = (".staging-", ".old-")
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse (73) an output that is ``.``, ``..``, ends in one of them, or holds the current folder.
+
+    Replacing such a folder would rename the tree this process and the user's
+    shell are sitting in (their working folder would then be the moved-aside,
+    deleted copy), and it has no name to put staging folders and the lock
+    next to.  Name a new or existing folder instead; call this before anything
+    is created next to the output.
+    """
+    raw = os.fspath(output).rstrip("/")
+    if not raw or raw.rsplit("/", 1)[-1] in (".", ".."):
+        raise OutputError(output, "output must name a folder, not '.', '..' or '/'")
+    here, target = Path(os.getcwd()), Path(os.path.realpath(output))
+    if target == here or target in here.parents:
+        raise OutputError(output, "output is the current folder or contains it; name a new folder")
+
+
+def remove_stale_staging(output: Path) -> list[str]:
+    """Delete the staging and moved-aside leftovers of ``output`` whose writer process is gone.
+
+    Matches ``NAME.staging-<pid>``, ``NAME.old-<pid>`` (site builds) and the
+    hidden ``.NAME.staging-<pid>`` / ``.NAME.old-<pid>`` (example, restore,
+    bundle) next to ``output``, where ``<pid>`` is all digits and no process
+    with that id is alive (so a concurrent writer's folder is never touched).
+    Returns the names removed, sorted.  Call it before creating this run's
+    own staging folder.
+    """
+    parent = output.parent
+    prefixes = tuple(f"{dot}{output.name}{marker}" for dot in ("", ".") for marker in STALE_MARKERS)
+    try:
+        names = sorted(entry.name for entry in os.scandir(parent) if entry.name.startswith(prefixes))
+    except OSError:  # no parent folder yet: nothing left behind
+        return []
+    removed = []
+    for name in names:
+        pid = name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            try:
+                _remove(parent / name)
+            except OSError:
+                continue  # not ours to fight over (permissions): leave it, the run goes on
+            removed.append(name)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process ``pid`` exists (even one we may not signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def replace_dir(staging: Path, output: Path, aside: str | None = None, may_replace: bool = True) -> None:
     """Swap the finished ``staging`` folder in as ``output``.
 
     A replaced output is renamed to ``aside`` (default ``.NAME.old-PID``) first,
     put back if ``staging`` cannot take its place, and removed only once the new
-    tree is in place.
+    tree is in place.  With ``may_replace=False`` (no ``--force``: the output was
+    absent or an empty folder when the run checked it) only an empty folder is
+    replaced; an output another run wrote meanwhile is refused (73), never replaced.
     """
     interrupts.check()
+    if not may_replace:
+        publish_new_dir(staging, output)
+        return
     old = output.with_name(aside or f".{output.name}.old-{os.getpid()}")
     replacing = output.exists() or output.is_symlink()
     if replacing:
@@ -36,6 +117,51 @@ def replace_dir(staging: Path, output: Path, aside: str | None = None) -> None:
     fsync_dir(output.parent)
     if replacing:
         _remove(old)
+
+
+def publish_new_dir(staging: Path, output: Path) -> None:
+    """Rename ``staging`` to ``output`` where ``output`` is absent or an empty folder, atomically."""
+    if output.is_dir() and not output.is_symlink():
+        try:
+            output.rmdir()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise OutputError(output, "output appeared while writing (another run?); nothing was replaced") from exc
+    rename_no_replace(staging, output)
+    fsync_dir(output.parent)
+
+
+_RENAME_NOREPLACE = 1  # <linux/fs.h>
+_AT_FDCWD = -100
+
+
+def rename_no_replace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` only if ``target`` does not exist (Linux ``renameat2``).
+
+    A plain rename silently replaces an empty folder: a second run that wrote
+    the same output meanwhile would be overwritten without a word.  Where the
+    system or file system lacks ``RENAME_NOREPLACE``, a plain rename is used.
+    """
+    renameat2 = _renameat2()
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise OutputError(target, "output appeared while writing (another run?); nothing was replaced")
+        if code not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(code, os.strerror(code), str(target))
+    os.rename(source, target)
+
+
+def _renameat2():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    return function
 
 
 def _remove(path: Path) -> None:

@@ -65,3 +65,19 @@ def test_the_default_aside_is_hidden_and_named_by_process(tmp_path):
     aside.mkdir()  # a leftover of this very name: os.replace onto an empty folder takes its place
     replace_dir(staging, tmp_path / "out")
     assert not aside.exists()
+
+
+def test_a_folder_that_appeared_meanwhile_is_never_replaced(tmp_path):
+    """Two runs without --force: the second one's rename must not silently replace the first one's tree."""
+    from reportgen.errors import OutputError
+    from reportgen.outdir import rename_no_replace
+
+    first = tmp_path / "out"
+    first.mkdir()  # an empty folder: the one a plain rename() replaces without a word
+    staging = _tree(tmp_path / "staging", "second")
+    with pytest.raises(OutputError, match="appeared while writing"):
+        rename_no_replace(staging, first)
+    assert list(first.iterdir()) == []
+    assert (staging / "file.txt").read_text() == "second"
+    rename_no_replace(staging, tmp_path / "fresh")
+    assert (tmp_path / "fresh" / "file.txt").read_text() == "second"

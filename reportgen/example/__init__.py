@@ -14,15 +14,16 @@ import os
 import shutil
 from pathlib import Path
 
-from reportgen.errors import OutputError, UsageError
+from reportgen.errors import OutputError, UsageError, WriteError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
-from reportgen.outdir import replace_dir
+from reportgen.outdir import check_output_path, is_disk_full, remove_stale_staging, replace_dir
 
 __all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
 
 
 def _check_target(target: Path, force: bool) -> None:
+    check_output_path(target)
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise OutputError(target, "exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not force:
@@ -31,6 +32,7 @@ def _check_target(target: Path, force: bool) -> None:
 
 def _make_staging(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)  # what a run killed with SIGKILL left behind
     staging = target.parent / f".{target.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -72,9 +74,11 @@ def write_example(
         jobs = write_faithful_store(staging, seed, jobs_per_project, mtimes)
         cases = write_edge_cases(staging, seed, huge, mtimes) if edge_cases else 0
         write_mtimes(staging, mtimes)
-        replace_dir(staging, target)  # the one swap of finished trees (restore and bundles too)
-    except BaseException:
+        replace_dir(staging, target, may_replace=force)  # the one swap of finished trees (restore and bundles too)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):  # libhdf5 says so in a multi-line message naming the staging file
+            raise WriteError(target, "no space left on device") from exc
         raise
     extra = f" and {cases} edge cases" if edge_cases else ""
     return f"wrote {jobs} jobs in {len(PROJECTS)} projects{extra} to {target}"

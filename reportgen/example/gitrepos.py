@@ -55,8 +55,26 @@ def run_git(git_dir: Path, *args: str, stdin: bytes | None = None) -> str:
     command = ["git", *GIT_OPTIONS, f"--git-dir={git_dir}", *args]
     proc = subprocess.run(command, input=stdin, capture_output=True, env=_git_env(), check=False)
     if proc.returncode != 0:
-        raise WriteError(git_dir, f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
+        _remove_crash_reports(git_dir)
+        raise WriteError(git_dir, f"git {args[0]} failed: {first_fatal_line(proc.stderr, proc.returncode)}")
     return proc.stdout.decode()
+
+
+def first_fatal_line(stderr: bytes, returncode: int) -> str:
+    """The one line that says why git failed: its first ``fatal:`` line, else its last line.
+
+    fast-import on a full disk prints two ``fatal:`` lines and a note about its
+    crash report; the error message stays one line.
+    """
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith("fatal:")]
+    return (fatal or lines or [f"exit status {returncode}, no message"])[0 if fatal else -1]
+
+
+def _remove_crash_reports(git_dir: Path) -> None:
+    """fast-import dumps ``fast_import_crash_<pid>`` into the repository when it dies: not a leftover we keep."""
+    for report in git_dir.glob("fast_import_crash_*"):
+        report.unlink(missing_ok=True)
 
 
 def init_bare_repo(git_dir: Path) -> None:

@@ -238,7 +238,14 @@ def write_job_hdf5(
     node's later outputs and all later node groups are missing.  The file is
     closed normally either way, as Flame's ``with`` block does.
     """
-    with h5py.File(path, "w") as f:
+    # Built in memory (the core driver gives the same bytes as a file on disk) and written by
+    # Python: libhdf5 handles a failed disk write (full disk) with internal errors, tracebacks
+    # from h5py's cleanup and even a crash; a Python write fails with one plain OSError.
+    with h5py.File(Path(path).name, "w", driver="core", backing_store=False) as f:
         write_root_attrs(f, metadata)
         # all() stops at the first aborted node, like the exception in Flame.
-        return all(write_node(f, node, ragged) for node in nodes)
+        finished = all(write_node(f, node, ragged) for node in nodes)
+        f.flush()
+        image = f.id.get_file_image()
+    Path(path).write_bytes(image)
+    return finished

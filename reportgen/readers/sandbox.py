@@ -16,6 +16,7 @@ problem "HDF5 reader crashed (SIGSEGV)"; everything else is read normally.
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import math
 import multiprocessing
@@ -23,6 +24,7 @@ import multiprocessing.sharedctypes  # noqa: F401  (RawArray; loaded before any 
 import os
 import resource
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -46,8 +48,41 @@ Fallback = Callable[[Path, JobRef, ReadLimits, str], Any]
 
 
 # ---------------------------------------------------------------- worker side
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_forked_by = 0  # pid of the process that last forked: the parent a worker must not outlive
+
+
+def _remember_forker() -> None:
+    global _forked_by
+    _forked_by = os.getpid()
+
+
+os.register_at_fork(before=_remember_forker)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the process that forked it dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A build killed with ``kill -9`` runs no cleanup: without this its workers
+    would go on (and keep the output's lock open) forever.  If the parent died
+    before the request took effect, die now.  The git cat-file children a
+    worker starts read their requests from the worker's pipe: they see end of
+    file and exit when the worker dies.  Other systems: a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # no prctl: the worker still ends with its pool's pipes
+    if _forked_by and os.getppid() != _forked_by:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def limit_worker(limits: ReadLimits) -> None:
-    """Sandbox the current process: memory cap, default alarm, no plugins, no Ctrl-C."""
+    """Sandbox the current process: dies with its parent, memory cap, default alarm, no plugins, no Ctrl-C."""
+    die_with_parent()
     os.environ["HDF5_PLUGIN_PRELOAD"] = "::"
     faulthandler.disable()  # a crash here is expected and reported by the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C

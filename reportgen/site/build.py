@@ -22,6 +22,7 @@ import orjson
 from converters import interrupts
 from reportgen import __version__
 from reportgen.errors import InputMissingError, WriteError
+from reportgen.outdir import check_output_path
 from reportgen.progress import progress
 from reportgen.records import STATUSES, JobRef, Problem, StoreScan
 from reportgen.site import write as out
@@ -131,10 +132,11 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
 
     if not data_store.is_dir():
         raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
+    check_output_path(site)
     out.check_overlap(data_store, site)
     timer = Timer()
     site.parent.mkdir(parents=True, exist_ok=True)
-    with out.hold_lock(site):
+    with out.hold_lock(site, marker=MANIFEST_NAME):
         out.remove_stale_staging(site)
         previous = None if options.full else read_manifest(site)
         out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)

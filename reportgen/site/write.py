@@ -13,7 +13,6 @@ and home page after them and the manifest last (``build.apply_changes``).
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import shutil
@@ -24,14 +23,12 @@ from pathlib import Path
 
 from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
 from reportgen.errors import LockedError, OutputError, WriteError
-from reportgen.outdir import replace_dir
-
-_FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+from reportgen.outdir import FULL_DISK, remove_stale_staging, replace_dir  # noqa: F401  (also write.remove_stale_staging for build.py)
 
 
 def raise_write_error(exc: OSError, path: Path | str) -> None:
     """Turn a disk-full OSError into a WriteError naming the path (exit 74); re-raise others."""
-    if exc.errno in _FULL_DISK:
+    if exc.errno in FULL_DISK:
         raise WriteError(exc.filename or path, "no space left on device") from exc
     raise exc
 
@@ -97,47 +94,76 @@ def lock_path(site: Path) -> Path:
     return site.with_name(site.name + ".lock")
 
 
-@contextmanager
-def hold_lock(site: Path) -> Iterator[None]:
-    """An exclusive flock on ``SITE.lock``; exit 75 'locked by pid N' when another build has it."""
-    path = lock_path(site)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise OutputError(path, f"cannot create the lock file ({exc.strerror})") from exc
-    try:
+_held_locks: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _close_held_locks() -> None:
+    """In a forked child (a page worker): drop the inherited lock descriptors, so that only
+    the building process holds the flock and a worker outliving it cannot keep the site locked."""
+    for fd in _held_locks:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            raise LockedError(site, f"locked by pid {holder}") from None
+            os.close(fd)
+        except OSError:
+            pass
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+
+@contextmanager
+def hold_lock(site: Path, marker: str = "") -> Iterator[None]:
+    """An exclusive flock on ``SITE.lock``; exit 75 'locked by pid N' when another build has it.
+
+    When the run ends without a site (``SITE/marker`` is not a file: the build
+    failed or was refused before the first swap), the lock file is removed too,
+    while still held; a waiting run that opened the removed file notices and retries.
+    """
+    path = lock_path(site)
+    fd = _take_lock(path, site)
+    _held_locks.add(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        if marker and not (site / marker).is_file():
+            _unlink_quietly(path)
+        _held_locks.discard(fd)
         os.close(fd)  # closing releases the flock
 
 
-def _pid_alive(pid: int) -> bool:
+def _take_lock(path: Path, site: Path) -> int:
+    """Open and flock ``path``; retry when another run removed the file between our open and flock."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(path, f"cannot create the lock file ({exc.strerror})") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise LockedError(site, f"locked by pid {holder}") from None
+        if _same_file(fd, path):
+            return fd
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        here, there = os.fstat(fd), os.stat(path)
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def remove_stale_staging(site: Path) -> list[str]:
-    """Delete ``SITE.staging-<pid>`` / ``SITE.old-<pid>`` folders whose process is gone."""
-    removed = []
-    for marker in (".staging-", ".old-"):
-        for path in site.parent.glob(site.name + marker + "*"):
-            pid = path.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
-    return removed
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def staging_path(site: Path) -> Path:
