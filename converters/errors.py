@@ -36,6 +36,11 @@ class ToolError(Exception):
         self.reason = reason
         super().__init__(self.describe())
 
+    def __reduce__(self):
+        """Pickled by its arguments: an error raised in a worker process reaches the parent whole
+        (the default pickling passes the one message to ``__init__``, and unpickling fails)."""
+        return (type(self), (self.file, self.reason, self.member))
+
     def describe(self) -> str:
         """``'<file>'[:'<member>']: <reason>`` with names shown by repr()."""
         where = repr(self.file)

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from converters import progress
+from converters import containers, progress
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
-from reportgen.outdir import replace_dir
+from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
 
 ALGORITHMS = ("sha256", "sha512")
 PAYLOAD = "data"
@@ -72,13 +72,15 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
     """Build the site and the archive of ``data_store`` into a new bag at ``output``."""
     root, output = Path(data_store), Path(output)
     check_paths(root, output, force)
+    containers.source_date_epoch()  # a bad SOURCE_DATE_EPOCH is refused before any work, not at the end
+    remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         (staging / PAYLOAD).mkdir(parents=True)
         parameters = write_payload(root, staging / PAYLOAD)
         summary = write_tag_files(staging, build_bag_info(root, parameters))
-        replace_dir(staging, output)
+        replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -86,6 +88,7 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
 
 
 def check_paths(root: Path, output: Path, force: bool) -> None:
+    check_output_path(output)  # '.', '..': the folder the user's shell is in
     if not root.is_dir():
         raise InputMissingError(root, "no such data_store directory")
     out_abs, root_abs = Path(os.path.abspath(output)), Path(os.path.abspath(root))
@@ -141,9 +144,9 @@ def build_bag_info(root: Path, parameters: dict) -> list[tuple[str, str]]:
          "archive (data/export.aiida) of one data_store"),
         *build_parameter_lines(parameters),
     ]
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if epoch.isdigit():
-        info.append(("Bagging-Date", datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%d")))
+    epoch = containers.source_date_epoch()  # a bad value is a usage error naming the variable
+    if epoch is not None:
+        info.append(("Bagging-Date", datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")))
     return info
 
 
@@ -160,8 +163,12 @@ def build_parameter_lines(parameters: dict) -> list[tuple[str, str]]:
 
 def list_payload(bag: Path) -> list[str]:
     """Every regular file under data/, as bag-relative posix paths, sorted."""
-    found = []
-    for top, dirs, files in os.walk(bag / PAYLOAD):
+    from reportgen.export.write import refuse_unlistable
+
+    found: list[str] = []
+    if not (bag / PAYLOAD).is_dir():  # a bag without data/: each manifest entry is reported missing
+        return found
+    for top, dirs, files in os.walk(bag / PAYLOAD, onerror=refuse_unlistable):
         dirs.sort()
         for name in files:
             found.append(Path(top, name).relative_to(bag).as_posix())

@@ -27,7 +27,7 @@ import hashlib
 import math
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +37,8 @@ from converters import containers
 from converters.jsonio import read_json
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
-from reportgen.outdir import replace_dir
+from converters.workdirs import work_folder
+from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
 from reportgen.readers.git import read_refs, write_repo_from_bundle
 
 RESTORABLE_VERSION = "0.13"
@@ -166,8 +167,9 @@ def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: P
 
 def finish_file(staging: Path, target: Target) -> None:
     path = staging / target.path
-    if target.executable:
-        os.chmod(path, 0o755)
+    if target.executable:  # x wherever the umask left r (0o644 -> 0o755, 0o600 -> 0o700)
+        mode = os.stat(path).st_mode
+        os.chmod(path, stat.S_IMODE(mode) | (mode & 0o444) >> 2)
     if target.mtime_ns is not None:
         os.utime(path, ns=(target.mtime_ns, target.mtime_ns))
 
@@ -210,6 +212,7 @@ def read_free_bytes(folder: Path) -> int:
 
 
 def check_output_dir(output: Path, archive: Path, force: bool) -> None:
+    check_output_path(output)  # '.', '..': the folder the user's shell is in
     if output.is_symlink():
         raise OutputError(output, "output is a symlink; refusing to write through it")
     if output.exists() and not force:
@@ -234,33 +237,34 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
     limits = build_restore_limits()
     arc = containers.open_archive(archive, limits)
     check_output_dir(output, archive, force)
+    remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
     if metadata.get("export_version") == RESTORABLE_VERSION:
-        return restore_from(arc, metadata, archive, output)
+        return restore_from(arc, metadata, archive, output, force)
     from converters.migrate import migrate
 
     arc.close()
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.convert-", dir=output.parent) as tmp:
-        converted = Path(tmp) / f"as-{RESTORABLE_VERSION}.zip"
+    with work_folder(output) as tmp:
+        converted = tmp / f"as-{RESTORABLE_VERSION}.zip"
         migrate(archive, converted, RESTORABLE_VERSION, fmt="zip", limits=limits)
         arc = containers.open_archive(converted, limits)
         metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
-        return restore_from(arc, metadata, archive, output)
+        return restore_from(arc, metadata, archive, output, force)
 
 
-def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path) -> RestoreSummary:
+def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path, force: bool = False) -> RestoreSummary:
     """Restore from an open 0.13 archive; ``archive`` is the name errors show."""
     plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
     staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         check_free_space(arc, plan, archive, output)
-        with tempfile.TemporaryDirectory(prefix=".bundles-", dir=output.parent) as bundles:
+        with work_folder(output) as bundles:
             staging.mkdir()
-            summary = write_plan(arc, plan, staging, Path(bundles), archive, output)
+            summary = write_plan(arc, plan, staging, bundles, archive, output)
         summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
                                  bool(metadata.get("export_parameters", {}).get("lossless", True)))
-        replace_dir(staging, output)
+        replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None

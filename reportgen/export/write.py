@@ -18,16 +18,17 @@ import json
 import math
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from converters import containers
+from converters.workdirs import work_folder
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
+from reportgen.outdir import remove_stale_staging
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
 from reportgen.records import Job, JobRef, ProjectScan, ReadLimits, StoreScan
@@ -109,7 +110,7 @@ def read_listing(root: Path) -> StoreListing:
     """Walk the store without following links; stats only (a file is hashed where it is carried)."""
     files: dict[str, ListedFile] = {}
     directories: list[str] = []
-    for top, dirnames, filenames in os.walk(root, followlinks=False):
+    for top, dirnames, filenames in os.walk(root, onerror=refuse_unlistable, followlinks=False):
         dirnames.sort()
         rel_top = os.path.relpath(top, root)
         for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(top, d))]:
@@ -123,6 +124,17 @@ def read_listing(root: Path) -> StoreListing:
     return StoreListing(files, tuple(sorted(directories)))
 
 
+def refuse_unlistable(exc: OSError) -> None:
+    """os.walk's ``onerror``: a folder that cannot be listed stops the export (by default os.walk
+    skips it, and its files would silently be missing from the archive)."""
+    raise unreadable_input(exc.filename, exc) from None
+
+
+def unreadable_input(path: object, exc: OSError) -> InputMissingError:
+    reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
+    return InputMissingError(path, reason)
+
+
 def read_store_files(root: Path, listed: tuple[ListedFile, ...]) -> tuple[g.StoreFile, ...]:
     """The listed files with their SHA-256 (restore checks each one)."""
     return tuple(g.StoreFile(f.path, f.size, _sha256_file(root / f.path), f.mtime_ns, f.executable) for f in listed)
@@ -130,7 +142,7 @@ def read_store_files(root: Path, listed: tuple[ListedFile, ...]) -> tuple[g.Stor
 
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_store_file(path) as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -238,7 +250,7 @@ def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers:
 
 
 # ---------------------------------------------------------------- repositories
-def read_git_repos(root: Path, project: ProjectScan) -> tuple[g.GitRepo, ...]:
+def read_git_repos(root: Path, project: ProjectScan, output: Path) -> tuple[g.GitRepo, ...]:
     """Bundles of the project's repositories that git can bundle and restore (the others travel as files)."""
     repos = []
     for rel in (project.workflow_repo, project.params_repo):
@@ -248,26 +260,34 @@ def read_git_repos(root: Path, project: ProjectScan) -> tuple[g.GitRepo, ...]:
         if bundle is None:
             continue
         refs = read_refs(root / rel)
-        if check_bundle_restores(bundle, refs):
+        if check_bundle_restores(bundle, refs, output):
             repos.append(g.GitRepo(rel, read_head(root / rel), bundle, refs))
     return tuple(repos)
 
 
-def check_bundle_restores(bundle: bytes, refs: dict[str, str]) -> bool:
+def check_bundle_restores(bundle: bytes, refs: dict[str, str], output: Path) -> bool:
     """Restore's own steps, run once here: the bundle fetches into a fresh repository with every ref.
 
     ``git bundle create`` succeeds on repositories whose history it cannot
     really carry (a shallow clone, a corrupt or missing object); their bundles
     fail only when fetched.  Such a repository is carried as plain files
-    instead, so that every archive export writes restores.
+    instead, so that every archive export writes restores.  The check runs in
+    a folder next to ``output`` (where the archive needs room anyway, not in a
+    possibly small TMPDIR), and a failure of that folder (disk full, EIO) is a
+    ``WriteError``: only git refusing the bundle says something of the repository.
     """
-    with tempfile.TemporaryDirectory(prefix="reportgen-bundle-check-") as tmp:
-        path, git_dir = Path(tmp) / "repo.bundle", Path(tmp) / "repo.git"
-        path.write_bytes(bundle)
+    with work_folder(output) as tmp:
+        path, git_dir = tmp / "repo.bundle", tmp / "repo.git"
+        try:
+            path.write_bytes(bundle)
+        except OSError as exc:
+            raise WriteError(output, f"cannot check a repository bundle: {exc.strerror or exc}") from None
         try:
             write_repo_from_bundle(git_dir, path, "")
-        except (BadInputError, WriteError):
+        except BadInputError:
             return False
+        except WriteError as exc:
+            raise WriteError(output, f"cannot check a repository bundle: {exc.reason}") from None
         return read_refs(git_dir) == refs
 
 
@@ -394,7 +414,8 @@ def build_export_parameters(root: Path, options: ExportOptions, store: StoreScan
         "source": root.resolve().name,
         "projects": [p.name for p in store.projects],
         "jobs": [f"{p.name}/{display_name(ref.job_id)}" for p in store.projects for ref in p.jobs],
-        "selection": {"projects": list(options.projects), "jobs": list(options.jobs)},
+        # sorted and deduplicated: the same selection in another option order is the same export
+        "selection": {"projects": sorted(set(options.projects)), "jobs": sorted(set(options.jobs))},
         "user_email": options.user_email,
         "uuid_namespace": str(g.NAMESPACE),
         "include_logs": True,
@@ -425,11 +446,20 @@ def iter_node_members(root: Path, piece: g.Graph) -> Iterator[containers.OutMemb
                 yield containers.OutMember(name, size, chunks=read_store_chunks(root, item.store_path, size))
 
 
+def open_store_file(path: Path):
+    """A listed data_store file, opened without following a link; one that cannot be opened is
+    input missing (exit 66), not a failure to write the archive."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise unreadable_input(path, exc) from None
+    return os.fdopen(fd, "rb")
+
+
 def read_store_chunks(root: Path, rel: str, size: int) -> Iterator[bytes]:
     """A data_store file in chunks; a file that changed size since it was listed is refused."""
     seen = 0
-    fd = os.open(root / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
+    with open_store_file(root / rel) as fh:
         while seen < size and (chunk := fh.read(min(CHUNK, size - seen))):
             seen += len(chunk)
             yield chunk
@@ -444,7 +474,7 @@ class _Counts:
 
 
 def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
-                 all_jobs: StoreScan, counts: _Counts) -> Iterator[containers.OutMember]:
+                 all_jobs: StoreScan, counts: _Counts, output: Path) -> Iterator[containers.OutMember]:
     """Every member of the archive, one job at a time; metadata and data.json last."""
     data = counts.data = DataJson(options.user_email)
     bundled: set[str] = set()
@@ -457,7 +487,7 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
             job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
             times.append(g.job_time(piece.job))
             yield from iter_node_members(root, piece.graph)
-        repos = read_git_repos(root, project)
+        repos = read_git_repos(root, project, output)
         bundled.update(r.path for r in repos)
         piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
         data.add(piece)
@@ -489,14 +519,16 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     root, output = Path(data_store), Path(output)
     fmt = check_paths(root, output, options)
     check_version_request(options.export_version)
+    remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     all_jobs = scan_data_store(root)
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
+    members = iter_members(root, store, listing, options, all_jobs, counts, output)
     if options.export_version == EXPORT_VERSION:
-        containers.write_archive(output, fmt, iter_members(root, store, listing, options, all_jobs, counts))
+        containers.write_archive(output, fmt, members)
     else:
-        write_other_version(output, fmt, options, iter_members(root, store, listing, options, all_jobs, counts))
+        write_other_version(output, fmt, options, members)
     data = counts.data
     assert data is not None
     return ExportSummary(

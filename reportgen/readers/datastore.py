@@ -20,13 +20,14 @@ import errno
 import hashlib
 import json
 import os
+import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 from reportgen.errors import InputMissingError
-from reportgen.readers.git import CommitCache
+from reportgen.readers.git import CommitCache, require_git
 from reportgen.readers.logs import NotRegularFile, describe_mode, open_regular, read_log
 from reportgen.records import (
     Commit,
@@ -108,6 +109,8 @@ def scan_data_store(root: Path) -> StoreScan:
             projects.append(scan_project(root, entry.name, problems))
         else:
             problems.append(Problem("warning", "stray-file", name, "", "stray file at the data_store root; ignored"))
+    if any(p.workflow_repo or p.params_repo for p in projects):
+        require_git()  # here, in the parent: every reader of the repositories starts with a scan
     return StoreScan(str(root), tuple(projects), tuple(problems))
 
 
@@ -238,21 +241,45 @@ def repo_rel(root: Path, project: str, which: str) -> str | None:
 
 
 def repo_fingerprint(root: Path, repos: list[str]) -> str:
-    """Changes whenever refs, packs or loose-object folders of either repository change."""
+    """Changes whenever a ref, a pack or a loose object of either repository is added, removed or rewritten.
+
+    Only what the files say is hashed: the name, size and mtime of each
+    regular file (HEAD, packed-refs, refs, packs, objects/info) and the sorted
+    names in each folder (loose objects by name only: an object's name is its
+    content, and one stat per object would cost too much).  A folder's own
+    size and mtime are left out: they depend on the file system (4096 on
+    ext4, a few hundred bytes on tmpfs), so the same store copied elsewhere
+    keeps its fingerprint.
+    """
     digest = hashlib.sha256()
     for rel in repos:
-        base = root / rel
-        for sub in ("HEAD", "packed-refs", "refs", "objects", "objects/pack"):
-            paths = [base / sub]
-            if (base / sub).is_dir() and not (base / sub).is_symlink():
-                paths += sorted((base / sub).rglob("*")) if sub in ("refs", "objects/pack") else sorted((base / sub).iterdir())
-            for path in paths:
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        for sub in ("HEAD", "packed-refs", "refs", "objects"):
+            for line in iter_fingerprint_lines(root, root / rel / sub):
+                digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
+
+
+LOOSE_OBJECT_FOLDER = re.compile(r"[0-9a-f]{2}")
+
+
+def iter_fingerprint_lines(root: Path, path: Path, depth: int = 0) -> Iterator[str]:
+    """One line per regular file (name, size, mtime) and per folder (its sorted names), links not followed."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return
+    name = str(path.relative_to(root))
+    if stat.S_ISREG(st.st_mode):
+        yield f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n"
+    elif stat.S_ISDIR(st.st_mode) and depth < 16:
+        try:
+            children = sorted(os.listdir(path))
+        except OSError:
+            return
+        yield f"{name}/\0{'/'.join(children)}\n"
+        loose = path.parent.name == "objects" and LOOSE_OBJECT_FOLDER.fullmatch(path.name)
+        for child in [] if loose else children:
+            yield from iter_fingerprint_lines(root, path / child, depth + 1)
 
 
 # ---------------------------------------------------------------- one job

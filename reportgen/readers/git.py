@@ -16,19 +16,25 @@ exits on it) is "unreadable" with git's reason, never "not-in-repo": only
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from git.cmd import Git
+# GitPython looks for git when imported and, by default, raises ImportError when there is none:
+# "quiet" defers that to ``require_git``, so a missing git is one line (exit 69), not a traceback.
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
-from reportgen.errors import BadInputError, WriteError
+from git.cmd import Git  # after the environment above
+from git.exc import GitCommandNotFound
+
+from reportgen.errors import BadInputError, ToolMissingError, WriteError
 from reportgen.records import Commit, GitFile, ReadLimits
 
 Which = Literal["workflow", "params"]
@@ -57,6 +63,24 @@ INHERITED_GIT_VARIABLES = frozenset({
 _CONFIG_PAIR = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
 # A hooks "directory" that cannot hold hooks; fsmonitor off; no transport at all.
 HARDENED_CONFIG = ["core.fsmonitor=false", f"core.hooksPath={os.devnull}", "protocol.allow=never"]
+
+
+# What git prints for a failure of the machine rather than of the repository (git runs with
+# LC_ALL=C, so these are libc's English strerror texts).
+ENVIRONMENT_FAILURES = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS,
+                                                               errno.ENOMEM))
+
+
+def require_git() -> None:
+    """Refuse to go on without a git program (the data_store's repositories need one)."""
+    if shutil.which("git") is None:
+        raise ToolMissingError("git", "not found on PATH (install git)")
+
+
+def is_environment_failure(stderr: bytes | str) -> bool:
+    """git failed because of the disk or memory (full, read-only, EIO), not because of the repository."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    return any(reason in text for reason in ENVIRONMENT_FAILURES)
 
 
 class RepoUnreadable(Exception):
@@ -345,6 +369,8 @@ class CommitCache:
                 self._repos[repo_path] = str(exc)
             except OSError as exc:
                 self._repos[repo_path] = f"cannot run git: {exc.strerror or exc}"
+            except GitCommandNotFound:  # require_git stops the commands before this; a worker degrades
+                self._repos[repo_path] = "cannot run git: not found on PATH"
         return self._repos[repo_path]
 
     def read_blobs(self, repo_path: Path | None, commit: Commit) -> dict[str, bytes]:
@@ -432,7 +458,7 @@ def run_git(git_dir: Path, *args: str, timeout: float = 600) -> subprocess.Compl
     try:
         return subprocess.run(command, capture_output=True, env=bundle_env(git_dir), timeout=timeout, check=False)
     except FileNotFoundError:
-        return subprocess.CompletedProcess(command, 127, b"", b"git not found")
+        raise ToolMissingError("git", "not found on PATH (install git)") from None
 
 
 def read_head(git_dir: Path) -> str:
@@ -445,13 +471,18 @@ def read_head(git_dir: Path) -> str:
 
 
 def read_bundle(git_dir: Path) -> bytes | None:
-    """A bundle of every ref of ``git_dir``, or None when git cannot make one (empty, broken)."""
-    with tempfile.TemporaryDirectory(prefix="reportgen-bundle-") as tmp:
-        target = Path(tmp) / "repo.bundle"
-        done = run_git(git_dir, "bundle", "create", "--quiet", str(target), "--all")
-        if done.returncode != 0 or not target.is_file():
-            return None
-        return target.read_bytes()
+    """A bundle of every ref of ``git_dir``, or None when git cannot make one (empty, broken).
+
+    Written to git's stdout, not to a temporary file: a full TMPDIR must not
+    pass for a repository that cannot be bundled.  A failure of the machine
+    (disk full, EIO, out of memory) is a ``WriteError``.
+    """
+    done = run_git(git_dir, "bundle", "create", "--quiet", "-", "--all")
+    if done.returncode != 0 and is_environment_failure(done.stderr):
+        raise WriteError(git_dir, f"git bundle create failed: {git_cause(done.stderr)}")
+    if done.returncode != 0 or not done.stdout:
+        return None
+    return done.stdout
 
 
 def read_refs(git_dir: Path) -> dict[str, str]:
@@ -480,6 +511,8 @@ def write_repo_from_bundle(git_dir: Path, bundle: Path, head: str) -> None:
     if init.returncode != 0:
         raise WriteError(git_dir, f"git init failed: {git_cause(init.stderr)}")
     fetch = run_git(git_dir, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
+    if fetch.returncode != 0 and is_environment_failure(fetch.stderr):
+        raise WriteError(git_dir, f"git fetch failed: {git_cause(fetch.stderr)}")
     if fetch.returncode != 0:
         raise BadInputError(bundle, git_cause(fetch.stderr))  # the caller says what the bundle was for
     if head:

@@ -271,7 +271,7 @@ def test_unusable_bundle_gives_one_line_naming_archive_and_member(tmp_path: Path
     """An archive from before the export checked its bundles: one line, no temp path, no git stderr."""
     store = tmp_path / "data_store"
     make_shallow(write_store(store, workflow_revisions=2)["workflow"])
-    monkeypatch.setattr(write_module, "check_bundle_restores", lambda bundle, refs: True, raising=False)
+    monkeypatch.setattr(write_module, "check_bundle_restores", lambda *args: True, raising=False)
     export_archive(store, tmp_path / "old.aiida")
     run = run_cli("restore", tmp_path / "old.aiida", "-o", tmp_path / "r")
     line = assert_one_error_line(run, 65, "git cannot restore 'git/proj/workflow.git'", "old.aiida")
@@ -285,7 +285,7 @@ def test_unusable_bundle_gives_one_line_naming_archive_and_member(tmp_path: Path
 def test_restore_error_from_git_is_bad_input_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     store = tmp_path / "data_store"
     damage_blob(write_store(store)["params"], "parameters.json")
-    monkeypatch.setattr(write_module, "check_bundle_restores", lambda bundle, refs: True, raising=False)
+    monkeypatch.setattr(write_module, "check_bundle_restores", lambda *args: True, raising=False)
     export_archive(store, tmp_path / "old.zip")
     with pytest.raises(BadInputError) as caught:
         restore_data_store(tmp_path / "old.zip", tmp_path / "r")
