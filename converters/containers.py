@@ -42,7 +42,7 @@ from zlib_ng import zlib_ng
 
 from converters import interrupts, progress
 from converters.errors import BadInputError, InputMissingError, OutputError, UsageError, WriteError
-from converters.workdirs import disk_failure, temp_stem
+from converters.workdirs import disk_failure, remove_stale, staging_file
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 CHUNK = 1 * MiB
@@ -1064,10 +1064,11 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
     """Write members into ``dst`` atomically (``replace_atomically``)."""
     if fmt not in FORMATS:
         raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    remove_stale(dst)  # a killed run's staging file of this output
     try:
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
         with (
-            replace_atomically(dst, dst.with_name(f".{temp_stem(dst)}.staging-{os.getpid()}.tmp"), "xb") as fh,
+            replace_atomically(dst, staging_file(dst), "xb") as fh,
             progress.stage(f"writing {dst.name}") as advance,
         ):
             if fmt == "zip":

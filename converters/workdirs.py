@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import re
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -89,7 +92,48 @@ def work_folder(dst: Path) -> Iterator[Path]:
     """A private work folder next to the output ``dst`` (same file system, removed afterwards);
     a full disk while it is in use names the folder and the output."""
     what = f"writing work files of {dst.name}"
+    remove_stale(dst)
     with disk_errors(dst.parent, what):
-        with tempfile.TemporaryDirectory(prefix=f".{temp_stem(dst)}.work-", dir=dst.parent) as tmp:
+        with tempfile.TemporaryDirectory(prefix=f".{temp_stem(dst)}.work-{os.getpid()}-", dir=dst.parent) as tmp:
             with disk_errors(tmp, what):
                 yield Path(tmp)
+
+
+def staging_file(dst: Path) -> Path:
+    """The name ``dst`` is written under until it is complete (the pid: see ``remove_stale``)."""
+    return dst.with_name(f".{temp_stem(dst)}.staging-{os.getpid()}.tmp")
+
+
+def remove_stale(dst: Path) -> list[str]:
+    """Remove what a run killed with SIGKILL (no cleanup) left next to ``dst``: its staging
+    file ``.STEM.staging-PID.tmp`` and work folders ``.STEM.work-PID-*``, where no process PID
+    is alive (a concurrent run's are never touched).  The names removed, sorted."""
+    stem = re.escape(temp_stem(dst))
+    pattern = re.compile(rf"\.{stem}\.(?:staging-(\d+)\.tmp|work-(\d+)-[^/]*)")
+    try:
+        names = sorted(e.name for e in os.scandir(dst.parent) if e.name.startswith(f".{temp_stem(dst)}."))
+    except OSError:  # no folder yet: nothing left behind
+        return []
+    removed = []
+    for name in names:
+        found = pattern.fullmatch(name)
+        pid = int(next(g for g in found.groups() if g)) if found else 0
+        if pid and pid != os.getpid() and not pid_alive(pid):
+            path = dst.parent / name
+            try:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            except OSError:
+                continue  # not ours to fight over: the run goes on
+            removed.append(name)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process ``pid`` exists (even one this process may not signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -17,6 +17,7 @@ from pathlib import Path
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
+from converters.workdirs import pid_alive
 
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # write failures that mean "no room"
 _LIBHDF5_FULL_DISK = re.compile(rf"errno = ({'|'.join(str(code) for code in FULL_DISK)})\b")
@@ -78,17 +79,6 @@ def remove_stale_staging(output: Path) -> list[str]:
                 continue  # not ours to fight over (permissions): leave it, the run goes on
             removed.append(name)
     return removed
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process ``pid`` exists (even one we may not signal)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def replace_dir(staging: Path, output: Path, aside: str | None = None, may_replace: bool = True) -> None:
