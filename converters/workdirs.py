@@ -105,27 +105,46 @@ def staging_file(dst: Path) -> Path:
 
 
 def remove_stale(dst: Path) -> list[str]:
-    """Remove what a run killed with SIGKILL (no cleanup) left next to ``dst``: its staging
-    file ``.STEM.staging-PID.tmp`` and work folders ``.STEM.work-PID-*``, where no process PID
-    is alive (a concurrent run's are never touched).  The names removed, sorted."""
-    stem = re.escape(temp_stem(dst))
-    pattern = re.compile(rf"\.{stem}\.(?:staging-(\d+)\.tmp|work-(\d+)-[^/]*)")
+    """Remove what a run killed with SIGKILL (no cleanup) left next to ``dst``, where no process
+    PID is alive (a concurrent run's are never touched); the names removed, sorted.
+
+    The one sweep for every output: a file output's staging file ``.STEM.staging-PID.tmp``
+    and work folders ``.STEM.work-PID-*`` (here), and a folder output's staging and
+    moved-aside trees ``[.]NAME.staging-[...-]PID`` and ``[.]NAME.old-PID``
+    (``reportgen.outdir``: builds, example, restore, bundles).
+    """
+    stem, name = re.escape(temp_stem(dst)), re.escape(dst.name)
+    pattern = re.compile(
+        rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.?{name}\.(?:staging|old)-(?:.*-)?(\d+)", re.DOTALL
+    )
     try:
-        names = sorted(e.name for e in os.scandir(dst.parent) if e.name.startswith(f".{temp_stem(dst)}."))
+        found = sorted((e.name, m) for e in os.scandir(dst.parent) if (m := pattern.fullmatch(e.name)))
     except OSError:  # no folder yet: nothing left behind
         return []
     removed = []
-    for name in names:
-        found = pattern.fullmatch(name)
-        pid = int(next(g for g in found.groups() if g)) if found else 0
-        if pid and pid != os.getpid() and not pid_alive(pid):
-            path = dst.parent / name
+    for leftover, match in found:
+        pid = int(next(g for g in match.groups() if g))
+        if pid != os.getpid() and not pid_alive(pid):
             try:
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+                remove_path(dst.parent / leftover)
             except OSError:
-                continue  # not ours to fight over: the run goes on
-            removed.append(name)
+                continue  # not ours to fight over (permissions): leave it, the run goes on
+            removed.append(leftover)
     return removed
+
+
+def remove_path(path: Path) -> None:
+    """A file, or a whole tree even with read-only folders in it (git leaves its objects so)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        path.unlink()
+
+
+def _force_remove(func, path, _exc) -> None:
+    """Make the parent writable and retry."""
+    os.chmod(os.path.dirname(path), 0o700)
+    func(path)
 
 
 def pid_alive(pid: int) -> bool:

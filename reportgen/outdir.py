@@ -11,13 +11,15 @@ import ctypes
 import errno
 import os
 import re
-import shutil
 from pathlib import Path
 
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import pid_alive
+from converters.workdirs import remove_path
+# The one sweep of what a killed writer left beside an output (its staging tree, the output it had
+# moved aside, a converter's work files), under the name the folder-output writers call it by.
+from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
 
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # write failures that mean "no room"
 _LIBHDF5_FULL_DISK = re.compile(rf"errno = ({'|'.join(str(code) for code in FULL_DISK)})\b")
@@ -29,11 +31,6 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in FULL_DISK:
         return True
     return isinstance(exc, (OSError, RuntimeError)) and bool(_LIBHDF5_FULL_DISK.search(str(exc)))
-
-
-# The leftovers a writer killed with SIGKILL can leave next to its output: the staging
-# folder it was filling and the replaced output it had moved aside (``replace_dir``).
-STALE_MARKERS = (".staging-", ".old-")
 
 
 def check_output_path(output: Path) -> None:
@@ -51,34 +48,6 @@ def check_output_path(output: Path) -> None:
     here, target = Path(os.getcwd()), Path(os.path.realpath(output))
     if target == here or target in here.parents:
         raise OutputError(output, "output is the current folder or contains it; name a new folder")
-
-
-def remove_stale_staging(output: Path) -> list[str]:
-    """Delete the staging and moved-aside leftovers of ``output`` whose writer process is gone.
-
-    Matches ``NAME.staging-<pid>``, ``NAME.old-<pid>`` (site builds) and the
-    hidden ``.NAME.staging-<pid>`` / ``.NAME.old-<pid>`` (example, restore,
-    bundle) next to ``output``, where ``<pid>`` is all digits and no process
-    with that id is alive (so a concurrent writer's folder is never touched).
-    Returns the names removed, sorted.  Call it before creating this run's
-    own staging folder.
-    """
-    parent = output.parent
-    prefixes = tuple(f"{dot}{output.name}{marker}" for dot in ("", ".") for marker in STALE_MARKERS)
-    try:
-        names = sorted(entry.name for entry in os.scandir(parent) if entry.name.startswith(prefixes))
-    except OSError:  # no parent folder yet: nothing left behind
-        return []
-    removed = []
-    for name in names:
-        pid = name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-            try:
-                _remove(parent / name)
-            except OSError:
-                continue  # not ours to fight over (permissions): leave it, the run goes on
-            removed.append(name)
-    return removed
 
 
 def replace_dir(staging: Path, output: Path, aside: str | None = None, may_replace: bool = True) -> None:
@@ -106,7 +75,7 @@ def replace_dir(staging: Path, output: Path, aside: str | None = None, may_repla
         raise
     fsync_dir(output.parent)
     if replacing:
-        _remove(old)
+        remove_path(old)
 
 
 def publish_new_dir(staging: Path, output: Path) -> None:
@@ -154,14 +123,3 @@ def _renameat2():
     return function
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, onerror=_force_remove)
-    else:
-        path.unlink()
-
-
-def _force_remove(func, path, _exc) -> None:
-    """Restored trees may hold read-only folders (git objects): make the parent writable, retry."""
-    os.chmod(os.path.dirname(path), 0o700)
-    func(path)
