@@ -25,16 +25,16 @@ from pathlib import Path
 from converters.errors import WriteError
 
 # errors only a write can cause: an input being read never fills a disk
-_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-         errno.EFBIG: "file too large (over the file size limit, ulimit -f)"}
+FULL_DISK = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+             errno.EFBIG: "file too large (over the file size limit, ulimit -f)"}
 
 
 def disk_failure(exc: BaseException) -> str | None:
     """The reason to show when ``exc`` says the disk failed under a write; None for anything else."""
     if isinstance(exc, sqlite3.OperationalError):
         return sqlite_failure(str(exc), getattr(exc, "sqlite_errorname", "") or "")
-    if isinstance(exc, OSError) and exc.errno in _FULL:
-        return _FULL[exc.errno]
+    if isinstance(exc, OSError) and exc.errno in FULL_DISK:
+        return FULL_DISK[exc.errno]
     return None
 
 

@@ -16,12 +16,11 @@ from pathlib import Path
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import remove_path
+from converters.workdirs import FULL_DISK, remove_path  # FULL_DISK: errno -> reason, the write failures that mean "no room"
 # The one sweep of what a killed writer left beside an output (its staging tree, the output it had
 # moved aside, a converter's work files), under the name the folder-output writers call it by.
 from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
 
-FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # write failures that mean "no room"
 _LIBHDF5_FULL_DISK = re.compile(rf"errno = ({'|'.join(str(code) for code in FULL_DISK)})\b")
 
 
