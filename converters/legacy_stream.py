@@ -52,7 +52,7 @@ import orjson
 from converters import progress
 from converters.containers import Archive
 from converters.errors import BadInputError
-from converters.jsonio import gc_paused
+from converters.jsonio import gc_paused, json_kind
 from converters.jsonrows import LEGACY_WALK, Path_, RowReader
 from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
@@ -388,11 +388,11 @@ def checked_outline(
                 continue
             if kind == "open":
                 if section_shape(event[1]) not in (None, event[2]):  # event[2]: True an object, False a list
-                    raise shape_refusal(file, event[1], event[2])
+                    raise shape_refusal(file, event[1], "an object" if event[2] else "a list")
                 seen = None if event[1] in keys_checked_elsewhere else set()
             elif kind == "value":
                 if section_shape(event[1]) is not None:  # a scalar (null too) where a section must be
-                    raise shape_refusal(file, event[1], [event[2]])
+                    raise shape_refusal(file, event[1], json_kind(event[2]))
                 _checked_value(file, event[1], event[2])
             yield event
 

@@ -105,12 +105,10 @@ def section_shape(path: tuple[str, ...]) -> bool | None:
     return None
 
 
-def shape_refusal(file: Path | str, path: tuple[str, ...], found: bool | list) -> BadInputError:
-    """The one line for a section of the wrong shape.  ``found``: True or False for an object or a
-    list a streaming reader has just opened; ``[value]`` for a value (a scalar too) in hand."""
+def shape_refusal(file: Path | str, path: tuple[str, ...], found: str) -> BadInputError:
+    """The one line for a section of the wrong shape; ``found`` says what it is ("a list", ``json_kind``)."""
     wanted = "an object" if section_shape(path) else "a list"
-    kind = json_kind(found[0]) if isinstance(found, list) else ("a list", "an object")[found]
-    return BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {kind}", "data.json")
+    return BadInputError(file, f"$.{'.'.join(path)}: must be {wanted}, not {found}", "data.json")
 
 
 def check_sections(file: Path | str, data: dict[str, Any]) -> None:
@@ -118,10 +116,10 @@ def check_sections(file: Path | str, data: dict[str, Any]) -> None:
     for key, value in data.items():
         shape = section_shape((key,))
         if shape is not None and not isinstance(value, dict if shape else list):
-            raise shape_refusal(file, (key,), [value])
+            raise shape_refusal(file, (key,), json_kind(value))
     for entity, rows in data.get("export_data", {}).items():
         if section_shape(("export_data", entity)) and not isinstance(rows, dict):
-            raise shape_refusal(file, ("export_data", entity), [rows])
+            raise shape_refusal(file, ("export_data", entity), json_kind(rows))
 
 
 def read_version(path: Path | str) -> str:
