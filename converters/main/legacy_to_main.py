@@ -584,13 +584,15 @@ def stage_legacy(
     """
     db = workdir / "staging.sqlite3"
     log = ProblemLog(archive.path if file is None else file, strict)
+    # a tar is read once: its blobs are kept for pass 2; zip and folder inputs are read again
+    spooled = blob_spool_path(db) if keep_blobs and archive.container not in ("zip", "folder") else None
     conn = create_staging_db(db)
     try:
         opener = data_json_opener(archive)
-        if archive.container in ("zip", "folder") or not keep_blobs:
+        if spooled is None:
             stage_repository(archive, conn)
         else:
-            with closing(BlobSpool(blob_spool_path(db))) as spool:
+            with closing(BlobSpool(spooled)) as spool:
                 stage_repository(archive, conn, spool)
         size = archive.files["data.json"].size if "data.json" in archive.files else 0
         if events is None:
@@ -606,6 +608,5 @@ def stage_legacy(
     staged = Staged(
         db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT}, name_row=legacy_row_name, member="data.json"
     )
-    spooled = blob_spool_path(db) if archive.container not in ("zip", "folder") and keep_blobs else None
     staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db), spooled)
     return staged
