@@ -42,7 +42,7 @@ from zlib_ng import zlib_ng
 
 from converters import interrupts, progress
 from converters.errors import BadInputError, InputMissingError, OutputError, UsageError, WriteError
-from converters.workdirs import disk_failure, remove_stale, staging_file
+from converters.workdirs import check_folder_writable, disk_failure, remove_stale, rename_no_replace, staging_file
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 CHUNK = 1 * MiB
@@ -1058,17 +1058,20 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
         raise OutputError(dst, "output exists (use --force to replace it)")
     if not dst_abs.parent.is_dir():
         raise OutputError(dst, "output directory does not exist")
+    check_folder_writable(dst)
 
 
-def write_archive(dst: Path, fmt: str, members: Iterable[OutMember]) -> None:
-    """Write members into ``dst`` atomically (``replace_atomically``)."""
+def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bool = False) -> None:
+    """Write members into ``dst`` atomically (``replace_atomically``).  An existing ``dst`` is
+    replaced only with ``replace`` (``--force``); without it, a ``dst`` that another run wrote
+    while this one worked is refused (73) and kept."""
     if fmt not in FORMATS:
         raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     remove_stale(dst)  # a killed run's staging file of this output
     try:
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
         with (
-            replace_atomically(dst, staging_file(dst), "xb") as fh,
+            replace_atomically(dst, staging_file(dst), "xb", replace=replace) as fh,
             progress.stage(f"writing {dst.name}") as advance,
         ):
             if fmt == "zip":
@@ -1107,17 +1110,21 @@ def _read_error(exc: OSError, member: str, dst: Path) -> WriteError | InputMissi
 
 
 @contextmanager
-def replace_atomically(dst: Path, tmp: Path, mode: str) -> Iterator[BinaryIO]:
+def replace_atomically(dst: Path, tmp: Path, mode: str, *, replace: bool) -> Iterator[BinaryIO]:
     """A file written at ``tmp`` that becomes ``dst`` only when complete: fsync, rename, fsync
     of the folder.  On any failure, an interrupt included, ``tmp`` is removed and ``dst`` is
-    untouched.  The one atomic writer of the project (archives, and files of a live site)."""
+    untouched.  ``replace=False`` refuses (73) a ``dst`` that exists by then.  The one atomic
+    writer of the project (archives, and files of a live site)."""
     try:
         with open(tmp, mode) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         interrupts.check()
-        os.replace(tmp, dst)
+        if replace:
+            os.replace(tmp, dst)
+        else:
+            rename_no_replace(tmp, dst)
         fsync_dir(dst.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)

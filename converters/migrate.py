@@ -78,19 +78,21 @@ def migrate(
         archive.close()
         return convert(src, dst, to_version=to_version, fmt=fmt, force=force, limits=limits)  # type: ignore[return-value]
     with archive:
-        return migrate_opened(archive, metadata, steps, dst, fmt, in_memory)
+        return migrate_opened(archive, metadata, steps, dst, fmt, in_memory, replace=force)
 
 
 def migrate_opened(
-    archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str, in_memory: bool = False
+    archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str, in_memory: bool = False,
+    replace: bool = False,
 ) -> MigrationResult:
     """The forward legacy ``steps`` over an archive already opened (and listed: listing a large
-    zip or a tar is a pass of its own, so the runner hands over the one it made)."""
+    zip or a tar is a pass of its own, so the runner hands over the one it made).  ``replace``:
+    an existing ``dst`` may be replaced (``--force``)."""
     source_version = metadata["export_version"]
     if streams(source_version, steps) and not in_memory:
-        notes = _migrate_streaming(archive, metadata, steps, dst, fmt)
+        notes = _migrate_streaming(archive, metadata, steps, dst, fmt, replace)
     else:
-        notes = _migrate_in_memory(archive, metadata, steps, dst, fmt)
+        notes = _migrate_in_memory(archive, metadata, steps, dst, fmt, replace)
     return MigrationResult(
         str(archive.path), source_version, archive.container, str(dst), steps[-1][1] if steps else source_version,
         fmt,
@@ -98,17 +100,19 @@ def migrate_opened(
     )  # fmt: skip
 
 
-def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
+def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str,
+                       replace: bool) -> list[str]:
     """From 0.4 on: ``data.json`` migrated batch by batch into work files next to the output."""
     with work_folder(dst) as work:
         body = stream_data_json(archive, steps, work)
         apply_to_metadata(metadata, steps, tool_version())
         head = [OutMember("data.json", size=body.size, chunks=body.chunks()), OutMember("metadata.json", data=dump_json(metadata))]
-        write_archive(dst, fmt, _members(archive, head, set()))
+        write_archive(dst, fmt, _members(archive, head, set()), replace)
     return []
 
 
-def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str) -> list[str]:
+def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str,
+                       replace: bool) -> list[str]:
     """Before 0.4 (steps that need the whole document): one parse, in-place steps, one dump."""
     draft = Draft(str(archive.path), metadata, read_data(archive), _repo_view(archive))
     check_sections(archive.path, draft.data)
@@ -117,7 +121,7 @@ def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, 
         # data.json keeps the input's order (as the streamed path must); metadata.json is sorted
         json_members = [OutMember("data.json", data=orjson.dumps(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
     draft.data = {}  # the tree is no longer needed while the repository streams
-    write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted))
+    write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted), replace)
     return draft.notes
 
 

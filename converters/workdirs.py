@@ -11,6 +11,7 @@ there is no output (``archive validate``).  When that disk fills, SQLite says
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from converters.errors import WriteError
+from converters.errors import OutputError, WriteError
 
 # errors only a write can cause: an input being read never fills a disk
 FULL_DISK = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
@@ -99,6 +100,26 @@ def work_folder(dst: Path) -> Iterator[Path]:
                 yield Path(tmp)
 
 
+def sibling(dst: Path, kind: str, hidden: bool = True) -> Path:
+    """A name next to ``dst`` for one of this run's own trees or files: ``[.]STEM.KIND-PID``
+    (``staging``, ``old``, ``staging-0.13``); ``remove_stale`` knows every one of them."""
+    return dst.with_name(f"{'.' if hidden else ''}{temp_stem(dst)}.{kind}-{os.getpid()}")
+
+
+def check_folder_writable(dst: Path) -> None:
+    """Refuse (73) an output whose folder (or, when that is still to be made, its nearest
+    existing ancestor) this process cannot create files in: one line naming that folder, before
+    anything is written, whichever command it is (each would otherwise fail at its own first
+    work file, with its own exit code)."""
+    folder = Path(os.path.abspath(dst)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        return
+    read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    raise OutputError(folder, f"cannot create files in this folder ({'read-only file system' if read_only else 'permission denied'})")
+
+
 def staging_file(dst: Path) -> Path:
     """The name ``dst`` is written under until it is complete (the pid: see ``remove_stale``)."""
     return dst.with_name(f".{temp_stem(dst)}.staging-{os.getpid()}.tmp")
@@ -110,12 +131,12 @@ def remove_stale(dst: Path) -> list[str]:
 
     The one sweep for every output: a file output's staging file ``.STEM.staging-PID.tmp``
     and work folders ``.STEM.work-PID-*`` (here), and a folder output's staging and
-    moved-aside trees ``[.]NAME.staging-[...-]PID`` and ``[.]NAME.old-PID``
-    (``reportgen.outdir``: builds, example, restore, bundles).
+    moved-aside trees ``[.]STEM.staging-[...-]PID`` and ``[.]STEM.old-PID`` (``sibling``:
+    builds, example, restore, bundles, export's intermediate archive).
     """
-    stem, name = re.escape(temp_stem(dst)), re.escape(dst.name)
+    stem = re.escape(temp_stem(dst))
     pattern = re.compile(
-        rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.?{name}\.(?:staging|old)-(?:.*-)?(\d+)", re.DOTALL
+        rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.?{stem}\.(?:staging|old)-(?:.*-)?(\d+)", re.DOTALL
     )
     try:
         found = sorted((e.name, m) for e in os.scandir(dst.parent) if (m := pattern.fullmatch(e.name)))
@@ -148,11 +169,80 @@ def _force_remove(func, path, _exc) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process ``pid`` exists (even one this process may not signal)."""
+    """True when a process ``pid`` runs (even one this process may not signal).
+
+    A killed writer whose parent has not yet reaped it is a zombie: it still
+    answers ``kill(pid, 0)`` but will never touch its files again, so it
+    counts as gone (Linux ``/proc``; elsewhere only ``kill`` is asked)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")"
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+
+
+_RENAME_NOREPLACE = 1  # <linux/fs.h>
+_AT_FDCWD = -100
+
+
+def rename_no_replace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` only if ``target`` does not exist (Linux ``renameat2``);
+    an existing ``target`` is refused (73) and left as it is.
+
+    A plain rename silently replaces a file or an empty folder: a second run
+    that wrote the same output meanwhile would be overwritten without a word.
+    Where the system or file system lacks ``RENAME_NOREPLACE``, a file is
+    published by ``link`` (which refuses an existing name) and ``unlink``;
+    where that fails too, by a rename after a last look.
+    """
+    renameat2 = _renameat2()
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):
+            _refuse_existing(OSError(code, os.strerror(code), str(target)), target)
+    if not source.is_dir():
+        try:
+            os.link(source, target)
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                _refuse_existing(exc, target)
+        else:
+            source.unlink()
+            return
+    if os.path.lexists(target) and not target.is_dir():
+        raise OutputError(target, _APPEARED)
+    os.rename(source, target)
+
+
+_APPEARED = "output appeared while writing (another run?); nothing was replaced"
+
+
+def _refuse_existing(exc: OSError, target: Path) -> None:
+    if exc.errno == errno.EEXIST:
+        raise OutputError(target, _APPEARED) from None
+    raise exc
+
+
+def _renameat2():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    return function
+
+

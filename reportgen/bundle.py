@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from converters import containers, progress
+from converters.workdirs import sibling
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
 from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
@@ -74,7 +75,7 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
     check_paths(root, output, force)
     containers.source_date_epoch()  # a bad SOURCE_DATE_EPOCH is refused before any work, not at the end
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
-    staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
+    staging = sibling(output, "staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         (staging / PAYLOAD).mkdir(parents=True)

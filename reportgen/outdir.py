@@ -7,7 +7,6 @@ the new one is in place, so a failure at any point leaves one complete tree.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import re
@@ -16,7 +15,7 @@ from pathlib import Path
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import FULL_DISK, remove_path  # FULL_DISK: errno -> reason, the write failures that mean "no room"
+from converters.workdirs import FULL_DISK, check_folder_writable, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
 # The one sweep of what a killed writer left beside an output (its staging tree, the output it had
 # moved aside, a converter's work files), under the name the folder-output writers call it by.
 from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
@@ -33,7 +32,8 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def check_output_path(output: Path) -> None:
-    """Refuse (73) an output that is ``.``, ``..``, ends in one of them, or holds the current folder.
+    """Refuse (73) an output that is ``.``, ``..``, ends in one of them, or holds the current folder,
+    or whose folder this process cannot create files in (``check_folder_writable``).
 
     Replacing such a folder would rename the tree this process and the user's
     shell are sitting in (their working folder would then be the moved-aside,
@@ -47,6 +47,7 @@ def check_output_path(output: Path) -> None:
     here, target = Path(os.getcwd()), Path(os.path.realpath(output))
     if target == here or target in here.parents:
         raise OutputError(output, "output is the current folder or contains it; name a new folder")
+    check_folder_writable(output)
 
 
 def replace_dir(staging: Path, output: Path, aside: str | None = None, may_replace: bool = True) -> None:
@@ -62,7 +63,7 @@ def replace_dir(staging: Path, output: Path, aside: str | None = None, may_repla
     if not may_replace:
         publish_new_dir(staging, output)
         return
-    old = output.with_name(aside or f".{output.name}.old-{os.getpid()}")
+    old = output.with_name(aside) if aside else sibling(output, "old")
     replacing = output.exists() or output.is_symlink()
     if replacing:
         os.replace(output, old)
@@ -88,37 +89,3 @@ def publish_new_dir(staging: Path, output: Path) -> None:
             raise OutputError(output, "output appeared while writing (another run?); nothing was replaced") from exc
     rename_no_replace(staging, output)
     fsync_dir(output.parent)
-
-
-_RENAME_NOREPLACE = 1  # <linux/fs.h>
-_AT_FDCWD = -100
-
-
-def rename_no_replace(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target`` only if ``target`` does not exist (Linux ``renameat2``).
-
-    A plain rename silently replaces an empty folder: a second run that wrote
-    the same output meanwhile would be overwritten without a word.  Where the
-    system or file system lacks ``RENAME_NOREPLACE``, a plain rename is used.
-    """
-    renameat2 = _renameat2()
-    if renameat2 is not None:
-        if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
-            return
-        code = ctypes.get_errno()
-        if code == errno.EEXIST:
-            raise OutputError(target, "output appeared while writing (another run?); nothing was replaced")
-        if code not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(code, os.strerror(code), str(target))
-    os.rename(source, target)
-
-
-def _renameat2():
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
-    return function
-
-

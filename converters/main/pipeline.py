@@ -19,8 +19,8 @@ from converters.main.schema import MAIN_REVISIONS
 from converters.main.writer import copy_canonical, write_main
 
 
-def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
-    """Canonical database at the staged revision, then the zip (atomic)."""
+def write_staged(staged: Staged, dst: Path, workdir: Path, replace: bool) -> None:
+    """Canonical database at the staged revision, then the zip (atomic; ``replace``: as ``--force``)."""
     revision = staged.metadata["export_version"]
     assert revision in MAIN_REVISIONS
     final = workdir / "db.sqlite3"
@@ -33,7 +33,7 @@ def write_staged(staged: Staged, dst: Path, workdir: Path) -> None:
         raise refused_row(staged, revision, exc.reason) from None
     staged.db.unlink()  # a working copy: free its disk before the zip is written
     staged.db = final
-    write_main(dst, staged.metadata, final, staged.emit_blobs())
+    write_main(dst, staged.metadata, final, staged.emit_blobs(), replace)
 
 
 _CONSTRAINT = re.compile(r"(NOT NULL|UNIQUE) constraint failed: (\w+)\.(\w+)((?:, \w+\.\w+)*)")

@@ -203,7 +203,7 @@ def convert(
             from converters.migrate import migrate_opened
 
             with item.archive:
-                return migrate_opened(item.archive, item.metadata, steps, dst, fmt)  # type: ignore[return-value]
+                return migrate_opened(item.archive, item.metadata, steps, dst, fmt, replace=force)  # type: ignore[return-value]
         if isinstance(item, Incoming):
             item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
         else:
@@ -212,7 +212,7 @@ def convert(
             item = _staged_or_draft(item, source, target, workdir, strict, limits)
             item.allow_loss = allow_loss  # type: ignore[union-attr]
             run_step(item, source, target, _tool())
-        _write(item, dst, fmt, workdir)
+        _write(item, dst, fmt, workdir, force)
     notes = tuple(getattr(item, "notes", ()))
     problems = item.log.summary() if isinstance(item, Staged) else ()
     return ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)
@@ -244,14 +244,14 @@ def _staged_or_draft(item, source: str, target: str, workdir: Path, strict: bool
     return _to_draft(item, workdir)
 
 
-def _write(item, dst: Path, fmt: str, workdir: Path) -> None:
+def _write(item, dst: Path, fmt: str, workdir: Path, replace: bool) -> None:
     version = item.metadata["export_version"]
     if isinstance(item, Staged) and version in MAIN_REVISIONS:
-        write_staged(item, dst, workdir)
+        write_staged(item, dst, workdir, replace)
     elif isinstance(item, Staged):
-        write_archive(dst, fmt, legacy_members(item, workdir))
+        write_archive(dst, fmt, legacy_members(item, workdir), replace)
     else:
-        write_archive(dst, fmt, _draft_members(_to_draft(item, workdir)))
+        write_archive(dst, fmt, _draft_members(_to_draft(item, workdir)), replace)
 
 
 def _tool() -> str:

@@ -88,12 +88,13 @@ def file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def write_main(dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember]) -> None:
-    """Write the zip: metadata, database, then the blobs in the order given (atomic)."""
+def write_main(dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember], replace: bool = False) -> None:
+    """Write the zip: metadata, database, then the blobs in the order given (atomic; an existing
+    ``dst`` is replaced only with ``replace``)."""
 
     def members() -> Iterator[OutMember]:
         yield OutMember(META_NAME, data=render_metadata(metadata), size=len(render_metadata(metadata)))
         yield OutMember(DB_NAME, size=db_path.stat().st_size, chunks=file_chunks(db_path))
         yield from blobs
 
-    write_archive(dst, "zip", members())
+    write_archive(dst, "zip", members(), replace)

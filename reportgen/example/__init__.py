@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from converters.workdirs import sibling
 from reportgen.errors import OutputError, UsageError, WriteError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
@@ -33,7 +34,7 @@ def _check_target(target: Path, force: bool) -> None:
 def _make_staging(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)  # what a run killed with SIGKILL left behind
-    staging = target.parent / f".{target.name}.staging-{os.getpid()}"
+    staging = sibling(target, "staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     return staging

@@ -37,7 +37,7 @@ from converters import containers
 from converters.jsonio import read_json
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
-from converters.workdirs import work_folder
+from converters.workdirs import sibling, work_folder
 from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
 from reportgen.readers.git import read_refs, write_repo_from_bundle
 
@@ -255,7 +255,7 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
 def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path, force: bool = False) -> RestoreSummary:
     """Restore from an open 0.13 archive; ``archive`` is the name errors show."""
     plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
-    staging = output.with_name(f".{output.name}.staging-{os.getpid()}")
+    staging = sibling(output, "staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         check_free_space(arc, plan, archive, output)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from converters import containers
-from converters.workdirs import work_folder
+from converters.workdirs import sibling, work_folder
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
@@ -526,7 +526,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     counts = _Counts()
     members = iter_members(root, store, listing, options, all_jobs, counts, output)
     if options.export_version == EXPORT_VERSION:
-        containers.write_archive(output, fmt, members)
+        containers.write_archive(output, fmt, members, replace=options.force)
     else:
         write_other_version(output, fmt, options, members)
     data = counts.data
@@ -550,7 +550,7 @@ def write_other_version(output: Path, fmt: str, options: ExportOptions, members:
     """Write 0.13 next to the output, then let converters convert it to the version asked for."""
     from converters.main import convert
 
-    staging = output.with_name(f".{output.name}.staging-{os.getpid()}-0.13.zip")
+    staging = sibling(output, "staging-0.13")  # swept by remove_stale_staging after a kill
     try:
         containers.write_archive(staging, "zip", members)
         # our own staging archive: its HDF5 files of zeros may inflate 1000:1, and are no bomb

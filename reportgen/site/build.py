@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from converters import interrupts
+from converters.workdirs import sibling
 from reportgen import __version__
 from reportgen.errors import InputMissingError, WriteError
 from reportgen.outdir import check_output_path
@@ -233,7 +234,7 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
     """
     os.sync()  # the new files were written without fsync; make them durable before they show
     interrupts.check()
-    trash = site.with_name(f"{site.name}.old-{os.getpid()}")
+    trash = sibling(site, "old", hidden=False)
     trash.mkdir(exist_ok=True)
     with out.blocked_signals():
         for project in plan.removed_projects:

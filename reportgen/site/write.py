@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
+from converters.workdirs import sibling, temp_stem
 from reportgen.errors import LockedError, OutputError, WriteError
 from reportgen.outdir import FULL_DISK, remove_stale_staging, replace_dir  # noqa: F401  (also write.remove_stale_staging for build.py)
 
@@ -83,7 +84,7 @@ def write_file_durable(path: Path, data: bytes | str) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         # "wb": a .part left by a build killed with SIGKILL is simply overwritten (the lock is ours)
-        with replace_atomically(path, path.with_name(path.name + ".part"), "wb") as handle:
+        with replace_atomically(path, path.with_name(path.name + ".part"), "wb", replace=True) as handle:
             handle.write(raw)
     except OSError as exc:
         raise_write_error(exc, path)
@@ -91,7 +92,7 @@ def write_file_durable(path: Path, data: bytes | str) -> None:
 
 # ----------------------------------------------------------------- lock and staging
 def lock_path(site: Path) -> Path:
-    return site.with_name(site.name + ".lock")
+    return site.with_name(temp_stem(site) + ".lock")
 
 
 _held_locks: set[int] = set()  # descriptors of the locks this process holds
@@ -167,7 +168,7 @@ def _unlink_quietly(path: Path) -> None:
 
 
 def staging_path(site: Path) -> Path:
-    return site.with_name(f"{site.name}.staging-{os.getpid()}")
+    return sibling(site, "staging", hidden=False)
 
 
 def create_staging(site: Path) -> Path:
@@ -186,7 +187,7 @@ def swap_in(staging: Path, site: Path) -> None:
     """Publish staging as ``site``: flush, then the one swap of finished trees, with the old
     site renamed to ``SITE.old-<pid>`` (the name the stale-folder cleanup knows)."""
     os.sync()  # the pages were written without per-file fsync; make them durable before they show
-    replace_dir(staging, site, aside=f"{site.name}.old-{os.getpid()}")
+    replace_dir(staging, site, aside=sibling(site, "old", hidden=False).name)
 
 
 def move_aside(path: Path, trash: Path) -> None:
