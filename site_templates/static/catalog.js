@@ -1,6 +1,8 @@
 /* The project catalog: rows from catalog-data.js (window.REPORTGEN_CATALOG), sorted, filtered,
    searched and paged in the browser; only the current page is put into the DOM, so 10,000 rows
-   stay responsive. The view (sort, filter, search, page, size) lives in the URL hash. */
+   stay responsive. The view (sort, filter, search, page, size) lives in the URL hash, and each
+   discrete change (sort, status, page, page size, a search) is one browser history entry, so Back
+   undoes it; Back, Forward or an edited address re-read the hash. */
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
@@ -9,12 +11,17 @@
     params: "Parameters commit", log_errors: "Log errors" };
   var NUMERIC = { nodes: true, outputs: true, log_errors: true };
   var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50 };
-  var cols, idx, haystack, shown = [];
+  var cols, idx, haystack, shown = [], rendered = null, searching = false, timer = null;
 
-  function readHash() {
+  function namesElement(hash) {  /* "#main" (the skip link) is a place in the page, not a view */
+    var id = hash.replace(/^#/, "");
+    try { return id !== "" && document.getElementById(decodeURIComponent(id)) !== null; } catch (e) { return false; }
+  }
+
+  function readHash() {  /* absent keys mean the defaults, so an edited address is the whole view */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-    if (params.has("sort") && idx[params.get("sort")] !== undefined) { state.sort = params.get("sort"); }
-    if (params.get("dir") === "asc" || params.get("dir") === "desc") { state.dir = params.get("dir"); }
+    state.sort = params.has("sort") && idx[params.get("sort")] !== undefined ? params.get("sort") : "end";
+    state.dir = params.get("dir") === "asc" || params.get("dir") === "desc" ? params.get("dir") : "desc";
     state.status = params.get("status") || "";
     state.q = params.get("q") || "";
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
@@ -22,7 +29,8 @@
     state.size = [50, 100, 500].indexOf(size) >= 0 ? size : 50;
   }
 
-  function writeHash() {
+  function writeHash(mode) {  /* "push": a new history entry; "replace": rewrite this one; "none" */
+    if (mode === "none") { return; }
     var params = new URLSearchParams();
     params.set("sort", state.sort); params.set("dir", state.dir);
     if (state.status) { params.set("status", state.status); }
@@ -30,7 +38,10 @@
     if (state.page > 1) { params.set("page", String(state.page)); }
     if (state.size !== 50) { params.set("size", String(state.size)); }
     var hash = "#" + params.toString();
-    if (window.location.hash !== hash) { window.history.replaceState(null, "", hash); }
+    if (window.location.hash !== hash) {
+      if (mode === "push") { window.history.pushState(null, "", hash); } else { window.history.replaceState(null, "", hash); }
+    }
+    rendered = hash;
   }
 
   function compute() {
@@ -67,7 +78,7 @@
       if (name === state.sort) { th.setAttribute("aria-sort", state.dir === "asc" ? "ascending" : "descending"); }
       button.addEventListener("click", function () {
         if (state.sort === name) { state.dir = state.dir === "asc" ? "desc" : "asc"; } else { state.sort = name; state.dir = "asc"; }
-        state.page = 1; update();
+        state.page = 1; change();
       });
       th.appendChild(button); tr.appendChild(th);
     });
@@ -98,7 +109,7 @@
     nav.textContent = "";
     function button(text, page, disabled) {
       var b = document.createElement("button"); b.type = "button"; b.textContent = text; b.disabled = disabled;
-      b.addEventListener("click", function () { state.page = page; update(); });
+      b.addEventListener("click", function () { state.page = page; change(); });
       nav.appendChild(b);
     }
     button("\u00AB first", 1, state.page <= 1);
@@ -110,7 +121,7 @@
     button("last \u00BB", pages, state.page >= pages);
   }
 
-  function update() {
+  function update(mode) {
     compute();
     var pages = Math.max(1, Math.ceil(shown.length / state.size));
     state.page = Math.min(state.page, pages);
@@ -122,7 +133,29 @@
     box.appendChild(table);
     if (!shown.length) { var p = document.createElement("p"); p.className = "empty"; p.textContent = box.getAttribute("data-empty"); box.appendChild(p); }
     pager(pages);
-    writeHash();
+    writeHash(mode);
+  }
+
+  function change() {  /* a discrete change: it ends any search in progress and is one entry */
+    searching = false; update("push");
+  }
+
+  /* Typing a search is one history entry, not one per key: the first change of a search pushes
+     an entry (so Back returns to the view before it) and the following keys replace that entry.
+     The search ends, and the next typing starts a new entry, on Enter, when the box loses focus,
+     or on any other change (sort, status, page, size, Back/Forward). Pushing at the start rather
+     than on a pause keeps the address right at every moment: a link copied mid-search is the view. */
+  function search(value) {
+    var before = window.location.hash;
+    state.q = value; state.page = 1;
+    update(searching ? "replace" : "push");
+    searching = searching || window.location.hash !== before;  /* no entry yet: the next key pushes */
+  }
+
+  function restore() {  /* Back, Forward or an edited address: the hash is the view to show */
+    window.clearTimeout(timer); timer = null; searching = false;  /* a search typed before Back is dropped */
+    if (window.location.hash === rendered || namesElement(window.location.hash)) { return; }
+    readHash(); syncControls(); update("replace");
   }
 
   function syncControls() {
@@ -138,17 +171,24 @@
     haystack = data.rows.map(function (row) {  // the shown columns only: the page link is no text to match
       return cols.map(function (c) { return row[idx[c]]; }).join("\u0001").toLowerCase();
     });
-    readHash(); syncControls();
-    var timer = null;
-    document.getElementById("catalog-search").addEventListener("input", function (e) {
+    var box = document.getElementById("catalog-search");
+    function flush() {  /* apply a search still waiting for its pause, then end the search */
+      if (timer !== null) { window.clearTimeout(timer); timer = null; search(box.value); }
+      searching = false;
+    }
+    box.addEventListener("input", function () {
       window.clearTimeout(timer);
-      timer = window.setTimeout(function () { state.q = e.target.value; state.page = 1; update(); }, 120);
+      timer = window.setTimeout(function () { timer = null; search(box.value); }, 120);
     });
-    document.getElementById("catalog-status").addEventListener("change", function (e) { state.status = e.target.value; state.page = 1; update(); });
-    document.getElementById("catalog-size").addEventListener("change", function (e) { state.size = parseInt(e.target.value, 10); state.page = 1; update(); });
-    document.getElementById("catalog-controls").addEventListener("submit", function (e) { e.preventDefault(); });
-    window.addEventListener("hashchange", function () { readHash(); syncControls(); update(); });
-    update();
+    box.addEventListener("blur", flush);
+    document.getElementById("catalog-status").addEventListener("change", function (e) { flush(); state.status = e.target.value; state.page = 1; change(); });
+    document.getElementById("catalog-size").addEventListener("change", function (e) { flush(); state.size = parseInt(e.target.value, 10); state.page = 1; change(); });
+    document.getElementById("catalog-controls").addEventListener("submit", function (e) { e.preventDefault(); flush(); });
+    window.addEventListener("popstate", restore);
+    window.addEventListener("hashchange", restore);  /* both may fire for one step: restore is idempotent */
+    var opened = namesElement(window.location.hash);
+    readHash(); syncControls();
+    update(opened ? "none" : "replace");  /* loading adds no entry; it only spells out the view */
   }
 
   document.addEventListener("DOMContentLoaded", start);

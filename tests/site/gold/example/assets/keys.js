@@ -1,4 +1,6 @@
-/* Keyboard: "/" focuses the search box; j/k move between rows; Enter opens the current row.
+/* Keyboard: "/" focuses the search box; j/k move between rows; Enter opens the current row;
+   "?" opens a help dialog listing the keys this page supports (built here, so every page that
+   loads this script has it, with no template change and no fetch: it works from file://).
    Also the copy buttons of the h5py snippets, and links to a log line: the folded log that
    holds the target is opened (Chromium does this itself; older Firefox and Safari do not). */
 (function () {
@@ -12,10 +14,53 @@
     all[next].classList.add("current");
     var link = all[next].querySelector("a"); if (link) { link.focus(); }
   }
+  function helpKeys() {  /* only the keys that do something on this page */
+    var keys = [];
+    if (document.getElementById("catalog-search")) { keys.push([["/"], "focus the search box"]); }
+    if (rows().length) { keys.push([["j", "k"], "move to the next / previous row"], [["Enter"], "open the current row's page"]); }
+    keys.push([["?"], "show this help"], [["Esc"], "close this help"]);
+    return keys;
+  }
+  function buildHelp() {
+    var dialog = document.createElement("dialog"), title = document.createElement("h2");
+    dialog.id = "keys-help"; dialog.className = "keys-help"; dialog.setAttribute("aria-labelledby", "keys-help-title");
+    title.id = "keys-help-title"; title.textContent = "Keyboard shortcuts";
+    var list = document.createElement("dl");
+    helpKeys().forEach(function (entry) {
+      var dt = document.createElement("dt"), dd = document.createElement("dd");
+      entry[0].forEach(function (key, i) {
+        if (i) { dt.appendChild(document.createTextNode(" / ")); }
+        var kbd = document.createElement("kbd"); kbd.textContent = key; dt.appendChild(kbd);
+      });
+      dd.textContent = entry[1];
+      list.appendChild(dt); list.appendChild(dd);
+    });
+    var close = document.createElement("button");
+    close.type = "button"; close.className = "keys-help-close"; close.textContent = "Close";
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.appendChild(title); dialog.appendChild(list); dialog.appendChild(close);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+  var help = null, returnTo = null;
+  function openHelp() {
+    help = help || buildHelp();
+    if (help.open) { return; }
+    returnTo = document.activeElement;
+    help.addEventListener("close", function () {  /* Escape or the button: back where the user was */
+      if (returnTo && returnTo.focus && document.contains(returnTo)) { returnTo.focus(); }
+    }, { once: true });
+    help.showModal();  /* modal: Escape closes it, focus stays inside, the page behind is inert */
+    help.querySelector("button").focus();
+  }
   document.addEventListener("keydown", function (event) {
     var tag = (event.target && event.target.tagName) || "";
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (event.key === "/") {
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (event.target && event.target.isContentEditable) ||
+        event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (help && help.open) { return; }  /* the page behind the help is inert: j/k would focus nothing */
+    if (event.key === "?") {  /* Shift+/ on a US layout; other layouts type "?" their own way */
+      event.preventDefault(); openHelp();
+    } else if (event.key === "/") {
       var search = document.getElementById("catalog-search");
       if (search) { event.preventDefault(); search.focus(); }
     } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); }

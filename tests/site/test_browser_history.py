@@ -1,0 +1,203 @@
+"""The catalog's view in the browser history, and the "?" help of keys.js, in headless Chromium
+over file://: Back undoes a sort, a filter, a page change or a search (one entry per search, not
+one per key); Forward re-applies; loading adds no entry; "?" opens an accessible help dialog on
+every page that loads keys.js, in light and dark, never printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.site.test_browser import Page, browser, small_site  # noqa: F401  (its module-scoped fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+RECORD_START = "window.__historyAtStart = history.length;"  # runs before the page's own scripts
+
+
+@pytest.fixture(scope="module")
+def site(small_site: Path) -> Path:  # noqa: F811  (the example store of test_browser, 4 jobs a project)
+    return small_site
+
+
+@pytest.fixture
+def catalog(site: Path) -> Path:
+    return site / "default_project" / "index.html"
+
+
+def _ids(tab: Page) -> list[str]:
+    return tab.page.locator("#catalog-table tbody tr td:first-child").all_inner_texts()
+
+
+def _view(tab: Page) -> tuple[str, list[str]]:
+    return tab.page.evaluate("location.hash"), _ids(tab)
+
+
+def _history(tab: Page) -> int:
+    return tab.page.evaluate("history.length")
+
+
+def _wait_for_hash(tab: Page, fragment: str, present: bool = True) -> None:
+    for _ in range(60):  # wait_for_function would need 'unsafe-eval', which the CSP forbids
+        if (fragment in tab.page.evaluate("location.hash")) == present:
+            return
+        tab.page.wait_for_timeout(50)
+    pytest.fail(f"the hash never {'got' if present else 'lost'} {fragment!r}: {tab.page.evaluate('location.hash')}")
+
+
+def _back(tab: Page) -> None:
+    """history.back() rather than page.go_back(): a same-document step has no load to wait for."""
+    before = tab.page.evaluate("location.hash")
+    tab.page.evaluate("history.back()")
+    _wait_for_change(tab, before)
+
+
+def _forward(tab: Page) -> None:
+    before = tab.page.evaluate("location.hash")
+    tab.page.evaluate("history.forward()")
+    _wait_for_change(tab, before)
+
+
+def _wait_for_change(tab: Page, before: str) -> None:
+    for _ in range(60):
+        if tab.page.evaluate("location.hash") != before:
+            tab.page.wait_for_timeout(50)  # popstate has run: the table is drawn in the same task
+            return
+        tab.page.wait_for_timeout(50)
+    pytest.fail("history did not move")
+
+
+def test_back_undoes_a_filter_and_forward_reapplies_it(browser, catalog: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(catalog)
+    loaded = _view(tab)
+    tab.page.click("button[data-sort=id]")
+    sorted_only = _view(tab)
+    assert "sort=id" in sorted_only[0] and sorted_only[1] == sorted(sorted_only[1])
+    tab.page.select_option("#catalog-status", "ok")
+    filtered = _view(tab)
+    assert "status=ok" in filtered[0] and len(filtered[1]) < len(sorted_only[1])
+
+    _back(tab)
+    assert _view(tab) == sorted_only  # the rows of the sort-only view, not only its address
+    assert tab.page.input_value("#catalog-status") == ""
+    assert tab.page.get_attribute("th:has(button[data-sort=id])", "aria-sort") == "ascending"
+    _forward(tab)
+    assert _view(tab) == filtered
+    assert tab.page.input_value("#catalog-status") == "ok"
+    _back(tab)
+    _back(tab)
+    assert _view(tab) == loaded
+    tab.page.select_option("#catalog-size", "100")  # the page size is an entry too
+    _back(tab)
+    assert tab.page.input_value("#catalog-size") == "50" and _view(tab) == loaded
+    assert tab.errors == []
+
+
+def test_a_typed_search_is_one_entry_and_back_clears_the_box(browser, catalog: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(catalog)
+    before, start = _view(tab), _history(tab)
+    tab.page.click("#catalog-search")
+    tab.page.keyboard.type("ion_t", delay=170)  # slower than the 120 ms pause: every key redraws
+    _wait_for_hash(tab, "q=ion_t")
+    assert _history(tab) == start + 1
+    tab.page.keyboard.press("Enter")  # ends this search: the next typing is a new entry
+    tab.page.keyboard.press("Backspace")
+    _wait_for_hash(tab, "q=ion_t", present=False)
+    assert _history(tab) == start + 2
+    _back(tab)
+    assert tab.page.input_value("#catalog-search") == "ion_t"
+    _back(tab)
+    assert _view(tab) == before and tab.page.input_value("#catalog-search") == ""
+    assert tab.errors == []
+
+
+def test_an_edited_address_is_read_and_loading_adds_no_entry(browser, catalog: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.page.add_init_script(RECORD_START)
+    tab.open(catalog, "#status=ok&sort=id&dir=desc")
+    assert _history(tab) == tab.page.evaluate("window.__historyAtStart")
+    ids = _ids(tab)
+    assert ids == sorted(ids, reverse=True) and set(tab.page.locator("#catalog-table .status").all_inner_texts()) == {"ok"}
+    assert tab.page.input_value("#catalog-status") == "ok"
+    tab.page.evaluate("location.hash = '#sort=id&dir=asc'")  # as if typed into the address bar
+    _wait_for_hash(tab, "status=ok", present=False)
+    tab.page.wait_for_timeout(50)
+    assert _ids(tab) == sorted(_ids(tab)) and tab.page.input_value("#catalog-status") == ""
+    tab.page.focus("a.skip")  # "#main" names a place in the page, not a view: the view stays
+    tab.page.keyboard.press("Enter")
+    _wait_for_hash(tab, "main")
+    assert tab.page.evaluate("location.hash") == "#main" and tab.page.input_value("#catalog-status") == ""
+    assert len(_ids(tab)) > len(ids)
+    assert tab.errors == []
+
+
+def test_question_mark_opens_the_help_and_escape_returns_focus(browser, catalog: Path, site: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(catalog)
+    tab.page.focus("button[data-sort=status]")
+    tab.page.keyboard.press("?")
+    help_ = tab.page.locator("dialog#keys-help")
+    assert help_.evaluate("d => d.open && d.matches(':modal')")
+    assert tab.page.get_attribute("#keys-help", "aria-labelledby") == "keys-help-title"
+    assert tab.page.locator("#keys-help dt kbd").all_inner_texts() == ["/", "j", "k", "Enter", "?", "Esc"]
+    assert tab.page.evaluate("document.activeElement.textContent") == "Close"
+    tab.page.keyboard.press("j")  # the page behind is inert: no row becomes current
+    assert tab.page.locator("tr.current").count() == 0
+    tab.page.keyboard.press("Escape")
+    assert not help_.evaluate("d => d.open")
+    assert tab.page.evaluate("document.activeElement.getAttribute('data-sort')") == "status"
+    before = _history(tab)
+    tab.page.keyboard.press("?")
+    tab.page.click("#keys-help button")  # the close button closes it too
+    assert not help_.evaluate("d => d.open") and _history(tab) == before
+
+    tab.page.click("#catalog-search")  # typed into the search box, "?" is a character
+    tab.page.keyboard.type("?")
+    assert tab.page.input_value("#catalog-search") == "?" and not help_.evaluate("d => d.open")
+    assert tab.errors == []
+
+
+def test_help_works_on_job_and_diff_pages_in_both_themes_and_never_prints(browser, site: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    job = next(p for p in sorted(site.glob("*/j*.html")) if "~" not in p.name)
+    tab.open(job)
+    tab.page.keyboard.press("?")
+    assert tab.page.locator("#keys-help").evaluate("d => d.open")
+    assert tab.page.locator("#keys-help dt kbd").all_inner_texts() == ["?", "Esc"]  # no search, no rows here
+    colours = "d => [getComputedStyle(d).backgroundColor, getComputedStyle(d).color]"
+    light = tab.page.locator("#keys-help").evaluate(colours)
+    tab.page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    dark = tab.page.locator("#keys-help").evaluate(colours)
+    assert light == ["rgb(255, 255, 255)", "rgb(27, 31, 36)"] and dark == ["rgb(13, 17, 23)", "rgb(230, 237, 243)"]
+    tab.page.emulate_media(media="print")
+    assert tab.page.locator("#keys-help").evaluate("d => getComputedStyle(d).display") == "none"
+    tab.page.emulate_media(media="screen")
+    tab.page.keyboard.press("Escape")
+    diff = next(site.glob("*/*~params-diff.html"))
+    tab.open(diff)
+    tab.page.keyboard.press("?")
+    assert tab.page.locator("#keys-help").evaluate("d => d.open")
+    assert tab.errors == []
+
+
+def test_back_undoes_a_page_change(browser, tmp_path: Path) -> None:  # noqa: F811
+    from reportgen.site.build import write_assets
+    from reportgen.site.contexts import CatalogRow, build_project_context
+    from reportgen.site.render import render_catalog_js, render_project
+
+    rows = [CatalogRow(f"j{i:03d}", f"j{i:03d}.html", "", f"2024-01-01 00:{i // 60:02d}:{i % 60:02d}", "", "ok",
+                       1, 1, "", "", 0) for i in range(120)]
+    write_assets(tmp_path)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "catalog-data.js").write_text(render_catalog_js("p", rows))
+    (tmp_path / "p" / "index.html").write_text(render_project(build_project_context("p", rows, ())))
+    tab = Page(browser)
+    tab.open(tmp_path / "p" / "index.html")
+    first = _view(tab)
+    tab.page.click("text=next \u203a")
+    assert "page=2" in tab.page.evaluate("location.hash") and _ids(tab)[0] == "j069"  # newest first
+    _back(tab)
+    assert _view(tab) == first and tab.page.inner_text("#catalog-info").startswith("page 1 of 3")
+    assert tab.errors == []
