@@ -11,7 +11,10 @@ every other node.  The way up merges the two again.
 What 0.13 cannot hold is declared as ``Loss`` and refused unless allowed:
 authinfos (no legacy entity), database tables the legacy format has no place
 for (``db_dbsetting`` of ``verdi archive create``), repository blobs no node
-refers to, and nodes whose attributes or extras are null (they become ``{}``).
+refers to, nodes whose attributes or extras are null (they become ``{}``), and
+node files named like macOS litter (``.DS_Store``): a legacy reader's name
+policy (``containers.classify_name``, reportgen's own) drops them, so they are
+not written, and a round trip would lose them without a word otherwise.
 
 What 0.13 cannot hold *safely* is refused outright, before anything is
 written, by the same pass that counts the unreferenced blobs: a node uuid
@@ -36,6 +39,7 @@ from converters.containers import (  # MemberNames: the reading side's name poli
     Limits,
     MemberNames,
     OutMember,
+    classify_name,
 )
 from converters.errors import BadInputError
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
@@ -93,7 +97,7 @@ def find_losses(staged: Staged) -> list[Loss]:
     """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
-        unused = check_repository(conn, staged)
+        unused, litter = check_repository(conn, staged)
         losses = []
         count = conn.execute("SELECT COUNT(*) FROM db_dbauthinfo").fetchone()[0]
         if count:
@@ -113,6 +117,8 @@ def find_losses(staged: Staged) -> list[Loss]:
                 losses.append(Loss(STEP, f"nodes with null {column} (written as {{}})", count))
         if unused:
             losses.append(Loss(STEP, "repository blobs that no node refers to", unused))
+        if litter:
+            losses.append(Loss(STEP, "node files named .DS_Store (legacy readers drop them as macOS litter)", litter))
         return losses
     finally:
         conn.close()
@@ -122,15 +128,16 @@ def find_losses(staged: Staged) -> list[Loss]:
 _UUID_GLOB = "-".join("[0-9a-f]" * n for n in (8, 4, 4, 4, 12))
 
 
-def check_repository(conn: sqlite3.Connection, staged: Staged) -> int:
+def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int]:
     """Refuse, before anything is written, nodes whose uuid or files would make unsafe or
-    missing members; returns how many blobs no node refers to.
+    missing members; returns how many blobs no node refers to, and how many node files are
+    litter a legacy reader drops (``is_litter``).
 
     One pass in which SQL skips the nodes that have no files and a well-formed
     uuid (most of them), so Python sees only the trees."""
     _check_unique_uuids(conn, staged.file)
     keys = set(staged.source.keys) if hasattr(staged, "source") else set()  # type: ignore[attr-defined]
-    unused = set(keys)
+    unused, litter = set(keys), 0
     query = (
         "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
         f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{_UUID_GLOB}' ORDER BY id"
@@ -140,7 +147,13 @@ def check_repository(conn: sqlite3.Connection, staged: Staged) -> int:
             if key is not None and key not in keys:
                 raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/', 5)[5]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
             unused.discard(key)
-    return len(unused)
+            litter += is_litter(name)
+    return len(unused), litter
+
+
+def is_litter(name: str) -> bool:
+    """A member the legacy reader drops as macOS junk (``.DS_Store`` inside a node folder)."""
+    return classify_name(name, False) == "junk"
 
 
 def _check_unique_uuids(conn: sqlite3.Connection, file: str) -> None:
@@ -368,6 +381,8 @@ def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterato
         query = "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode ORDER BY id"
         for pk, uuid, tree, node_type in _batched(conn, query, file):
             for name, key in node_members(file, pk, uuid, tree, policy=False, node_type=node_type):
+                if is_litter(name):
+                    continue  # declared lost (find_losses): written, it would be dropped when read
                 if key is None:
                     yield OutMember(name, is_dir=True)
                 else:

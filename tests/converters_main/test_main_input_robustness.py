@@ -291,3 +291,21 @@ def test_text_that_is_not_utf8_is_invalid_for_validate_as_for_migrate(tmp_path, 
     assert [p.code for p in errors] == ["not-utf8"]
     assert errors[0].path.endswith(".label")
     _refused(bad, tmp_path / "out.zip", "0.13", "UTF-8")
+
+
+def test_a_node_file_named_ds_store_is_a_declared_loss_of_the_downgrade(tmp_path: Path, main_archive: Path) -> None:
+    """A legacy reader drops ``.DS_Store`` as macOS litter (reportgen's name policy), so a round
+    trip would lose the file without a word: the downgrade says so, and with --allow-loss it is
+    not written at all (the output reads back without a junk warning)."""
+    keys = _keys(main_archive)
+    litter = _set_tree(main_archive, tmp_path / "litter.aiida", 3,
+                       json.dumps({"o": {"sub": {"o": {".DS_Store": {"k": keys[0]}}}, "data.txt": {"k": keys[1]}}}))
+    error = _refused(litter, tmp_path / "out.zip", "0.13", "1 node files named .DS_Store", "--allow-loss")
+    assert error.exit_code == 65
+    result = convert(litter, tmp_path / "out.zip", to_version="0.13", allow_loss=True)
+    assert any(".DS_Store" in note for note in result.notes)
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        names = zf.namelist()
+    assert not any(".DS_Store" in name for name in names)
+    assert any(name.endswith("/path/data.txt") for name in names)
+    assert validate(tmp_path / "out.zip") == []
