@@ -4,16 +4,19 @@ scan -> plan (compare with the previous manifest) -> staging (hard links of
 what is kept) -> job pages in a process pool (each worker reads, renders and
 writes its own page and returns a small summary) -> diff pages, catalogs,
 home page, report, manifest -> atomic swap.  A no-change rebuild stops after
-the plan: it opens no HDF5 file and renders nothing.
+the plan: it opens no HDF5 file and renders nothing.  The plan also counts as
+changed every owner (job, catalog, home page and assets) whose files in the
+site are no longer what the last build wrote (``manifest.check_site``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +53,30 @@ from reportgen.site.manifest import (
     MANIFEST_NAME,
     JobEntry,
     Manifest,
+    SiteCheck,
+    Stat,
+    Written,
     build_job_fingerprint,
     build_theme_hash,
+    build_written,
+    check_site,
+    encode_name,
+    load_manifest,
+    owners_written,
     problem_fields,
     problem_from_fields,
-    read_manifest,
+    project_written,
+    read_stats,
     render_manifest,
+    render_stats,
+    stat_files,
 )
 from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_project
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
+REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js")
 
 
@@ -84,10 +99,13 @@ class BuildReport:
     problems: tuple[Problem, ...]
     timings: dict[str, float]
     up_to_date: bool = False
+    repaired: int = 0  # owners rebuilt only because their files in the site were not as written
 
     def summary(self) -> str:
         errors = sum(p.severity == "error" for p in self.problems)
         state = "up to date" if self.up_to_date else f"{self.built} built, {self.kept} kept, {self.removed} removed"
+        if self.repaired:
+            state += f", {self.repaired} repaired"
         return (f"site {self.site}: {self.jobs} jobs ({state}), {errors} errors, "
                 f"{len(self.problems) - errors} warnings in {self.timings.get('total', 0):.1f} s")
 
@@ -105,10 +123,23 @@ class Plan:
     dirty_projects: frozenset[str]
     removed_projects: tuple[str, ...]
     jobs_of_removed_projects: int = 0  # their pages go with the project's folder, not one by one
+    home: bool = False  # the home page or an asset is not as written: write the assets again
+    repaired: int = 0  # jobs, catalogs and home rebuilt only because their files were not as written
 
     @property
     def unchanged(self) -> bool:
-        return not self.todo and not self.removed and not self.dirty_projects and not self.removed_projects
+        return (not self.todo and not self.removed and not self.dirty_projects and not self.removed_projects
+                and not self.home)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What ``build_into`` left in staging: the report, the manifest and the files it wrote."""
+
+    report: BuildReport
+    manifest: Manifest
+    digest: str  # sha256 of the manifest's bytes
+    rewritten: frozenset[str]  # manifest text of every file written into staging
 
 
 @dataclass
@@ -137,36 +168,43 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
     out.check_overlap(data_store, site)
     timer = Timer()
     site.parent.mkdir(parents=True, exist_ok=True)
-    with out.hold_lock(site, marker=MANIFEST_NAME):
+    with out.hold_lock(site, marker=MANIFEST_NAME) as lock:
         out.remove_stale_staging(site)
-        previous = None if options.full else read_manifest(site)
+        previous, digest = (None, "") if options.full else load_manifest(site)
         out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)
         scan = scan_data_store(data_store)
         timer.mark("scan")
         theme = build_theme_hash()
         if previous is not None and previous.theme != theme:
             previous = None
-        plan = build_plan(scan, previous, theme)
+        check = check_site(site, previous, read_stats(lock.state, digest)) if previous is not None else None
+        if check is not None and check.unsafe:
+            previous, check = None, None
+        timer.mark("check")
+        plan = build_plan(scan, previous, theme, check)
         if previous is not None and plan.unchanged and _store_problems(scan) == previous.store_problems:
+            if check is not None and check.restated:  # touched but intact: record the new stats
+                lock.save(render_stats(digest, check.stats))
             return write_up_to_date(site, scan, previous, plan, timer)
         staging = out.staging_path(site)
         try:  # entered before the folder exists: a signal right after mkdir still removes it
             out.create_staging(site)
-            report = build_into(staging, site, data_store, scan, plan, previous, theme, options, timer)
+            built = build_into(staging, site, data_store, scan, plan, previous, theme, options, timer)
             if previous is None:
                 out.swap_in(staging, site)  # includes the flush to disk: it shows in the summary's total
             else:
                 apply_changes(staging, site, plan, previous)
-            report = replace(report, timings=timer.total())
+            lock.save(render_stats(built.digest, build_stats(site, built, check)))
+            report = replace(built.report, timings=timer.total())
         finally:
             out.discard_staging(staging)
     return report
 
 
 def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, plan: Plan,
-               previous: Manifest | None, theme: str, options: BuildOptions, timer: Timer) -> BuildReport:
+               previous: Manifest | None, theme: str, options: BuildOptions, timer: Timer) -> Built:
     """Every stage that writes into the staging folder (only what changed, when incremental)."""
-    if previous is None:
+    if previous is None or plan.home:
         write_assets(staging)
     timer.mark("prepare")
     results = run_job_tasks(build_tasks(data_store, staging, scan, plan), options)
@@ -176,10 +214,14 @@ def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, pla
     write_project_pages(staging, scan, manifest, plan)
     write_index_page(staging, scan, manifest)
     timer.mark("pages")
+    rewritten = list_staging(staging)
+    manifest = record_written(manifest, previous, plan, staging, site, rewritten)
+    timer.mark("hashes")
     report = build_report(site, scan, manifest, plan, timer)
     out.write_file(staging / REPORT_NAME, render_report(report))
-    out.write_file(staging / MANIFEST_NAME, render_manifest(manifest))
-    return report
+    data = render_manifest(manifest)
+    out.write_file(staging / MANIFEST_NAME, data)
+    return Built(report, manifest, hashlib.sha256(data).hexdigest(), rewritten)
 
 
 # ----------------------------------------------------------------- plan
@@ -187,13 +229,15 @@ def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
     return tuple(problem_fields(p) for p in scan.problems)
 
 
-def build_plan(scan: StoreScan, previous: Manifest | None, theme: str) -> Plan:
-    """Compare file stats with the manifest: which jobs to build, keep and remove."""
+def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: SiteCheck | None = None) -> Plan:
+    """Compare file stats with the manifest, and the site with what the manifest recorded:
+    which jobs to build, keep and remove, which catalogs to write again."""
     project_slugs = build_slugs([p.folder for p in scan.projects])
     old_jobs = previous.jobs if previous else {}
     old_projects = previous.projects if previous else {}
+    damaged = check or SiteCheck(frozenset(), frozenset(), False, "", {}, False)
     job_slugs, fingerprints, kept = {}, {}, {}
-    todo, removed, dirty = [], [], set()
+    todo, removed, dirty, repaired = [], [], set(), set()
     for project in scan.projects:
         slugs = build_slugs([ref.job_id for ref in project.jobs])
         job_slugs[project.folder], fingerprints[project.folder], kept[project.folder] = slugs, {}, {}
@@ -205,18 +249,24 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str) -> Plan:
             fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id])
             fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
-            if entry is not None and entry.fingerprint == fp:
+            same = entry is not None and entry.fingerprint == fp
+            if same and (project.folder, ref.job_id) not in damaged.jobs:
                 kept[project.folder][ref.job_id] = entry
             else:
+                if same:
+                    repaired.add((project.folder, ref.job_id))
                 todo.append(ref)
                 dirty.add(project.folder)
         for job_id in sorted(set(before) - set(slugs)):
             removed.append((project.folder, job_id))
             dirty.add(project.folder)
+        if project.folder in damaged.projects and project.folder not in dirty:
+            repaired.add((project.folder,))
+            dirty.add(project.folder)
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
     gone_jobs = sum(len(old_jobs.get(name, {})) for name in gone)
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
-                gone_jobs)
+                gone_jobs, damaged.home, len(repaired) + damaged.home)
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
@@ -384,6 +434,79 @@ def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None
     out.write_file(staging / "index.html", render_index(build_index_context(summaries, scan.problems)))
 
 
+# ----------------------------------------------------------------- what this build wrote
+def list_staging(staging: Path) -> frozenset[str]:
+    """Manifest text of every file in staging (before the report and manifest are written)."""
+    return frozenset(encode_name(path.relative_to(staging).as_posix())
+                     for path in staging.rglob("*") if path.is_file())
+
+
+def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...], list[str]]:
+    """The files of staging by owner: ("home",), ("project", name) or ("job", project, job id).
+
+    From the path alone: a slug never holds "~" nor is "index", "assets" or "catalog-data"
+    (``paths.RESERVED``), so a project's two files, a job's page, diff page and folder and the
+    assets cannot be mistaken for one another.
+    """
+    projects = {slug: name for name, slug in plan.project_slugs.items()}
+    jobs = {name: {slug: job_id for job_id, slug in plan.job_slugs[name].items()} for name in plan.job_slugs}
+    owners: dict[tuple[str, ...], list[str]] = {}
+    for text in rewritten:
+        parts = text.split("/")
+        if len(parts) == 1 or parts[0] == "assets":
+            owner: tuple[str, ...] = ("home",)
+        elif len(parts) == 2 and parts[1] in ("index.html", "catalog-data.js"):
+            owner = ("project", projects[parts[0]])
+        else:
+            slug = parts[1] if len(parts) > 2 else parts[1].removesuffix(".html").removesuffix("~params-diff")
+            owner = ("job", projects[parts[0]], jobs[projects[parts[0]]][slug])
+        owners.setdefault(owner, []).append(text)
+    return owners
+
+
+def record_written(manifest: Manifest, previous: Manifest | None, plan: Plan, staging: Path, site: Path,
+                   rewritten: frozenset[str]) -> Manifest:
+    """The manifest with each owner's files and their hash.  An owner rebuilt whole has exactly
+    its files of staging; one that kept some (a kept job whose diff page was written again, the
+    assets when only the home page was) is hashed where each file now is (staging, else the site)."""
+    owners = build_owners(rewritten, plan)
+    rebuilt = {("job", ref.project, ref.job_id) for ref in plan.todo}
+
+    def locate(name: str) -> Path:
+        return (staging if encode_name(name) in rewritten else site) / name
+
+    def record(owner: tuple[str, ...], before: Written | tuple[()]) -> Written:
+        new = owners.get(owner, [])
+        if not new and isinstance(before, Written):
+            return before
+        old = before.files if isinstance(before, Written) and owner not in rebuilt else ()
+        return build_written([*old, *new], locate)
+
+    jobs = {project: {job_id: replace(entry, files=record(("job", project, job_id), entry.files))
+                      for job_id, entry in entries.items()} for project, entries in manifest.jobs.items()}
+    projects = {}
+    for name, value in manifest.projects.items():
+        kept = previous is not None and name not in plan.dirty_projects
+        written = record(("project", name), project_written(previous.projects.get(name, {})) if kept else ())
+        projects[name] = {**value, "files": asdict(written)}
+    home = record(("home",), previous.files if previous is not None and not plan.home else ())
+    return replace(manifest, jobs=jobs, projects=projects, files=home)
+
+
+def build_stats(site: Path, built: Built, check: SiteCheck | None) -> dict[str, Stat]:
+    """The stat records after publishing: those the check saw for the files left in place,
+    a fresh ``lstat`` for the files this build moved in."""
+    kept = check.stats if check is not None else {}
+    stats, fresh = {}, []
+    for _, written in owners_written(built.manifest):
+        for name in written.files:
+            if name in built.rewritten or name not in kept:
+                fresh.append(name)
+            else:
+                stats[name] = kept[name]
+    return {**stats, **stat_files(site, fresh)}
+
+
 # ----------------------------------------------------------------- parameter diffs
 def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
                      previous: Manifest | None, plan: Plan, options: BuildOptions) -> None:
@@ -468,13 +591,13 @@ def build_report(site: Path, scan: StoreScan, manifest: Manifest, plan: Plan, ti
     kept = sum(len(v) for v in plan.kept.values())
     removed = len(plan.removed) + plan.jobs_of_removed_projects
     return BuildReport(str(site), len(statuses), len(plan.todo), kept, removed, counts,
-                       tuple(problems), timer.total())
+                       tuple(problems), timer.total(), repaired=plan.repaired)
 
 
 def render_report(report: BuildReport) -> bytes:
     """build-report.json; only its "timings" differ between two builds of the same input."""
     body = {
-        "format": FORMAT,
+        "format": REPORT_FORMAT,
         "tool": f"reportgen {__version__}",
         "counts": {"jobs": report.jobs, "built": report.built, "kept": report.kept, "removed": report.removed,
                    "status": report.status_counts,

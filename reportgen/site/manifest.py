@@ -8,6 +8,21 @@ compares fingerprints only: unchanged jobs are neither opened nor rendered,
 and the catalogs are rebuilt from the stored rows.  ``FORMAT`` changes when
 the layout of this file changes; an unknown format means a full build.
 
+It also records what the build wrote, per owner (a job: its page, diff page
+and folder; a project: its catalog; the home page with the assets): the
+files and one hash of their paths and bytes (``Written``).  The next build
+checks them (``check_site``), so a page edited, truncated or deleted by hand
+is rebuilt, not trusted.  The hashes are deterministic, so two builds of the
+same input still give a byte-identical site.  Checking by content would read
+the whole site on every build, so the cheap check compares ``lstat`` with
+what the last build saw after publishing (size, mtime, ctime, inode); those
+stats change from build to build and would break that byte-identity, so they
+are kept out of the site, in ``SITE.lock`` (``write.Lock``).  A file whose
+stat differs (or every file, when the lock holds no records for this
+manifest: the site was copied or restored, the records lost) is hashed, and
+only an owner whose bytes differ is rebuilt.  ctime is what makes the stat
+check sound: an editor or ``touch -r`` can restore the mtime, not the ctime.
+
 Project folders and job ids are keys exactly as the scan listed them, so a
 name that is not valid UTF-8 (its bytes held as surrogates) is written as
 ``/`` plus its bytes percent-escaped (``encode_name``): JSON text must be
@@ -19,6 +34,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +48,24 @@ from reportgen import __version__
 from reportgen.records import FileStat, JobRef, Problem
 from site_templates import TEMPLATE_DIR
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST_NAME = "build-manifest.json"
+STATE_FORMAT = 1  # of the stat records kept in SITE.lock
+
+Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: as lstat saw it after publishing
+
+
+@dataclass(frozen=True)
+class Written:
+    """The files one owner of the site was given by the build that made them (paths relative
+    to the site root, as ``encode_name`` text, sorted) and a sha256 of their paths and bytes.
+
+    The key is ``fingerprint`` like the manifest's other hashes: the pages show the tool
+    version, so this hash moves with it as theirs do (the gold test scrubs them by that key).
+    """
+
+    files: tuple[str, ...] = ()
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,7 +75,7 @@ class JobEntry:
     fingerprint: str
     slug: str
     row: tuple[Any, ...]  # CatalogRow values in field order
-    files: tuple[str, ...]  # relative to the site root
+    files: Written | tuple[()]  # page, diff page and folder; () only before the build records them
     problems: tuple[tuple[str, ...], ...]  # Problem fields
     params_sha: str
     params_present: bool
@@ -57,6 +91,7 @@ class Manifest:
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"slug", "repos", "problems"}
     jobs: dict[str, dict[str, JobEntry]] = field(default_factory=dict)  # project -> job id -> entry
     store_problems: tuple[tuple[str, ...], ...] = ()
+    files: Written = Written()  # the home page and the assets (a project's: projects[name]["files"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,12 +159,18 @@ def render_manifest(manifest: Manifest) -> bytes:
 
 def read_manifest(site: Path) -> Manifest | None:
     """The previous build's manifest, or None when absent, unreadable or of another format."""
+    return load_manifest(site)[0]
+
+
+def load_manifest(site: Path) -> tuple[Manifest | None, str]:
+    """The previous build's manifest and the sha256 of its bytes (what the lock's records name)."""
     try:
-        raw = orjson.loads((site / MANIFEST_NAME).read_bytes())
+        data = (site / MANIFEST_NAME).read_bytes()
+        raw = orjson.loads(data)
     except (OSError, orjson.JSONDecodeError):
-        return None
+        return None, ""
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        return None
+        return None, ""
     try:
         jobs = {
             decode_name(project): {decode_name(job_id): _job_entry(entry) for job_id, entry in entries.items()}
@@ -138,15 +179,166 @@ def read_manifest(site: Path) -> Manifest | None:
         projects = {decode_name(name): value for name, value in raw["projects"].items()}
         return Manifest(
             format=FORMAT, tool=raw["tool"], theme=raw["theme"], projects=projects, jobs=jobs,
-            store_problems=tuple(tuple(p) for p in raw["store_problems"]),
-        )
+            store_problems=tuple(tuple(p) for p in raw["store_problems"]), files=_written(raw["files"]),
+        ), hashlib.sha256(data).hexdigest()
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        return None
+        return None, ""
+
+
+def _written(raw: Any) -> Any:
+    if isinstance(raw, dict):
+        return Written(tuple(raw["files"]), raw["fingerprint"])
+    return tuple(raw)  # an entry not yet recorded
+
+
+def project_written(value: dict[str, Any]) -> Written:
+    """A project's catalog files as the manifest records them (none: nothing to check)."""
+    raw = value.get("files")
+    return _written(raw) if isinstance(raw, dict) else Written()
 
 
 def _job_entry(raw: dict[str, Any]) -> JobEntry:
     return JobEntry(
-        fingerprint=raw["fingerprint"], slug=raw["slug"], row=tuple(raw["row"]), files=tuple(raw["files"]),
+        fingerprint=raw["fingerprint"], slug=raw["slug"], row=tuple(raw["row"]), files=_written(raw["files"]),
         problems=tuple(tuple(p) for p in raw["problems"]), params_sha=raw["params_sha"],
         params_present=raw["params_present"], end=raw["end"], page_bytes=raw["page_bytes"],
     )
+
+
+# ----------------------------------------------------------------- what the build wrote, checked
+def build_written(files: Iterable[str], locate: Callable[[str], Path]) -> Written:
+    """The record of ``files`` (manifest text), hashed where ``locate`` finds each one."""
+    names = tuple(sorted(set(files)))
+    digest = hashlib.sha256()
+    for name in names:
+        with open(locate(decode_name(name)), "rb") as handle:
+            own = hashlib.file_digest(handle, "sha256").digest()
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + own)
+    return Written(names, digest.hexdigest()[:32])
+
+
+def owners_written(manifest: Manifest) -> Iterator[tuple[tuple[str, ...], Written]]:
+    """(owner, record) of every owner: ("home",), ("project", name), ("job", project, job id)."""
+    yield ("home",), manifest.files
+    for name, value in manifest.projects.items():
+        yield ("project", name), project_written(value)
+    for project, entries in manifest.jobs.items():
+        for job_id, entry in entries.items():
+            yield ("job", project, job_id), entry.files if isinstance(entry.files, Written) else Written()
+
+
+@dataclass(frozen=True)
+class SiteCheck:
+    """What of the previous build's files is no longer as it wrote them."""
+
+    jobs: frozenset[tuple[str, str]]  # (project, job id) whose page, diff page or folder differs
+    projects: frozenset[str]  # whose catalog differs
+    home: bool  # the home page or an asset differs
+    unsafe: str  # a top folder (project, assets) replaced by a symlink or a file: "" when none
+    stats: dict[str, Stat]  # every intact file, for the next records
+    restated: bool  # some intact file's stat differs from the records: save them again
+
+
+def check_site(site: Path, manifest: Manifest, recorded: dict[str, Stat] | None) -> SiteCheck:
+    """``lstat`` every file the manifest records; hash those whose stat is not the recorded one."""
+    folders: dict[str, bool] = {}
+    unsafe = _unsafe_top_folder(site, manifest)
+    damaged: set[tuple[str, ...]] = set()
+    stats: dict[str, Stat] = {}
+    restated = False
+    for owner, written in owners_written(manifest):
+        seen = _check_written(site, written, recorded, folders)
+        if seen is None:
+            damaged.add(owner)
+            continue
+        stats.update(seen)
+        restated = restated or recorded is None or any(recorded.get(p) != s for p, s in seen.items())
+    return SiteCheck(
+        jobs=frozenset((o[1], o[2]) for o in damaged if o[0] == "job"),
+        projects=frozenset(o[1] for o in damaged if o[0] == "project"),
+        home=("home",) in damaged, unsafe=unsafe, stats=stats, restated=restated,
+    )
+
+
+def _unsafe_top_folder(site: Path, manifest: Manifest) -> str:
+    """A project folder or ``assets`` that is there but not a real folder: the incremental
+    publish would write through a symlink (or fail on a file), so that means a full build."""
+    tops = {name.split("/", 1)[0] for _, written in owners_written(manifest) for name in written.files if "/" in name}
+    for top in sorted(tops):
+        try:
+            mode = os.lstat(site / decode_name(top)).st_mode
+        except FileNotFoundError:
+            continue  # gone: its owners' files are missing and are rebuilt
+        except OSError:
+            return top
+        if not stat.S_ISDIR(mode):
+            return top
+    return ""
+
+
+def _check_written(site: Path, written: Written, recorded: dict[str, Stat] | None,
+                   folders: dict[str, bool]) -> dict[str, Stat] | None:
+    """The stats of an owner's files when they are all as written, else None."""
+    seen: dict[str, Stat] = {}
+    for name in written.files:
+        if not _real_folders(site, name, folders):
+            return None
+        try:
+            info = os.lstat(site / decode_name(name))
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        seen[name] = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    if recorded is not None and all(recorded.get(name) == value for name, value in seen.items()):
+        return seen
+    try:  # stat first, then hash: a change in between shows at the next build's stat
+        same = build_written(written.files, lambda name: site / name).fingerprint == written.fingerprint
+    except OSError:
+        return None
+    return seen if same else None
+
+
+def _real_folders(site: Path, name: str, folders: dict[str, bool]) -> bool:
+    """Every folder below the top one on the way to ``name`` is a folder, not a symlink to one
+    (``lstat`` of the file follows those; the top ones are ``_unsafe_top_folder``'s)."""
+    parts = name.split("/")[:-1]
+    for depth in range(2, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        if folder not in folders:
+            try:
+                folders[folder] = stat.S_ISDIR(os.lstat(site / decode_name(folder)).st_mode)
+            except OSError:
+                folders[folder] = False
+        if not folders[folder]:
+            return False
+    return True
+
+
+# ----------------------------------------------------------------- the stat records (in SITE.lock)
+def render_stats(manifest_digest: str, stats: dict[str, Stat]) -> bytes:
+    """The records of one build; they name its manifest, so records of another are ignored."""
+    return orjson.dumps({"format": STATE_FORMAT, "manifest": manifest_digest, "stats": stats})
+
+
+def read_stats(state: bytes, manifest_digest: str) -> dict[str, Stat] | None:
+    """The records saved for this manifest, or None (absent, unreadable, of another build)."""
+    try:
+        raw = orjson.loads(state) if state else None
+        if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT or raw.get("manifest") != manifest_digest:
+            return None
+        return {name: tuple(value) for name, value in raw["stats"].items()}  # type: ignore[misc]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def stat_files(site: Path, names: Iterable[str]) -> dict[str, Stat]:
+    """The stats of files just published (a file that vanished is left out: it is checked by content)."""
+    stats = {}
+    for name in names:
+        try:
+            info = os.lstat(site / decode_name(name))
+        except OSError:
+            continue
+        stats[name] = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    return stats

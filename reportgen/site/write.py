@@ -4,7 +4,9 @@ The site is built in ``SITE.staging-<pid>`` next to ``SITE`` and swapped in
 by two renames (``SITE`` -> ``SITE.old-<pid>``, staging -> ``SITE``), so a
 reader sees the old complete site or the new one, never a mix.  Any failure
 before the swap leaves the previous site untouched and removes the staging
-folder.  ``SITE.lock`` (flock) keeps two builds off one output.
+folder.  ``SITE.lock`` (flock) keeps two builds off one output; after the
+holder's pid it keeps the stat records of the files the last build wrote
+(``Lock.state``), which must not be inside the site: see ``manifest.py``.
 
 An incremental build writes only what changed into staging and then moves
 each rebuilt job (page and folder) into the live site by rename, the catalogs
@@ -19,6 +21,7 @@ import shutil
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from converters.containers import fsync_dir, replace_atomically  # noqa: F401  (fsync_dir: also write.fsync_dir for build.py)
@@ -112,8 +115,33 @@ def _close_held_locks() -> None:
 os.register_at_fork(after_in_child=_close_held_locks)
 
 
+PID_FIELD = 12  # the lock file starts with the holder's pid, padded to this many bytes with its newline
+
+
+@dataclass
+class Lock:
+    """A held ``SITE.lock``; ``state`` is what the last build saved after the pid field (b"" if none).
+
+    The lock file is the one file of ours beside the site that every build opens anyway and
+    that is never published (an rsync of ``SITE/`` leaves it behind), so it carries the
+    private, non-deterministic state of the last build: the stat records of its files.
+    """
+
+    fd: int
+    state: bytes
+
+    def save(self, data: bytes) -> None:
+        """Replace the state.  Not atomic: truncated first, so a crash leaves none or a
+        partial one that does not parse, and the next build checks the files by content."""
+        try:
+            os.ftruncate(self.fd, PID_FIELD)
+            os.pwrite(self.fd, data, PID_FIELD)
+        except OSError:
+            pass  # only a cache (a partial one does not parse): the site itself is complete
+
+
 @contextmanager
-def hold_lock(site: Path, marker: str = "") -> Iterator[None]:
+def hold_lock(site: Path, marker: str = "") -> Iterator[Lock]:
     """An exclusive flock on ``SITE.lock``; exit 75 'locked by pid N' when another build has it.
 
     When the run ends without a site (``SITE/marker`` is not a file: the build
@@ -124,14 +152,22 @@ def hold_lock(site: Path, marker: str = "") -> Iterator[None]:
     fd = _take_lock(path, site)
     _held_locks.add(fd)
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        state = _read_state(fd)
+        os.pwrite(fd, f"{os.getpid()}".ljust(PID_FIELD - 1).encode() + b"\n", 0)  # the state after it stays
+        yield Lock(fd, state)
     finally:
         if marker and not (site / marker).is_file():
             _unlink_quietly(path)
         _held_locks.discard(fd)
         os.close(fd)  # closing releases the flock
+
+
+def _read_state(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    if size <= PID_FIELD:
+        return b""
+    head = os.pread(fd, PID_FIELD, 0)
+    return os.pread(fd, size - PID_FIELD, PID_FIELD) if head.endswith(b"\n") else b""
 
 
 def _take_lock(path: Path, site: Path) -> int:
@@ -144,7 +180,7 @@ def _take_lock(path: Path, site: Path) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            holder = os.pread(fd, PID_FIELD, 0).split(b"\n")[0].decode("ascii", "replace").strip() or "?"
             os.close(fd)
             raise LockedError(site, f"locked by pid {holder}") from None
         if _same_file(fd, path):
