@@ -1040,7 +1040,9 @@ def guess_format(path: Path) -> str:
 
 
 def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
-    """Refuse an output that is an input, lies inside a folder input, is a symlink, or exists."""
+    """Refuse an output that is an input, lies inside a folder input, is a symlink, or exists,
+    or whose folder cannot be written (first: in an unsearchable folder, nothing else can be asked)."""
+    check_folder_writable(dst)
     dst_abs = Path(os.path.abspath(dst))
     for src in sources:
         src_abs = Path(os.path.abspath(src))
@@ -1058,7 +1060,6 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
         raise OutputError(dst, "output exists (use --force to replace it)")
     if not dst_abs.parent.is_dir():
         raise OutputError(dst, "output directory does not exist")
-    check_folder_writable(dst)
 
 
 def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bool = False) -> None:

@@ -100,24 +100,76 @@ def work_folder(dst: Path) -> Iterator[Path]:
                 yield Path(tmp)
 
 
-def sibling(dst: Path, kind: str, hidden: bool = True) -> Path:
-    """A name next to ``dst`` for one of this run's own trees or files: ``[.]STEM.KIND-PID``
-    (``staging``, ``old``, ``staging-0.13``); ``remove_stale`` knows every one of them."""
-    return dst.with_name(f"{'.' if hidden else ''}{temp_stem(dst)}.{kind}-{os.getpid()}")
+def sibling(dst: Path, kind: str) -> Path:
+    """A name next to ``dst`` for one of this run's own trees or files: ``.STEM.KIND-PID``
+    (``staging``, ``old``); ``remove_stale`` knows every one of them.  Always hidden: the sweep
+    removes only hidden names, never a user's ``runs.aiida.old-2024`` or ``site.old-3``."""
+    return dst.with_name(f".{temp_stem(dst)}.{kind}-{os.getpid()}")
 
 
 def check_folder_writable(dst: Path) -> None:
     """Refuse (73) an output whose folder (or, when that is still to be made, its nearest
-    existing ancestor) this process cannot create files in: one line naming that folder, before
-    anything is written, whichever command it is (each would otherwise fail at its own first
-    work file, with its own exit code)."""
-    folder = Path(os.path.abspath(dst)).parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
-        return
-    read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    raise OutputError(folder, f"cannot create files in this folder ({'read-only file system' if read_only else 'permission denied'})")
+    existing ancestor) this process cannot create and remove files in: one line naming that
+    folder, before anything is written, whichever command it is (each would otherwise fail at
+    its own first work file, with its own exit code, or after all its work)."""
+    check_writable_dir(_nearest_folder(Path(os.path.realpath(Path(os.path.abspath(dst)).parent))))
+
+
+def check_writable_dir(folder: Path) -> None:
+    """Refuse (73) a folder this process cannot create and remove files in: permissions (ACLs
+    included: ``access`` asks the kernel), a read-only file system, or the ``chattr`` flags
+    ``+i`` and ``+a`` (an append-only folder lets files be made but never removed or renamed,
+    so staging and work files could not be cleaned up)."""
+    if not folder.is_dir():
+        return  # not a folder: the caller's own checks say what it is
+    reason = ""
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        reason = "read-only file system"
+    elif _inode_flags(folder) & (_FS_IMMUTABLE_FL | _FS_APPEND_FL):
+        reason = "the folder is immutable or append-only (chattr +i / +a)"
+    elif not os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        reason = "permission denied"
+    if reason:
+        raise OutputError(folder, f"cannot create files in this folder ({reason})")
+
+
+def _nearest_folder(folder: Path) -> Path:
+    """``folder``, or its nearest existing ancestor when it is still to be made; a folder on the
+    way that cannot be searched (no x permission) is refused here, naming it."""
+    while True:
+        try:
+            os.stat(folder)
+            return folder
+        except FileNotFoundError:
+            if folder == folder.parent:
+                return folder
+            folder = folder.parent
+        except PermissionError:
+            raise OutputError(folder.parent, "cannot create files in this folder (permission denied)") from None
+        except OSError:
+            return folder  # not a folder (ENOTDIR, a loop): the caller's own checks name it
+
+
+_FS_IOC_GETFLAGS = 0x80086601  # <linux/fs.h>, _IOR('f', 1, long)
+_FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20
+
+
+def _inode_flags(folder: Path) -> int:
+    """The folder's inode flags (``lsattr``); 0 where the file system or system has none."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except (ImportError, OSError):
+        return 0
+    try:
+        buf = bytearray(8)
+        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, buf)
+        return int.from_bytes(buf[:4], "little")
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
 
 
 def staging_file(dst: Path) -> Path:
@@ -131,13 +183,16 @@ def remove_stale(dst: Path) -> list[str]:
 
     The one sweep for every output: a file output's staging file ``.STEM.staging-PID.tmp``
     and work folders ``.STEM.work-PID-*`` (here), and a folder output's staging and
-    moved-aside trees ``[.]STEM.staging-[...-]PID`` and ``[.]STEM.old-PID`` (``sibling``:
-    builds, example, restore, bundles, export's intermediate archive).
+    moved-aside trees ``.STEM.staging-PID`` and ``.STEM.old-PID`` (``sibling``: builds,
+    example, restore, bundles).  Only hidden names with a number that can be a pid are
+    removed: a user's own ``site.old-2023`` or ``.runs.aiida.old-20240601`` is never touched.
+
+    A pid is only known dead in this PID namespace: a run in another container (or on
+    another host, over a shared file system) writing the same output is not seen, and its
+    files would be removed.  Two such runs of one output are not supported.
     """
     stem = re.escape(temp_stem(dst))
-    pattern = re.compile(
-        rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.?{stem}\.(?:staging|old)-(?:.*-)?(\d+)", re.DOTALL
-    )
+    pattern = re.compile(rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.{stem}\.(?:staging|old)-(\d+)", re.DOTALL)
     try:
         found = sorted((e.name, m) for e in os.scandir(dst.parent) if (m := pattern.fullmatch(e.name)))
     except OSError:  # no folder yet: nothing left behind
@@ -145,7 +200,7 @@ def remove_stale(dst: Path) -> list[str]:
     removed = []
     for leftover, match in found:
         pid = int(next(g for g in match.groups() if g))
-        if pid != os.getpid() and not pid_alive(pid):
+        if 0 < pid <= _pid_max() and pid != os.getpid() and not pid_alive(pid):
             try:
                 remove_path(dst.parent / leftover)
             except OSError:
@@ -166,6 +221,15 @@ def _force_remove(func, path, _exc) -> None:
     """Make the parent writable and retry."""
     os.chmod(os.path.dirname(path), 0o700)
     func(path)
+
+
+def _pid_max() -> int:
+    """The largest pid this system hands out (Linux; 2**22, the largest it allows, elsewhere)."""
+    try:
+        with open("/proc/sys/kernel/pid_max", "rb") as fh:
+            return int(fh.read())
+    except (OSError, ValueError):
+        return 4194304
 
 
 def pid_alive(pid: int) -> bool:

@@ -47,13 +47,13 @@ def check_output_path(output: Path) -> None:
     here, target = Path(os.getcwd()), Path(os.path.realpath(output))
     if target == here or target in here.parents:
         raise OutputError(output, "output is the current folder or contains it; name a new folder")
-    check_folder_writable(output)
+    check_folder_writable(output)  # where the staging tree, the moved-aside tree and the lock go
 
 
-def replace_dir(staging: Path, output: Path, aside: str | None = None, may_replace: bool = True) -> None:
+def replace_dir(staging: Path, output: Path, may_replace: bool = True) -> None:
     """Swap the finished ``staging`` folder in as ``output``.
 
-    A replaced output is renamed to ``aside`` (default ``.NAME.old-PID``) first,
+    A replaced output is renamed to ``.NAME.old-PID`` (``sibling``) first,
     put back if ``staging`` cannot take its place, and removed only once the new
     tree is in place.  With ``may_replace=False`` (no ``--force``: the output was
     absent or an empty folder when the run checked it) only an empty folder is
@@ -63,7 +63,7 @@ def replace_dir(staging: Path, output: Path, aside: str | None = None, may_repla
     if not may_replace:
         publish_new_dir(staging, output)
         return
-    old = output.with_name(aside) if aside else sibling(output, "old")
+    old = sibling(output, "old")
     replacing = output.exists() or output.is_symlink()
     if replacing:
         os.replace(output, old)

@@ -26,7 +26,7 @@ def test_a_new_output_takes_the_staging_tree(tmp_path):
 def test_an_old_output_is_replaced_and_its_aside_removed(tmp_path):
     _tree(tmp_path / "out", "old")
     staging = _tree(tmp_path / "staging", "new")
-    replace_dir(staging, tmp_path / "out", aside="out.old-1")
+    replace_dir(staging, tmp_path / "out")
     assert (tmp_path / "out" / "file.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -45,7 +45,7 @@ def test_an_old_tree_with_read_only_folders_is_removed(tmp_path):
 def test_when_the_staging_tree_cannot_move_in_the_old_output_is_put_back(tmp_path):
     _tree(tmp_path / "out", "old")
     with pytest.raises(FileNotFoundError):
-        replace_dir(tmp_path / "gone", tmp_path / "out", aside="out.old-1")
+        replace_dir(tmp_path / "gone", tmp_path / "out")
     assert (tmp_path / "out" / "file.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

@@ -8,17 +8,17 @@ An output folder this process cannot write in is one line, exit 73, whatever the
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from converters import progress
-from reportgen.export.write import ExportOptions, export_archive
-from tests.converters.test_publish import _Bar
 from tests.export.test_audit_fixes import write_store
 from tests.export.test_audit_s11 import run_cli_unprivileged
-from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli
+from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
 
 LONG = "é" * 120 + "x" * 11  # 251 bytes: a legal name, with no room left for ".staging-PID"
 
@@ -53,26 +53,51 @@ def test_build_restore_and_bundle_write_outputs_with_the_longest_names(tmp_path:
         assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == [LONG]
 
 
-def test_a_killed_exports_intermediate_archive_is_swept_by_the_next_run(tmp_path: Path, store: Path) -> None:
+KILLED_EXPORT = """
+import os, signal, sys
+from pathlib import Path
+from converters import progress
+from reportgen.export.write import ExportOptions, export_archive
+
+store, out, stage = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+
+class Bar:
+    def update(self, n=1): pass
+    def close(self): pass
+
+def sink(description, _total, _unit):
+    if description == f"writing {stage}":
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup at all, at a known point
+    return Bar()
+
+with progress.reporting(sink):
+    export_archive(store, out, ExportOptions(export_version="0.4"))
+"""
+
+
+@pytest.mark.parametrize("stage", ["export-0.13.zip", "old.aiida"])
+def test_what_a_killed_export_to_another_version_leaves_is_swept_by_the_next_run(
+        tmp_path: Path, store: Path, stage: str) -> None:
+    """Killed while its 0.13 intermediate is written, or while the final archive is: the next
+    run of the same output leaves nothing of it (the intermediate lives in the work folder)."""
     out = tmp_path / "old.aiida"
-    seen: list[str] = []
+    killed = subprocess.run([sys.executable, "-c", KILLED_EXPORT, store, out, stage], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert any(p.name.startswith(".old.aiida.") for p in tmp_path.iterdir())  # what the kill left
+    _ok("export", store, "-o", out, "--export-version", "0.4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.aiida"]
 
-    def sink(description: str, _total, _unit):  # while the final archive is written, what lies beside it
-        if description == f"writing {out.name}":
-            seen.extend(p.name for p in tmp_path.iterdir() if p.name != "data_store")
-        return _Bar()
 
-    with progress.reporting(sink):
-        export_archive(store, out, ExportOptions(export_version="0.4"))
-    intermediate = [name for name in seen if "0.13" in name]
-    assert len(intermediate) == 1, seen
-    dead = subprocess.Popen(["true"])
-    dead.wait()  # a pid that no process has any more: the run killed with SIGKILL
-    leftover = tmp_path / intermediate[0].replace(str(os.getpid()), str(dead.pid))
-    leftover.write_bytes(b"PK half an intermediate archive")
-    _ok("export", store, "-o", out, "--export-version", "0.4", "--force")
-    assert not leftover.exists()
-    assert_no_staging_left(tmp_path)
+def test_the_sweep_never_touches_a_users_own_backups(tmp_path: Path, store: Path) -> None:
+    """Only hidden names whose number can be a pid are reportgen's: ``site.old-2023`` or
+    ``runs.aiida.old-20240601`` beside an output are a user's, and stay."""
+    backups = ["site.old-2023", "site.staging-7", ".site.old-20240601", "old.aiida.old-20240601",
+               ".old.aiida.old-99999999"]
+    for name in backups:
+        (tmp_path / name).mkdir()
+    _ok("build", store, "-o", tmp_path / "site")
+    _ok("export", store, "-o", tmp_path / "old.aiida", "--export-version", "0.4")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("site", "site.lock", "old.aiida")) == sorted(backups)
 
 
 # ---------------------------------------------------------------- an output folder that is not writable
@@ -87,16 +112,47 @@ COMMANDS = {
 }
 
 
+def _chattr(flag: str, path: Path) -> None:
+    if shutil.which("chattr") is None or subprocess.run(["chattr", flag, path], capture_output=True).returncode:
+        pytest.skip("chattr is missing, or this file system has no inode flags")
+
+
+FOLDERS = {  # how the folder is made unwritable, how it is undone, the reason the line gives
+    "read-only": (lambda out: out.chmod(0o555), lambda out: out.chmod(0o755), "permission denied"),
+    "no search": (lambda out: out.chmod(0o200), lambda out: out.chmod(0o755), "permission denied"),
+    "append-only": (lambda out: _chattr("+a", out), lambda out: _chattr("-a", out), "append-only"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(FOLDERS))
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_an_output_folder_that_cannot_be_written_is_one_line_exit_73_naming_it(
-        tmp_path: Path, store: Path, command: str) -> None:
-    archive, out = tmp_path / "a.aiida", tmp_path / "read-only"
+        tmp_path: Path, store: Path, command: str, folder: str) -> None:
+    """Before any work: an append-only folder let the whole run happen and then failed to clean
+    up (exit 70), a folder without x permission gave 66."""
+    archive, out = tmp_path / "a.aiida", tmp_path / "unwritable"
     _ok("export", store, "-o", archive)
     out.mkdir()
-    out.chmod(0o555)
+    lock, unlock, reason = FOLDERS[folder]
+    lock(out)
     try:
         run = run_cli_unprivileged(*COMMANDS[command](store, archive, out))
     finally:
-        out.chmod(0o755)
-    assert_one_error_line(run, 73, "cannot create files in this folder (permission denied)", f"'{out}'")
+        unlock(out)
+    assert_one_error_line(run, 73, "cannot create files in this folder", f"'{out}'")
+    assert reason in run.stderr
     assert list(out.iterdir()) == []
+
+
+def test_an_immutable_site_is_refused_before_the_build(tmp_path: Path, store: Path) -> None:
+    """An incremental build writes inside the site: an immutable one failed late (66 or 74)."""
+    site = tmp_path / "site"
+    _ok("build", store, "-o", site)
+    before = tree_digest(site)
+    _chattr("+i", site)
+    try:
+        run = run_cli("build", store, "-o", site, "--full")
+    finally:
+        _chattr("-i", site)
+    assert_one_error_line(run, 73, "immutable or append-only", f"'{site}'")
+    assert tree_digest(site) == before

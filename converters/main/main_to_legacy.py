@@ -118,7 +118,7 @@ def find_losses(staged: Staged) -> list[Loss]:
         if unused:
             losses.append(Loss(STEP, "repository blobs that no node refers to", unused))
         if litter:
-            losses.append(Loss(STEP, "node files named .DS_Store (legacy readers drop them as macOS litter)", litter))
+            losses.append(Loss(STEP, "node files named .DS_Store or inside a folder of that name (legacy readers drop them as macOS litter)", litter))
         return losses
     finally:
         conn.close()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from converters import containers
-from converters.workdirs import sibling, work_folder
+from converters.workdirs import work_folder
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
@@ -547,15 +547,14 @@ def check_version_request(version: str) -> None:
 
 def write_other_version(output: Path, fmt: str, options: ExportOptions, members: Iterator[containers.OutMember]
                         ) -> None:
-    """Write 0.13 next to the output, then let converters convert it to the version asked for."""
+    """Write 0.13 in a work folder beside the output (swept with it after a kill), then let
+    converters convert it to the version asked for."""
     from converters.main import convert
 
-    staging = sibling(output, "staging-0.13")  # swept by remove_stale_staging after a kill
-    try:
+    with work_folder(output) as work:
+        staging = work / "export-0.13.zip"
         containers.write_archive(staging, "zip", members)
         # our own staging archive: its HDF5 files of zeros may inflate 1000:1, and are no bomb
         own = replace(containers.Limits(), max_ratio=math.inf)
         convert(staging, output, options.export_version, fmt=fmt, force=options.force, allow_loss=options.allow_loss,
                 limits=own)
-    finally:
-        staging.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from converters import interrupts
-from converters.workdirs import sibling
+from converters.workdirs import check_writable_dir, sibling
 from reportgen import __version__
 from reportgen.errors import InputMissingError, WriteError
 from reportgen.outdir import check_output_path
@@ -165,6 +165,8 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
     if not data_store.is_dir():
         raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
     check_output_path(site)
+    if site.is_dir() and not site.is_symlink():
+        check_writable_dir(site)  # an incremental build writes inside it, a full one renames it
     out.check_overlap(data_store, site)
     timer = Timer()
     site.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +286,7 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
     """
     os.sync()  # the new files were written without fsync; make them durable before they show
     interrupts.check()
-    trash = sibling(site, "old", hidden=False)
+    trash = sibling(site, "old")
     trash.mkdir(exist_ok=True)
     with out.blocked_signals():
         for project in plan.removed_projects:

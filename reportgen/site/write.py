@@ -1,7 +1,7 @@
 """Everything that touches the output: lock, staging folder, files, the atomic swap.
 
-The site is built in ``SITE.staging-<pid>`` next to ``SITE`` and swapped in
-by two renames (``SITE`` -> ``SITE.old-<pid>``, staging -> ``SITE``), so a
+The site is built in ``.SITE.staging-<pid>`` next to ``SITE`` and swapped in
+by two renames (``SITE`` -> ``.SITE.old-<pid>``, staging -> ``SITE``), so a
 reader sees the old complete site or the new one, never a mix.  Any failure
 before the swap leaves the previous site untouched and removes the staging
 folder.  ``SITE.lock`` (flock) keeps two builds off one output; after the
@@ -204,7 +204,7 @@ def _unlink_quietly(path: Path) -> None:
 
 
 def staging_path(site: Path) -> Path:
-    return sibling(site, "staging", hidden=False)
+    return sibling(site, "staging")
 
 
 def create_staging(site: Path) -> Path:
@@ -221,9 +221,9 @@ def create_staging(site: Path) -> Path:
 
 def swap_in(staging: Path, site: Path) -> None:
     """Publish staging as ``site``: flush, then the one swap of finished trees, with the old
-    site renamed to ``SITE.old-<pid>`` (the name the stale-folder cleanup knows)."""
+    site renamed to ``.SITE.old-<pid>`` (the name the stale-folder cleanup knows)."""
     os.sync()  # the pages were written without per-file fsync; make them durable before they show
-    replace_dir(staging, site, aside=sibling(site, "old", hidden=False).name)
+    replace_dir(staging, site)
 
 
 def move_aside(path: Path, trash: Path) -> None:

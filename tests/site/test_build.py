@@ -157,7 +157,7 @@ def test_strict_fails_on_data_problems_and_stale_staging_is_removed(edge_store: 
     site = tmp_path / "site"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / f"site.staging-{dead.pid}").mkdir()
+    (tmp_path / f".site.staging-{dead.pid}").mkdir()
     run = run_cli("build", edge_store, "-o", site, "--strict")
     assert_one_error_line(run, EXIT_DATAERR, "--strict")
     assert (site / "index.html").is_file()
@@ -190,7 +190,7 @@ def test_sigterm_cleans_up_staging(example_store: Path, tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: os.nice(19))
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(tmp_path.glob("site.staging-*")) and proc.poll() is None:
+    while time.monotonic() < deadline and not list(tmp_path.glob(".site.staging-*")) and proc.poll() is None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
