@@ -55,8 +55,10 @@
   }
   document.addEventListener("keydown", function (event) {
     var tag = (event.target && event.target.tagName) || "";
+    /* AltGr is reported as Ctrl+Alt on Windows: "?" is AltGr+W on a Brazilian ABNT2 keyboard */
+    var altGrQuestion = event.key === "?" && event.ctrlKey && event.altKey;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (event.target && event.target.isContentEditable) ||
-        event.ctrlKey || event.metaKey || event.altKey) { return; }
+        event.metaKey || ((event.ctrlKey || event.altKey) && !altGrQuestion)) { return; }
     if (help && help.open) { return; }  /* the page behind the help is inert: j/k would focus nothing */
     if (event.key === "?") {  /* Shift+/ on a US layout; other layouts type "?" their own way */
       event.preventDefault(); openHelp();

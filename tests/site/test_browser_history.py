@@ -201,3 +201,35 @@ def test_back_undoes_a_page_change(browser, tmp_path: Path) -> None:  # noqa: F8
     _back(tab)
     assert _view(tab) == first and tab.page.inner_text("#catalog-info").startswith("page 1 of 3")
     assert tab.errors == []
+
+
+@pytest.mark.parametrize("name", ["constructor", "__proto__", "href", "toString", "nope"])
+def test_a_sort_that_is_no_shown_column_means_the_default(browser, catalog: Path, name: str) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(catalog, f"#sort={name}&dir=asc")
+    assert tab.page.evaluate("location.hash") == "#sort=end&dir=asc"  # spelled out as the default column
+    assert tab.page.get_attribute("th:has(button[data-sort=end])", "aria-sort") == "ascending"
+    assert tab.page.locator("th[aria-sort]").count() == 1
+    tab.open(catalog, f"#sort={name}")
+    assert tab.page.evaluate("location.hash") == "#sort=end&dir=desc"
+    assert tab.page.get_attribute("th:has(button[data-sort=end])", "aria-sort") == "descending"
+    ends = tab.page.locator("#catalog-table tbody tr td:nth-child(3)").all_inner_texts()
+    assert ends == sorted(ends, reverse=True) and len(ends) > 1
+    assert tab.errors == []
+
+
+def _press(tab: Page, **modifiers: bool) -> bool:
+    """A synthetic "?" keydown on the page with these modifiers; True if the help is open after it."""
+    tab.page.evaluate("m => document.body.dispatchEvent(new KeyboardEvent('keydown', "
+                      "Object.assign({key: '?', bubbles: true, cancelable: true}, m)))", modifiers)
+    return tab.page.evaluate("!!document.getElementById('keys-help') && document.getElementById('keys-help').open")
+
+
+def test_question_mark_typed_with_altgr_opens_the_help(browser, catalog: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(catalog)
+    assert not _press(tab, ctrlKey=True)  # Ctrl+? alone, Alt+? alone, Meta: a browser or OS shortcut
+    assert not _press(tab, altKey=True)
+    assert not _press(tab, ctrlKey=True, altKey=True, metaKey=True)
+    assert _press(tab, ctrlKey=True, altKey=True)  # AltGr on Windows (AltGr+W on Brazilian ABNT2)
+    assert tab.errors == []

@@ -18,9 +18,13 @@
     try { return id !== "" && document.getElementById(decodeURIComponent(id)) !== null; } catch (e) { return false; }
   }
 
+  function isSortColumn(name) {  /* a shown column: not "href" (hidden), nor "constructor" of Object */
+    return name !== null && cols.indexOf(name) >= 0 && Object.prototype.hasOwnProperty.call(idx, name);
+  }
+
   function readHash() {  /* absent keys mean the defaults, so an edited address is the whole view */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-    state.sort = params.has("sort") && idx[params.get("sort")] !== undefined ? params.get("sort") : "end";
+    state.sort = isSortColumn(params.get("sort")) ? params.get("sort") : "end";
     state.dir = params.get("dir") === "asc" || params.get("dir") === "desc" ? params.get("dir") : "desc";
     state.status = params.get("status") || "";
     state.q = params.get("q") || "";
@@ -144,7 +148,10 @@
      an entry (so Back returns to the view before it) and the following keys replace that entry.
      The search ends, and the next typing starts a new entry, on Enter, when the box loses focus,
      or on any other change (sort, status, page, size, Back/Forward). Pushing at the start rather
-     than on a pause keeps the address right at every moment: a link copied mid-search is the view. */
+     than on a pause keeps the address right at every moment: a link copied mid-search is the view,
+     and Back pressed while typing returns to the view before the search.  (A search typed and
+     cleared again leaves an entry equal to the one before it: Back then seems to do nothing once.
+     Dropping it would need history.back(), which is asynchronous and races the next change.) */
   function search(value) {
     var before = window.location.hash;
     state.q = value; state.page = 1;
