@@ -29,3 +29,17 @@ def site_digest(site: Path) -> dict[str, str]:
     report.pop("up_to_date")
     digest["build-report.json"] = json.dumps(report, sort_keys=True)
     return digest
+
+
+def write_catalog_page(folder: Path, rows: list) -> Path:
+    """A site of one project whose catalog holds ``rows`` (``contexts.CatalogRow``), written
+    straight from the renderers (no data_store needed for thousands of rows); its index.html."""
+    from reportgen.site.build import write_assets
+    from reportgen.site.contexts import build_project_context
+    from reportgen.site.render import render_catalog_js, render_project
+
+    write_assets(folder)
+    (folder / "p").mkdir()
+    (folder / "p" / "catalog-data.js").write_text(render_catalog_js("p", rows))
+    (folder / "p" / "index.html").write_text(render_project(build_project_context("p", rows, ())))
+    return folder / "p" / "index.html"

@@ -207,19 +207,14 @@ def test_xss_payloads_stay_inert(browser, edge_site: Path) -> None:
 
 
 def test_catalog_of_10000_rows_stays_responsive(browser, tmp_path: Path) -> None:
-    from reportgen.site.build import write_assets
-    from reportgen.site.contexts import CatalogRow, build_project_context
-    from reportgen.site.render import render_catalog_js, render_project
+    from reportgen.site.contexts import CatalogRow
+    from tests.site.helpers import write_catalog_page
 
     rows = [CatalogRow(f"j{i}", f"j{i}.html", f"scan {i % 97}", f"2024-01-{1 + i % 28:02d} 00:00:{i % 60:02d}", "",
                        "ok" if i % 7 else "failed-nodes", 6, 5, "abc1234 workflow", "def5678 params", i % 3)
              for i in range(10_000)]
-    write_assets(tmp_path)
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "catalog-data.js").write_text(render_catalog_js("p", rows))
-    (tmp_path / "p" / "index.html").write_text(render_project(build_project_context("p", rows, ())))
     tab = Page(browser)
-    tab.open(tmp_path / "p" / "index.html")
+    tab.open(write_catalog_page(tmp_path, rows))
     assert tab.page.locator("#catalog-table tbody tr").count() == 50  # only the current page is in the DOM
     elapsed = tab.page.evaluate("""() => { const t = performance.now();
         document.querySelector('button[data-sort=description]').click(); return performance.now() - t; }""")

@@ -183,18 +183,13 @@ def test_help_works_on_job_and_diff_pages_in_both_themes_and_never_prints(browse
 
 
 def test_back_undoes_a_page_change(browser, tmp_path: Path) -> None:  # noqa: F811
-    from reportgen.site.build import write_assets
-    from reportgen.site.contexts import CatalogRow, build_project_context
-    from reportgen.site.render import render_catalog_js, render_project
+    from reportgen.site.contexts import CatalogRow
+    from tests.site.helpers import write_catalog_page
 
     rows = [CatalogRow(f"j{i:03d}", f"j{i:03d}.html", "", f"2024-01-01 00:{i // 60:02d}:{i % 60:02d}", "", "ok",
                        1, 1, "", "", 0) for i in range(120)]
-    write_assets(tmp_path)
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "catalog-data.js").write_text(render_catalog_js("p", rows))
-    (tmp_path / "p" / "index.html").write_text(render_project(build_project_context("p", rows, ())))
     tab = Page(browser)
-    tab.open(tmp_path / "p" / "index.html")
+    tab.open(write_catalog_page(tmp_path, rows))
     first = _view(tab)
     tab.page.click("text=next \u203a")
     assert "page=2" in tab.page.evaluate("location.hash") and _ids(tab)[0] == "j069"  # newest first
