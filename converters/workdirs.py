@@ -254,7 +254,8 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return False
     # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")"
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+    state_at = stat.rfind(b")") + 2
+    return stat[state_at : state_at + 1] == b"Z"
 
 
 _RENAME_NOREPLACE = 1  # <linux/fs.h>
@@ -281,9 +282,10 @@ def rename_no_replace(source: Path, target: Path) -> None:
     if not source.is_dir():
         try:
             os.link(source, target)
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                _refuse_existing(exc, target)
+        except FileExistsError:
+            raise OutputError(target, _APPEARED) from None
+        except OSError:
+            pass  # no hard links here (some FUSE and SMB mounts): the rename below
         else:
             source.unlink()
             return
