@@ -174,7 +174,8 @@ def _inode_flags(folder: Path) -> int:
 
 def staging_file(dst: Path) -> Path:
     """The name ``dst`` is written under until it is complete (the pid: see ``remove_stale``)."""
-    return dst.with_name(f".{temp_stem(dst)}.staging-{os.getpid()}.tmp")
+    staging = sibling(dst, "staging")
+    return staging.with_name(staging.name + ".tmp")
 
 
 def remove_stale(dst: Path) -> list[str]:
@@ -260,6 +261,7 @@ def _is_zombie(pid: int) -> bool:
 
 _RENAME_NOREPLACE = 1  # <linux/fs.h>
 _AT_FDCWD = -100
+_APPEARED = "output appeared while writing (another run?); nothing was replaced"
 
 
 def rename_no_replace(source: Path, target: Path) -> None:
@@ -277,8 +279,10 @@ def rename_no_replace(source: Path, target: Path) -> None:
         if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
             return
         code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise OutputError(target, _APPEARED)
         if code not in (errno.ENOSYS, errno.EINVAL):
-            _refuse_existing(OSError(code, os.strerror(code), str(target)), target)
+            raise OSError(code, os.strerror(code), str(target))
     if not source.is_dir():
         try:
             os.link(source, target)
@@ -292,15 +296,6 @@ def rename_no_replace(source: Path, target: Path) -> None:
     if os.path.lexists(target) and not target.is_dir():
         raise OutputError(target, _APPEARED)
     os.rename(source, target)
-
-
-_APPEARED = "output appeared while writing (another run?); nothing was replaced"
-
-
-def _refuse_existing(exc: OSError, target: Path) -> None:
-    if exc.errno == errno.EEXIST:
-        raise OutputError(target, _APPEARED) from None
-    raise exc
 
 
 def _renameat2():
