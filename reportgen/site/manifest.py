@@ -157,13 +157,9 @@ def render_manifest(manifest: Manifest) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
 
-def read_manifest(site: Path) -> Manifest | None:
-    """The previous build's manifest, or None when absent, unreadable or of another format."""
-    return load_manifest(site)[0]
-
-
 def load_manifest(site: Path) -> tuple[Manifest | None, str]:
-    """The previous build's manifest and the sha256 of its bytes (what the lock's records name)."""
+    """The previous build's manifest and the sha256 of its bytes (what the lock's records name);
+    ``(None, "")`` when absent, unreadable or of another format."""
     try:
         data = (site / MANIFEST_NAME).read_bytes()
         raw = orjson.loads(data)

@@ -24,7 +24,7 @@ from reportgen.records import Output, OutputData, Timestamps
 from reportgen.site.build import BuildOptions, build_site
 from reportgen.site.contexts import DownloadLinks, build_output_view
 from reportgen.site.downloads import build_csv_text, build_npy_bytes
-from reportgen.site.manifest import JobEntry, Manifest, read_manifest, render_manifest
+from reportgen.site.manifest import JobEntry, Manifest, load_manifest, render_manifest
 from tests.invariants import run_cli
 from tests.readers.builders import (
     STR,
@@ -81,7 +81,7 @@ def test_build_shows_non_utf8_names_escaped_with_safe_files_and_a_lossless_manif
     assert len(copies) == 1 and copies[0].read_bytes() == raw(store / "proj" / "j1", b"Q\xffU.log").read_bytes()
     text = (site / "build-manifest.json").read_text(encoding="utf-8")
     assert '"/j%FF"' in text and '"/p%FF"' in text
-    manifest = read_manifest(site)
+    manifest = load_manifest(site)[0]
     assert set(manifest.jobs) == {"proj", os.fsdecode(b"p\xff")}
     assert set(manifest.jobs["proj"]) == {"j1", os.fsdecode(b"j\xff")}
     assert ("name-not-utf8", "proj/j1/Q\\xffU.log") in report_problems(site)
@@ -111,7 +111,7 @@ def test_manifest_file_round_trips_surrogate_names(tmp_path):
     manifest = Manifest(theme="t", projects={os.fsdecode(b"p\xfe"): {"slug": "p-1"}},
                         jobs={os.fsdecode(b"p\xfe"): {name: entry for name in names}})
     (tmp_path / "build-manifest.json").write_bytes(render_manifest(manifest))
-    back = read_manifest(tmp_path)
+    back = load_manifest(tmp_path)[0]
     assert back.projects == manifest.projects and back.jobs == manifest.jobs
 
 
