@@ -42,7 +42,7 @@ from zlib_ng import zlib_ng
 
 from converters import interrupts, progress
 from converters.errors import BadInputError, InputMissingError, OutputError, UsageError, WriteError
-from converters.workdirs import check_folder_writable, disk_failure, remove_stale, rename_no_replace, staging_file
+from converters.workdirs import check_folder_writable, disk_failure, hold_claim, remove_stale, rename_no_replace, staging_file
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 CHUNK = 1 * MiB
@@ -1118,6 +1118,7 @@ def replace_atomically(dst: Path, tmp: Path, mode: str, *, replace: bool) -> Ite
     writer of the project (archives, and files of a live site)."""
     try:
         with open(tmp, mode) as fh:
+            hold_claim(fh.fileno())  # a sweep in another PID namespace must see this run alive
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

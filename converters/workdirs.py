@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,7 +98,7 @@ def work_folder(dst: Path) -> Iterator[Path]:
     remove_stale(dst)
     with disk_errors(dst.parent, what):
         with tempfile.TemporaryDirectory(prefix=f".{temp_stem(dst)}.work-{os.getpid()}-", dir=dst.parent) as tmp:
-            with disk_errors(tmp, what):
+            with claimed(Path(tmp)), disk_errors(tmp, what):
                 yield Path(tmp)
 
 
@@ -157,10 +159,8 @@ _FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20
 def _inode_flags(folder: Path) -> int:
     """The folder's inode flags (``lsattr``); 0 where the file system or system has none."""
     try:
-        import fcntl
-
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except (ImportError, OSError):
+    except OSError:
         return 0
     try:
         buf = bytearray(8)
@@ -188,9 +188,10 @@ def remove_stale(dst: Path) -> list[str]:
     example, restore, bundles).  Only hidden names with a number that can be a pid are
     removed: a user's own ``site.old-2023`` or ``.runs.aiida.old-20240601`` is never touched.
 
-    A pid is only known dead in this PID namespace: a run in another container (or on
-    another host, over a shared file system) writing the same output is not seen, and its
-    files would be removed.  Two such runs of one output are not supported.
+    A pid is only known dead in this PID namespace, so a leftover is removed only when,
+    besides, no process holds its claim (``claimed``): a run in another container, whose pid
+    means nothing here, keeps its files while it works.  Where the file system has no
+    ``flock`` for them (folders over NFS), the pid alone decides.
     """
     stem = re.escape(temp_stem(dst))
     pattern = re.compile(rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.{stem}\.(?:staging|old)-(\d+)", re.DOTALL)
@@ -201,13 +202,69 @@ def remove_stale(dst: Path) -> list[str]:
     removed = []
     for leftover, match in found:
         pid = int(next(g for g in match.groups() if g))
-        if 0 < pid <= _pid_max() and pid != os.getpid() and not pid_alive(pid):
+        if 0 < pid <= _pid_max() and pid != os.getpid() and not pid_alive(pid) and not is_claimed(dst.parent / leftover):
             try:
                 remove_path(dst.parent / leftover)
             except OSError:
                 continue  # not ours to fight over (permissions): leave it, the run goes on
             removed.append(leftover)
     return removed
+
+
+@contextmanager
+def claimed(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file or folder ``path`` (this run's own staging or
+    work tree) while inside, so that ``remove_stale`` in any other process, in any PID
+    namespace, leaves it alone.  The lock follows the inode through renames and goes with the
+    process: a killed run's trees are free again at once.  Where the file system cannot lock
+    it, nothing is held (the pid in the name is then the only sign of life)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    if fd >= 0 and not hold_claim(fd):
+        os.close(fd)
+        fd = -1
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # closing releases the lock
+
+
+def hold_claim(fd: int) -> bool:
+    """Take the claim on an open file (released when it is closed); False where the file
+    system has no ``flock`` for it (NFS folders, some FUSE mounts)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def is_claimed(path: Path) -> bool:
+    """True when a live process holds ``path``'s claim (``claimed``), wherever it runs.  Only
+    regular files and folders are asked: opening a FIFO or a device planted under a leftover's
+    name could block or act on hardware."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False  # cannot be asked (permissions): the pid decides, as the removal will
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # a lock taken here is released with it
+    return False
 
 
 def remove_path(path: Path) -> None:

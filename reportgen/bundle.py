@@ -31,10 +31,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from converters import containers, progress
-from converters.workdirs import sibling
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
-from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
+from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir, staging_tree
 
 ALGORITHMS = ("sha256", "sha512")
 PAYLOAD = "data"
@@ -75,16 +74,11 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
     check_paths(root, output, force)
     containers.source_date_epoch()  # a bad SOURCE_DATE_EPOCH is refused before any work, not at the end
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
-    staging = sibling(output, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        (staging / PAYLOAD).mkdir(parents=True)
+    with staging_tree(output) as staging:
+        (staging / PAYLOAD).mkdir()
         parameters = write_payload(root, staging / PAYLOAD)
         summary = write_tag_files(staging, build_bag_info(root, parameters))
         replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return BundleSummary(str(output), summary[0], summary[1])
 
 

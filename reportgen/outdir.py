@@ -10,12 +10,15 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import FULL_DISK, check_folder_writable, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
+from converters.workdirs import FULL_DISK, check_folder_writable, claimed, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
 # The one sweep of what a killed writer left beside an output (its staging tree, the output it had
 # moved aside, a converter's work files), under the name the folder-output writers call it by.
 from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
@@ -65,17 +68,34 @@ def replace_dir(staging: Path, output: Path, may_replace: bool = True) -> None:
         return
     old = sibling(output, "old")
     replacing = output.exists() or output.is_symlink()
-    if replacing:
-        os.replace(output, old)
-    try:
-        os.replace(staging, output)
-    except OSError:
+    with claimed(output):  # taken before the rename: the moved-aside tree is never unclaimed
         if replacing:
-            os.replace(old, output)  # the previous output stays whole
+            os.replace(output, old)
+        try:
+            os.replace(staging, output)
+        except OSError:
+            if replacing:
+                os.replace(old, output)  # the previous output stays whole
+            raise
+        fsync_dir(output.parent)
+        if replacing:
+            remove_path(old)
+
+
+@contextmanager
+def staging_tree(output: Path) -> Iterator[Path]:
+    """A new, empty staging folder ``.NAME.staging-PID`` beside ``output`` (``sibling``), claimed
+    while inside (``claimed``: no sweep anywhere removes it) and removed when the body fails.
+    The body builds the tree and publishes it with ``replace_dir``."""
+    staging = sibling(output, "staging")
+    shutil.rmtree(staging, ignore_errors=True)  # our own pid's: an earlier run in this process
+    try:  # entered before the folder exists: a signal right after mkdir still removes it
+        staging.mkdir()
+        with claimed(staging):
+            yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
-    fsync_dir(output.parent)
-    if replacing:
-        remove_path(old)
 
 
 def publish_new_dir(staging: Path, output: Path) -> None:

@@ -11,14 +11,12 @@ seed gives a byte-identical tree with identical mtimes.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-from converters.workdirs import sibling
 from reportgen.errors import OutputError, UsageError, WriteError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
-from reportgen.outdir import check_output_path, is_disk_full, remove_stale_staging, replace_dir
+from reportgen.outdir import check_output_path, is_disk_full, remove_stale_staging, replace_dir, staging_tree
 
 __all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
 
@@ -29,15 +27,6 @@ def _check_target(target: Path, force: bool) -> None:
         raise OutputError(target, "exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise OutputError(target, "exists and is not empty; use --force to replace it")
-
-
-def _make_staging(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target)  # what a run killed with SIGKILL left behind
-    staging = sibling(target, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    return staging
 
 
 def write_mtimes(root: Path, mtimes: Mtimes) -> None:
@@ -69,15 +58,16 @@ def write_example(
     if huge and not edge_cases:
         raise UsageError(target, "--huge needs --edge-cases")
     _check_target(target, force)
-    staging = _make_staging(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)  # what a run killed with SIGKILL left behind
     try:
-        mtimes = Mtimes()
-        jobs = write_faithful_store(staging, seed, jobs_per_project, mtimes)
-        cases = write_edge_cases(staging, seed, huge, mtimes) if edge_cases else 0
-        write_mtimes(staging, mtimes)
-        replace_dir(staging, target, may_replace=force)  # the one swap of finished trees (restore and bundles too)
+        with staging_tree(target) as staging:
+            mtimes = Mtimes()
+            jobs = write_faithful_store(staging, seed, jobs_per_project, mtimes)
+            cases = write_edge_cases(staging, seed, huge, mtimes) if edge_cases else 0
+            write_mtimes(staging, mtimes)
+            replace_dir(staging, target, may_replace=force)  # the one swap of finished trees (restore and bundles too)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         if is_disk_full(exc):  # libhdf5 says so in a multi-line message naming the staging file
             raise WriteError(target, "no space left on device") from exc
         raise

@@ -37,8 +37,8 @@ from converters import containers
 from converters.jsonio import read_json
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
-from converters.workdirs import sibling, work_folder
-from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir
+from converters.workdirs import work_folder
+from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir, staging_tree
 from reportgen.readers.git import read_refs, write_repo_from_bundle
 
 RESTORABLE_VERSION = "0.13"
@@ -255,22 +255,16 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
 def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path, force: bool = False) -> RestoreSummary:
     """Restore from an open 0.13 archive; ``archive`` is the name errors show."""
     plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
-    staging = sibling(output, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
     try:
         check_free_space(arc, plan, archive, output)
-        with work_folder(output) as bundles:
-            staging.mkdir()
-            summary = write_plan(arc, plan, staging, bundles, archive, output)
-        summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
-                                 bool(metadata.get("export_parameters", {}).get("lossless", True)))
-        replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
+        with staging_tree(output) as staging:
+            with work_folder(output) as bundles:
+                summary = write_plan(arc, plan, staging, bundles, archive, output)
+            summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
+                                     bool(metadata.get("export_parameters", {}).get("lossless", True)))
+            replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     finally:
         arc.close()
     return summary
