@@ -20,6 +20,7 @@ mtime 0, and the file appears under its name only once complete.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -1124,13 +1125,24 @@ def replace_atomically(dst: Path, tmp: Path, mode: str, *, replace: bool) -> Ite
             os.fsync(fh.fileno())
         interrupts.check()
         if replace:
-            os.replace(tmp, dst)
+            _replace_file(tmp, dst)
         else:
             rename_no_replace(tmp, dst)
         fsync_dir(dst.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _replace_file(tmp: Path, dst: Path) -> None:
+    """``os.replace``; a folder that took the output's name meanwhile is another run's, never
+    replaced (73, naming the output: the checks before the work saw a file or nothing there)."""
+    try:
+        os.replace(tmp, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR) or not dst.is_dir():
+            raise
+        raise OutputError(dst, "a folder appeared at the output while writing (another run?); nothing was replaced") from None
 
 
 def fsync_dir(path: Path) -> None:

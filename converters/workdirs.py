@@ -114,7 +114,38 @@ def check_folder_writable(dst: Path) -> None:
     existing ancestor) this process cannot create and remove files in: one line naming that
     folder, before anything is written, whichever command it is (each would otherwise fail at
     its own first work file, with its own exit code, or after all its work)."""
-    check_writable_dir(_nearest_folder(Path(os.path.realpath(Path(os.path.abspath(dst)).parent))))
+    folder = _nearest_folder(Path(os.path.realpath(Path(os.path.abspath(dst)).parent)))
+    check_writable_dir(folder)
+    check_not_sticky_other(folder / dst.name)
+
+
+def check_not_sticky_other(dst: Path) -> None:
+    """Refuse (73) an existing output that this process could never rename over or remove:
+    in a sticky folder (``/tmp``, a shared drop folder), only the owner of a file or of the
+    folder, or a process with CAP_FOWNER, may.  Without this check, ``--force`` did all the
+    work and then failed at the last rename, naming the temporary file."""
+    try:
+        here, folder = os.lstat(dst), os.stat(dst.parent)
+    except OSError:
+        return  # nothing to replace (or nothing that can be asked): the other checks speak
+    if not folder.st_mode & stat.S_ISVTX or os.geteuid() in (here.st_uid, folder.st_uid) or _has_fowner():
+        return
+    raise OutputError(dst, "exists and belongs to another user in a sticky folder; it cannot be replaced here")
+
+
+_CAP_FOWNER = 3  # <linux/capability.h>
+
+
+def _has_fowner() -> bool:
+    """Whether this process may act on files it does not own (CAP_FOWNER; root elsewhere)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_FOWNER & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
 
 
 def check_writable_dir(folder: Path) -> None:

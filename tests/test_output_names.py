@@ -18,7 +18,7 @@ import pytest
 
 from tests.export.test_audit_fixes import write_store
 from tests.export.test_audit_s11 import run_cli_unprivileged
-from tests.invariants import assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
+from tests.invariants import Run, assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
 
 LONG = "é" * 120 + "x" * 11  # 251 bytes: a legal name, with no room left for ".staging-PID"
 
@@ -156,3 +156,48 @@ def test_an_immutable_site_is_refused_before_the_build(tmp_path: Path, store: Pa
         _chattr("-i", site)
     assert_one_error_line(run, 73, "immutable or append-only", f"'{site}'")
     assert tree_digest(site) == before
+
+
+# ---------------------------------------------------------------- another user's output in a sticky folder
+NO_FOWNER = ["setpriv", "--inh-caps=-fowner", "--bounding-set=-fowner"]
+FOLDER_OUTPUTS = {"build": "site", "restore": "r", "bundle": "b", "example": "e"}
+
+
+def _another_users_output(out: Path, command: str) -> Path:
+    """The output of ``command`` in ``out``, already there and owned by another user."""
+    path = out / FOLDER_OUTPUTS.get(command, "x.aiida" if command == "export" else "y.aiida")
+    if command == "example":
+        path = out / "new" / "e"
+        path.parent.mkdir()
+        os.chown(path.parent, 4321, 4321)
+        path.parent.chmod(0o1777)
+    if command in FOLDER_OUTPUTS:
+        path.mkdir()
+        (path / "theirs.txt").write_text("theirs")
+        os.chown(path / "theirs.txt", 4321, 4321)
+    else:
+        path.write_text("theirs")
+    os.chown(path, 4321, 4321)
+    return path
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_another_users_output_in_a_sticky_folder_is_refused_before_the_work(
+        tmp_path: Path, store: Path, command: str) -> None:
+    """Only the owner (of the output or the folder) may rename over an output in a sticky folder
+    such as /tmp: ``--force`` used to do all the work, then fail at the last rename (74, naming
+    the temporary file).  Played by root without CAP_FOWNER; the folder and output belong to uid 4321."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv (to act as a user without CAP_FOWNER)")
+    archive, out = tmp_path / "a.aiida", tmp_path / "drop"
+    _ok("export", store, "-o", archive)
+    out.mkdir()
+    os.chown(out, 4321, 4321)
+    out.chmod(0o1777)
+    target = _another_users_output(out, command)
+    before = tree_digest(out)
+    proc = subprocess.run([*NO_FOWNER, sys.executable, "-m", "reportgen", *map(str, COMMANDS[command](store, archive, out)),
+                           "--force"], capture_output=True, text=True, env={**os.environ, "CI": "1"}, timeout=300)
+    run = Run(proc.returncode, proc.stdout, proc.stderr)
+    assert_one_error_line(run, 73, "belongs to another user in a sticky folder", f"'{target}'")
+    assert tree_digest(out) == before

@@ -111,21 +111,45 @@
   function pager(pages) {
     var nav = document.getElementById("catalog-pager");
     nav.textContent = "";
-    function button(text, page, disabled) {
+    function button(text, name, page, disabled) {
       var b = document.createElement("button"); b.type = "button"; b.textContent = text; b.disabled = disabled;
+      b.setAttribute("data-pager", name);
       b.addEventListener("click", function () { state.page = page; change(); });
       nav.appendChild(b);
     }
-    button("\u00AB first", 1, state.page <= 1);
-    button("\u2039 prev", state.page - 1, state.page <= 1);
+    button("\u00AB first", "first", 1, state.page <= 1);
+    button("\u2039 prev", "prev", state.page - 1, state.page <= 1);
     var info = document.createElement("span"); info.id = "catalog-info";
     info.textContent = "page " + state.page + " of " + pages + " \u00B7 " + shown.length + " of " + data.rows.length + " jobs";
     nav.appendChild(info);
-    button("next \u203A", state.page + 1, state.page >= pages);
-    button("last \u00BB", pages, state.page >= pages);
+    button("next \u203A", "next", state.page + 1, state.page >= pages);
+    button("last \u00BB", "last", pages, state.page >= pages);
+  }
+
+  /* The table and the pager are drawn anew on each change, which removes the button that was
+     clicked: a keyboard or screen-reader user would be thrown back to the top of the page. So the
+     control that had focus is named before the redraw and its new copy focused after it (a pager
+     button that is now disabled, such as "next" on the last page, hands focus to the first enabled
+     one). */
+  function focusedControl() {
+    var el = document.activeElement;
+    if (!el || el.tagName !== "BUTTON") { return null; }
+    if (el.hasAttribute("data-sort")) { return ["data-sort", el.getAttribute("data-sort")]; }
+    if (el.hasAttribute("data-pager")) { return ["data-pager", el.getAttribute("data-pager")]; }
+    return null;
+  }
+
+  function refocus(control) {
+    if (!control) { return; }
+    var scope = control[0] === "data-sort" ? document.getElementById("catalog") : document.getElementById("catalog-pager");
+    var buttons = Array.prototype.slice.call(scope.querySelectorAll("button[" + control[0] + "]"));
+    var same = buttons.filter(function (b) { return b.getAttribute(control[0]) === control[1] && !b.disabled; })[0];
+    var target = same || buttons.filter(function (b) { return !b.disabled; })[0];
+    if (target) { target.focus(); }
   }
 
   function update(mode) {
+    var control = focusedControl();
     compute();
     var pages = Math.max(1, Math.ceil(shown.length / state.size));
     state.page = Math.min(state.page, pages);
@@ -137,6 +161,7 @@
     box.appendChild(table);
     if (!shown.length) { var p = document.createElement("p"); p.className = "empty"; p.textContent = box.getAttribute("data-empty"); box.appendChild(p); }
     pager(pages);
+    refocus(control);
     writeHash(mode);
   }
 

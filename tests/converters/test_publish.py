@@ -82,6 +82,26 @@ def test_with_force_the_output_written_meanwhile_is_replaced(tmp_path: Path, cas
     assert_no_staging_left(tmp_path)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_with_force_a_folder_that_appeared_at_the_output_is_refused_and_kept(tmp_path: Path, case: str) -> None:
+    """``--force`` replaces a file, never a folder another run made meanwhile; the line names the
+    output (it named the temporary file, with 74)."""
+    src, dst = _legacy(tmp_path, SOURCES[case]), tmp_path / "out.aiida"
+
+    def sink(description: str, _total, _unit) -> _Bar:
+        if description == f"writing {dst.name}" and not dst.exists():
+            dst.mkdir()
+            (dst / "theirs").write_bytes(OTHER_RUN)
+        return _Bar()
+
+    with progress.reporting(sink), pytest.raises(OutputError) as raised:
+        CASES[case](src, dst, True)
+    assert raised.value.exit_code == 73 and raised.value.file == str(dst)
+    assert "a folder appeared at the output" in raised.value.reason
+    assert (dst / "theirs").read_bytes() == OTHER_RUN
+    assert_no_staging_left(tmp_path)
+
+
 def test_write_archive_refuses_an_existing_file_without_replace(tmp_path: Path) -> None:
     dst = tmp_path / "out.zip"
     dst.write_bytes(OTHER_RUN)

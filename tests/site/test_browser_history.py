@@ -228,3 +228,30 @@ def test_question_mark_typed_with_altgr_opens_the_help(browser, catalog: Path) -
     assert not _press(tab, ctrlKey=True, altKey=True, metaKey=True)
     assert _press(tab, ctrlKey=True, altKey=True)  # AltGr on Windows (AltGr+W on Brazilian ABNT2)
     assert tab.errors == []
+
+
+def _focused(tab: Page) -> str:
+    return tab.page.evaluate("(e => e.tagName + ':' + (e.getAttribute('data-sort') || e.getAttribute('data-pager') || ''))"
+                             "(document.activeElement)")
+
+
+def test_focus_stays_on_the_sort_or_pager_button_after_the_redraw(browser, tmp_path: Path) -> None:  # noqa: F811
+    """Each change redraws the table and the pager; a keyboard user keeps their place."""
+    from reportgen.site.contexts import CatalogRow
+    from tests.site.helpers import write_catalog_page
+
+    rows = [CatalogRow(f"j{i:03d}", f"j{i:03d}.html", "", f"2024-01-01 00:{i // 60:02d}:{i % 60:02d}", "", "ok",
+                       1, 1, "", "", 0) for i in range(120)]
+    tab = Page(browser)
+    tab.open(write_catalog_page(tmp_path, rows))
+    tab.page.focus("button[data-sort=id]")
+    tab.page.keyboard.press("Enter")
+    assert "sort=id" in tab.page.evaluate("location.hash") and _focused(tab) == "BUTTON:id"
+    tab.page.keyboard.press("Enter")  # again: the same column, now descending
+    assert "dir=desc" in tab.page.evaluate("location.hash") and _focused(tab) == "BUTTON:id"
+    tab.page.focus("button[data-pager=next]")
+    tab.page.keyboard.press("Enter")
+    assert "page=2" in tab.page.evaluate("location.hash") and _focused(tab) == "BUTTON:next"
+    tab.page.keyboard.press("Enter")  # to the last page: "next" is disabled there
+    assert "page=3" in tab.page.evaluate("location.hash") and _focused(tab) == "BUTTON:first"
+    assert tab.errors == []
