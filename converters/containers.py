@@ -527,6 +527,12 @@ class _TarReader:
             return None, {**overrides, **_parse_pax(self.file, data)}
         raw_name = overrides.get("path") or self._header_name(header)
         name = self.current = _decode_name(self.file, raw_name)
+        if any(key.startswith("GNU.sparse.") for key in overrides):
+            # GNU tar --sparse in posix format: the stored bytes are the data blocks only (the
+            # holes and, for 1.0, the map are elsewhere); read as they are, they are not the file
+            real = overrides.get("GNU.sparse.name")  # 0.1 and 1.0 store it under GNUSparseFile.PID/
+            raise BadInputError(self.file, "sparse member not supported (GNU.sparse pax headers; "
+                                "create the tar without --sparse)", _decode_name(self.file, real) if real else name)
         if typeflag in (b"1", b"2", b"K"):
             raise BadInputError(self.file, "link members not allowed", name)
         if typeflag in (b"3", b"4", b"6"):
@@ -606,7 +612,8 @@ class Archive:
                 raise BadInputError(self.path, f"too many entries (more than {self.limits.max_entries})")
             for info in infos:
                 self._check_zip_info(info)
-                member = builder.add(info.filename, info.is_dir(), info.file_size)
+                # not info.is_dir(): it indexes the name's last character, and a '' entry has none
+                member = builder.add(info.filename, info.filename.endswith("/"), info.file_size)
                 if member is not None and not member.is_dir:
                     self._zip_infos[member.name] = info
             check_zip_layout(self.path, zf)

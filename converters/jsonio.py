@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,7 +84,7 @@ def _parse(file: Path | str, member: str, data: bytes | bytearray) -> Any:
         raise BadInputError(file, f"{member}: a byte-order mark before the document (JSON must be plain UTF-8, RFC 8259)", member)
     try:
         # decoded here as strict UTF-8: json.loads(bytes) would also take UTF-16 and UTF-32
-        return json.loads(data.decode("utf-8"), parse_constant=constant)
+        return json.loads(data.decode("utf-8"), parse_constant=constant, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
     except RecursionError:
@@ -138,6 +139,15 @@ def unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
     return found
 
 
+def finite_float(text: str) -> float:
+    """``parse_float`` of the parsers: a number beyond a double's range (``1e400``) is refused
+    like ``Infinity``; read as infinity, it would be written as ``null`` (orjson) without a word."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text[:40]} (beyond the range of a double)")
+    return value
+
+
 def int64(text: str) -> int:
     """``parse_int`` of the exact parses: orjson and AiiDA's databases hold 64 bits at most."""
     value = int(text)
@@ -177,7 +187,7 @@ def _exact_check(file: Path | str, member: str, data: bytes) -> None:
         raise ValueError(f"{text} (not JSON)")
 
     try:
-        json.loads(data, object_pairs_hook=unique_pairs, parse_int=int64, parse_constant=constant)
+        json.loads(data, object_pairs_hook=unique_pairs, parse_int=int64, parse_constant=constant, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
     except ValueError as exc:

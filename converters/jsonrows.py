@@ -42,7 +42,7 @@ from typing import IO, Any
 import orjson
 
 from converters.errors import BadInputError
-from converters.jsonio import digit_run_in, escaped_colon_in, int64, plain_reason, unique_pairs
+from converters.jsonio import digit_run_in, escaped_colon_in, finite_float, int64, plain_reason, unique_pairs
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
@@ -103,9 +103,10 @@ class RowReader:
         self._base = 0  # characters dropped from the front of the buffer
         self._eof = False
         if strict:  # the slow, exact parse that names a duplicate key or a number beyond 64 bits
-            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=unique_pairs, parse_int=int64)
-        else:
-            decoder = json.JSONDecoder(parse_constant=_reject_constant)
+            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=unique_pairs, parse_int=int64,
+                                       parse_float=finite_float)
+        else:  # orjson, which reads the bulk runs, refuses 1e400 itself
+            decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=finite_float)
         self._scan = decoder.scan_once
         self._string = json.decoder.scanstring
         self._sep = _separator(False, [])  # the likely separator between rows (see _separator)
