@@ -39,6 +39,7 @@ import hashlib
 import itertools
 import sqlite3
 from contextlib import closing
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,8 @@ STAGING_TABLES = (
     "CREATE TABLE _extras (id INTEGER PRIMARY KEY, value JSON)",
     "CREATE TABLE _links (seq INTEGER PRIMARY KEY, input TEXT, output TEXT, label TEXT, type TEXT)",
     "CREATE TABLE _members (seq INTEGER PRIMARY KEY, group_uuid TEXT, node_uuid TEXT)",
-    "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT)",
+    # origin: 0 for raw_input/, 1 for path/ (path/ is read last: its copy of a name is kept)
+    "CREATE TABLE _repo (uuid TEXT, path TEXT, key TEXT, origin INTEGER)",
     "CREATE TABLE _repo_meta (uuid TEXT PRIMARY KEY, value JSON)",
     # in its own small file, so the staging database can go before the zip is written
     # seq: the member's place among the repository files, the same in both passes; member: the
@@ -157,31 +159,34 @@ def data_json_opener(archive: Archive):
 
 
 # ---------------------------------------------------------------- repository, pass 1
-def _node_path(name: str) -> tuple[str, str] | None:
-    """``nodes/aa/bb/rest/path/x/y`` -> (uuid, "x/y"); None for anything else."""
+_ORIGINS = ("raw_input", "path")
+
+
+def _node_path(name: str) -> tuple[str, str, int] | None:
+    """``nodes/aa/bb/rest/path/x/y`` -> (uuid, "x/y", origin); None for anything else."""
     parts = name.split("/")
-    if len(parts) < 5 or parts[0] != "nodes" or parts[4] not in ("raw_input", "path"):
+    if len(parts) < 5 or parts[0] != "nodes" or parts[4] not in _ORIGINS:
         return None
-    return parts[1] + parts[2] + parts[3], "/".join(parts[5:])
+    return parts[1] + parts[2] + parts[3], "/".join(parts[5:]), _ORIGINS.index(parts[4])
 
 
 def stage_repository(archive: Archive, conn: sqlite3.Connection, spool: BlobSpool | None = None) -> None:
     """Hash every repository file; remember each key's first member for pass 2 (and keep
     each distinct blob in ``spool``, for a tar input)."""
-    rows: list[tuple[str, str, str | None]] = []
+    rows: list[tuple[str, str, str | None, int]] = []
     firsts: list[tuple[int, str, str, int, int | None, int]] = []
     conn.execute("BEGIN")
     for seq, (member, chunks) in enumerate(archive.iter_members()):
         found = _node_path(member.name)
         if found is None:
             continue
-        uuid, rel = found
+        uuid, rel, origin = found
         if chunks is None:
             if rel:
-                rows.append((uuid, rel, None))
+                rows.append((uuid, rel, None, origin))
             continue
         key, size, at, packed = _hash(chunks) if spool is None else spool.add(chunks)
-        rows.append((uuid, rel, key))
+        rows.append((uuid, rel, key, origin))
         firsts.append((seq, member.name, key, size, at, packed))
         if len(rows) >= BATCH:
             _stage_paths(conn, rows, firsts)
@@ -199,7 +204,7 @@ def _hash(chunks: Iterable[bytes]) -> tuple[str, int, None, int]:
 
 
 def _stage_paths(conn: sqlite3.Connection, rows: list, firsts: list) -> None:
-    conn.executemany("INSERT INTO _repo VALUES (?, ?, ?)", rows)
+    conn.executemany("INSERT INTO _repo VALUES (?, ?, ?, ?)", rows)
     # the smallest member name of a key is its place in the output; the blob kept is the first one
     conn.executemany(
         "INSERT INTO _blob_first VALUES (?, ?, ?, ?, ?, ?)"
@@ -260,48 +265,116 @@ def _verified(archive: Archive, name: str, chunks: Iterator[bytes], key: str) ->
 
 
 def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None:
-    """One JSON tree per node: {"o": {name: child}}, {} for an empty dir, {"k": key} for a file."""
+    """One JSON tree per node: {"o": {name: child}}, {} for an empty dir, {"k": key} for a file.
+
+    ``raw_input/`` and ``path/`` merge into one tree, so the two can disagree: the same name
+    with other bytes (``path/``'s copy is kept), or a file where the other holds a folder
+    (the folder is kept, unless it is empty).  Each is an error of the problem log (reported,
+    or refused with ``--strict``), never a silent choice; a blob that no kept file refers to
+    is not written."""
     batch: list[tuple[str, str]] = []
+    lost: Counter[str] = Counter()  # blob key -> references a conflict took away
+    # folder entries that met a file: reported once the node's tree is complete, unless a path
+    # inside the folder took the file's place meanwhile (that conflict is reported itself)
+    unmade: list[tuple[str, str]] = []
     current, tree = None, {}
     conn.execute("BEGIN")
-    for uuid, path, key in _rows(conn):
+    for uuid, path, key, origin in _rows(conn):
         if uuid != current:
             if current is not None:
                 batch.append((current, dumps(tree)))
+                _report_unmade(log, tree, unmade)
             current, tree = uuid, {}
-        _insert_path(tree, path.split("/"), key)
+        conflict = _insert_path(tree, path.split("/"), key)
+        if conflict is not None:
+            reason, lost_key = conflict
+            where = f"{_node_folder(uuid)}/{_ORIGINS[origin]}/{path}"
+            if key is None:
+                unmade.append((where, reason))
+            else:
+                log.add("error", "repository-conflict", where, reason)
+            lost.update([lost_key] if lost_key else [])
         if len(batch) >= BATCH:
             conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
             batch.clear()
     if current is not None:
         batch.append((current, dumps(tree)))
+        _report_unmade(log, tree, unmade)
     conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
+    if lost:
+        _forget_unreferenced_blobs(conn, lost)
     conn.execute("COMMIT")
     orphans = conn.execute(
         "SELECT uuid FROM _repo_meta WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
     ).fetchall()
     for (uuid,) in orphans:
-        where = f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}"
-        log.add("warning", "repository-without-node", where, "repository folder of an unknown node, dropped")
+        log.add("warning", "repository-without-node", _node_folder(uuid), "repository folder of an unknown node, dropped")
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | None]]:
-    """The staged paths in (uuid, path) order, read through a second cursor so writes can interleave."""
+def _report_unmade(log: ProblemLog, tree: dict, unmade: list[tuple[str, str]]) -> None:
+    for where, reason in unmade:
+        node = tree
+        for part in where.split("/")[5:]:  # nodes/aa/bb/rest/ORIGIN/...
+            node = node.get("o", {}).get(part, {})
+        if "k" in node:  # still a file: the folder entry was left out
+            log.add("error", "repository-conflict", where, reason)
+    unmade.clear()
+
+
+def _node_folder(uuid: str) -> str:
+    return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}"
+
+
+def _rows(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str | None, int]]:
+    """The staged paths in (uuid, path, origin) order, read through a second cursor so writes
+    can interleave."""
     cursor = conn.cursor()
-    cursor.execute("SELECT uuid, path, key FROM _repo ORDER BY uuid, path")
+    cursor.execute("SELECT uuid, path, key, origin FROM _repo ORDER BY uuid, path, origin")
     while rows := cursor.fetchmany(BATCH):
         yield from rows
 
 
-def _insert_path(tree: dict, parts: list[str], key: str | None) -> None:
-    node = tree
-    for part in parts[:-1]:
-        node = node.setdefault("o", {}).setdefault(part, {})
-    leaf = parts[-1]
-    if key is None:
-        node.setdefault("o", {}).setdefault(leaf, {})
-    else:
-        node.setdefault("o", {})[leaf] = {"k": key}
+def _insert_path(tree: dict, parts: list[str], key: str | None) -> tuple[str, str | None] | None:
+    """Put one path (a file when ``key`` is given) in the tree.  On a clash with what is there:
+    the reason, and the blob key that lost its place (None when no file was left out).  Paths
+    come sorted, so a file ``x`` always arrives before anything inside a folder ``x``."""
+    node, conflict = tree, None
+    for depth, part in enumerate(parts[:-1]):
+        children = node.setdefault("o", {})
+        there = children.get(part, {})
+        if "k" in there:  # a file where this path needs a folder: the folder wins
+            conflict = (f"{'/'.join(parts[: depth + 1])} is a file in one copy and a folder in the other; "
+                        "the file is left out", there["k"])
+            children[part] = {}
+        node = children.setdefault(part, {})
+    children, leaf = node.setdefault("o", {}), parts[-1]
+    there = children.get(leaf)
+    if there is None or (key is not None and there.get("k") == key) or (key is None and "k" not in there):
+        children[leaf] = {"k": key} if key is not None else there or {}
+        return conflict
+    if key is None:  # an empty folder entry where the other copy has a file: the file stays
+        return conflict or ("a folder in one copy and a file in the other; the empty folder is left out", None)
+    if "k" in there:  # the same name with other bytes: path/ (read last) wins
+        children[leaf] = {"k": key}
+        return conflict or ("raw_input/ and path/ hold other bytes under this name; path/'s copy is kept", there["k"])
+    if there.get("o"):
+        return conflict or ("a file in one copy and a folder in the other; the file is left out", key)
+    children[leaf] = {"k": key}  # an empty folder entry gives way to a file of the same name
+    return conflict or ("a file in one copy and an empty folder in the other; the folder is left out", None)
+
+
+def _forget_unreferenced_blobs(conn: sqlite3.Connection, lost: Counter[str]) -> None:
+    """Drop from the blob plan each key whose every place a conflict took away (a blob shared
+    with any kept file stays)."""
+    keys = sorted(lost)
+    for start in range(0, len(keys), 500):  # SQLite's bound on variables per statement
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        places = conn.execute(f"SELECT key, COUNT(DISTINCT uuid || '/' || path) FROM _repo WHERE key IN ({marks})"
+                              " GROUP BY key", chunk).fetchall()  # fmt: skip
+        for key, count in places:
+            if count <= lost[key]:
+                conn.execute("DELETE FROM blobs._blob_first WHERE key = ?", (key,))
 
 
 # ---------------------------------------------------------------- data.json

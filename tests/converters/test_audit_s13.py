@@ -115,3 +115,71 @@ def test_a_number_beyond_a_doubles_range_is_refused_like_infinity(tmp_path: Path
         assert_one_error_line(run, 65, "beyond the range of a double", "data.json")
         assert not out.exists()
     assert_one_error_line(run_cli("archive", "validate", archive), 65, "beyond the range of a double")
+
+
+# ---------------------------------------------------------------- raw_input/ and path/ disagreeing
+def _main_files(archive: Path) -> tuple[dict[str, dict], set[str]]:
+    """Each node's repository tree, and the blob names, of a main_0001 zip."""
+    import sqlite3
+
+    with zipfile.ZipFile(archive) as zf:
+        db = archive.with_suffix(".sqlite3")
+        db.write_bytes(zf.read("db.sqlite3"))
+        blobs = {n for n in zf.namelist() if n.startswith("repo/") and not n.endswith("/")}
+    conn = sqlite3.connect(db)
+    trees = {uuid: json.loads(meta) for uuid, meta in conn.execute("SELECT uuid, repository_metadata FROM db_dbnode")}
+    conn.close()
+    return trees, blobs
+
+
+def _key(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+CONFLICTS = {  # extra members -> (the reported path, what the node's tree holds after)
+    "other bytes": ({"raw_input/aiida.in": b"RAW"}, "path/aiida.in",
+                    lambda tree: tree["o"]["aiida.in"] == {"k": _key(b"&control calculation='scf' /\n")}),
+    "file and folder": ({"raw_input/out": b"a file"}, "path/out/.gitignore",
+                        lambda tree: tree["o"]["out"] == {"o": {".gitignore": {"k": _key(b"")}}}),
+    "file within one copy": ({"path/aiida.in/inner": b"inner"}, "path/aiida.in/inner",
+                             lambda tree: tree["o"]["aiida.in"] == {"o": {"inner": {"k": _key(b"inner")}}}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFLICTS))
+def test_raw_input_and_path_that_disagree_are_reported_and_the_output_is_valid(tmp_path: Path, case: str) -> None:
+    """They merge into one tree at main_0000.  A clash was a silent choice (other bytes) or an
+    invalid output (a file that is also a folder, which reportgen's own validate refused)."""
+    extra, reported, holds = CONFLICTS[case]
+    node = b.node_dir(b.U["3"])
+    members = {**b.build_members("0.12"), **{f"{node}/{rel}": data for rel, data in extra.items()}}
+    archive = b.write_container(tmp_path / "in.zip", members, "zip")
+    out = tmp_path / "out.aiida"
+    run = run_cli("archive", "migrate", archive, out, "--to", "main_0001")
+    assert run.code == 0, run.stderr
+    errors = [line for line in run.stdout.splitlines() if line.startswith("error: ")]  # the report, not a failure
+    assert len(errors) == 1 and f"{node}/{reported}:" in errors[0], run.stdout
+    assert run_cli("archive", "validate", out).code == 0
+    trees, blobs = _main_files(out)
+    assert holds(trees[b.U["3"]])
+    referenced = {f"repo/{key}" for tree in trees.values() for key in _keys(tree)}
+    assert blobs == referenced  # a blob only the left-out file held is not written
+    strict = run_cli("archive", "migrate", archive, tmp_path / "strict.aiida", "--to", "main_0001", "--strict")
+    assert_one_error_line(strict, 65, "without --strict it is reported", reported)
+    assert not (tmp_path / "strict.aiida").exists()
+
+
+def _keys(tree: dict) -> set[str]:
+    if "k" in tree:
+        return {tree["k"]}
+    return {key for child in tree.get("o", {}).values() for key in _keys(child)}
+
+
+def test_the_same_bytes_in_raw_input_and_path_are_one_file_and_no_problem(tmp_path: Path) -> None:
+    node = b.node_dir(b.U["3"])
+    members = {**b.build_members("0.12"), f"{node}/raw_input/aiida.in": b"&control calculation='scf' /\n"}
+    run = run_cli("archive", "migrate", b.write_container(tmp_path / "in.zip", members, "zip"), tmp_path / "o.aiida",
+                  "--to", "main_0001", "--strict")  # fmt: skip
+    assert run.code == 0 and "error" not in run.stdout + run.stderr, run.stdout
