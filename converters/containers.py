@@ -620,8 +620,14 @@ class Archive:
 
     def _check_zip_info(self, info: zipfile.ZipInfo) -> None:
         if not info.flag_bits & 0x800 and not info.orig_filename.isascii():
-            raw = info.orig_filename.encode("cp437", "replace").decode("utf-8", "backslashreplace")
-            raise BadInputError(self.path, "name is not UTF-8", raw)
+            raw = info.orig_filename.encode("cp437", "replace")
+            try:  # Info-ZIP on Linux writes UTF-8 names without the flag: say so, not "not UTF-8"
+                shown = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadInputError(self.path, "name is not UTF-8", raw.decode("utf-8", "backslashreplace")) from None
+            raise BadInputError(self.path, "name is not UTF-8 by the zip's own flag (bit 11 clear, which means cp437, "
+                                "though the bytes read as UTF-8); re-create the zip with a tool that sets the flag, "
+                                "such as 7-Zip or Python's zipfile", shown)
         if "\x00" in info.orig_filename:
             raise BadInputError(self.path, "unsafe member name", repr(info.orig_filename)[1:-1])
         unix_mode = info.external_attr >> 16

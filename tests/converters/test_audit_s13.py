@@ -183,3 +183,16 @@ def test_the_same_bytes_in_raw_input_and_path_are_one_file_and_no_problem(tmp_pa
     run = run_cli("archive", "migrate", b.write_container(tmp_path / "in.zip", members, "zip"), tmp_path / "o.aiida",
                   "--to", "main_0001", "--strict")  # fmt: skip
     assert run.code == 0 and "error" not in run.stdout + run.stderr, run.stdout
+
+
+# ---------------------------------------------------------------- a UTF-8 name without the zip's UTF-8 flag
+def test_a_utf8_name_without_the_zips_flag_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    """Info-ZIP on Linux writes names so: the bytes are UTF-8, the flag says cp437.  The line said
+    "not UTF-8", which the user can see is untrue; it now says what the flag means and the remedy,
+    and shows the name as the user wrote it."""
+    node = b.node_dir(b.U["3"])
+    members = {**b.build_members("0.12"), f"{node}/path/ZAB": b"x"}  # ASCII: zipfile leaves bit 11 clear
+    archive = b.write_container(tmp_path / "in.zip", members, "zip")
+    archive.write_bytes(archive.read_bytes().replace(b"/path/ZAB", "/path/Zé".encode()))
+    line = assert_one_error_line(run_cli("archive", "validate", archive), 65, "bit 11 clear")
+    assert f"{node}/path/Zé" in line and "re-create the zip" in line
