@@ -20,7 +20,7 @@ from typing import Any
 
 from converters.containers import Archive, Limits, open_archive
 from converters.errors import BadInputError
-from converters.jsonio import gc_paused
+from converters.jsonio import gc_paused, json_kind
 from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
 
 JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON report changes meaning or goes away
@@ -176,6 +176,8 @@ class _Checker:
             path = f"$.groups_uuid{_key(group)}"
             if group not in group_uuids:
                 self.add("orphan", path, "group is not in export_data")
+            if not isinstance(members, list):  # every reader iterates it as a list of node UUIDs
+                self.add("group-member", path, f"group members must be a list of node UUIDs, not {json_kind(members)}")
             for index, member in enumerate(members if isinstance(members, list) else []):
                 if not _is_str(member) or member not in uuids:
                     self.add("group-member", f"{path}[{index}]", f"group member {member!r} is not a node of the archive")

@@ -196,3 +196,15 @@ def test_a_utf8_name_without_the_zips_flag_is_refused_saying_what_to_do(tmp_path
     archive.write_bytes(archive.read_bytes().replace(b"/path/ZAB", "/path/Zé".encode()))
     line = assert_one_error_line(run_cli("archive", "validate", archive), 65, "bit 11 clear")
     assert f"{node}/path/Zé" in line and "re-create the zip" in line
+
+
+# ---------------------------------------------------------------- groups_uuid members that are no list
+def test_group_members_that_are_no_list_are_a_validate_error(tmp_path: Path) -> None:
+    """``inspect`` and ``--to main_0001`` refused them while ``validate`` called the archive valid."""
+    data = b.build_data("0.12")
+    group = next(iter(data["groups_uuid"]))
+    data["groups_uuid"][group] = b.U["3"]  # one UUID as a string, not a list of them
+    archive = b.write_container(tmp_path / "in.zip", {**b.build_members("0.12"), "data.json": json.dumps(data).encode()},
+                                "zip")  # fmt: skip
+    run = run_cli("archive", "validate", archive)
+    assert run.code == 65 and f"$.groups_uuid[\"{group}\"]: group members must be a list of node UUIDs, not a string" in run.stdout
