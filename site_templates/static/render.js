@@ -1,4 +1,4 @@
-/* Draw every figure of a page from its <script type="application/json"> data block.
+/* Draw each figure of a page from its <script type="application/json"> data block, as it nears the screen.
    One static script for the whole site: the CSP allows no inline script. */
 (function () {
   "use strict";
@@ -58,9 +58,25 @@
     if (spec.steps && spec.steps.length > 1) { addSteps(box, spec); }
   }
 
+  /* A figure is drawn when it comes near the screen, not all at load: each costs ~15 ms, so a
+     job of hundreds of outputs took seconds before the page answered. Printing draws the rest
+     first, so a printed page has every figure. */
+  function drawAll(boxes) {
+    boxes.forEach(function (box) { if (drawn.indexOf(box) < 0) { draw(box); } });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    var boxes = document.querySelectorAll("div.figure[data-figure]");
-    for (var i = 0; i < boxes.length; i += 1) { draw(boxes[i]); }
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("div.figure[data-figure]"));
+    if (!("IntersectionObserver" in window)) { drawAll(boxes); return; }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting && drawn.indexOf(entry.target) < 0) {
+          observer.unobserve(entry.target); draw(entry.target);
+        }
+      });
+    }, { rootMargin: "400px 0px" });
+    boxes.forEach(function (box) { observer.observe(box); });
+    window.addEventListener("beforeprint", function () { boxes.forEach(function (box) { observer.unobserve(box); }); drawAll(boxes); });
   });
   document.addEventListener("reportgen-theme", function (event) {
     drawn.forEach(function (box) { window.Plotly.relayout(box, themeLayout(event.detail)); });

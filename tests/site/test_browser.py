@@ -72,8 +72,10 @@ class Page:
         self.page.wait_for_load_state("load")
 
     def assert_figures_drawn(self) -> None:
+        """Every figure draws once it is scrolled to (they are drawn as they near the screen)."""
         boxes = self.page.locator("div.figure")
         for i in range(boxes.count()):
+            boxes.nth(i).scroll_into_view_if_needed()
             boxes.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=5000)
 
 
@@ -268,7 +270,9 @@ def test_log_line_numbers_link_to_their_line_and_a_linked_line_opens_its_log(bro
     fresh = Page(browser)
     fresh.open(job, "#" + line_id)
     assert fresh.page.locator("details.log").first.evaluate("d => d.open") is True
+    # in view: a figure drawn above it as it nears the screen may move it by a fraction of a pixel
+    # (Chromium's scroll anchoring keeps it in place to within that)
     assert fresh.page.evaluate("id => { const r = document.getElementById(id).getBoundingClientRect();"
-                               " return r.top >= 0 && r.bottom <= window.innerHeight; }", line_id)
+                               " return r.top >= -1 && r.bottom <= window.innerHeight + 1; }", line_id)
     fresh.open(job, "#%E0%A4%A")  # a mistyped link: no error, nothing opened
     assert tab.errors == [] and fresh.errors == []

@@ -255,3 +255,29 @@ def test_focus_stays_on_the_sort_or_pager_button_after_the_redraw(browser, tmp_p
     tab.page.keyboard.press("Enter")  # to the last page: "next" is disabled there
     assert "page=3" in tab.page.evaluate("location.hash") and _focused(tab) == "BUTTON:first"
     assert tab.errors == []
+
+
+def test_figures_are_drawn_as_they_near_the_screen_and_all_before_printing(browser, tmp_path: Path) -> None:  # noqa: F811
+    """Each figure costs ~15 ms: a job of hundreds of outputs kept its page busy for seconds at load."""
+    from reportgen.site.build import BuildOptions, build_site
+    from tests.readers.builders import Node, Out, simple_job
+
+    outputs = [Out(f"trace_{i:02d}", [float(i), float(i + 1)]) for i in range(40)]
+    simple_job(tmp_path / "store", "p", "job1", [Node("QPU", outputs)])
+    build_site(tmp_path / "store", tmp_path / "site", BuildOptions(show_progress=False))
+    page = next((tmp_path / "site").glob("*/job1*.html"))
+    tab = Page(browser)
+    tab.open(page)
+    drawn = "Array.prototype.filter.call(document.querySelectorAll('div.figure'), b => b.querySelector('.main-svg')).length"
+    total = tab.page.locator("div.figure").count()
+    assert total == 40
+    tab.page.wait_for_timeout(300)
+    assert tab.page.evaluate(drawn) < total
+    tab.page.locator("div.figure").first.scroll_into_view_if_needed()
+    tab.page.locator("div.figure").first.locator(".main-svg").first.wait_for(state="attached", timeout=5000)
+    assert 0 < tab.page.evaluate(drawn) < total  # the ones on and near the screen
+    tab.page.locator("div.figure").nth(total - 1).scroll_into_view_if_needed()
+    tab.page.locator("div.figure").nth(total - 1).locator(".main-svg").first.wait_for(state="attached", timeout=5000)
+    tab.page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert tab.page.evaluate(drawn) == total
+    assert tab.errors == []
