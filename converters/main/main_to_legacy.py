@@ -21,9 +21,13 @@ written, by the same pass that counts the unreferenced blobs: a node uuid
 that is not a UUID (it becomes a member name), a repository tree that is not
 one, a file whose blob is missing, and file names that the reading side's
 name policy (``converters.containers``) would refuse: unsafe, too long, or
-colliding once case and Unicode form are ignored.  Values of the wrong kind
-(a ctime that is no datetime, attributes that are no JSON) are refused where
-they are written, naming table, row and column.
+colliding once case and Unicode form are ignored.  So is a row naming a user,
+computer or node that is not there (``check_references``); a link or group
+member whose end is missing is reported and left out (refused with
+``--strict``), as the way up does.  Values of the wrong kind (a ctime that is
+no datetime, attributes that are no JSON or no object, a JSON integer beyond
+64 bits, a repeated key) are refused where they are written, naming table,
+row and column: written, they would change.
 """
 
 from __future__ import annotations
@@ -42,15 +46,18 @@ from converters.containers import (  # MemberNames: the reading side's name poli
     classify_name,
 )
 from converters.errors import BadInputError
+from converters.main.jsonvalue import JsonValueError, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
 from converters.main.records import Loss
 from converters.main.schema import (
     DB_NAME,
+    FOREIGN_KEYS,
     KEY_FORM,
     REPO_PREFIX,
     TABLES,
     UUID_FORM,
     column_names,
+    dangling_sql,
     format_legacy_datetime,
 )
 from converters.streaming import ENTITIES, JsonObjectWriter
@@ -97,6 +104,7 @@ def find_losses(staged: Staged) -> list[Loss]:
     """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
+        check_references(conn, staged)
         unused, litter = check_repository(conn, staged)
         losses = []
         count = conn.execute("SELECT COUNT(*) FROM db_dbauthinfo").fetchone()[0]
@@ -122,6 +130,38 @@ def find_losses(staged: Staged) -> list[Loss]:
         return losses
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- references
+# what a legacy row names by pk and 0.13 would write as it is: a dangling one makes an output that
+# legacy readers refuse (reportgen's validate among them); authinfos are not written at all
+_WRITTEN_AS_IS = [(t, c, target) for t, c, target, _ in FOREIGN_KEYS if t not in ("db_dblink", "db_dbgroup_dbnodes", "db_dbauthinfo")]
+
+
+def check_references(conn: sqlite3.Connection, staged: Staged) -> None:
+    """The foreign keys ``validate`` checks, handled as the way up handles them.
+
+    A link or group member whose end is missing is reported (``dangling-link``,
+    ``unknown-group-member``) and left out, or refused with ``--strict``,
+    as legacy -> main does; a node, group, log or comment naming a missing
+    user, computer or node is refused: written as it is, the legacy archive
+    would be invalid."""
+    for table, column, target in _WRITTEN_AS_IS:
+        found = conn.execute(dangling_sql(table, column, target) + " LIMIT 1").fetchone()
+        if found:
+            raise BadInputError(staged.file, f"{table}[{found[0]}].{column}: {_shown(found[1])} is not in {target}; the legacy archive would name a row it does not hold", DB_NAME)
+    links = (
+        "SELECT l.id, l.input_id, l.output_id FROM db_dblink l LEFT JOIN db_dbnode i ON i.id = l.input_id"
+        " LEFT JOIN db_dbnode o ON o.id = l.output_id WHERE i.id IS NULL OR o.id IS NULL ORDER BY l.id"
+    )
+    for pk, inp, out in _batched(conn, links, staged.file):
+        staged.log.add("error", "dangling-link", f"db_dblink[{pk}]", f"link {_shown(inp)} -> {_shown(out)} names a node not in db_dbnode; dropped", DB_NAME)
+    members = (
+        "SELECT m.id, m.dbgroup_id, m.dbnode_id FROM db_dbgroup_dbnodes m LEFT JOIN db_dbnode n ON n.id = m.dbnode_id"
+        " LEFT JOIN db_dbgroup g ON g.id = m.dbgroup_id WHERE n.id IS NULL OR g.id IS NULL ORDER BY m.id"
+    )
+    for pk, group, node in _batched(conn, members, staged.file):
+        staged.log.add("error", "unknown-group-member", f"db_dbgroup_dbnodes[{pk}]", f"member {_shown(node)} of group {_shown(group)} is not a node (or the group is unknown); dropped", DB_NAME)
 
 
 # a uuid in the stored form, as SQL: GLOB is case-sensitive and each class is one character
@@ -254,7 +294,7 @@ def _shown(value: object) -> str:
 # ---------------------------------------------------------------- data.json
 # what each kind of column holds as SQLite returns it, and how 0.13 writes it
 _STORED = {"text": str, "int": int, "bool": int, "datetime": str, "json": str}
-_CONVERT = {"text": None, "int": None, "bool": bool, "datetime": format_legacy_datetime, "json": orjson.loads}
+_CONVERT = {"text": None, "int": None, "bool": bool, "datetime": format_legacy_datetime, "json": read_json_value}
 _KIND_NAMES = {"text": "text", "int": "an integer", "bool": "an integer (a boolean)", "datetime": "datetime text", "json": "JSON text"}
 
 
@@ -274,9 +314,11 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
             writer.open_object(section)
             for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file):
                 try:
-                    parsed = orjson.loads(value) if value is not None else {}
-                except ValueError:  # not JSON text: the slow path names the row and why
+                    parsed = read_json_value(value) if value is not None else {}
+                except (ValueError, TypeError):  # not JSON text: the slow path names the row and why
                     parsed = _legacy_value(file, "db_dbnode", pk, column, "json", value)
+                if type(parsed) is not dict:  # 0.13 holds a node's attributes and extras as an object
+                    raise BadInputError(file, f"db_dbnode[{pk}].{column}: {_shown(value)} is not an object, and a legacy archive holds a node's {column} as one", DB_NAME)
                 writer.item(parsed, key=str(pk))
             writer.close_object()
         _write_links(conn, writer, file)
@@ -307,6 +349,8 @@ def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, val
     convert = _CONVERT[kind]
     try:
         return value if convert is None else convert(value)
+    except JsonValueError as exc:  # JSON, but it cannot be kept as it is (a big integer, a repeated key)
+        raise BadInputError(file, f"{table}[{pk}].{column}: {exc}: {_shown(value)}", DB_NAME) from None
     except ValueError as exc:  # orjson's JSONDecodeError is one; fromisoformat raises it too
         raise BadInputError(file, f"{table}[{pk}].{column}: not {'JSON' if kind == 'json' else 'a datetime'} ({exc}): {_shown(value)}", DB_NAME) from None
 

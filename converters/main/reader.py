@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from converters.containers import Archive, OutMember
@@ -26,17 +27,54 @@ def read_main_metadata(zf: MainZip) -> dict:
     return metadata
 
 
-def extract_db(zf: MainZip, target: Path) -> Path:
+def extract_db(zf: MainZip, target: Path, check: bool = True) -> Path:
+    """db.sqlite3 copied to ``target``; refused if it is no SQLite database, or (``check``)
+    if ``PRAGMA quick_check`` finds damage (``validate`` reports that as a problem instead)."""
     if not zf.has(DB_NAME):
         raise BadInputError(zf.path, "missing db.sqlite3", DB_NAME)
     zf.extract_to(DB_NAME, target)
-    try:
-        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
-        conn.execute("PRAGMA quick_check").fetchone()
-        conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise BadInputError(zf.path, f"db.sqlite3 is not a valid SQLite database ({exc})", DB_NAME) from None
+    damage = quick_check(zf.path, target)
+    if check and damage:
+        raise BadInputError(zf.path, damage, DB_NAME)
     return target
+
+
+def quick_check(file: object, db: Path) -> str:
+    """What ``PRAGMA quick_check`` finds wrong with the database ('' when nothing).
+
+    A damaged page is often only met by the query that reads it, deep in a
+    step; checked here, before any step runs, every command says the same.
+    About 0.1-0.3 s on a 100 MB database (200,000 nodes): every page is read once;
+    ``integrity_check``, which also compares each index with its table, costs
+    ten times that."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        conn.text_factory = lambda raw: raw.decode("utf-8", "replace")  # its report quotes damaged bytes
+        try:
+            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise BadInputError(file, f"db.sqlite3 is not a valid SQLite database ({exc})", DB_NAME) from None
+    found = [line for (text,) in rows if text != "ok" for line in str(text).splitlines() if not line.startswith("***")]
+    return f"damaged SQLite database (PRAGMA quick_check: {'; '.join(found)})" if found else ""
+
+
+# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB
+_DAMAGED = {11, 26}
+
+
+@contextmanager
+def input_db_errors(file: object) -> Iterator[None]:
+    """Damage met while reading an input database (what quick_check did not see) becomes an
+    error naming the archive and db.sqlite3; other SQLite errors (a full disk) stay what they are."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if type(exc) is not sqlite3.DatabaseError and (code is None or code & 0xFF not in _DAMAGED):
+            raise
+        raise BadInputError(file, f"db.sqlite3 is not a valid SQLite database ({exc})", DB_NAME) from None
 
 
 def find_schema_gaps(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -87,9 +125,10 @@ def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive
     zf = MainZip(path, archive=archive)
     metadata = read_main_metadata(zf)
     db = extract_db(zf, workdir / "input.sqlite3")
-    check_schema(zf.path, db)
     staged = Staged(db, metadata, ProblemLog(zf.path, strict))
-    drop_triggers(db, staged.log)
+    with input_db_errors(zf.path):
+        check_schema(zf.path, db)
+        drop_triggers(db, staged.log)
 
     def emit_blobs() -> Iterator[OutMember]:
         check_blobs_present(zf, staged.db)  # runs when called, before the writer starts

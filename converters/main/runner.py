@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from converters.main import revisions
 from converters.main.legacy_to_main import Staged, build_main_metadata, stage_legacy
 from converters.main.main_to_legacy import build_legacy_metadata, find_losses, iter_repository, legacy_members, write_data_json
 from converters.main.pipeline import write_staged
-from converters.main.reader import stage_main
+from converters.main.reader import input_db_errors, stage_main
 from converters.main.validate import is_main
 from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
@@ -206,13 +207,16 @@ def convert(
                 return migrate_opened(item.archive, item.metadata, steps, dst, fmt, replace=force)  # type: ignore[return-value]
         if isinstance(item, Incoming):
             item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
+            reading = nullcontext()
         else:
             steps_done = 0
-        for source, target in steps[steps_done:]:
-            item = _staged_or_draft(item, source, target, workdir, strict, limits)
-            item.allow_loss = allow_loss  # type: ignore[union-attr]
-            run_step(item, source, target, _tool())
-        _write(item, dst, fmt, workdir, force)
+            reading = input_db_errors(src)  # the steps and the writer read the input's own database
+        with reading:
+            for source, target in steps[steps_done:]:
+                item = _staged_or_draft(item, source, target, workdir, strict, limits)
+                item.allow_loss = allow_loss  # type: ignore[union-attr]
+                run_step(item, source, target, _tool())
+            _write(item, dst, fmt, workdir, force)
     notes = tuple(getattr(item, "notes", ()))
     problems = item.log.summary() if isinstance(item, Staged) else ()
     return ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)

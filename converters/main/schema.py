@@ -219,6 +219,16 @@ FOREIGN_KEYS = (
     ("db_dbauthinfo", "aiidauser_id", "db_dbuser", False),
     ("db_dbauthinfo", "dbcomputer_id", "db_dbcomputer", False),
 )
+
+
+def dangling_sql(table: str, column: str, target: str) -> str:
+    """``(id, value)`` of the rows of ``table`` whose ``column`` names no row of ``target``, in id order."""
+    return (
+        f"SELECT t.id, t.{column} FROM {table} t LEFT JOIN {target} r ON r.id = t.{column}"
+        f" WHERE r.id IS NULL AND t.{column} IS NOT NULL ORDER BY t.id"
+    )
+
+
 # what names a row of a table independently of its pk (link and group-member rows have nothing)
 NATURAL_KEYS: dict[str, str] = {"db_dbuser": "email", **{t: "uuid" for t in TABLES if any(c.name == "uuid" for c in TABLES[t])}}
 
@@ -304,15 +314,38 @@ def format_datetime(value: str | None) -> str | None:
         return value[:10] + " " + value[11:]  # the common legacy form: only the separator changes
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01 00:00+01:00 is a legal text for a time before year 1
+            raise ValueError(f"{value!r} in UTC is out of the years 1 to 9999") from None
     return parsed.strftime(DATETIME_FORMAT)
+
+
+def read_stored_datetime(value: str) -> datetime:
+    """A stored datetime as naive UTC; the one rule of what is valid, for ``validate`` and the
+    way down alike.  Raises ValueError (TypeError for a value that is no text).
+
+    What aiida-core 2.9.4 reads: SQLAlchemy's SQLite dialect parses with
+    ``datetime.fromisoformat`` (``2020-01-01T10:00:00`` and ``2020-01-01`` too);
+    an aware value is converted to UTC, as ``format_datetime`` does on the way up."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01 00:00+01:00 is a legal text for a time before year 1
+            raise ValueError(f"{value!r} in UTC is out of the years 1 to 9999") from None
+    return parsed
 
 
 def format_legacy_datetime(value: str | None) -> str | None:
     """The stored form -> the legacy ``YYYY-MM-DDTHH:MM:SS.ffffff`` (naive UTC)."""
     if value is None:
         return None
-    return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    # isoformat, not strftime: the same text, and the year keeps four digits below 1000 (%Y drops them)
+    return read_stored_datetime(value).isoformat(timespec="microseconds")
+
+
+STORED_DATETIME_FORM = "an ISO 8601 datetime such as 2020-01-01 10:00:00.000000"
 
 
 EPOCH = "1970-01-01 00:00:00.000000"

@@ -1,8 +1,11 @@
 """Validate and inspect main_XXXX archives in bounded memory (SQL over the extracted database).
 
-Checks, each reported with a path like ``db_dbnode[12].ctime``: the metadata
-(version, ``key_format``), the table and column set, NOT NULL per revision,
-36-character UUIDs, datetimes, every foreign key (links, group members,
+Checks, each reported with a path like ``db_dbnode[12].ctime``: that SQLite's
+``PRAGMA quick_check`` finds the database sound (if not, that is the one problem
+reported), the metadata (version, ``key_format``), the table and column set,
+NOT NULL per revision, 36-character UUIDs, datetimes (the rule the way down
+uses), JSON columns (parsed as strictly as the way down parses them; a node's
+attributes and extras are objects), every foreign key (links, group members,
 node users and computers, logs, comments, authinfos), every node's
 ``repository_metadata`` tree (shape, names, and that each key is a blob in
 ``repo/``), blobs no node refers to, and that each blob's sha256 is its name.
@@ -23,17 +26,21 @@ from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.jsonio import read_json
 from converters.main.problems import ProblemLog
-from converters.main.reader import extract_db, find_schema_gaps, read_db_revision, read_main_metadata
+from converters.main.jsonvalue import JsonValueError, read_json_value
+from converters.main.reader import extract_db, find_schema_gaps, input_db_errors, quick_check, read_db_revision, read_main_metadata
 from converters.main.records import Problem
 from converters.main.schema import (
-    DATETIME_FORMAT,
+    DB_NAME,
     FOREIGN_KEYS,
     KEY_FORM,
     MAIN_REVISIONS,
     REPO_PREFIX,
+    STORED_DATETIME_FORM,
     TABLES,
     UUID_FORM,
+    dangling_sql,
     is_nullable,
+    read_stored_datetime,
 )
 from converters.main.zipread import MainZip, check_main_zip
 from converters.workdirs import temp_folder
@@ -73,19 +80,28 @@ def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive |
         for name in zf.unknown:
             log.add("warning", "unknown-member", name, "not part of the main layout; ignored")
         _check_metadata(metadata, log)
-        db = extract_db(zf, Path(tmp) / "db.sqlite3")
-        revision = read_db_revision(db)
-        if revision not in (None, metadata["export_version"]):
-            log.add("error", "revision-mismatch", "db.sqlite3:alembic_version", f"{revision!r} but metadata says {metadata['export_version']!r}")
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            if _check_tables(conn, log):
-                check_rows(conn, metadata["export_version"], log)
-                referenced = check_repository(conn, set(zf.keys), log)
-                _check_blobs(zf, referenced, log, check_blobs)
-        finally:
-            conn.close()
+        db = extract_db(zf, Path(tmp) / "db.sqlite3", check=False)
+        damage = quick_check(path, db)
+        if damage:  # nothing else can be trusted, or even read, in it
+            log.add("error", "damaged-db", DB_NAME, damage)
+            return list(log.summary())
+        with input_db_errors(path):
+            _check_db(zf, db, metadata, log, check_blobs)
     return list(log.summary())
+
+
+def _check_db(zf: MainZip, db: Path, metadata: dict, log: ProblemLog, check_blobs: bool) -> None:
+    revision = read_db_revision(db)
+    if revision not in (None, metadata["export_version"]):
+        log.add("error", "revision-mismatch", "db.sqlite3:alembic_version", f"{revision!r} but metadata says {metadata['export_version']!r}")
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        if _check_tables(conn, log):
+            check_rows(conn, metadata["export_version"], log)
+            referenced = check_repository(conn, set(zf.keys), log)
+            _check_blobs(zf, referenced, log, check_blobs)
+    finally:
+        conn.close()
 
 
 def _check_metadata(metadata: dict, log: ProblemLog) -> None:
@@ -115,15 +131,12 @@ def check_rows(conn: sqlite3.Connection, revision: str | None, log: ProblemLog) 
             elif col.kind == "datetime":
                 for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
                     if value is not None and not _is_datetime(value):
-                        log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not {DATETIME_FORMAT!r}: {value!r}")
+                        log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not a datetime ({STORED_DATETIME_FORM}): {value!r}")
     for table, cols in TABLES.items():
         _check_text(conn, table, [c.name for c in cols if c.kind in ("text", "json")], log)
+        _check_json(conn, table, [c.name for c in cols if c.kind == "json" and c.name != "repository_metadata"], log)
     for table, column, target, nullable in FOREIGN_KEYS:
-        query = (
-            f"SELECT t.id, t.{column} FROM {table} t LEFT JOIN {target} r ON r.id = t.{column}"
-            f" WHERE r.id IS NULL AND t.{column} IS NOT NULL ORDER BY t.id"
-        )
-        for pk, value in conn.execute(query):
+        for pk, value in conn.execute(dangling_sql(table, column, target)):
             log.add("error", "dangling-reference", f"{table}[{pk}].{column}", f"{value} is not in {target}")
 
 
@@ -156,11 +169,40 @@ def _locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], l
         conn.text_factory = str
 
 
-def _is_datetime(value: str) -> bool:
-    from datetime import datetime
+def _check_json(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
+    """Each JSON value parsed as strictly as the way down parses it (``jsonvalue``: no NaN,
+    byte-order mark, repeated key or integer beyond 64 bits); a node's attributes and extras
+    must be objects, as a legacy archive holds them.  (repository_metadata: ``check_repository``.)"""
+    for column in columns:
+        objects_only = table == "db_dbnode"
+        for pk, value in _batched(conn, f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY id"):
+            reason = _json_problem(value, objects_only)
+            if reason:
+                log.add("error", "bad-json", f"{table}[{pk}].{column}", reason)
 
+
+def _json_problem(value: object, objects_only: bool) -> str:
+    if not isinstance(value, str):  # a number or a blob: _check_text decoded text only
+        return f"not JSON text: {_shown(value)}"
     try:
-        datetime.strptime(value[:26], DATETIME_FORMAT)
+        parsed = read_json_value(value)
+    except JsonValueError as exc:  # JSON, but not a value a reader keeps as it is
+        return f"{exc}: {_shown(value)}"
+    except ValueError as exc:
+        return f"not JSON ({exc}): {_shown(value)}"
+    if objects_only and type(parsed) is not dict:
+        return f"not an object: {_shown(value)}"
+    return ""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_datetime(value: object) -> bool:
+    try:
+        read_stored_datetime(value)  # type: ignore[arg-type]
         return True
     except (ValueError, TypeError):  # TypeError: not text at all (a number or a blob)
         return False
@@ -234,7 +276,8 @@ def inspect_main(path: Path | str, archive: Archive | None = None) -> ArchiveSum
         db = extract_db(zf, Path(tmp) / "db.sqlite3")
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            summary = summarize_db(conn, str(path), metadata)
+            with input_db_errors(path):
+                summary = summarize_db(conn, str(path), metadata)
         except sqlite3.OperationalError as exc:
             raise BadInputError(path, f"db.sqlite3 does not have the main schema ({exc})", "db.sqlite3") from None
         finally:
