@@ -88,6 +88,7 @@ class Timestamps:
     duplicates: int  # rows sharing a millisecond with an earlier row
     preview: tuple[str, ...]  # the first raw strings, as stored
     unparsable: int = 0  # rows that are not "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    unread: int = 0  # rows past the read budget: not parsed; first/last/sorted/duplicates are of the rest
 
 
 @dataclass(frozen=True)
@@ -295,3 +296,4 @@ class OutputData:
     complete: bool = True
     stride: int = 1
     note: str = field(default="")
+    value_strides: tuple[int, ...] = ()  # stride along each axis after the first, when a set alone was over budget

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -368,7 +369,15 @@ def render_json(tree: Any) -> bytes:
     try:
         return orjson.dumps(tree, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        return json.dumps(tree, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        text = json.dumps(tree, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        # A lone surrogate (a JSON-string output holding "\\udcff", Entropy's json.dumps of a
+        # surrogateescape'd file name) is no Unicode text: AiiDA's databases and every strict
+        # reader (reportgen's own included) refuse its escape.  It becomes U+FFFD here; the exact
+        # bytes stay in the job's raw HDF5 file, which the archive carries.
+        return _LONE_SURROGATE.sub("\ufffd", text).encode()
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _FIELDS: dict[str, dict[str, dict]] = {

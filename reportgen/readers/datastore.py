@@ -599,6 +599,10 @@ def parse_creation_timestamp(text: str) -> tuple[datetime | None, str]:
         return None, f"creation_timestamp {text[:80]!r} is not an ISO 8601 time"
     if when.tzinfo is None:
         return when.replace(tzinfo=timezone.utc), "creation_timestamp has no UTC offset; assumed UTC"
+    try:  # e.g. 0001-01-01T00:00:00+01:00: a legal time whose UTC is before year 1 (every page shows UTC)
+        when.astimezone(timezone.utc)
+    except OverflowError:
+        return None, f"creation_timestamp {text[:80]!r} is outside the range of UTC times"
     return when, ""
 
 

@@ -442,7 +442,7 @@ def read_output(
         kind=kind,
         dtype=dtype_text,
         shape=shape,
-        n_sets=shape[0] if shape else 0,
+        n_sets=shape[0] if shape else int(value_ds.shape == ()),  # a scalar is one set; a null dataspace none
         nbytes=declared_bytes(value_ds),
         preview=preview,
         preview_truncated=truncated,
@@ -559,11 +559,21 @@ def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bo
 
 # ---------------------------------------------------------------- timestamps
 def parse_time_rows(raw: list[Any]) -> tuple[np.ndarray, int]:
-    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows."""
-    fast = _parse_time_bytes(raw)
-    if fast is not None:
-        return fast, len(raw) - len(fast)
-    return _parse_time_texts(raw)
+    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows.
+
+    numpy parses year 0000 (and other years Python's datetime has not): such a
+    stamp is unparsable, not a reason to give up on the job.
+    """
+    millis = _parse_time_bytes(raw)
+    if millis is None:
+        millis = _parse_time_texts(raw)[0]
+    millis = millis[(millis >= _MIN_MILLIS) & (millis <= _MAX_MILLIS)]
+    return millis, len(raw) - len(millis)
+
+
+# The stamps Python's datetime can hold: 0001-01-01T00:00:00.000 ... 9999-12-31T23:59:59.999 (UTC).
+_MIN_MILLIS = (datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(milliseconds=1)
+_MAX_MILLIS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - EPOCH) // timedelta(milliseconds=1)
 
 
 # Byte positions of "YYYY-MM-DDTHH:MM:SS.mmmZ": digits, and the fixed separators.
@@ -628,9 +638,9 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
         chunks.append(millis)
         unparsable += bad
     millis = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
-    unparsable += count - readable
+    unread = count - readable  # not looked at: neither valid nor unparsable
     if not len(millis):
-        return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable)
+        return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable, unread=unread)
     return Timestamps(
         count=count,
         first=millis_to_datetime(int(millis.min())),
@@ -639,6 +649,7 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
         duplicates=int(len(millis) - len(np.unique(millis))),
         preview=preview,
         unparsable=unparsable,
+        unread=unread,
     )
 
 
@@ -727,20 +738,65 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
     shape = ds.shape
     if shape is None:  # null dataspace (h5py.Empty): there is no value at all
         return OutputData(hdf5_path, kind, np.zeros(0), (), note="null dataspace: the dataset holds no value")
-    stride = max(1, math.ceil(declared_bytes(ds) / limits.max_read_bytes))
+    n_sets = shape[0] if shape else 1
+    stride, inner = read_strides(shape, ds.dtype.itemsize, limits.max_read_bytes)
     if kind == "str":
         values, rows, kind = read_string_values(ds, stride, limits)
+        inner = ()
     elif kind in ("empty", "missing"):
         values, rows = np.zeros(0), 0
     else:  # a scalar dataset is one set: a 0-d array, never a bare numpy scalar
-        values = ds[::stride] if shape else np.asarray(ds[()])
+        values = ds[(slice(None, None, stride), *(slice(None, None, s) for s in inner))] if shape else np.asarray(ds[()])
         values = values.astype(bool) if kind == "bool" else values
         rows = len(values) if shape else 1
     times = read_time_values(time_ds, stride, limits)[:rows] if time_ds is not None else ()
-    n_sets = shape[0] if shape else 1
-    complete = stride == 1 and rows == n_sets
-    note = "" if complete else f"kept {rows} of {n_sets} sets (every {stride}th) to stay within {limits.max_read_bytes} bytes"
-    return OutputData(hdf5_path, kind, values, tuple(times), complete=complete, stride=stride, note=note)
+    thinned = any(s > 1 for s in inner)
+    complete = stride == 1 and rows == n_sets and not thinned
+    note = "" if complete else build_read_note(rows, n_sets, stride, inner, limits.max_read_bytes)
+    return OutputData(hdf5_path, kind, values, tuple(times), complete=complete, stride=stride, note=note,
+                      value_strides=inner if thinned else ())
+
+
+def read_strides(shape: tuple[int, ...] | None, itemsize: int, budget: int) -> tuple[int, tuple[int, ...]]:
+    """(stride over sets, strides along each further axis) that keep a read within ``budget`` bytes.
+
+    Sets are thinned first; when the sets kept still hold more than the budget
+    (one huge set: Entropy writes a single ``set()`` of a long list as (1, N))
+    the values of each set are thinned too, the first further axes first.
+    """
+    if not shape:
+        return 1, ()
+    n_sets, inner_shape = shape[0], shape[1:]
+    set_bytes = math.prod(inner_shape) * itemsize
+    stride = max(1, min(n_sets, math.ceil(n_sets * set_bytes / budget))) if n_sets else 1
+    kept = math.ceil(n_sets / stride) if n_sets else 0
+    factor = max(1, math.ceil(kept * set_bytes / budget))
+    inner = []
+    for length in inner_shape:
+        step = max(1, min(length, factor))
+        inner.append(step)
+        factor = math.ceil(factor / step)
+    return stride, tuple(inner)
+
+
+def build_read_note(rows: int, n_sets: int, stride: int, inner: tuple[int, ...], budget: int) -> str:
+    """What a bounded read kept, in words that are true of it."""
+    if stride > 1:
+        text = f"kept {rows} of {n_sets} sets (every {ordinal(stride)} set)"
+    elif rows < n_sets:
+        text = f"kept the first {rows} of {n_sets} sets"
+    else:
+        text = f"kept all {n_sets} sets" if n_sets != 1 else "kept the one set"
+    steps = [f"every {ordinal(s)} value along axis {axis}" for axis, s in enumerate(inner, start=1) if s > 1]
+    if steps:
+        text += (", thinned to " if n_sets == 1 else ", each thinned to ") + " and ".join(steps)
+    return f"{text}, to stay within {budget:,} bytes"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def read_string_values(ds: h5py.Dataset, stride: int, limits: ReadLimits) -> tuple[tuple[Any, ...], int, OutputKind]:

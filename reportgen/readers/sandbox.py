@@ -115,17 +115,35 @@ def _init_worker(started, limits: ReadLimits) -> None:
 
 
 def fault_point(ref: JobRef) -> None:
-    """``REPORTGEN_CRASH_AT=hdf5:<job id>`` / ``hang:<job id>``: make a worker die or hang.
+    """``REPORTGEN_CRASH_AT=<kind>:<job id>``: make the worker of that job fail for real.
 
-    Tests use it to prove the parent survives a real SIGSEGV or a stuck
-    libhdf5 without needing a file that crashes today's libhdf5.
+    ``hdf5`` kills it with SIGSEGV, ``hang`` never returns, ``memory`` asks numpy for
+    more than the worker's address-space cap (a real ``MemoryError``, as from a 1 GB
+    set; nothing happens in a process without a cap), ``recursion`` exhausts the
+    stack, ``bug`` raises what a bug of ours would.  Tests use it to prove the parent
+    survives without needing a file that crashes today's libhdf5 or gigabytes of data.
     """
-    fault = os.environ.get("REPORTGEN_CRASH_AT", "")
-    if fault == f"hdf5:{ref.job_id}":
+    kind, _, job_id = os.environ.get("REPORTGEN_CRASH_AT", "").partition(":")
+    if job_id != ref.job_id:
+        return
+    if kind == "hdf5":
         os.kill(os.getpid(), signal.SIGSEGV)
-    if fault == f"hang:{ref.job_id}":
+    if kind == "hang":
         while True:
             signal.pause()
+    cap, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if kind == "memory" and cap != resource.RLIM_INFINITY:
+        import numpy  # its MemoryError is a subclass, as a 1 GB set gives it
+
+        numpy.empty(cap, numpy.uint8)  # only this process's cap can refuse it: nothing is touched
+    if kind == "recursion":
+        _deeper(0)
+    if kind == "bug":
+        raise RuntimeError(f"a bug planted by REPORTGEN_CRASH_AT in job {ref.job_id}")
+
+
+def _deeper(depth: int) -> int:
+    return _deeper(depth + 1) + 1  # a real RecursionError, as deeply nested data gives it
 
 
 def _run_one(index: int, root: Path, ref: JobRef, limits: ReadLimits, work: Work, extra: tuple) -> tuple[int, Any]:
@@ -307,7 +325,14 @@ def crashed_job(root: Path, ref: JobRef, limits: ReadLimits, reason: str) -> Job
     from reportgen.readers.hdf5 import Hdf5Job
 
     def report_crash(path: Path, rel: str, limits_: ReadLimits) -> Hdf5Job:
-        code = "hdf5-timeout" if "timed out" in reason else "reader-failed" if "failed" in reason else "hdf5-crash"
-        return Hdf5Job((), (), (Problem("error", code, rel, "", reason),), readable=False)
+        return Hdf5Job((), (), (Problem("error", crash_code(reason), rel, "", reason),), readable=False)
 
     return build_job(root, ref, limits, None, report_crash)
+
+
+def crash_code(reason: str) -> str:
+    """The problem code of a job its worker could not read, from the words of the reason."""
+    for words, code in (("timed out", "hdf5-timeout"), ("out of memory", "hdf5-memory"), ("failed", "reader-failed")):
+        if words in reason:
+            return code
+    return "hdf5-crash"

@@ -28,6 +28,7 @@ from reportgen import __version__
 from reportgen.errors import InputMissingError, WriteError
 from reportgen.outdir import check_output_path
 from reportgen.progress import progress
+from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
 from reportgen.records import STATUSES, JobRef, Problem, StoreScan
 from reportgen.site import write as out
 from reportgen.site.contexts import (
@@ -41,12 +42,12 @@ from reportgen.site.jobpage import (
     DiffTask,
     JobResult,
     JobTask,
+    SITE_LIMITS,
     build_job_page,
-    build_job_page_isolated,
-    build_job_pages,
     close_commit_cache,
     init_worker,
     write_diff_chunk,
+    write_job_page,
 )
 from reportgen.site.manifest import (
     FORMAT,
@@ -335,23 +336,41 @@ def build_tasks(data_store: Path, staging: Path, scan: StoreScan, plan: Plan) ->
     ]
 
 
-def run_job_tasks(tasks: list[JobTask], options: BuildOptions) -> list[JobResult]:
-    """Build every job page, in a pool of processes when there is more than a handful.
+SMALL_BUILD = 4  # fewer job pages than this are not worth a second worker (its fork, its git pipes)
 
-    A worker that dies (libhdf5 crash, memory cap, timeout) breaks the pool; the jobs
-    not finished then run one by one, each in its own process, and a job that kills
-    its process gets a page that says so (``build_job_page_isolated``).
+
+def run_job_tasks(tasks: list[JobTask], options: BuildOptions) -> list[JobResult]:
+    """Build every job page in a pool of sandboxed worker processes, however few jobs there are.
+
+    Even one job with ``--workers 1`` gets a worker: the memory cap, the alarm and the
+    crash isolation are what make reading hostile HDF5 safe, and a pool of one costs
+    a fork (tens of ms).  A worker that dies (libhdf5 crash, memory cap, timeout) breaks
+    the pool; the jobs not finished then run one by one, each in its own process.  A
+    job that kills its process, or exhausts it (``MemoryError``, ``RecursionError``),
+    gets a page that says so.
     """
-    workers = options.workers or os.cpu_count() or 1
+    if not tasks:
+        return []
+    workers = 1 if len(tasks) < SMALL_BUILD else min(options.workers or os.cpu_count() or 1, len(tasks))
     show = progress if options.show_progress else _no_progress
-    if workers == 1 or len(tasks) < 4:
-        try:
-            return [build_job_page(t) for t in show(tasks, len(tasks), "job pages")]
-        finally:
-            close_commit_cache()
-    results, leftover = run_pool(tasks, min(workers, len(tasks)), show)
-    results.extend(build_job_page_isolated(t) for t in leftover)
-    return results
+    load_page_code()
+    results, leftover = run_pool(tasks, workers, show)
+    results.extend(build_page_alone(t) for t in leftover)
+    return [write_unbuilt_page(r) if isinstance(r, Unbuilt) else r for r in results]
+
+
+def load_page_code() -> None:
+    """Import h5py and compile the templates once, here: the forked workers inherit them.
+
+    Each worker did it for itself (about 100 ms of a busy core per worker), which
+    was most of what a pool cost a small build over building in this process.
+    """
+    import reportgen.readers.hdf5  # noqa: F401  (h5py: nothing is read here)
+    from reportgen.site.render import build_environment
+
+    environment = build_environment()
+    for name in environment.list_templates(extensions=["html"]):
+        environment.get_template(name)
 
 
 def worker_pool(workers: int) -> Any:
@@ -362,20 +381,20 @@ def worker_pool(workers: int) -> Any:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=init_worker)
 
 
-def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobResult], list[JobTask]]:
+def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobResult | Unbuilt], list[JobTask]]:
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     size = max(1, min(16, len(tasks) // (workers * 8)))
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-    results: list[JobResult] = []
+    results: list[JobResult | Unbuilt] = []
     pool = worker_pool(workers)
     try:  # the workers start at the first submit: a signal during the submits still shuts them down
-        futures = {pool.submit(build_job_pages, chunk): chunk for chunk in chunks}
+        futures = {pool.submit(build_page_chunk, chunk): chunk for chunk in chunks}
         for result in show(_finished_jobs(as_completed(futures)), len(tasks), "job pages"):  # counted in jobs
             results.append(result)
     except BrokenProcessPool:
-        done = {(r.project, r.job_id) for r in results}
+        done = {_job_key(r) for r in results}
         leftover = [t for chunk in chunks for t in chunk if (t.ref.project, t.ref.job_id) not in done]
         return results, leftover
     finally:
@@ -383,11 +402,85 @@ def run_pool(tasks: list[JobTask], workers: int, show: Any) -> tuple[list[JobRes
     return results, []
 
 
-def _finished_jobs(done: Any) -> Iterator[JobResult]:
+def _finished_jobs(done: Any) -> Iterator[JobResult | Unbuilt]:
     """Each job's result as its chunk finishes: the bar counts jobs, not chunks of up to 16."""
     for future in done:
         interrupts.check()  # a signal dropped while the pool forked: stop now, not at the end
         yield from future.result()
+
+
+# What exhausts a worker rather than being a bug of ours: hostile data (a 1 GB set under
+# the dataset budget, deep nesting) meets the worker's memory cap or Python's stack limit.
+EXHAUSTED = {MemoryError: "ran out of memory", RecursionError: "failed: data nested too deeply"}
+
+
+@dataclass(frozen=True)
+class Unbuilt:
+    """A job whose worker was exhausted or died: its page will say why instead."""
+
+    task: JobTask
+    reason: str
+
+
+def _job_key(result: JobResult | Unbuilt) -> tuple[str, str]:
+    ref = result.task.ref if isinstance(result, Unbuilt) else result
+    return (ref.project, ref.job_id)
+
+
+def build_page_chunk(tasks: list[JobTask]) -> list[JobResult | Unbuilt]:
+    """A chunk of job pages, in a worker; a job that exhausts the worker becomes ``Unbuilt``.
+
+    Any other exception is a bug and travels to the parent (exit 70).  Nothing is done
+    inside the ``except``: its traceback still holds the frames and their big arrays.
+    """
+    results: list[JobResult | Unbuilt] = []
+    for task in tasks:
+        reason = ""
+        try:
+            results.append(build_job_page(task))
+        except tuple(EXHAUSTED) as exc:  # numpy's is a subclass (_ArrayMemoryError)
+            kind = next(k for k in EXHAUSTED if isinstance(exc, k))
+            reason = f"job page {EXHAUSTED[kind]} ({kind.__name__})"
+        if reason:
+            close_commit_cache()  # a git read cut short would leave its pipe mid-answer
+            results.append(Unbuilt(task, reason))
+    return results
+
+
+def build_page_alone(task: JobTask) -> JobResult | Unbuilt:
+    """``build_page_chunk`` of one job in a fresh sandboxed process; if it dies, ``Unbuilt``."""
+    result, exitcode = run_alone(_page_alone, (task,), SITE_LIMITS.worker_timeout_s)
+    if isinstance(result, _Bug):
+        raise RuntimeError(f"job page worker failed ({result.text})")
+    return result if result is not None else Unbuilt(task, describe_exit(exitcode))
+
+
+@dataclass(frozen=True)
+class _Bug:
+    text: str  # "<class>: <message>": our error classes do not pickle
+
+
+def _page_alone(conn: Any, task: JobTask) -> None:
+    init_worker()
+    try:
+        conn.send(build_page_chunk([task])[0])
+    except Exception as exc:  # a bug: the parent raises it (a traceback here would be a second error line)
+        conn.send(_Bug(f"{type(exc).__name__}: {exc}"[:300]))
+    finally:
+        conn.close()
+
+
+def write_unbuilt_page(unbuilt: Unbuilt) -> JobResult:
+    """The page of a job that could not be built: its logs and commits, the reason as a problem.
+
+    Whatever the worker wrote of the job before it stopped is removed first, so the
+    page's folder holds the same files however far the worker got.
+    """
+    task = unbuilt.task
+    project = Path(task.staging) / task.project_slug
+    shutil.rmtree(project / task.job_slug, ignore_errors=True)
+    (project / f"{task.job_slug}.html").unlink(missing_ok=True)
+    return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, unbuilt.reason))
 
 
 def _no_progress(items: Any, total: int | None, desc: str) -> Any:

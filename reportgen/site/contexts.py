@@ -25,6 +25,7 @@ from reportgen.site.paths import build_slug
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOG_LINES = 500  # lines of a log shown on the page; the full file is one click away
 MAX_VALUES_SHOWN = 10  # string/JSON sets shown on the page (first and last halves)
+PREVIEW_TEXT_BYTES = 64 * 1024  # of each string shown on the page (D7); the download holds it whole
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class OutputView:
     figure: dict[str, Any] | None
     figure_note: str
     texts: tuple[tuple[str, str], ...]  # (label, text) for string sets
-    json_values: tuple[tuple[str, str], ...]  # (label, pretty JSON)
-    images: tuple[tuple[str, str], ...]  # (label, data:image/png;base64 URI), validated
+    # JSON sets in set order: (label, data:image/png;base64 URI (validated) or "", pretty JSON or "")
+    json_sets: tuple[tuple[str, str, str], ...]
     downloads: DownloadLinks
     snippet: str
     notes: tuple[str, ...]
@@ -365,8 +366,10 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
     figure_note = figure.pop("note", "") if figure else ""
     values = _shown_values(output, data)
     notes = _output_notes(output, data)
-    texts = tuple((label, str(v)) for label, v in values if output.kind == "str")
-    json_values, images = _build_json_views(values) if output.kind == "json" else ((), ())
+    texts = tuple((label, _set_text(v)) for label, v in values if output.kind == "str")
+    json_sets = _build_json_views(values) if output.kind == "json" else ()
+    texts, json_sets, cut_note = _cap_texts(texts, json_sets, downloads)
+    notes += (cut_note,) if cut_note else ()
     return OutputView(
         name=output.name,
         anchor=anchor,
@@ -382,8 +385,7 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
         figure=figure,
         figure_note=figure_note,
         texts=texts,
-        json_values=json_values,
-        images=images,
+        json_sets=json_sets,
         downloads=downloads,
         snippet=build_h5py_snippet(hdf5_file, output.hdf5_path),
         notes=notes,
@@ -396,9 +398,15 @@ def _times_text(output: Output) -> str:
         return "no _time dataset"
     if not times.count:
         return "no stamps"  # defined but never set, or an empty _time dataset
+    read = times.count - times.unread
     if times.first is None:
-        return f"{times.count} stamps, none parsable"
-    text = f"{times.count} stamps, {format_time(times.first)} to {format_time(times.last)}"
+        text = f"{times.count} stamps, none parsable"
+        return text + f" of the first {read} read" if times.unread else text
+    if times.unread:  # over the read budget: the range is of the stamps read, and says so
+        text = (f"{times.count} stamps; of the first {read} read (the other {times.unread} not read): "
+                f"{format_time(times.first)} to {format_time(times.last)}")
+    else:
+        text = f"{times.count} stamps, {format_time(times.first)} to {format_time(times.last)}"
     if not times.sorted:
         text += ", not in time order"
     if times.duplicates:
@@ -414,9 +422,7 @@ def _output_notes(output: Output, data: OutputData | None) -> tuple[str, ...]:
         notes.append("dataset over the read budget: not read; open it with the h5py snippet")
     if output.kind == "missing":
         notes.append("aborted flush: the _time dataset exists without its values")
-    if data is not None and not data.complete:
-        notes.append(f"only every {data.stride}th set was read for the view")
-    if data is not None and data.note:
+    if data is not None and data.note:  # the reader's own words for what a bounded read kept
         notes.append(data.note)
     return tuple(notes)
 
@@ -433,15 +439,60 @@ def _shown_values(output: Output, data: OutputData | None) -> list[tuple[str, An
     return [(f"set {i}", value) for i, value in numbered]
 
 
-def _build_json_views(values: list[tuple[str, Any]]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    texts, images = [], []
+def _set_text(value: Any) -> str:
+    """One string set as text; a set of several strings ((N, k) outputs) as a JSON list, never a Python repr."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def cap_text(text: str, limit: int = PREVIEW_TEXT_BYTES) -> tuple[str, int]:
+    """``text`` cut to at most ``limit`` UTF-8 bytes on a character boundary, and its full size
+    in bytes when cut (0 when whole)."""
+    if len(text) <= limit // 4:  # at most 4 bytes a character: surely within the limit
+        return text, 0
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= limit:
+        return text, 0
+    return raw[:limit].decode("utf-8", "ignore"), len(raw)
+
+
+def _cap_texts(texts: tuple[tuple[str, str], ...], json_sets: tuple[tuple[str, str, str], ...], downloads: DownloadLinks
+               ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...], str]:
+    """Each shown string at most PREVIEW_TEXT_BYTES (D7); a cut one says so in its label, and a note
+    says where the whole value is."""
+    cut_any = False
+
+    def cap(label: str, text: str) -> tuple[str, str]:
+        nonlocal cut_any
+        shown, size = cap_text(text)
+        if size:
+            cut_any = True
+            label += f" (first {PREVIEW_TEXT_BYTES:,} of {size:,} bytes)"
+        return label, shown
+
+    def cap_set(label: str, uri: str, text: str) -> tuple[str, str, str]:
+        if uri:  # an image: shown as a picture, not as text
+            return label, uri, text
+        label, text = cap(label, text)
+        return label, "", text
+
+    texts = tuple(cap(label, text) for label, text in texts)
+    json_sets = tuple(cap_set(*item) for item in json_sets)
+    if not cut_any:
+        return texts, json_sets, ""
+    whole = "the CSV download holds them whole" if any(link[0] == "CSV" for link in downloads.links) \
+        else "open the dataset with the h5py snippet for the whole values"
+    return texts, json_sets, f"strings over {PREVIEW_TEXT_BYTES:,} bytes are cut on this page; {whole}"
+
+
+def _build_json_views(values: list[tuple[str, Any]]) -> tuple[tuple[str, str, str], ...]:
+    """(label, PNG data URI, "") for a ``{"png": ...}`` set, (label, "", pretty JSON) otherwise; in set order."""
+    views = []
     for label, value in values:
         uri = build_png_uri(value)
-        if uri:
-            images.append((label, uri))
-        else:
-            texts.append((label, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)))
-    return tuple(texts), tuple(images)
+        views.append((label, uri, "" if uri else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)))
+    return tuple(views)
 
 
 def build_png_uri(value: Any) -> str:

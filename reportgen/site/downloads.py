@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 
 from reportgen.records import Output, OutputData
+from reportgen.site.jsonsafe import replace_surrogates_text
 
 MAX_NPY_BYTES = 32 * 1024**2
 MAX_CSV_BYTES = 8 * 1024**2  # declared value bytes; the text is 2-3x larger
@@ -139,13 +140,36 @@ def build_csv_text(data: OutputData) -> str:
         flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
         writer.writerow(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
         for number, row in enumerate(flat):
-            writer.writerow([number, _time_text(times[number] if number < len(times) else None), *row.tolist()])
-        return buffer.getvalue()
+            writer.writerow([number, _time_text(times[number] if number < len(times) else None), *map(_cell, row.tolist())])
+        return replace_surrogates_text(buffer.getvalue())
+    if data.kind == "str" and values and all(isinstance(value, list) for value in values):  # an (N, k, ...) output
+        return replace_surrogates_text(_string_grid_csv_text(values, times))
     lines = ["set,time,value"]
     for number, value in enumerate(values):
         stamp = _time_text(times[number] if number < len(times) else None)
         lines.append(f"{number},{stamp},{_text_cell(value, data.kind)}")
-    return "\n".join(lines) + "\n"
+    # A lone surrogate (a JSON "\\udcff" escape) cannot be UTF-8: U+FFFD, as on the page.
+    return replace_surrogates_text("\n".join(lines) + "\n")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV field: bytes (fixed-length or scalar strings) as UTF-8 text, never ``b'...'``."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _flatten(value: Any) -> list[Any]:
+    return [cell for item in value for cell in _flatten(item)] if isinstance(value, list) else [value]
+
+
+def _string_grid_csv_text(values: Any, times: tuple[datetime | None, ...]) -> str:
+    """Sets of several strings ((N, k, ...) outputs): one column per element, in C order."""
+    rows = [_flatten(value) for value in values]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["set", "time", *[f"v{i}" for i in range(max(map(len, rows), default=0))]])
+    for number, cells in enumerate(rows):
+        writer.writerow([number, _time_text(times[number] if number < len(times) else None), *cells])
+    return buffer.getvalue()
 
 
 def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) -> str:

@@ -46,7 +46,8 @@ def build_figure(output: Output, data: OutputData) -> dict[str, Any] | None:
         return _line_figure(title, values, data.times, output.units)
     if values.ndim == 2:
         if values.shape[0] <= MAX_OVERLAID_SETS:
-            return _overlay_figure(title, values, output.units)
+            step = data.value_strides[0] if data.value_strides else 1
+            return _overlay_figure(title, values, output.units, data.stride, step)
         return _heatmap_figure(title, [values], "index", "set")
     if values.ndim == 3:
         return _stacked_heatmap_figure(title, values, data.stride)
@@ -112,13 +113,14 @@ def _points_note(total: int, kept: int) -> str:
     return "" if kept == total else f"{kept} of {total} points shown (MinMaxLTTB)"
 
 
-def _overlay_figure(title: str, values: np.ndarray, units: str) -> dict[str, Any]:
-    """A few sets of a 1-D array: one line per set over the array index."""
+def _overlay_figure(title: str, values: np.ndarray, units: str, stride: int = 1, step: int = 1) -> dict[str, Any]:
+    """A few sets of a 1-D array: one line per set over the array index (the file's set numbers
+    and indices when the reader kept every ``stride``-th set and every ``step``-th value)."""
     traces = []
-    x = np.arange(values.shape[1], dtype=np.float64)
+    x = np.arange(values.shape[1], dtype=np.float64) * step
     for number, row in enumerate(values):
         keep = build_downsample_index(x, row)
-        traces.append({"type": "scatter", "mode": "lines", "name": f"set {number}",
+        traces.append({"type": "scatter", "mode": "lines", "name": f"set {number * stride}",
                        "x": build_typed_array(x[keep]), "y": build_typed_array(row[keep])})
     layout = _layout(title, {"title": {"text": "index"}}, {"title": {"text": html.escape(units)}})
     return {"data": traces, "layout": layout, "note": ""}

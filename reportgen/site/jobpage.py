@@ -98,29 +98,6 @@ def init_worker() -> None:
     _in_worker = True
 
 
-def build_job_pages(tasks: list[JobTask]) -> list[JobResult]:
-    """A chunk of tasks for one pool round trip."""
-    return [build_job_page(task) for task in tasks]
-
-
-def build_job_page_isolated(task: JobTask) -> JobResult:
-    """``build_job_page`` alone in a fresh process; if it dies, a page that says why."""
-    from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
-
-    result, exitcode = run_alone(_build_alone, (task,), SITE_LIMITS.worker_timeout_s)
-    if result is not None:
-        return result
-    return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, describe_exit(exitcode)))
-
-
-def _build_alone(conn, task: JobTask) -> None:
-    init_worker()
-    try:
-        conn.send(build_job_page(task))
-    finally:
-        conn.close()
-
-
 def _commit_cache():
     global _commits, _commits_pid
     if _commits is None or _commits_pid != os.getpid():  # a forked child starts its own

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from reportgen import __version__
 from reportgen.site.contexts import CatalogRow, IndexPage, JobPage, LogLine, ParamsDiffPage, ProjectPage
-from reportgen.site.jsonsafe import render_json
+from reportgen.site.jsonsafe import render_json, replace_surrogates_text
 from site_templates import TEMPLATE_DIR
 
 CSP = (
@@ -104,7 +104,8 @@ def build_environment() -> jinja2.Environment:
 
 
 def render_page(template: str, page: IndexPage | ProjectPage | JobPage | ParamsDiffPage) -> str:
-    return build_environment().get_template(template).render(page=page)
+    """The page as text that UTF-8 can encode: a lone surrogate (from a JSON "\\udcff" escape) is U+FFFD."""
+    return replace_surrogates_text(build_environment().get_template(template).render(page=page))
 
 
 def render_index(page: IndexPage) -> str:
