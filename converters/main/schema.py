@@ -312,13 +312,7 @@ def format_datetime(value: str | None) -> str | None:
         return None
     if _LEGACY_FORM.match(value):
         return value[:10] + " " + value[11:]  # the common legacy form: only the separator changes
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is not None:
-        try:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-        except OverflowError:  # 0001-01-01 00:00+01:00 is a legal text for a time before year 1
-            raise ValueError(f"{value!r} in UTC is out of the years 1 to 9999") from None
-    return parsed.strftime(DATETIME_FORMAT)
+    return read_stored_datetime(value).strftime(DATETIME_FORMAT)
 
 
 def read_stored_datetime(value: str) -> datetime:

@@ -208,3 +208,16 @@ def test_group_members_that_are_no_list_are_a_validate_error(tmp_path: Path) -> 
                                 "zip")  # fmt: skip
     run = run_cli("archive", "validate", archive)
     assert run.code == 65 and f"$.groups_uuid[\"{group}\"]: group members must be a list of node UUIDs, not a string" in run.stdout
+
+
+# ---------------------------------------------------------------- a legal datetime whose UTC leaves years 1-9999
+def test_a_legacy_datetime_whose_utc_is_out_of_range_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """``0001-01-01T00:00:00+01:00`` parses, but its UTC time is before year 1 (was exit 70)."""
+    data = b.build_data("0.12")
+    node = sorted(data["export_data"]["Node"])[0]
+    data["export_data"]["Node"][node]["ctime"] = "0001-01-01T00:00:00+01:00"
+    archive = b.write_container(tmp_path / "in.zip", {**b.build_members("0.12"), "data.json": json.dumps(data).encode()},
+                                "zip")  # fmt: skip
+    run = run_cli("archive", "migrate", archive, tmp_path / "o.aiida", "--to", "main_0001")
+    assert run.code in (0, 65) and "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    assert any(line.startswith("error: $.export_data.Node") and ".ctime" in line for line in run.stdout.splitlines()), run.stdout
