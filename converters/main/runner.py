@@ -64,6 +64,9 @@ class ConvertResult:
         lines = [f"{self.output}: {self.source_version} -> {self.version} ({self.format}, {len(self.steps)} steps)"]
         lines += [f"note: {note}" for note in self.notes]
         lines += [p.describe() for p in self.problems]
+        if any(p.severity == "error" for p in self.problems):  # "error:" lines, yet exit 0: say why
+            lines.append("note: the errors above were reported and the conversion went on, as without --strict; "
+                         "--strict refuses them")
         return "\n".join(lines)
 
 

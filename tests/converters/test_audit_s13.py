@@ -161,6 +161,7 @@ def test_raw_input_and_path_that_disagree_are_reported_and_the_output_is_valid(t
     assert run.code == 0, run.stderr
     errors = [line for line in run.stdout.splitlines() if line.startswith("error: ")]  # the report, not a failure
     assert len(errors) == 1 and f"{node}/{reported}:" in errors[0], run.stdout
+    assert run.stdout.splitlines()[-1].startswith("note: the errors above were reported and the conversion went on")
     assert run_cli("archive", "validate", out).code == 0
     trees, blobs = _main_files(out)
     assert holds(trees[b.U["3"]])
