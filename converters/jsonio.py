@@ -36,7 +36,7 @@ from converters.errors import BadInputError
 
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _SCAN = 16 * 1024 * 1024
-_INT64 = (-(2**63), 2**64 - 1)
+INT64 = (-(2**63), 2**64 - 1)  # the integers orjson reads exactly (and AiiDA's databases hold)
 
 
 @contextmanager
@@ -151,7 +151,7 @@ def finite_float(text: str) -> float:
 def int64(text: str) -> int:
     """``parse_int`` of the exact parses: orjson and AiiDA's databases hold 64 bits at most."""
     value = int(text)
-    if not _INT64[0] <= value <= _INT64[1]:
+    if not INT64[0] <= value <= INT64[1]:
         raise ValueError(f"integer {text[:20]}... out of the 64-bit range")
     return value
 

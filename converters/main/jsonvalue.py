@@ -19,9 +19,8 @@ from typing import Any
 
 import orjson
 
-from converters.jsonio import plain_reason, unique_pairs
+from converters.jsonio import INT64, plain_reason, unique_pairs
 
-_INT64 = (-(2**63), 2**64 - 1)  # what orjson reads as an integer (and jsonio lets through)
 _LONG_DIGITS = re.compile(r"\d{19}")  # -2**63-1 already has 19 digits
 
 
@@ -41,7 +40,7 @@ def read_json_value(text: str) -> Any:
 
 def _int64(text: str) -> int:
     value = int(text)
-    if not _INT64[0] <= value <= _INT64[1]:
+    if not INT64[0] <= value <= INT64[1]:
         shown = text if len(text) <= 30 else text[:27] + "..."
         raise JsonValueError(f"integer {shown} is beyond 64 bits and would lose precision")
     return value

@@ -48,6 +48,7 @@ from converters.containers import (  # MemberNames: the reading side's name poli
 from converters.errors import BadInputError
 from converters.main.jsonvalue import JsonValueError, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
+from converters.main.problems import shown
 from converters.main.records import Loss
 from converters.main.schema import (
     DB_NAME,
@@ -149,19 +150,19 @@ def check_references(conn: sqlite3.Connection, staged: Staged) -> None:
     for table, column, target in _WRITTEN_AS_IS:
         found = conn.execute(dangling_sql(table, column, target) + " LIMIT 1").fetchone()
         if found:
-            raise BadInputError(staged.file, f"{table}[{found[0]}].{column}: {_shown(found[1])} is not in {target}; the legacy archive would name a row it does not hold", DB_NAME)
+            raise BadInputError(staged.file, f"{table}[{found[0]}].{column}: {shown(found[1])} is not in {target}; the legacy archive would name a row it does not hold", DB_NAME)
     links = (
         "SELECT l.id, l.input_id, l.output_id FROM db_dblink l LEFT JOIN db_dbnode i ON i.id = l.input_id"
         " LEFT JOIN db_dbnode o ON o.id = l.output_id WHERE i.id IS NULL OR o.id IS NULL ORDER BY l.id"
     )
     for pk, inp, out in _batched(conn, links, staged.file):
-        staged.log.add("error", "dangling-link", f"db_dblink[{pk}]", f"link {_shown(inp)} -> {_shown(out)} names a node not in db_dbnode; dropped", DB_NAME)
+        staged.log.add("error", "dangling-link", f"db_dblink[{pk}]", f"link {shown(inp)} -> {shown(out)} names a node not in db_dbnode; dropped", DB_NAME)
     members = (
         "SELECT m.id, m.dbgroup_id, m.dbnode_id FROM db_dbgroup_dbnodes m LEFT JOIN db_dbnode n ON n.id = m.dbnode_id"
         " LEFT JOIN db_dbgroup g ON g.id = m.dbgroup_id WHERE n.id IS NULL OR g.id IS NULL ORDER BY m.id"
     )
     for pk, group, node in _batched(conn, members, staged.file):
-        staged.log.add("error", "unknown-group-member", f"db_dbgroup_dbnodes[{pk}]", f"member {_shown(node)} of group {_shown(group)} is not a node (or the group is unknown); dropped", DB_NAME)
+        staged.log.add("error", "unknown-group-member", f"db_dbgroup_dbnodes[{pk}]", f"member {shown(node)} of group {shown(group)} is not a node (or the group is unknown); dropped", DB_NAME)
 
 
 # a uuid in the stored form, as SQL: GLOB is case-sensitive and each class is one character
@@ -219,7 +220,7 @@ def node_folder(file: str, pk: int, uuid: object, node_type: object = None) -> s
     """``nodes/aa/bb/rest/path`` of one node (``raw_input`` for a CalcJobNode): its uuid becomes
     a member name, so it must be a UUID."""
     if not isinstance(uuid, str) or not UUID_FORM.match(uuid):
-        raise BadInputError(file, f"db_dbnode[{pk}].uuid: {_shown(uuid)} is not a UUID, and a legacy archive names the node's folder by it", DB_NAME)
+        raise BadInputError(file, f"db_dbnode[{pk}].uuid: {shown(uuid)} is not a UUID, and a legacy archive names the node's folder by it", DB_NAME)
     section = "raw_input" if isinstance(node_type, str) and node_type.startswith(CALCJOB_TYPE) else "path"
     return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/{section}"
 
@@ -267,7 +268,7 @@ def _tree_entry(file: str, where: str, rel: str, entry: object) -> tuple[str | N
     if "k" in entry:
         key = entry["k"]
         if not isinstance(key, str) or not KEY_FORM.match(key):
-            raise BadInputError(file, f"{where}: {rel!r}: blob key {_shown(key)} is not a sha256", DB_NAME)
+            raise BadInputError(file, f"{where}: {rel!r}: blob key {shown(key)} is not a sha256", DB_NAME)
         return key, None
     children = entry.get("o", {})
     if not isinstance(children, dict):
@@ -282,13 +283,8 @@ def _check_member_name(names: MemberNames, file: str, where: str, uuid: object, 
         # the policy speaks of the member it would read; the node's own names say more here
         reason = exc.reason.replace(base + "/", "")
         if repr(rel) not in reason:  # "unsafe member name": say which, and how long it is
-            reason = f"{_shown(rel)} ({len(rel.encode('utf-8', 'surrogatepass'))} bytes): {reason}"
+            reason = f"{shown(rel)} ({len(rel.encode('utf-8', 'surrogatepass'))} bytes): {reason}"
         raise BadInputError(file, f"{where}: node {uuid}: {reason}; a legacy archive cannot hold such names safely (its readers refuse them)", DB_NAME) from None
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---------------------------------------------------------------- data.json
@@ -318,7 +314,7 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
                 except (ValueError, TypeError):  # not JSON text: the slow path names the row and why
                     parsed = _legacy_value(file, "db_dbnode", pk, column, "json", value)
                 if type(parsed) is not dict:  # 0.13 holds a node's attributes and extras as an object
-                    raise BadInputError(file, f"db_dbnode[{pk}].{column}: {_shown(value)} is not an object, and a legacy archive holds a node's {column} as one", DB_NAME)
+                    raise BadInputError(file, f"db_dbnode[{pk}].{column}: {shown(value)} is not an object, and a legacy archive holds a node's {column} as one", DB_NAME)
                 writer.item(parsed, key=str(pk))
             writer.close_object()
         _write_links(conn, writer, file)
@@ -345,14 +341,14 @@ def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, val
     if value is None:
         return None
     if type(value) is not _STORED[kind]:
-        raise BadInputError(file, f"{table}[{pk}].{column}: {_shown(value)} is not {_KIND_NAMES[kind]}", DB_NAME)
+        raise BadInputError(file, f"{table}[{pk}].{column}: {shown(value)} is not {_KIND_NAMES[kind]}", DB_NAME)
     convert = _CONVERT[kind]
     try:
         return value if convert is None else convert(value)
     except JsonValueError as exc:  # JSON, but it cannot be kept as it is (a big integer, a repeated key)
-        raise BadInputError(file, f"{table}[{pk}].{column}: {exc}: {_shown(value)}", DB_NAME) from None
+        raise BadInputError(file, f"{table}[{pk}].{column}: {exc}: {shown(value)}", DB_NAME) from None
     except ValueError as exc:  # orjson's JSONDecodeError is one; fromisoformat raises it too
-        raise BadInputError(file, f"{table}[{pk}].{column}: not {'JSON' if kind == 'json' else 'a datetime'} ({exc}): {_shown(value)}", DB_NAME) from None
+        raise BadInputError(file, f"{table}[{pk}].{column}: not {'JSON' if kind == 'json' else 'a datetime'} ({exc}): {shown(value)}", DB_NAME) from None
 
 
 def _write_entity(conn: sqlite3.Connection, writer: JsonObjectWriter, entity: str, file: str) -> None:
@@ -389,7 +385,7 @@ def _write_links(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str) 
     for pk, inp, out, label, kind in _batched(conn, query, file):
         for column, value in (("label", label), ("type", kind)):
             if type(value) is not str:
-                raise BadInputError(file, f"db_dblink[{pk}].{column}: {_shown(value)} is not text", DB_NAME)
+                raise BadInputError(file, f"db_dblink[{pk}].{column}: {shown(value)} is not text", DB_NAME)
         writer.item({"input": inp, "output": out, "label": label, "type": kind})
     writer.close_array()
 

@@ -33,3 +33,9 @@ class ProblemLog:
             if n > KEEP_PER_CODE
         ]
         return tuple(self.kept + extra)
+
+
+def shown(value: object) -> str:
+    """A stored value as an error line quotes it: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

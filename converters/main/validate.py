@@ -25,7 +25,7 @@ from converters.containers import Archive, Limits
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.jsonio import read_json
-from converters.main.problems import ProblemLog
+from converters.main.problems import ProblemLog, shown
 from converters.main.jsonvalue import JsonValueError, read_json_value
 from converters.main.reader import extract_db, find_schema_gaps, input_db_errors, quick_check, read_db_revision, read_main_metadata
 from converters.main.records import Problem
@@ -183,21 +183,16 @@ def _check_json(conn: sqlite3.Connection, table: str, columns: list[str], log: P
 
 def _json_problem(value: object, objects_only: bool) -> str:
     if not isinstance(value, str):  # a number or a blob: _check_text decoded text only
-        return f"not JSON text: {_shown(value)}"
+        return f"not JSON text: {shown(value)}"
     try:
         parsed = read_json_value(value)
     except JsonValueError as exc:  # JSON, but not a value a reader keeps as it is
-        return f"{exc}: {_shown(value)}"
+        return f"{exc}: {shown(value)}"
     except ValueError as exc:
-        return f"not JSON ({exc}): {_shown(value)}"
+        return f"not JSON ({exc}): {shown(value)}"
     if objects_only and type(parsed) is not dict:
-        return f"not an object: {_shown(value)}"
+        return f"not an object: {shown(value)}"
     return ""
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_datetime(value: object) -> bool:

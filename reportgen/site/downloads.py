@@ -134,16 +134,13 @@ def build_csv_text(data: OutputData) -> str:
         values = values.reshape(1)
     if isinstance(values, np.ndarray) and values.dtype.kind in "biufc":
         return _numeric_csv_text(values, times)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     if isinstance(values, np.ndarray):
         flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
-        writer.writerow(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
-        for number, row in enumerate(flat):
-            writer.writerow([number, _time_text(times[number] if number < len(times) else None), *map(_cell, row.tolist())])
-        return replace_surrogates_text(buffer.getvalue())
+        rows = [list(map(_cell, row.tolist())) for row in flat]
+        return replace_surrogates_text(_grid_csv_text(rows, flat.shape[1], times))
     if data.kind == "str" and values and all(isinstance(value, list) for value in values):  # an (N, k, ...) output
-        return replace_surrogates_text(_string_grid_csv_text(values, times))
+        rows = [_flatten(value) for value in values]  # one column per element, in C order
+        return replace_surrogates_text(_grid_csv_text(rows, max(map(len, rows), default=0), times))
     lines = ["set,time,value"]
     for number, value in enumerate(values):
         stamp = _time_text(times[number] if number < len(times) else None)
@@ -161,12 +158,11 @@ def _flatten(value: Any) -> list[Any]:
     return [cell for item in value for cell in _flatten(item)] if isinstance(value, list) else [value]
 
 
-def _string_grid_csv_text(values: Any, times: tuple[datetime | None, ...]) -> str:
-    """Sets of several strings ((N, k, ...) outputs): one column per element, in C order."""
-    rows = [_flatten(value) for value in values]
+def _grid_csv_text(rows: list[list[Any]], width: int, times: tuple[datetime | None, ...]) -> str:
+    """``set,time,v0 ... v{width-1}``, then one row of cells per set."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["set", "time", *[f"v{i}" for i in range(max(map(len, rows), default=0))]])
+    writer.writerow(["set", "time", *[f"v{i}" for i in range(width)]])
     for number, cells in enumerate(rows):
         writer.writerow([number, _time_text(times[number] if number < len(times) else None), *cells])
     return buffer.getvalue()
