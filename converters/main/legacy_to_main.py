@@ -276,7 +276,7 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
     lost: Counter[str] = Counter()  # blob key -> references a conflict took away
     # folder entries that met a file: reported once the node's tree is complete, unless a path
     # inside the folder took the file's place meanwhile (that conflict is reported itself)
-    unmade: list[tuple[str, str]] = []
+    unmade: list[tuple[str, str, str]] = []  # (where, reason, path in the tree)
     current, tree = None, {}
     conn.execute("BEGIN")
     for uuid, path, key, origin in _rows(conn):
@@ -290,7 +290,7 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
             reason, lost_key = conflict
             where = f"{_node_folder(uuid)}/{_ORIGINS[origin]}/{path}"
             if key is None:
-                unmade.append((where, reason))
+                unmade.append((where, reason, path))
             else:
                 log.add("error", "repository-conflict", where, reason)
             lost.update([lost_key] if lost_key else [])
@@ -311,10 +311,10 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
         log.add("warning", "repository-without-node", _node_folder(uuid), "repository folder of an unknown node, dropped")
 
 
-def _report_unmade(log: ProblemLog, tree: dict, unmade: list[tuple[str, str]]) -> None:
-    for where, reason in unmade:
+def _report_unmade(log: ProblemLog, tree: dict, unmade: list[tuple[str, str, str]]) -> None:
+    for where, reason, path in unmade:
         node = tree
-        for part in where.split("/")[5:]:  # nodes/aa/bb/rest/ORIGIN/...
+        for part in path.split("/"):
             node = node.get("o", {}).get(part, {})
         if "k" in node:  # still a file: the folder entry was left out
             log.add("error", "repository-conflict", where, reason)
