@@ -85,13 +85,13 @@ class Listing:
 
 
 # ---------------------------------------------------------------- names
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?\Z", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_NODE_DIR = re.compile(r"^nodes(/[0-9a-fA-F]{2}(/[0-9a-fA-F]{2}(/[0-9a-fA-F-]{20,40}(/(path|raw_input)(/.+)?)?)?)?)?$")
-_NODE_FILE = re.compile(r"^nodes/[0-9a-fA-F]{2}/[0-9a-fA-F]{2}/[0-9a-fA-F-]{20,40}/(path|raw_input)/.+$")
+_NODE_DIR = re.compile(r"^nodes(/[0-9a-fA-F]{2}(/[0-9a-fA-F]{2}(/[0-9a-fA-F-]{20,40}(/(path|raw_input)(/.+)?)?)?)?)?\Z")
+_NODE_FILE = re.compile(r"^nodes/[0-9a-fA-F]{2}/[0-9a-fA-F]{2}/[0-9a-fA-F-]{20,40}/(path|raw_input)/.+\Z")
 TOP_FILES = ("metadata.json", "data.json")
 # The AiiDA 2.x (main_XXXX) layout: a second known layout, chosen when db.sqlite3 is present.
-_MAIN_BLOB = re.compile(r"^repo/[0-9a-f]{64}$")
+_MAIN_BLOB = re.compile(r"^repo/[0-9a-f]{64}\Z")
 REPO_PREFIXES = {"legacy": "nodes/", "main": "repo/"}
 
 

@@ -22,7 +22,7 @@ from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
-from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, version_index
+from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, steps_text, version_index
 from converters.workdirs import work_folder
 
 
@@ -39,7 +39,7 @@ class MigrationResult:
 
     def describe(self) -> str:
         done = f"{self.source_version} -> {self.version}" if self.steps else f"kept version {self.version}"
-        lines = [f"{self.output}: {done} ({self.source_container} -> {self.format}, {len(self.steps)} steps)"]
+        lines = [f"{self.output}: {done} ({self.source_container} -> {self.format}, {steps_text(len(self.steps))})"]
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 

@@ -24,8 +24,8 @@ from converters.jsonio import gc_paused, json_kind
 from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
 
 JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON report changes meaning or goes away
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?\Z")
 LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
 LINK_TYPES_04 = {"input_calc", "input_work", "create", "return", "call_calc", "call_work"}
 # the top-level sections whose container kind is checked (what every reader of them assumes)

@@ -125,3 +125,8 @@ def check_sections(file: Path | str, data: dict[str, Any]) -> None:
 def read_version(path: Path | str) -> str:
     """The export version of the archive at ``path`` (e.g. ``"0.4"``)."""
     return read_metadata(open_archive(path))["export_version"]
+
+
+def steps_text(count: int) -> str:
+    """``1 step``, ``10 steps``: the count in a migrate summary line."""
+    return f"{count} step" if count == 1 else f"{count} steps"

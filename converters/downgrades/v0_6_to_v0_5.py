@@ -20,7 +20,7 @@ from converters.migrations.v0_5_to_v0_6 import CALC_JOB, STATES
 
 SOURCE, TARGET = "0.6", "0.5"
 LOSES = "nothing, except CalcJob nodes with a legacy 'state' attribute"
-UTC_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$")
+UTC_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00\Z")
 
 
 def serialize(value: Any) -> tuple[Any, Any]:

@@ -113,10 +113,16 @@ class Staged:
     # line; None: the input is a database too, and the row is named as validate_main names it
     name_row: Callable[[sqlite3.Connection, str, int, list[str]], str] | None = None
     member: str = "db.sqlite3"  # the member of the input the rows come from
+    # the rows were written from parsed legacy values: datetimes formatted and JSON dumped on the way in
+    parsed: bool = False
 
     @property
     def file(self) -> str:
         return str(self.log.file)
+
+    def where(self, conn: sqlite3.Connection, table: str, pk: int, columns: list[str]) -> str:
+        """A row of the staging database as an error line names it: where the input holds it."""
+        return self.name_row(conn, table, pk, columns) if self.name_row else f"{table}[{pk}].{'/'.join(columns)}"
 
 
 def index_uuids(conn: sqlite3.Connection, log: ProblemLog) -> None:
@@ -679,7 +685,8 @@ def stage_legacy(
     finally:
         conn.close()
     staged = Staged(
-        db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT}, name_row=legacy_row_name, member="data.json"
+        db, dict(legacy_metadata), log, selects={"db_dbnode": NODE_SELECT}, name_row=legacy_row_name, member="data.json",
+        parsed=True,
     )
     staged.emit_blobs = lambda: emit_blobs(archive, blob_plan_path(db), spooled)
     return staged

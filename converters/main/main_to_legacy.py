@@ -49,16 +49,17 @@ from converters.errors import BadInputError
 from converters.main.jsonvalue import JsonValueError, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
 from converters.main.problems import shown
+from converters.main.reader import read_batched
 from converters.main.records import Loss
+from converters.main.references import check_references
 from converters.main.schema import (
     DB_NAME,
-    FOREIGN_KEYS,
     KEY_FORM,
     REPO_PREFIX,
     TABLES,
     UUID_FORM,
+    UUID_GLOB,
     column_names,
-    dangling_sql,
     format_legacy_datetime,
 )
 from converters.streaming import ENTITIES, JsonObjectWriter
@@ -105,7 +106,7 @@ def find_losses(staged: Staged) -> list[Loss]:
     """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
-        check_references(conn, staged)
+        check_references(conn, staged, "0.13", skipped=("db_dbauthinfo",))  # 0.13 has no authinfos
         unused, litter = check_repository(conn, staged)
         losses = []
         count = conn.execute("SELECT COUNT(*) FROM db_dbauthinfo").fetchone()[0]
@@ -133,42 +134,6 @@ def find_losses(staged: Staged) -> list[Loss]:
         conn.close()
 
 
-# ---------------------------------------------------------------- references
-# what a legacy row names by pk and 0.13 would write as it is: a dangling one makes an output that
-# legacy readers refuse (reportgen's validate among them); authinfos are not written at all
-_WRITTEN_AS_IS = [(t, c, target) for t, c, target, _ in FOREIGN_KEYS if t not in ("db_dblink", "db_dbgroup_dbnodes", "db_dbauthinfo")]
-
-
-def check_references(conn: sqlite3.Connection, staged: Staged) -> None:
-    """The foreign keys ``validate`` checks, handled as the way up handles them.
-
-    A link or group member whose end is missing is reported (``dangling-link``,
-    ``unknown-group-member``) and left out, or refused with ``--strict``,
-    as legacy -> main does; a node, group, log or comment naming a missing
-    user, computer or node is refused: written as it is, the legacy archive
-    would be invalid."""
-    for table, column, target in _WRITTEN_AS_IS:
-        found = conn.execute(dangling_sql(table, column, target) + " LIMIT 1").fetchone()
-        if found:
-            raise BadInputError(staged.file, f"{table}[{found[0]}].{column}: {shown(found[1])} is not in {target}; the legacy archive would name a row it does not hold", DB_NAME)
-    links = (
-        "SELECT l.id, l.input_id, l.output_id FROM db_dblink l LEFT JOIN db_dbnode i ON i.id = l.input_id"
-        " LEFT JOIN db_dbnode o ON o.id = l.output_id WHERE i.id IS NULL OR o.id IS NULL ORDER BY l.id"
-    )
-    for pk, inp, out in _batched(conn, links, staged.file):
-        staged.log.add("error", "dangling-link", f"db_dblink[{pk}]", f"link {shown(inp)} -> {shown(out)} names a node not in db_dbnode; dropped", DB_NAME)
-    members = (
-        "SELECT m.id, m.dbgroup_id, m.dbnode_id FROM db_dbgroup_dbnodes m LEFT JOIN db_dbnode n ON n.id = m.dbnode_id"
-        " LEFT JOIN db_dbgroup g ON g.id = m.dbgroup_id WHERE n.id IS NULL OR g.id IS NULL ORDER BY m.id"
-    )
-    for pk, group, node in _batched(conn, members, staged.file):
-        staged.log.add("error", "unknown-group-member", f"db_dbgroup_dbnodes[{pk}]", f"member {shown(node)} of group {shown(group)} is not a node (or the group is unknown); dropped", DB_NAME)
-
-
-# a uuid in the stored form, as SQL: GLOB is case-sensitive and each class is one character
-_UUID_GLOB = "-".join("[0-9a-f]" * n for n in (8, 4, 4, 4, 12))
-
-
 def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int]:
     """Refuse, before anything is written, nodes whose uuid or files would make unsafe or
     missing members; returns how many blobs no node refers to, and how many node files are
@@ -181,9 +146,9 @@ def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int
     unused, litter = set(keys), 0
     query = (
         "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
-        f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{_UUID_GLOB}' ORDER BY id"
+        f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{UUID_GLOB}' ORDER BY id"
     )
-    for pk, uuid, tree, node_type in _batched(conn, query, staged.file):
+    for pk, uuid, tree, node_type in read_batched(conn, query, staged.file):
         for name, key in node_members(staged.file, pk, uuid, tree, node_type=node_type):
             if key is not None and key not in keys:
                 raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/', 5)[5]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
@@ -308,7 +273,7 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
         writer.close_object()
         for column, section in (("attributes", "node_attributes"), ("extras", "node_extras")):
             writer.open_object(section)
-            for pk, value in _batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file):
+            for pk, value in read_batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file):
                 try:
                     parsed = read_json_value(value) if value is not None else {}
                 except (ValueError, TypeError):  # not JSON text: the slow path names the row and why
@@ -322,18 +287,6 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
         writer.close_object()
     finally:
         conn.close()
-
-
-def _batched(conn: sqlite3.Connection, query: str, file: str) -> Iterator[tuple]:
-    cursor = conn.execute(query)
-    while True:
-        try:
-            rows = cursor.fetchmany(2000)
-        except sqlite3.OperationalError as exc:  # "Could not decode to UTF-8 column ...": a value, not our SQL
-            raise BadInputError(file, f"cannot be read: {exc}", DB_NAME) from None
-        if not rows:
-            return
-        yield from rows
 
 
 def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, value: object) -> object:
@@ -359,7 +312,7 @@ def _write_entity(conn: sqlite3.Connection, writer: JsonObjectWriter, entity: st
     plan = [(back.get(c.name, c.name), c.name, c.kind, _STORED[c.kind], _CONVERT[c.kind]) for c in cols]
     writer.open_object(entity)
     names = ", ".join(c.name for c in cols)
-    for row in _batched(conn, f"SELECT id, {names} FROM {table} ORDER BY id", file):
+    for row in read_batched(conn, f"SELECT id, {names} FROM {table} ORDER BY id", file):
         fields = {}
         for (field, column, kind, stored, convert), value in zip(plan, row[1:]):
             # inline, as millions of values pass here; a bad one goes to _legacy_value, which raises
@@ -382,7 +335,7 @@ def _write_links(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str) 
         "SELECT l.id, i.uuid, o.uuid, l.label, l.type FROM db_dblink l"
         " JOIN db_dbnode i ON i.id = l.input_id JOIN db_dbnode o ON o.id = l.output_id ORDER BY l.id"
     )
-    for pk, inp, out, label, kind in _batched(conn, query, file):
+    for pk, inp, out, label, kind in read_batched(conn, query, file):
         for column, value in (("label", label), ("type", kind)):
             if type(value) is not str:
                 raise BadInputError(file, f"db_dblink[{pk}].{column}: {shown(value)} is not text", DB_NAME)
@@ -397,7 +350,7 @@ def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str)
         " JOIN db_dbnode n ON n.id = m.dbnode_id ORDER BY g.id, m.id"
     )
     current, members = None, []
-    for group, node in _batched(conn, query, file):
+    for group, node in read_batched(conn, query, file):
         if group != current and current is not None:
             writer.item(members, key=current)
             members = []
@@ -419,7 +372,7 @@ def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterato
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         query = "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode ORDER BY id"
-        for pk, uuid, tree, node_type in _batched(conn, query, file):
+        for pk, uuid, tree, node_type in read_batched(conn, query, file):
             for name, key in node_members(file, pk, uuid, tree, policy=False, node_type=node_type):
                 if is_litter(name):
                     continue  # declared lost (find_losses): written, it would be dropped when read

@@ -15,7 +15,11 @@ from pathlib import Path
 
 from converters.errors import BadInputError
 from converters.main.legacy_to_main import Staged
+from converters.main.problems import ProblemLog
+from converters.main.reader import input_db_errors
+from converters.main.references import check_references, drop_left_out
 from converters.main.schema import MAIN_REVISIONS
+from converters.main.validate import check_values
 from converters.main.writer import copy_canonical, write_main
 
 
@@ -23,6 +27,7 @@ def write_staged(staged: Staged, dst: Path, workdir: Path, replace: bool) -> Non
     """Canonical database at the staged revision, then the zip (atomic; ``replace``: as ``--force``)."""
     revision = staged.metadata["export_version"]
     assert revision in MAIN_REVISIONS
+    check_staged_rows(staged, revision)
     final = workdir / "db.sqlite3"
     final.unlink(missing_ok=True)
     try:
@@ -34,6 +39,39 @@ def write_staged(staged: Staged, dst: Path, workdir: Path, replace: bool) -> Non
     staged.db.unlink()  # a working copy: free its disk before the zip is written
     staged.db = final
     write_main(dst, staged.metadata, final, staged.emit_blobs(), replace)
+
+
+def check_staged_rows(staged: Staged, revision: str) -> None:
+    """Refuse what ``validate`` would find wrong in the output, before it is written.
+
+    A main input's database is anyone's: its values (UUIDs, datetimes, text,
+    JSON) and references are checked as ``validate`` checks them.  Legacy rows
+    were parsed, formatted and dumped on the way in: their UUIDs and references
+    are left.  Dangling links and group members are reported and left out
+    (``converters.main.references``); NOT NULL and UNIQUE are the copy's own
+    constraints (``refused_row``)."""
+    conn = sqlite3.connect(staged.db)
+    try:
+        with input_db_errors(staged.file):
+            found = ProblemLog(staged.file)
+            check_values(conn, None, found, parsed=staged.parsed)
+            first = next((p for p in found.kept if p.severity == "error"), None)
+            if first is not None:
+                reason = f"{_row_where(staged, conn, first.path)}: {first.message}; {revision} cannot hold it"
+                raise BadInputError(staged.file, reason, staged.member)
+            check_references(conn, staged, revision)
+            drop_left_out(conn)
+            conn.commit()
+    finally:
+        conn.close()
+
+
+_ROW_PATH = re.compile(r"(\w+)\[(-?\d+)\]\.(\w+)")  # how check_values names a value: db_dbnode[3].uuid
+
+
+def _row_where(staged: Staged, conn: sqlite3.Connection, path: str) -> str:
+    found = _ROW_PATH.fullmatch(path)
+    return staged.where(conn, found.group(1), int(found.group(2)), [found.group(3)]) if found else path
 
 
 _CONSTRAINT = re.compile(r"(NOT NULL|UNIQUE) constraint failed: (\w+)\.(\w+)((?:, \w+\.\w+)*)")
@@ -50,7 +88,7 @@ def refused_row(staged: Staged, revision: str, reason: str) -> BadInputError:
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
         pk, values = _offending_row(conn, table, columns, kind == "NOT NULL")
-        where = staged.name_row(conn, table, pk, columns) if staged.name_row else f"{table}[{pk}].{'/'.join(columns)}"
+        where = staged.where(conn, table, pk, columns)
     finally:
         conn.close()
     if kind == "NOT NULL":

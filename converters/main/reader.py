@@ -199,3 +199,16 @@ def iter_rows(db: Path, table: str, columns: str = "*") -> Iterator[sqlite3.Row]
             yield from rows
     finally:
         conn.close()
+
+
+def read_batched(conn: sqlite3.Connection, query: str, file: str) -> Iterator[tuple]:
+    """The rows of ``query``, 2,000 at a time; a stored value that cannot be read is bad input."""
+    cursor = conn.execute(query)
+    while True:
+        try:
+            rows = cursor.fetchmany(2000)
+        except sqlite3.OperationalError as exc:  # "Could not decode to UTF-8 column ...": a value, not our SQL
+            raise BadInputError(file, f"cannot be read: {exc}", DB_NAME) from None
+        if not rows:
+            return
+        yield from rows

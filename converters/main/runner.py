@@ -38,7 +38,7 @@ from converters.main.records import Problem
 from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
-from converters.versions import LEGACY_VERSIONS, check_sections, read_data, read_metadata
+from converters.versions import LEGACY_VERSIONS, check_sections, read_data, read_metadata, steps_text
 from converters.workdirs import work_folder
 
 
@@ -61,7 +61,7 @@ class ConvertResult:
     problems: tuple[Problem, ...] = ()
 
     def describe(self) -> str:
-        lines = [f"{self.output}: {self.source_version} -> {self.version} ({self.format}, {len(self.steps)} steps)"]
+        lines = [f"{self.output}: {self.source_version} -> {self.version} ({self.format}, {steps_text(len(self.steps))})"]
         lines += [f"note: {note}" for note in self.notes]
         lines += [p.describe() for p in self.problems]
         if any(p.severity == "error" for p in self.problems):  # "error:" lines, yet exit 0: say why

@@ -24,8 +24,10 @@ REPO_PREFIX = "repo/"
 PAGE_SIZE = 4096  # fixed so that the same rows give the same file on every machine
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 # The stored forms of a UUID (36 characters, lowercase, as aiida-core writes it) and of a blob key.
-UUID_FORM = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-KEY_FORM = re.compile(r"^[0-9a-f]{64}$")
+UUID_FORM = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# UUID_FORM as SQL: GLOB is case-sensitive and each class is one character
+UUID_GLOB = "-".join("[0-9a-f]" * n for n in (8, 4, 4, 4, 12))
+KEY_FORM = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)
@@ -343,4 +345,4 @@ STORED_DATETIME_FORM = "an ISO 8601 datetime such as 2020-01-01 10:00:00.000000"
 
 
 EPOCH = "1970-01-01 00:00:00.000000"
-_LEGACY_FORM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}$")
+_LEGACY_FORM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}\Z")

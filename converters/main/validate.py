@@ -37,7 +37,7 @@ from converters.main.schema import (
     REPO_PREFIX,
     STORED_DATETIME_FORM,
     TABLES,
-    UUID_FORM,
+    UUID_GLOB,
     dangling_sql,
     is_nullable,
     read_stored_datetime,
@@ -118,26 +118,37 @@ def _check_tables(conn: sqlite3.Connection, log: ProblemLog) -> bool:
 
 def check_rows(conn: sqlite3.Connection, revision: str | None, log: ProblemLog) -> None:
     """NOT NULL (unless ``revision`` is None), UUIDs, datetimes and foreign keys, row by row where SQL cannot say it."""
+    check_values(conn, revision, log)
+    for table, column, target, _ in FOREIGN_KEYS:
+        for pk, value in conn.execute(dangling_sql(table, column, target)):
+            log.add("error", "dangling-reference", f"{table}[{pk}].{column}", f"{value} is not in {target}")
+
+
+def check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog, parsed: bool = False) -> None:
+    """Each value on its own: NOT NULL (unless ``revision`` is None), UUIDs, datetimes, text and JSON.
+
+    ``parsed``: the rows were written from parsed legacy values (legacy -> main),
+    whose datetimes were formatted and whose JSON was dumped on the way in, so
+    only the UUIDs are left to check."""
     for table, cols in TABLES.items():
         for col in cols:
             if revision and col.name != "id" and not is_nullable(col, revision):
                 for (pk,) in conn.execute(f"SELECT id FROM {table} WHERE {col.name} IS NULL ORDER BY id"):
                     log.add("error", "null", f"{table}[{pk}].{col.name}", f"null, but {revision} requires a value")
         for col in cols:
-            if col.name == "uuid":
-                for pk, value in _batched(conn, f"SELECT id, uuid FROM {table} ORDER BY id"):
-                    if value is not None and not (isinstance(value, str) and UUID_FORM.match(value)):
-                        log.add("error", "bad-uuid", f"{table}[{pk}].uuid", f"not a 36-character UUID: {value!r}")
-            elif col.kind == "datetime":
+            if col.name == "uuid":  # UUID_FORM in SQL: no Python for the good ones (most of them)
+                query = f"SELECT id, uuid FROM {table} WHERE typeof(uuid) NOT IN ('text', 'null') OR uuid NOT GLOB '{UUID_GLOB}' ORDER BY id"
+                for pk, value in _batched(conn, query):
+                    log.add("error", "bad-uuid", f"{table}[{pk}].uuid", f"not a 36-character UUID: {value!r}")
+            elif col.kind == "datetime" and not parsed:
                 for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
                     if value is not None and not _is_datetime(value):
                         log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not a datetime ({STORED_DATETIME_FORM}): {value!r}")
+    if parsed:
+        return
     for table, cols in TABLES.items():
         _check_text(conn, table, [c.name for c in cols if c.kind in ("text", "json")], log)
         _check_json(conn, table, [c.name for c in cols if c.kind == "json" and c.name != "repository_metadata"], log)
-    for table, column, target, nullable in FOREIGN_KEYS:
-        for pk, value in conn.execute(dangling_sql(table, column, target)):
-            log.add("error", "dangling-reference", f"{table}[{pk}].{column}", f"{value} is not in {target}")
 
 
 def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:

@@ -60,9 +60,9 @@ ROLE_OTHER = "other-files"
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_LABEL_OK = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_PLAIN_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$")
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_LABEL_OK = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
+_PLAIN_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}\Z")
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?\Z", re.IGNORECASE)
 ENCODED_DIR = ".encoded"
 
 

@@ -268,7 +268,7 @@ def test_a_main_input_the_output_refuses_names_the_input_and_the_table_row(tmp_p
     bad = edit_main(main, tmp_path / "bad.aiida",
                     "ALTER TABLE db_dbcomputer RENAME TO old", f"CREATE TABLE db_dbcomputer ({loose})",
                     "INSERT INTO db_dbcomputer SELECT * FROM old", "DROP TABLE old",
-                    "INSERT INTO db_dbcomputer VALUES (2, 'x', NULL, '', '', '', '', '{}')")  # fmt: skip
+                    "INSERT INTO db_dbcomputer VALUES (2, '00000000-0000-4000-8000-0000000000c2', NULL, '', '', '', '', '{}')")  # fmt: skip
     with pytest.raises(BadInputError, match=r"db_dbcomputer\[2\]\.label: null, but main_0001 requires a value") as caught:
         convert(bad, tmp_path / "out.aiida")
     assert caught.value.file == str(bad) and caught.value.member == "db.sqlite3"
