@@ -12,13 +12,14 @@ Severity ``error`` makes the archive invalid; ``warning`` does not:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from converters.containers import Archive, Limits, open_archive
+from converters.containers import Archive, Limits, Member, open_archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused, json_kind
 from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
@@ -194,6 +195,8 @@ class _Checker:
         for uuid, pk in uuids.items():
             if isinstance(uuid, str) and uuid not in folders:
                 self.add("no-repository", f"$.export_data.Node{_key(pk)}", "node has no repository folder (no files)", "warning")
+        for file, inside in files_used_as_folders(self.archive.listing.members):
+            self.add("file-beside-folder", file, f"a file, and also the folder of {inside!r}: no file system holds both")
 
     def check_member_bytes(self) -> None:
         """Read every repository file of a zip through the reader's checks (CRC, declared size,
@@ -221,6 +224,18 @@ class _Checker:
         self.check_repository(uuids)
         self.check_member_bytes()
         return self.problems
+
+
+def files_used_as_folders(members: tuple[Member, ...]) -> Iterator[tuple[str, str]]:
+    """``(file, a member inside it)`` for every file whose name is also a folder of other members
+    (``path/x`` and ``path/x/y``): the first one extracted would block the other.  A search in
+    the sorted names: no implied folder is kept, so memory is one list of the names."""
+    ordered = sorted(m.name for m in members)
+    for member in members:
+        if not member.is_dir:
+            at = bisect.bisect_left(ordered, member.name + "/")
+            if at < len(ordered) and ordered[at].startswith(member.name + "/"):
+                yield member.name, ordered[at]
 
 
 def validate_archive(archive: Archive) -> list[Problem]:
