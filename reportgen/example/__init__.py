@@ -23,7 +23,9 @@ __all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
 
 def _check_target(target: Path, force: bool) -> None:
     check_output_path(target)
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
+    if target.is_symlink():  # replaced, it would lose the link; written through, another folder changes
+        raise OutputError(target, "output is a symlink; refusing to write through it")
+    if target.exists() and not target.is_dir():
         raise OutputError(target, "exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise OutputError(target, "exists and is not empty; use --force to replace it")

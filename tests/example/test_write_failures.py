@@ -66,3 +66,15 @@ def test_an_output_written_by_another_run_meanwhile_is_not_replaced(tmp_path: Pa
     assert_one_error_line(Run(run.returncode, "", stderr), 73, "appeared while writing", "'ds'")
     assert [p.name for p in (tmp_path / "ds").iterdir()] == ["theirs.txt"]
     assert_no_staging_left(tmp_path)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_symlink_to_a_folder_is_refused_as_a_symlink_and_left_alone(tmp_path: Path, force: bool) -> None:
+    """The line said "not a directory" of a link to an empty folder, which the user can see is untrue."""
+    from tests.invariants import run_cli
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    run = run_cli("example", tmp_path / "link", *(["--force"] if force else []))
+    assert_one_error_line(run, 73, "link", "symlink; refusing to write through it")
+    assert (tmp_path / "link").is_symlink() and list((tmp_path / "real").iterdir()) == []
