@@ -30,7 +30,6 @@ from reportgen.errors import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
     ToolError,
-    UsageError,
     WriteError,
 )
 
@@ -269,11 +268,7 @@ def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tupl
     from reportgen.export import DEFAULT_EMAIL, ExportOptions, export_archive
 
     options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers, allow_loss)
-    try:
-        summary = export_archive(data_store, output, options)
-    except UsageError as exc:  # the converters name their own option; here the user gave --export-version
-        raise UsageError("--export-version" if exc.file == "--to" else exc.file, exc.reason, exc.member) from None
-    _say(summary.render())
+    _say(export_archive(data_store, output, options).render())
 
 
 @cli.command()

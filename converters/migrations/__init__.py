@@ -63,10 +63,11 @@ def register_step(source: str, target: str, step: Step) -> None:
     STEPS[(source, target)] = step
 
 
-def plan(source: str, target: str) -> list[tuple[str, str]]:
-    """The shortest chain of registered steps from ``source`` to ``target``; refuses with a sentence."""
+def plan(source: str, target: str, option: str = "--to") -> list[tuple[str, str]]:
+    """The shortest chain of registered steps from ``source`` to ``target``; refuses with a sentence
+    naming ``option``, the command-line option the user gave ``target`` with."""
     if target not in KNOWN_VERSIONS:
-        raise UsageError("--to", f"unknown target version {target!r} (known: {', '.join(KNOWN_VERSIONS)})")
+        raise UsageError(option, f"unknown target version {target!r} (known: {', '.join(KNOWN_VERSIONS)})")
     came_from: dict[str, str | None] = {source: None}
     queue = deque([source])
     while queue:
@@ -78,7 +79,7 @@ def plan(source: str, target: str) -> list[tuple[str, str]]:
     if target not in came_from:
         direction = "down" if version_index(target) < version_index(source) else "up"
         raise UsageError(
-            "--to", f"cannot migrate from {source} {direction} to {target}: no chain of registered steps leads there"
+            option, f"cannot migrate from {source} {direction} to {target}: no chain of registered steps leads there"
         )
     path = [target]
     while came_from[path[-1]] is not None:

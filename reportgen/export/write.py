@@ -548,10 +548,12 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
 
 
 def check_version_request(version: str) -> None:
-    from converters.versions import KNOWN_VERSIONS
+    """Refuse an --export-version that no chain of steps reaches from 0.13, before any work."""
+    from converters.main.runner import register
+    from converters.migrations import plan
 
-    if version not in KNOWN_VERSIONS:
-        raise UsageError(version, f"unknown export version (known: {', '.join(KNOWN_VERSIONS)})")
+    register()  # the main_XXXX revisions and the downgrades
+    plan(EXPORT_VERSION, version, option="--export-version")
 
 
 def write_other_version(output: Path, fmt: str, options: ExportOptions, members: Iterator[containers.OutMember]

@@ -48,7 +48,7 @@ def test_missing_input_and_unknown_names(example_store: Path, tmp_path: Path):
     run = run_cli("export", example_store, "-o", tmp_path / "a.zip", "--project", "no-such-project")
     assert_one_error_line(run, 64, "no project")
     run = run_cli("export", example_store, "-o", tmp_path / "a.zip", "--export-version", "9.9")
-    assert_one_error_line(run, 64, "unknown export version")
+    assert_one_error_line(run, 64, "'--export-version': unknown target version '9.9'")
     assert not (tmp_path / "a.zip").exists()
 
 
