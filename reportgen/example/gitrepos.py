@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reportgen.errors import WriteError
+from reportgen.readers.git import git_cause
 
 GIT_OPTIONS = (
     "-c", "init.defaultBranch=main",
@@ -56,19 +57,8 @@ def run_git(git_dir: Path, *args: str, stdin: bytes | None = None) -> str:
     proc = subprocess.run(command, input=stdin, capture_output=True, env=_git_env(), check=False)
     if proc.returncode != 0:
         _remove_crash_reports(git_dir)
-        raise WriteError(git_dir, f"git {args[0]} failed: {first_fatal_line(proc.stderr, proc.returncode)}")
+        raise WriteError(git_dir, f"git {args[0]} failed: {git_cause(proc.stderr, proc.returncode)}")
     return proc.stdout.decode()
-
-
-def first_fatal_line(stderr: bytes, returncode: int) -> str:
-    """The one line that says why git failed: its first ``fatal:`` line, else its last line.
-
-    fast-import on a full disk prints two ``fatal:`` lines and a note about its
-    crash report; the error message stays one line.
-    """
-    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
-    fatal = [line for line in lines if line.startswith("fatal:")]
-    return (fatal or lines or [f"exit status {returncode}, no message"])[0 if fatal else -1]
 
 
 def _remove_crash_reports(git_dir: Path) -> None:

@@ -105,7 +105,7 @@ class Repo:
             "--is-bare-repository", "--show-object-format", with_extended_output=True, with_exceptions=False
         )
         if status != 0:
-            raise RepoUnreadable(describe_git_error(err))
+            raise RepoUnreadable(git_cause(err))
         return 64 if "sha256" in out else 40
 
     def has_commit(self, sha: str) -> bool:
@@ -173,7 +173,7 @@ class Repo:
             if status != 0 and option == "-e" and not err.strip():
                 return None  # not stored at all
             if status != 0:
-                reason = describe_git_error(err).removeprefix("error: ").removeprefix("fatal: ")
+                reason = git_cause(err)
                 return RepoUnreadable(f"{kind} {sha} is in {self.path.name} but cannot be read: {reason}")
             if option == "-t" and out.strip() != kind:
                 return None  # stored, but another type: no such commit
@@ -192,13 +192,6 @@ def scrub_git_environment() -> None:
     """Remove ``INHERITED_GIT_VARIABLES`` (and config key/value pairs) from ``os.environ``."""
     for name in [n for n in os.environ if n in INHERITED_GIT_VARIABLES or n.startswith(_CONFIG_PAIR)]:
         del os.environ[name]
-
-
-def describe_git_error(stderr: str) -> str:
-    if "dubious ownership" in stderr:
-        return "dubious ownership: the repository belongs to another user and git refuses it (safe.directory)"
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return (lines[0] if lines else "git failed")[:200]
 
 
 def check_repo_layout(path: Path) -> None:
@@ -497,11 +490,17 @@ def read_refs(git_dir: Path) -> dict[str, str]:
     return refs
 
 
-def git_cause(stderr: bytes) -> str:
-    """The cause in git's several lines of stderr, as one line: its ``fatal:`` line when there is
-    one (the ``error:`` lines before it are symptoms), else the first."""
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else "git failed")
+def git_cause(stderr: bytes | str, returncode: int | None = None) -> str:
+    """The cause in git's several lines of stderr, as one line of at most 200 characters: its
+    first ``fatal:`` line (the ``error:`` lines before it are symptoms, and fast-import on a full
+    disk prints two fatal lines and a note about its crash report), else its first line.  The
+    one reader of git's stderr: the site, the bundle and the example generator all use it."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    if "dubious ownership" in text:
+        return "dubious ownership: the repository belongs to another user and git refuses it (safe.directory)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    silent = "git failed" if returncode is None else f"exit status {returncode}, no message"
+    chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else silent)
     return chosen.removeprefix("fatal: ").removeprefix("error: ")[:200]
 
 
