@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import shutil
 import stat
 from collections.abc import Iterator
@@ -76,49 +77,147 @@ class RestoreSummary:
     files: int
     repositories: int
     bytes: int
-    lossless: bool
+    origin: str  # read_origin: "complete", "selective" or "unknown"
     notes: tuple[str, ...] = field(default=())
 
     def render(self) -> str:
         text = f"restored {self.path}: {self.files} files ({self.bytes} bytes), {self.repositories} git repositories"
-        if not self.lossless:
+        if self.origin == "selective":
             text += " (a selective export: only the exported projects and jobs)"
+        elif self.origin == "unknown":
+            text += " (the archive lacks reportgen export's parameters: another tool wrote it, and it may hold only part of the data_store)"
         return text
 
 
 # ---------------------------------------------------------------- planning (pure)
-def build_plan(file: Path, data: dict[str, Any]) -> RestorePlan:
+# What the export writes, read as untrusted: any other shape is one error line naming data.json.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 repository's commit
+_SYMBOLIC_HEAD = re.compile(r"ref: refs/[A-Za-z0-9._/-]+\n?")  # what HEAD of a bare repository holds
+
+
+def build_plan(file: Path, data: object) -> RestorePlan:
     """Member -> target for every file the role nodes carry; paths are checked here."""
     targets: dict[str, Target] = {}
     directories: list[str] = []
-    attributes = data.get("node_attributes", {})
-    for pk, node in data.get("export_data", {}).get("Node", {}).items():
-        attrs = attributes.get(pk) or {}
+    attributes = _object(file, data, "$").get("node_attributes", {})
+    nodes = _object(file, _object(file, data, "$").get("export_data", {}), "$.export_data").get("Node", {})
+    for pk, node in _object(file, nodes, "$.export_data.Node").items():
+        attrs = _object(file, attributes, "$.node_attributes").get(pk) or {}
         role = attrs.get("entropy_role") if isinstance(attrs, dict) else None
         if role not in (g.ROLE_RAW, g.ROLE_GIT, g.ROLE_OTHER):
             continue
-        base = f"nodes/{node['uuid'][:2]}/{node['uuid'][2:4]}/{node['uuid'][4:]}/path/"
-        for item in attrs.get("entropy_files", []):
-            targets[base + item["member"]] = Target(
-                "file", check_rel_path(file, read_json_path(item)), item["sha256"], check_size(file, item["size"]),
-                item.get("mtime_ns"), bool(item.get("executable")),
+        where = f"$.node_attributes[{pk!r}]"
+        uuid = _object(file, node, f"$.export_data.Node[{pk!r}]").get("uuid")
+        if not isinstance(uuid, str) or len(uuid) < 5:
+            raise BadInputError(file, f"$.export_data.Node[{pk!r}].uuid: not a node uuid", "data.json")
+        base = f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path/"
+        for at, item in _items(file, attrs, "entropy_files", where):
+            targets[base + _text(file, item, "member", at)] = Target(
+                "file", read_target_path(file, item, at), _digest(file, item, at), check_size(file, item.get("size")),
+                _optional_int(file, item, "mtime_ns", at), bool(item.get("executable")),
             )
-        for item in attrs.get("entropy_repositories", []):
-            refs = tuple((ref, sha) for ref, sha in item.get("refs", []))
-            targets[base + item["member"]] = Target(
-                "bundle", check_rel_path(file, read_json_path(item)), item["sha256"], head=item.get("head", ""),
-                refs=refs,
+        for at, item in _items(file, attrs, "entropy_repositories", where):
+            targets[base + _text(file, item, "member", at)] = Target(
+                "bundle", read_target_path(file, item, at), _digest(file, item, at), head=_head(file, item, at),
+                refs=_refs(file, item, at),
             )
-        directories += [check_rel_path(file, read_json_path(d)) for d in attrs.get("entropy_directories", [])]
+        directories += [read_target_path(file, d, at) for at, d in _items(file, attrs, "entropy_directories", where)]
     if not targets:
         raise BadInputError(file, "no data_store files in this archive (was it written by reportgen export?)")
+    check_plan_paths(file, list(targets.values()), directories)
     return RestorePlan(targets, tuple(sorted(set(directories))))
 
 
-def read_json_path(item: dict[str, Any]) -> str:
+def check_plan_paths(file: Path, targets: list[Target], directories: list[str]) -> None:
+    """Refuse a plan whose paths collide: one path twice, a file (or a repository) inside a
+    file, or anything inside a repository.  The last one matters most: a repository is
+    rebuilt from its bundle alone, and a carried ``config`` or ``objects/info/alternates``
+    inside it would be read by git, whose config can name commands to run."""
+    kinds: dict[str, str] = {}
+    for target in targets:
+        if target.path in kinds:
+            raise BadInputError(file, f"{target.path!r} is listed twice in the archive's file list", "data.json")
+        kinds[target.path] = target.kind
+    for path in [t.path for t in targets] + directories:
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            above = "/".join(parts[:depth])
+            if kinds.get(above) == "file":
+                raise BadInputError(file, f"{path!r} is inside {above!r}, which the archive lists as a file", "data.json")
+            if kinds.get(above) == "bundle":
+                raise BadInputError(file, f"{path!r} is inside the git repository {above!r}, which is rebuilt from its bundle alone", "data.json")
+    for path in directories:
+        if path in kinds:
+            raise BadInputError(file, f"{path!r} is listed both as a folder and as a file or repository", "data.json")
+
+
+def _object(file: Path, value: object, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise BadInputError(file, f"{where}: not a JSON object", "data.json")
+    return value
+
+
+def _items(file: Path, attrs: dict, key: str, where: str) -> Iterator[tuple[str, dict]]:
+    """``(its JSON path, entry)`` of each entry of a list attribute, each an object."""
+    entries = attrs.get(key, [])
+    if not isinstance(entries, list):
+        raise BadInputError(file, f"{where}.{key}: not a list", "data.json")
+    for index, item in enumerate(entries):
+        yield f"{where}.{key}[{index}]", _object(file, item, f"{where}.{key}[{index}]")
+
+
+def _text(file: Path, item: dict, key: str, at: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadInputError(file, f"{at}.{key}: not a non-empty string", "data.json")
+    return value
+
+
+def _digest(file: Path, item: dict, at: str) -> str:
+    value = item.get("sha256")
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise BadInputError(file, f"{at}.sha256: not a SHA-256 in hex", "data.json")
+    return value
+
+
+def _optional_int(file: Path, item: dict, key: str, at: str) -> int | None:
+    value = item.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise BadInputError(file, f"{at}.{key}: not an integer", "data.json")
+    return value
+
+
+def _head(file: Path, item: dict, at: str) -> str:
+    """What HEAD held: a symbolic ref or a commit id, nothing else (it is written as the file HEAD)."""
+    head = item.get("head", "")
+    if head == "":
+        return ""
+    if not (isinstance(head, str) and ".." not in head
+            and (_SYMBOLIC_HEAD.fullmatch(head) or _OBJECT_ID.fullmatch(head.strip()))):  # fmt: skip
+        raise BadInputError(file, f"{at}.head: not a symbolic ref or a commit id: {head!r:.80}", "data.json")
+    return head
+
+
+def _refs(file: Path, item: dict, at: str) -> tuple[tuple[str, str], ...]:
+    refs = item.get("refs", [])
+    if not isinstance(refs, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair) for pair in refs
+    ):
+        raise BadInputError(file, f"{at}.refs: not a list of [ref, commit] pairs", "data.json")
+    return tuple((ref, sha) for ref, sha in refs)
+
+
+def read_target_path(file: Path, item: dict, at: str) -> str:
+    """The data_store path of an entry: ``path``, or ``path_hex`` for bytes that are not UTF-8."""
     if "path_hex" in item:
-        return bytes.fromhex(item["path_hex"]).decode("utf-8", "surrogateescape")
-    return str(item["path"])
+        try:
+            rel = bytes.fromhex(item["path_hex"]).decode("utf-8", "surrogateescape")
+        except (TypeError, ValueError):
+            raise BadInputError(file, f"{at}.path_hex: not hex digits", "data.json") from None
+    else:
+        rel = _text(file, item, "path", at)
+    return check_rel_path(file, rel)
 
 
 def check_size(file: Path, size: object) -> int:
@@ -238,7 +337,7 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
     arc = containers.open_archive(archive, limits)
     check_output_dir(output, archive, force)
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
-    metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
+    metadata = read_metadata(archive, arc)
     if metadata.get("export_version") == RESTORABLE_VERSION:
         return restore_from(arc, metadata, archive, output, force)
     from converters.migrate import migrate
@@ -248,8 +347,24 @@ def restore_data_store(archive: Path | str, output: Path | str, force: bool = Fa
         converted = tmp / f"as-{RESTORABLE_VERSION}.zip"
         migrate(archive, converted, RESTORABLE_VERSION, fmt="zip", limits=limits)
         arc = containers.open_archive(converted, limits)
-        metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
+        metadata = read_metadata(archive, arc)
         return restore_from(arc, metadata, archive, output, force)
+
+
+def read_metadata(archive: Path, arc: containers.Archive) -> dict:
+    metadata = read_json(archive, "metadata.json", arc.read_bytes("metadata.json"))
+    if not isinstance(metadata, dict):
+        raise BadInputError(archive, "not a JSON object", "metadata.json")
+    return metadata
+
+
+def read_origin(metadata: dict) -> str:
+    """``complete``, ``selective`` (reportgen export of some projects or jobs), or ``unknown``: an
+    archive without reportgen's export parameters (AiiDA re-exported it, perhaps only part of it)."""
+    parameters = metadata.get("export_parameters")
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("lossless"), bool):
+        return "unknown"
+    return "complete" if parameters["lossless"] else "selective"
 
 
 def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path, force: bool = False) -> RestoreSummary:
@@ -260,8 +375,7 @@ def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output:
         with staging_tree(output) as staging:
             with work_folder(output) as bundles:
                 summary = write_plan(arc, plan, staging, bundles, archive, output)
-            summary = RestoreSummary(str(output), summary[0], summary[1], summary[2],
-                                     bool(metadata.get("export_parameters", {}).get("lossless", True)))
+            summary = RestoreSummary(str(output), summary[0], summary[1], summary[2], read_origin(metadata))
             replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     except OSError as exc:
         raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None

@@ -505,8 +505,13 @@ def git_cause(stderr: bytes | str, returncode: int | None = None) -> str:
 
 
 def write_repo_from_bundle(git_dir: Path, bundle: Path, head: str) -> None:
-    """A bare repository at the fresh ``git_dir`` holding every ref of ``bundle``, HEAD as recorded."""
-    init = run_git(git_dir, "init", "--bare", "--quiet", str(git_dir))
+    """A bare repository at the fresh ``git_dir`` holding every ref of ``bundle``, HEAD as recorded.
+
+    ``git_dir`` must not exist: a folder already there could hold a ``config`` or
+    ``objects/info/alternates`` that git would read (a config can name commands to run).
+    An empty template: no sample hooks, ``info/exclude`` or ``branches/`` the original lacked."""
+    git_dir.mkdir()  # FileExistsError if anything is there: never init over existing files
+    init = run_git(git_dir, "init", "--bare", "--quiet", "--template=", str(git_dir))
     if init.returncode != 0:
         raise WriteError(git_dir, f"git init failed: {git_cause(init.stderr)}")
     fetch = run_git(git_dir, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")

@@ -25,7 +25,7 @@ def test_example_round_trip(example_store: Path, tmp_path: Path, unchanged):
     unchanged(example_store)
     export_archive(example_store, tmp_path / "a.tar.zst")
     summary = restore_data_store(tmp_path / "a.tar.zst", tmp_path / "restored")
-    assert summary.lossless and summary.repositories > 0
+    assert summary.origin == "complete" and summary.repositories > 0
     assert_same_store(example_store, tmp_path / "restored")
 
 
@@ -47,7 +47,7 @@ def test_selected_jobs_only(example_store: Path, tmp_path: Path):
     summary = export_archive(example_store, tmp_path / "one.zip", ExportOptions(projects=(project,), jobs=(job,)))
     assert summary.jobs == 1 and summary.groups == 1
     restore = restore_data_store(tmp_path / "one.zip", tmp_path / "r")
-    assert not restore.lossless
+    assert restore.origin == "selective"
     restored = contents(tmp_path / "r")
     assert f"{project}/{job}.hdf5" in restored
     assert restored[f"{project}/{job}.hdf5"] == contents(example_store)[f"{project}/{job}.hdf5"]
