@@ -17,15 +17,17 @@ files of the folder it is given, and stamps today's date): lines are sorted,
 and ``Bagging-Date`` is written only when ``SOURCE_DATE_EPOCH`` is set, so
 the same data_store gives the same tag files.  ``verify_bundle`` recomputes
 every checksum in full (never the size-only "fast" check) and names every
-changed, missing or extra file.
+symlink and every changed, missing or extra file, by repr(); it never follows a link.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,7 +58,7 @@ class BundleSummary:
 class VerifyReport:
     path: str
     files: int
-    problems: tuple[str, ...] = field(default=())  # "changed: data/x", "missing: data/y", "extra: data/z"
+    problems: tuple[str, ...] = field(default=())  # "missing: 'data/y'", "symlink: 'data/z' -> '/etc' (…)"
 
     def render(self) -> str:
         return f"bundle {self.path} is valid: {self.files} files, every sha256 and sha512 checksum matches"
@@ -157,20 +159,39 @@ def build_parameter_lines(parameters: dict) -> list[tuple[str, str]]:
 
 
 def list_payload(bag: Path) -> list[str]:
-    """Every regular file under data/, as bag-relative posix paths, sorted."""
-    from reportgen.export.write import refuse_unlistable
-
+    """Every regular file under data/, as bag-relative posix paths, sorted.  Symlinks are left out
+    and never followed (``list_links`` names them): a payload behind a link is not in the bag."""
     found: list[str] = []
-    if not (bag / PAYLOAD).is_dir():  # a bag without data/: each manifest entry is reported missing
+    if not (bag / PAYLOAD).is_dir() or (bag / PAYLOAD).is_symlink():  # each manifest entry: missing
         return found
-    for top, dirs, files in os.walk(bag / PAYLOAD, onerror=refuse_unlistable):
-        dirs.sort()
-        for name in files:
-            found.append(Path(top, name).relative_to(bag).as_posix())
+    for top, _dirs, files in walk_bag(bag / PAYLOAD):
+        found += [Path(top, n).relative_to(bag).as_posix() for n in files if not os.path.islink(Path(top, n))]
     return sorted(found)
 
 
-def read_digests(path: Path) -> dict[str, str]:
+def list_links(bag: Path) -> list[tuple[str, str]]:
+    """Every symlink anywhere in the bag (tag files, data/, folders), with its target, sorted.
+
+    os.walk lists a link to a folder among the folders and does not enter it, so the links are
+    picked out of both lists here; without this a linked folder was silently skipped."""
+    links = []
+    for top, dirs, files in walk_bag(bag):
+        for name in dirs + files:
+            if os.path.islink(Path(top, name)):
+                links.append((Path(top, name).relative_to(bag).as_posix(), os.readlink(Path(top, name))))
+    return sorted(links)
+
+
+def walk_bag(top: Path):
+    from reportgen.export.write import refuse_unlistable  # a folder that cannot be listed: one line
+
+    for here, dirs, files in os.walk(top, onerror=refuse_unlistable):  # not followlinks: stays in the bag
+        dirs.sort()
+        yield here, dirs, files
+
+
+def read_digests(path: Path | int) -> dict[str, str]:
+    """sha256 and sha512 of a file, given by path or by an open descriptor (closed here)."""
     hashes = {name: hashlib.new(name) for name in ALGORITHMS}
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -212,7 +233,11 @@ def write_text(path: Path, text: str) -> None:
 
 
 def verify_bundle(bundle: Path | str) -> VerifyReport:
-    """Recompute every checksum of the bag; list each changed, missing or extra file."""
+    """Recompute every checksum of the bag; list each symlink and each changed, missing or extra file.
+
+    Names in the problems are shown by repr(), as in the error line: a percent-encoded line break
+    in a manifest stays on its line, and a name that is not UTF-8 keeps its bytes (surrogateescape,
+    shown as ``\\udcXX`` for byte XX)."""
     bag = Path(bundle)
     if not bag.is_dir():
         raise InputMissingError(bag, "no such bundle directory")
@@ -220,58 +245,110 @@ def verify_bundle(bundle: Path | str) -> VerifyReport:
         raise BadInputError(bag, "not a BagIt bag (no bagit.txt)")
     if (bag / "fetch.txt").exists():
         raise BadInputError(bag, "fetch.txt is not allowed: an audit bundle must be self-contained", "fetch.txt")
-    problems: list[str] = []
+    links = list_links(bag)
+    problems = [f"symlink: {rel!r} -> {target!r} (a bag holds no links; never followed)" for rel, target in links]
     payload = set(list_payload(bag))
     manifests = {name: read_manifest(bag, f"manifest-{name}.txt", problems) for name in ALGORITHMS}
     tagmanifests = {name: read_manifest(bag, f"tagmanifest-{name}.txt", problems) for name in ALGORITHMS}
     listed = set().union(*(set(m) for m in manifests.values()))
     problems += check_entries(bag, manifests, payload)
     problems += check_entries(bag, tagmanifests, None)
-    problems += [f"extra: {path} (in no manifest)" for path in sorted(payload - listed)]
-    tags = {p.name for p in bag.iterdir() if p.is_file()} - {f"tagmanifest-{n}.txt" for n in ALGORITHMS}
-    problems += [f"extra: {t} (in no tag manifest)" for t in sorted(tags - set().union(*map(set, tagmanifests.values())))]
-    problems += [f"extra: {p.name}/ (a directory outside {PAYLOAD}/)" for p in sorted(bag.iterdir())
+    problems += [f"extra: {path!r} (in no manifest)" for path in sorted(payload - listed)]
+    top = [p for p in sorted(bag.iterdir()) if not p.is_symlink()]  # links: reported above, never followed
+    tags = {p.name for p in top if p.is_file()} - {f"tagmanifest-{n}.txt" for n in ALGORITHMS}
+    problems += [f"extra: {t!r} (in no tag manifest)" for t in sorted(tags - set().union(*map(set, tagmanifests.values())))]
+    problems += [f"extra: {p.name + '/'!r} (a directory outside {PAYLOAD}/)" for p in top
                  if p.is_dir() and p.name != PAYLOAD]
     return VerifyReport(str(bag), len(payload), tuple(dict.fromkeys(problems)))
 
 
 def read_manifest(bag: Path, name: str, problems: list[str]) -> dict[str, str]:
-    """path -> digest; a missing manifest is a problem, an unsafe path an error."""
-    path = bag / name
-    if not path.is_file():
-        problems.append(f"missing: {name}")
+    """path -> digest; a missing manifest is a problem, an unsafe path an error.
+
+    Read as bytes and split at line ends only (str.splitlines also splits at U+2028, U+0085 and
+    others, which may be in a name); bytes that are not UTF-8 are kept by surrogateescape, so a
+    name is shown with its real bytes and matches a file of that name."""
+    fd = open_in_bag(bag, name)
+    if fd is None:
+        problems.append(f"missing: {name!r}{through_link(bag, name)}")
         return {}
+    with open(fd, "rb") as fh:
+        lines = fh.read().splitlines()
     entries = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        digest, _, rel = line.partition(" ")
+    for number, line in enumerate(lines, 1):
+        digest, _, rel = line.decode("utf-8", "surrogateescape").partition(" ")
         rel = decode_path(rel.lstrip(" *"))
         parts = rel.split("/")
-        if not rel or rel.startswith("/") or ".." in parts or "\\" in rel:
+        if not rel or rel.startswith("/") or ".." in parts or "\\" in rel or "\0" in rel:
             raise BadInputError(bag, f"unsafe path in {name} line {number}", rel)
         entries[rel] = digest.lower()
     return entries
+
+
+def open_in_bag(bag: Path, rel: str) -> int | None:
+    """A descriptor of the regular file bag/rel, or None when there is none.
+
+    Opened one folder at a time with O_NOFOLLOW, so a symlink anywhere on the way (data/site ->
+    /elsewhere) is refused by the kernel instead of followed out of the bag: checking the last
+    component alone read every file behind a linked folder.  O_NONBLOCK: a FIFO is not waited on."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    *folders, leaf = rel.split("/")
+    fd = os.open(bag, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the bag itself: named by the user
+    try:
+        for folder in folders:
+            inner = os.open(folder, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        leaf_fd = os.open(leaf, flags | os.O_NONBLOCK, dir_fd=fd)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:  # ELOOP: a symlink; EACCES, EIO: one line naming the whole path
+            from reportgen.export.write import unreadable_input
+
+            raise unreadable_input(bag / rel, exc) from None
+        return None
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(os.fstat(leaf_fd).st_mode):
+        os.close(leaf_fd)
+        return None
+    return leaf_fd
+
+
+def through_link(bag: Path, rel: str) -> str:
+    """Why bag/rel was not read, when a symlink is the reason (for the problem line only: the
+    descriptor was opened without following any link, so this check cannot be raced into reading)."""
+    parts = rel.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if os.path.islink(bag / prefix):
+            if end == len(parts):
+                return " (a symlink, not followed)"
+            return f" (behind the symlink {prefix!r}, not followed)"
+    return ""
 
 
 def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None) -> list[str]:
     problems = []
     paths = sorted(set().union(*(set(m) for m in manifests.values())))
     for rel in progress.counted(paths, "checking " + ("payload" if payload is not None else "tag files"), len(paths), "file"):
-        target = bag / rel
-        if not target.is_file() or target.is_symlink():
-            problems.append(f"missing: {rel}")
+        fd = open_in_bag(bag, rel)
+        if fd is None:
+            problems.append(f"missing: {rel!r}{through_link(bag, rel)}")
             continue
-        digests = read_digests(target)
+        digests = read_digests(fd)
         kind = "manifest" if payload is not None else "tagmanifest"
         wrong = []
         for name, manifest in manifests.items():
             if rel not in manifest:
-                problems.append(f"missing from {kind}-{name}: {rel}")
+                problems.append(f"missing from {kind}-{name}: {rel!r}")
             elif manifest[rel] != digests[name]:
                 wrong.append(name)
         agreeing = [name for name, manifest in manifests.items() if rel in manifest and name not in wrong]
         if wrong and agreeing:  # the file matches the other manifest: the manifest line is what changed
-            problems += [f"changed: {kind}-{name}.txt (its {name} of {rel} does not match the file, which "
-                         f"{kind}-{agreeing[0]}.txt confirms)" for name in wrong]
+            problems += [f"changed: {f'{kind}-{name}.txt'!r} (its {name} of {rel!r} does not match the file, "
+                         f"which {f'{kind}-{agreeing[0]}.txt'!r} confirms)" for name in wrong]
         else:
-            problems += [f"changed: {rel} ({name} mismatch)" for name in wrong]
+            problems += [f"changed: {rel!r} ({name} mismatch)" for name in wrong]
     return problems

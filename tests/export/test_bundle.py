@@ -81,8 +81,8 @@ def test_a_changed_manifest_line_blames_the_manifest_not_the_file(bundle: Path, 
     (bag / manifest).write_text("".join(lines))
     run = run_cli("bundle", "verify", bag)
     assert_one_error_line(run, 65, "bundle invalid")
-    assert f"changed: {manifest}" in run.stderr
-    assert f"changed: {rel.strip()} (" not in run.stderr
+    assert f"changed: {manifest!r}" in run.stderr  # names are shown by repr()
+    assert f"changed: {rel.strip()!r} (" not in run.stderr
 
 
 def test_missing_and_extra_files_are_named(bundle: Path, tmp_path: Path):
@@ -90,8 +90,8 @@ def test_missing_and_extra_files_are_named(bundle: Path, tmp_path: Path):
     (bag / "data" / "site" / "index.html").unlink()
     (bag / "data" / "smuggled.txt").write_text("x")
     report = verify_bundle(bag)
-    assert "missing: data/site/index.html" in report.problems
-    assert any(p.startswith("extra: data/smuggled.txt") for p in report.problems)
+    assert "missing: 'data/site/index.html'" in report.problems
+    assert any(p.startswith("extra: 'data/smuggled.txt'") for p in report.problems)
     run = run_cli("bundle", "verify", bag)
     assert_one_error_line(run, 65, "2 problem")
 
