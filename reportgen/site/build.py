@@ -303,7 +303,12 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
 
 
 def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path) -> None:
-    """Replace (or, without staging, remove) one job's pages and folder in the live site."""
+    """Replace (or, without staging, remove) one job's pages and folder in the live site.
+
+    A project folder that is a symlink was not made by a build: renaming through it would move
+    files wherever it points (the data_store, say).  The link itself goes to the trash."""
+    if (site / project_slug).is_symlink():
+        out.move_aside(site / project_slug, trash)
     for name in (f"{job_slug}.html", diff_page_name(job_slug), job_slug):
         out.move_aside(site / project_slug / name, trash / project_slug)
         if staging is not None and (staging / project_slug / name).exists():

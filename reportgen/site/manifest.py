@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -45,7 +46,7 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 import orjson
 
 from reportgen import __version__
-from reportgen.records import FileStat, JobRef, Problem
+from reportgen.records import STATUSES, FileStat, JobRef, Problem
 from site_templates import TEMPLATE_DIR
 
 FORMAT = 2
@@ -173,12 +174,56 @@ def load_manifest(site: Path) -> tuple[Manifest | None, str]:
             for project, entries in raw["jobs"].items()
         }
         projects = {decode_name(name): value for name, value in raw["projects"].items()}
-        return Manifest(
+        manifest = Manifest(
             format=FORMAT, tool=raw["tool"], theme=raw["theme"], projects=projects, jobs=jobs,
             store_problems=tuple(tuple(p) for p in raw["store_problems"]), files=_written(raw["files"]),
-        ), hashlib.sha256(data).hexdigest()
-    except (KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        )
+        check_manifest(manifest)
+        return manifest, hashlib.sha256(data).hexdigest()
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError, ValueError):
         return None, ""
+
+
+# a slug as paths.build_slug makes it: one file name, never "." or ".." (it never begins with a dot)
+_SLUG = re.compile(r"[a-z0-9_][a-z0-9._-]{0,200}")
+_ROW_TYPES = (str, str, str, str, str, str, int, int, str, str, int)  # CatalogRow's fields, in order
+
+
+def check_manifest(manifest: Manifest) -> None:
+    """Raise ValueError unless every name the manifest gives is one the build could have written.
+
+    The site is copied, rsynced and restored from CI caches, so whoever can write it can edit the
+    manifest: a slug of ``../../store/x`` would have the next build move that folder into its
+    trash and delete it, and a stored catalog row is published as it is.  A manifest that fails
+    here is unusable: the build is a full one, as for a manifest of another format."""
+    for value in manifest.projects.values():
+        _check_slug(value["slug"])
+        _check_files(project_written(value).files)
+    _check_files(manifest.files.files if isinstance(manifest.files, Written) else manifest.files)
+    for entries in manifest.jobs.values():
+        for job_id, entry in entries.items():
+            _check_slug(entry.slug)
+            _check_files(entry.files.files if isinstance(entry.files, Written) else entry.files)
+            row = entry.row
+            if len(row) != len(_ROW_TYPES) or not all(type(v) is t for v, t in zip(row, _ROW_TYPES)):
+                raise ValueError(f"catalog row of {job_id!r} is not one the build writes")
+            if row[0] != job_id or row[1] != f"{entry.slug}.html" or row[5] not in STATUSES:
+                raise ValueError(f"catalog row of {job_id!r} does not match its job")
+
+
+def _check_slug(slug: object) -> None:
+    if not (isinstance(slug, str) and _SLUG.fullmatch(slug)):
+        raise ValueError(f"slug {slug!r} is not one the build makes")
+
+
+def _check_files(names: Iterable[object]) -> None:
+    """Each recorded file: a relative path inside the site (it is opened and hashed)."""
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError("a recorded file name is not text")
+        parts = decode_name(name).split("/")
+        if any(part in ("", ".", "..") or "\0" in part for part in parts):
+            raise ValueError(f"recorded file {name!r} is not a path inside the site")
 
 
 def _written(raw: Any) -> Any:
