@@ -34,6 +34,13 @@ from typing import Any
 
 import numpy as np
 
+try:
+    from numpy.lib.format import drop_metadata
+except ImportError:  # numpy < 1.26: compounds rebuilt from descr, which carries no metadata
+
+    def drop_metadata(dtype: np.dtype) -> np.dtype:
+        return np.dtype(dtype.descr) if dtype.names else np.dtype(dtype.str)
+
 from reportgen.records import Job, NodeGroup, Output, OutputData, Problem
 
 # Fixed forever: changing it changes every UUID ever exported (no dedup on re-import).
@@ -74,6 +81,7 @@ class RepoFile:
     path: str  # posix path inside the node repository
     content: bytes | None = None
     store_path: str | None = None  # relative to the data_store root
+    stored: StoreFile | None = None  # what was recorded of it: the writer checks the bytes it streams against it
 
 
 @dataclass(frozen=True)
@@ -221,9 +229,14 @@ def build_jsonable(value: Any) -> Any:
 
 
 def render_npy(array: np.ndarray) -> bytes:
-    """``.npy`` bytes as ``numpy.save`` writes them (AiiDA's ArrayData format), no pickles."""
+    """``.npy`` bytes as ``numpy.save`` writes them (AiiDA's ArrayData format), no pickles.
+
+    The dtype's metadata (h5py's enum labels, at any depth of a compound) is
+    dropped first: ``.npy`` cannot hold it, and numpy would say so on stderr.
+    """
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    array = np.ascontiguousarray(array)
+    np.save(buffer, array.view(drop_metadata(array.dtype)), allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -413,7 +426,7 @@ def build_job_inputs(inputs: JobInputs, params: dict[str, Any] | None, ctx: _Job
 def _carried_files(items: tuple[StoreFile, ...]) -> tuple[tuple[RepoFile, ...], dict[str, Any]]:
     """Repository files streamed from the data_store, and the attribute restore reads them by."""
     names = build_member_names([item.path for item in items])
-    files = tuple(RepoFile(names[item.path], store_path=item.path) for item in items)
+    files = tuple(RepoFile(names[item.path], store_path=item.path, stored=item) for item in items)
     return files, {"entropy_files": [_store_file_dict(item, names[item.path]) for item in items]}
 
 
@@ -614,15 +627,19 @@ def build_project_graph(
     return Graph(nodes=nodes, groups=(group,))
 
 
-def build_other_files_graph(files: tuple[StoreFile, ...], directories: tuple[str, ...], when: datetime) -> Graph:
-    """Every other file and every directory of the data_store, so that restore loses nothing."""
-    if not files and not directories:
+def build_other_files_graph(files: tuple[StoreFile, ...], directories: tuple[str, ...], when: datetime,
+                            symlinks: Mapping[str, str] | None = None) -> Graph:
+    """Every other file and every directory of the data_store, so that restore loses nothing, and
+    every symlink of it (path and target), which is not carried but must leave a trace."""
+    symlinks = symlinks or {}
+    if not files and not directories and not symlinks:
         return Graph()
     repo_files, carried = _carried_files(files)
     attributes = {
         "entropy_role": ROLE_OTHER,
         **carried,
         "entropy_directories": [_json_path(d) for d in directories],
+        "entropy_symlinks": [_json_symlink(path, target) for path, target in sorted(symlinks.items())],
     }
     node = GraphNode(
         build_uuid("", "", ROLE_OTHER),
@@ -634,6 +651,12 @@ def build_other_files_graph(files: tuple[StoreFile, ...], directories: tuple[str
         files=repo_files,
     )
     return Graph(nodes=(node,))
+
+
+def _json_symlink(path: str, target: str) -> dict[str, str]:
+    """A symlink for JSON: its path and its target as text (each with its bytes in hex when not UTF-8)."""
+    pointed = {f"target{key[4:]}": value for key, value in _json_path(target).items()}
+    return {**_json_path(path), **pointed}
 
 
 def merge_graphs(pieces: list[Graph]) -> Graph:

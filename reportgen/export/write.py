@@ -37,6 +37,7 @@ from reportgen.records import Job, JobRef, ProjectScan, ReadLimits, StoreScan
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
 CHUNK = 1024 * 1024
+CHANGED = "changed while it was read; rerun when the job is done"
 JOB_WINDOW = 4  # jobs read ahead per worker: bounds the graphs (and arrays) held in memory
 # Full values for the data nodes; the raw HDF5 file carries anything larger anyway.
 EXPORT_LIMITS = ReadLimits(max_read_bytes=512 * 1024**2)
@@ -66,11 +67,14 @@ class ExportSummary:
     logs: int
     size: int
     parameters: dict[str, Any] = field(default_factory=dict)
+    symlinks: int = 0  # left out, recorded in the "other files" node
 
     def render(self) -> str:
+        skipped = f"; {self.symlinks} symlinks not carried (recorded)" if self.symlinks else ""
         return (
             f"wrote {self.path} (export version {self.export_version}, {self.fmt}, {self.size} bytes): "
             f"{self.jobs} jobs, {self.nodes} nodes, {self.links} links, {self.groups} groups, {self.logs} logs"
+            f"{skipped}"
         )
 
 
@@ -87,10 +91,12 @@ class ListedFile:
 
 @dataclass(frozen=True)
 class StoreListing:
-    """Every regular file and directory of the data_store (symlinks are not followed or carried)."""
+    """Every regular file and directory of the data_store; symlinks are not followed or carried,
+    only recorded (path -> target) so that the archive says what was left out."""
 
     files: dict[str, ListedFile]
     directories: tuple[str, ...]
+    symlinks: dict[str, str] = field(default_factory=dict)
 
     def under(self, prefix: str) -> list[str]:
         """Listed paths that start with ``prefix`` (a bisection, not a scan: called once per job)."""
@@ -111,18 +117,29 @@ def read_listing(root: Path) -> StoreListing:
     """Walk the store without following links; stats only (a file is hashed where it is carried)."""
     files: dict[str, ListedFile] = {}
     directories: list[str] = []
+    symlinks: dict[str, str] = {}
     for top, dirnames, filenames in os.walk(root, onerror=refuse_unlistable, followlinks=False):
         dirnames.sort()
         rel_top = os.path.relpath(top, root)
         for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(top, d))]:
             st = os.lstat(os.path.join(top, name))
+            rel = name if rel_top == "." else f"{rel_top}/{name}"
             if stat.S_ISREG(st.st_mode):
-                rel = name if rel_top == "." else f"{rel_top}/{name}"
                 files[rel] = ListedFile(rel, st.st_size, st.st_mtime_ns, bool(st.st_mode & 0o111))
+            elif stat.S_ISLNK(st.st_mode):
+                symlinks[rel] = read_link(root, rel)
         for name in dirnames:
             if not os.path.islink(os.path.join(top, name)):
                 directories.append(name if rel_top == "." else f"{rel_top}/{name}")
-    return StoreListing(files, tuple(sorted(directories)))
+    return StoreListing(files, tuple(sorted(directories)), dict(sorted(symlinks.items())))
+
+
+def read_link(root: Path, rel: str) -> str:
+    """A symlink's target, as text (not followed)."""
+    try:
+        return os.readlink(root / rel)
+    except OSError:  # gone or replaced since os.walk listed it: the store is being written to
+        raise BadInputError(root / rel, CHANGED) from None
 
 
 def refuse_unlistable(exc: OSError) -> None:
@@ -138,15 +155,33 @@ def unreadable_input(path: object, exc: OSError) -> InputMissingError:
 
 def read_store_files(root: Path, listed: tuple[ListedFile, ...]) -> tuple[g.StoreFile, ...]:
     """The listed files with their SHA-256 (restore checks each one)."""
-    return tuple(g.StoreFile(f.path, f.size, _sha256_file(root / f.path), f.mtime_ns, f.executable) for f in listed)
+    return tuple(read_store_file(root, f) for f in listed)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def read_store_file(root: Path, listed: ListedFile) -> g.StoreFile:
+    """One listed file hashed, refused when it is no longer the file listed or changes while hashed:
+    the size, mtime and SHA-256 recorded must describe one and the same content."""
+    path, digest, seen = root / listed.path, hashlib.sha256(), 0
     with open_store_file(path) as fh:
+        before = _stamp(fh)
+        check_unchanged(path, (listed.size, listed.mtime_ns), before[:2])
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            seen += len(chunk)
+        check_unchanged(path, before, _stamp(fh))
+    check_unchanged(path, listed.size, seen)
+    return g.StoreFile(listed.path, listed.size, digest.hexdigest(), listed.mtime_ns, listed.executable)
+
+
+def _stamp(fh) -> tuple[int, int, int]:
+    """What a writer changes: size, mtime, ctime (the lab writes without locks; HDF5 is opened without them)."""
+    st = os.fstat(fh.fileno())
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def check_unchanged(path: Path, recorded: object, found: object) -> None:
+    if recorded != found:
+        raise BadInputError(path, CHANGED)
 
 
 def select_jobs(scan: StoreScan, options: ExportOptions) -> StoreScan:
@@ -450,9 +485,8 @@ def iter_node_members(root: Path, piece: g.Graph) -> Iterator[containers.OutMemb
             if item.content is not None:
                 yield containers.OutMember(name, len(item.content), data=item.content)
             else:
-                assert item.store_path is not None
-                size = os.lstat(root / item.store_path).st_size
-                yield containers.OutMember(name, size, chunks=read_store_chunks(root, item.store_path, size))
+                assert item.stored is not None
+                yield containers.OutMember(name, item.stored.size, chunks=read_store_chunks(root, item.stored))
 
 
 def open_store_file(path: Path):
@@ -465,15 +499,51 @@ def open_store_file(path: Path):
     return os.fdopen(fd, "rb")
 
 
-def read_store_chunks(root: Path, rel: str, size: int) -> Iterator[bytes]:
-    """A data_store file in chunks; a file that changed size since it was listed is refused."""
-    seen = 0
-    with open_store_file(root / rel) as fh:
-        while seen < size and (chunk := fh.read(min(CHUNK, size - seen))):
+def read_store_chunks(root: Path, stored: g.StoreFile) -> Iterator[bytes]:
+    """A data_store file in chunks, exactly the bytes data.json records for it.
+
+    The file was hashed when its job was read, possibly long before: its size
+    and mtime are checked again on opening, and the SHA-256 of what is streamed
+    (with no byte more, and size, mtime and ctime unchanged meanwhile) at the
+    end.  A file the lab wrote to meanwhile is refused, never archived with a
+    record restore would refuse.
+    """
+    change_point(root, stored.path)
+    path, digest, seen = root / stored.path, hashlib.sha256(), 0
+    with open_store_file(path) as fh:
+        before = _stamp(fh)
+        check_unchanged(path, (stored.size, stored.mtime_ns), before[:2])
+        while seen < stored.size and (chunk := fh.read(min(CHUNK, stored.size - seen))):
+            digest.update(chunk)
             seen += len(chunk)
             yield chunk
-    if seen != size:
-        raise BadInputError(root / rel, "changed during read")
+        check_unchanged(path, b"", fh.read(1))
+        check_unchanged(path, before, _stamp(fh))
+    check_unchanged(path, stored.sha256, digest.hexdigest())
+
+
+def change_point(root: Path, rel: str) -> None:
+    """``REPORTGEN_CHANGE_AT=<kind>:<data_store path>``: tests only, change that file for real between
+    its hashing and its copying, as a node still writing its log does.
+
+    ``grow`` appends a line; ``rewrite`` changes its first byte and puts its
+    mtime back (size and mtime unchanged: only the digest of the streamed bytes
+    can tell).  Like ``REPORTGEN_CRASH_AT``, it makes a race a test can rely on.
+    """
+    kind, _, target = os.environ.get("REPORTGEN_CHANGE_AT", "").partition(":")
+    if target != rel:
+        return
+    path = root / rel
+    st = os.lstat(path)
+    with open(path, "r+b") as fh:
+        if kind == "grow":
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"a line written while export ran\n")
+        if kind == "rewrite" and (first := fh.read(1)):
+            fh.seek(0)
+            fh.write(bytes([first[0] ^ 1]))
+    if kind == "rewrite":
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 @dataclass
@@ -501,8 +571,9 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
         piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
         data.add(piece)
         yield from iter_node_members(root, piece)
-    files, dirs = other_files(root, listing, all_jobs, bundled, bool(options.projects or options.jobs))
-    piece = g.build_other_files_graph(files, dirs, g.EPOCH)
+    selected = bool(options.projects or options.jobs)
+    files, dirs = other_files(root, listing, all_jobs, bundled, selected)
+    piece = g.build_other_files_graph(files, dirs, g.EPOCH, {} if selected else listing.symlinks)
     data.add(piece)
     yield from iter_node_members(root, piece)
     yield containers.OutMember("metadata.json", data=(meta := render_metadata(
@@ -544,6 +615,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
         path=str(output), export_version=options.export_version, fmt=fmt, jobs=counts.jobs,
         nodes=len(data.nodes), links=len(data.links), groups=len(data.groups), logs=len(data.logs),
         size=output.stat().st_size, parameters=build_export_parameters(root, options, store),
+        symlinks=0 if options.projects or options.jobs else len(listing.symlinks),
     )
 
 

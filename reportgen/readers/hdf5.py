@@ -391,6 +391,8 @@ def classify(ds: h5py.Dataset) -> tuple[OutputKind, str]:
     dtype, shape = ds.dtype, ds.shape
     if h5py.check_string_dtype(dtype) is not None:
         kind, text = "str", "str"
+    elif ref_text := _reference_text(dtype):  # shown and exported as the paths they point to
+        kind, text = "str", ref_text
     elif dtype.kind == "b" or _is_enum_bool(dtype):
         kind, text = "bool", "bool"
     elif dtype == np.int64:
@@ -404,6 +406,39 @@ def classify(ds: h5py.Dataset) -> tuple[OutputKind, str]:
     if shape[0] == 0:
         return "empty", text
     return kind, text
+
+
+def _reference_text(dtype: np.dtype) -> str:
+    """"object reference" or "region reference" for a dataset of HDF5 references, else ""."""
+    ref = h5py.check_ref_dtype(dtype)
+    if ref is None:
+        return ""
+    return "region reference" if ref is h5py.RegionReference else "object reference"
+
+
+def read_reference_paths(ds: h5py.Dataset, block: Any) -> Any:
+    """References as the paths of what they point to (a region with its bounding box), nested lists.
+
+    h5py.Reference objects cannot leave the sandboxed worker (they do not pickle)
+    and mean nothing outside the file; the path is what a reader of the page or
+    of the archive can follow in the raw HDF5 file, which export carries.
+    """
+    f = ds.file  # a new File object at each access: once
+    paths = np.frompyfunc(lambda ref: _reference_path(f, ref), 1, 1)(np.asarray(block, dtype=object))
+    return paths.tolist() if isinstance(paths, np.ndarray) else paths
+
+
+def _reference_path(f: h5py.File, ref: Any) -> str:
+    if not ref:  # a null reference: never set
+        return ""
+    try:
+        name = f[ref].name or ""
+        if isinstance(ref, h5py.RegionReference):
+            start, end = h5py.h5r.get_region(ref, f.id).get_select_bounds()
+            name += "[" + ", ".join(f"{a}:{b + 1}" for a, b in zip(start, end)) + "]"
+    except (KeyError, ValueError, RuntimeError, OSError):  # dangling, or a region without a selection
+        return "(unresolved reference)"
+    return fix_text(name)
 
 
 def _is_enum_bool(dtype: np.dtype) -> bool:
@@ -470,6 +505,8 @@ def read_preview(ds: h5py.Dataset, kind: OutputKind, limits: ReadLimits) -> tupl
         return kind, (), bool(shape and shape[0])
     rows = min(limits.preview_rows, shape[0])
     selection, cut = row_selection(shape, rows)
+    if _reference_text(ds.dtype):
+        return kind, tuple(read_reference_paths(ds, ds[selection])), cut
     if kind != "str":
         block = ds[selection]
         if kind == "bool":
@@ -740,7 +777,11 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
         return OutputData(hdf5_path, kind, np.zeros(0), (), note="null dataspace: the dataset holds no value")
     n_sets = shape[0] if shape else 1
     stride, inner = read_strides(shape, ds.dtype.itemsize, limits.max_read_bytes)
-    if kind == "str":
+    if _reference_text(ds.dtype):
+        block = ds[(slice(None, None, stride), *(slice(None, None, s) for s in inner))] if shape else ds[()]
+        paths = read_reference_paths(ds, block)
+        values, rows = (tuple(paths), len(paths)) if shape else ((paths,), 1)
+    elif kind == "str":
         values, rows, kind = read_string_values(ds, stride, limits)
         inner = ()
     elif kind in ("empty", "missing"):
