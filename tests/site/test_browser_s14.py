@@ -1,0 +1,81 @@
+"""Audit s14 in real Chromium: one figure plotly refuses no longer stops the others (F5), and
+printing opens every collapsed block (F6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from reportgen.site.build import BuildOptions, build_site
+from tests.site.test_browser import Page, browser, small_site  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture(scope="module")
+def extreme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One job: a set of subnormal and extreme finite values (plotly: "Something went wrong with
+    axis scaling") between ordinary sets, written as Entropy's writer lays a job out."""
+    root = tmp_path_factory.mktemp("extreme")
+    (root / "store" / "proj" / "j1").mkdir(parents=True)
+    text = h5py.string_dtype()
+    with h5py.File(root / "store" / "proj" / "j1.hdf5", "w") as f:
+        for key, value in {"project": "proj", "job_eui": "#/j1", "job_description": "d", "workflow_eui": "",
+                           "parameters_eui": "", "creation_timestamp": "2024-01-01T00:00:00+00:00"}.items():
+            f.attrs.create(key, value, dtype=text)
+        node = f.create_group("n")
+        for key in ("type", "description", "bin"):
+            node.attrs.create(key, "x", dtype=text)
+        sets = [("a_normal", [1.0, 2.0, 3.0, 4.0]), ("b_extreme", [1e-310, 5e-324, 1e308, -1e308]),
+                ("c_normal", [4.0, 3.0, 2.0, 1.0])]
+        for name, values in sets:
+            node.create_dataset(name + "_time", data=[f"2024-01-01T00:00:0{i}.000Z" for i in range(4)], dtype=text)
+            node.create_dataset(name, data=np.array(values))
+    (root / "store" / "proj" / "j1" / "n.log").write_text("hi\n")
+    build_site(root / "store", root / "site", BuildOptions(show_progress=False))
+    return root / "site"
+
+
+def _figures(tab: Page) -> list[str]:
+    return tab.page.evaluate(
+        "[...document.querySelectorAll('div.figure')].map(f => f.classList.contains('figure-failed') ? 'failed'"
+        " : (f.querySelector('.main-svg') ? 'drawn' : 'blank'))"
+    )
+
+
+@pytest.mark.parametrize("when", ["on screen", "printed"])
+def test_a_figure_plotly_refuses_says_so_and_the_others_draw(browser, extreme_site: Path, when: str) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.page.set_viewport_size({"width": 1000, "height": 3000})  # every figure near the screen at load
+    tab.open(extreme_site / "proj" / "j1.html")
+    if when == "printed":
+        tab.page.emulate_media(media="print")
+        tab.page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    tab.page.wait_for_function("[...document.querySelectorAll('div.figure')].every(f =>"
+                               " f.querySelector('.main-svg') || f.classList.contains('figure-failed'))")
+    states = _figures(tab)
+    assert states.count("drawn") == len(states) - 1 and states.count("failed") == 1, states
+    assert "could not be drawn" in tab.page.locator(".figure-failed").inner_text()
+    assert tab.errors == []  # no uncaught page error
+    tab.page.close()
+
+
+def test_printing_opens_every_collapsed_block_and_closes_them_after(browser, small_site: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    page = sorted(p for p in (small_site / "default_project").glob("*.html") if "~" not in p.name and p.name != "index.html")[0]
+    tab.open(page)
+    closed = tab.page.evaluate("document.querySelectorAll('details:not([open])').length")
+    assert closed > 0
+    tab.page.emulate_media(media="print")
+    tab.page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert tab.page.evaluate("document.querySelectorAll('details:not([open])').length") == 0
+    shut = tab.page.evaluate("[...document.querySelectorAll('details')].filter(d =>"
+                             " ![...d.children].some(e => e.tagName !== 'SUMMARY' && e.checkVisibility())).length")
+    assert shut == 0  # each block shows its content (copy buttons are hidden in print on purpose)
+    tab.page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert tab.page.evaluate("document.querySelectorAll('details:not([open])').length") == closed
+    assert tab.errors == []
+    tab.page.close()
