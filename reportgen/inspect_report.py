@@ -39,11 +39,17 @@ def render_problem(problem: Problem) -> str:
     return f"{problem.severity} {problem.code} {problem.describe()}"
 
 
+def render_name(name: str) -> str:
+    """A name as it is when plain, else as ``repr()``: a newline or a bidi control in a
+    file name must not forge or reorder report lines (audit F11)."""
+    return name if name.isprintable() and name.strip() == name and not name.startswith("'") else repr(name)
+
+
 def render_job_line(job: Job) -> str:
     start = format_time(job.start_time)
     approx = " (approx.)" if start else ""
     return (
-        f"  {job.job_id}: {job.status}; {len(job.nodes)} nodes, {output_count(job)} outputs, {len(job.logs)} logs;"
+        f"  {render_name(job.job_id)}: {job.status}; {len(job.nodes)} nodes, {output_count(job)} outputs, {len(job.logs)} logs;"
         f" start {start or '-'}{approx}, end {format_time(job.end_time) or '-'}"
     )
 

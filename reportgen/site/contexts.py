@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from typing import Any
 from reportgen.readers.logs import ERROR_LINE
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
-from reportgen.site.paths import build_slug
+from reportgen.site.paths import build_slug, build_slugs, short_hash
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOG_LINES = 500  # lines of a log shown on the page; the full file is one click away
@@ -243,7 +244,9 @@ def build_catalog_row(job: Job, href: str) -> CatalogRow:
         outputs=sum(len(node.outputs) for node in job.nodes),
         workflow=build_commit_label(job.workflow),
         params=build_commit_label(job.params),
-        log_errors=sum(len(log.error_lines) for log in job.logs),
+        # error lines of the shown head, and traceback starts anywhere (the scan reads the whole log):
+        # a long log whose traceback is at its end counted 0
+        log_errors=sum(len(set(log.error_lines) | set(log.traceback_lines)) for log in job.logs),
     )
 
 
@@ -263,17 +266,33 @@ def build_index_context(projects: list[ProjectSummary], problems: tuple[Problem,
     )
 
 
-def build_project_context(name: str, rows: list[CatalogRow], problems: tuple[Problem, ...]) -> ProjectPage:
+def build_project_context(name: str, rows: list[CatalogRow], problems: tuple[Problem, ...],
+                          catalog_js: str | None = None) -> ProjectPage:
+    """The catalog page; ``catalog_js`` is the text of its ``catalog-data.js`` (rendered here if not given)."""
+    if catalog_js is None:
+        from reportgen.site.render import render_catalog_js  # here: render imports this module
+
+        catalog_js = render_catalog_js(name, rows)
     return ProjectPage(
         title=f"{name}: jobs",
         root="../",
         project=name,
-        data_js="catalog-data.js",
+        data_js=build_versioned_href("catalog-data.js", catalog_js),
         statuses=STATUSES,
         status_counts=build_status_counts([row.status for row in rows]),
         jobs=len(rows),
         problems=tuple(build_problem_view(p) for p in problems),
     )
+
+
+def build_versioned_href(href: str, text: str) -> str:
+    """``href?v=<hash of the file's bytes>``: a new URL whenever the file changes.
+
+    Servers that send ``Last-Modified`` without ``Cache-Control`` let browsers cache a
+    script for a while; a rebuilt page must not run the old data (audit F9).  The hash
+    keeps the output deterministic, and file:// URLs ignore the query.
+    """
+    return f"{href}?v={hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 # ----------------------------------------------------------------- job page
@@ -293,8 +312,9 @@ def build_job_context(
     logs = {log.node: log for log in job.logs}
     node_names = {node.name for node in job.nodes}
     cuts = log_copies_cut or {}
+    anchors = build_anchors(job)
     nodes = tuple(
-        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts)
+        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts, anchors)
         for node in job.nodes
     )
     orphans = tuple(
@@ -348,10 +368,12 @@ def _build_node_view(
     log: LogFile | None,
     log_hrefs: Mapping[str, str],
     log_copies_cut: Mapping[str, int],
+    anchors: Mapping[str, str],
 ) -> NodeView:
-    anchor = "node-" + build_slug(node.name)
+    anchor = anchors[node.name]
     outputs = tuple(
-        build_output_view(o, job.hdf5_file, datas.get(o.hdf5_path), downloads.get(o.hdf5_path, DownloadLinks()))
+        build_output_view(o, job.hdf5_file, datas.get(o.hdf5_path), downloads.get(o.hdf5_path, DownloadLinks()),
+                          anchors.get(o.hdf5_path))
         for o in node.outputs
     )
     log_view = None
@@ -360,8 +382,32 @@ def _build_node_view(
     return NodeView(node.name, anchor, node.type, node.description, node.bin, node.attrs, outputs, log_view)
 
 
-def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | None, downloads: DownloadLinks) -> OutputView:
-    anchor = "out-" + build_slug(output.hdf5_path)
+def build_anchors(job: Job) -> dict[str, str]:
+    """Element ids of the job page: node name -> ``node-<slug>``, output path -> ``out-<slug>``.
+
+    Unique on the page (audit F13): slugged together (``build_slugs``), not one by one,
+    so node ``A`` (slug ``a-559aead0``) and a node named ``a-559aead0`` differ.  A node
+    slug never ends in ``-tail`` either: the end-of-log lines of node ``x`` are
+    ``node-x-tail-L<n>``, which the lines of a node ``x-tail`` would also be.
+    """
+    node_slugs = build_slugs([node.name for node in job.nodes])
+    used = set(node_slugs.values())
+    for name in sorted(node_slugs):
+        slug, salt = node_slugs[name], name
+        while slug.endswith("-tail") or slug != node_slugs[name] and slug in used:
+            slug, salt = f"{node_slugs[name]}-{short_hash(salt)}", salt + "\0"
+        used.add(slug)
+        node_slugs[name] = slug
+    anchors = {name: "node-" + slug for name, slug in node_slugs.items()}
+    paths = [output.hdf5_path for node in job.nodes for output in node.outputs]
+    anchors.update((path, "out-" + slug) for path, slug in build_slugs(paths).items())
+    return anchors
+
+
+def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | None, downloads: DownloadLinks,
+                      anchor: str | None = None) -> OutputView:
+    """One output's section; ``anchor`` is its id from ``build_anchors`` (slugged alone if not given)."""
+    anchor = anchor or "out-" + build_slug(output.hdf5_path)
     figure = build_figure(output, data) if data is not None else None
     figure_note = figure.pop("note", "") if figure else ""
     values = _shown_values(output, data)

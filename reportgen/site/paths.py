@@ -29,23 +29,34 @@ def short_hash(text: str, length: int = 8) -> str:
 
 
 def build_slug(name: str) -> str:
-    """``name`` itself when it is a plain lowercase ASCII file name, else slug + hash."""
+    """``name`` itself when it is a plain lowercase ASCII file name, else slug + hash.
+
+    A plain name never ends in ``.html``: a job's page is ``<slug>.html`` and its
+    folder ``<slug>``, so job ``x.html`` would otherwise own the page of job ``x``.
+    The hashed form ends in hex digits, so it never ends in ``.html`` either.
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = _UNSAFE.sub("-", ascii_name.lower()).strip("-.")[:_MAX_SLUG].strip("-.")
-    if slug and slug == name and slug.split(".")[0] not in RESERVED:
+    if slug and slug == name and slug.split(".")[0] not in RESERVED and not slug.endswith(".html"):
         return slug
     return f"{slug or 'x'}-{short_hash(name)}"
 
 
 def build_slugs(names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Slugs for a set of sibling names, guaranteed distinct (longer hashes on a clash)."""
+    """Slugs for a set of sibling names, guaranteed distinct (longer hashes on a clash).
+
+    Distinct slugs also give distinct pages and folders: no slug ends in ``.html``,
+    so no folder ``<slug>`` is another job's page ``<slug>.html``.
+    """
     slugs = {name: build_slug(name) for name in names}
     seen: dict[str, str] = {}
     for name in sorted(slugs):
         slug = slugs[name]
-        if slug in seen:
-            slug = f"{slug}-{short_hash(name, 16)}"
-            slugs[name] = slug
+        salt = name
+        while slug in seen:  # a loop: the longer form may itself be some other plain name
+            slug = f"{slugs[name]}-{short_hash(salt, 16)}"
+            salt += "\0"
+        slugs[name] = slug
         seen[slug] = name
     return slugs
 

@@ -107,9 +107,11 @@ def test_manifest_names_round_trip_and_never_collide():
 
 def test_manifest_file_round_trips_surrogate_names(tmp_path):
     names = [os.fsdecode(b"j\xff"), "j1"]
-    entry = JobEntry("fp", "slug", ("row",), (), (), "", False, "", 0)
+    def entry(name: str) -> JobEntry:  # a row as the build writes it: the job's id and its own page
+        return JobEntry("fp", "j-1", (repr(name), "j-1.html", "", "", "", "ok", 0, 0, "", "", 0), (), (), "", False, "", 0)
+
     manifest = Manifest(theme="t", projects={os.fsdecode(b"p\xfe"): {"slug": "p-1"}},
-                        jobs={os.fsdecode(b"p\xfe"): {name: entry for name in names}})
+                        jobs={os.fsdecode(b"p\xfe"): {name: entry(name) for name in names}})
     (tmp_path / "build-manifest.json").write_bytes(render_manifest(manifest))
     back = load_manifest(tmp_path)[0]
     assert back.projects == manifest.projects and back.jobs == manifest.jobs
@@ -156,8 +158,10 @@ def test_build_survives_every_dtype_inspect_handles_without_warnings(tmp_path):
     parts = re.split(r'<section class="output" id="out-qpu-([a-z0-9]+)-[0-9a-f]{8}">', page)
     sections = dict(zip(parts[1::2], parts[2::2]))
     assert set(sections) == {"rec", "refs", "rrefs", "vlen", "null", "scalar", "color", "cplx", "ldbl"}
-    for name in ("rec", "refs", "rrefs", "vlen"):  # object fields: NPY would need pickle
+    for name in ("rec", "vlen"):  # object fields: NPY would need pickle
         assert "no NPY or CSV copy of this dtype" in sections[name] and "download=" not in sections[name], name
+    for name, kind in (("refs", "object reference"), ("rrefs", "region reference")):  # the paths they point to
+        assert kind in sections[name], name
     assert "download=" not in sections["null"]
     for name in ("scalar", "color", "cplx", "ldbl"):
         assert ".npy" in sections[name] and ".csv" in sections[name], name

@@ -47,15 +47,25 @@
     box.parentNode.insertBefore(bar, box.nextSibling);
   }
 
+  /* One figure plotly refuses (subnormal-only values: "Something went wrong with axis scaling")
+     must not stop the others: it says so in its box, and the page goes on. */
   function draw(box) {
     var block = document.getElementById(box.getAttribute("data-figure"));
-    if (!block || !window.Plotly) { return; }
-    var spec = JSON.parse(block.textContent);
-    var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
-    var config = { displaylogo: false, responsive: true };
-    window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
-    drawn.push(box);
-    if (spec.steps && spec.steps.length > 1) { addSteps(box, spec); }
+    if (!block || !window.Plotly || box.hasAttribute("data-failed")) { return; }
+    try {
+      var spec = JSON.parse(block.textContent);
+      var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
+      var config = { displaylogo: false, responsive: true };
+      window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
+      drawn.push(box);
+      if (spec.steps && spec.steps.length > 1) { addSteps(box, spec); }
+    } catch (error) {
+      try { window.Plotly.purge(box); } catch (ignored) { /* nothing was drawn */ }
+      box.setAttribute("data-failed", "");
+      box.className += " figure-failed";
+      box.textContent = "This figure could not be drawn (" + String(error && error.message || error) +
+        "); its values are in the downloads below.";
+    }
   }
 
   /* A figure is drawn when it comes near the screen, not all at load: each costs ~15 ms, so a

@@ -1,4 +1,5 @@
-/* Theme: follow prefers-color-scheme until the user picks one; the choice lives in localStorage. */
+/* Theme: follow prefers-color-scheme until the user picks one; the choice lives in localStorage.
+   Also what every page needs when printed (collapsed blocks opened). */
 (function () {
   "use strict";
   var KEY = "reportgen-theme";
@@ -12,6 +13,17 @@
     document.documentElement.setAttribute("data-theme", theme);
     document.dispatchEvent(new CustomEvent("reportgen-theme", { detail: theme }));
   }
+  /* Printing opens every collapsed block (logs, attributes, JSON): no CSS rule shows the content
+     of a closed <details> in Chromium. The ones opened here close again after printing. */
+  var openedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    openedForPrint = Array.prototype.slice.call(document.querySelectorAll("details:not([open])"));
+    openedForPrint.forEach(function (block) { block.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    openedForPrint.forEach(function (block) { block.open = false; });
+    openedForPrint = [];
+  });
   window.reportgenTheme = current;
   apply(current());
   document.addEventListener("DOMContentLoaded", function () {
