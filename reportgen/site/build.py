@@ -518,8 +518,9 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
             continue
         folder = staging / plan.project_slugs[project.folder]
         rows = _rows(manifest, project.folder)
-        out.write_file(folder / "catalog-data.js", render_catalog_js(project.name, rows))
-        out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems)))
+        catalog_js = render_catalog_js(project.name, rows)  # rendered once: the page loads it by its hash
+        out.write_file(folder / "catalog-data.js", catalog_js)
+        out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems, catalog_js)))
 
 
 def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
