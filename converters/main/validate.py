@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -129,7 +130,31 @@ def check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog
 
     ``parsed``: the rows were written from parsed legacy values (legacy -> main),
     whose datetimes were formatted and whose JSON was dumped on the way in, so
-    only the UUIDs are left to check."""
+    only the UUIDs are left to check.
+
+    Text that is not UTF-8 is read with its bytes kept (``_lenient_text``): a uuid, a datetime
+    or a JSON value made of such bytes is reported as what it fails to be (``_check_text`` says
+    it is not UTF-8), instead of stopping the check when sqlite3 cannot decode it."""
+    with _lenient_text(conn):
+        _check_values(conn, revision, log, parsed)
+    if parsed:
+        return
+    for table, cols in TABLES.items():
+        _check_text(conn, table, [c.name for c in cols if c.kind in ("text", "json")], log)
+        with _lenient_text(conn):
+            _check_json(conn, table, [c.name for c in cols if c.kind == "json" and c.name != "repository_metadata"], log)
+
+
+@contextmanager
+def _lenient_text(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        yield
+    finally:
+        conn.text_factory = str
+
+
+def _check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog, parsed: bool) -> None:
     for table, cols in TABLES.items():
         for col in cols:
             if revision and col.name != "id" and not is_nullable(col, revision):
@@ -144,11 +169,6 @@ def check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog
                 for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
                     if value is not None and not _is_datetime(value):
                         log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not a datetime ({STORED_DATETIME_FORM}): {value!r}")
-    if parsed:
-        return
-    for table, cols in TABLES.items():
-        _check_text(conn, table, [c.name for c in cols if c.kind in ("text", "json")], log)
-        _check_json(conn, table, [c.name for c in cols if c.kind == "json" and c.name != "repository_metadata"], log)
 
 
 def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:

@@ -139,3 +139,13 @@ def test_a_legacy_uuid_or_datetime_with_a_trailing_newline_is_refused(tmp_path):
 def test_one_step_is_one_step(tmp_path, main_0000):
     run = run_cli("archive", "migrate", main_0000, tmp_path / "back.zip", "--to", "0.13")
     assert run.code == 0 and "(zip, 1 step)" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("column", ["uuid", "ctime"])
+def test_bytes_that_are_not_utf8_are_reported_not_a_crash(tmp_path, main_0000, column):
+    """sqlite3 cannot decode such text: validate and main -> main stopped with exit 70."""
+    src = edit_main(main_0000, tmp_path / "raw.aiida", f"UPDATE db_dbnode SET {column} = CAST(x'ff41' AS TEXT) WHERE id = 2")
+    assert f"db_dbnode[2].{column}" in {p.path for p in _errors(src)}
+    assert run_cli("archive", "validate", src).code == 65
+    run = run_cli("archive", "migrate", src, tmp_path / "out.aiida", "--to", "main_0001")
+    assert_one_error_line(run, 65, "raw.aiida", f"db_dbnode[2].{column}")
