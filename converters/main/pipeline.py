@@ -59,9 +59,9 @@ def check_staged_rows(staged: Staged, revision: str) -> None:
             if first is not None:
                 reason = f"{_row_where(staged, conn, first.path)}: {first.message}; {revision} cannot hold it"
                 raise BadInputError(staged.file, reason, staged.member)
-            check_references(conn, staged, revision)
-            drop_left_out(conn)
-            conn.commit()
+            if check_references(conn, staged, revision):
+                drop_left_out(conn)
+                conn.commit()
     finally:
         conn.close()
 

@@ -29,9 +29,10 @@ _UNKNOWN_MEMBERS = (
 )
 
 
-def check_references(conn: sqlite3.Connection, staged: Staged, target: str, skipped: tuple[str, ...] = ()) -> None:
+def check_references(conn: sqlite3.Connection, staged: Staged, target: str, skipped: tuple[str, ...] = ()) -> bool:
     """Refuse a row naming a missing row, and report the links and members to leave out
-    (the module docstring); ``skipped``: tables the ``target`` version does not write."""
+    (the module docstring); ``skipped``: tables the ``target`` version does not write.
+    Returns whether any are to be left out."""
     for table, column, referred, _ in FOREIGN_KEYS:
         if table in LEFT_OUT or table in skipped:
             continue
@@ -44,15 +45,20 @@ def check_references(conn: sqlite3.Connection, staged: Staged, target: str, skip
                 f"{where}: {shown(found[1])} is not in {place}; the {target} archive would name a row it does not hold",
                 staged.member,
             )
+    left_out = False
     for pk, inp, out in read_batched(conn, _DANGLING_LINKS, staged.file):
         staged.log.add("error", "dangling-link", f"db_dblink[{pk}]", f"link {shown(inp)} -> {shown(out)} names a node not in db_dbnode; dropped", staged.member)
+        left_out = True
     for pk, group, node in read_batched(conn, _UNKNOWN_MEMBERS, staged.file):
         staged.log.add("error", "unknown-group-member", f"db_dbgroup_dbnodes[{pk}]", f"member {shown(node)} of group {shown(group)} is not a node (or the group is unknown); dropped", staged.member)
+        left_out = True
+    return left_out
 
 
 def drop_left_out(conn: sqlite3.Connection) -> None:
     """Delete the links and members ``check_references`` reported, from a staged database that
-    is copied whole into the output (legacy -> main resolved its links by join: none are left)."""
+    is copied whole into the output (legacy -> main resolved its links by join: none are left,
+    and this is not called)."""
     conn.execute(f"DELETE FROM db_dblink WHERE id IN (SELECT id FROM ({_DANGLING_LINKS}))")
     conn.execute(f"DELETE FROM db_dbgroup_dbnodes WHERE id IN (SELECT id FROM ({_UNKNOWN_MEMBERS}))")
 
