@@ -100,10 +100,11 @@ def build_plan(file: Path, data: object) -> RestorePlan:
     """Member -> target for every file the role nodes carry; paths are checked here."""
     targets: dict[str, Target] = {}
     directories: list[str] = []
-    attributes = _object(file, data, "$").get("node_attributes", {})
-    nodes = _object(file, _object(file, data, "$").get("export_data", {}), "$.export_data").get("Node", {})
-    for pk, node in _object(file, nodes, "$.export_data.Node").items():
-        attrs = _object(file, attributes, "$.node_attributes").get(pk) or {}
+    root = _object(file, data, "$")
+    attributes = _object(file, root.get("node_attributes", {}), "$.node_attributes")
+    export_data = _object(file, root.get("export_data", {}), "$.export_data")
+    for pk, node in _object(file, export_data.get("Node", {}), "$.export_data.Node").items():
+        attrs = attributes.get(pk) or {}
         role = attrs.get("entropy_role") if isinstance(attrs, dict) else None
         if role not in (g.ROLE_RAW, g.ROLE_GIT, g.ROLE_OTHER):
             continue
