@@ -199,16 +199,21 @@ def check_manifest(manifest: Manifest) -> None:
     for value in manifest.projects.values():
         _check_slug(value["slug"])
         _check_files(project_written(value).files)
-    _check_files(manifest.files.files if isinstance(manifest.files, Written) else manifest.files)
+    _check_files(_names(manifest.files))
     for entries in manifest.jobs.values():
         for job_id, entry in entries.items():
             _check_slug(entry.slug)
-            _check_files(entry.files.files if isinstance(entry.files, Written) else entry.files)
+            _check_files(_names(entry.files))
             row = entry.row
             if len(row) != len(_ROW_TYPES) or not all(type(v) is t for v, t in zip(row, _ROW_TYPES)):
                 raise ValueError(f"catalog row of {job_id!r} is not one the build writes")
             if row[1] != f"{entry.slug}.html" or row[5] not in STATUSES:  # the href is published as a link
                 raise ValueError(f"catalog row of {job_id!r} does not match its job")
+
+
+def _names(files: Written | tuple) -> tuple:
+    """The file names of a record, or of an entry read before the build recorded it (a bare list)."""
+    return files.files if isinstance(files, Written) else files
 
 
 def _check_slug(slug: object) -> None:

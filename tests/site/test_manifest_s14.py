@@ -16,18 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.site.build import BuildOptions, build_site
+from reportgen.site.build import build_site
 from tests.invariants import tree_digest
 from tests.site.helpers import site_digest
-
-QUIET = BuildOptions(workers=1, show_progress=False)
-
-
-@pytest.fixture(scope="module")
-def full_site(example_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("manifest-s14") / "site"
-    build_site(example_store, site, QUIET)
-    return site
+from tests.site.test_incremental_repair import QUIET, full_site  # noqa: F401 (a fixture)
 
 
 def _edit_manifest(site: Path, edit: Callable[[dict], None]) -> None:
