@@ -201,3 +201,14 @@ def test_another_users_output_in_a_sticky_folder_is_refused_before_the_work(
     run = Run(proc.returncode, proc.stdout, proc.stderr)
     assert_one_error_line(run, 73, "belongs to another user in a sticky folder", f"'{target}'")
     assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_folder_that_refuses_new_files_whatever_its_permissions_say_is_exit_73(
+        tmp_path: Path, store: Path, command: str) -> None:
+    """``/proc`` takes no new files although root passes every permission check there: each
+    command failed at its own first work file (74 naming a staging file, or 66)."""
+    archive = tmp_path / "a.aiida"
+    _ok("export", store, "-o", archive)
+    run = run_cli(*COMMANDS[command](store, archive, Path("/proc")))
+    assert_one_error_line(run, 73, "cannot create files in this folder", "'/proc")
