@@ -21,6 +21,7 @@ from converters.containers import Archive, Limits, OutMember, check_output, gues
 from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
+from converters.validate import files_used_as_folders
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, steps_text, version_index
 from converters.workdirs import work_folder
@@ -96,8 +97,21 @@ def migrate_opened(
     return MigrationResult(
         str(archive.path), source_version, archive.container, str(dst), steps[-1][1] if steps else source_version,
         fmt,
-        tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(notes),
+        tuple(f"{a} -> {b}" for a, b in steps), tuple(archive.listing.warnings) + tuple(notes) + _clash_notes(archive),
     )  # fmt: skip
+
+
+def _clash_notes(archive: Archive) -> tuple[str, ...]:
+    """A repository file that is also the folder of other files is copied as it is (a legacy
+    step keeps the input's repository byte for byte, as aiida-core does), so the output is
+    as invalid as the input; the user is told here rather than only by ``archive validate``."""
+    clashes = list(files_used_as_folders(archive.listing.members))
+    if not clashes:
+        return ()
+    file, inside = clashes[0]
+    more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+    return (f"{file}: a file, and also the folder of {inside!r}{more}; copied as it is, so the output is as invalid "
+            "as the input (`archive validate` lists each; `--to main_0001` keeps the folder and reports the file)",)
 
 
 def _migrate_streaming(archive: Archive, metadata: dict, steps: list[tuple[str, str]], dst: Path, fmt: str,
