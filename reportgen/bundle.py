@@ -159,27 +159,29 @@ def build_parameter_lines(parameters: dict) -> list[tuple[str, str]]:
 
 
 def list_payload(bag: Path) -> list[str]:
-    """Every regular file under data/, as bag-relative posix paths, sorted.  Symlinks are left out
-    and never followed (``list_links`` names them): a payload behind a link is not in the bag."""
-    found: list[str] = []
-    if not (bag / PAYLOAD).is_dir() or (bag / PAYLOAD).is_symlink():  # each manifest entry: missing
-        return found
-    for top, _dirs, files in walk_bag(bag / PAYLOAD):
-        found += [Path(top, n).relative_to(bag).as_posix() for n in files if not os.path.islink(Path(top, n))]
-    return sorted(found)
+    """Every regular file under data/, as bag-relative posix paths, sorted (``list_bag``)."""
+    return list_bag(bag)[0]
 
 
-def list_links(bag: Path) -> list[tuple[str, str]]:
-    """Every symlink anywhere in the bag (tag files, data/, folders), with its target, sorted.
+def list_bag(bag: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """One walk of the bag: every regular file under data/ (bag-relative posix paths), and every
+    symlink anywhere (tag files, data/, folders) with its target; both sorted.
 
-    os.walk lists a link to a folder among the folders and does not enter it, so the links are
-    picked out of both lists here; without this a linked folder was silently skipped."""
-    links = []
+    Symlinks are never followed: a payload behind a link is not in the bag.  os.walk lists a link
+    to a folder among the folders and does not enter it, so links are picked out of both lists;
+    without this a linked folder was silently skipped."""
+    payload: list[str] = []
+    links: list[tuple[str, str]] = []
     for top, dirs, files in walk_bag(bag):
+        rel = Path(top).relative_to(bag)
+        in_payload = rel.parts[:1] == (PAYLOAD,)  # data/ itself a link: listed as one, never entered
         for name in dirs + files:
-            if os.path.islink(Path(top, name)):
-                links.append((Path(top, name).relative_to(bag).as_posix(), os.readlink(Path(top, name))))
-    return sorted(links)
+            path = Path(top, name)
+            if os.path.islink(path):
+                links.append(((rel / name).as_posix(), os.readlink(path)))
+            elif in_payload and name in files:
+                payload.append((rel / name).as_posix())
+    return sorted(payload), sorted(links)
 
 
 def walk_bag(top: Path):
@@ -245,9 +247,9 @@ def verify_bundle(bundle: Path | str) -> VerifyReport:
         raise BadInputError(bag, "not a BagIt bag (no bagit.txt)")
     if (bag / "fetch.txt").exists():
         raise BadInputError(bag, "fetch.txt is not allowed: an audit bundle must be self-contained", "fetch.txt")
-    links = list_links(bag)
+    files, links = list_bag(bag)
     problems = [f"symlink: {rel!r} -> {target!r} (a bag holds no links; never followed)" for rel, target in links]
-    payload = set(list_payload(bag))
+    payload = set(files)
     manifests = {name: read_manifest(bag, f"manifest-{name}.txt", problems) for name in ALGORITHMS}
     tagmanifests = {name: read_manifest(bag, f"tagmanifest-{name}.txt", problems) for name in ALGORITHMS}
     listed = set().union(*(set(m) for m in manifests.values()))
