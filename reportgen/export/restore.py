@@ -69,6 +69,7 @@ class Target:
 class RestorePlan:
     targets: dict[str, Target]  # member name -> target
     directories: tuple[str, ...]
+    symlinks: tuple[tuple[str, str], ...] = ()  # (path, target): made last, never followed
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,12 @@ class RestoreSummary:
     bytes: int
     origin: str  # read_origin: "complete", "selective" or "unknown"
     notes: tuple[str, ...] = field(default=())
+    symlinks: int = 0
 
     def render(self) -> str:
         text = f"restored {self.path}: {self.files} files ({self.bytes} bytes), {self.repositories} git repositories"
+        if self.symlinks:
+            text += f", {self.symlinks} symlinks"
         if self.origin == "selective":
             text += " (a selective export: only the exported projects and jobs)"
         elif self.origin == "unknown":
@@ -100,6 +104,7 @@ def build_plan(file: Path, data: object) -> RestorePlan:
     """Member -> target for every file the role nodes carry; paths are checked here."""
     targets: dict[str, Target] = {}
     directories: list[str] = []
+    symlinks: list[tuple[str, str]] = []
     root = _object(file, data, "$")
     attributes = _object(file, root.get("node_attributes", {}), "$.node_attributes")
     export_data = _object(file, root.get("export_data", {}), "$.export_data")
@@ -124,28 +129,32 @@ def build_plan(file: Path, data: object) -> RestorePlan:
                 refs=_refs(file, item, at),
             )
         directories += [read_target_path(file, d, at) for at, d in _items(file, attrs, "entropy_directories", where)]
+        if role == g.ROLE_OTHER:
+            symlinks += [(read_target_path(file, s, at), read_link_target(file, s, at))
+                         for at, s in _items(file, attrs, "entropy_symlinks", where)]
     if not targets:
         raise BadInputError(file, "no data_store files in this archive (was it written by reportgen export?)")
-    check_plan_paths(file, list(targets.values()), directories)
-    return RestorePlan(targets, tuple(sorted(set(directories))))
+    check_plan_paths(file, list(targets.values()), directories, [path for path, _ in symlinks])
+    return RestorePlan(targets, tuple(sorted(set(directories))), tuple(sorted(symlinks)))
 
 
-def check_plan_paths(file: Path, targets: list[Target], directories: list[str]) -> None:
+def check_plan_paths(file: Path, targets: list[Target], directories: list[str], symlinks: list[str] = ()) -> None:
     """Refuse a plan whose paths collide: one path twice, a file (or a repository) inside a
-    file, or anything inside a repository.  The last one matters most: a repository is
-    rebuilt from its bundle alone, and a carried ``config`` or ``objects/info/alternates``
-    inside it would be read by git, whose config can name commands to run."""
+    file or a symlink, or anything inside a repository.  The last one matters most: a
+    repository is rebuilt from its bundle alone, and a carried ``config`` or
+    ``objects/info/alternates`` inside it would be read by git, whose config can name commands
+    to run.  Nothing inside a symlink also means nothing is ever written through one."""
     kinds: dict[str, str] = {}
-    for target in targets:
-        if target.path in kinds:
-            raise BadInputError(file, f"{target.path!r} is listed twice in the archive's file list", "data.json")
-        kinds[target.path] = target.kind
-    for path in [t.path for t in targets] + directories:
+    for path, kind in [(t.path, t.kind) for t in targets] + [(path, "symlink") for path in symlinks]:
+        if path in kinds:
+            raise BadInputError(file, f"{path!r} is listed twice in the archive's file list", "data.json")
+        kinds[path] = kind
+    for path in list(kinds) + directories:
         parts = path.split("/")
         for depth in range(1, len(parts)):
             above = "/".join(parts[:depth])
-            if kinds.get(above) == "file":
-                raise BadInputError(file, f"{path!r} is inside {above!r}, which the archive lists as a file", "data.json")
+            if kinds.get(above) in ("file", "symlink"):
+                raise BadInputError(file, f"{path!r} is inside {above!r}, which the archive lists as a {kinds[above]}", "data.json")
             if kinds.get(above) == "bundle":
                 raise BadInputError(file, f"{path!r} is inside the git repository {above!r}, which is rebuilt from its bundle alone", "data.json")
     for path in directories:
@@ -219,6 +228,21 @@ def read_target_path(file: Path, item: dict, at: str) -> str:
     else:
         rel = _text(file, item, "path", at)
     return check_rel_path(file, rel)
+
+
+def read_link_target(file: Path, item: dict, at: str) -> str:
+    """A symlink's target as recorded (``target``, or ``target_hex`` for bytes that are not UTF-8):
+    any text but empty or holding NUL.  It is only ever stored, never followed or checked."""
+    if "target_hex" in item:
+        try:
+            target = bytes.fromhex(item["target_hex"]).decode("utf-8", "surrogateescape")
+        except (TypeError, ValueError):
+            raise BadInputError(file, f"{at}.target_hex: not hex digits", "data.json") from None
+    else:
+        target = item.get("target")
+    if not isinstance(target, str) or not target or "\0" in target:
+        raise BadInputError(file, f"{at}.target: not a symlink target", "data.json")
+    return target
 
 
 def check_size(file: Path, size: object) -> int:
@@ -376,7 +400,8 @@ def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output:
         with staging_tree(output) as staging:
             with work_folder(output) as bundles:
                 summary = write_plan(arc, plan, staging, bundles, archive, output)
-            summary = RestoreSummary(str(output), summary[0], summary[1], summary[2], read_origin(metadata))
+            summary = RestoreSummary(str(output), summary[0], summary[1], summary[2], read_origin(metadata),
+                                     symlinks=len(plan.symlinks))
             replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     except OSError as exc:
         raise WriteError(exc.filename or output, exc.strerror or str(exc)) from None
@@ -412,4 +437,7 @@ def write_plan(arc: containers.Archive, plan: RestorePlan, staging: Path, bundle
         (staging / rel).mkdir(parents=True, exist_ok=True)
     for target in files:
         finish_file(staging, target)
+    for rel, pointed in plan.symlinks:  # last: no path is inside one (check_plan_paths), nothing follows them
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(pointed, staging / rel)
     return len(files), len(repos), total
