@@ -27,12 +27,13 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import numpy.lib.format as npy_format
 
 try:
     from numpy.lib.format import drop_metadata
@@ -82,6 +83,25 @@ class RepoFile:
     content: bytes | None = None
     store_path: str | None = None  # relative to the data_store root
     stored: StoreFile | None = None  # what was recorded of it: the writer checks the bytes it streams against it
+    spooled: SpooledFile | None = None  # an .npy a reader worker wrote into the export's work folder
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """A file a reader worker wrote into the export's work folder (a large ``.npy``): the writer
+    streams it into the archive, checking these, and removes it."""
+
+    path: str  # absolute
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ArrayFiles:
+    """The ``.npy`` files of one output's ArrayData as the worker wrote them, and each array's shape."""
+
+    shapes: Mapping[str, tuple[int, ...]]  # "values", "times" -> shape (the node's ``array|<name>``)
+    files: tuple[RepoFile, ...]  # "<name>.npy", in the order of their names
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,7 @@ class JobInputs:
     workflow_files: Mapping[str, bytes] = field(default_factory=dict)
     parameters: bytes | None = None
     raw_files: tuple[StoreFile, ...] = ()
+    arrays: Mapping[str, ArrayFiles] = field(default_factory=dict)  # outputs already written as .npy files
 
 
 @dataclass(frozen=True)
@@ -228,16 +249,56 @@ def build_jsonable(value: Any) -> Any:
     return value
 
 
+TIMES_DTYPE = np.dtype("<U24")  # times.npy: "YYYY-MM-DDTHH:MM:SS.mmmZ" or ""
+
+
 def render_npy(array: np.ndarray) -> bytes:
-    """``.npy`` bytes as ``numpy.save`` writes them (AiiDA's ArrayData format), no pickles.
+    """``.npy`` bytes as ``numpy.save`` writes them (AiiDA's ArrayData format), no pickles."""
+    array = np.ascontiguousarray(array)  # as numpy.save: a 0-d array is saved with shape (1,)
+    return b"".join(render_npy_chunks(array.shape, array.dtype, [array]))
+
+
+def render_npy_chunks(shape: tuple[int, ...], dtype: np.dtype, blocks: Iterable[np.ndarray]) -> Iterator[bytes]:
+    """The ``.npy`` of an array given as blocks in C order, byte for byte what ``numpy.save`` writes
+    for the whole array (its header, then the raw values), without ever holding the whole.
 
     The dtype's metadata (h5py's enum labels, at any depth of a compound) is
     dropped first: ``.npy`` cannot hold it, and numpy would say so on stderr.
     """
-    buffer = io.BytesIO()
-    array = np.ascontiguousarray(array)
-    np.save(buffer, array.view(drop_metadata(array.dtype)), allow_pickle=False)
-    return buffer.getvalue()
+    dtype = drop_metadata(np.dtype(dtype))
+    yield render_npy_header(shape, dtype)
+    for block in blocks:
+        yield np.ascontiguousarray(block).reshape(-1).view(np.uint8).data  # the raw bytes, no copy
+
+
+def render_npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """The header ``numpy.save`` writes for a C-ordered array: numpy's own header writers, in
+    numpy's order (1.0 when it fits, else 2.0, else 3.0 for names outside latin-1)."""
+    fields = {"descr": npy_format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+    for writer in (npy_format.write_array_header_1_0, npy_format.write_array_header_2_0, _write_header_3_0):
+        buffer = io.BytesIO()
+        try:
+            writer(buffer, fields)
+        except ValueError:  # too long for 1.0 (UnicodeEncodeError is one too: non-latin-1 names)
+            continue
+        return buffer.getvalue()
+    raise ValueError(f"numpy cannot write an .npy header for {dtype}")
+
+
+def _write_header_3_0(fp: io.BytesIO, fields: dict) -> None:
+    """Format 3.0 (UTF-8 field names) has no public writer; the one ``numpy.save`` itself uses."""
+    private = getattr(npy_format, "_write_array_header", None)
+    if private is None:
+        from numpy.lib import _format_impl  # numpy >= 2
+
+        private = _format_impl._write_array_header
+    private(fp, fields, (3, 0))
+
+
+def render_time_arrays(blocks: Iterable[tuple[datetime | None, ...]]) -> Iterator[np.ndarray]:
+    """Parsed times, block by block, as the rows of ``times.npy``."""
+    for block in blocks:
+        yield np.array(render_times(block), dtype=TIMES_DTYPE)
 
 
 def render_times(times: tuple[datetime | None, ...]) -> list[str]:
@@ -458,7 +519,8 @@ def build_calc_graph(name: str, inputs: JobInputs, params: dict[str, Any] | None
         nodes.append(node_params)
         links.append(GraphLink(node_params.uuid, calc_uuid, "parameters", "input_calc"))
     for output in group.outputs if group else ():
-        data = build_output_node(output, inputs.outputs.get(output.hdf5_path), ctx)
+        data = build_output_node(output, inputs.outputs.get(output.hdf5_path), ctx,
+                                 inputs.arrays.get(output.hdf5_path))
         if data is None:
             logs.append(_skipped_output_log(output, calc_uuid, ctx))
             continue
@@ -522,19 +584,25 @@ def _skipped_output_log(output: Output, calc_uuid: str, ctx: _JobContext) -> Gra
 
 
 # ---------------------------------------------------------------- one output
-def build_output_node(output: Output, data: OutputData | None, ctx: _JobContext) -> GraphNode | None:
+def build_output_node(output: Output, data: OutputData | None, ctx: _JobContext, arrays: ArrayFiles | None = None
+                      ) -> GraphNode | None:
     """ArrayData for numbers (values.npy + times.npy), Str/List/Dict for strings and JSON.
 
-    None when the values are not available whole (too large, strided, unreadable).
+    ``arrays``: the output's ``.npy`` files, already written by the reader
+    worker (large arrays are never held whole); else they are rendered here
+    from ``data``.  None when the values are not available whole (too large,
+    strided, unreadable).
     """
+    if arrays is not None:
+        return _array_node(output, arrays.shapes, arrays.files, ctx)
     if output.kind == "missing":
         times = render_times(data.times) if data is not None else []
-        return _array_node(output, {"times": np.array(times, dtype="<U24")}, ctx)
+        return _rendered_array_node(output, {"times": np.array(times, dtype=TIMES_DTYPE)}, ctx)
     if data is None or not data.complete or output.too_large:
         return None
     times = render_times(data.times)
     if isinstance(data.values, np.ndarray) and not data.values.dtype.hasobject and output.kind != "str":
-        return _array_node(output, {"values": data.values, "times": np.array(times, dtype="<U24")}, ctx)
+        return _rendered_array_node(output, {"values": data.values, "times": np.array(times, dtype=TIMES_DTYPE)}, ctx)
     values = build_jsonable(list(data.values))
     return _python_node(output, values, times, ctx)
 
@@ -554,9 +622,14 @@ def _output_extras(output: Output, times: list[str] | None = None) -> dict[str, 
     return extras
 
 
-def _array_node(output: Output, arrays: dict[str, np.ndarray], ctx: _JobContext) -> GraphNode:
-    attributes = {f"array|{name}": list(array.shape) for name, array in sorted(arrays.items())}
+def _rendered_array_node(output: Output, arrays: dict[str, np.ndarray], ctx: _JobContext) -> GraphNode:
     files = tuple(RepoFile(f"{name}.npy", content=render_npy(array)) for name, array in sorted(arrays.items()))
+    return _array_node(output, {name: array.shape for name, array in arrays.items()}, files, ctx)
+
+
+def _array_node(output: Output, shapes: Mapping[str, tuple[int, ...]], files: tuple[RepoFile, ...], ctx: _JobContext
+                ) -> GraphNode:
+    attributes = {f"array|{name}": list(shape) for name, shape in sorted(shapes.items())}
     return GraphNode(
         uuid=ctx.uuid(f"output/{output.hdf5_path}"),
         node_type=ARRAY,

@@ -8,6 +8,12 @@ then stream the members into
 ``converters.containers.write_archive``: each job's graph is built and its
 repository files written one job at a time, and ``metadata.json`` and
 ``data.json`` go last, when every node is known (readers accept any order).
+
+Memory stays bounded whatever the datasets hold: a reader worker writes each
+large ``.npy`` (an output's values or times) into a work folder next to the
+output, in blocks, and hands the writer only its path, size and SHA-256; the
+writer streams it into the archive and removes it.  The work folder goes
+with the run, whatever ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,15 +40,18 @@ from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
-from reportgen.records import Job, JobRef, ProjectScan, ReadLimits, StoreScan
+from reportgen.records import Job, JobRef, OutputData, ProjectScan, ReadLimits, StoreScan
 
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
 CHUNK = 1024 * 1024
 CHANGED = "changed while it was read; rerun when the job is done"
-JOB_WINDOW = 4  # jobs read ahead per worker: bounds the graphs (and arrays) held in memory
-# Full values for the data nodes; the raw HDF5 file carries anything larger anyway.
+JOB_WINDOW = 4  # jobs read ahead per worker: bounds the pieces held in memory and the work files on disk
+# Outputs up to this size become data nodes (the raw HDF5 file carries anything larger anyway).  Not a
+# memory bound: their .npy files are streamed through the work folder (docs/export.md, "Memory").
 EXPORT_LIMITS = ReadLimits(max_read_bytes=512 * 1024**2)
+INLINE_NPY_BYTES = 64 * 1024  # a smaller .npy travels inside its job's piece ...
+INLINE_JOB_BYTES = 4 * 1024**2  # ... while the job's inline ones stay under this; larger ones are work files
 
 
 @dataclass(frozen=True)
@@ -215,15 +226,17 @@ def job_file_paths(ref: JobRef, listing: StoreListing) -> list[str]:
 # ---------------------------------------------------------------- per job (in the readers' worker pool)
 @dataclass(frozen=True)
 class JobPiece:
-    """What one job gives the archive: its record and its part of the graph (with .npy bytes)."""
+    """What one job gives the archive: its record and its part of the graph (small .npy files inline,
+    larger ones as work files named in it)."""
 
     job: Job
     graph: g.Graph
 
 
 def read_job_piece(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache | None,
-                   raw: tuple[ListedFile, ...]) -> JobPiece:
-    """Read one job (records, every output in one open, git blobs, file hashes) and build its graph.
+                   raw: tuple[ListedFile, ...], work: Path) -> JobPiece:
+    """Read one job (records, every output in one open, git blobs, file hashes) and build its graph;
+    large ``.npy`` files are written into the work folder ``work``.
 
     Runs in a sandboxed worker of ``reportgen.readers.sandbox``: libhdf5 never runs in the writer.
     """
@@ -232,57 +245,142 @@ def read_job_piece(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitC
     own = commits is None
     commits = commits or CommitCache(limits)
     try:
-        return build_piece(root, read_job(root, ref, limits, commits), raw, commits, with_outputs=True)
+        return build_piece(root, read_job(root, ref, limits, commits), raw, commits, work)
     finally:
         if own:
             commits.close()
 
 
-def build_piece(root: Path, job: Job, raw: tuple[ListedFile, ...], commits: CommitCache, with_outputs: bool
+def build_piece(root: Path, job: Job, raw: tuple[ListedFile, ...], commits: CommitCache, work: Path | None
                 ) -> JobPiece:
+    """The job's piece; its outputs are read (into ``work``) unless ``work`` is None."""
+    outputs, arrays = read_outputs(root, job, work) if work is not None else ({}, {})
     inputs = g.JobInputs(
         job=job,
-        outputs=read_outputs(root, job) if with_outputs else {},
+        outputs=outputs,
         workflow_files=commits.read_blobs(repo_path(root, job.project, "workflow.git"), job.workflow),
         parameters=commits.read_blobs(repo_path(root, job.project, "params.git"), job.params).get("parameters.json"),
         raw_files=read_store_files(root, raw),
+        arrays=arrays,
     )
     return JobPiece(job, g.build_job_graph(inputs))
 
 
-def crashed_piece(root: Path, ref: JobRef, limits: ReadLimits, reason: str, raw: tuple[ListedFile, ...]
-                  ) -> JobPiece:
+def crashed_piece(root: Path, ref: JobRef, limits: ReadLimits, reason: str, raw: tuple[ListedFile, ...],
+                  work: Path) -> JobPiece:
     """The piece of a job whose reader crashed: built in the writer without touching its HDF5 file."""
     from reportgen.readers.sandbox import crashed_job
 
     commits = CommitCache(limits)
     try:
-        return build_piece(root, crashed_job(root, ref, limits, reason), raw, commits, with_outputs=False)
+        return build_piece(root, crashed_job(root, ref, limits, reason), raw, commits, None)
     finally:
         commits.close()
 
 
-def read_outputs(root: Path, job: Job) -> dict[str, Any]:
-    """Full values of every output the HDF5 reader can give whole, all in one open; unreadable ones left out."""
-    from reportgen.readers.hdf5 import read_outputs_available
+def read_outputs(root: Path, job: Job, work: Path) -> tuple[dict[str, OutputData], dict[str, g.ArrayFiles]]:
+    """Every output the HDF5 reader can give whole, all in one open; unreadable ones left out.
+
+    Plain arrays (and the times of a "missing" output) come back as their
+    ``.npy`` files, written block by block (``write_output_arrays``); the rest
+    (strings, JSON, references) as ``OutputData``.  If reading fails, the work
+    files written for the job so far are removed before the error goes on.
+    """
+    from reportgen.readers.hdf5 import read_outputs_streamed
 
     if not job.hdf5_file or job.status == "corrupt":
-        return {}
+        return {}, {}
     wanted = [o.hdf5_path for group in job.nodes for o in group.outputs if not (o.too_large or o.kind == "empty")]
     if not wanted:
-        return {}
-    return read_outputs_available(root / job.hdf5_file, wanted, EXPORT_LIMITS)
+        return {}, {}
+    spool = NpySpool(work)
+    try:
+        found = read_outputs_streamed(root / job.hdf5_file, wanted, EXPORT_LIMITS, spool.write_output)
+    except BaseException:
+        spool.remove(0)
+        raise
+    outputs = {path: data for path, data in found.items() if isinstance(data, OutputData)}
+    return outputs, {path: files for path, files in found.items() if isinstance(files, g.ArrayFiles)}
 
 
-def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers: int) -> Iterator[JobPiece]:
-    """Each job's piece in store order, from the readers' sandboxed pool, a few jobs ahead of the writer."""
+@dataclass
+class NpySpool:
+    """The ``.npy`` files of one job, as its reader worker writes them: a small one inline (while the
+    job's inline bytes stay within ``INLINE_JOB_BYTES``), any other one as a work file in ``folder``,
+    hashed while it is written.  Never more than one block of values in memory."""
+
+    folder: Path
+    inline_left: int = INLINE_JOB_BYTES
+    written: list[Path] = field(default_factory=list)
+
+    def write_output(self, blocks: Any) -> g.ArrayFiles:
+        """The files of one output (``reportgen.readers.hdf5.OutputBlocks``): values.npy and times.npy,
+        or times.npy alone.  Its own work files are removed if reading it fails (it shrank, say)."""
+        arrays: dict[str, tuple[tuple[int, ...], Any, Callable[[], Iterator[Any]]]] = {}
+        if blocks.values is not None:
+            arrays["values"] = (blocks.values.shape, blocks.values.dtype, blocks.values.blocks)
+        arrays["times"] = ((blocks.times.count,), g.TIMES_DTYPE, lambda: g.render_time_arrays(blocks.times.blocks()))
+        first = len(self.written)
+        try:
+            files = tuple(self.write(f"{name}.npy", shape, dtype, read()) for name, (shape, dtype, read)
+                          in sorted(arrays.items()))
+        except BaseException:
+            self.remove(first)
+            raise
+        return g.ArrayFiles({name: shape for name, (shape, _, _) in arrays.items()}, files)
+
+    def write(self, name: str, shape: tuple[int, ...], dtype: Any, blocks: Iterator[Any]) -> g.RepoFile:
+        chunks = g.render_npy_chunks(shape, dtype, blocks)
+        values = math.prod(shape) * dtype.itemsize
+        if values <= min(INLINE_NPY_BYTES, self.inline_left):
+            self.inline_left -= values
+            return g.RepoFile(name, content=b"".join(chunks))
+        return g.RepoFile(name, spooled=self.write_file(chunks))
+
+    def write_file(self, chunks: Iterator[Any]) -> g.SpooledFile:
+        with work_file_errors(self.folder):
+            fd, name = tempfile.mkstemp(prefix="npy-", suffix=".npy", dir=self.folder)
+        self.written.append(Path(name))
+        digest, size = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:  # reads the HDF5 file: its errors are the reader's, not the disk's
+                with work_file_errors(name):
+                    fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            with work_file_errors(name):
+                fh.flush()
+        return g.SpooledFile(name, size, digest.hexdigest())
+
+    def remove(self, first: int) -> None:
+        """Remove the work files written since the ``first``-th."""
+        for path in self.written[first:]:
+            path.unlink(missing_ok=True)
+        del self.written[first:]
+
+
+@contextmanager
+def work_file_errors(where: object) -> Iterator[None]:
+    """A failed write into the work folder (disk full, EIO) is the output's (exit 74), never the job's:
+    the reader pool passes a ``WriteError`` on to the writer instead of marking the job unreadable."""
+    try:
+        yield
+    except OSError as exc:
+        raise WriteError(where, f"cannot write a work file of the export: {(exc.strerror or str(exc)).lower()}") from None
+
+
+def iter_job_pieces(root: Path, scan: StoreScan, listing: StoreListing, workers: int, work: Path
+                    ) -> Iterator[JobPiece]:
+    """Each job's piece in store order, from the readers' sandboxed pool, a few jobs ahead of the writer.
+
+    A generator: close it to stop the pool (its workers write into ``work``)."""
     from reportgen.readers.sandbox import iter_job_results
 
     refs = [ref for project in scan.projects for ref in project.jobs]
     raw = [tuple(listing.files[p] for p in job_file_paths(ref, listing)) for ref in refs]
     workers = workers or os.cpu_count() or 1
     return iter_job_results(root, refs, ReadLimits(), workers, work=read_job_piece, fallback=crashed_piece,
-                            window=JOB_WINDOW * workers, extra=[(r,) for r in raw])
+                            window=JOB_WINDOW * workers, extra=[(r, work) for r in raw])
 
 
 # ---------------------------------------------------------------- repositories
@@ -484,6 +582,8 @@ def iter_node_members(root: Path, piece: g.Graph) -> Iterator[containers.OutMemb
             name = f"{base}/{item.path}"
             if item.content is not None:
                 yield containers.OutMember(name, len(item.content), data=item.content)
+            elif item.spooled is not None:
+                yield containers.OutMember(name, item.spooled.size, chunks=read_work_chunks(item.spooled))
             else:
                 assert item.stored is not None
                 yield containers.OutMember(name, item.stored.size, chunks=read_store_chunks(root, item.stored))
@@ -522,6 +622,30 @@ def read_store_chunks(root: Path, stored: g.StoreFile) -> Iterator[bytes]:
     check_unchanged(path, stored.sha256, digest.hexdigest())
 
 
+def read_work_chunks(spooled: g.SpooledFile) -> Iterator[bytes]:
+    """A work file a reader worker wrote, in chunks, checked against its size and SHA-256 (both are
+    in the archive's member already), then removed: the work folder holds only what is still to come."""
+    path, digest, seen = Path(spooled.path), hashlib.sha256(), 0
+    try:
+        with open_work_file(path) as fh:
+            while seen < spooled.size and (chunk := fh.read(min(CHUNK, spooled.size - seen))):
+                digest.update(chunk)
+                seen += len(chunk)
+                yield chunk
+            extra = fh.read(1)
+    finally:
+        path.unlink(missing_ok=True)
+    if extra or seen != spooled.size or digest.hexdigest() != spooled.sha256:
+        raise WriteError(path, "work file of the export changed while it waited to be archived")
+
+
+def open_work_file(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise WriteError(path, f"work file of the export lost: {(exc.strerror or str(exc)).lower()}") from None
+
+
 def change_point(root: Path, rel: str) -> None:
     """``REPORTGEN_CHANGE_AT=<kind>:<data_store path>``: tests only, change that file for real between
     its hashing and its copying, as a node still writing its log does.
@@ -553,24 +677,26 @@ class _Counts:
 
 
 def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
-                 all_jobs: StoreScan, counts: _Counts, output: Path) -> Iterator[containers.OutMember]:
-    """Every member of the archive, one job at a time; metadata and data.json last."""
+                 all_jobs: StoreScan, counts: _Counts, output: Path, work: Path) -> Iterator[containers.OutMember]:
+    """Every member of the archive, one job at a time; metadata and data.json last.
+
+    Closing it (or an error in it) stops the reader pool before it returns."""
     data = counts.data = DataJson(options.user_email)
     bundled: set[str] = set()
-    pieces = iter_job_pieces(root, store, listing, options.workers)
-    for project in store.projects:
-        job_uuids, times = [], []
-        for _ref, piece in zip(project.jobs, pieces):
-            data.add(piece.graph)
-            counts.jobs += 1
-            job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
-            times.append(g.job_time(piece.job))
-            yield from iter_node_members(root, piece.graph)
-        repos = read_git_repos(root, project, output)
-        bundled.update(r.path for r in repos)
-        piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
-        data.add(piece)
-        yield from iter_node_members(root, piece)
+    with closing(iter_job_pieces(root, store, listing, options.workers, work)) as pieces:
+        for project in store.projects:
+            job_uuids, times = [], []
+            for _ref, piece in zip(project.jobs, pieces):
+                data.add(piece.graph)
+                counts.jobs += 1
+                job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
+                times.append(g.job_time(piece.job))
+                yield from iter_node_members(root, piece.graph)
+            repos = read_git_repos(root, project, output)
+            bundled.update(r.path for r in repos)
+            piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
+            data.add(piece)
+            yield from iter_node_members(root, piece)
     selected = bool(options.projects or options.jobs)
     files, dirs = other_files(root, listing, all_jobs, bundled, selected)
     piece = g.build_other_files_graph(files, dirs, g.EPOCH, {} if selected else listing.symlinks)
@@ -604,11 +730,14 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
-    members = iter_members(root, store, listing, options, all_jobs, counts, output)
-    if options.export_version == EXPORT_VERSION:
-        containers.write_archive(output, fmt, members, replace=options.force)
-    else:
-        write_other_version(output, fmt, options, members)
+    # the work folder holds the large .npy files on their way from the readers to the archive; the
+    # members are closed before it goes, which stops the readers writing into it
+    with work_folder(output) as work, closing(iter_members(root, store, listing, options, all_jobs, counts,
+                                                           output, work)) as members:
+        if options.export_version == EXPORT_VERSION:
+            containers.write_archive(output, fmt, members, replace=options.force)
+        else:
+            write_other_version(output, fmt, options, members)
     data = counts.data
     assert data is not None
     return ExportSummary(

@@ -16,6 +16,7 @@ libhdf5 is not safe on hostile files, so ``reportgen.readers.sandbox`` calls
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import math
 import os
@@ -732,6 +733,144 @@ def read_outputs_available(path: Path, hdf5_paths: tuple[str, ...] | list[str], 
         return {}
 
 
+# ---------------------------------------------------------------- values in bounded blocks (export)
+STREAM_BLOCK_BYTES = 4 * 1024**2  # values read from libhdf5 at a time when an output is streamed
+
+
+@dataclass(frozen=True)
+class ArrayBlocks:
+    """One array as the export saves it: its shape, dtype and its values in C order, in blocks
+    of at most ``STREAM_BLOCK_BYTES`` (whole rows when a row fits).  ``blocks()`` reads from the
+    open file: call it only inside the ``save`` of ``read_outputs_streamed``."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype  # as read (h5py's enum metadata kept; the .npy writer drops it)
+    blocks: Callable[[], Iterator[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class TimeBlocks:
+    """The first ``count`` rows of an output's ``<name>_time``, parsed, in slices of ``TIME_SLICE_ROWS``."""
+
+    count: int
+    blocks: Callable[[], Iterator[tuple[datetime | None, ...]]]
+
+
+@dataclass(frozen=True)
+class OutputBlocks:
+    """An output whose values are a plain array (numbers, bools, compounds of them), or a
+    "missing" one (``values`` None: only its times), to be streamed rather than held whole."""
+
+    hdf5_path: str
+    kind: OutputKind
+    values: ArrayBlocks | None
+    times: TimeBlocks
+
+
+class ShrunkWhileRead(BadInputError):
+    """A dataset returned fewer rows than its shape said when the read began (rewritten meanwhile)."""
+
+
+def read_outputs_streamed(path: Path, hdf5_paths: tuple[str, ...] | list[str], limits: ReadLimits,
+                          save: Callable[[OutputBlocks], Any], block_bytes: int = STREAM_BLOCK_BYTES
+                          ) -> dict[str, Any]:
+    """``read_outputs_available`` for the export, in bounded memory whatever the dataset size.
+
+    An output that would be read whole as a plain array (its values within
+    ``max_read_bytes``, not references, strings or compounds holding strings;
+    or a "missing" output, which is only times) is handed to ``save`` as
+    ``OutputBlocks`` while the file is open, and what ``save`` returns is kept
+    instead of an ``OutputData``.  An array over ``max_read_bytes`` is not read
+    at all: an ``OutputData`` with ``complete=False`` and no values.  Anything
+    else is read as ``read_outputs_available`` reads it (scalars, null
+    dataspaces, strings, references).  An output that cannot be read, or that
+    shrinks while ``save`` reads it, is left out.
+    """
+    try:
+        with open_checked(path, limits) as (f, too_large):
+            found: dict[str, Any] = {}
+            for hdf5_path in hdf5_paths:
+                try:
+                    item = _output_blocks(f, path, hdf5_path, limits, too_large, block_bytes)
+                    found[hdf5_path] = save(item) if isinstance(item, OutputBlocks) else item
+                except (BadInputError, InputMissingError):
+                    continue
+            return found
+    except (BadInputError, InputMissingError):
+        return {}
+
+
+def _output_blocks(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, too_large: set[str],
+                   block_bytes: int) -> OutputBlocks | OutputData:
+    """The blocks of one output, or its ``OutputData`` when it is not a plain array (read as before)."""
+    ds = _lookup(f, hdf5_path)
+    time_ds = _lookup(f, hdf5_path + TIME_SUFFIX)
+    if ds is None:
+        if time_ds is None:
+            raise InputMissingError(path, "no such output", hdf5_path)
+        return OutputBlocks(hdf5_path, "missing", None, _time_blocks(path, hdf5_path, time_ds, None))
+    kind, _ = classify(ds)
+    shape = ds.shape
+    if not shape or hdf5_path in too_large or kind in ("str", "empty", "missing") or _reference_text(ds.dtype):
+        return _read_values(f, path, hdf5_path, limits, too_large)  # small, Python values, or refused there
+    stride, inner = read_strides(shape, ds.dtype.itemsize, limits.max_read_bytes)
+    if stride > 1 or any(s > 1 for s in inner):  # only whole values become data nodes: reading a part is waste
+        note = f"not read: over the budget of {limits.max_read_bytes:,} bytes"
+        return OutputData(hdf5_path, kind, np.zeros(0), (), complete=False, stride=stride, note=note)
+    probe = ds[(slice(0, 0),)]  # the dtype and trailing shape a read gives (array dtypes add axes)
+    if probe.dtype.hasobject:
+        return _read_values(f, path, hdf5_path, limits, too_large)  # a compound with strings: Python values
+    values = ArrayBlocks((shape[0], *probe.shape[1:]), np.dtype(bool) if kind == "bool" else probe.dtype,
+                         lambda: _value_blocks(ds, path, hdf5_path, shape, kind == "bool", block_bytes))
+    return OutputBlocks(hdf5_path, kind, values, _time_blocks(path, hdf5_path, time_ds, shape[0]))
+
+
+def _value_blocks(ds: h5py.Dataset, path: Path, hdf5_path: str, shape: tuple[int, ...], as_bool: bool,
+                  block_bytes: int) -> Iterator[np.ndarray]:
+    for selection in plan_blocks(shape, ds.dtype.itemsize, block_bytes, ds.chunks):
+        block = ds[selection]
+        if block.shape[: len(selection)] != tuple(s.stop - s.start for s in selection):
+            raise ShrunkWhileRead(path, "dataset shrank while it was read", hdf5_path)
+        yield block.astype(bool) if as_bool else block
+
+
+def plan_blocks(shape: tuple[int, ...], itemsize: int, block_bytes: int, chunks: tuple[int, ...] | None = None
+                ) -> Iterator[tuple[slice, ...]]:
+    """Selections that read an array of ``shape`` in C order, each one contiguous run of at most
+    ``block_bytes`` (one element when a single one is larger).
+
+    The run is cut along the first axis whose trailing elements fit in a block:
+    whole rows when a row fits, else parts of a row (one huge ``set()``).  On
+    that axis a block starts on a chunk boundary when a chunk fits, so that a
+    compressed chunk is not decompressed once per block.
+    """
+    if not shape or math.prod(shape) == 0:
+        return
+    axis = next((a for a in range(len(shape)) if math.prod(shape[a + 1 :]) * itemsize <= block_bytes), len(shape) - 1)
+    step = max(1, block_bytes // max(1, math.prod(shape[axis + 1 :]) * itemsize))
+    if chunks and chunks[axis] <= step:
+        step -= step % chunks[axis]
+    for lead in itertools.product(*(range(n) for n in shape[:axis])):
+        for start in range(0, shape[axis], step):
+            yield (*(slice(i, i + 1) for i in lead), slice(start, min(shape[axis], start + step)))
+
+
+def _time_blocks(path: Path, hdf5_path: str, ds: h5py.Dataset | None, rows: int | None) -> TimeBlocks:
+    """The first ``rows`` (all when None) parsed times, as ``read_time_values`` gives them."""
+    if ds is None or h5py.check_string_dtype(ds.dtype) is None or ds.ndim != 1:
+        return TimeBlocks(0, lambda: iter(()))
+    count = ds.shape[0] if rows is None else min(rows, ds.shape[0])
+
+    def blocks() -> Iterator[tuple[datetime | None, ...]]:
+        for start in range(0, count, TIME_SLICE_ROWS):
+            raw = ds[start : min(count, start + TIME_SLICE_ROWS)]
+            if len(raw) != min(count, start + TIME_SLICE_ROWS) - start:
+                raise ShrunkWhileRead(path, "dataset shrank while it was read", hdf5_path + TIME_SUFFIX)
+            yield tuple(map(_parse_time_row, raw))
+
+    return TimeBlocks(count, blocks)
+
+
 @contextmanager
 def open_checked(path: Path, limits: ReadLimits) -> Iterator[tuple[h5py.File, set[str]]]:
     """The open file and its over-budget datasets, after ``check_file`` found nothing to refuse."""
@@ -879,10 +1018,12 @@ def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -
         return ()
     times: list[datetime | None] = []
     for start in range(0, ds.shape[0], TIME_SLICE_ROWS * stride):
-        for raw in ds[start : start + TIME_SLICE_ROWS * stride : stride]:
-            text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
-            times.append(parse_time(text))
+        times.extend(map(_parse_time_row, ds[start : start + TIME_SLICE_ROWS * stride : stride]))
     return tuple(times)
+
+
+def _parse_time_row(raw: Any) -> datetime | None:
+    return parse_time(raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw))
 
 
 def parse_time(text: str) -> datetime | None:

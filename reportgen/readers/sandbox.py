@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reportgen.errors import WriteError
 from reportgen.progress import progress
 from reportgen.readers.datastore import build_job, read_job
 from reportgen.readers.git import CommitCache
@@ -160,7 +161,11 @@ def _run_alone(conn, root: Path, ref: JobRef, limits: ReadLimits, work: Work, ex
     limit_worker(limits)
     signal.alarm(max(1, math.ceil(limits.worker_timeout_s)))
     fault_point(ref)
-    conn.send(work(root, ref, limits, None, *extra))
+    try:
+        result = work(root, ref, limits, None, *extra)
+    except WriteError as exc:  # the output's disk, not the job: the caller raises it
+        result = exc
+    conn.send(result)
     conn.close()
 
 
@@ -262,6 +267,8 @@ def _run_pool(tasks: _Tasks, pending: list[int], workers: int, out: _InOrder, wi
                 except BrokenProcessPool:
                     broken = True
                     continue
+                except WriteError:  # a work file could not be written: the output's disk failed, no job did
+                    raise
                 except Exception as exc:  # a reader bug must not lose the rest of the store
                     result = tasks.stand_in(index, f"reader failed ({type(exc).__name__}: {exc})"[:300])
                 out.put(index, result)
@@ -279,6 +286,8 @@ def read_isolated(root: Path, ref: JobRef, limits: ReadLimits, work: Work = read
                   fallback: Fallback | None = None, extra: tuple = ()) -> Any:
     """Run ``work`` for one job alone in a fresh sandboxed process; a crash gives ``fallback``."""
     result, exitcode = run_alone(_run_alone, (root, ref, limits, work, extra), limits.worker_timeout_s)
+    if isinstance(result, WriteError):
+        raise result
     if result is not None:
         return result
     return (fallback or crashed_job)(root, ref, limits, describe_exit(exitcode), *extra)
