@@ -81,7 +81,7 @@ class ExportSummary:
     symlinks: int = 0  # left out, recorded in the "other files" node
 
     def render(self) -> str:
-        skipped = f"; {self.symlinks} symlinks not carried (recorded)" if self.symlinks else ""
+        skipped = f"; {self.symlinks} symlinks recorded (not followed)" if self.symlinks else ""
         return (
             f"wrote {self.path} (export version {self.export_version}, {self.fmt}, {self.size} bytes): "
             f"{self.jobs} jobs, {self.nodes} nodes, {self.links} links, {self.groups} groups, {self.logs} logs"

@@ -177,7 +177,7 @@ def test_every_symlink_left_out_is_recorded_and_counted(tmp_path: Path):
     first, second = tmp_path / "a.aiida", tmp_path / "b.aiida"
     run = run_cli("export", store, "-o", first)
     assert run.code == 0, run.stderr
-    assert "; 4 symlinks not carried (recorded)" in run.stdout
+    assert "; 4 symlinks recorded (not followed)" in run.stdout
     assert symlinks_recorded(first) == [
         {"path": "alias_project", "target": "proj"},
         {"path": "dangling", "target": "nonexistent"},
@@ -194,5 +194,5 @@ def test_store_without_symlinks_says_nothing_of_them(tmp_path: Path):
     write_store(store)
     run = run_cli("export", store, "-o", tmp_path / "a.aiida")
     assert run.code == 0, run.stderr
-    assert "not carried" not in run.stdout
+    assert "symlinks recorded" not in run.stdout
     assert symlinks_recorded(tmp_path / "a.aiida") == []
