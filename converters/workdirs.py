@@ -116,29 +116,45 @@ def check_folder_writable(dst: Path) -> None:
     its own first work file, with its own exit code, or after all its work)."""
     folder = _nearest_folder(Path(os.path.realpath(Path(os.path.abspath(dst)).parent)))
     check_writable_dir(folder)
-    probe_create(folder, staging_file(folder / dst.name).name)
     check_not_sticky_other(folder / dst.name)
+    probe_create(folder, staging_file(folder / dst.name).name)  # last: the checks above touch nothing
 
 
 def probe_create(folder: Path, name: str) -> None:
     """Refuse (73) a folder where creating a file fails although every flag and permission
     says it may not: a pseudo file system (``/proc``, ``/sys``; root passes ``access`` there),
-    an NFS export that squashes root, an LSM policy.  One empty file is made and removed at
-    once, under the run's own staging name (the sweep knows it, should a kill land between).
-    A full disk is left to the first real write, which names it (exit 74)."""
+    an NFS export that squashes root, an LSM policy.
+
+    The probe is an unnamed file (``O_TMPFILE``), which leaves the folder as it was, its mtime
+    included: a run refused later must not have touched it.  Where the file system has no
+    unnamed files, one empty file is made and removed at once, under the run's own staging
+    name (the sweep knows it, should a kill land between).  A full disk is left to the first
+    real write, which names it (exit 74)."""
     if not folder.is_dir():
         return  # not a folder: the caller's own checks say what it is
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # else: no unnamed files here
+            _refuse_probe(folder, exc)
+            return
     probe = folder / name
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return  # this run's own name is there already: the folder takes files
     except OSError as exc:
-        if exc.errno in FULL_DISK:
-            return
-        raise OutputError(folder, f"cannot create files in this folder (a test file was refused: {os.strerror(exc.errno or 0).lower()})") from None
+        _refuse_probe(folder, exc)
+        return
     os.close(fd)
     os.unlink(probe)
+
+
+def _refuse_probe(folder: Path, exc: OSError) -> None:
+    if exc.errno in FULL_DISK:
+        return
+    raise OutputError(folder, f"cannot create files in this folder (a test file was refused: {os.strerror(exc.errno or 0).lower()})") from None
 
 
 def check_not_sticky_other(dst: Path) -> None:
