@@ -424,6 +424,26 @@ def rename_no_replace(source: Path, target: Path) -> None:
     os.rename(source, target)
 
 
+_RENAME_EXCHANGE = 2  # <linux/fs.h>
+NO_EXCHANGE_ENV = "REPORTGEN_NO_RENAME_EXCHANGE"  # tests: "1" forces the two-rename fallback
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing names in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False, with
+    nothing changed, where the system or the file system cannot (ENOSYS, EINVAL: old kernels,
+    some network and FUSE file systems) or ``REPORTGEN_NO_RENAME_EXCHANGE=1`` asks for the
+    fallback.  Any other failure (a name missing, no permission) is raised as ``OSError``."""
+    renameat2 = None if os.environ.get(NO_EXCHANGE_ENV) == "1" else _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(first), None, os.fspath(second))
+
+
 def _renameat2():
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reportgen.errors import EXIT_DATAERR, EXIT_OK
+from reportgen.readers.datastore import encode_name
 from reportgen.records import STATUSES, DataStore, Job, Problem
 
 JSON_FORMAT = "reportgen-inspect/1"  # changes when a key of the JSON report changes meaning or goes away
@@ -71,12 +72,21 @@ def problem_dict(problem: Problem) -> dict[str, str]:
     return asdict(problem)
 
 
+def exact_text(raw: str | None, shown: str | None) -> str | None:
+    """A name exactly (``encode_name``, as build-manifest.json writes it); ``shown`` (the
+    display text, ``\\xNN`` for an undecodable byte) when the raw name is not known."""
+    return encode_name(raw) if raw is not None else shown
+
+
 def job_dict(job: Job) -> dict[str, Any]:
     return {
         "id": job.job_id,
+        "id_exact": exact_text(job.raw_job_id, job.job_id),  # "id" shows bytes as \xNN: two jobs can share it
         "status": job.status,
         "hdf5_file": job.hdf5_file,
+        "hdf5_file_exact": exact_text(job.raw_hdf5_file, job.hdf5_file),
         "log_dir": job.log_dir,
+        "log_dir_exact": exact_text(job.raw_log_dir, job.log_dir),
         "description": job.description,
         "start_time": format_time(job.start_time),
         "start_time_source": job.start_time_source,

@@ -1,8 +1,11 @@
 """Putting a finished output folder in place: the one atomic swap of export restore and bundles.
 
 The finished tree is built in a staging folder next to the output, then
-renamed over it; a replaced output is moved aside first and removed only after
-the new one is in place, so a failure at any point leaves one complete tree.
+swapped with it in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader,
+or a crash, sees the old tree or the new one, never no tree.  Where the file
+system cannot swap, a replaced output is moved aside first and removed only
+after the new one is in place, so a failure at any point leaves one complete
+tree (a crash between the two renames leaves it as ``.NAME.old-PID``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import errno
 import os
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import FULL_DISK, check_folder_writable, claimed, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
+from converters.workdirs import FULL_DISK, check_folder_writable, claimed, exchange_paths, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
 # The one sweep of what a killed writer left beside an output (its staging tree, the output it had
 # moved aside, a converter's work files), under the name the folder-output writers call it by.
 from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
@@ -56,9 +60,11 @@ def check_output_path(output: Path) -> None:
 def replace_dir(staging: Path, output: Path, may_replace: bool = True) -> None:
     """Swap the finished ``staging`` folder in as ``output``.
 
-    A replaced output is renamed to ``.NAME.old-PID`` (``sibling``) first,
-    put back if ``staging`` cannot take its place, and removed only once the new
-    tree is in place.  With ``may_replace=False`` (no ``--force``: the output was
+    An existing output is swapped with ``staging`` in one step (``exchange_paths``), so
+    ``output`` never goes missing, and the old tree, now under the staging name, is removed.
+    Where the file system cannot swap, the output is renamed to ``.NAME.old-PID``
+    (``sibling``) first, put back if ``staging`` cannot take its place, and removed only
+    once the new tree is in place.  With ``may_replace=False`` (no ``--force``: the output was
     absent or an empty folder when the run checked it) only an empty folder is
     replaced; an output another run wrote meanwhile is refused (73), never replaced.
     """
@@ -67,19 +73,40 @@ def replace_dir(staging: Path, output: Path, may_replace: bool = True) -> None:
         publish_new_dir(staging, output)
         return
     old = sibling(output, "old")
+    if os.path.lexists(old):
+        remove_path(old)  # our own pid's: an earlier run in this process (the sweep skips our pid)
     replacing = output.exists() or output.is_symlink()
     with claimed(output):  # taken before the rename: the moved-aside tree is never unclaimed
-        if replacing:
-            os.replace(output, old)
-        try:
-            os.replace(staging, output)
-        except OSError:
-            if replacing:
-                os.replace(old, output)  # the previous output stays whole
-            raise
+        if replacing and exchange_paths(staging, output):
+            aside = staging  # the old tree now sits under the staging name
+        else:
+            _replace_in_two_renames(staging, output, old, replacing)
+            aside = old
+        _crash_point("publish")
         fsync_dir(output.parent)
         if replacing:
-            remove_path(old)
+            remove_path(aside)
+
+
+def _replace_in_two_renames(staging: Path, output: Path, old: Path, replacing: bool) -> None:
+    """The fallback where the file system cannot swap: ``output`` aside to ``old``, then
+    ``staging`` in; between the two there is no ``output`` (a crash there leaves ``old``)."""
+    if replacing:
+        os.replace(output, old)
+    try:
+        os.replace(staging, output)
+    except OSError:
+        if replacing:
+            os.replace(old, output)  # the previous output stays whole
+        raise
+
+
+def _crash_point(where: str) -> None:
+    """``REPORTGEN_CRASH_AT=publish``: SIGKILL this process right after the publishing rename,
+    before the replaced tree is removed, so that tests can check what a crash there leaves:
+    a whole output, and a leftover the next run sweeps."""
+    if os.environ.get("REPORTGEN_CRASH_AT") == where:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextmanager

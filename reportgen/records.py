@@ -243,6 +243,11 @@ class Job:
     status: Status
     problems: tuple[Problem, ...]
     command_line_run: bool = False  # output_data.hdf5 written without a job EUI
+    # s15 (audit F12): job_id, hdf5_file and log_dir exactly as listed (undecodable bytes held as
+    # surrogates, surrogateescape); the fields above show them as \xNN, which two names can share
+    raw_job_id: str | None = None  # None: not known (a Job built by hand), job_id is the name
+    raw_hdf5_file: str | None = None
+    raw_log_dir: str | None = None
 
     def attr(self, name: str, default: str = "") -> str:
         for key, value in self.root_attrs:

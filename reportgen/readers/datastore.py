@@ -25,6 +25,7 @@ import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from reportgen.errors import InputMissingError
 from reportgen.readers.git import CommitCache, require_git
@@ -66,6 +67,26 @@ Hdf5Reader = Callable[[Path, str, ReadLimits], "Hdf5Job"]
 def display_name(name: str) -> str:
     """A file name as valid UTF-8 text: undecodable bytes shown as ``\\xNN``."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def encode_name(name: str) -> str:
+    """A name (or a relative path) as exact, valid UTF-8 text: itself when valid UTF-8, else "/"
+    + its bytes percent-escaped (``/j%FF``).  A listed name never starts with "/", so no two
+    names share a text; build-manifest.json and ``inspect --json`` both write names so."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as surrogates (surrogateescape)
+        return "/" + quote_from_bytes(name.encode("utf-8", "surrogateescape"), safe="")
+    return name
+
+
+def decode_name(text: str) -> str:
+    """The inverse of ``encode_name``."""
+    if text.startswith("/"):
+        return unquote_to_bytes(text[1:]).decode("utf-8", "surrogateescape")
+    return text
 
 
 def is_utf8(name: str) -> bool:
@@ -351,6 +372,9 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
         status=status,
         problems=tuple(problems),
         command_line_run=ref.command_line_run,
+        raw_job_id=ref.job_id,
+        raw_hdf5_file=ref.hdf5.path if ref.hdf5 else None,
+        raw_log_dir=ref.log_dir,
     )
 
 

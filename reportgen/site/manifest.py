@@ -41,11 +41,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import orjson
 
 from reportgen import __version__
+from reportgen.readers.datastore import decode_name, encode_name  # the one exact text of raw names
 from reportgen.records import STATUSES, FileStat, JobRef, Problem
 from site_templates import TEMPLATE_DIR
 
@@ -106,24 +106,6 @@ def build_theme_hash() -> str:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(path.parent.parent)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def encode_name(name: str) -> str:
-    """A listed name as manifest text: itself when valid UTF-8, else "/" + its bytes percent-escaped."""
-    if name.isascii():
-        return name
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes, held as surrogates (surrogateescape)
-        return "/" + quote_from_bytes(name.encode("utf-8", "surrogateescape"), safe="")
-    return name
-
-
-def decode_name(text: str) -> str:
-    """The inverse of ``encode_name``."""
-    if text.startswith("/"):
-        return unquote_to_bytes(text[1:]).decode("utf-8", "surrogateescape")
-    return text
 
 
 def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:

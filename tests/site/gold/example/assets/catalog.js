@@ -12,6 +12,7 @@
   var NUMERIC = { nodes: true, outputs: true, log_errors: true };
   var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50 };
   var cols, idx, haystack, shown = [], rendered = null, searching = false, timer = null;
+  var here = { hash: null, duplicate: false };  /* the history entry shown (see isDuplicate) */
 
   function namesElement(hash) {  /* "#main" (the skip link) is a place in the page, not a view */
     var id = hash.replace(/^#/, "");
@@ -22,11 +23,17 @@
     return name !== null && cols.indexOf(name) >= 0 && Object.prototype.hasOwnProperty.call(idx, name);
   }
 
+  function isStatusOption(name) {  /* one of the select's options: an unknown status means all */
+    var options = document.getElementById("catalog-status").options;
+    for (var i = 0; i < options.length; i += 1) { if (options[i].value === name) { return true; } }
+    return false;
+  }
+
   function readHash() {  /* absent keys mean the defaults, so an edited address is the whole view */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
     state.sort = isSortColumn(params.get("sort")) ? params.get("sort") : "end";
     state.dir = params.get("dir") === "asc" || params.get("dir") === "desc" ? params.get("dir") : "desc";
-    state.status = params.get("status") || "";
+    state.status = isStatusOption(params.get("status")) ? params.get("status") : "";
     state.q = params.get("q") || "";
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
     var size = parseInt(params.get("size") || "50", 10);
@@ -41,11 +48,30 @@
     if (state.q) { params.set("q", state.q); }
     if (state.page > 1) { params.set("page", String(state.page)); }
     if (state.size !== 50) { params.set("size", String(state.size)); }
-    var hash = "#" + params.toString();
+    var hash = "#" + params.toString(), entry = window.history.state;
     if (window.location.hash !== hash) {
-      if (mode === "push") { window.history.pushState(null, "", hash); } else { window.history.replaceState(null, "", hash); }
+      if (mode === "push" && !here.duplicate) {
+        window.history.pushState({ base: window.location.hash }, "", hash);
+      } else {  /* an entry that repeats the one before it is reused, not pushed after */
+        window.history.replaceState(entry, "", hash);
+      }
     }
     rendered = hash;
+    seeEntry();
+  }
+
+  /* An entry this script pushed remembers the address it was pushed from ({base: hash}). When it
+     shows that address again, it repeats the entry before it: a search typed and cleared again
+     does so (see search). A browser cannot drop an entry (history.back() is asynchronous and would
+     race the next change), so the next change reuses such an entry instead of pushing after it,
+     and a Back or Forward step between it and its twin, which changes nothing on screen, takes
+     one more step the same way (restore). */
+  function isDuplicate(entry, hash) {
+    return entry !== null && typeof entry === "object" && entry.base === hash;
+  }
+
+  function seeEntry() {
+    here = { hash: window.location.hash, duplicate: isDuplicate(window.history.state, window.location.hash) };
   }
 
   function compute() {
@@ -174,9 +200,8 @@
      The search ends, and the next typing starts a new entry, on Enter, when the box loses focus,
      or on any other change (sort, status, page, size, Back/Forward). Pushing at the start rather
      than on a pause keeps the address right at every moment: a link copied mid-search is the view,
-     and Back pressed while typing returns to the view before the search.  (A search typed and
-     cleared again leaves an entry equal to the one before it: Back then seems to do nothing once.
-     Dropping it would need history.back(), which is asynchronous and races the next change.) */
+     and Back pressed while typing returns to the view before the search. A search typed and
+     cleared again leaves an entry equal to the one before it: see isDuplicate. */
   function search(value) {
     var before = window.location.hash;
     state.q = value; state.page = 1;
@@ -186,6 +211,12 @@
 
   function restore() {  /* Back, Forward or an edited address: the hash is the view to show */
     window.clearTimeout(timer); timer = null; searching = false;  /* a search typed before Back is dropped */
+    var left = here;
+    seeEntry();
+    if (left.hash === here.hash && here.duplicate !== left.duplicate) {  /* a step between twins */
+      if (here.duplicate) { window.history.forward(); } else { window.history.back(); }
+      return;
+    }
     if (window.location.hash === rendered || namesElement(window.location.hash)) { return; }
     readHash(); syncControls(); update("replace");
   }
@@ -219,7 +250,7 @@
     window.addEventListener("popstate", restore);
     window.addEventListener("hashchange", restore);  /* both may fire for one step: restore is idempotent */
     var opened = namesElement(window.location.hash);
-    readHash(); syncControls();
+    readHash(); syncControls(); seeEntry();  /* a reload keeps the entry's state */
     update(opened ? "none" : "replace");  /* loading adds no entry; it only spells out the view */
   }
 
