@@ -1406,23 +1406,28 @@ def _local_header(
 
 
 class _ChunkReader(io.RawIOBase):
-    """A file-like view of a chunk iterator, for ``TarFile.addfile``."""
+    """A file-like view of a chunk iterator, for ``TarFile.addfile``.
+
+    The current chunk is consumed through a memoryview and an offset: slicing the bytes
+    themselves copied the rest of the chunk at every read, which made one large chunk (a
+    data.json of a few hundred MB handed over whole) quadratic in its size."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks, self.buf = chunks, b""
+        self.chunks, self.buf, self.at = chunks, memoryview(b""), 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
-        while not self.buf:
+        while self.at >= len(self.buf):
             try:
-                self.buf = next(self.chunks)
+                self.buf, self.at = memoryview(next(self.chunks)), 0
             except StopIteration:
+                self.buf, self.at = memoryview(b""), 0
                 return 0
-        n = min(len(b), len(self.buf))
-        b[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
+        n = min(len(b), len(self.buf) - self.at)
+        b[:n] = self.buf[self.at:self.at + n]
+        self.at += n
         return n
 
 
