@@ -509,15 +509,21 @@ def write_repo_from_bundle(git_dir: Path, bundle: Path, head: str) -> None:
 
     ``git_dir`` must not exist: a folder already there could hold a ``config`` or
     ``objects/info/alternates`` that git would read (a config can name commands to run).
-    An empty template: no sample hooks, ``info/exclude`` or ``branches/`` the original lacked."""
-    git_dir.mkdir()  # FileExistsError if anything is there: never init over existing files
-    init = run_git(git_dir, "init", "--bare", "--quiet", "--template=", str(git_dir))
-    if init.returncode != 0:
-        raise WriteError(git_dir, f"git init failed: {git_cause(init.stderr)}")
-    fetch = run_git(git_dir, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "refs/*:refs/*")
-    if fetch.returncode != 0 and is_environment_failure(fetch.stderr):
-        raise WriteError(git_dir, f"git fetch failed: {git_cause(fetch.stderr)}")
-    if fetch.returncode != 0:
-        raise BadInputError(bundle, git_cause(fetch.stderr))  # the caller says what the bundle was for
+    An empty template: no sample hooks, ``info/exclude`` or ``branches/`` the original lacked.
+
+    ``clone --mirror`` rather than ``init`` and ``fetch refs/*:refs/*``: a clone writes its refs
+    as one ``packed-refs`` file (a fetch wrote one loose file per ref: 40,000 of them for a
+    repository that tags every run, twice the time), takes the bundle's object format
+    (SHA-1 or SHA-256) from the bundle, and checks connectivity as a fetch does.  The
+    remote it records (the temporary bundle) is removed again."""
+    git_dir.mkdir()  # FileExistsError if anything is there: never clone over existing files
+    clone = run_git(git_dir, "clone", "--quiet", "--mirror", "--template=", str(bundle), str(git_dir))
+    if clone.returncode != 0 and is_environment_failure(clone.stderr):
+        raise WriteError(git_dir, f"git clone failed: {git_cause(clone.stderr)}")
+    if clone.returncode != 0:
+        raise BadInputError(bundle, git_cause(clone.stderr))  # the caller says what the bundle was for
+    forget = run_git(git_dir, "config", "--remove-section", "remote.origin")
+    if forget.returncode != 0:
+        raise WriteError(git_dir, f"git config failed: {git_cause(forget.stderr)}")
     if head:
         (git_dir / "HEAD").write_text(head, encoding="utf-8")
