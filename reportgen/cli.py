@@ -121,10 +121,10 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
     Example:
       reportgen inspect demo/data_store --json
     """
-    from reportgen.inspect_report import inspect_exit_code, render_inspect
+    from reportgen.inspect_report import build_report_job, inspect_exit_code, render_inspect
     from reportgen.readers.datastore import read_data_store
 
-    store = read_data_store(data_store, workers=workers)
+    store = read_data_store(data_store, workers=workers, keep=build_report_job)
     _say(render_inspect(store, as_json=as_json), nl=not as_json)
     sys.exit(inspect_exit_code(store, strict=strict))
 

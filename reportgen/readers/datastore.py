@@ -657,13 +657,15 @@ def build_projects(scan: StoreScan, jobs: list[Job]) -> tuple[Project, ...]:
     )
 
 
-def read_data_store(root: Path, *, workers: int = 0, limits: ReadLimits = ReadLimits()) -> DataStore:
-    """Scan, then read every job in sandboxed worker processes; order is deterministic."""
+def read_data_store(root: Path, *, workers: int = 0, limits: ReadLimits = ReadLimits(),
+                    keep: Callable[[Job], Job] | None = None) -> DataStore:
+    """Scan, then read every job in sandboxed worker processes; order is deterministic.
+    ``keep``: what of each job to hold (see ``sandbox.read_jobs``); all of it when None."""
     from reportgen.readers.sandbox import read_jobs
 
     root = Path(root)
     scan = scan_data_store(root)
     refs = [ref for project in scan.projects for ref in project.jobs]
-    jobs = read_jobs(root, refs, limits, workers or os.cpu_count() or 1)
+    jobs = read_jobs(root, refs, limits, workers or os.cpu_count() or 1, keep)
     return DataStore(str(root), build_projects(scan, jobs), scan.problems)
 

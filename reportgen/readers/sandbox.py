@@ -170,12 +170,14 @@ def _run_alone(conn, root: Path, ref: JobRef, limits: ReadLimits, work: Work, ex
 
 
 # ---------------------------------------------------------------- parent side
-def read_jobs(root: Path, refs: list[JobRef], limits: ReadLimits, workers: int) -> list[Job]:
-    """Every job read, in the order of ``refs``, whatever crashes on the way."""
+def read_jobs(root: Path, refs: list[JobRef], limits: ReadLimits, workers: int,
+              keep: Callable[[Job], Job] | None = None) -> list[Job]:
+    """Every job read, in the order of ``refs``, whatever crashes on the way; each passed through
+    ``keep`` as it arrives (a caller that needs only part of each record keeps only that)."""
     bar = iter(progress(_ticks(len(refs)), total=len(refs), desc="reading jobs"))
     jobs = []
     for job in iter_job_results(root, refs, limits, workers):
-        jobs.append(job)
+        jobs.append(keep(job) if keep is not None else job)
         next(bar, None)
     for _ in bar:
         pass
