@@ -21,8 +21,8 @@ from converters.containers import Archive, Limits, OutMember, check_output, gues
 from converters.jsonio import dump_json, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
-from converters.validate import files_used_as_folders
 from converters.migrations._base import Draft, RepoView
+from converters.validate import files_used_as_folders
 from converters.versions import LATEST_LEGACY, LEGACY_VERSIONS, check_sections, read_data, read_metadata, steps_text, version_index
 from converters.workdirs import work_folder
 

@@ -175,11 +175,11 @@ def list_bag(bag: Path) -> tuple[list[str], list[tuple[str, str]]]:
     for top, dirs, files in walk_bag(bag):
         rel = Path(top).relative_to(bag)
         in_payload = rel.parts[:1] == (PAYLOAD,)  # data/ itself a link: listed as one, never entered
-        for name in dirs + files:
+        for name, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
             path = Path(top, name)
             if os.path.islink(path):
                 links.append(((rel / name).as_posix(), os.readlink(path)))
-            elif in_payload and name in files:
+            elif in_payload and is_file:
                 payload.append((rel / name).as_posix())
     return sorted(payload), sorted(links)
 
