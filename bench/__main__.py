@@ -12,6 +12,7 @@ import bench
 
 SMALL = {  # the arguments of the short run, per module (the others are small by default)
     "bench_export": ["--jobs", "200"],
+    "bench_export_scale": ["--jobs", "100", "400"],
     "bench_migrate_main": ["--nodes", "20000", "--files", "2000"],
 }
 

@@ -384,7 +384,7 @@ def checked_outline(
             kind = event[0]
             if kind == "rows":
                 path, rows = event[1], event[2]
-                yield "rows", path, rows, _checked_dump(file, opener, path, rows, event[3], event[4], seen)
+                yield "rows", path, rows, checked_dump(file, opener, path, rows, event[3], event[4], seen)
                 continue
             if kind == "open":
                 if section_shape(event[1]) not in (None, event[2]):  # event[2]: True an object, False a list
@@ -393,11 +393,11 @@ def checked_outline(
             elif kind == "value":
                 if section_shape(event[1]) is not None:  # a scalar (null too) where a section must be
                     raise shape_refusal(file, event[1], json_kind(event[2]))
-                _checked_value(file, event[1], event[2])
+                checked_value(file, event[1], event[2])
             yield event
 
 
-def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str] | None) -> bytes:
+def checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, colons: int, seen: set[str] | None) -> bytes:
     """The batch's compact dump, after the cheap checks that send a doubtful section to the exact reader."""
     doubtful = len(rows) != count
     if isinstance(rows, dict) and seen is not None:
@@ -415,7 +415,7 @@ def _checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int,
     return dumped
 
 
-def _checked_value(file: str, path: Path_, value: Any) -> Any:
+def checked_value(file: str, path: Path_, value: Any) -> Any:
     try:
         orjson.dumps(value)
     except orjson.JSONEncodeError as exc:

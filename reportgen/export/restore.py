@@ -29,13 +29,16 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 from converters import containers
-from converters.jsonio import read_json
+from converters.jsonio import gc_paused, read_json
+from converters.jsonrows import LEGACY_WALK, RowReader
 from reportgen.errors import BadInputError, OutputError, WriteError
 from reportgen.export import graph as g
 from converters.workdirs import work_folder
@@ -100,19 +103,20 @@ _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 repo
 _SYMBOLIC_HEAD = re.compile(r"ref: refs/[A-Za-z0-9._/-]+\n?")  # what HEAD of a bare repository holds
 
 
-def build_plan(file: Path, data: object) -> RestorePlan:
-    """Member -> target for every file the role nodes carry; paths are checked here."""
+def build_plan(file: Path, roles: Iterable[tuple[str, object, object]]) -> RestorePlan:
+    """Member -> target for every file the role nodes carry; paths are checked here.
+
+    ``roles`` are ``(pk, its export_data.Node row, its node_attributes row)`` in
+    the order of ``export_data.Node`` (``read_role_nodes``); a row that is no
+    role node of the export is passed over."""
     targets: dict[str, Target] = {}
     directories: list[str] = []
     symlinks: list[tuple[str, str]] = []
-    root = _object(file, data, "$")
-    attributes = _object(file, root.get("node_attributes", {}), "$.node_attributes")
-    export_data = _object(file, root.get("export_data", {}), "$.export_data")
-    for pk, node in _object(file, export_data.get("Node", {}), "$.export_data.Node").items():
-        attrs = attributes.get(pk) or {}
-        role = attrs.get("entropy_role") if isinstance(attrs, dict) else None
-        if role not in (g.ROLE_RAW, g.ROLE_GIT, g.ROLE_OTHER):
+    for pk, node, attrs in roles:
+        if not is_role_node(attrs):
             continue
+        assert isinstance(attrs, dict)
+        role = attrs["entropy_role"]
         where = f"$.node_attributes[{pk!r}]"
         uuid = _object(file, node, f"$.export_data.Node[{pk!r}]").get("uuid")
         if not isinstance(uuid, str) or len(uuid) < 5:
@@ -136,6 +140,64 @@ def build_plan(file: Path, data: object) -> RestorePlan:
         raise BadInputError(file, "no data_store files in this archive (was it written by reportgen export?)")
     check_plan_paths(file, list(targets.values()), directories, [path for path, _ in symlinks])
     return RestorePlan(targets, tuple(sorted(set(directories))), tuple(sorted(symlinks)))
+
+
+# ---------------------------------------------------------------- reading data.json (streamed)
+# Sections restore reads; each must be an object, as the whole-document reader required.
+_NODES, _ATTRIBUTES = ("export_data", "Node"), ("node_attributes",)
+_OBJECTS = {("export_data",): "$.export_data", _NODES: "$.export_data.Node", _ATTRIBUTES: "$.node_attributes"}
+ROWS_PER_BATCH = 64  # attribute rows can be large (an output's PNG): a batch holds at most this many
+
+
+def read_role_nodes(file: Path, opener: Callable[[], IO[bytes]]) -> Iterator[tuple[str, object, object]]:
+    """The role nodes of data.json, as ``build_plan`` takes them, in two streamed passes.
+
+    The first pass reads the whole document strictly (malformed JSON, a
+    duplicate key, an integer beyond 64 bits are refused as the converters
+    refuse them) and keeps only the attributes of role nodes, as compact JSON;
+    the second reads ``export_data.Node`` for their rows, and yields each role
+    node as it comes.  Memory: a batch of rows and the role nodes' attributes
+    as bytes, whatever the number of jobs (every other row is dropped as soon
+    as it is read)."""
+    roles = read_role_attributes(file, opener)
+    with gc_paused(), opener() as stream:
+        for _, pk, node in RowReader(stream, str(file)).rows({_NODES}):
+            if pk in roles:
+                yield pk, node, orjson.loads(roles.pop(pk))
+
+
+def read_role_attributes(file: Path, opener: Callable[[], IO[bytes]]) -> dict[str, bytes]:
+    """pk -> attributes (compact JSON) of every node whose ``entropy_role`` is one restore reads; the
+    document is checked on the way (``read_role_nodes``)."""
+    from converters.legacy_stream import checked_dump, checked_value  # the converters' strictness, not a copy
+
+    roles: dict[str, bytes] = {}
+    seen: set[str] = set()  # the keys of the open section: one repeated across batches is refused
+    with gc_paused(), opener() as stream:
+        for event in RowReader(stream, str(file)).outline(LEGACY_WALK, ROWS_PER_BATCH):
+            kind, path = event[0], event[1]
+            if kind == "open":
+                if path in _OBJECTS and not event[2]:
+                    raise BadInputError(file, f"{_OBJECTS[path]}: not a JSON object", "data.json")
+                seen = set()
+            elif kind == "value":
+                if path in _OBJECTS:
+                    raise BadInputError(file, f"{_OBJECTS[path]}: not a JSON object", "data.json")
+                checked_value(str(file), path, event[2])
+            elif kind == "rows":
+                checked_dump(str(file), opener, path, event[2], event[3], event[4], seen)
+                if path == _ATTRIBUTES:
+                    keep_roles(roles, event[2])
+    return roles
+
+
+def keep_roles(roles: dict[str, bytes], rows: dict[str, Any]) -> None:
+    roles.update((pk, orjson.dumps(attrs)) for pk, attrs in rows.items() if is_role_node(attrs))
+
+
+def is_role_node(attrs: object) -> bool:
+    """A node whose attributes say it carries data_store files (raw files, git history, other files)."""
+    return isinstance(attrs, dict) and attrs.get("entropy_role") in (g.ROLE_RAW, g.ROLE_GIT, g.ROLE_OTHER)
 
 
 def check_plan_paths(file: Path, targets: list[Target], directories: list[str], symlinks: list[str] = ()) -> None:
@@ -394,7 +456,7 @@ def read_origin(metadata: dict) -> str:
 
 def restore_from(arc: containers.Archive, metadata: dict, archive: Path, output: Path, force: bool = False) -> RestoreSummary:
     """Restore from an open 0.13 archive; ``archive`` is the name errors show."""
-    plan = build_plan(archive, read_json(archive, "data.json", arc.take_bytes("data.json")))
+    plan = build_plan(archive, read_role_nodes(archive, lambda: arc.open_member("data.json")))
     try:
         check_free_space(arc, plan, archive, output)
         with staging_tree(output) as staging:

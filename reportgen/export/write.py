@@ -442,72 +442,319 @@ def other_files(root: Path, listing: StoreListing, all_jobs: StoreScan, bundled:
 
 # ---------------------------------------------------------------- data.json
 class DataJson:
-    """Accumulates nodes, links, logs and groups into the legacy data.json layout."""
+    """The legacy data.json, spooled into work files as each piece arrives (memory does not grow
+    with the number of jobs), and assembled at the end into exactly the bytes ``render_json`` of the
+    whole tree gives: sorted keys (so the pks ``"1"``, ``"10"``, ``"100"``, ``"2"`` in text order),
+    compact, each row rendered by ``render_json`` alone.
 
-    def __init__(self, user_email: str) -> None:
+    Rows go to ``_RowSpool`` files in ``folder`` (in the export's work folder); the UUID -> pk map
+    that catches a repeated UUID and names a log's node lives in SQLite there too.
+    """
+
+    def __init__(self, user_email: str, folder: Path) -> None:
         self.user_email = user_email
-        self.nodes: dict[str, dict] = {}
-        self.attributes: dict[str, Any] = {}
-        self.extras: dict[str, Any] = {}
-        self.links: list[dict] = []
-        self.logs: dict[str, dict] = {}
-        self.groups: dict[str, dict] = {}
-        self.members: dict[str, list[str]] = {}
-        self.pk_of: dict[str, int] = {}
+        self.folder = folder
+        self.sections = {name: _RowSpool(folder, name) for name in _SECTIONS}
+        self.member_rows: dict[str, int] = {}  # group uuid -> its row in "members" (few: one group a project)
+        self.fallback = False  # a row orjson cannot write: the whole document is Python's encoding
+        self.pks = _UuidTable(folder / "uuids.sqlite")
+
+    @property
+    def nodes(self) -> int:
+        return self.sections["Node"].count
+
+    @property
+    def links(self) -> int:
+        return self.sections["links"].count
+
+    @property
+    def groups(self) -> int:
+        return self.sections["Group"].count
+
+    @property
+    def logs(self) -> int:
+        return self.sections["Log"].count
 
     def add(self, piece: g.Graph) -> None:
+        local: dict[str, int] = {}
         for node in piece.nodes:
-            if node.uuid in self.pk_of:
+            if not self.pks.add(node.uuid, self.nodes + 1):
                 raise BadInputError("", f"two entities share the UUID {node.uuid}", node.label)
-            pk = str(len(self.pk_of) + 1)
-            self.pk_of[node.uuid] = int(pk)
-            self.nodes[pk] = {
+            local[node.uuid] = self.nodes + 1
+            self.row("Node", {
                 "uuid": node.uuid, "node_type": node.node_type, "process_type": node.process_type,
                 "label": node.label, "description": node.description, "ctime": node.ctime,
                 "mtime": node.ctime, "user": 1, "dbcomputer": None,
-            }
-            self.attributes[pk] = node.attributes
-            self.extras[pk] = node.extras
-        self.links.extend({"input": ln.input, "output": ln.output, "label": ln.label, "type": ln.type}
-                          for ln in piece.links)
+            })
+            self.row("attributes", node.attributes)
+            self.row("extras", node.extras)
+        for ln in piece.links:
+            self.row("links", {"input": ln.input, "output": ln.output, "label": ln.label, "type": ln.type})
         for log in piece.logs:
-            self.logs[str(len(self.logs) + 1)] = {
+            self.row("Log", {
                 "uuid": log.uuid, "time": log.time, "loggername": log.loggername, "levelname": log.levelname,
-                "message": log.message, "metadata": log.metadata, "dbnode": self.pk_of[log.node],
-            }
+                "message": log.message, "metadata": log.metadata,
+                "dbnode": local[log.node] if log.node in local else self.pks.pk_of(log.node),
+            })
         for group in piece.groups:
-            self.groups[str(len(self.groups) + 1)] = {
+            self.row("Group", {
                 "uuid": group.uuid, "label": group.label, "type_string": group.type_string,
                 "description": group.description, "time": group.time, "user": 1,
-            }
-            self.members[group.uuid] = list(group.nodes)
+            })
+            self.member_rows[group.uuid] = self.row("members", list(group.nodes))
 
-    def render(self) -> bytes:
-        user = {"email": self.user_email, "first_name": "", "last_name": "", "institution": ""}
-        tree = {
-            "export_data": {"User": {"1": user}, "Computer": {}, "Node": self.nodes, "Group": self.groups,
-                            "Log": self.logs, "Comment": {}},
-            "links_uuid": self.links,
-            "groups_uuid": self.members,
-            "node_attributes": self.attributes,
-            "node_extras": self.extras,
-        }
-        return render_json(tree)
+    def row(self, section: str, value: Any) -> int:
+        """Spool one row, rendered alone; returns its number (1-based) in its section."""
+        try:
+            body = _render_orjson(value)
+        except TypeError:
+            self.fallback = True
+            body = _render_python(value)
+        return self.sections[section].add(body)
+
+    def member(self) -> containers.OutMember:
+        """data.json as a streamed member (its size known from the spooled rows)."""
+        if self.fallback:  # the whole tree went to Python's encoder before: so does every row now
+            self.sections = {name: spool.rerendered(self.folder) for name, spool in self.sections.items()}
+        parts = self.parts()
+        size = sum(len(p) if isinstance(p, bytes) else p.size for p in parts)
+        return containers.OutMember("data.json", size, chunks=_counted_chunks(_join_parts(parts, size), size))
+
+    def parts(self) -> list[bytes | _Object | _Array]:
+        """The document as constant bytes and spooled sections, in the order orjson's sorted keys give."""
+        spools = self.sections
+        user = _render_orjson({"email": self.user_email, "first_name": "", "last_name": "", "institution": ""})
+        if self.fallback:
+            user = _render_python(json.loads(user))
+        members = [(_render_orjson(uuid), row) for uuid, row in sorted(self.member_rows.items())]
+        return [
+            b'{"export_data":{"Comment":{},"Computer":{},"Group":', _Object(spools["Group"]),
+            b',"Log":', _Object(spools["Log"]),
+            b',"Node":', _Object(spools["Node"]),
+            b',"User":{"1":' + user + b'}},"groups_uuid":', _Object(spools["members"], members),
+            b',"links_uuid":', _Array(spools["links"]),
+            b',"node_attributes":', _Object(spools["attributes"]),
+            b',"node_extras":', _Object(spools["extras"]),
+            b"}",
+        ]
+
+    def close(self) -> None:
+        self.pks.close()
+        for spool in self.sections.values():
+            spool.close()
+
+
+_SECTIONS = ("Node", "attributes", "extras", "links", "Log", "Group", "members")
+
+
+class _RowSpool:
+    """Rendered rows appended to a work file, with an index file of their end offsets (8 bytes a
+    row, read back with ``pread``): nothing per row stays in memory."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        with work_file_errors(folder):
+            self.rows = open(folder / f"{name}.rows", "w+b")
+            self.index = open(folder / f"{name}.index", "w+b")
+        self.name, self.count, self.end = name, 0, 0
+
+    def add(self, body: bytes) -> int:
+        with work_file_errors(self.rows.name):
+            self.rows.write(body)
+            self.end += len(body)
+            self.index.write(self.end.to_bytes(8, "little"))
+        self.count += 1
+        return self.count
+
+    def read(self, row: int) -> bytes:
+        """Row ``row`` (1-based)."""
+        if row == 1:
+            start, end = 0, int.from_bytes(os.pread(self.index.fileno(), 8, 0), "little")
+        else:
+            ends = os.pread(self.index.fileno(), 16, 8 * (row - 2))
+            start, end = int.from_bytes(ends[:8], "little"), int.from_bytes(ends[8:], "little")
+        body = os.pread(self.rows.fileno(), end - start, start)
+        if len(body) != end - start:
+            raise WriteError(self.rows.name, "work file of the export changed while it waited to be archived")
+        return body
+
+    def flush(self) -> None:
+        with work_file_errors(self.rows.name):
+            self.rows.flush()
+            self.index.flush()
+
+    def lengths(self) -> Iterator[int]:
+        """Every row's length, in order (read from the index, a block at a time)."""
+        self.flush()
+        previous, offset = 0, 0
+        while block := os.pread(self.index.fileno(), 8 * 8192, offset):
+            offset += len(block)
+            for i in range(0, len(block), 8):
+                end = int.from_bytes(block[i:i + 8], "little")
+                yield end - previous
+                previous = end
+
+    def rerendered(self, folder: Path) -> _RowSpool:
+        """The same rows through Python's encoder (``_render_python``) in a new spool."""
+        self.flush()
+        out = _RowSpool(folder, f"{self.name}.python")
+        for row in range(1, self.count + 1):
+            out.add(_render_python(json.loads(self.read(row))))
+        self.close()
+        return out
+
+    def close(self) -> None:
+        self.rows.close()
+        self.index.close()
+
+
+@dataclass
+class _Object:
+    """A JSON object whose members are spooled rows, in the given key order."""
+
+    spool: _RowSpool
+    keys: list[tuple[bytes, int]] | None = None  # (rendered key, row); None: the pks 1..count in text order
+
+    @property
+    def size(self) -> int:
+        rows = list(self.spool.lengths()) if self.keys is not None else None
+        if rows is not None:
+            assert self.keys is not None
+            body = sum(len(key) + 1 + rows[row - 1] for key, row in self.keys) + max(len(self.keys) - 1, 0)
+            return body + 2
+        n = self.spool.count
+        keys = sum(len(str(pk)) + 3 for pk in range(1, n + 1))  # '"123":'
+        return 2 + keys + self.spool.end + max(n - 1, 0)
+
+    def pairs(self) -> Iterator[tuple[bytes, int]]:
+        if self.keys is not None:
+            yield from self.keys
+            return
+        for pk in iter_text_order(self.spool.count):
+            yield b'"%d"' % pk, pk
+
+    def chunks(self) -> Iterator[bytes]:
+        self.spool.flush()
+        yield b"{"
+        for n, (key, row) in enumerate(self.pairs()):
+            yield (b',' if n else b"") + key + b":" + self.spool.read(row)
+        yield b"}"
+
+
+@dataclass
+class _Array:
+    """A JSON array of the spooled rows, in order."""
+
+    spool: _RowSpool
+
+    @property
+    def size(self) -> int:
+        return 2 + self.spool.end + max(self.spool.count - 1, 0)
+
+    def chunks(self) -> Iterator[bytes]:
+        self.spool.flush()
+        yield b"["
+        with open(self.spool.rows.name, "rb") as fh:
+            for n, length in enumerate(self.spool.lengths()):
+                body = fh.read(length)
+                yield (b"," if n else b"") + body
+        yield b"]"
+
+
+def iter_text_order(n: int) -> Iterator[int]:
+    """1..n in the order of their decimal strings (1, 10, 100, 11, ..., 2, 20, ...), as sorted keys
+    order the pks; without sorting (or holding) them."""
+    pk = 1
+    for _ in range(n):
+        yield pk
+        if pk * 10 <= n:
+            pk *= 10
+        else:
+            while pk % 10 == 9 or pk + 1 > n:
+                pk //= 10
+            pk += 1
+
+
+def _join_parts(parts: list[bytes | _Object | _Array], size: int) -> Iterator[bytes]:
+    """The parts' bytes in chunks of about ``CHUNK``."""
+    buf = bytearray()
+    for part in parts:
+        for piece in [part] if isinstance(part, bytes) else part.chunks():
+            buf += piece
+            if len(buf) >= CHUNK:
+                yield bytes(buf)
+                buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+def _counted_chunks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """``chunks`` checked against the size announced for them, with a progress stage of their own."""
+    from converters import progress
+
+    seen = 0
+    with progress.stage("writing data.json", size, "B") as advance:
+        for chunk in chunks:
+            seen += len(chunk)
+            advance(len(chunk))
+            yield chunk
+    if seen != size:
+        raise WriteError("data.json", f"assembled {seen} bytes where {size} were announced")
+
+
+def _render_orjson(value: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def _render_python(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _LONE_SURROGATE.sub("\ufffd", text).encode()
+
+
+class _UuidTable:
+    """UUID -> pk of every node spooled, in SQLite on disk (a repeated UUID is refused; a log's
+    node found), so that it does not grow in memory with the number of jobs."""
+
+    def __init__(self, path: Path) -> None:
+        import sqlite3
+
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE nodes (uuid TEXT PRIMARY KEY, pk INTEGER) WITHOUT ROWID")
+        self.db.execute("BEGIN")
+
+    def add(self, uuid: str, pk: int) -> bool:
+        """False when ``uuid`` is there already."""
+        import sqlite3
+
+        try:
+            self.db.execute("INSERT INTO nodes VALUES (?, ?)", (uuid, pk))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def pk_of(self, uuid: str) -> int:
+        found = self.db.execute("SELECT pk FROM nodes WHERE uuid = ?", (uuid,)).fetchone()
+        if found is None:
+            raise KeyError(uuid)
+        return found[0]
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def render_json(tree: Any) -> bytes:
     """Sorted keys, compact, UTF-8; Python's encoder when orjson cannot (integers over 64 bits)."""
-    import orjson
-
     try:
-        return orjson.dumps(tree, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        return _render_orjson(tree)
     except TypeError:
-        text = json.dumps(tree, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         # A lone surrogate (a JSON-string output holding "\\udcff", Entropy's json.dumps of a
         # surrogateescape'd file name) is no Unicode text: AiiDA's databases and every strict
         # reader (reportgen's own included) refuse its escape.  It becomes U+FFFD here; the exact
         # bytes stay in the job's raw HDF5 file, which the archive carries.
-        return _LONE_SURROGATE.sub("\ufffd", text).encode()
+        return _render_python(tree)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -680,32 +927,40 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
                  all_jobs: StoreScan, counts: _Counts, output: Path, work: Path) -> Iterator[containers.OutMember]:
     """Every member of the archive, one job at a time; metadata and data.json last.
 
+    data.json's rows are spooled into ``work`` as each job's piece arrives.
     Closing it (or an error in it) stops the reader pool before it returns."""
-    data = counts.data = DataJson(options.user_email)
+    from converters import progress
+
+    data = counts.data = DataJson(options.user_email, Path(tempfile.mkdtemp(prefix="data-json-", dir=work)))
     bundled: set[str] = set()
-    with closing(iter_job_pieces(root, store, listing, options.workers, work)) as pieces:
-        for project in store.projects:
-            job_uuids, times = [], []
-            for _ref, piece in zip(project.jobs, pieces):
-                data.add(piece.graph)
-                counts.jobs += 1
-                job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
-                times.append(g.job_time(piece.job))
-                yield from iter_node_members(root, piece.graph)
-            repos = read_git_repos(root, project, output)
-            bundled.update(r.path for r in repos)
-            piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
-            data.add(piece)
-            yield from iter_node_members(root, piece)
-    selected = bool(options.projects or options.jobs)
-    files, dirs = other_files(root, listing, all_jobs, bundled, selected)
-    piece = g.build_other_files_graph(files, dirs, g.EPOCH, {} if selected else listing.symlinks)
-    data.add(piece)
-    yield from iter_node_members(root, piece)
-    yield containers.OutMember("metadata.json", data=(meta := render_metadata(
-        build_export_parameters(root, options, store))), size=len(meta))
-    body = data.render()
-    yield containers.OutMember("data.json", len(body), data=body)
+    total = sum(len(p.jobs) for p in store.projects)
+    try:
+        with closing(iter_job_pieces(root, store, listing, options.workers, work)) as pieces, \
+                progress.stage("exporting jobs", total, "job") as advance:
+            for project in store.projects:
+                job_uuids, times = [], []
+                for _ref, piece in zip(project.jobs, pieces):
+                    data.add(piece.graph)
+                    counts.jobs += 1
+                    job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
+                    times.append(g.job_time(piece.job))
+                    yield from iter_node_members(root, piece.graph)
+                    advance(1)
+                repos = read_git_repos(root, project, output)
+                bundled.update(r.path for r in repos)
+                piece = g.build_project_graph(project.name, tuple(job_uuids), repos, max(times, default=g.EPOCH))
+                data.add(piece)
+                yield from iter_node_members(root, piece)
+        selected = bool(options.projects or options.jobs)
+        files, dirs = other_files(root, listing, all_jobs, bundled, selected)
+        piece = g.build_other_files_graph(files, dirs, g.EPOCH, {} if selected else listing.symlinks)
+        data.add(piece)
+        yield from iter_node_members(root, piece)
+        yield containers.OutMember("metadata.json", data=(meta := render_metadata(
+            build_export_parameters(root, options, store))), size=len(meta))
+        yield data.member()
+    finally:
+        data.close()
 
 
 # ---------------------------------------------------------------- entry point
@@ -742,7 +997,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     assert data is not None
     return ExportSummary(
         path=str(output), export_version=options.export_version, fmt=fmt, jobs=counts.jobs,
-        nodes=len(data.nodes), links=len(data.links), groups=len(data.groups), logs=len(data.logs),
+        nodes=data.nodes, links=data.links, groups=data.groups, logs=data.logs,
         size=output.stat().st_size, parameters=build_export_parameters(root, options, store),
         symlinks=0 if options.projects or options.jobs else len(listing.symlinks),
     )
