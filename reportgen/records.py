@@ -14,7 +14,7 @@ what users audit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -297,8 +297,83 @@ class OutputData:
     hdf5_path: str
     kind: OutputKind
     values: np.ndarray | tuple[Any, ...]
-    times: tuple[datetime | None, ...]
+    times: tuple[datetime | None, ...] | TimeColumn  # s15t: a TimeColumn when read from a file
     complete: bool = True
     stride: int = 1
     note: str = field(default="")
     value_strides: tuple[int, ...] = ()  # stride along each axis after the first, when a set alone was over budget
+
+
+# ---------------------------------------------------------------- s15t: set times as numpy (time-stamps helper)
+_DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, eq=False)
+class TimeColumn:
+    """The set times of an output as numpy: milliseconds since the epoch (UTC) and which rows parsed.
+
+    Why: a monitor's ``<name>_time`` has a row per set, millions of them, and a
+    Python ``datetime`` per row costs ten times the read.  It reads as the
+    ``tuple[datetime | None, ...]`` it stands for (``len``, indexing, slicing,
+    iteration, ``==`` with such a tuple); a ``datetime`` is made only for a row
+    that is asked for.  ``millis`` is 0 where ``valid`` is False.
+    """
+
+    millis: np.ndarray  # int64
+    valid: np.ndarray  # bool, same length
+
+    def __len__(self) -> int:
+        return len(self.millis)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return TimeColumn(self.millis[index], self.valid[index])
+        if not self.valid[index]:
+            return None
+        return _EPOCH + timedelta(milliseconds=int(self.millis[index]))
+
+    def __iter__(self) -> Any:
+        epoch, valid = _EPOCH, self.valid.tolist()
+        for millis, ok in zip(self.millis.tolist(), valid):
+            yield epoch + timedelta(milliseconds=millis) if ok else None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TimeColumn):
+            return np.array_equal(self.valid, other.valid) and np.array_equal(self.millis, other.millis)
+        if isinstance(other, (tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def text_grid(self) -> np.ndarray:
+        """``YYYY-MM-DDTHH:MM:SS.mmm`` of every row as an (n, 23) uint8 array of ASCII; zeros where not valid.
+
+        The proleptic Gregorian calendar by integer arithmetic (H. Hinnant's
+        civil_from_days), which is what ``datetime`` prints, at numpy speed.
+        """
+        days, rest = np.divmod(self.millis, _DAY_MS)
+        z = days + 719_468
+        era = z // 146_097
+        doe = z - era * 146_097
+        yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = np.where(mp < 10, mp + 3, mp - 9)
+        year = yoe + era * 400 + (month <= 2)
+        day = doy - (153 * mp + 2) // 5 + 1
+        fields = ((year, 4), (month, 2), (day, 2), (rest // 3_600_000, 2), (rest // 60_000 % 60, 2),
+                  (rest // 1000 % 60, 2), (rest % 1000, 3))
+        grid = np.empty((len(self.millis), 23), np.uint8)
+        column = 0
+        for (value, width), separator in zip(fields, "--T::. ", strict=True):
+            value = value.astype(np.int32)  # small numbers: half the memory traffic of int64
+            for place in range(width):
+                grid[:, column + place] = value // 10 ** (width - 1 - place) % 10 + 48
+            column += width
+            if column < 23:
+                grid[:, column] = ord(separator)
+                column += 1
+        grid[~self.valid] = 0
+        return grid

@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ except ImportError:  # numpy < 1.26: compounds rebuilt from descr, which carries
     def drop_metadata(dtype: np.dtype) -> np.dtype:
         return np.dtype(dtype.descr) if dtype.names else np.dtype(dtype.str)
 
-from reportgen.records import Job, NodeGroup, Output, OutputData, Problem
+from reportgen.records import Job, NodeGroup, Output, OutputData, Problem, TimeColumn
 
 # Fixed forever: changing it changes every UUID ever exported (no dedup on re-import).
 NAMESPACE = uuid.UUID("6c1a5e0e-4f3b-5d2a-9a57-0e7a7c1b2d42")
@@ -295,14 +295,39 @@ def _write_header_3_0(fp: io.BytesIO, fields: dict) -> None:
     private(fp, fields, (3, 0))
 
 
-def render_time_arrays(blocks: Iterable[tuple[datetime | None, ...]]) -> Iterator[np.ndarray]:
+def render_time_arrays(blocks: Iterable[TimeColumn | tuple[datetime | None, ...]]) -> Iterator[np.ndarray]:
     """Parsed times, block by block, as the rows of ``times.npy``."""
     for block in blocks:
-        yield np.array(render_times(block), dtype=TIMES_DTYPE)
+        yield render_time_array(block)
 
 
-def render_times(times: tuple[datetime | None, ...]) -> list[str]:
+def render_time_array(times: TimeColumn | tuple[datetime | None, ...]) -> np.ndarray:
+    """``render_times`` as a ``TIMES_DTYPE`` array; a ``TimeColumn`` without a ``datetime`` per row."""
+    if not isinstance(times, TimeColumn):
+        return np.array(_render_times_by_row(times), dtype=TIMES_DTYPE)
+    grid = np.zeros((len(times), 24), np.uint8)
+    grid[:, :23] = times.text_grid()
+    grid[:, 23] = ord("Z")
+    grid[~times.valid] = 0
+    texts = grid.view("S24").ravel().astype(TIMES_DTYPE)
+    early = np.flatnonzero(times.valid & (times.millis < _YEAR_1000_MS))  # strftime's %Y is not padded there
+    if len(early):
+        texts[early] = _render_times_by_row(tuple(times[int(i)] for i in early))
+    return texts
+
+
+_YEAR_1000_MS = ((datetime(1000, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc))
+                 // timedelta(milliseconds=1))
+
+
+def render_times(times: TimeColumn | tuple[datetime | None, ...]) -> list[str]:
     """Set times as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` ("" when unparsable)."""
+    if isinstance(times, TimeColumn):
+        return render_time_array(times).tolist()
+    return _render_times_by_row(times)
+
+
+def _render_times_by_row(times: tuple[datetime | None, ...]) -> list[str]:
     out = []
     for when in times:
         if when is None:

@@ -45,6 +45,7 @@ from reportgen.records import (  # noqa: E402
     OutputKind,
     Problem,
     ReadLimits,
+    TimeColumn,
     Timestamps,
 )
 
@@ -596,68 +597,87 @@ def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bo
 
 
 # ---------------------------------------------------------------- timestamps
-def parse_time_rows(raw: list[Any]) -> tuple[np.ndarray, int]:
-    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows.
-
-    numpy parses year 0000 (and other years Python's datetime has not): such a
-    stamp is unparsable, not a reason to give up on the job.
-    """
-    millis = _parse_time_bytes(raw)
-    if millis is None:
-        millis = _parse_time_texts(raw)[0]
-    millis = millis[(millis >= _MIN_MILLIS) & (millis <= _MAX_MILLIS)]
-    return millis, len(raw) - len(millis)
-
-
-# The stamps Python's datetime can hold: 0001-01-01T00:00:00.000 ... 9999-12-31T23:59:59.999 (UTC).
-_MIN_MILLIS = (datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(milliseconds=1)
-_MAX_MILLIS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - EPOCH) // timedelta(milliseconds=1)
+def parse_time_rows(raw: Any) -> tuple[np.ndarray, int]:
+    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows."""
+    column = parse_time_column(raw)
+    return column.millis[column.valid], int(len(column) - np.count_nonzero(column.valid))
 
 
 # Byte positions of "YYYY-MM-DDTHH:MM:SS.mmmZ": digits, and the fixed separators.
 _TIME_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
 _TIME_SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":", 19: b".", 23: b"Z"}
 _TIME_LENGTH = 24
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_FIELD_PLACES = {  # field -> (first digit column in _TIME_DIGITS, number of digits)
+    "year": (0, 4), "month": (4, 2), "day": (6, 2), "hour": (8, 2), "minute": (10, 2), "second": (12, 2),
+    "milli": (14, 3),
+}
 
 
-def _parse_time_bytes(raw: list[Any]) -> np.ndarray | None:
-    """``_parse_time_texts`` for rows that are all bytes, in a few numpy calls; None to fall back.
+def parse_time_column(raw: Any) -> TimeColumn:
+    """The rows of a ``_time`` dataset as ``parse_time`` reads each one, in a few numpy calls.
 
-    Why: a ``_time`` dataset has a row per set and the regex and string handling per
-    row cost more than reading it.  The format check is the regex's, on bytes: the
-    exact length, ASCII digits and the fixed separators.  numpy then parses the valid
-    rows at once; a row it refuses (month 13) sends the whole slice to the row path.
+    Why: a ``_time`` dataset has a row per set (millions for a monitor), and a
+    regex and a ``datetime`` per row cost ten times reading it.  The checks are
+    exactly the regex's and ``datetime``'s: 24 bytes of ASCII digits and the
+    fixed separators, then year 1-9999, month 1-12, a day of that month (leap
+    years), hour 0-23, minute and second 0-59.  Rows that are not bytes (h5py
+    gives bytes; a caller may pass text) take ``parse_time`` one by one.
     """
+    fixed = _time_grid(raw)
+    if fixed is None:
+        return _time_column_by_row(raw)
+    grid, valid = fixed
+    digits = grid[:, _TIME_DIGITS]
+    valid &= np.all((digits >= ord("0")) & (digits <= ord("9")), axis=1)
+    for position, char in _TIME_SEPARATORS.items():
+        valid &= grid[:, position] == char[0]
+    number = digits.astype(np.int64) - ord("0")
+    f = {name: sum(number[:, first + i] * 10 ** (width - 1 - i) for i in range(width))
+         for name, (first, width) in _FIELD_PLACES.items()}
+    year, month, day = f["year"], f["month"], f["day"]
+    valid &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid &= day <= _MONTH_DAYS[np.where(valid, month, 0)] + (leap & (month == 2))
+    valid &= (f["hour"] <= 23) & (f["minute"] <= 59) & (f["second"] <= 59)
+    millis = (_days_from_civil(year, month, day) * 86_400_000 + f["hour"] * 3_600_000 + f["minute"] * 60_000
+              + f["second"] * 1000 + f["milli"])
+    return TimeColumn(np.where(valid, millis, 0), valid)
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+
+
+def _time_grid(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(n, 24) bytes of the rows and whether each is exactly 24 bytes long; None unless all rows are bytes.
+
+    h5py gives a vlen string dataset as an object array of ``bytes``, and a
+    fixed-length one as an ``S<k>`` array, whose rows read without their
+    trailing NULs (so a row is 24 long when bytes 24 on are NUL).
+    """
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "S":
+        width = raw.dtype.itemsize
+        grid = np.ascontiguousarray(raw).view(np.uint8).reshape(len(raw), width)
+        if width < _TIME_LENGTH:
+            return np.zeros((len(raw), _TIME_LENGTH), np.uint8), np.zeros(len(raw), bool)
+        return grid[:, :_TIME_LENGTH], ~np.any(grid[:, _TIME_LENGTH:], axis=1)
     if not all(type(row) is bytes for row in raw):
         return None
     lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
     fixed = np.array(raw, dtype=f"S{_TIME_LENGTH}") if len(raw) else np.zeros(0, f"S{_TIME_LENGTH}")
-    grid = fixed.view(np.uint8).reshape(len(raw), _TIME_LENGTH)
-    digits = grid[:, _TIME_DIGITS]
-    valid = (lengths == _TIME_LENGTH) & np.all((digits >= ord("0")) & (digits <= ord("9")), axis=1)
-    for position, char in _TIME_SEPARATORS.items():
-        valid &= grid[:, position] == char[0]
-    stems = np.ascontiguousarray(grid[valid, : _TIME_LENGTH - 1]).view(f"S{_TIME_LENGTH - 1}").ravel()
-    try:
-        return stems.astype("datetime64[ms]").astype(np.int64)
-    except ValueError:
-        return None
+    return fixed.view(np.uint8).reshape(len(raw), _TIME_LENGTH), lengths == _TIME_LENGTH
 
 
-def _parse_time_texts(raw: list[Any]) -> tuple[np.ndarray, int]:
-    texts = [r.decode("ascii", "replace") if isinstance(r, bytes) else str(r) for r in raw]
-    valid = [t[:-1] for t in texts if TIME_FORMAT.fullmatch(t)]
-    try:
-        millis = np.array(valid, dtype="datetime64[ms]").astype(np.int64)
-    except ValueError:  # e.g. month 13: parse row by row
-        good = []
-        for text in valid:
-            try:
-                good.append(np.datetime64(text, "ms").astype(np.int64))
-            except ValueError:
-                pass
-        millis = np.array(good, dtype=np.int64)
-    return millis, len(texts) - len(millis)
+def _time_column_by_row(raw: Any) -> TimeColumn:
+    times = [_parse_time_row(row) for row in raw]
+    millis = [(t - EPOCH) // timedelta(milliseconds=1) if t is not None else 0 for t in times]
+    return TimeColumn(np.array(millis, dtype=np.int64), np.array([t is not None for t in times], dtype=bool))
 
 
 def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
@@ -669,7 +689,7 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
     readable = min(count, max(1, limits.max_read_bytes // 64))
     chunks, unparsable, preview = [], 0, ()
     for start in range(0, readable, TIME_SLICE_ROWS):
-        raw = list(ds[start : min(readable, start + TIME_SLICE_ROWS)])
+        raw = ds[start : min(readable, start + TIME_SLICE_ROWS)]
         if start == 0:
             preview = tuple(decode_bytes(r, 64)[0] if isinstance(r, bytes) else fix_text(str(r)) for r in raw[: limits.preview_rows])
         millis, bad = parse_time_rows(raw)
@@ -679,16 +699,22 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
     unread = count - readable  # not looked at: neither valid nor unparsable
     if not len(millis):
         return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable, unread=unread)
+    in_order = bool(np.all(millis[1:] >= millis[:-1]))
     return Timestamps(
         count=count,
         first=millis_to_datetime(int(millis.min())),
         last=millis_to_datetime(int(millis.max())),
-        sorted=bool(np.all(np.diff(millis) >= 0)),
-        duplicates=int(len(millis) - len(np.unique(millis))),
+        sorted=in_order,
+        duplicates=count_repeats(millis if in_order else np.sort(millis)),
         preview=preview,
         unparsable=unparsable,
         unread=unread,
     )
+
+
+def count_repeats(ordered: np.ndarray) -> int:
+    """Rows of a sorted array equal to the row before: ``len - len(np.unique)`` without a second sort."""
+    return int(np.count_nonzero(ordered[1:] == ordered[:-1]))
 
 
 def millis_to_datetime(millis: int) -> datetime:
@@ -753,7 +779,7 @@ class TimeBlocks:
     """The first ``count`` rows of an output's ``<name>_time``, parsed, in slices of ``TIME_SLICE_ROWS``."""
 
     count: int
-    blocks: Callable[[], Iterator[tuple[datetime | None, ...]]]
+    blocks: Callable[[], Iterator[TimeColumn]]
 
 
 @dataclass(frozen=True)
@@ -861,12 +887,12 @@ def _time_blocks(path: Path, hdf5_path: str, ds: h5py.Dataset | None, rows: int 
         return TimeBlocks(0, lambda: iter(()))
     count = ds.shape[0] if rows is None else min(rows, ds.shape[0])
 
-    def blocks() -> Iterator[tuple[datetime | None, ...]]:
+    def blocks() -> Iterator[TimeColumn]:
         for start in range(0, count, TIME_SLICE_ROWS):
             raw = ds[start : min(count, start + TIME_SLICE_ROWS)]
             if len(raw) != min(count, start + TIME_SLICE_ROWS) - start:
                 raise ShrunkWhileRead(path, "dataset shrank while it was read", hdf5_path + TIME_SUFFIX)
-            yield tuple(map(_parse_time_row, raw))
+            yield parse_time_column(raw)
 
     return TimeBlocks(count, blocks)
 
@@ -933,7 +959,7 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
     thinned = any(s > 1 for s in inner)
     complete = stride == 1 and rows == n_sets and not thinned
     note = "" if complete else build_read_note(rows, n_sets, stride, inner, limits.max_read_bytes)
-    return OutputData(hdf5_path, kind, values, tuple(times), complete=complete, stride=stride, note=note,
+    return OutputData(hdf5_path, kind, values, times, complete=complete, stride=stride, note=note,
                       value_strides=inner if thinned else ())
 
 
@@ -1013,13 +1039,15 @@ def _json_or_text(rows: list[Any], ndim: int) -> tuple[Any, ...]:
     return tuple(rows)
 
 
-def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -> tuple[datetime | None, ...]:
+def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -> TimeColumn | tuple[()]:
+    """Every ``stride``-th row of a ``_time`` dataset, parsed; () when it is not a 1-D string dataset."""
     if ds is None or h5py.check_string_dtype(ds.dtype) is None or ds.ndim != 1:
         return ()
-    times: list[datetime | None] = []
-    for start in range(0, ds.shape[0], TIME_SLICE_ROWS * stride):
-        times.extend(map(_parse_time_row, ds[start : start + TIME_SLICE_ROWS * stride : stride]))
-    return tuple(times)
+    parts = [parse_time_column(ds[start : start + TIME_SLICE_ROWS * stride : stride])
+             for start in range(0, ds.shape[0], TIME_SLICE_ROWS * stride)]
+    if not parts:
+        return TimeColumn(np.zeros(0, np.int64), np.zeros(0, bool))
+    return TimeColumn(np.concatenate([p.millis for p in parts]), np.concatenate([p.valid for p in parts]))
 
 
 def _parse_time_row(raw: Any) -> datetime | None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from reportgen.records import Output, OutputData
+from reportgen.records import Output, OutputData, TimeColumn
 from reportgen.site.jsonsafe import replace_surrogates_text
 
 MAX_NPY_BYTES = 32 * 1024**2
@@ -95,8 +95,31 @@ def build_data_uri(body: bytes, fmt: str) -> str:
     return f"data:{_MEDIA_TYPES[fmt]};base64," + base64.b64encode(body).decode("ascii")
 
 
-def _time_text(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
+def _time_texts(times: tuple[datetime | None, ...] | TimeColumn, count: int) -> list[str]:
+    """The CSV time of each of ``count`` sets: ``datetime.isoformat()``, "" when unparsable or missing."""
+    if isinstance(times, TimeColumn):
+        stamps = _iso_texts(times[:count])
+    else:
+        stamps = [moment.isoformat() if moment else "" for moment in times[:count]]
+    return stamps + [""] * (count - len(stamps))
+
+
+_UTC_SUFFIX = np.frombuffer(b"+00:00", np.uint8)
+
+
+def _iso_texts(column: TimeColumn) -> list[str]:
+    """``isoformat()`` of each parsed time (UTC, milliseconds) at numpy speed: ``...:SS+00:00`` on a
+    whole second, else ``...:SS.mmm000+00:00``, as ``datetime`` prints them."""
+    grid = column.text_grid()
+    iso = np.zeros((len(grid), 32), np.uint8)
+    iso[:, :23] = grid
+    iso[:, 23:26] = ord("0")
+    iso[:, 26:] = _UTC_SUFFIX
+    whole = column.millis % 1000 == 0
+    iso[whole, 19:25] = _UTC_SUFFIX
+    iso[whole, 25:] = 0
+    iso[~column.valid] = 0
+    return iso.view("S32").ravel().astype("U32").tolist()
 
 
 def _text_cell(value: Any, kind: str) -> str:
@@ -142,8 +165,7 @@ def build_csv_text(data: OutputData) -> str:
         rows = [_flatten(value) for value in values]  # one column per element, in C order
         return replace_surrogates_text(_grid_csv_text(rows, max(map(len, rows), default=0), times))
     lines = ["set,time,value"]
-    for number, value in enumerate(values):
-        stamp = _time_text(times[number] if number < len(times) else None)
+    for number, (value, stamp) in enumerate(zip(values, _time_texts(times, len(values)))):
         lines.append(f"{number},{stamp},{_text_cell(value, data.kind)}")
     # A lone surrogate (a JSON "\\udcff" escape) cannot be UTF-8: U+FFFD, as on the page.
     return replace_surrogates_text("\n".join(lines) + "\n")
@@ -158,17 +180,17 @@ def _flatten(value: Any) -> list[Any]:
     return [cell for item in value for cell in _flatten(item)] if isinstance(value, list) else [value]
 
 
-def _grid_csv_text(rows: list[list[Any]], width: int, times: tuple[datetime | None, ...]) -> str:
+def _grid_csv_text(rows: list[list[Any]], width: int, times: tuple[datetime | None, ...] | TimeColumn) -> str:
     """``set,time,v0 ... v{width-1}``, then one row of cells per set."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["set", "time", *[f"v{i}" for i in range(width)]])
-    for number, cells in enumerate(rows):
-        writer.writerow([number, _time_text(times[number] if number < len(times) else None), *cells])
+    for number, (cells, stamp) in enumerate(zip(rows, _time_texts(times, len(rows)))):
+        writer.writerow([number, stamp, *cells])
     return buffer.getvalue()
 
 
-def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) -> str:
+def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | TimeColumn) -> str:
     """``build_csv_text`` of plain numbers without the csv module.
 
     Why: ``csv.writer`` costs ~2 us a row and the worker writes a CSV per output of
@@ -177,17 +199,28 @@ def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...]) ->
     """
     flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
     header = ",".join(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
-    lines = [header]
-    stamps = [_time_text(moment) for moment in times[: len(flat)]]
-    stamps += [""] * (len(flat) - len(stamps))
-    if not flat.shape[1]:
-        lines += [f"{number},{stamp}" for number, stamp in enumerate(stamps)]
-    else:
-        lines += [f"{number},{stamp},{cells}" for number, (stamp, cells) in enumerate(zip(stamps, _row_cells(flat)))]
-    return "\n".join(lines) + "\n"
+    # One text form for the whole file: orjson's and repr's differ (1e-7, 1e-07).
+    finite = flat.dtype.kind != "f" or bool(np.isfinite(flat).all())
+    parts = [header + "\n"]
+    for start in range(0, len(flat), CSV_BLOCK_ROWS):
+        block = flat[start : start + CSV_BLOCK_ROWS]
+        stamps = _time_texts(times[start : start + len(block)], len(block))
+        numbers = range(start, start + len(block))
+        if not flat.shape[1]:
+            lines = [f"{number},{stamp}" for number, stamp in zip(numbers, stamps)]
+        else:
+            cells = _row_cells(block, finite)
+            lines = [f"{number},{stamp},{row}" for number, stamp, row in zip(numbers, stamps, cells)]
+        parts.append("\n".join(lines) + "\n")
+    return "".join(parts)
 
 
-def _row_cells(flat: np.ndarray) -> list[str]:
+# Rows formatted at a time: a million sets become a few pieces of text, not a list of a million
+# lines, a million stamps and a million cells (about 300 MB of Python strings at once).
+CSV_BLOCK_ROWS = 65536
+
+
+def _row_cells(flat: np.ndarray, finite: bool | None = None) -> list[str]:
     """The cells of each row of a 2-D array, comma-joined: shortest round-trip text of every number.
 
     Why orjson: Python's ``repr`` of a float costs ~600 ns, and a job's outputs
@@ -203,7 +236,8 @@ def _row_cells(flat: np.ndarray) -> list[str]:
         return []
     if flat.dtype.kind == "c" or (flat.dtype.kind == "f" and flat.dtype.itemsize > 8):
         return [",".join(map(_scalar_text, row)) for row in flat]
-    if flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and bool(np.isfinite(flat).all())):
+    finite = bool(np.isfinite(flat).all()) if finite is None and flat.dtype.kind == "f" else finite
+    if flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and finite):
         try:
             text = orjson.dumps(np.ascontiguousarray(flat), option=orjson.OPT_SERIALIZE_NUMPY).decode("ascii")
             return text[2:-2].split("],[")
