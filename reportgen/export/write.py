@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -282,7 +283,7 @@ def read_outputs(root: Path, job: Job, work: Path) -> tuple[dict[str, OutputData
     """Every output the HDF5 reader can give whole, all in one open; unreadable ones left out.
 
     Plain arrays (and the times of a "missing" output) come back as their
-    ``.npy`` files, written block by block (``write_output_arrays``); the rest
+    ``.npy`` files, written block by block (``NpySpool.write_output``); the rest
     (strings, JSON, references) as ``OutputData``.  If reading fails, the work
     files written for the job so far are removed before the error goes on.
     """
@@ -478,9 +479,10 @@ class DataJson:
     def add(self, piece: g.Graph) -> None:
         local: dict[str, int] = {}
         for node in piece.nodes:
-            if not self.pks.add(node.uuid, self.nodes + 1):
+            pk = self.nodes + 1
+            if not self.pks.add(node.uuid, pk):
                 raise BadInputError("", f"two entities share the UUID {node.uuid}", node.label)
-            local[node.uuid] = self.nodes + 1
+            local[node.uuid] = pk
             self.row("Node", {
                 "uuid": node.uuid, "node_type": node.node_type, "process_type": node.process_type,
                 "label": node.label, "description": node.description, "ctime": node.ctime,
@@ -518,7 +520,7 @@ class DataJson:
             self.sections = {name: spool.rerendered(self.folder) for name, spool in self.sections.items()}
         parts = self.parts()
         size = sum(len(p) if isinstance(p, bytes) else p.size for p in parts)
-        return containers.OutMember("data.json", size, chunks=_counted_chunks(_join_parts(parts, size), size))
+        return containers.OutMember("data.json", size, chunks=_counted_chunks(_join_parts(parts), size))
 
     def parts(self) -> list[bytes | _Object | _Array]:
         """The document as constant bytes and spooled sections, in the order orjson's sorted keys give."""
@@ -616,11 +618,9 @@ class _Object:
 
     @property
     def size(self) -> int:
-        rows = list(self.spool.lengths()) if self.keys is not None else None
-        if rows is not None:
-            assert self.keys is not None
-            body = sum(len(key) + 1 + rows[row - 1] for key, row in self.keys) + max(len(self.keys) - 1, 0)
-            return body + 2
+        if self.keys is not None:
+            rows = list(self.spool.lengths())
+            return 2 + sum(len(key) + 1 + rows[row - 1] for key, row in self.keys) + max(len(self.keys) - 1, 0)
         n = self.spool.count
         keys = sum(len(str(pk)) + 3 for pk in range(1, n + 1))  # '"123":'
         return 2 + keys + self.spool.end + max(n - 1, 0)
@@ -674,7 +674,7 @@ def iter_text_order(n: int) -> Iterator[int]:
             pk += 1
 
 
-def _join_parts(parts: list[bytes | _Object | _Array], size: int) -> Iterator[bytes]:
+def _join_parts(parts: list[bytes | _Object | _Array]) -> Iterator[bytes]:
     """The parts' bytes in chunks of about ``CHUNK``."""
     buf = bytearray()
     for part in parts:
@@ -717,8 +717,6 @@ class _UuidTable:
     node found), so that it does not grow in memory with the number of jobs."""
 
     def __init__(self, path: Path) -> None:
-        import sqlite3
-
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
@@ -727,8 +725,6 @@ class _UuidTable:
 
     def add(self, uuid: str, pk: int) -> bool:
         """False when ``uuid`` is there already."""
-        import sqlite3
-
         try:
             self.db.execute("INSERT INTO nodes VALUES (?, ?)", (uuid, pk))
         except sqlite3.IntegrityError:

@@ -220,7 +220,7 @@ def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | T
 CSV_BLOCK_ROWS = 65536
 
 
-def _row_cells(flat: np.ndarray, finite: bool | None = None) -> list[str]:
+def _row_cells(flat: np.ndarray, finite: bool) -> list[str]:
     """The cells of each row of a 2-D array, comma-joined: shortest round-trip text of every number.
 
     Why orjson: Python's ``repr`` of a float costs ~600 ns, and a job's outputs
@@ -230,13 +230,13 @@ def _row_cells(flat: np.ndarray, finite: bool | None = None) -> list[str]:
     take ``repr`` (``[1.5, nan]`` becomes ``1.5,nan``).  Complex numbers and long
     doubles, which neither knows, take numpy's own shortest text of their
     precision: ``1.5+2j``, ``nan+1j`` (Python's form without the parentheses,
-    which ``complex()`` and numpy read back) and ``0.1``.
+    which ``complex()`` and numpy read back) and ``0.1``.  ``finite``: every float of the
+    whole array is finite (the caller decides once, so a file has one text form).
     """
     if not len(flat):
         return []
     if flat.dtype.kind == "c" or (flat.dtype.kind == "f" and flat.dtype.itemsize > 8):
         return [",".join(map(_scalar_text, row)) for row in flat]
-    finite = bool(np.isfinite(flat).all()) if finite is None and flat.dtype.kind == "f" else finite
     if flat.dtype.kind in "iu" or (flat.dtype.kind == "f" and finite):
         try:
             text = orjson.dumps(np.ascontiguousarray(flat), option=orjson.OPT_SERIALIZE_NUMPY).decode("ascii")
