@@ -282,29 +282,28 @@ def _refs(file: Path, item: dict, at: str) -> tuple[tuple[str, str], ...]:
 
 def read_target_path(file: Path, item: dict, at: str) -> str:
     """The data_store path of an entry: ``path``, or ``path_hex`` for bytes that are not UTF-8."""
-    if "path_hex" in item:
-        try:
-            rel = bytes.fromhex(item["path_hex"]).decode("utf-8", "surrogateescape")
-        except (TypeError, ValueError):
-            raise BadInputError(file, f"{at}.path_hex: not hex digits", "data.json") from None
-    else:
-        rel = _text(file, item, "path", at)
-    return check_rel_path(file, rel)
+    return check_rel_path(file, _recorded_text(file, item, "path", at))
 
 
 def read_link_target(file: Path, item: dict, at: str) -> str:
     """A symlink's target as recorded (``target``, or ``target_hex`` for bytes that are not UTF-8):
     any text but empty or holding NUL.  It is only ever stored, never followed or checked."""
-    if "target_hex" in item:
-        try:
-            target = bytes.fromhex(item["target_hex"]).decode("utf-8", "surrogateescape")
-        except (TypeError, ValueError):
-            raise BadInputError(file, f"{at}.target_hex: not hex digits", "data.json") from None
-    else:
-        target = item.get("target")
-    if not isinstance(target, str) or not target or "\0" in target:
+    target = _recorded_text(file, item, "target", at)
+    if not target or "\0" in target:
         raise BadInputError(file, f"{at}.target: not a symlink target", "data.json")
     return target
+
+
+def _recorded_text(file: Path, item: dict, key: str, at: str) -> str:
+    """``item[key]`` as export records a name: the text, or ``<key>_hex`` holding the bytes of one
+    that is not UTF-8 (kept as surrogates)."""
+    if f"{key}_hex" in item:
+        try:
+            text = bytes.fromhex(item[f"{key}_hex"]).decode("utf-8", "surrogateescape")
+        except (TypeError, ValueError):
+            raise BadInputError(file, f"{at}.{key}_hex: not hex digits", "data.json") from None
+        return text  # empty: the caller's own check refuses it
+    return _text(file, item, key, at)
 
 
 def check_size(file: Path, size: object) -> int:
