@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from reportgen.site.build import BuildOptions, build_site
+from tests.readers.builders import Node, Out, metadata, write_job, write_log
 from tests.site.test_browser import Page, browser, small_site  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -20,21 +20,12 @@ def extreme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One job: a set of subnormal and extreme finite values (plotly: "Something went wrong with
     axis scaling") between ordinary sets, written as Entropy's writer lays a job out."""
     root = tmp_path_factory.mktemp("extreme")
-    (root / "store" / "proj" / "j1").mkdir(parents=True)
-    text = h5py.string_dtype()
-    with h5py.File(root / "store" / "proj" / "j1.hdf5", "w") as f:
-        for key, value in {"project": "proj", "job_eui": "#/j1", "job_description": "d", "workflow_eui": "",
-                           "parameters_eui": "", "creation_timestamp": "2024-01-01T00:00:00+00:00"}.items():
-            f.attrs.create(key, value, dtype=text)
-        node = f.create_group("n")
-        for key in ("type", "description", "bin"):
-            node.attrs.create(key, "x", dtype=text)
-        sets = [("a_normal", [1.0, 2.0, 3.0, 4.0]), ("b_extreme", [1e-310, 5e-324, 1e308, -1e308]),
-                ("c_normal", [4.0, 3.0, 2.0, 1.0])]
-        for name, values in sets:
-            node.create_dataset(name + "_time", data=[f"2024-01-01T00:00:0{i}.000Z" for i in range(4)], dtype=text)
-            node.create_dataset(name, data=np.array(values))
-    (root / "store" / "proj" / "j1" / "n.log").write_text("hi\n")
+    stamps = [f"2024-01-01T00:00:0{i}.000Z" for i in range(4)]
+    sets = [("a_normal", [1.0, 2.0, 3.0, 4.0]), ("b_extreme", [1e-310, 5e-324, 1e308, -1e308]),
+            ("c_normal", [4.0, 3.0, 2.0, 1.0])]
+    attrs = metadata("proj", "j1", workflow_eui="", parameters_eui="", creation_timestamp="2024-01-01T00:00:00+00:00")
+    write_job(root / "store" / "proj" / "j1.hdf5", attrs, [Node("n", [Out(name, np.array(v), stamps) for name, v in sets])])
+    write_log(root / "store" / "proj" / "j1" / "n.log", "hi\n")
     build_site(root / "store", root / "site", BuildOptions(show_progress=False))
     return root / "site"
 

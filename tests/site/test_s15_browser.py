@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from reportgen.site.build import BuildOptions, build_site
+from tests.readers.builders import Node, Out, metadata, write_job, write_log
 from tests.site.test_browser import Page, browser, small_site  # noqa: F401 (fixtures)
 from tests.site.test_browser_history import _back, _forward, _history, _view, _wait_for_hash
 
@@ -26,21 +26,12 @@ def narrow_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     string, string values that are file paths, and two problems (no commit attributes)."""
     root = tmp_path_factory.mktemp("narrow")
     node_name = "calibration_node_for_the_second_qubit_readout"
-    (root / "store" / "proj" / "j1").mkdir(parents=True)
-    text = h5py.string_dtype()
-    with h5py.File(root / "store" / "proj" / "j1.hdf5", "w") as f:
-        for key, value in {"project": "proj", "job_eui": "#/j1", "job_description": "d", "workflow_eui": "",
-                           "parameters_eui": "", "creation_timestamp": "2024-01-01T00:00:00+00:00"}.items():
-            f.attrs.create(key, value, dtype=text)
-        node = f.create_group(node_name)
-        for key in ("type", "description", "bin"):
-            node.attrs.create(key, "x", dtype=text)
-        stamps = ["2024-01-01T00:00:00.000Z"] * 2
-        node.create_dataset(LONG_OUTPUT + "_time", data=stamps, dtype=text)
-        node.create_dataset(LONG_OUTPUT, data=np.array([1.0, 2.0])).attrs.create("units", "MHz/(V*s)", dtype=text)
-        node.create_dataset("result_file_time", data=stamps, dtype=text)
-        node.create_dataset("result_file", data=[LONG_PATH] * 2, dtype=text).attrs.create("units", "path", dtype=text)
-    (root / "store" / "proj" / "j1" / f"{node_name}.log").write_text("ok\n")
+    stamps = ["2024-01-01T00:00:00.000Z"] * 2
+    outputs = [Out(LONG_OUTPUT, np.array([1.0, 2.0]), stamps, units="MHz/(V*s)"),
+               Out("result_file", [LONG_PATH] * 2, stamps, units="path")]
+    attrs = metadata("proj", "j1", workflow_eui="", parameters_eui="", creation_timestamp="2024-01-01T00:00:00+00:00")
+    write_job(root / "store" / "proj" / "j1.hdf5", attrs, [Node(node_name, outputs)])
+    write_log(root / "store" / "proj" / "j1" / f"{node_name}.log", "ok\n")
     build_site(root / "store", root / "site", BuildOptions(show_progress=False))
     return root / "site"
 
