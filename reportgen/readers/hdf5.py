@@ -746,12 +746,20 @@ def read_outputs_available(path: Path, hdf5_paths: tuple[str, ...] | list[str], 
 
     A refusal of the whole file (unsafe, not HDF5, missing) leaves every output out.
     """
+    return _read_each(path, hdf5_paths, limits, lambda f, hdf5_path, too_large: _read_values(
+        f, path, hdf5_path, limits, too_large))
+
+
+def _read_each(path: Path, hdf5_paths: tuple[str, ...] | list[str], limits: ReadLimits,
+               read_one: Callable[[h5py.File, str, set[str]], Any]) -> dict[str, Any]:
+    """``read_one(file, hdf5_path, too_large)`` of every output in one open; an output it refuses
+    is left out, and a refusal of the whole file leaves every output out."""
     try:
         with open_checked(path, limits) as (f, too_large):
-            found = {}
+            found: dict[str, Any] = {}
             for hdf5_path in hdf5_paths:
                 try:
-                    found[hdf5_path] = _read_values(f, path, hdf5_path, limits, too_large)
+                    found[hdf5_path] = read_one(f, hdf5_path, too_large)
                 except (BadInputError, InputMissingError):
                     continue
             return found
@@ -812,18 +820,11 @@ def read_outputs_streamed(path: Path, hdf5_paths: tuple[str, ...] | list[str], l
     dataspaces, strings, references).  An output that cannot be read, or that
     shrinks while ``save`` reads it, is left out.
     """
-    try:
-        with open_checked(path, limits) as (f, too_large):
-            found: dict[str, Any] = {}
-            for hdf5_path in hdf5_paths:
-                try:
-                    item = _output_blocks(f, path, hdf5_path, limits, too_large, block_bytes)
-                    found[hdf5_path] = save(item) if isinstance(item, OutputBlocks) else item
-                except (BadInputError, InputMissingError):
-                    continue
-            return found
-    except (BadInputError, InputMissingError):
-        return {}
+    def read_one(f: h5py.File, hdf5_path: str, too_large: set[str]) -> Any:
+        item = _output_blocks(f, path, hdf5_path, limits, too_large, block_bytes)
+        return save(item) if isinstance(item, OutputBlocks) else item
+
+    return _read_each(path, hdf5_paths, limits, read_one)
 
 
 def _output_blocks(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, too_large: set[str],
