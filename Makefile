@@ -18,10 +18,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m reportgen example $(DEMO)/data_store --force
 	$(PY) -m reportgen inspect $(DEMO)/data_store
-	@if $(PY) -m reportgen build --help >/dev/null 2>&1; then \
-		$(PY) -m reportgen build $(DEMO)/data_store -o $(DEMO)/site --force && \
-		echo "demo site: $(abspath $(DEMO))/site/index.html"; \
-	else echo "demo data_store: $(abspath $(DEMO))/data_store"; fi
+	$(PY) -m reportgen build $(DEMO)/data_store -o $(DEMO)/site --force
+	@echo "demo site: $(abspath $(DEMO))/site/index.html"
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup

@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
     interrupts.clear()
     signal.signal(signal.SIGTERM, interrupts.on_signal)
     signal.signal(signal.SIGINT, interrupts.on_signal)
-    interrupts.install_unraisable_hook()  # s15 (audit F10): no traceback for a signal Python drops
+    interrupts.install_unraisable_hook()  # no traceback for a signal whose exception Python drops
     try:
         code = cli.main(args=args, prog_name="reportgen", standalone_mode=False)
         interrupts.check()  # a signal whose exception Python dropped (see converters.interrupts)

@@ -243,7 +243,7 @@ class Job:
     status: Status
     problems: tuple[Problem, ...]
     command_line_run: bool = False  # output_data.hdf5 written without a job EUI
-    # s15 (audit F12): job_id, hdf5_file and log_dir exactly as listed (undecodable bytes held as
+    # job_id, hdf5_file and log_dir exactly as listed (undecodable bytes held as
     # surrogates, surrogateescape); the fields above show them as \xNN, which two names can share
     raw_job_id: str | None = None  # None: not known (a Job built by hand), job_id is the name
     raw_hdf5_file: str | None = None
@@ -297,15 +297,14 @@ class OutputData:
     hdf5_path: str
     kind: OutputKind
     values: np.ndarray | tuple[Any, ...]
-    times: tuple[datetime | None, ...] | TimeColumn  # s15t: a TimeColumn when read from a file
+    times: tuple[datetime | None, ...] | TimeColumn  # a TimeColumn when read from a file
     complete: bool = True
     stride: int = 1
     note: str = field(default="")
     value_strides: tuple[int, ...] = ()  # stride along each axis after the first, when a set alone was over budget
 
 
-# ---------------------------------------------------------------- s15t: set times as numpy (time-stamps helper)
-_DAY_MS = 86_400_000
+# ---------------------------------------------------------------- set times as numpy
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -346,34 +345,3 @@ class TimeColumn:
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
-
-    def text_grid(self) -> np.ndarray:
-        """``YYYY-MM-DDTHH:MM:SS.mmm`` of every row as an (n, 23) uint8 array of ASCII; zeros where not valid.
-
-        The proleptic Gregorian calendar by integer arithmetic (H. Hinnant's
-        civil_from_days), which is what ``datetime`` prints, at numpy speed.
-        """
-        days, rest = np.divmod(self.millis, _DAY_MS)
-        z = days + 719_468
-        era = z // 146_097
-        doe = z - era * 146_097
-        yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-        mp = (5 * doy + 2) // 153
-        month = np.where(mp < 10, mp + 3, mp - 9)
-        year = yoe + era * 400 + (month <= 2)
-        day = doy - (153 * mp + 2) // 5 + 1
-        fields = ((year, 4), (month, 2), (day, 2), (rest // 3_600_000, 2), (rest // 60_000 % 60, 2),
-                  (rest // 1000 % 60, 2), (rest % 1000, 3))
-        grid = np.empty((len(self.millis), 23), np.uint8)
-        column = 0
-        for (value, width), separator in zip(fields, "--T::. ", strict=True):
-            value = value.astype(np.int32)  # small numbers: half the memory traffic of int64
-            for place in range(width):
-                grid[:, column + place] = value // 10 ** (width - 1 - place) % 10 + 48
-            column += width
-            if column < 23:
-                grid[:, column] = ord(separator)
-                column += 1
-        grid[~self.valid] = 0
-        return grid

@@ -43,6 +43,7 @@ except ImportError:  # numpy < 1.26: compounds rebuilt from descr, which carries
         return np.dtype(dtype.descr) if dtype.names else np.dtype(dtype.str)
 
 from reportgen.records import Job, NodeGroup, Output, OutputData, Problem, TimeColumn
+from reportgen.timetext import render_time_grid
 
 # Fixed forever: changing it changes every UUID ever exported (no dedup on re-import).
 NAMESPACE = uuid.UUID("6c1a5e0e-4f3b-5d2a-9a57-0e7a7c1b2d42")
@@ -306,7 +307,7 @@ def render_time_array(times: TimeColumn | tuple[datetime | None, ...]) -> np.nda
     if not isinstance(times, TimeColumn):
         return np.array(_render_times_by_row(times), dtype=TIMES_DTYPE)
     grid = np.zeros((len(times), 24), np.uint8)
-    grid[:, :23] = times.text_grid()
+    grid[:, :23] = render_time_grid(times)
     grid[:, 23] = ord("Z")
     grid[~times.valid] = 0
     texts = grid.view("S24").ravel().astype(TIMES_DTYPE)

@@ -920,7 +920,8 @@ class _Counts:
 
 
 def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
-                 all_jobs: StoreScan, counts: _Counts, output: Path, work: Path) -> Iterator[containers.OutMember]:
+                 all_jobs: StoreScan, counts: _Counts, output: Path, work: Path,
+                 parameters: dict[str, Any]) -> Iterator[containers.OutMember]:
     """Every member of the archive, one job at a time; metadata and data.json last.
 
     data.json's rows are spooled into ``work`` as each job's piece arrives.
@@ -952,8 +953,7 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
         piece = g.build_other_files_graph(files, dirs, g.EPOCH, {} if selected else listing.symlinks)
         data.add(piece)
         yield from iter_node_members(root, piece)
-        yield containers.OutMember("metadata.json", data=(meta := render_metadata(
-            build_export_parameters(root, options, store))), size=len(meta))
+        yield containers.OutMember("metadata.json", data=(meta := render_metadata(parameters)), size=len(meta))
         yield data.member()
     finally:
         data.close()
@@ -981,10 +981,11 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
+    parameters = build_export_parameters(root, options, store)  # one copy: metadata.json's and the summary's
     # the work folder holds the large .npy files on their way from the readers to the archive; the
     # members are closed before it goes, which stops the readers writing into it
     with work_folder(output) as work, closing(iter_members(root, store, listing, options, all_jobs, counts,
-                                                           output, work)) as members:
+                                                           output, work, parameters)) as members:
         if options.export_version == EXPORT_VERSION:
             containers.write_archive(output, fmt, members, replace=options.force)
         else:
@@ -994,7 +995,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     return ExportSummary(
         path=str(output), export_version=options.export_version, fmt=fmt, jobs=counts.jobs,
         nodes=data.nodes, links=data.links, groups=data.groups, logs=data.logs,
-        size=output.stat().st_size, parameters=build_export_parameters(root, options, store),
+        size=output.stat().st_size, parameters=parameters,
         symlinks=0 if options.projects or options.jobs else len(listing.symlinks),
     )
 

@@ -22,6 +22,7 @@ import orjson
 
 from reportgen.records import Output, OutputData, TimeColumn
 from reportgen.site.jsonsafe import replace_surrogates_text
+from reportgen.timetext import render_time_grid
 
 MAX_NPY_BYTES = 32 * 1024**2
 MAX_CSV_BYTES = 8 * 1024**2  # declared value bytes; the text is 2-3x larger
@@ -110,7 +111,7 @@ _UTC_SUFFIX = np.frombuffer(b"+00:00", np.uint8)
 def _iso_texts(column: TimeColumn) -> list[str]:
     """``isoformat()`` of each parsed time (UTC, milliseconds) at numpy speed: ``...:SS+00:00`` on a
     whole second, else ``...:SS.mmm000+00:00``, as ``datetime`` prints them."""
-    grid = column.text_grid()
+    grid = render_time_grid(column)
     iso = np.zeros((len(grid), 32), np.uint8)
     iso[:, :23] = grid
     iso[:, 23:26] = ord("0")

@@ -1,6 +1,6 @@
 """Set times without a Python ``datetime`` per row (scale audit finding 2).
 
-The numpy paths (``parse_time_column``, ``TimeColumn.text_grid`` and the
+The numpy paths (``parse_time_column``, ``render_time_grid`` and the
 renderers of the CSV, the figure axis and ``times.npy``) must give exactly what
 the row-by-row paths give: ``parse_time`` per row, ``datetime.isoformat()``,
 ``timedelta.total_seconds() * 1000.0`` and ``strftime``.
