@@ -364,12 +364,28 @@ def _say(text: str, nl: bool = True) -> None:
     if sys.stdout is None:  # started with stdout closed (>&-): click would drop the text silently
         raise WriteError("<stdout>", "standard output is closed")
     try:
-        click.echo(text, nl=nl)
-        sys.stdout.flush()
+        _write_all(text + "\n" if nl else text)
     except BrokenPipeError:
         raise _PipeClosed() from None
     except OSError as exc:
         raise WriteError("<stdout>", exc.strerror or str(exc)) from None
+
+
+def _write_all(text: str) -> None:
+    """Write ``text`` to stdout whole, or fail.  Python's buffered stdout takes a short write to a
+    pipe whose reader left (``| head``) as done and drops the rest, so a cut-short result
+    exited 0; ``os.write`` in a loop sees the broken pipe instead (SIGPIPE is ignored)."""
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's captured stream)
+        click.echo(text, nl=False)
+        stream.flush()
+        return
+    stream.flush()
+    view = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _silence_stdout() -> None:

@@ -45,6 +45,25 @@ def test_a_reader_that_stops_ends_the_run_quietly_with_141(example_store: Path):
     assert (code, errors) == (141, "")
 
 
+def test_a_reader_that_leaves_mid_output_is_141_not_a_cut_short_success(example_store: Path):
+    """``reportgen inspect --json | head -c 100``: the reader leaves while the result is being
+    written.  Python's stdout took the short write to the pipe as done and dropped the rest, so a
+    truncated result exited 0.  A 4 KiB pipe makes the output longer than the pipe here."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen([*REPORTGEN, "inspect", example_store, "--json"], stdout=write_end,
+                            stderr=subprocess.PIPE, env=dict(os.environ, CI="1"))
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert len(reader.read(100)) == 100  # the first bytes arrive, then the reader is gone
+    code = proc.wait(timeout=120)
+    errors = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert (code, errors) == (141, "")
+
+
 @pytest.mark.parametrize("locale_env", [
     {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},  # file system encoding: ascii
 ])  # fmt: skip

@@ -21,7 +21,10 @@ class ProblemLog:
 
     def add(self, severity: Severity, code: str, path: str, reason: str, member: str = "") -> None:
         if self.strict and severity == "error":
-            raise BadInputError(self.file, f"{path}: {reason} (without --strict it is reported and the conversion continues)", member)
+            # the reason's consequence ("...; dropped") is what happens without --strict, not now
+            cause = reason.rpartition("; ")[0] or reason
+            raise BadInputError(self.file, f"{path}: {cause} (refused by --strict; without it this is reported and "
+                                           "the conversion continues)", member or _member_of(path))
         self.counts[code] += 1
         if self.counts[code] <= KEEP_PER_CODE:
             self.kept.append(Problem(severity, code, path, reason))
@@ -39,3 +42,9 @@ def shown(value: object) -> str:
     """A stored value as an error line quotes it: its repr, cut to 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _member_of(path: str) -> str:
+    """The archive member a problem's path lies in, when the caller named none: a JSON path
+    (``$.links_uuid[3]``) is inside a legacy archive's data.json."""
+    return "data.json" if path.startswith("$") else ""

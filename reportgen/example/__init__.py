@@ -17,6 +17,7 @@ from reportgen.errors import OutputError, UsageError, WriteError
 from reportgen.example.edge import EdgeCase, edge_case_manifest, write_edge_cases
 from reportgen.example.store import EPOCH, PROJECTS, Mtimes, write_faithful_store
 from reportgen.outdir import check_output_path, is_disk_full, remove_stale_staging, replace_dir, staging_tree
+from reportgen.readers.git import require_git
 
 __all__ = ["EdgeCase", "edge_case_manifest", "write_example"]
 
@@ -60,6 +61,7 @@ def write_example(
     if huge and not edge_cases:
         raise UsageError(target, "--huge needs --edge-cases")
     _check_target(target, force)
+    require_git()  # the example's repositories are made with git: say so before any work (69), as the readers do
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)  # what a run killed with SIGKILL left behind
     try:

@@ -168,7 +168,7 @@ def test_raw_input_and_path_that_disagree_are_reported_and_the_output_is_valid(t
     referenced = {f"repo/{key}" for tree in trees.values() for key in _keys(tree)}
     assert blobs == referenced  # a blob only the left-out file held is not written
     strict = run_cli("archive", "migrate", archive, tmp_path / "strict.aiida", "--to", "main_0001", "--strict")
-    assert_one_error_line(strict, 65, "without --strict it is reported", reported)
+    assert_one_error_line(strict, 65, "refused by --strict; without it this is reported", reported)
     assert not (tmp_path / "strict.aiida").exists()
 
 
@@ -222,3 +222,16 @@ def test_a_legacy_datetime_whose_utc_is_out_of_range_is_refused_not_a_crash(tmp_
     run = run_cli("archive", "migrate", archive, tmp_path / "o.aiida", "--to", "main_0001")
     assert run.code in (0, 65) and "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
     assert any(line.startswith("error: $.export_data.Node") and ".ctime" in line for line in run.stdout.splitlines()), run.stdout
+
+
+# ---------------------------------------------------------------- --strict names the cause, not the lenient outcome
+def test_strict_refusal_of_a_dangling_link_does_not_claim_it_was_dropped(tmp_path: Path) -> None:
+    """Without --strict a dangling link is reported and "dropped"; with it the conversion stops,
+    so the line must give the cause and what --strict did, not the outcome it did not have."""
+    data = b.build_data("0.13")
+    data["links_uuid"][0]["input"] = "00000000-0000-4000-8000-000000000000"
+    src = b.write_container(tmp_path / "in.zip", b.build_members("0.13", data=data), "zip")
+    strict = run_cli("archive", "migrate", src, tmp_path / "o.aiida", "--to", "main_0001", "--strict")
+    line = assert_one_error_line(strict, 65, "names a node not in the archive (refused by --strict", "data.json")
+    assert "dropped" not in line
+    assert not (tmp_path / "o.aiida").exists()

@@ -152,6 +152,14 @@ def test_git_missing_from_path_is_one_line_exit_69(tmp_path: Path, command: str)
     assert_no_staging_left(tmp_path)
 
 
+def test_example_without_git_is_the_same_exit_69_before_any_work(tmp_path: Path):
+    """The example generator makes its repositories with git; it gave exit 66 and "'git': No such
+    file or directory" from a bare OSError, after writing part of the tree in its staging folder."""
+    run = run_cli("example", tmp_path / "ds", env={"PATH": str(tmp_path / "no-such-folder")})
+    assert_one_error_line(run, 69, "not found on PATH", "'git'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- 5. selection order
 def test_selection_order_and_repeats_do_not_change_the_export(tmp_path: Path):
     store = tmp_path / "data_store"
