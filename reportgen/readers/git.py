@@ -418,11 +418,11 @@ def read_commit(repo: Path | None, sha: str, which: Which, limits: ReadLimits = 
 # ---------------------------------------------------------------- bundles and restore (the only writes, into fresh output folders)
 # Why git runs here beyond plumbing reads: the export carries *whole* histories
 # (``git bundle create``) and restore rebuilds bare repositories from them
-# (``init --bare`` + ``fetch``), only ever into a fresh staging folder.  Same
+# (``clone --mirror`` of the bundle), only ever into a fresh staging folder.  Same
 # hardening as the reader (HARDENED_ENV, HARDENED_CONFIG), in an environment
 # that inherits nothing, plus: one pack thread and no delta cache so that the
 # same repository gives byte-identical bundles; no ssh; the file transport
-# allowed only so that ``fetch`` can read a bundle file.
+# allowed only so that the clone can read a bundle file.
 BUNDLE_CONFIG = [
     "core.sshCommand=false",
     "protocol.file.allow=always",
