@@ -61,6 +61,7 @@ from reportgen.site.manifest import (
     build_theme_hash,
     build_written,
     check_site,
+    decode_name,
     encode_name,
     load_manifest,
     owners_written,
@@ -294,21 +295,37 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
             out.move_aside(site / previous.projects[project]["slug"], trash)
         for project, job_id in plan.removed:
             entry = previous.jobs[project][job_id]
-            _move_job(site, None, previous.projects[project]["slug"], entry.slug, trash)
+            _move_job(site, None, previous.projects[project]["slug"], entry.slug, trash, _node_pages(entry))
         for ref in plan.todo:
-            _move_job(site, staging, plan.project_slugs[ref.project], plan.job_slugs[ref.project][ref.job_id], trash)
+            entry = previous.jobs.get(ref.project, {}).get(ref.job_id)
+            _move_job(site, staging, plan.project_slugs[ref.project], plan.job_slugs[ref.project][ref.job_id], trash,
+                      _node_pages(entry) if entry is not None else ())
         out.move_files(staging, site, last=MANIFEST_NAME)
         out.fsync_dir(site)
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path) -> None:
+def _node_pages(entry: JobEntry) -> tuple[str, ...]:
+    """The node pages the manifest records for a job (``paths.node_page_name``): file names in its
+    project folder.  Only names of this job's own form: a manifest is data anyone could edit."""
+    names = entry.files.files if isinstance(entry.files, Written) else ()
+    pages = (decode_name(name).split("/", 1)[1] for name in names if name.count("/") == 1)
+    return tuple(name for name in pages if name.startswith(f"{entry.slug}~node-") and name.endswith(".html"))
+
+
+def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path,
+              old_node_pages: tuple[str, ...] = ()) -> None:
     """Replace (or, without staging, remove) one job's pages and folder in the live site.
 
-    A project folder that is a symlink was not made by a build: renaming through it would move
-    files wherever it points (the data_store, say).  The link itself goes to the trash."""
+    The node pages of a split job are many and named after its nodes: the old ones (as the
+    previous manifest recorded them) go to the trash here, the new ones come with the other
+    files of staging (``out.move_files``).  A project folder that is a symlink was not made by
+    a build: renaming through it would move files wherever it points (the data_store, say).
+    The link itself goes to the trash."""
     if (site / project_slug).is_symlink():
         out.move_aside(site / project_slug, trash)
+    for name in old_node_pages:
+        out.move_aside(site / project_slug / name, trash / project_slug)
     for name in (f"{job_slug}.html", diff_page_name(job_slug), job_slug):
         out.move_aside(site / project_slug / name, trash / project_slug)
         if staging is not None and (staging / project_slug / name).exists():
@@ -485,6 +502,8 @@ def write_unbuilt_page(unbuilt: Unbuilt) -> JobResult:
     project = Path(task.staging) / task.project_slug
     shutil.rmtree(project / task.job_slug, ignore_errors=True)
     (project / f"{task.job_slug}.html").unlink(missing_ok=True)
+    for node_page in project.glob(f"{task.job_slug}~node-*"):  # a slug has no glob characters
+        node_page.unlink()
     return write_job_page(task, crashed_job(Path(task.root), task.ref, SITE_LIMITS, unbuilt.reason))
 
 
@@ -546,8 +565,8 @@ def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...],
     """The files of staging by owner: ("home",), ("project", name) or ("job", project, job id).
 
     From the path alone: a slug never holds "~" nor is "index", "assets" or "catalog-data"
-    (``paths.RESERVED``), so a project's two files, a job's page, diff page and folder and the
-    assets cannot be mistaken for one another.
+    (``paths.RESERVED``), so a project's two files, a job's page, diff page, node pages
+    (``<job>~...``) and folder and the assets cannot be mistaken for one another.
     """
     projects = {slug: name for name, slug in plan.project_slugs.items()}
     jobs = {name: {slug: job_id for job_id, slug in plan.job_slugs[name].items()} for name in plan.job_slugs}
@@ -559,7 +578,7 @@ def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...],
         elif len(parts) == 2 and parts[1] in ("index.html", "catalog-data.js"):
             owner = ("project", projects[parts[0]])
         else:
-            slug = parts[1] if len(parts) > 2 else parts[1].removesuffix(".html").removesuffix("~params-diff")
+            slug = parts[1] if len(parts) > 2 else parts[1].removesuffix(".html").split("~", 1)[0]
             owner = ("job", projects[parts[0]], jobs[projects[parts[0]]][slug])
         owners.setdefault(owner, []).append(text)
     return owners

@@ -14,14 +14,14 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from reportgen.readers.logs import ERROR_LINE
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
-from reportgen.site.paths import build_slug, build_slugs, short_hash
+from reportgen.site.paths import build_slug, build_slugs, node_page_name, short_hash
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOG_LINES = 500  # lines of a log shown on the page; the full file is one click away
@@ -100,6 +100,7 @@ class NodeView:
     attrs: tuple[tuple[str, str], ...]
     outputs: tuple[OutputView, ...]
     log: LogView | None
+    log_page: str = ""  # on a node's later output page: the href of its first page, which has the log
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,43 @@ class JobPage:
     orphan_logs: tuple[LogView, ...]
     commits: tuple[CommitView, ...]
     params_diff_href: str
+    node_rows: tuple[NodeRow, ...] = ()  # a split job: its nodes as a table of links (``nodes`` is empty)
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One node in the node table of a job split into node pages."""
+
+    name: str
+    anchor: str  # the node's id on an unsplit job page, kept as the row's id
+    href: str  # the node's (first) page
+    type: str
+    bin: str
+    description: str
+    outputs: int
+    error_count: int  # of its log; 0 when it has none
+    has_traceback: bool
+    has_log: bool
+
+
+@dataclass(frozen=True)
+class NodePage:
+    """One page of a node of a split job: the node's section as the job page would show it,
+    or, when the node has more outputs than one page holds, one slice of them."""
+
+    title: str
+    root: str
+    project: str
+    project_href: str
+    job_id: str
+    job_href: str
+    status: str
+    node: NodeView
+    number: int  # of this page, from 1
+    pages: tuple[str, ...]  # href of each page of the node
+    first: int  # outputs first..last (from 1) of total are on this page
+    last: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -336,6 +374,47 @@ def build_job_context(
         commits=(build_commit_view(job.workflow), build_commit_view(job.params)),
         params_diff_href=params_diff_href if job.params.state == "present" else "",
     )
+
+
+NODE_ROW_DESCRIPTION = 200  # characters of a node's description in the node table
+
+
+def build_split_pages(page: JobPage, job_slug: str, per_page: int) -> tuple[JobPage, tuple[tuple[str, NodePage], ...]]:
+    """A job page too big for one page, split: the job page with a node table instead of the
+    nodes, and each node's pages by file name (``paths.node_page_name``), ``per_page`` outputs each.
+
+    The node sections are the very ``NodeView`` of the job page, sliced: a node page shows
+    what the job page would have shown, and the hrefs of downloads and log copies stay right
+    because the node pages sit next to the job page.
+    """
+    rows, pages = [], []
+    for node in page.nodes:
+        hrefs = tuple(node_page_name(job_slug, node.anchor, k + 1)
+                      for k in range(max(1, -(-len(node.outputs) // per_page))))
+        rows.append(_build_node_row(node, hrefs[0]))
+        for number, href in enumerate(hrefs, 1):
+            start = (number - 1) * per_page
+            shown = node.outputs[start:start + per_page]
+            view = replace(node, outputs=shown, log=node.log if number == 1 else None,
+                           log_page=hrefs[0] if number > 1 and node.log else "")
+            title = f"{node.name} ({page.job_id}, {page.project})"
+            if len(hrefs) > 1:
+                title += f", outputs {start + 1}-{start + len(shown)}"
+            pages.append((href, NodePage(
+                title=title, root=page.root, project=page.project, project_href=page.project_href,
+                job_id=page.job_id, job_href=f"{job_slug}.html", status=page.status, node=view, number=number,
+                pages=hrefs, first=start + 1 if shown else 0, last=start + len(shown), total=len(node.outputs),
+            )))
+    return replace(page, nodes=(), node_rows=tuple(rows)), tuple(pages)
+
+
+def _build_node_row(node: NodeView, href: str) -> NodeRow:
+    description = node.description
+    if len(description) > NODE_ROW_DESCRIPTION:
+        description = description[:NODE_ROW_DESCRIPTION] + "\u2026"
+    log = node.log
+    return NodeRow(node.name, node.anchor, href, node.type, node.bin, description, len(node.outputs),
+                   log.error_count if log else 0, bool(log and log.has_traceback), log is not None)
 
 
 def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:

@@ -23,16 +23,24 @@ from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
 from reportgen.site.contexts import (
-    DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, shows_whole_log,
+    DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_split_pages,
+    shows_whole_log,
 )
 from reportgen.site.downloads import (
     INLINE_MAX_BYTES, INLINE_PAGE_BYTES, build_csv_text, build_data_uri, build_download_plan, build_npy_bytes,
 )
 from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.paths import build_slugs, diff_page_name
-from reportgen.site.render import render_job, render_params_diff
+from reportgen.site.render import render_job, render_node, render_params_diff
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
+# A job with more nodes or outputs than these gets a node table and a page per node (a node of
+# more outputs than OUTPUTS_PER_PAGE, several): a browser's cost is the DOM, ~17 kB and ~100
+# elements per node, ~2 kB per output.  At these sizes (0.3-0.7 MB) a page loads about as fast
+# as an empty one, whose time is plotly.min.js (bench/bench_big_job_page.py); 2,000 nodes took 7 s.
+SPLIT_NODES = 64
+SPLIT_OUTPUTS = 256
+OUTPUTS_PER_PAGE = 200
 LOG_COPY_LIMIT = 64 * 1024**2  # bytes of a log copied into the site
 # Values read per output for views and downloads: bounded so two workers stay well under 500 MB.
 # preview_rows=64: small outputs then arrive whole in their preview, and the file is opened once.
@@ -163,11 +171,17 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
     page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts)
-    html = render_job(page)
-    size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", html)
-    if size > PAGE_BUDGET:
-        problems.append(Problem("warning", "page-over-budget", job.hdf5_file or job.job_id, "",
-                                f"job page is {size:,} bytes (budget {PAGE_BUDGET:,})"))
+    node_pages: tuple = ()
+    if is_too_big(job):
+        page, node_pages = build_split_pages(page, task.job_slug, OUTPUTS_PER_PAGE)
+    size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", render_job(page))
+    sizes = [("job page", size)]
+    for name, node_page in node_pages:
+        sizes.append((f"node page {name}", out.write_file(staging / task.project_slug / name, render_node(node_page))))
+    for what, written in sizes:
+        if written > PAGE_BUDGET:
+            problems.append(Problem("warning", "page-over-budget", job.hdf5_file or job.job_id, "",
+                                    f"{what} is {written:,} bytes (budget {PAGE_BUDGET:,})"))
     row = build_catalog_row(job, f"{task.job_slug}.html")
     return JobResult(
         project=task.ref.project, job_id=task.ref.job_id, slug=task.job_slug,
@@ -175,6 +189,11 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         params_sha=job.params.sha, params_present=job.params.state == "present",
         end=job.end_time.isoformat() if job.end_time else "", page_bytes=size,
     )
+
+
+def is_too_big(job: Job) -> bool:
+    """Whether the job's nodes go on pages of their own (``contexts.build_split_pages``)."""
+    return len(job.nodes) > SPLIT_NODES or sum(len(node.outputs) for node in job.nodes) > SPLIT_OUTPUTS
 
 
 # ----------------------------------------------------------------- values and downloads

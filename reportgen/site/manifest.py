@@ -8,7 +8,7 @@ compares fingerprints only: unchanged jobs are neither opened nor rendered,
 and the catalogs are rebuilt from the stored rows.  ``FORMAT`` changes when
 the layout of this file changes; an unknown format means a full build.
 
-It also records what the build wrote, per owner (a job: its page, diff page
+It also records what the build wrote, per owner (a job: its page, diff page, node pages
 and folder; a project: its catalog; the home page with the assets): the
 files and one hash of their paths and bytes (``Written``).  The next build
 checks them (``check_site``), so a page edited, truncated or deleted by hand
@@ -76,7 +76,7 @@ class JobEntry:
     fingerprint: str
     slug: str
     row: tuple[Any, ...]  # CatalogRow values in field order
-    files: Written | tuple[()]  # page, diff page and folder; () only before the build records them
+    files: Written | tuple[()]  # page, diff page, node pages and folder; () only before the build records them
     problems: tuple[tuple[str, ...], ...]  # Problem fields
     params_sha: str
     params_present: bool

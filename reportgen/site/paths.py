@@ -68,3 +68,14 @@ def diff_page_name(job_slug: str) -> str:
     fewer each).  ``~`` never occurs in a slug, so no job page can have this name.
     """
     return f"{job_slug}~params-diff.html"
+
+
+def node_page_name(job_slug: str, node_anchor: str, number: int = 1) -> str:
+    """A node's page of a job too big for one page (``jobpage.SPLIT_NODES``), next to the job page.
+
+    ``node_anchor`` is the node's element id on the job page (``node-<slug>``, unique in
+    the job: ``contexts.build_anchors``), so the name of a log line's page follows from the
+    line's id.  Page ``number`` > 1 holds the node's later outputs.  ``~`` never occurs in
+    a slug, so no job page, diff page or other node's page can have this name.
+    """
+    return f"{job_slug}~{node_anchor}.html" if number == 1 else f"{job_slug}~{node_anchor}~{number}.html"

@@ -19,7 +19,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from reportgen import __version__
-from reportgen.site.contexts import CatalogRow, IndexPage, JobPage, LogLine, ParamsDiffPage, ProjectPage
+from reportgen.site.contexts import (
+    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage,
+)
 from reportgen.site.jsonsafe import render_json, replace_surrogates_text
 from site_templates import TEMPLATE_DIR
 
@@ -103,7 +105,7 @@ def build_environment() -> jinja2.Environment:
     return env
 
 
-def render_page(template: str, page: IndexPage | ProjectPage | JobPage | ParamsDiffPage) -> str:
+def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePage | ParamsDiffPage) -> str:
     """The page as text that UTF-8 can encode: a lone surrogate (from a JSON "\\udcff" escape) is U+FFFD."""
     return replace_surrogates_text(build_environment().get_template(template).render(page=page))
 
@@ -118,6 +120,10 @@ def render_project(page: ProjectPage) -> str:
 
 def render_job(page: JobPage) -> str:
     return render_page("job.html", page)
+
+
+def render_node(page: NodePage) -> str:
+    return render_page("node_page.html", page)
 
 
 def render_params_diff(page: ParamsDiffPage) -> str:

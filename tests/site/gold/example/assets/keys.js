@@ -67,10 +67,23 @@
       if (search) { event.preventDefault(); search.focus(); }
     } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); }
   });
+  function toNodePage(id) {
+    /* A job too big for one page lists its nodes as links to their own pages: a link made
+       before the split to a log line (job.html#node-x-L12) goes on to node x's page.  "-L"
+       never occurs in a node's slug (lowercase), nor "-tail" at its end. */
+    var cut = id.search(/(-tail)?-L[0-9]+$/);
+    if (cut <= 0) { return; }
+    var links = document.querySelectorAll("a[data-anchor]");
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].getAttribute("data-anchor") === id.slice(0, cut)) {
+        window.location.replace(links[i].href.split("#")[0] + "#" + id); return;
+      }
+    }
+  }
   function revealTarget() {
     var id = window.location.hash.slice(1), target = null;
     try { target = id && document.getElementById(decodeURIComponent(id)); } catch (e) { return; }  /* "#%E0" */
-    if (!target) { return; }  /* a catalog's hash is its view state, not an id */
+    if (!target) { toNodePage(id); return; }  /* a catalog's hash is its view state, not an id */
     var folded = false;
     for (var box = target.closest("details"); box; box = box.parentElement && box.parentElement.closest("details")) {
       if (!box.open) { box.open = true; folded = true; }
