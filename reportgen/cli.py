@@ -465,8 +465,13 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        _error_line(f"{exc.filename!r}: {exc.strerror or exc}")
-        code = _os_error_code(exc)
+        if exc.errno is None and exc.filename is None:  # not the OS's: a library error no reader converted (a bug)
+            _error_line(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it")
+            code = EXIT_SOFTWARE
+        else:  # an OS error names its file when it has one; a write through an open file may not
+            where = repr(exc.filename) if exc.filename is not None else "I/O error"
+            _error_line(f"{where}: {exc.strerror or exc}")
+            code = _os_error_code(exc)
     except Exception as exc:  # a bug: bad input must never end here
         if debug:
             traceback.print_exc()

@@ -87,8 +87,9 @@ class Timestamps:
     sorted: bool  # rows already in time order
     duplicates: int  # rows sharing a millisecond with an earlier row
     preview: tuple[str, ...]  # the first raw strings, as stored
-    unparsable: int = 0  # rows that are not "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    unparsable: int = 0  # rows that are not ISO 8601 times with a UTC offset (hdf5.parse_time)
     unread: int = 0  # rows past the read budget: not parsed; first/last/sorted/duplicates are of the rest
+    unparsable_example: str = ""  # the first unparsable stamp as stored (foreign-writer fixes)
 
 
 @dataclass(frozen=True)

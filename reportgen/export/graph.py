@@ -255,7 +255,7 @@ TIMES_DTYPE = np.dtype("<U24")  # times.npy: "YYYY-MM-DDTHH:MM:SS.mmmZ" or ""
 
 def render_npy(array: np.ndarray) -> bytes:
     """``.npy`` bytes as ``numpy.save`` writes them (AiiDA's ArrayData format), no pickles."""
-    array = np.ascontiguousarray(array)  # as numpy.save: a 0-d array is saved with shape (1,)
+    array = np.require(array, requirements="C")  # not ascontiguousarray: that makes a 0-d array 1-d
     return b"".join(render_npy_chunks(array.shape, array.dtype, [array]))
 
 

@@ -23,7 +23,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
@@ -347,6 +347,11 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
     if end_problem and "creation_timestamp" in attrs:
         problems.append(Problem("warning", "bad-creation-timestamp", hdf5_display(ref), "/", end_problem))
     start_time, start_source = approximate_start(nodes, logs)
+    # A time misread (a zone), or logs copied without their mtimes; an hour's slack for the clocks of two machines.
+    if start_time and end_time and start_time - end_time > timedelta(hours=1):
+        problems.append(Problem("warning", "start-after-end", hdf5_display(ref), "/",
+                                f"approximate start {start_time:%Y-%m-%dT%H:%M:%SZ} (from {start_source}) is more than an hour after "
+                                f"the end {end_time.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} (@creation_timestamp)"))
     executor_failed, executor_problem = read_executor_result(root, ref)
     if executor_problem:
         problems.append(executor_problem)

@@ -97,18 +97,39 @@ def decode_bytes(raw: bytes, cap: int) -> tuple[str, bool]:
 
 
 def attr_text(value: Any, cap: int) -> str:
-    """Any attribute value as bounded text; never raises on bad bytes."""
+    """Any attribute value as bounded text; never raises on bad bytes.
+
+    Other writers (``attrs[k] = [v]``, MATLAB) store a scalar as a 1-element
+    array: it reads as its element, so ``[b'#/j1']`` is ``#/j1``.  Longer arrays
+    read as lists with their strings decoded (``['M', 'Hz']``); an empty
+    attribute (``h5py.Empty``, no dataspace) is "".
+    """
+    if isinstance(value, h5py.Empty):
+        return ""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(-1)[0]  # np.bytes_ is bytes, np.str_ is str; a vlen element is an array
     if isinstance(value, bytes):
         return decode_bytes(value, cap)[0]
     if isinstance(value, str):
         return fix_text(value[:cap])
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()  # a compound element becomes a tuple
+    if isinstance(value, np.ndarray | list | tuple):
+        value = _decoded_list(value, cap)
     if isinstance(value, bytes):
         return decode_bytes(value, cap)[0]
     return fix_text(str(value)[:cap])
+
+
+def _decoded_list(value: Any, cap: int) -> Any:
+    """Nested lists of an array attribute with bytes as text and inner arrays as lists."""
+    if isinstance(value, bytes):
+        return decode_bytes(value, cap)[0]
+    if isinstance(value, np.ndarray):
+        return _decoded_list(value.tolist(), cap)
+    if isinstance(value, list | tuple):
+        return [_decoded_list(item, cap) for item in value]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_attrs(obj: h5py.HLObject, cap: int, unreadable: dict[str, str] | None = None
@@ -356,6 +377,8 @@ def read_node(node: NodeObjects, rel: str, limits: ReadLimits, too_large: set[st
         elif output.times is not None and output.shape and output.times.count != output.n_sets:
             problems.append(Problem("warning", "time-count-mismatch", rel, out_path,
                                     f"{out_name}_time has {output.times.count} stamps for {output.n_sets} sets"))
+        if time_ds is not None:
+            problems.extend(time_problems(rel, out_path + TIME_SUFFIX, time_ds, output.times, value_ds is not None))
     return NodeGroup(
         name=node.name,
         hdf5_path=path,
@@ -367,21 +390,50 @@ def read_node(node: NodeObjects, rel: str, limits: ReadLimits, too_large: set[st
     )
 
 
+def time_problems(rel: str, member: str, ds: h5py.Dataset, times: Timestamps | None, paired: bool) -> list[Problem]:
+    """Warnings about an output's ``_time`` dataset: stamps that are not times, attributes Entropy never writes."""
+    found = []
+    if times is not None and times.unparsable:
+        if times.unparsable_example:
+            reason = describe_unparsable(times.unparsable, times.count - times.unread, times.unparsable_example)
+        else:
+            reason = (f"{times.unparsable} stamps not read: the dataset is not 1-D text "
+                      f"({fix_text(str(ds.dtype))[:60]}, shape {ds.shape})")
+        found.append(Problem("warning", "time-unparsable", rel, member, reason))
+    if paired and h5a.get_num_attrs(ds.id):
+        found.append(Problem("warning", "hdf5-unexpected", rel, member,
+                             "_time dataset has attributes (Entropy writes none); used as the times of "
+                             f"{member[: -len(TIME_SUFFIX)].rsplit('/', 1)[-1]!r}, its attributes not shown"))
+    return found
+
+
 def is_time_dataset(name: str, ds: h5py.Dataset) -> bool:
     """``<out>_time`` carries no attributes; a value dataset has @description and @units."""
-    return name.endswith(TIME_SUFFIX) and len(name) > len(TIME_SUFFIX) and h5a.get_num_attrs(ds.id) == 0
+    return _is_time_name(name) and h5a.get_num_attrs(ds.id) == 0
+
+
+def _is_time_name(name: str) -> bool:
+    return name.endswith(TIME_SUFFIX) and len(name) > len(TIME_SUFFIX)
 
 
 def pair_outputs(datasets: dict[str, h5py.Dataset]) -> list[tuple[str, h5py.Dataset | None, h5py.Dataset | None]]:
-    """(output name, values, times) in name order; values None for an aborted flush."""
+    """(output name, values, times) in name order; values None for an aborted flush.
+
+    ``<out>_time`` next to ``<out>`` is the times of ``<out>`` and never an
+    output of its own, even when another writer gave it attributes (``read_node``
+    reports those).  Alone, it is an aborted flush when it has no attributes,
+    else an output named so.
+    """
     pairs = []
     for name in sorted(datasets):
         ds = datasets[name]
-        if is_time_dataset(name, ds):
+        if _is_time_name(name):
             stem = name[: -len(TIME_SUFFIX)]
-            if stem not in datasets:
+            if stem in datasets:
+                continue
+            if is_time_dataset(name, ds):
                 pairs.append((stem, None, ds))
-            continue
+                continue
         pairs.append((name, ds, datasets.get(name + TIME_SUFFIX)))
     pairs.sort(key=lambda pair: pair[0])
     return pairs
@@ -621,8 +673,9 @@ def parse_time_column(raw: Any) -> TimeColumn:
     regex and a ``datetime`` per row cost ten times reading it.  The checks are
     exactly the regex's and ``datetime``'s: 24 bytes of ASCII digits and the
     fixed separators, then year 1-9999, month 1-12, a day of that month (leap
-    years), hour 0-23, minute and second 0-59.  Rows that are not bytes (h5py
-    gives bytes; a caller may pass text) take ``parse_time`` one by one.
+    years), hour 0-23, minute and second 0-59.  Rows that fail them (another
+    ISO 8601 form) and rows that are not bytes (h5py gives bytes; a caller may
+    pass text) take ``parse_time`` one by one.
     """
     fixed = _time_grid(raw)
     if fixed is None:
@@ -642,7 +695,17 @@ def parse_time_column(raw: Any) -> TimeColumn:
     valid &= (f["hour"] <= 23) & (f["minute"] <= 59) & (f["second"] <= 59)
     millis = (_days_from_civil(year, month, day) * 86_400_000 + f["hour"] * 3_600_000 + f["minute"] * 60_000
               + f["second"] * 1000 + f["milli"])
-    return TimeColumn(np.where(valid, millis, 0), valid)
+    return _parse_other_forms(raw, np.where(valid, millis, 0), valid)
+
+
+def _parse_other_forms(raw: Any, millis: np.ndarray, valid: np.ndarray) -> TimeColumn:
+    """The rows the fixed form did not read, given to ``parse_time`` one by one (other writers' ISO
+    8601 forms): only those rows, so a column Entropy wrote costs one ``flatnonzero`` more."""
+    for index in np.flatnonzero(~valid).tolist():
+        when = _parse_time_row(raw[index])
+        if when is not None:
+            millis[index], valid[index] = (when - EPOCH) // timedelta(milliseconds=1), True
+    return TimeColumn(millis, valid)
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -687,18 +750,22 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
     if h5py.check_string_dtype(ds.dtype) is None or not shape or len(shape) != 1:
         return Timestamps(count, None, None, True, 0, (), unparsable=count)
     readable = min(count, max(1, limits.max_read_bytes // 64))
-    chunks, unparsable, preview = [], 0, ()
+    chunks, unparsable, preview, example = [], 0, (), ""
     for start in range(0, readable, TIME_SLICE_ROWS):
         raw = ds[start : min(readable, start + TIME_SLICE_ROWS)]
         if start == 0:
-            preview = tuple(decode_bytes(r, 64)[0] if isinstance(r, bytes) else fix_text(str(r)) for r in raw[: limits.preview_rows])
-        millis, bad = parse_time_rows(raw)
-        chunks.append(millis)
-        unparsable += bad
+            preview = tuple(_stamp_text(r) for r in raw[: limits.preview_rows])
+        column = parse_time_column(raw)
+        chunks.append(column.millis[column.valid])
+        bad = np.flatnonzero(~column.valid)
+        if len(bad) and not unparsable:
+            example = _stamp_text(raw[int(bad[0])])
+        unparsable += len(bad)
     millis = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
     unread = count - readable  # not looked at: neither valid nor unparsable
     if not len(millis):
-        return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable, unread=unread)
+        return Timestamps(count, None, None, True, 0, preview, unparsable=unparsable, unread=unread,
+                          unparsable_example=example)
     in_order = bool(np.all(millis[1:] >= millis[:-1]))
     return Timestamps(
         count=count,
@@ -709,7 +776,13 @@ def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:
         preview=preview,
         unparsable=unparsable,
         unread=unread,
+        unparsable_example=example,
     )
+
+
+def _stamp_text(raw: Any) -> str:
+    """One stored stamp as text for people (at most 64 bytes)."""
+    return decode_bytes(raw, 64)[0] if isinstance(raw, bytes) else fix_text(str(raw))
 
 
 def count_repeats(ordered: np.ndarray) -> int:
@@ -844,7 +917,8 @@ def _output_blocks(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits,
     if stride > 1 or any(s > 1 for s in inner):  # only whole values become data nodes: reading a part is waste
         note = f"not read: over the budget of {limits.max_read_bytes:,} bytes"
         return OutputData(hdf5_path, kind, np.zeros(0), (), complete=False, stride=stride, note=note)
-    probe = ds[(slice(0, 0),)]  # the dtype and trailing shape a read gives (array dtypes add axes)
+    with refused_reads(path, hdf5_path):
+        probe = ds[(slice(0, 0),)]  # the dtype and trailing shape a read gives (array dtypes add axes)
     if probe.dtype.hasobject:
         return _read_values(f, path, hdf5_path, limits, too_large)  # a compound with strings: Python values
     values = ArrayBlocks((shape[0], *probe.shape[1:]), np.dtype(bool) if kind == "bool" else probe.dtype,
@@ -855,7 +929,8 @@ def _output_blocks(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits,
 def _value_blocks(ds: h5py.Dataset, path: Path, hdf5_path: str, shape: tuple[int, ...], as_bool: bool,
                   block_bytes: int) -> Iterator[np.ndarray]:
     for selection in plan_blocks(shape, ds.dtype.itemsize, block_bytes, ds.chunks):
-        block = ds[selection]
+        with refused_reads(path, hdf5_path):
+            block = ds[selection]
         if block.shape[: len(selection)] != tuple(s.stop - s.start for s in selection):
             raise ShrunkWhileRead(path, "dataset shrank while it was read", hdf5_path)
         yield block.astype(bool) if as_bool else block
@@ -890,7 +965,8 @@ def _time_blocks(path: Path, hdf5_path: str, ds: h5py.Dataset | None, rows: int 
 
     def blocks() -> Iterator[TimeColumn]:
         for start in range(0, count, TIME_SLICE_ROWS):
-            raw = ds[start : min(count, start + TIME_SLICE_ROWS)]
+            with refused_reads(path, hdf5_path + TIME_SUFFIX):
+                raw = ds[start : min(count, start + TIME_SLICE_ROWS)]
             if len(raw) != min(count, start + TIME_SLICE_ROWS) - start:
                 raise ShrunkWhileRead(path, "dataset shrank while it was read", hdf5_path + TIME_SUFFIX)
             yield parse_time_column(raw)
@@ -916,6 +992,24 @@ def open_checked(path: Path, limits: ReadLimits) -> Iterator[tuple[h5py.File, se
         yield f, too_large
 
 
+@contextmanager
+def refused_reads(path: Path, member: str) -> Iterator[None]:
+    """A value read libhdf5 or h5py refuses, as ``BadInputError`` naming the file and the dataset.
+
+    Why: a damaged chunk, a failed filter or checksum, or a dtype h5py cannot
+    convert surfaces only when the values are read (the preview reads the first
+    rows), as OSError, TypeError, ValueError or RuntimeError; its caller must
+    leave that one output out, never take the error for its own (an OSError
+    would pass for a write error).  Our own errors pass unchanged.
+    """
+    try:
+        yield
+    except RecursionError:
+        raise
+    except (OSError, TypeError, ValueError, RuntimeError) as exc:
+        raise BadInputError(path, f"cannot read dataset ({_short(exc)})", member) from None
+
+
 def _lookup(f: h5py.File, hdf5_path: str) -> h5py.Dataset | None:
     group: h5py.HLObject = f
     for part in [p for p in hdf5_path.split("/") if p]:
@@ -935,7 +1029,8 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
     if ds is not None and hdf5_path in too_large:
         raise BadInputError(path, f"dataset larger than budget ({limits.max_dataset_bytes} bytes)", hdf5_path)
     if ds is None:
-        times = read_time_values(time_ds, 1, limits)
+        with refused_reads(path, hdf5_path + TIME_SUFFIX):
+            times = read_time_values(time_ds, 1, limits)
         return OutputData(hdf5_path, "missing", np.zeros(0), times, complete=True, note="values missing (aborted flush)")
     kind, _ = classify(ds)
     shape = ds.shape
@@ -943,6 +1038,21 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
         return OutputData(hdf5_path, kind, np.zeros(0), (), note="null dataspace: the dataset holds no value")
     n_sets = shape[0] if shape else 1
     stride, inner = read_strides(shape, ds.dtype.itemsize, limits.max_read_bytes)
+    with refused_reads(path, hdf5_path):
+        values, rows, kind, inner = _read_all_values(ds, kind, stride, inner, limits)
+    with refused_reads(path, hdf5_path + TIME_SUFFIX):
+        times = read_time_values(time_ds, stride, limits)[:rows] if time_ds is not None else ()
+    thinned = any(s > 1 for s in inner)
+    complete = stride == 1 and rows == n_sets and not thinned
+    note = "" if complete else build_read_note(rows, n_sets, stride, inner, limits.max_read_bytes)
+    return OutputData(hdf5_path, kind, values, times, complete=complete, stride=stride, note=note,
+                      value_strides=inner if thinned else ())
+
+
+def _read_all_values(ds: h5py.Dataset, kind: OutputKind, stride: int, inner: tuple[int, ...], limits: ReadLimits
+                     ) -> tuple[Any, int, OutputKind, tuple[int, ...]]:
+    """(values, rows read, kind, strides kept along the further axes) of one dataset with a dataspace."""
+    shape = ds.shape
     if _reference_text(ds.dtype):
         block = ds[(slice(None, None, stride), *(slice(None, None, s) for s in inner))] if shape else ds[()]
         paths = read_reference_paths(ds, block)
@@ -956,12 +1066,7 @@ def _read_values(f: h5py.File, path: Path, hdf5_path: str, limits: ReadLimits, t
         values = ds[(slice(None, None, stride), *(slice(None, None, s) for s in inner))] if shape else np.asarray(ds[()])
         values = values.astype(bool) if kind == "bool" else values
         rows = len(values) if shape else 1
-    times = read_time_values(time_ds, stride, limits)[:rows] if time_ds is not None else ()
-    thinned = any(s > 1 for s in inner)
-    complete = stride == 1 and rows == n_sets and not thinned
-    note = "" if complete else build_read_note(rows, n_sets, stride, inner, limits.max_read_bytes)
-    return OutputData(hdf5_path, kind, values, times, complete=complete, stride=stride, note=note,
-                      value_strides=inner if thinned else ())
+    return values, rows, kind, inner
 
 
 def read_strides(shape: tuple[int, ...] | None, itemsize: int, budget: int) -> tuple[int, tuple[int, ...]]:
@@ -1056,9 +1161,38 @@ def _parse_time_row(raw: Any) -> datetime | None:
 
 
 def parse_time(text: str) -> datetime | None:
-    if not TIME_FORMAT.fullmatch(text):
-        return None
+    """A ``_time`` stamp in UTC, to the millisecond; None when it is not a time with a UTC offset.
+
+    Entropy writes ``YYYY-MM-DDTHH:MM:SS.mmmZ``; other writers use any ISO 8601
+    form ``datetime.fromisoformat`` reads (``+00:00``, microseconds, a space,
+    another offset): taken when it names its offset (or Z), converted to UTC,
+    cut to milliseconds as the column holds them.  A time without an offset is
+    not guessed to be UTC: it is unparsable, and reported (``time-unparsable``).
+    """
+    if TIME_FORMAT.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    when = _iso_time_with_offset(text)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000) if when is not None else None
+
+
+def _iso_time_with_offset(text: str) -> datetime | None:
+    """``text`` read by ``datetime.fromisoformat`` and converted to UTC; None when it is not ISO 8601,
+    names no offset, or its UTC is outside datetime's years (0001-01-01T00:30+01:00)."""
     try:
-        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
-    except ValueError:
+        when = datetime.fromisoformat(text.strip("\0"))  # fixed-length strings may come NUL padded
+        return when.astimezone(timezone.utc) if when.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
+
+
+def describe_unparsable(count: int, total: int, example: str) -> str:
+    """The reason of a ``time-unparsable`` problem: how many, and one stamp as stored."""
+    reason = f"{count} of {total} stamps are not ISO 8601 times with a UTC offset or Z (e.g. {example[:64]!r})"
+    try:
+        naive = datetime.fromisoformat(example).tzinfo is None
+    except ValueError:
+        naive = False
+    return reason + ("; a time without an offset is not assumed to be UTC" if naive else "")

@@ -13,6 +13,7 @@ import base64
 import csv
 import io
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -55,7 +56,22 @@ def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[s
         note = f"{output.nbytes:,} bytes: over the download budget, use the h5py snippet"
     elif "csv" not in formats:
         note = "CSV skipped (over its size budget)"
+    elif numeric and (field := _first_non_number_field(data.values.dtype)):
+        formats.remove("csv")
+        note = f"no CSV copy: field {field!r} is not a number (the NPY keeps it)"
     return formats, note
+
+
+def _first_non_number_field(dtype: np.dtype, prefix: str = "") -> str:
+    """The first field of a compound dtype that is not a plain number or bool, else ""."""
+    for name in dtype.names or ():
+        field = dtype.fields[name][0]
+        base = field.subdtype[0] if field.subdtype else field
+        found = (_first_non_number_field(base, f"{prefix}{name}.") if base.names is not None
+                 else "" if base.kind in "biufc" else prefix + name)
+        if found:
+            return found
+    return ""
 
 
 def build_npy_bytes(values: np.ndarray) -> bytes:
@@ -134,6 +150,8 @@ def _text_cell(value: Any, kind: str) -> str:
             text = orjson.dumps(value).decode("utf-8")
         except orjson.JSONEncodeError:  # integers beyond 64 bits
             text = json.dumps(value, ensure_ascii=False)
+        if "null" in text and _has_non_finite(value):  # orjson writes NaN and Infinity as null
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # NaN, Infinity as stored
     else:
         text = value if isinstance(value, str) else str(value)
     if _NEEDS_QUOTES.search(text):
@@ -142,6 +160,17 @@ def _text_cell(value: Any, kind: str) -> str:
 
 
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether a parsed JSON value holds NaN, Infinity or -Infinity (Python's json writes and reads them)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(map(_has_non_finite, value.values()))
+    if isinstance(value, list | tuple):
+        return any(map(_has_non_finite, value))
+    return False
 
 
 def _scalar_text(value: np.generic) -> str:
@@ -158,6 +187,12 @@ def build_csv_text(data: OutputData) -> str:
         values = values.reshape(1)
     if isinstance(values, np.ndarray) and values.dtype.kind in "biufc":
         return _numeric_csv_text(values, times)
+    if isinstance(values, np.ndarray) and values.dtype.names is not None:
+        return _compound_csv_text(values, times)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "V":  # opaque bytes: hex, no raw control bytes
+        flat = values.reshape(len(values), -1)
+        rows = [[item.tobytes().hex() for item in row] for row in flat]
+        return _grid_csv_text(rows, flat.shape[1], times)
     if isinstance(values, np.ndarray):
         flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
         rows = [list(map(_cell, row.tolist())) for row in flat]
@@ -214,6 +249,45 @@ def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | T
             lines = [f"{number},{stamp},{row}" for number, stamp, row in zip(numbers, stamps, cells)]
         parts.append("\n".join(lines) + "\n")
     return "".join(parts)
+
+
+def _compound_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | TimeColumn) -> str:
+    """A compound output (IQ pairs, records): one column per number, named after its field.
+
+    ``i,q``; an array field is one column per element (``xy[0],xy[1]``); a
+    nested compound joins the names with dots; when a set holds several
+    records, each name starts with the record's ``v<k>``.  The caller made sure
+    every field is a number (``build_download_plan``).
+    """
+    flat = values.reshape(len(values), -1)
+    names, columns = [], []
+    for record in range(flat.shape[1]):
+        lead = f"v{record}." if flat.shape[1] > 1 or values.ndim > 1 else ""
+        for name, column in _field_columns(flat[:, record], lead):
+            names.append(name)
+            columns.append(column)
+    header = ",".join(["set", "time", *(_text_cell(name, "str") for name in names)])
+    cells = [_row_cells(column, column.dtype.kind != "f" or bool(np.isfinite(column).all())) for column in columns]
+    stamps = _time_texts(times, len(flat))
+    lines = [header] + [",".join([str(number), stamp, *row]) for number, (stamp, *row)
+                        in enumerate(zip(stamps, *cells))]
+    return replace_surrogates_text("\n".join(lines) + "\n")
+
+
+def _field_columns(records: np.ndarray, prefix: str) -> list[tuple[str, np.ndarray]]:
+    """(name, (n, 1) array) of every number of a 1-D array of records, in field order."""
+    found = []
+    for name in records.dtype.names:
+        field = records[name]
+        inner = field.shape[1:]
+        for index in np.ndindex(*inner) if inner else [()]:
+            label = prefix + name + ("[" + ",".join(map(str, index)) + "]" if inner else "")
+            column = field[(slice(None), *index)]
+            if column.dtype.names is not None:
+                found.extend(_field_columns(column, label + "."))
+            else:
+                found.append((label, np.ascontiguousarray(column).reshape(-1, 1)))
+    return found
 
 
 # Rows formatted at a time: a million sets become a few pieces of text, not a list of a million

@@ -38,8 +38,18 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def build_figure(output: Output, data: OutputData) -> dict[str, Any] | None:
     """The automatic view of one numeric output, or None when it has no figure."""
     values = data.values
-    if not isinstance(values, np.ndarray) or values.size == 0 or values.dtype.kind not in "biuf":
+    if not isinstance(values, np.ndarray) or values.size == 0 or values.dtype.kind not in "biufc":
         return None
+    figure = _figure_of_reals(output, data, np.abs(values) if values.dtype.kind == "c" else values)
+    if figure is not None and values.dtype.kind == "c":  # IQ data: the magnitude, the one view without a choice
+        figure["note"] = "; ".join(filter(None, [COMPLEX_NOTE, figure["note"]]))
+    return figure
+
+
+COMPLEX_NOTE = "complex values: magnitude |z| shown (the downloads hold real and imaginary parts)"
+
+
+def _figure_of_reals(output: Output, data: OutputData, values: np.ndarray) -> dict[str, Any] | None:
     values = values.astype(np.float64)
     title = _label(output)
     if values.ndim == 1:

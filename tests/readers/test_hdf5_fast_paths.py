@@ -8,6 +8,7 @@ each is checked here against the straightforward code it replaced, on real files
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import h5py
@@ -38,6 +39,13 @@ def plain_parse(raw: list) -> tuple[np.ndarray, int]:
                 good.append(np.datetime64(text[:-1], "ms").astype(np.int64))
             except ValueError:
                 pass
+        else:  # another ISO 8601 form with an explicit offset (foreign writers), cut to milliseconds
+            try:
+                when = datetime.fromisoformat(text.strip("\0"))
+            except ValueError:
+                continue
+            if when.tzinfo is not None:
+                good.append((when - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1))
     return np.array(good, dtype=np.int64), len(texts) - len(good)
 
 

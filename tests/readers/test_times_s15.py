@@ -96,7 +96,7 @@ def test_rows_that_are_not_bytes_take_the_row_path() -> None:
     (b"2000-02-29T00:00:00.000Z", True), (b"0000-01-01T00:00:00.000Z", False), (b"0001-01-01T00:00:00.000Z", True),
     (b"2022-04-31T00:00:00.000Z", False), (b"2022-00-01T00:00:00.000Z", False), (b"2022-01-00T00:00:00.000Z", False),
     (b"2022-01-01T24:00:00.000Z", False), (b"2022-01-01T00:60:00.000Z", False), (b"2022-01-01T00:00:60.000Z", False),
-    (b"2022-06-25T12:52:14.435", False), (b"2022-06-25T12:52:14.435+00:00", False), (b"2022-06-25T12:52:14Z", False),
+    (b"2022-06-25T12:52:14.435", False), (b"2022-06-25T12:52:14.435+00:00", True), (b"2022-06-25T12:52:14Z", True),
 ])
 def test_calendar_edges(text: bytes, parsed: bool) -> None:
     column = parse_time_column(np.array([text], dtype=object))
@@ -172,7 +172,8 @@ def test_odd_stamps_give_the_same_summary_problems_and_files(tmp_path: Path) -> 
     job = read_hdf5_job(path, ReadLimits())
     outputs = {o.name: o for node in job.nodes for o in node.outputs}
     odd = outputs["odd"].times
-    assert (odd.count, odd.unparsable, odd.duplicates, odd.sorted) == (9, 6, 1, False)
+    # ISO forms with an offset parse too (foreign writers); the naive one, "nonsense" and month 13 do not
+    assert (odd.count, odd.unparsable, odd.duplicates, odd.sorted) == (9, 3, 2, False)
     assert (odd.first, odd.last) == (datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC))
     mismatches = sorted(p.reason for p in job.problems if p.code == "time-count-mismatch")
     assert mismatches == ["fewer_time has 1 stamps for 3 sets", "more_time has 3 stamps for 1 sets"]
@@ -180,7 +181,8 @@ def test_odd_stamps_give_the_same_summary_problems_and_files(tmp_path: Path) -> 
     data = read_output_data(path, "/QPU/odd")
     assert data.times == tuple(_parse_time_row(t.encode()) for t in ODD)
     csv_times = [line.split(",")[1] for line in downloads.build_csv_text(data).splitlines()[1:]]
-    assert csv_times == ["2022-06-25T12:52:14.435000+00:00", "", "", "", "", "", "",
+    assert csv_times == ["2022-06-25T12:52:14.435000+00:00", "", "2022-06-25T10:52:14.435000+00:00",
+                         "2022-06-25T12:52:14.435000+00:00", "2022-06-25T12:52:14+00:00", "", "",
                          "2022-06-25T12:52:14.435000+00:00", "2021-01-01T00:00:00+00:00"]
     fewer = read_output_data(path, "/QPU/fewer")
     assert [line.split(",")[1] for line in downloads.build_csv_text(fewer).splitlines()[1:]] == [

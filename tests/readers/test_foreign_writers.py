@@ -1,0 +1,351 @@
+"""HDF5 files in the Entropy layout written by other tools and library settings (HDF5 variant audit).
+
+Each input is built here with h5py as another writer would leave it: damaged
+chunks, a dtype h5py cannot convert, ``_time`` stamps in other ISO 8601 forms,
+1-element array attributes, a scalar dataset, NaN in JSON, compound and
+complex outputs, a ``_time`` dataset with attributes.  Behaviour is checked
+through the real CLI or the public reader, download and figure functions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from reportgen.readers.hdf5 import parse_time, read_hdf5_job, read_output_data
+from reportgen.site.downloads import build_csv_text, build_download_plan
+from reportgen.site.figures import build_figure
+from tests.invariants import ERROR_LINE, run_cli, tree_digest
+from tests.readers.builders import STR, metadata, times, write_log
+
+UTC = timezone.utc
+
+
+def new_job(root: Path, job_id: str, **attrs: object) -> tuple[h5py.File, h5py.Group]:
+    """An open job file with Entropy's root attributes (``attrs`` override them) and one node ``N``."""
+    path = root / "p" / f"{job_id}.hdf5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = h5py.File(path, "w")
+    for key, value in {**metadata("p", job_id), **attrs}.items():
+        f.attrs[key] = value
+    group = f.create_group("N")
+    group.attrs.update(type="T", description="a node", bin="x.py")
+    write_log(root / "p" / job_id / "N.log", "done\n")
+    return f, group
+
+
+def add_output(group: h5py.Group, name: str, data: object, stamps: list[str] | None = None, **options: object
+               ) -> h5py.Dataset:
+    count = len(data) if np.ndim(data) else 1  # type: ignore[arg-type]
+    group.create_dataset(name + "_time", data=np.array(stamps or times(count), dtype=object), dtype=STR)
+    ds = group.create_dataset(name, data=data, **options)
+    ds.attrs.update(description="an output", units="u")
+    return ds
+
+
+def damage_last_chunk(path: Path, hdf5_path: str) -> None:
+    """XOR bytes inside the last chunk of a chunked dataset: the first rows still read."""
+    with h5py.File(path, "r") as f:
+        ds = f[hdf5_path]
+        info = ds.id.get_chunk_info(ds.id.get_num_chunks() - 1)
+    raw = bytearray(path.read_bytes())
+    for offset in range(info.byte_offset + 5, info.byte_offset + min(info.size, 60)):
+        raw[offset] ^= 0x5A
+    path.write_bytes(bytes(raw))
+
+
+def archive_nodes(archive: Path) -> tuple[dict, zipfile.ZipFile]:
+    zf = zipfile.ZipFile(archive)
+    return json.loads(zf.read("data.json")), zf
+
+
+def node_values(data: dict, zf: zipfile.ZipFile, job_id: str, label: str) -> np.ndarray:
+    """``values.npy`` of the ArrayData ``label`` returned by job ``job_id``."""
+    nodes = data["export_data"]["Node"]
+    job_pk = next(pk for pk, n in nodes.items() if n["label"] == job_id and "workflow" in n["node_type"])
+    uuids = {n["uuid"]: pk for pk, n in nodes.items()}
+    for link in data["links_uuid"]:
+        pk = uuids[link["output"]]
+        if uuids[link["input"]] == job_pk and link["type"] == "return" and nodes[pk]["label"] == label:
+            uuid = link["output"]
+            return np.load(io.BytesIO(zf.read(f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/path/values.npy")))
+    raise KeyError(f"{job_id}: no output {label!r}")
+
+
+# ---------------------------------------------------------------- 1. a value read libhdf5 refuses
+@pytest.fixture(scope="module")
+def damaged_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three jobs whose output ``x`` cannot be read whole (gzip chunk, fletcher32 checksum, array of
+    vlen strings), each with a healthy output ``y``; and a healthy job."""
+    root = tmp_path_factory.mktemp("damaged") / "data_store"
+    for job_id, options in (("gzip_bad", {"compression": "gzip"}), ("fletcher_bad", {"fletcher32": True})):
+        f, group = new_job(root, job_id)
+        with f:
+            add_output(group, "x", np.arange(1000.0), chunks=(100,), **options)
+            add_output(group, "y", np.arange(3.0))
+        damage_last_chunk(root / "p" / f"{job_id}.hdf5", "/N/x")
+    f, group = new_job(root, "arrvlen")
+    with f:
+        add_output(group, "y", np.arange(3.0))
+        group.create_dataset("x_time", data=np.array(times(3), dtype=object), dtype=STR)
+        vlen_pair = h5py.h5t.array_create(h5py.h5t.py_create(STR), (2,))  # h5py shows ('V8', (2,)), cannot convert
+        h5py.h5d.create(group.id, b"x", vlen_pair, h5py.h5s.create_simple((3,)))
+        group["x"].attrs.update(description="d", units="u")
+    f, group = new_job(root, "healthy")
+    with f:
+        add_output(group, "x", np.arange(10.0))
+    return root
+
+
+BAD_JOBS = ("arrvlen", "fletcher_bad", "gzip_bad")
+
+
+def test_build_shows_an_unreadable_output_as_a_warning_and_builds_the_rest(damaged_store: Path, tmp_path: Path):
+    before = tree_digest(damaged_store)
+    run = run_cli("build", damaged_store, "-o", tmp_path / "site")
+    assert run.code == 0, run.stderr
+    assert "Traceback" not in run.stderr and "None" not in run.stderr
+    report = json.loads((tmp_path / "site" / "build-report.json").read_text())
+    unreadable = [p for p in report["problems"] if p["code"] == "values-unreadable"]
+    assert sorted((p["file"], p["member"]) for p in unreadable) == [(f"p/{j}.hdf5", "/N/x") for j in BAD_JOBS]
+    assert all(p["reason"].startswith("cannot read dataset (") for p in unreadable)
+    for job_id in (*BAD_JOBS, "healthy"):
+        page = (tmp_path / "site" / "p" / f"{job_id}.html").read_text()
+        assert "y.csv" in page or job_id == "healthy"  # the healthy output keeps its downloads
+    assert tree_digest(damaged_store) == before
+
+
+def test_export_leaves_only_the_unreadable_output_out(damaged_store: Path, tmp_path: Path):
+    archive = tmp_path / "out.aiida"
+    run = run_cli("export", damaged_store, "-o", archive)
+    assert run.code == 0, run.stderr
+    data, zf = archive_nodes(archive)
+    with zf:
+        messages = [log["message"] for log in data["export_data"]["Log"].values()]
+        assert not any("reader failed" in m for m in messages), messages
+        for job_id in BAD_JOBS:
+            assert node_values(data, zf, job_id, "y").tolist() == [0.0, 1.0, 2.0]
+            with pytest.raises(KeyError):
+                node_values(data, zf, job_id, "x")
+        assert sum("output 'x'" in m for m in messages) == len(BAD_JOBS)
+        assert node_values(data, zf, "healthy", "x").tolist() == list(np.arange(10.0))
+    assert run_cli("archive", "validate", archive).code == 0
+    restored = tmp_path / "restored"
+    assert run_cli("restore", archive, "-o", restored).code == 0
+    for job_id in (*BAD_JOBS, "healthy"):  # the raw files are carried byte for byte, damage and all
+        rel = Path("p") / f"{job_id}.hdf5"
+        assert (restored / rel).read_bytes() == (damaged_store / rel).read_bytes()
+
+
+def test_bundle_completes_with_an_unreadable_output(damaged_store: Path, tmp_path: Path):
+    run = run_cli("bundle", damaged_store, "-o", tmp_path / "bundle")
+    assert run.code == 0, run.stderr
+
+
+def test_the_reader_names_file_and_dataset_of_a_refused_read(damaged_store: Path):
+    from reportgen.errors import BadInputError
+
+    for job_id in BAD_JOBS:
+        with pytest.raises(BadInputError) as caught:
+            read_output_data(damaged_store / "p" / f"{job_id}.hdf5", "/N/x")
+        assert caught.value.member == "/N/x" and caught.value.file.endswith(f"{job_id}.hdf5")
+
+
+_RAISE_IN_A_COMMAND = """
+import errno, sys
+import click
+from reportgen import cli
+@cli.cli.command("boom")
+def boom():
+    raise {error}
+cli.main(["boom"])
+"""
+
+
+@pytest.mark.parametrize(("error", "code", "text"), [
+    ('OSError("Can\'t synchronously read data (filter returned failure during read)")', 70, "internal error"),
+    ('OSError(errno.ENOSPC, "No space left on device")', 74, "I/O error: No space left on device"),
+    ('OSError(errno.ENOSPC, "No space left on device", "/out/x")', 74, "'/out/x': No space left on device"),
+])
+def test_an_os_error_without_a_file_name_is_never_printed_as_none(error: str, code: int, text: str):
+    done = subprocess.run([sys.executable, "-c", _RAISE_IN_A_COMMAND.format(error=error)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code and len(lines) == 1, done.stderr
+    assert ERROR_LINE.match(lines[0]) and text in lines[0] and "None" not in lines[0]
+
+
+# ---------------------------------------------------------------- 2. _time stamps in other ISO 8601 forms
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2022-06-25T12:52:14.435Z", datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC)),
+    ("2022-06-25T12:52:14.435999+00:00", datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC)),  # cut, not rounded
+    ("2022-06-25 12:52:14.435Z", datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC)),
+    ("2022-06-25T14:52:14+02:00", datetime(2022, 6, 25, 12, 52, 14, tzinfo=UTC)),
+    ("2022-06-25T12:52:14.435+0000", datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC)),
+    ("2022-06-25T12:52:14.435", None),  # no offset: not assumed to be UTC
+    ("2022-06-25", None),
+    ("yesterday", None),
+])
+def test_parse_time_reads_iso_stamps_with_an_offset(text: str, expected: datetime | None):
+    assert parse_time(text) == expected
+
+
+def test_other_iso_forms_are_parsed_and_the_rest_reported(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1", creation_timestamp="2022-06-25T13:00:00Z")
+    with f:
+        add_output(group, "iso", np.arange(3.0), ["2022-06-25T12:52:14.435000+00:00", "2022-06-25 14:52:14.5+02:00",
+                                                  "2022-06-25T12:52:15.000Z"])
+        add_output(group, "naive", np.arange(2.0), ["2022-06-25T12:52:14.435", "2022-06-25T12:52:15.435"])
+        group.create_dataset("epoch_time", data=np.array([1.6e9, 1.6e9 + 1]))
+        group.create_dataset("epoch", data=np.arange(2.0)).attrs.update(description="d", units="u")
+    data = read_output_data(root / "p" / "j1.hdf5", "/N/iso")
+    assert list(data.times) == [datetime(2022, 6, 25, 12, 52, 14, 435000, tzinfo=UTC),
+                                datetime(2022, 6, 25, 12, 52, 14, 500000, tzinfo=UTC),
+                                datetime(2022, 6, 25, 12, 52, 15, tzinfo=UTC)]
+    run = run_cli("inspect", "--json", root)
+    report = json.loads(run.stdout)
+    problems = {(p["code"], p["member"]): p["reason"] for p in report["problems"]}
+    naive = problems[("time-unparsable", "/N/naive_time")]
+    assert "2 of 2 stamps" in naive and "'2022-06-25T12:52:14.435'" in naive and "not assumed to be UTC" in naive
+    assert "2 stamps not read" in problems[("time-unparsable", "/N/epoch_time")]
+    assert ("time-unparsable", "/N/iso_time") not in problems
+    job = report["projects"][0]["jobs"][0]
+    assert job["start_time"].startswith("2022-06-25T12:52:14.435")  # from the ISO stamps, not a log's mtime
+    text = run_cli("inspect", root).stdout
+    assert "time-unparsable 'p/j1.hdf5':'/N/naive_time'" in text
+
+
+def test_a_start_after_the_end_is_reported(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1", creation_timestamp="2020-01-01T00:00:00Z")
+    with f:
+        add_output(group, "x", np.arange(2.0))
+    report = json.loads(run_cli("inspect", "--json", root).stdout)
+    late = [p for p in report["problems"] if p["code"] == "start-after-end"]
+    assert len(late) == 1 and late[0]["file"] == "p/j1.hdf5" and "2022-06-25T12:52:14Z" in late[0]["reason"]
+
+
+# ---------------------------------------------------------------- 3. a scalar dataset exports as a 0-d array
+def test_a_scalar_dataset_exports_as_a_0d_values_npy(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "s", 3.5)
+    archive = tmp_path / "out.aiida"
+    assert run_cli("export", root, "-o", archive).code == 0
+    data, zf = archive_nodes(archive)
+    with zf:
+        values = node_values(data, zf, "j1", "s")
+    attributes = next(data["node_attributes"][pk] for pk, n in data["export_data"]["Node"].items() if n["label"] == "s")
+    assert values.shape == () and values.item() == 3.5 and attributes["array|values"] == []
+    assert run_cli("archive", "validate", archive).code == 0
+    assert run_cli("restore", archive, "-o", tmp_path / "r").code == 0
+    assert (tmp_path / "r" / "p" / "j1.hdf5").read_bytes() == (root / "p" / "j1.hdf5").read_bytes()
+
+
+# ---------------------------------------------------------------- 5. array and empty attributes
+def test_one_element_array_attributes_read_as_their_element(tmp_path: Path):
+    root = tmp_path / "data_store"
+    stamp = "2022-06-25T14:41:05.123456+02:00"
+    f, group = new_job(root, "jarr", project=np.array([b"p"]), job_eui=np.array(["#/jarr"], dtype=STR),
+                       creation_timestamp=np.array([[stamp.encode()]]), job_description=h5py.Empty("S1"))
+    with f:
+        ds = add_output(group, "x", np.arange(2.0))
+        ds.attrs["units"] = np.array([b"MHz"])
+        ds.attrs["pair"] = np.array([b"M", b"Hz"])
+        ds.attrs["ragged"] = np.array([np.array([1, 2], "i4"), np.array([3], "i4")], dtype=h5py.vlen_dtype("i4"))
+    job = read_hdf5_job(root / "p" / "jarr.hdf5", "p/jarr.hdf5")
+    root_attrs = dict(job.root_attrs)
+    assert (root_attrs["project"], root_attrs["job_eui"], root_attrs["job_description"]) == ("p", "#/jarr", "")
+    output = job.nodes[0].outputs[0]
+    attrs = dict(output.attrs)
+    assert (output.units, attrs["pair"], attrs["ragged"]) == ("MHz", "['M', 'Hz']", "[[1, 2], [3]]")
+    report = json.loads(run_cli("inspect", "--json", root).stdout)
+    codes = {p["code"] for p in report["problems"]}
+    assert not codes & {"job-eui-mismatch", "project-mismatch", "bad-creation-timestamp"}, codes
+    assert report["projects"][0]["jobs"][0]["end_time"].startswith("2022-06-25T12:41:05.123")
+
+
+# ---------------------------------------------------------------- 4. NaN and Infinity in JSON outputs
+def test_non_finite_numbers_in_json_outputs_keep_their_tokens_in_the_csv(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "fit", np.array([json.dumps({"chi2": math.nan, "n": None}), json.dumps([math.inf, -math.inf])],
+                                          dtype=object), dtype=STR)
+    data = read_output_data(root / "p" / "j1.hdf5", "/N/fit")
+    assert data.kind == "json"
+    lines = build_csv_text(data).splitlines()
+    assert lines[1].endswith(',"{""chi2"":NaN,""n"":null}"') and lines[2].endswith(',"[Infinity,-Infinity]"')
+
+
+# ---------------------------------------------------------------- 8. a _time dataset with attributes
+def test_a_time_dataset_with_attributes_is_the_times_only_and_reported(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "x", np.arange(3.0))
+        group["x_time"].attrs["units"] = "UTC"
+    job = read_hdf5_job(root / "p" / "j1.hdf5", "p/j1.hdf5")
+    outputs = job.nodes[0].outputs
+    assert [o.name for o in outputs] == ["x"] and outputs[0].times is not None and outputs[0].times.count == 3
+    found = [p for p in job.problems if p.member == "/N/x_time"]
+    assert [(p.severity, p.code) for p in found] == [("warning", "hdf5-unexpected")]
+    assert "has attributes" in found[0].reason
+
+
+# ---------------------------------------------------------------- 6. compound, opaque and complex outputs
+def test_compound_outputs_have_one_csv_column_per_field(tmp_path: Path):
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "iq", np.array([(1.0, 2.0), (3.0, 4.0)], dtype=[("i", "<f8"), ("q", "<f8")]))
+        add_output(group, "rec", np.array([([1.0, 2.0], 3), ([4.0, 5.0], 6)], dtype=[("xy", "<f4", (2,)), ("n", ">i2")]))
+        add_output(group, "named", np.array([(1, b"ab")], dtype=[("n", "<i4"), ("s", "S2")]))
+        add_output(group, "opaque", np.array([b"\x01\x02", b"\x00\x1b"], dtype="V2"))
+        add_output(group, "iqc", np.array([3 + 4j, 1j, -2 + 0j]))
+    path = root / "p" / "j1.hdf5"
+    iq, rec, named, opaque, iqc = (read_output_data(path, f"/N/{n}") for n in ("iq", "rec", "named", "opaque", "iqc"))
+    times_text = build_csv_text(iq).splitlines()[1].split(",")[1]
+    assert build_csv_text(iq).splitlines()[0] == "set,time,i,q"
+    assert build_csv_text(iq).splitlines()[1] == f"0,{times_text},1.0,2.0"
+    assert [line.split(",", 2)[::2] for line in build_csv_text(rec).splitlines()] == [
+        ["set", "xy[0],xy[1],n"], ["0", "1.0,2.0,3"], ["1", "4.0,5.0,6"]]
+    output = read_hdf5_job(path, "p/j1.hdf5").nodes[0].outputs
+    by_name = {o.name: o for o in output}
+    formats, note = build_download_plan(by_name["named"], named)
+    assert formats == ["npy"] and "'s' is not a number" in note
+    opaque_csv = build_csv_text(opaque)
+    assert not any(ord(c) < 32 and c != "\n" for c in opaque_csv) and opaque_csv.splitlines()[2].endswith(",001b")
+    figure = build_figure(by_name["iqc"], iqc)
+    assert figure is not None and "magnitude" in figure["note"]
+    assert np.frombuffer(__import__("base64").b64decode(figure["data"][0]["y"]["bdata"]), "<f8").tolist() == [5.0, 1.0, 2.0]
+
+
+def test_control_characters_in_attributes_do_not_reach_the_html_raw(tmp_path: Path):
+    """A NUL in an attribute (finding 7): an HTML parser drops it, so the page showed "#/w1" for
+    "#/w\\x001".  The page shows U+FFFD in its place; the export keeps the value exactly."""
+    store = tmp_path / "ds"
+    f, group = new_job(store, "j1", workflow_eui=np.bytes_(b"#/w\x001"))
+    group.attrs["description"] = np.bytes_(b"nul\x00inside\x07bell")  # fixed-length: vlen strings hold no NUL
+    add_output(group, "x", [1.0, 2.0])
+    f.close()
+    assert run_cli("build", store, "-o", tmp_path / "site").code == 0
+    page = (tmp_path / "site" / "p" / "j1.html").read_text("utf-8")
+    assert "\x00" not in page and "\x07" not in page
+    assert "#/w\ufffd1" in page and "nul\ufffdinside\ufffdbell" in page
+    assert run_cli("export", store, "-o", tmp_path / "a.aiida").code == 0
+    with zipfile.ZipFile(tmp_path / "a.aiida") as zf:
+        data = zf.read("data.json").decode("utf-8")
+    assert "nul\\u0000inside\\u0007bell" in data  # the archive is not the page: nothing replaced
