@@ -97,12 +97,16 @@ class Manifest:
 
 @functools.lru_cache(maxsize=1)
 def build_theme_hash() -> str:
-    """Hash of tool and plotly versions, templates, static files and site code: a change rebuilds all."""
+    """Hash of tool and plotly versions, templates, static files and the code a page is made by
+    (site, readers, records): a change rebuilds all.  The readers count too: a reader that now
+    reads more (another time format, say) must not leave the pages of unchanged jobs as they were."""
     import plotly
 
     digest = hashlib.sha256(f"{__version__} plotly {plotly.__version__}".encode())
     site_code = Path(__file__).parent
-    for path in sorted([*TEMPLATE_DIR.rglob("*"), *site_code.glob("*.py")]):
+    package = site_code.parent
+    code = [*site_code.glob("*.py"), *(package / "readers").glob("*.py"), *package.glob("*.py")]
+    for path in sorted([*TEMPLATE_DIR.rglob("*"), *code]):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(path.parent.parent)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

@@ -106,8 +106,17 @@ def build_environment() -> jinja2.Environment:
 
 
 def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePage | ParamsDiffPage) -> str:
-    """The page as text that UTF-8 can encode: a lone surrogate (from a JSON "\\udcff" escape) is U+FFFD."""
-    return replace_surrogates_text(build_environment().get_template(template).render(page=page))
+    """The page as text that UTF-8 can encode: a lone surrogate (from a JSON "\\udcff" escape) is U+FFFD.
+
+    So is a control character other than tab, newline, carriage return and form feed (an
+    attribute another writer stored with a NUL): an HTML parser drops a NUL, so the page
+    would show a value that is not in the file.  The figure data blocks escape theirs.
+    """
+    html = replace_surrogates_text(build_environment().get_template(template).render(page=page))
+    return _CONTROLS.sub("\ufffd", html) if _CONTROLS.search(html) else html
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def render_index(page: IndexPage) -> str:
