@@ -305,6 +305,14 @@ class OutputData:
     value_strides: tuple[int, ...] = ()  # stride along each axis after the first, when a set alone was over budget
 
 
+@dataclass(frozen=True)
+class ReadRefusal:
+    """Why the values of one output could not be read (a damaged chunk, an unconvertible dtype):
+    the reader's reason, kept so that what leaves the output out can say why."""
+
+    reason: str
+
+
 # ---------------------------------------------------------------- set times as numpy
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

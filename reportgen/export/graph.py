@@ -173,6 +173,7 @@ class JobInputs:
     parameters: bytes | None = None
     raw_files: tuple[StoreFile, ...] = ()
     arrays: Mapping[str, ArrayFiles] = field(default_factory=dict)  # outputs already written as .npy files
+    refused: Mapping[str, str] = field(default_factory=dict)  # outputs the reader could not read: why
 
 
 @dataclass(frozen=True)
@@ -548,7 +549,7 @@ def build_calc_graph(name: str, inputs: JobInputs, params: dict[str, Any] | None
         data = build_output_node(output, inputs.outputs.get(output.hdf5_path), ctx,
                                  inputs.arrays.get(output.hdf5_path))
         if data is None:
-            logs.append(_skipped_output_log(output, calc_uuid, ctx))
+            logs.append(_skipped_output_log(output, calc_uuid, ctx, inputs.refused.get(output.hdf5_path, "")))
             continue
         out_label = safe_label(output.name)
         nodes.append(data)
@@ -596,8 +597,9 @@ def _node_log(log, calc_uuid: str, ctx: _JobContext) -> GraphLog:
     )
 
 
-def _skipped_output_log(output: Output, calc_uuid: str, ctx: _JobContext) -> GraphLog:
-    reason = "too large" if output.too_large else "not readable whole"
+def _skipped_output_log(output: Output, calc_uuid: str, ctx: _JobContext, refusal: str = "") -> GraphLog:
+    """The warning Log of an output that is not a data node; ``refusal``: the reader's reason."""
+    reason = "too large" if output.too_large else refusal or "not readable whole"
     return GraphLog(
         uuid=ctx.uuid(f"skipped/{output.hdf5_path}"),
         node=calc_uuid,

@@ -41,7 +41,7 @@ from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
-from reportgen.records import Job, JobRef, OutputData, ProjectScan, ReadLimits, StoreScan
+from reportgen.records import Job, JobRef, OutputData, ProjectScan, ReadLimits, ReadRefusal, StoreScan
 
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
@@ -255,10 +255,11 @@ def read_job_piece(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitC
 def build_piece(root: Path, job: Job, raw: tuple[ListedFile, ...], commits: CommitCache, work: Path | None
                 ) -> JobPiece:
     """The job's piece; its outputs are read (into ``work``) unless ``work`` is None."""
-    outputs, arrays = read_outputs(root, job, work) if work is not None else ({}, {})
+    outputs, arrays, refused = read_outputs(root, job, work) if work is not None else ({}, {}, {})
     inputs = g.JobInputs(
         job=job,
         outputs=outputs,
+        refused=refused,
         workflow_files=commits.read_blobs(repo_path(root, job.project, "workflow.git"), job.workflow),
         parameters=commits.read_blobs(repo_path(root, job.project, "params.git"), job.params).get("parameters.json"),
         raw_files=read_store_files(root, raw),
@@ -279,21 +280,23 @@ def crashed_piece(root: Path, ref: JobRef, limits: ReadLimits, reason: str, raw:
         commits.close()
 
 
-def read_outputs(root: Path, job: Job, work: Path) -> tuple[dict[str, OutputData], dict[str, g.ArrayFiles]]:
+def read_outputs(root: Path, job: Job, work: Path
+                 ) -> tuple[dict[str, OutputData], dict[str, g.ArrayFiles], dict[str, str]]:
     """Every output the HDF5 reader can give whole, all in one open; unreadable ones left out.
 
     Plain arrays (and the times of a "missing" output) come back as their
     ``.npy`` files, written block by block (``NpySpool.write_output``); the rest
-    (strings, JSON, references) as ``OutputData``.  If reading fails, the work
-    files written for the job so far are removed before the error goes on.
+    (strings, JSON, references) as ``OutputData``; an output the reader refused
+    as the reader's reason.  If reading fails, the work files written for the
+    job so far are removed before the error goes on.
     """
     from reportgen.readers.hdf5 import read_outputs_streamed
 
     if not job.hdf5_file or job.status == "corrupt":
-        return {}, {}
+        return {}, {}, {}
     wanted = [o.hdf5_path for group in job.nodes for o in group.outputs if not (o.too_large or o.kind == "empty")]
     if not wanted:
-        return {}, {}
+        return {}, {}, {}
     spool = NpySpool(work)
     try:
         found = read_outputs_streamed(root / job.hdf5_file, wanted, EXPORT_LIMITS, spool.write_output)
@@ -301,7 +304,8 @@ def read_outputs(root: Path, job: Job, work: Path) -> tuple[dict[str, OutputData
         spool.remove(0)
         raise
     outputs = {path: data for path, data in found.items() if isinstance(data, OutputData)}
-    return outputs, {path: files for path, files in found.items() if isinstance(files, g.ArrayFiles)}
+    refused = {path: item.reason for path, item in found.items() if isinstance(item, ReadRefusal)}
+    return outputs, {path: files for path, files in found.items() if isinstance(files, g.ArrayFiles)}, refused
 
 
 @dataclass

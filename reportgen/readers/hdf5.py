@@ -45,6 +45,7 @@ from reportgen.records import (  # noqa: E402
     OutputKind,
     Problem,
     ReadLimits,
+    ReadRefusal,
     TimeColumn,
     Timestamps,
 )
@@ -819,22 +820,24 @@ def read_outputs_available(path: Path, hdf5_paths: tuple[str, ...] | list[str], 
 
     A refusal of the whole file (unsafe, not HDF5, missing) leaves every output out.
     """
-    return _read_each(path, hdf5_paths, limits, lambda f, hdf5_path, too_large: _read_values(
+    found = _read_each(path, hdf5_paths, limits, lambda f, hdf5_path, too_large: _read_values(
         f, path, hdf5_path, limits, too_large))
+    return {hdf5_path: data for hdf5_path, data in found.items() if not isinstance(data, ReadRefusal)}
 
 
 def _read_each(path: Path, hdf5_paths: tuple[str, ...] | list[str], limits: ReadLimits,
                read_one: Callable[[h5py.File, str, set[str]], Any]) -> dict[str, Any]:
     """``read_one(file, hdf5_path, too_large)`` of every output in one open; an output it refuses
-    is left out, and a refusal of the whole file leaves every output out."""
+    is a ``ReadRefusal`` with the reason, and a refusal of the whole file leaves every output out
+    (the file's own problem is reported by ``read_hdf5_job``)."""
     try:
         with open_checked(path, limits) as (f, too_large):
             found: dict[str, Any] = {}
             for hdf5_path in hdf5_paths:
                 try:
                     found[hdf5_path] = read_one(f, hdf5_path, too_large)
-                except (BadInputError, InputMissingError):
-                    continue
+                except (BadInputError, InputMissingError) as exc:
+                    found[hdf5_path] = ReadRefusal(exc.reason)
             return found
     except (BadInputError, InputMissingError):
         return {}
@@ -891,7 +894,7 @@ def read_outputs_streamed(path: Path, hdf5_paths: tuple[str, ...] | list[str], l
     at all: an ``OutputData`` with ``complete=False`` and no values.  Anything
     else is read as ``read_outputs_available`` reads it (scalars, null
     dataspaces, strings, references).  An output that cannot be read, or that
-    shrinks while ``save`` reads it, is left out.
+    shrinks while ``save`` reads it, is a ``ReadRefusal`` saying why.
     """
     def read_one(f: h5py.File, hdf5_path: str, too_large: set[str]) -> Any:
         item = _output_blocks(f, path, hdf5_path, limits, too_large, block_bytes)
