@@ -227,26 +227,32 @@ def _grid_csv_text(rows: list[list[Any]], width: int, times: tuple[datetime | No
 
 
 def _numeric_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | TimeColumn) -> str:
-    """``build_csv_text`` of plain numbers without the csv module.
-
-    Why: ``csv.writer`` costs ~2 us a row and the worker writes a CSV per output of
-    every job.  Numbers, booleans and ISO times never need quoting, so a row is its
-    fields joined by commas.
-    """
+    """``build_csv_text`` of plain numbers: ``set,time,v0 ... v{k-1}``."""
     flat = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
-    header = ",".join(["set", "time", *[f"v{i}" for i in range(flat.shape[1])]])
-    # One text form for the whole file: orjson's and repr's differ (1e-7, 1e-07).
-    finite = flat.dtype.kind != "f" or bool(np.isfinite(flat).all())
+    return _columns_csv_text([f"v{i}" for i in range(flat.shape[1])], [flat], len(flat), times)
+
+
+def _columns_csv_text(names: list[str], groups: list[np.ndarray], rows: int,
+                      times: tuple[datetime | None, ...] | TimeColumn) -> str:
+    """``set,time,<names>`` then ``rows`` rows: the cells of each 2-D group of numbers, side by side.
+
+    Why not the csv module: ``csv.writer`` costs ~2 us a row and the worker writes a CSV per
+    output of every job.  Numbers, booleans and ISO times never need quoting, so a row is its
+    fields joined by commas; only the header (field names) is quoted where needed.
+    """
+    header = replace_surrogates_text(",".join(["set", "time", *(_text_cell(name, "str") for name in names)]))
+    # One text form per group: orjson's and repr's differ (1e-7, 1e-07).
+    finite = [group.dtype.kind != "f" or bool(np.isfinite(group).all()) for group in groups]
     parts = [header + "\n"]
-    for start in range(0, len(flat), CSV_BLOCK_ROWS):
-        block = flat[start : start + CSV_BLOCK_ROWS]
-        stamps = _time_texts(times[start : start + len(block)], len(block))
-        numbers = range(start, start + len(block))
-        if not flat.shape[1]:
+    for start in range(0, rows, CSV_BLOCK_ROWS):
+        stop = min(rows, start + CSV_BLOCK_ROWS)
+        numbers, stamps = range(start, stop), _time_texts(times[start:stop], stop - start)
+        cells = [_row_cells(group[start:stop], ok) for group, ok in zip(groups, finite) if group.shape[1]]
+        if not cells:
             lines = [f"{number},{stamp}" for number, stamp in zip(numbers, stamps)]
         else:
-            cells = _row_cells(block, finite)
-            lines = [f"{number},{stamp},{row}" for number, stamp, row in zip(numbers, stamps, cells)]
+            joined = cells[0] if len(cells) == 1 else [",".join(row) for row in zip(*cells)]
+            lines = [f"{number},{stamp},{row}" for number, stamp, row in zip(numbers, stamps, joined)]
         parts.append("\n".join(lines) + "\n")
     return "".join(parts)
 
@@ -266,12 +272,7 @@ def _compound_csv_text(values: np.ndarray, times: tuple[datetime | None, ...] | 
         for name, column in _field_columns(flat[:, record], lead):
             names.append(name)
             columns.append(column)
-    header = ",".join(["set", "time", *(_text_cell(name, "str") for name in names)])
-    cells = [_row_cells(column, column.dtype.kind != "f" or bool(np.isfinite(column).all())) for column in columns]
-    stamps = _time_texts(times, len(flat))
-    lines = [header] + [",".join([str(number), stamp, *row]) for number, (stamp, *row)
-                        in enumerate(zip(stamps, *cells))]
-    return replace_surrogates_text("\n".join(lines) + "\n")
+    return _columns_csv_text(names, columns, len(flat), times)
 
 
 def _field_columns(records: np.ndarray, prefix: str) -> list[tuple[str, np.ndarray]]:
