@@ -597,7 +597,7 @@ def _node_log(log, calc_uuid: str, ctx: _JobContext) -> GraphLog:
     )
 
 
-def _skipped_output_log(output: Output, calc_uuid: str, ctx: _JobContext, refusal: str = "") -> GraphLog:
+def _skipped_output_log(output: Output, calc_uuid: str, ctx: _JobContext, refusal: str) -> GraphLog:
     """The warning Log of an output that is not a data node; ``refusal``: the reader's reason."""
     reason = "too large" if output.too_large else refusal or "not readable whole"
     return GraphLog(

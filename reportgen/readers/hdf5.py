@@ -650,12 +650,6 @@ def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bo
 
 
 # ---------------------------------------------------------------- timestamps
-def parse_time_rows(raw: Any) -> tuple[np.ndarray, int]:
-    """Milliseconds since the epoch of the valid rows, and the count of unparsable rows."""
-    column = parse_time_column(raw)
-    return column.millis[column.valid], int(len(column) - np.count_nonzero(column.valid))
-
-
 # Byte positions of "YYYY-MM-DDTHH:MM:SS.mmmZ": digits, and the fixed separators.
 _TIME_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
 _TIME_SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":", 19: b".", 23: b"Z"}
@@ -679,8 +673,8 @@ def parse_time_column(raw: Any) -> TimeColumn:
     pass text) take ``parse_time`` one by one.
     """
     fixed = _time_grid(raw)
-    if fixed is None:
-        return _time_column_by_row(raw)
+    if fixed is None:  # every row by parse_time
+        return _parse_other_forms(raw, np.zeros(len(raw), np.int64), np.zeros(len(raw), bool))
     grid, valid = fixed
     digits = grid[:, _TIME_DIGITS]
     valid &= np.all((digits >= ord("0")) & (digits <= ord("9")), axis=1)
@@ -736,12 +730,6 @@ def _time_grid(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
     lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
     fixed = np.array(raw, dtype=f"S{_TIME_LENGTH}") if len(raw) else np.zeros(0, f"S{_TIME_LENGTH}")
     return fixed.view(np.uint8).reshape(len(raw), _TIME_LENGTH), lengths == _TIME_LENGTH
-
-
-def _time_column_by_row(raw: Any) -> TimeColumn:
-    times = [_parse_time_row(row) for row in raw]
-    millis = [(t - EPOCH) // timedelta(milliseconds=1) if t is not None else 0 for t in times]
-    return TimeColumn(np.array(millis, dtype=np.int64), np.array([t is not None for t in times], dtype=bool))
 
 
 def read_times(ds: h5py.Dataset, limits: ReadLimits) -> Timestamps:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from reportgen.readers import hdf5
-from reportgen.readers.hdf5 import parse_time_rows, read_hdf5_job, row_reader, row_selection
+from reportgen.readers.hdf5 import parse_time_column, read_hdf5_job, row_reader, row_selection
 from reportgen.records import ReadLimits
 from tests.readers.builders import metadata
 
@@ -27,6 +27,12 @@ ROWS = [
     b"2022-02-29T00:00:00.000Z", b"2024-02-29T23:59:59.999Z", "2022-06-23T00:36:09.357Z",
     b"2022-06-23T00:36:09.357Z" * 3, b"\xd9\xa2022-06-23T00:36:09.357Z",
 ]
+
+
+def parse_time_rows(raw):
+    """What ``read_times`` keeps of a slice: milliseconds of the valid rows, and how many were not."""
+    column = parse_time_column(raw)
+    return column.millis[column.valid], int(len(column) - np.count_nonzero(column.valid))
 
 
 def plain_parse(raw: list) -> tuple[np.ndarray, int]:

@@ -23,7 +23,6 @@ from reportgen.export import graph as g
 from reportgen.readers.hdf5 import (
     _parse_time_row,
     parse_time_column,
-    parse_time_rows,
     read_hdf5_job,
     read_output_data,
     read_outputs_streamed,
@@ -32,6 +31,7 @@ from reportgen.records import ReadLimits, TimeColumn
 from reportgen.site import downloads, figures
 from tests.invariants import run_cli
 from tests.readers.builders import STR, Node, Out, metadata, write_job
+from tests.readers.test_hdf5_fast_paths import parse_time_rows
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
