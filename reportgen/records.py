@@ -110,6 +110,7 @@ class Output:
     times: Timestamps | None  # None when <name>_time is absent
     attrs: tuple[tuple[str, str], ...] = ()  # every attribute of the dataset
     too_large: bool = False  # over ReadLimits.max_dataset_bytes: never read
+    labels: tuple[tuple[int, str], ...] = ()  # an HDF5 enum's (value, name) pairs, by value
 
 
 @dataclass(frozen=True)

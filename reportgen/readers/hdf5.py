@@ -455,9 +455,9 @@ def classify(ds: h5py.Dataset) -> tuple[OutputKind, str]:
     elif dtype == np.float64:
         kind, text = "float", "float64"
     else:
-        kind, text = "other", fix_text(str(dtype))[:100]
-    if not shape:
-        return "other", text
+        kind, text = "other", render_dtype_text(dtype)
+    if not shape:  # a scalar string is text like any other; a scalar number has no sets to plot
+        return ("str" if kind == "str" else "other"), text
     if shape[0] == 0:
         return "empty", text
     return kind, text
@@ -494,6 +494,22 @@ def _reference_path(f: h5py.File, ref: Any) -> str:
     except (KeyError, ValueError, RuntimeError, OSError):  # dangling, or a region without a selection
         return "(unresolved reference)"
     return fix_text(name)
+
+
+def read_enum_labels(dtype: np.dtype) -> tuple[tuple[int, str], ...]:
+    """(value, name) of an HDF5 enum other than Flame's bool, by value; () for any other dtype."""
+    mapping = h5py.check_enum_dtype(dtype)
+    if mapping is None or _is_enum_bool(dtype):
+        return ()
+    return tuple(sorted((int(value), fix_text(str(name))[:64]) for name, value in mapping.items()))
+
+
+def render_dtype_text(dtype: np.dtype) -> str:
+    """numpy's name of the dtype, and an enum's names (the values alone would mean nothing), bounded."""
+    text = fix_text(str(dtype))
+    if labels := read_enum_labels(dtype):
+        text = f"enum {text} (" + ", ".join(f"{name}={value}" for value, name in labels) + ")"
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def _is_enum_bool(dtype: np.dtype) -> bool:
@@ -539,6 +555,7 @@ def read_output(
         times=times,
         attrs=attrs,
         too_large=large,
+        labels=read_enum_labels(value_ds.dtype),
     )
 
 
@@ -556,6 +573,8 @@ def row_selection(shape: tuple[int, ...], rows: int) -> tuple[tuple[slice, ...],
 def read_preview(ds: h5py.Dataset, kind: OutputKind, limits: ReadLimits) -> tuple[OutputKind, tuple[Any, ...], bool]:
     """The first rows, bounded; a 1-D string output whose rows all parse as JSON is "json"."""
     shape = ds.shape  # a property that asks libhdf5 each time: read once
+    if not shape and kind == "str":
+        return kind, *read_scalar_text(ds, limits.preview_string_bytes)
     if kind in ("empty", "other") and (not shape or ds.dtype.kind not in "iufb"):
         return kind, (), bool(shape and shape[0])
     rows = min(limits.preview_rows, shape[0])
@@ -594,6 +613,18 @@ def read_string_preview(
         texts.append(value)
         cut = cut or row_cut
     return "str", tuple(texts), cut
+
+
+def read_scalar_text(ds: h5py.Dataset, cap: int) -> tuple[tuple[Any, ...], bool]:
+    """A scalar string (or reference) dataset as its one set of text, and whether it was cut.
+
+    Entropy writes sets as rows; other writers store one string as a scalar,
+    which is still one set of text, not bytes.
+    """
+    if _reference_text(ds.dtype):
+        return tuple(read_reference_paths(ds, np.asarray(ds[()]).reshape(1))), False
+    value, cut = _decode_tree(ds[()], cap)
+    return (value,), cut
 
 
 def row_reader(ds: h5py.Dataset, selection: tuple[slice, ...]) -> Callable[[int], Any]:
@@ -1048,6 +1079,8 @@ def _read_all_values(ds: h5py.Dataset, kind: OutputKind, stride: int, inner: tup
         block = ds[(slice(None, None, stride), *(slice(None, None, s) for s in inner))] if shape else ds[()]
         paths = read_reference_paths(ds, block)
         values, rows = (tuple(paths), len(paths)) if shape else ((paths,), 1)
+    elif kind == "str" and not shape:
+        values, rows = read_scalar_text(ds, limits.max_read_bytes)[0], 1
     elif kind == "str":
         values, rows, kind = read_string_values(ds, stride, limits)
         inner = ()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
 from reportgen.readers.logs import ERROR_LINE
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
@@ -491,7 +493,9 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
     figure_note = figure.pop("note", "") if figure else ""
     values = _shown_values(output, data)
     notes = _output_notes(output, data)
-    texts = tuple((label, _set_text(v)) for label, v in values if output.kind == "str")
+    texts = tuple((label, _set_text(v)) for label, v in values if output.kind == "str") or _scalar_texts(output, data)
+    if not output.shape and texts:  # one value, not a set among others
+        texts = (("value", texts[0][1]),)
     json_sets = _build_json_views(values) if output.kind == "json" else ()
     texts, json_sets, cut_note = _cap_texts(texts, json_sets, downloads)
     notes += (cut_note,) if cut_note else ()
@@ -562,6 +566,14 @@ def _shown_values(output: Output, data: OutputData | None) -> list[tuple[str, An
         half = MAX_VALUES_SHOWN // 2
         numbered = numbered[:half] + numbered[-half:]
     return [(f"set {i}", value) for i, value in numbered]
+
+
+def _scalar_texts(output: Output, data: OutputData | None) -> tuple[tuple[str, str], ...]:
+    """The value of a scalar number (another writer's single ``3.25``): there is no set to plot."""
+    values = data.values if data is not None else None
+    if output.shape or not isinstance(values, np.ndarray) or values.ndim or values.dtype.kind not in "biuf":
+        return ()
+    return (("value", repr(values.item())),)
 
 
 def _set_text(value: Any) -> str:

@@ -43,7 +43,19 @@ def build_figure(output: Output, data: OutputData) -> dict[str, Any] | None:
     figure = _figure_of_reals(output, data, np.abs(values) if values.dtype.kind == "c" else values)
     if figure is not None and values.dtype.kind == "c":  # IQ data: the magnitude, the one view without a choice
         figure["note"] = "; ".join(filter(None, [COMPLEX_NOTE, figure["note"]]))
+    if figure is not None and values.ndim == 1 and 0 < len(output.labels) <= MAX_ENUM_TICKS:
+        _name_enum_ticks(figure, output.labels)
     return figure
+
+
+MAX_ENUM_TICKS = 32  # beyond this many names the axis would be unreadable: the dtype line still lists them
+
+
+def _name_enum_ticks(figure: dict[str, Any], labels: tuple[tuple[int, str], ...]) -> None:
+    """An enum's values plotted on an axis that shows their names (RED, not 0)."""
+    axis = figure["layout"]["yaxis"]
+    axis["tickvals"] = [value for value, _ in labels]
+    axis["ticktext"] = [html.escape(name) for _, name in labels]
 
 
 COMPLEX_NOTE = "complex values: magnitude |z| shown (the downloads hold real and imaginary parts)"

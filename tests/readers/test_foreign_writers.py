@@ -351,3 +351,59 @@ def test_control_characters_in_attributes_do_not_reach_the_html_raw(tmp_path: Pa
     with zipfile.ZipFile(tmp_path / "a.aiida") as zf:
         data = zf.read("data.json").decode("utf-8")
     assert "nul\\u0000inside\\u0007bell" in data  # the archive is not the page: nothing replaced
+
+
+# ---------------------------------------------------------------- scalars and enums of other writers
+def test_a_scalar_string_is_one_set_of_text_on_the_page_and_a_str_in_the_archive(tmp_path: Path):
+    """Another writer's single string (``ds[()] = "hello"``) was an "other" output showing no value,
+    and a bytes ArrayData in the archive; a scalar number showed no value either."""
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "label", "héllo wörld", dtype=STR)
+        add_output(group, "fixed", np.bytes_(b"fixed bytes"))
+        add_output(group, "gain", 3.25)
+    job = read_hdf5_job(root / "p" / "j1.hdf5", "p/j1.hdf5")
+    outputs = {o.name: o for o in job.nodes[0].outputs}
+    assert (outputs["label"].kind, outputs["label"].preview, outputs["label"].n_sets) == ("str", ("héllo wörld",), 1)
+    assert (outputs["fixed"].kind, outputs["fixed"].preview) == ("str", ("fixed bytes",))
+    assert read_output_data(root / "p" / "j1.hdf5", "/N/label").values == ("héllo wörld",)
+    assert run_cli("build", root, "-o", tmp_path / "site").code == 0
+    page = (tmp_path / "site" / "p" / "j1.html").read_text("utf-8")
+    for name, text in (("label", "héllo wörld"), ("fixed", "fixed bytes"), ("gain", "3.25")):
+        section = page[page.index(f'id="out-n-{name}'):]
+        assert f'<span class="label">value</span> <span class="text">{text}</span>' in section[:3000], name
+    archive = tmp_path / "out.aiida"
+    assert run_cli("export", root, "-o", archive).code == 0
+    data, zf = archive_nodes(archive)
+    zf.close()
+    nodes = {n["label"]: (pk, n["node_type"]) for pk, n in data["export_data"]["Node"].items()}
+    for name, text in (("label", "héllo wörld"), ("fixed", "fixed bytes")):
+        pk, node_type = nodes[name]
+        assert node_type == "data.core.str.Str." and data["node_attributes"][pk] == {"value": text}
+    assert run_cli("archive", "validate", archive).code == 0
+
+
+def test_an_enum_output_names_its_values(tmp_path: Path):
+    root = tmp_path / "data_store"
+    colour = h5py.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 7}, basetype="i1")
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "colour", np.array([0, 7, 1, 7], dtype=colour), dtype=colour)
+        add_output(group, "flag", np.array([True, False]))  # Flame's bool is an enum too: not named
+    job = read_hdf5_job(root / "p" / "j1.hdf5", "p/j1.hdf5")
+    outputs = {o.name: o for o in job.nodes[0].outputs}
+    assert outputs["colour"].dtype == "enum int8 (RED=0, GREEN=1, BLUE=7)"
+    assert outputs["colour"].labels == ((0, "RED"), (1, "GREEN"), (7, "BLUE"))
+    assert (outputs["flag"].dtype, outputs["flag"].labels) == ("bool", ())
+    figure = build_figure(outputs["colour"], read_output_data(root / "p" / "j1.hdf5", "/N/colour"))
+    assert figure is not None
+    assert (figure["layout"]["yaxis"]["tickvals"], figure["layout"]["yaxis"]["ticktext"]) == ([0, 1, 7],
+                                                                                            ["RED", "GREEN", "BLUE"])
+    archive = tmp_path / "out.aiida"
+    assert run_cli("export", root, "-o", archive).code == 0
+    data, zf = archive_nodes(archive)
+    with zf:
+        values = node_values(data, zf, "j1", "colour")
+    extras = next(data["node_extras"][pk] for pk, n in data["export_data"]["Node"].items() if n["label"] == "colour")
+    assert values.tolist() == [0, 7, 1, 7] and extras["entropy_dtype"] == "enum int8 (RED=0, GREEN=1, BLUE=7)"
