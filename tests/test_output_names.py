@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.export.test_audit_fixes import write_store
-from tests.export.test_audit_s11 import run_cli_unprivileged
 from tests.invariants import Run, assert_no_staging_left, assert_one_error_line, run_cli, tree_digest
+from tests.unprivileged import run_cli_unprivileged
 
 LONG = "é" * 120 + "x" * 11  # 251 bytes: a legal name, with no room left for ".staging-PID"
 

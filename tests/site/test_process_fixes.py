@@ -1,4 +1,4 @@
-"""Session 11 audit fixes: a build killed with SIGKILL leaves no worker (and no lock holder)
+"""Killed and refused builds: a build killed with SIGKILL leaves no worker (and no lock holder)
 behind, ``.``/``..`` outputs are refused, a refused build leaves no lock file, and the staging
 leftovers of a killed writer are swept by the next run.
 
