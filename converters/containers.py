@@ -57,7 +57,9 @@ class Limits:
 
     max_total_bytes: int = 32 * GiB  # decompressed bytes over one pass
     max_ratio: float = 200.0  # per member (zip) or per member's share of the stream (tar)
-    ratio_min_bytes: int = 16 * MiB  # smaller members are not ratio-checked: tiny files compress arbitrarily
+    # Smaller members are not ratio-checked: an honest HDF5 file or array of zeros compresses 1000:1, and
+    # reportgen's own export must pass its own validate; a bomb is still stopped after 256 MiB of output.
+    ratio_min_bytes: int = 256 * MiB
     max_entries: int = 2_000_000
     max_zstd_window: int = 128 * MiB
     max_json_bytes: int = 8 * GiB  # metadata.json / data.json are parsed in memory

@@ -48,7 +48,7 @@ Workers = click.IntRange(min=0)
 
 max_ratio_option = click.option(
     "--max-ratio", type=click.FloatRange(min=1), default=None, metavar="RATIO",
-    help=("Refuse a member (16 MiB or more) that inflates more than RATIO times (default 200; a bomb guard; "
+    help=("Refuse a member (256 MiB or more) that inflates more than RATIO times (default 200; a bomb guard; "
           "'inf' turns it off for archives you trust)."),
 )  # fmt: skip
 

@@ -22,7 +22,6 @@ DB_NAME = "db.sqlite3"
 META_NAME = "metadata.json"
 REPO_PREFIX = "repo/"
 PAGE_SIZE = 4096  # fixed so that the same rows give the same file on every machine
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 # The stored forms of a UUID (36 characters, lowercase, as aiida-core writes it) and of a blob key.
 UUID_FORM = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # UUID_FORM as SQL: GLOB is case-sensitive and each class is one character
@@ -314,7 +313,8 @@ def format_datetime(value: str | None) -> str | None:
         return None
     if _LEGACY_FORM.match(value):
         return value[:10] + " " + value[11:]  # the common legacy form: only the separator changes
-    return read_stored_datetime(value).strftime(DATETIME_FORMAT)
+    # "YYYY-MM-DD HH:MM:SS.ffffff"; isoformat, not strftime: four-digit years below 1000 too
+    return read_stored_datetime(value).isoformat(" ", "microseconds")
 
 
 def read_stored_datetime(value: str) -> datetime:

@@ -208,7 +208,7 @@ def render_time(when: datetime | None) -> str:
     when = when or EPOCH
     if when.tzinfo is not None:
         when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return when.isoformat(timespec="microseconds")  # not strftime: %Y is not zero-padded below year 1000
 
 
 def job_time(job: Job) -> datetime:
@@ -312,7 +312,7 @@ def render_time_array(times: TimeColumn | tuple[datetime | None, ...]) -> np.nda
     grid[:, 23] = ord("Z")
     grid[~times.valid] = 0
     texts = grid.view("S24").ravel().astype(TIMES_DTYPE)
-    early = np.flatnonzero(times.valid & (times.millis < _YEAR_1000_MS))  # strftime's %Y is not padded there
+    early = np.flatnonzero(times.valid & (times.millis < _YEAR_1000_MS))  # the grid's years have four digits
     if len(early):
         texts[early] = _render_times_by_row(tuple(times[int(i)] for i in early))
     return texts
@@ -336,7 +336,7 @@ def _render_times_by_row(times: tuple[datetime | None, ...]) -> list[str]:
             out.append("")
         else:
             utc = when.astimezone(timezone.utc) if when.tzinfo else when
-            out.append(utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z")
+            out.append(utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z")  # cut, as the grid
     return out
 
 

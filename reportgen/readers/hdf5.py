@@ -143,9 +143,9 @@ def read_attrs(obj: h5py.HLObject, cap: int, unreadable: dict[str, str] | None =
     is shown as ``<unreadable attribute: why>``: text for people, never a value.
     """
     found = {}
-    for index in range(h5a.get_num_attrs(obj.id)):
-        attr = h5a.open(obj.id, index=index)
-        raw_name = attr.get_name()
+    names = _attr_names(obj)
+    for raw_name in names:
+        attr = h5a.open(obj.id, raw_name)
         name = raw_name.decode("utf-8", "replace")
         try:
             found[name] = attr_text(_read_attr(obj, attr, raw_name), cap)
@@ -153,7 +153,37 @@ def read_attrs(obj: h5py.HLObject, cap: int, unreadable: dict[str, str] | None =
             found[name] = f"<unreadable attribute: {_short(exc)}>"
             if unreadable is not None:
                 unreadable[name] = _short(exc)
+    total = h5a.get_num_attrs(obj.id)
+    if total > len(names) and unreadable is not None:  # past MAX_ATTRS: said once, not per attribute
+        unreadable["..."] = f"{total - len(names):,} more attributes past the {MAX_ATTRS:,} read per object"
     return tuple(sorted(found.items()))
+
+
+# Entropy writes about a dozen attributes per object; past this many the file is broken or hostile,
+# and each one still costs libhdf5 a lookup.
+MAX_ATTRS = 4096
+# The attributes the layout gives a meaning to (root, node, output): read even past MAX_ATTRS.
+LAYOUT_ATTRS = (b"project", b"job_eui", b"job_description", b"workflow_eui", b"parameters_eui",
+                b"creation_timestamp", b"workflow_commit", b"parameters_commit", b"type", b"description",
+                b"bin", b"units", b"entropy_role")
+
+
+def _attr_names(obj: h5py.HLObject) -> list[bytes]:
+    """The first MAX_ATTRS attribute names in one pass (H5Aiterate), and those of LAYOUT_ATTRS.
+    Not by index: libhdf5 walks its dense attribute storage from the start for each index, so
+    15,000 attributes took minutes."""
+    names: list[bytes] = []
+
+    def collect(name: bytes) -> int | None:
+        names.append(name)
+        return 1 if len(names) >= MAX_ATTRS else None  # anything but None ends the iteration
+
+    if h5a.get_num_attrs(obj.id):
+        h5a.iterate(obj.id, collect)
+    if len(names) >= MAX_ATTRS:
+        seen = set(names)
+        names += [name for name in LAYOUT_ATTRS if name not in seen and h5a.exists(obj.id, name)]
+    return names
 
 
 def unreadable_problems(rel: str, member: str, unreadable: dict[str, str], severity: str, code: str
@@ -671,7 +701,7 @@ def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bo
     for raw in raw_rows:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else fix_text(str(raw))
         try:
-            value = json.loads(text)
+            value = load_json_row(text)
         except (ValueError, RecursionError):
             return None
         if len(text) > cap:
@@ -1137,36 +1167,62 @@ def ordinal(n: int) -> str:
 
 def read_string_values(ds: h5py.Dataset, stride: int, limits: ReadLimits) -> tuple[tuple[Any, ...], int, OutputKind]:
     """Decoded rows in slices until ``max_read_bytes`` of string data; JSON rows parsed."""
-    rows: list[Any] = []
-    used = 0
-    total = ds.shape[0]
+    rows = list(_rows_within(ds, stride, limits.max_read_bytes))
+    values, kind = _json_or_text(rows, ds.ndim)
+    return values, len(rows), kind
+
+
+# What a row costs beyond its characters (a Python str and its slot in the list): 130 million
+# empty strings (a sparse dataset, a few kB on disk) then stop at the budget, not after minutes.
+ROW_OVERHEAD_BYTES = 64
+
+
+def _rows_within(ds: h5py.Dataset, stride: int, budget: int) -> Iterator[Any]:
+    """Every ``stride``-th row decoded, read 1024 at a time, until ``budget`` bytes (one row at least)."""
+    used, total = 0, ds.shape[0]
     for start in range(0, total, 1024 * stride):
-        block = ds[start : min(total, start + 1024 * stride) : stride]
-        for row in block:
-            used += _raw_size(row)
-            if used > limits.max_read_bytes and rows:
-                return _json_or_text(rows, ds.ndim), len(rows), _json_kind(rows, ds.ndim)
-            rows.append(_decode_tree(row, limits.max_read_bytes)[0])
-    return _json_or_text(rows, ds.ndim), len(rows), _json_kind(rows, ds.ndim)
+        for row in ds[start : min(total, start + 1024 * stride) : stride]:
+            if used and used + _raw_size(row) + ROW_OVERHEAD_BYTES > budget:
+                return
+            used += _raw_size(row) + ROW_OVERHEAD_BYTES
+            yield _decode_tree(row, budget)[0]
 
 
-def _json_kind(rows: list[Any], ndim: int) -> OutputKind:
-    return "json" if ndim == 1 and rows and _all_json(rows) else "str"
+def _json_or_text(rows: list[Any], ndim: int) -> tuple[tuple[Any, ...], OutputKind]:
+    """The rows parsed, "json", when every row of a 1-D output is JSON; else as text, "str"."""
+    if ndim == 1 and rows:
+        try:
+            return tuple(load_json_row(row) for row in rows), "json"
+        except (ValueError, RecursionError, TypeError):
+            pass
+    return tuple(rows), "str"
 
 
-def _all_json(rows: list[Any]) -> bool:
-    try:
-        for row in rows:
-            json.loads(row)
-    except (ValueError, RecursionError, TypeError):
-        return False
-    return True
+# A row nested deeper than this is text, not JSON: orjson, which writes the archive's data.json,
+# stops at 255 levels (the row sits a few levels down), and a record nested past Python's
+# recursion limit cannot be pickled back from the reader's worker.
+MAX_JSON_DEPTH = 128
 
 
-def _json_or_text(rows: list[Any], ndim: int) -> tuple[Any, ...]:
-    if _json_kind(rows, ndim) == "json":
-        return tuple(json.loads(row) for row in rows)
-    return tuple(rows)
+def load_json_row(text: str | bytes) -> Any:
+    """``json.loads``, refusing (ValueError) a value nested deeper than MAX_JSON_DEPTH."""
+    value = json.loads(text)
+    brackets = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    if brackets > MAX_JSON_DEPTH and _nested_deeper(value, MAX_JSON_DEPTH):  # the count: a cheap bound first
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest more than ``limit`` levels; a loop, not recursion."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -> TimeColumn | tuple[()]:

@@ -252,7 +252,8 @@ def format_time(moment: datetime | None) -> str:
     """UTC, second precision: what people compare across jobs."""
     if moment is None:
         return ""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat, not strftime: %Y is not zero-padded below year 1000 ("1-01-01")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "seconds")
 
 
 def build_problem_view(problem: Problem) -> ProblemView:

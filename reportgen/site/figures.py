@@ -126,7 +126,7 @@ def _column_ms(times: TimeColumn) -> np.ndarray:
 
 def _format_ms(ms: float) -> str:
     moment = datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return moment.replace(tzinfo=None).isoformat(" ", "milliseconds")  # four-digit years, as plotly parses
 
 
 def _line_figure(title: str, values: np.ndarray, times: tuple, units: str) -> dict[str, Any]:

@@ -213,10 +213,11 @@ def test_row_9_non_utf8_tar_name(tmp_path):
 
 # ---------------------------------------------------------------- rows 10-15: bombs and lies
 def test_row_10_deflate_bomb_stops_at_ratio(tmp_path):
+    """1 GiB of zeros would be 1 MB of zip: the guard stops the 320 MiB here early, naming the way out."""
     src = zip_with(tmp_path / "a.zip", [])
     with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as zf:
         with zf.open(b.node_dir(b.U["3"]) + "/path/zeros", "w") as fh:
-            for _ in range(64):
+            for _ in range(320):  # past the 256 MiB below which members are not ratio-checked
                 fh.write(bytes(MiB))
     assert src.stat().st_size < 2 * MiB
     line = refuse(tmp_path, src, "exceeds size budget", "zeros")
@@ -228,7 +229,7 @@ def test_row_10_max_ratio_lets_honest_compressible_data_through(tmp_path, target
     src = zip_with(tmp_path / "a.zip", [])
     with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as zf:
         with zf.open(b.node_dir(b.U["3"]) + "/path/zeros", "w") as fh:
-            for _ in range(20):
+            for _ in range(260):
                 fh.write(bytes(MiB))
     out = tmp_path / "out.zip"
     run = run_cli("archive", "migrate", src, out, "--to", target, "--max-ratio", "inf")

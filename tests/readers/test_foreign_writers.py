@@ -407,3 +407,79 @@ def test_an_enum_output_names_its_values(tmp_path: Path):
         values = node_values(data, zf, "j1", "colour")
     extras = next(data["node_extras"][pk] for pk, n in data["export_data"]["Node"].items() if n["label"] == "colour")
     assert values.tolist() == [0, 7, 1, 7] and extras["entropy_dtype"] == "enum int8 (RED=0, GREEN=1, BLUE=7)"
+
+
+# ---------------------------------------------------------------- found by fuzzing the readers
+def test_a_year_below_1000_keeps_four_digits_and_the_export_validates(tmp_path: Path):
+    """'0001-01-01T00:00:00+00:00', the common "zero time": strftime's %Y wrote '1-01-01', which
+    the archive's own validate rejected as a malformed date."""
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1", creation_timestamp="0001-01-01T00:00:00+00:00")
+    with f:
+        add_output(group, "x", np.arange(2.0), stamps=["0012-03-04T05:06:07.008Z", "2022-06-25T12:52:14.435Z"])
+    assert run_cli("build", root, "-o", tmp_path / "site").code == 0
+    assert "0001-01-01 00:00:00" in (tmp_path / "site" / "p" / "j1.html").read_text("utf-8")
+    for version in ("0.13", "main_0001"):
+        archive = tmp_path / f"{version}.aiida"
+        assert run_cli("export", root, "-o", archive, "--export-version", version).code == 0
+        assert run_cli("archive", "validate", archive).code == 0, version
+    data, zf = archive_nodes(tmp_path / "0.13.aiida")
+    zf.close()
+    job = next(n for n in data["export_data"]["Node"].values() if n["label"] == "j1")
+    assert job["ctime"] == "0001-01-01T00:00:00.000000"
+    assert run_cli("archive", "migrate", tmp_path / "main_0001.aiida", tmp_path / "down.aiida", "--to", "0.13").code == 0
+    assert run_cli("archive", "validate", tmp_path / "down.aiida").code == 0
+
+
+def test_json_rows_nested_too_deep_are_text(tmp_path: Path):
+    """Rows nested 300 and 600 deep parse with json.loads, but orjson writes 255 levels at most (the
+    export then failed its own validate) and 600 levels cannot be pickled back from the reader's
+    worker (the whole job became corrupt).  Such rows are text; a row within the bound stays JSON."""
+    from reportgen.readers.hdf5 import MAX_JSON_DEPTH
+
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        for depth in (MAX_JSON_DEPTH, 300, 600):
+            row = "[" * depth + "]" * depth
+            add_output(group, f"d{depth}", np.array([row, row], dtype=object), dtype=STR)
+    kinds = {o.name: o.kind for o in read_hdf5_job(root / "p" / "j1.hdf5", "p/j1.hdf5").nodes[0].outputs}
+    assert kinds == {f"d{MAX_JSON_DEPTH}": "json", "d300": "str", "d600": "str"}
+    assert read_output_data(root / "p" / "j1.hdf5", "/N/d600").kind == "str"
+    report = json.loads(run_cli("inspect", "--json", root).stdout)
+    assert report["projects"][0]["jobs"][0]["status"] == "ok"
+    archive = tmp_path / "out.aiida"
+    assert run_cli("export", root, "-o", archive).code == 0
+    assert run_cli("archive", "validate", archive).code == 0
+
+
+def test_many_attributes_are_read_in_one_pass_and_bounded(tmp_path: Path):
+    """15,000 attributes on one node: read by index, libhdf5 walked its dense storage from the start
+    each time (minutes; the worker's timeout made the job corrupt).  Now one pass, at most
+    MAX_ATTRS of them, the layout's own attributes always, and one problem for the rest."""
+    from reportgen.readers.hdf5 import MAX_ATTRS
+
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        add_output(group, "x", np.arange(2.0))
+        for i in range(MAX_ATTRS + 10):
+            group.attrs[f"a{i:05d}"] = "v"
+    job = read_hdf5_job(root / "p" / "j1.hdf5", "p/j1.hdf5")
+    node = job.nodes[0]
+    assert (node.type, node.description, node.bin) == ("T", "a node", "x.py")  # named after the a0000*: still read
+    problems = [p for p in job.problems if p.member.endswith("@...")]
+    assert len(problems) == 1 and "10 more attributes past the 4,096 read" in problems[0].reason, job.problems
+
+
+def test_a_sparse_string_output_of_many_rows_is_read_within_the_budget(tmp_path: Path):
+    """130 million declared rows with no chunk written (a few kB on disk): every empty row was read
+    (75 s in export).  A row costs ROW_OVERHEAD_BYTES of the budget, so the read stops early."""
+    from reportgen.records import ReadLimits
+
+    root = tmp_path / "data_store"
+    f, group = new_job(root, "j1")
+    with f:
+        group.create_dataset("s", shape=(5_000_000,), dtype=STR, chunks=(65536,))
+    data = read_output_data(root / "p" / "j1.hdf5", "/N/s", ReadLimits(max_read_bytes=64 * 1024))
+    assert 0 < len(data.values) <= 64 * 1024 // 64 and not data.complete
