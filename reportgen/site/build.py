@@ -73,13 +73,15 @@ from reportgen.site.manifest import (
     render_stats,
     stat_files,
 )
+from reportgen.site.compare import render_compare_page
 from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_project
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
-STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js")
+PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html")  # written with the catalog
+STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js")
 
 
 @dataclass(frozen=True)
@@ -295,36 +297,37 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
             out.move_aside(site / previous.projects[project]["slug"], trash)
         for project, job_id in plan.removed:
             entry = previous.jobs[project][job_id]
-            _move_job(site, None, previous.projects[project]["slug"], entry.slug, trash, _node_pages(entry))
+            _move_job(site, None, previous.projects[project]["slug"], entry.slug, trash, _side_files(entry))
         for ref in plan.todo:
             entry = previous.jobs.get(ref.project, {}).get(ref.job_id)
             _move_job(site, staging, plan.project_slugs[ref.project], plan.job_slugs[ref.project][ref.job_id], trash,
-                      _node_pages(entry) if entry is not None else ())
+                      _side_files(entry) if entry is not None else ())
         out.move_files(staging, site, last=MANIFEST_NAME)
         out.fsync_dir(site)
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _node_pages(entry: JobEntry) -> tuple[str, ...]:
-    """The node pages the manifest records for a job (``paths.node_page_name``): file names in its
-    project folder.  Only names of this job's own form: a manifest is data anyone could edit."""
+def _side_files(entry: JobEntry) -> tuple[str, ...]:
+    """The files ``<job>~...`` beside the job page that the manifest records for a job (its node
+    pages, ``paths.node_page_name``, and its notebook): names in its project folder.  Only names of
+    this job's own form: a manifest is data anyone could edit."""
     names = entry.files.files if isinstance(entry.files, Written) else ()
-    pages = (decode_name(name).split("/", 1)[1] for name in names if name.count("/") == 1)
-    return tuple(name for name in pages if name.startswith(f"{entry.slug}~node-") and name.endswith(".html"))
+    files = (decode_name(name).split("/", 1)[1] for name in names if name.count("/") == 1)
+    return tuple(name for name in files if name.startswith(f"{entry.slug}~") and "/" not in name)
 
 
 def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str, trash: Path,
-              old_node_pages: tuple[str, ...] = ()) -> None:
+              old_side_files: tuple[str, ...] = ()) -> None:
     """Replace (or, without staging, remove) one job's pages and folder in the live site.
 
-    The node pages of a split job are many and named after its nodes: the old ones (as the
-    previous manifest recorded them) go to the trash here, the new ones come with the other
-    files of staging (``out.move_files``).  A project folder that is a symlink was not made by
-    a build: renaming through it would move files wherever it points (the data_store, say).
-    The link itself goes to the trash."""
+    The node pages of a split job are many and named after its nodes: the old ones and the other
+    files beside the page (as the previous manifest recorded them) go to the trash here, the new
+    ones come with the other files of staging (``out.move_files``).  A project folder that is a
+    symlink was not made by a build: renaming through it would move files wherever it points (the
+    data_store, say).  The link itself goes to the trash."""
     if (site / project_slug).is_symlink():
         out.move_aside(site / project_slug, trash)
-    for name in old_node_pages:
+    for name in old_side_files:
         out.move_aside(site / project_slug / name, trash / project_slug)
     for name in (f"{job_slug}.html", diff_page_name(job_slug), job_slug):
         out.move_aside(site / project_slug / name, trash / project_slug)
@@ -540,6 +543,7 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
         catalog_js = render_catalog_js(project.name, rows)  # rendered once: the page loads it by its hash
         out.write_file(folder / "catalog-data.js", catalog_js)
         out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems, catalog_js)))
+        out.write_file(folder / "compare.html", render_compare_page(project.name))  # compare runs (compare.py)
 
 
 def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
@@ -564,8 +568,8 @@ def list_staging(staging: Path) -> frozenset[str]:
 def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...], list[str]]:
     """The files of staging by owner: ("home",), ("project", name) or ("job", project, job id).
 
-    From the path alone: a slug never holds "~" nor is "index", "assets" or "catalog-data"
-    (``paths.RESERVED``), so a project's two files, a job's page, diff page, node pages
+    From the path alone: a slug never holds "~" nor is "index", "assets", "catalog-data" or
+    "compare" (``paths.RESERVED``), so a project's three files, a job's page, diff page, node pages
     (``<job>~...``) and folder and the assets cannot be mistaken for one another.
     """
     projects = {slug: name for name, slug in plan.project_slugs.items()}
@@ -575,7 +579,7 @@ def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...],
         parts = text.split("/")
         if len(parts) == 1 or parts[0] == "assets":
             owner: tuple[str, ...] = ("home",)
-        elif len(parts) == 2 and parts[1] in ("index.html", "catalog-data.js"):
+        elif len(parts) == 2 and parts[1] in PROJECT_FILES:
             owner = ("project", projects[parts[0]])
         else:
             slug = parts[1] if len(parts) > 2 else parts[1].removesuffix(".html").split("~", 1)[0]

@@ -140,6 +140,8 @@ class JobPage:
     commits: tuple[CommitView, ...]
     params_diff_href: str
     node_rows: tuple[NodeRow, ...] = ()  # a split job: its nodes as a table of links (``nodes`` is empty)
+    notebook_href: str = ""  # the job's .ipynb (only with an HDF5 file)
+    notebook_name: str = ""  # the name a browser saves it as
 
 
 @dataclass(frozen=True)

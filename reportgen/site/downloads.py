@@ -32,7 +32,7 @@ MAX_CSV_BYTES = 8 * 1024**2  # declared value bytes; the text is 2-3x larger
 # the largest single cost of a site of thousands of jobs on some file systems (and of copying it).
 INLINE_MAX_BYTES = 4096
 INLINE_PAGE_BYTES = 64 * 1024
-_MEDIA_TYPES = {"npy": "application/octet-stream", "csv": "text/csv;charset=utf-8"}
+_MEDIA_TYPES = {"npy": "application/octet-stream", "csv": "text/csv;charset=utf-8", "ipynb": "application/x-ipynb+json"}
 
 
 def build_download_plan(output: Output, data: OutputData | None) -> tuple[list[str], str]:

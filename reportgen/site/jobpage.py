@@ -14,7 +14,7 @@ import itertools
 import math
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
+from reportgen.site.compare import write_compare_data  # compare runs
 from reportgen.site.contexts import (
     DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_split_pages,
     shows_whole_log,
@@ -30,7 +31,8 @@ from reportgen.site.downloads import (
     INLINE_MAX_BYTES, INLINE_PAGE_BYTES, build_csv_text, build_data_uri, build_download_plan, build_npy_bytes,
 )
 from reportgen.site.manifest import JobEntry, problem_fields
-from reportgen.site.paths import build_slugs, diff_page_name
+from reportgen.site.notebook import notebook_download_name, render_notebook
+from reportgen.site.paths import build_slugs, diff_page_name, notebook_file_name
 from reportgen.site.render import render_job, render_node, render_params_diff
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
@@ -169,8 +171,13 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     problems = list(job.problems)
     datas = read_values(Path(task.root), job, problems)
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
+    # compare runs: <project>/<job>~compare.js from the values just read (reportgen/site/compare.py)
+    write_compare_data(staging / task.project_slug, task.job_slug, job, datas)
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
     page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts)
+    if job.hdf5_file is not None:  # the notebook hand-off: every output loaded with h5py
+        href = write_notebook(job, staging / task.project_slug, task.job_slug)
+        page = replace(page, notebook_href=href, notebook_name=notebook_download_name(job))
     node_pages: tuple = ()
     if is_too_big(job):
         page, node_pages = build_split_pages(page, task.job_slug, OUTPUTS_PER_PAGE)
@@ -189,6 +196,21 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         params_sha=job.params.sha, params_present=job.params.state == "present",
         end=job.end_time.isoformat() if job.end_time else "", page_bytes=size,
     )
+
+
+# A notebook this small travels in the page as a data: URI: from file:// Chromium ignores the
+# download attribute of a link to a file and shows a .ipynb as text instead of saving it.
+NOTEBOOK_INLINE_BYTES = 32 * 1024
+
+
+def write_notebook(job: Job, folder: Path, job_slug: str) -> str:
+    """The href of the job's notebook: a data: URI, or ``<job>~notebook.ipynb`` written beside the page."""
+    body = render_notebook(job)
+    if len(body) <= NOTEBOOK_INLINE_BYTES:
+        return build_data_uri(body, "ipynb")
+    name = notebook_file_name(job_slug)
+    out.write_file(folder / name, body)
+    return name
 
 
 def is_too_big(job: Job) -> bool:

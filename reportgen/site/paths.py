@@ -17,7 +17,7 @@ _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _MAX_SLUG = 60
 # Names a page or folder of the site itself uses, plus Windows device names.
 RESERVED = frozenset(
-    {"index", "assets", "build-report", "build-manifest", "catalog-data", "logs", "data"}
+    {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "logs", "data"}
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}
     | {f"lpt{i}" for i in range(10)}
@@ -68,6 +68,11 @@ def diff_page_name(job_slug: str) -> str:
     fewer each).  ``~`` never occurs in a slug, so no job page can have this name.
     """
     return f"{job_slug}~params-diff.html"
+
+
+def notebook_file_name(job_slug: str) -> str:
+    """A job's Jupyter notebook, next to its page (like the diff page; ``~``: never a job page)."""
+    return f"{job_slug}~notebook.ipynb"
 
 
 def node_page_name(job_slug: str, node_anchor: str, number: int = 1) -> str:

@@ -33,7 +33,7 @@ CSP = (
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _PNG_URI = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]*={0,2}\Z")
-_DOWNLOAD_URI = re.compile(r"^data:(application/octet-stream|text/csv;charset=utf-8);base64,[A-Za-z0-9+/]*={0,2}\Z")
+_DOWNLOAD_URI = re.compile(r"^data:(application/octet-stream|text/csv;charset=utf-8|application/x-ipynb\+json);base64,[A-Za-z0-9+/]*={0,2}\Z")
 
 
 def build_safe_href(url: str) -> str:

@@ -5,6 +5,7 @@ the XSS payloads of the edge-case data stay inert."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,7 +20,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 WATCH_CSP = """document.addEventListener('securitypolicyviolation',
   e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"""
-ALLOWED_SCRIPTS = re.compile(r"^(\.\./)*(assets/(plotly\.min|render|theme|keys|catalog)\.js|catalog-data\.js\?v=[0-9a-f]{8})$")
+ALLOWED_SCRIPTS = re.compile(r"^(\.\./)*(assets/(plotly\.min|render|theme|keys|catalog|compare)\.js|catalog-data\.js\?v=[0-9a-f]{8})$")
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,8 @@ def test_pages_load_without_errors_and_figures_draw(browser, small_site: Path) -
     project = tab.page.locator("#projects a").first.get_attribute("href")
     tab.open(small_site / project)
     assert len(_catalog_ids(tab)) >= 4
-    job_pages = sorted(p for p in (small_site / project).parent.glob("*.html") if p.name != "index.html" and "~" not in p.name)
+    job_pages = sorted(p for p in (small_site / project).parent.glob("*.html")
+                       if p.name not in ("index.html", "compare.html") and "~" not in p.name)
     for job in job_pages[:2]:
         tab.open(job)
         assert tab.page.locator("div.figure").count() > 0
@@ -125,7 +127,9 @@ def test_downloads_in_the_page_and_in_files_save_the_dataset(browser, small_site
             assert info.value.suggested_filename == name
             if kind[0] == "file":
                 assert body == (job.parent / href).read_bytes()
-            if kind[1] == "npy":  # the values the output's own h5py snippet opens
+            if kind[1] == "ipynb":  # the job's notebook (tests/site/test_notebook.py runs it)
+                assert json.loads(body)["nbformat"] == 4 and name == job.stem + ".ipynb"
+            elif kind[1] == "npy":  # the values the output's own h5py snippet opens
                 snippet = link.locator("xpath=ancestor::section[1]").locator("textarea.copy-source").input_value()
                 file, dataset = re.search(r"h5py.File\('([^']+)', \"r\"\)\['([^']+)'\]\[\(\)\]$", snippet).groups()
                 with h5py.File(store / file, "r") as f:
@@ -134,9 +138,9 @@ def test_downloads_in_the_page_and_in_files_save_the_dataset(browser, small_site
             else:
                 assert body.decode("utf-8").startswith("set,time")
             seen.add(kind)
-        if len(seen) == 4:
+        if len(seen) == 5:
             break
-    assert seen == {("inline", "npy"), ("inline", "csv"), ("file", "npy"), ("file", "csv")}
+    assert seen == {("inline", "npy"), ("inline", "csv"), ("file", "npy"), ("file", "csv"), ("inline", "ipynb")}
     assert tab.errors == []
 
 

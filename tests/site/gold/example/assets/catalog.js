@@ -2,7 +2,9 @@
    searched and paged in the browser; only the current page is put into the DOM, so 10,000 rows
    stay responsive. The view (sort, filter, search, page, size) lives in the URL hash, and each
    discrete change (sort, status, page, page size, a search) is one browser history entry, so Back
-   undoes it; Back, Forward or an edited address re-read the hash. */
+   undoes it; Back, Forward or an edited address re-read the hash. A tick box per row picks jobs to
+   compare (compare.html#jobs=<slug>,...): the ticks live in this script, not in the hash, so they
+   survive sorting, filtering and paging and add no history entry. */
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
@@ -13,6 +15,8 @@
   var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50 };
   var cols, idx, haystack, shown = [], rendered = null, searching = false, timer = null;
   var here = { hash: null, duplicate: false };  /* the history entry shown (see isDuplicate) */
+  var ticked = [];  /* compare runs: slugs of the ticked jobs, in the order they were ticked */
+  var COMPARE_MIN = 2, COMPARE_MAX = 8;
 
   function namesElement(hash) {  /* "#main" (the skip link) is a place in the page, not a view */
     var id = hash.replace(/^#/, "");
@@ -123,6 +127,7 @@
         var value = row[idx[name]];
         if (name === "id") {
           var td = cell(tr, "", ""), a = document.createElement("a");
+          td.appendChild(tickBox(row[idx.href], value));
           a.href = row[idx.href]; a.textContent = value; td.appendChild(a);
         } else if (name === "status") {
           var s = cell(tr, "", ""), span = document.createElement("span");
@@ -227,6 +232,43 @@
     document.getElementById("catalog-size").value = String(state.size);
   }
 
+  /* ---------------------------------------------------------------- compare runs */
+  function tickBox(href, id) {  /* href is "<slug>.html" (the manifest checks that it is) */
+    var slug = String(href).replace(/\.html$/, ""), box = document.createElement("input");
+    box.type = "checkbox"; box.className = "compare-tick"; box.value = slug;
+    box.checked = ticked.indexOf(slug) >= 0;
+    box.setAttribute("aria-label", "compare " + id);
+    box.addEventListener("change", function () {
+      var at = ticked.indexOf(slug);
+      if (box.checked && at < 0) { ticked.push(slug); } else if (!box.checked && at >= 0) { ticked.splice(at, 1); }
+      compareBar();
+    });
+    return box;
+  }
+
+  function compareBar() {
+    var link = document.getElementById("compare-link"), hint = document.getElementById("compare-hint");
+    if (!link) { return; }
+    var n = ticked.length, ready = n >= COMPARE_MIN && n <= COMPARE_MAX;
+    link.textContent = "Compare (" + n + ")";
+    if (ready) {
+      link.href = "compare.html#jobs=" + ticked.join(",");
+      link.removeAttribute("aria-disabled");
+    } else {
+      link.removeAttribute("href");
+      link.setAttribute("aria-disabled", "true");
+    }
+    hint.textContent = n < COMPARE_MIN ? "Tick " + COMPARE_MIN + " to " + COMPARE_MAX + " jobs to compare them side by side." :
+      n > COMPARE_MAX ? n + " jobs ticked: compare at most " + COMPARE_MAX + "." : n + " jobs ticked.";
+    document.getElementById("compare-clear").hidden = n === 0;
+  }
+
+  function clearTicks() {
+    ticked = [];
+    Array.prototype.forEach.call(document.querySelectorAll("input.compare-tick"), function (box) { box.checked = false; });
+    compareBar();
+  }
+
   function start() {
     if (!data) { return; }
     cols = data.columns.filter(function (c) { return c !== "href"; });
@@ -247,6 +289,7 @@
     document.getElementById("catalog-status").addEventListener("change", function (e) { flush(); state.status = e.target.value; state.page = 1; change(); });
     document.getElementById("catalog-size").addEventListener("change", function (e) { flush(); state.size = parseInt(e.target.value, 10); state.page = 1; change(); });
     document.getElementById("catalog-controls").addEventListener("submit", function (e) { e.preventDefault(); flush(); });
+    document.getElementById("compare-clear").addEventListener("click", clearTicks);
     window.addEventListener("popstate", restore);
     window.addEventListener("hashchange", restore);  /* both may fire for one step: restore is idempotent */
     var opened = namesElement(window.location.hash);

@@ -1,0 +1,209 @@
+"""Compare runs: the per-job data file ``<job>~compare.js`` and the project's ``compare.html``.
+
+A comparison is built in the browser (``assets/compare.js``) from one small data file per
+job, loaded with an injected ``<script src>`` (``fetch()`` fails on ``file://``), so the
+site holds no file per pair of jobs and a comparison is a permalink:
+``compare.html#jobs=<slug>,<slug>``.  The job-page worker writes the data file from the
+values it already read for the page (no second read of the HDF5 file); the file belongs to
+its job like the diff page (``build.build_owners``: ``<slug>~...``), so incremental builds
+record, repair and remove it with the job.
+
+What a data file holds, bounded so that eight of them load quickly: the job's summary and
+root attributes, its parameter files flattened to ``file:dotted.key -> JSON text``, and one
+series per numeric output set repeatedly (shape ``(N,)``): x = set number, y = value,
+MinMaxLTTB-downsampled like the job page's lines.  Past ``COMPARE_DATA_BYTES`` the later
+series are left out and the data says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from reportgen.records import Commit, Job, OutputData
+from reportgen.site import write as out
+from reportgen.site.contexts import build_commit_label, format_time
+from reportgen.site.figures import build_downsample_index, build_typed_array
+from reportgen.site.jsonsafe import render_json
+
+FORMAT = 1  # of the data a file gives to reportgenCompare.add; compare.js reads this one
+COMPARE_DATA_BYTES = 512 * 1024  # a data file; beyond it series are left out (the data says how many)
+MAX_POINTS = 2000  # per series, after MinMaxLTTB (the job page keeps 4,000: eight jobs share a figure)
+MAX_PARAMS = 500  # parameter keys per job
+MAX_META = 100  # root attributes per job
+MAX_TEXT = 300  # characters of one value shown; a longer one ends with a hash of the whole, so it still differs
+MAX_DEPTH = 32  # of nested parameter objects flattened into dotted keys; deeper ones are one JSON value
+_SERIES_KINDS = ("int", "float", "bool")
+_EXACT_U4 = 2**32  # set numbers below this travel as uint32 (half the bytes of float64)
+
+
+def compare_data_name(job_slug: str) -> str:
+    """The job's data file, next to its page; ``~`` never occurs in a slug, so no page has this name."""
+    return f"{job_slug}~compare.js"
+
+
+# ----------------------------------------------------------------- values as text
+def build_value_text(text: str) -> str:
+    """``text`` up to ``MAX_TEXT`` characters; a cut one ends with the size and a hash of the whole, so
+    two values that differ only after the cut still compare as different."""
+    if len(text) <= MAX_TEXT:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{text[:MAX_TEXT]}\u2026 ({len(text):,} characters, sha256 {digest})"
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), allow_nan=True)
+
+
+def _flatten(value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
+    """(dotted key, JSON text) of every leaf; a list, or an object nested deeper than MAX_DEPTH, is one leaf."""
+    if isinstance(value, dict) and value and depth < MAX_DEPTH:
+        for name in sorted(value):
+            yield from _flatten(value[name], f"{key}.{name}" if key else str(name), depth + 1)
+    else:
+        yield key, _json_text(value)
+
+
+def build_params_rows(commit: Commit) -> tuple[list[tuple[str, str]], str]:
+    """The parameter files of the job's commit as ``(file:dotted.key, JSON text)`` rows, and a note.
+
+    A JSON file gives one row per leaf; any other text file one row (its text as a JSON string);
+    a file the reader did not give as text (binary, over its budget) one row saying so.
+    """
+    if commit.state != "present":
+        return [], f"parameters commit {commit.state}" + (f": {commit.reason}" if commit.reason else "")
+    rows: list[tuple[str, str]] = []
+    for file in commit.files:
+        if file.text is None:
+            rows.append((file.path, "(binary or over the size budget)"))
+            continue
+        try:
+            leaves = list(_flatten(json.loads(file.text), "", 0)) if file.path.endswith(".json") else []
+        except (ValueError, RecursionError):
+            leaves = []  # not JSON after all (or nested past the stack): compared as text
+        if not leaves:
+            leaves = [("", _json_text(file.text))]
+        rows.extend((f"{file.path}:{key}" if key else file.path, value) for key, value in leaves)
+    note = ""
+    if len(rows) > MAX_PARAMS:
+        note = f"{len(rows) - MAX_PARAMS:,} of {len(rows):,} parameter keys left out (at most {MAX_PARAMS:,})"
+        rows = rows[:MAX_PARAMS]
+    return [(build_value_text(key), build_value_text(value)) for key, value in rows], note
+
+
+def build_meta_rows(job: Job) -> list[tuple[str, str]]:
+    """What the job page's summary shows that can differ between jobs, then its root attributes (``@name``)."""
+    rows = [
+        ("description", job.description),
+        ("status", job.status),
+        ("end time (UTC)", format_time(job.end_time)),
+        ("start time (UTC, approx.)", format_time(job.start_time)),
+        ("nodes", str(len(job.nodes))),
+        ("outputs", str(sum(len(node.outputs) for node in job.nodes))),
+        ("workflow commit", build_commit_label(job.workflow)),
+        ("parameters commit", build_commit_label(job.params)),
+        ("command-line run", "yes" if job.command_line_run else "no"),
+    ]
+    rows.extend((f"@{name}", value) for name, value in job.root_attrs[:MAX_META])
+    return [(build_value_text(key), build_value_text(value)) for key, value in rows]
+
+
+# ----------------------------------------------------------------- series
+def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, Any]]:
+    """One series per numeric output set repeatedly (shape ``(N,)``), in the job page's order."""
+    series = []
+    for node in job.nodes:
+        for output in node.outputs:
+            data = datas.get(output.hdf5_path)
+            values = data.values if data is not None else None
+            if (output.kind not in _SERIES_KINDS or len(output.shape) != 1 or not isinstance(values, np.ndarray)
+                    or values.ndim != 1 or values.size == 0 or values.dtype.kind not in "biuf"):
+                continue
+            y = values.astype(np.float64)
+            x = np.arange(len(y), dtype=np.float64) * data.stride  # type: ignore[union-attr]
+            keep = build_downsample_index(x, y, MAX_POINTS)
+            x_kept = x[keep]
+            series.append({
+                "key": output.hdf5_path, "node": node.name, "name": output.name, "units": output.units,
+                "sets": output.n_sets, "points": len(keep), "read": len(y),
+                "x": build_typed_array(x_kept, "u4" if len(x) == 0 or x[-1] < _EXACT_U4 else "f8"),
+                "y": build_typed_array(y[keep]),
+            })
+    return series
+
+
+# ----------------------------------------------------------------- the data file
+@dataclass(frozen=True)
+class CompareData:
+    body: dict[str, Any]  # everything but the series
+    series: tuple[str, ...]  # each series as JSON text, in order
+
+
+def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str) -> CompareData:
+    params, params_note = build_params_rows(job.params)
+    notes = [params_note] if params_note else []
+    if len(job.root_attrs) > MAX_META:
+        notes.append(f"{len(job.root_attrs) - MAX_META:,} of {len(job.root_attrs):,} root attributes left out")
+    body = {
+        "format": FORMAT, "slug": job_slug, "id": job.job_id, "href": f"{job_slug}.html", "status": job.status,
+        "end": format_time(job.end_time), "start": format_time(job.start_time),
+        "meta": build_meta_rows(job), "params": params, "notes": notes,
+    }
+    return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)))
+
+
+_PREFIX = "window.reportgenCompare && window.reportgenCompare.add("
+_SUFFIX = ");\n"
+
+
+def render_compare_js(data: CompareData, limit: int = COMPARE_DATA_BYTES) -> str:
+    """The data file: one call of ``reportgenCompare.add`` with JSON that nothing can break out of
+    (``jsonsafe.render_json``: ``</script>``, U+2028 and U+2029 are escaped).
+
+    Series are kept in order while the file stays within ``limit`` bytes (200 of them are
+    kept for the note); the rest are left out, and the note says how many.
+    """
+    series_budget = limit - len((_PREFIX + render_json({**data.body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
+    kept: list[str] = []
+    for text in data.series:
+        series_budget -= len(text.encode("utf-8")) + 1
+        if series_budget < 0:
+            break
+        kept.append(text)
+    body = dict(data.body)
+    left_out = len(data.series) - len(kept)
+    if left_out:
+        body["notes"] = [*body["notes"], f"{left_out} of {len(data.series)} numeric outputs left out: "
+                                          f"the data file of a job is at most {limit // 1024:,} KiB"]
+    # the series are JSON already (escaped by render_json): spliced in as they are, not encoded again
+    series = orjson.Fragment(("[" + ",".join(kept) + "]").encode("utf-8"))
+    return _PREFIX + render_json({**body, "series": series}) + _SUFFIX
+
+
+def write_compare_data(project_dir: Path, job_slug: str, job: Job, datas: Mapping[str, OutputData]) -> int:
+    """``<project>/<job>~compare.js``; returns its size."""
+    return out.write_file(project_dir / compare_data_name(job_slug),
+                          render_compare_js(build_compare_data(job, datas, job_slug)))
+
+
+# ----------------------------------------------------------------- the project's compare page
+@dataclass(frozen=True)
+class ComparePage:
+    title: str
+    root: str
+    project: str
+
+
+def render_compare_page(project: str) -> str:
+    """``<project>/compare.html``: the same for every build of the project; all data come from the hash."""
+    from reportgen.site.render import render_page
+
+    return render_page("compare.html", ComparePage(f"{project}: compare jobs", "../", project))  # type: ignore[arg-type]

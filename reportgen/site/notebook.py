@@ -1,0 +1,197 @@
+"""The notebook hand-off: a Jupyter notebook per job that loads its outputs with h5py.
+
+The page's h5py snippet opens one dataset; the notebook opens them all, with
+their ``_time`` stamps, so an analysis starts from the job in one click.  It is
+plain nbformat 4.5 JSON rendered here (cell ids numbered, keys sorted), so two
+builds give the same bytes and the site needs no Jupyter package.  Every name
+from the data_store reaches the code as a Python string literal (``repr``) and
+the markdown holds only escaped text, so an output called ``")\\nimport os`` or
+a description with ``<script>`` stays data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timezone
+from typing import Any
+
+from reportgen.records import Job, Output
+
+# A notebook is a starting point, not a copy of the page: past this many outputs
+# the rest are named in a comment, which keeps the file small for huge jobs.
+MAX_OUTPUTS = 500
+PARAMETERS_BYTES = 256 * 1024  # parameters.json embedded up to this size
+PLOTTED_KINDS = ("int", "float", "bool")
+
+_READER = '''\
+def read_output(path):
+    """(values, times) of one output: numpy values (strings as str) and its _time stamps
+    as numpy datetime64[ms] in UTC (None without a _time dataset; the raw strings when a
+    stamp is in another form)."""
+    with h5py.File(JOB_FILE, "r") as f:
+        ds = f[path]
+        values = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+        stamps = f[path + "_time"].asstr()[()] if path + "_time" in f else None
+    if stamps is None:
+        return values, None
+    try:
+        return values, np.array([s.removesuffix("Z") for s in stamps], dtype="datetime64[ms]")
+    except ValueError:
+        return values, stamps'''
+
+
+def render_notebook(job: Job) -> bytes:
+    """The notebook of ``job`` as UTF-8 JSON; the job must have an HDF5 file."""
+    cells = [_markdown(_title(job)), _code(_setup(job))]
+    if parameters := _parameters_source(job):
+        cells.append(_code(parameters))
+    cells.append(_code(_READER))
+    listed = 0
+    variables = _variables([node.name for node in job.nodes])
+    for node in job.nodes:
+        outputs = [o for o in node.outputs if o.kind != "missing"][: max(0, MAX_OUTPUTS - listed)]
+        if outputs:
+            cells += [_markdown(f"## Node {_md(node.name)}"),
+                      _code(_node_source(node.name, variables[node.name], outputs))]
+        listed += len(outputs)
+    total = sum(1 for node in job.nodes for o in node.outputs if o.kind != "missing")
+    if total > listed:
+        cells.append(_markdown(f"{total - listed:,} more outputs are not listed here; `read_output(path)` "
+                               "reads any of them (the job page gives each path)."))
+    if plotted := _first_plotted(job):
+        cells.append(_code(_plot_source(*plotted)))
+    for index, cell in enumerate(cells):
+        cell["id"] = f"cell-{index}"
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    # ensure_ascii: a name held with surrogates (undecodable bytes) still makes valid JSON
+    return (json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def notebook_download_name(job: Job) -> str:
+    """The file name a browser saves the notebook as: the job id, made safe for any file system."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.job_id).strip("._") or "job"
+    return f"{stem[:100]}.ipynb"
+
+
+def _title(job: Job) -> str:
+    lines = [f"# Job {_md(job.job_id)} ({_md(job.project)})", ""]
+    if job.description:
+        lines += [_md(job.description), ""]
+    lines.append("Run this notebook from the data_store folder, or set `DATA_STORE` below to where it is. "
+                 "`JOB` holds what the run catalog shows of the job.")
+    return "\n".join(lines)
+
+
+def _setup(job: Job) -> str:
+    summary = {
+        "project": job.project,
+        "job_id": job.job_id,
+        "status": job.status,
+        "start_time": job.start_time.astimezone(timezone.utc).isoformat() if job.start_time else None,
+        "end_time": job.end_time.astimezone(timezone.utc).isoformat() if job.end_time else None,
+        "workflow_commit": job.workflow.sha or None,
+        "parameters_commit": job.params.sha or None,
+    }
+    lines = ["from pathlib import Path", "", "import h5py", "import numpy as np", "",
+             'DATA_STORE = Path(".")  # the data_store folder',
+             f"JOB_FILE = DATA_STORE / {job.hdf5_file!r}", "JOB = {"]
+    lines += [f"    {key!r}: {value!r}," for key, value in summary.items()]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _parameters_source(job: Job) -> str:
+    """``PARAMETERS``: the job's parameters.json at its commit, when it is JSON and small enough."""
+    text = next((f.text for f in job.params.files if f.path == "parameters.json" and f.text is not None), None)
+    if text is None or len(text.encode("utf-8", "surrogatepass")) > PARAMETERS_BYTES:
+        return ""
+    try:
+        json.loads(text)
+    except ValueError:
+        return ""
+    return ("import json\n\n"
+            f"# parameters.json at the job's parameters commit {job.params.sha[:12]}\n"
+            f"PARAMETERS = json.loads({text!r})")
+
+
+def _node_source(node: str, variable: str, outputs: list[Output]) -> str:
+    lines = [f"# node {_comment(node)}: {{output name: (values, times)}}", f"{variable} = {{"]
+    for output in outputs:
+        note = f"  # units {_comment(output.units)}" if output.units else ""
+        lines.append(f"    {output.name!r}: read_output({output.hdf5_path!r}),{note}")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _first_plotted(job: Job) -> tuple[str, str] | None:
+    """(name, path) of the first output with numbers set one at a time: the one to plot first."""
+    for node in job.nodes:
+        for output in node.outputs:
+            if output.kind in PLOTTED_KINDS and len(output.shape) == 1:
+                return output.name, output.hdf5_path
+    return None
+
+
+def _plot_source(name: str, path: str) -> str:
+    return "\n".join([
+        "# A first look (needs matplotlib)",
+        "import matplotlib.pyplot as plt",
+        "",
+        f"values, times = read_output({path!r})",
+        "x = times if times is not None and times.dtype.kind == \"M\" else np.arange(len(values))",
+        "plt.plot(x, values, marker=\".\")",
+        f"plt.title({name!r})",
+        "plt.show()",
+    ])
+
+
+def _variables(nodes: list[str]) -> dict[str, str]:
+    """A distinct Python identifier for each node's dict (``QPU``, ``node_2_scan``, ``a_b_2``),
+    never a keyword nor a name the notebook defines."""
+    used: set[str] = set()
+    names = {}
+    for node in nodes:
+        base = re.sub(r"\W", "_", node, flags=re.ASCII) or "node"
+        base = f"node_{base}" if not base[0].isalpha() or base in _KEYWORDS else base
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}_{n}"
+        used.add(name)
+        names[node] = name
+    return names
+
+
+_KEYWORDS = frozenset(("False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+                       "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+                       "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+                       "try", "while", "with", "yield", "h5py", "np", "json", "Path", "read_output", "plt"))
+
+
+def _md(text: str) -> str:
+    """Text shown as itself in a markdown cell: every ASCII punctuation character backslash-escaped
+    (CommonMark allows it for all of them), so ``<script>`` or ``**`` is never markup."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(text.split()))
+
+
+def _comment(text: str) -> str:
+    """Text on one comment line, as a literal: no newline ends the comment, no NUL breaks the source."""
+    return repr(" ".join(text.split()))
+
+
+def _markdown(source: str) -> dict[str, Any]:
+    return {"cell_type": "markdown", "metadata": {}, "source": source.splitlines(keepends=True)}
+
+
+def _code(source: str) -> dict[str, Any]:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": source.splitlines(keepends=True)}

@@ -1,0 +1,301 @@
+/* Compare runs: compare.html#jobs=<slug>,<slug> shows 2 to 8 jobs of a project side by side.
+   Each job's data file (<slug>~compare.js, written by the build) is loaded by an injected
+   <script src> (a fetch of a file fails on file://) and calls reportgenCompare.add. Then: the jobs with a
+   colour and a letter each (Okabe-Ito, colour-blind safe; the letter and the marker say it too),
+   a table of their metadata and parameters (only the differences by default), and one figure per
+   numeric output with a trace per job. A hash edited in the address bar redraws the page. */
+(function () {
+  "use strict";
+  var MAX_JOBS = 8;
+  var SLUG = /^[a-z0-9_][a-z0-9._-]{0,200}$/;  /* a slug as the build makes it: no "/", never ".." */
+  var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999"];
+  var INK = ["#ffffff", "#000000", "#000000", "#000000", "#000000", "#000000", "#000000", "#000000"];  /* letter on it */
+  var SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon"];
+  var DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"];
+  var COLOURS = {  /* the plot colours of render.js, so a comparison looks like the job pages */
+    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
+    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
+  };
+  var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true;
+
+  window.reportgenCompare = {
+    add: function (data) {  /* called by each data file */
+      if (data && typeof data.slug === "string" && data.format === 1) { loaded[data.slug] = data; }
+    }
+  };
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  function escapeLabel(text) {  /* plotly renders pseudo-HTML in names and titles */
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
+  function readHash() {  /* the wanted slugs, and what of the hash was not a job */
+    var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    var slugs = [], ignored = [];
+    (params.get("jobs") || "").split(",").forEach(function (text) {
+      var slug = text.trim();
+      if (!slug) { return; }
+      if (SLUG.test(slug)) { if (slugs.indexOf(slug) < 0) { slugs.push(slug); } } else { ignored.push(slug); }
+    });
+    return { slugs: slugs.slice(0, MAX_JOBS), extra: Math.max(0, slugs.length - MAX_JOBS), ignored: ignored };
+  }
+
+  function load(slugs, done) {
+    var left = 0;
+    function one() { left -= 1; if (left === 0) { done(); } }
+    slugs.forEach(function (slug) {
+      if (requested[slug]) { return; }
+      requested[slug] = true; left += 1;
+      var script = document.createElement("script");
+      script.src = slug + "~compare.js";
+      script.addEventListener("load", one);
+      script.addEventListener("error", one);
+      document.body.appendChild(script);
+    });
+    if (left === 0) { done(); }
+  }
+
+  function say(lines) {
+    var box = document.getElementById("compare-status");
+    box.textContent = "";
+    lines.forEach(function (line) {
+      var p = el("p", null, "note");
+      if (typeof line === "string") { p.textContent = line; } else { line.forEach(function (part) { p.appendChild(part); }); }
+      box.appendChild(p);
+    });
+  }
+
+  function letter(i) { return String.fromCharCode(65 + i); }
+
+  function swatch(i) {
+    var mark = el("span", letter(i), "compare-swatch");
+    mark.style.backgroundColor = PALETTE[i]; mark.style.color = INK[i];
+    return mark;
+  }
+
+  function jobLabel(jobs, i) { return letter(i) + " (" + jobs[i].id + ")"; }
+
+  function showJobs(jobs) {
+    var list = document.getElementById("compare-jobs");
+    list.textContent = "";
+    jobs.forEach(function (job, i) {
+      var item = el("li"), link = el("a", job.id);
+      link.href = job.href;
+      item.appendChild(swatch(i));
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(el("span", job.status, "status status-" + job.status));
+      item.appendChild(el("span", " ended " + (job.end || "(unknown)"), "meta"));
+      job.notes.forEach(function (note) { item.appendChild(el("span", " \u00B7 " + note, "note")); });
+      list.appendChild(item);
+    });
+    document.getElementById("compare-jobs-section").hidden = jobs.length === 0;
+  }
+
+  /* ---------------------------------------------------------------- the table */
+  function rowsOf(jobs) {  /* [group, key, values per job (null: absent)], in first-seen order */
+    var groups = [["Job", "meta"], ["Parameters", "params"]], rows = [];
+    groups.forEach(function (group) {
+      var order = [], values = {};
+      jobs.forEach(function (job, i) {
+        job[group[1]].forEach(function (pair) {
+          if (!Object.prototype.hasOwnProperty.call(values, pair[0])) { order.push(pair[0]); values[pair[0]] = []; }
+          values[pair[0]][i] = pair[1];
+        });
+      });
+      if (group[1] === "params") { order.sort(); }
+      order.forEach(function (key) {
+        var cells = jobs.map(function (job, i) { return values[key][i] === undefined ? null : values[key][i]; });
+        rows.push({ group: group[0], key: key, cells: cells,
+          differs: cells.some(function (v) { return v !== cells[0]; }) });
+      });
+    });
+    return rows;
+  }
+
+  function showTable(jobs) {
+    var rows = rowsOf(jobs), table = el("table", null, "grid compare-table"), head = el("thead"), tr = el("tr");
+    table.id = "compare-table";
+    var corner = el("th", "Field"); corner.scope = "col"; tr.appendChild(corner);
+    jobs.forEach(function (job, i) {
+      var th = el("th"); th.scope = "col"; th.style.borderTop = "4px solid " + PALETTE[i];
+      th.appendChild(el("span", letter(i) + " ", "compare-letter")); th.appendChild(document.createTextNode(job.id));
+      tr.appendChild(th);
+    });
+    head.appendChild(tr); table.appendChild(head);
+    var body = el("tbody"), group = null, groupRow = null, groupShown = false, differing = 0;
+    function closeGroup() { if (groupRow) { groupRow.hidden = !groupShown; } }
+    rows.forEach(function (row) {
+      if (row.group !== group) {
+        closeGroup();
+        group = row.group; groupShown = false;
+        groupRow = el("tr", null, "compare-group");
+        var th = el("th", group); th.colSpan = jobs.length + 1; th.scope = "colgroup";
+        groupRow.appendChild(th); body.appendChild(groupRow);
+      }
+      var line = el("tr", null, row.differs ? "differs" : "same"), key = el("th");
+      line.setAttribute("data-key", row.key);
+      key.scope = "row";
+      if (row.differs) { differing += 1; key.appendChild(el("span", "\u2260 ", "diff-mark")); key.title = "differs between the jobs"; }
+      key.appendChild(document.createTextNode(row.key));
+      line.appendChild(key);
+      row.cells.forEach(function (value, i) {
+        var td = value === null ? el("td", "\u2014", "missing") : el("td", value);
+        if (value === null) { td.title = "not in " + jobLabel(jobs, i); }
+        line.appendChild(td);
+      });
+      line.hidden = onlyDiff && !row.differs;
+      groupShown = groupShown || !line.hidden;
+      body.appendChild(line);
+    });
+    closeGroup();
+    table.appendChild(body);
+    var box = document.getElementById("compare-table-box");
+    box.textContent = "";
+    box.appendChild(table);
+    if (onlyDiff && differing === 0) { box.appendChild(el("p", "The jobs do not differ in any field shown here.", "empty")); }
+    document.getElementById("compare-count").textContent = differing + " of " + rows.length + " fields differ";
+    document.getElementById("compare-fields").hidden = false;
+  }
+
+  /* ---------------------------------------------------------------- the figures */
+  function themeLayout(layout, theme) {
+    var c = COLOURS[theme] || COLOURS.light;
+    layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot; layout.font = { color: c.font };
+    layout.xaxis.gridcolor = c.grid; layout.yaxis.gridcolor = c.grid;
+    layout.legend = { bgcolor: c.paper };
+    return layout;
+  }
+
+  function seriesKeys(jobs) {
+    var keys = [], by = {};
+    jobs.forEach(function (job, i) {
+      job.series.forEach(function (s) {
+        if (!by[s.key]) { by[s.key] = []; keys.push(s.key); }
+        by[s.key][i] = s;
+      });
+    });
+    return keys.map(function (key) { return { key: key, series: by[key] }; });
+  }
+
+  function figureOf(jobs, entry) {
+    var traces = [], units = [], notes = [], absent = [];
+    jobs.forEach(function (job, i) {
+      var s = entry.series[i];
+      if (!s) { absent.push(jobLabel(jobs, i)); return; }
+      if (units.indexOf(s.units) < 0) { units.push(s.units); }
+      if (s.points < s.read) { notes.push(letter(i) + ": " + s.points + " of " + s.read + " points (MinMaxLTTB)"); }
+      if (s.read < s.sets) { notes.push(letter(i) + ": every " + Math.round(s.sets / s.read) + "th set read of " + s.sets); }
+      traces.push({ type: "scatter", mode: "lines+markers", name: escapeLabel(jobLabel(jobs, i)), x: s.x, y: s.y,
+        line: { color: PALETTE[i], dash: DASHES[i], width: 1.5 },
+        marker: { color: PALETTE[i], symbol: SYMBOLS[i], size: 7, maxdisplayed: 40 } });
+    });
+    if (absent.length) { notes.unshift("not in " + absent.join(", ")); }
+    if (units.length > 1) { notes.unshift("units differ: " + units.map(function (u) { return u || "(none)"; }).join(", ")); }
+    var layout = { xaxis: { title: { text: "set" } }, yaxis: { title: { text: units.length === 1 ? escapeLabel(units[0]) : "" } },
+      autosize: true, height: 360, margin: { l: 60, r: 20, t: 20, b: 50 }, showlegend: true };
+    return { traces: traces, layout: layout, notes: notes };
+  }
+
+  function draw(box) {
+    if (drawn.indexOf(box) >= 0 || !window.Plotly) { return; }
+    var spec = box.reportgenSpec;
+    try {
+      var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
+      window.Plotly.newPlot(box, spec.traces, themeLayout(spec.layout, theme), { displaylogo: false, responsive: true });
+      drawn.push(box);
+    } catch (error) {
+      box.className += " figure-failed";
+      box.textContent = "This figure could not be drawn (" + String(error && error.message || error) + ").";
+    }
+  }
+
+  function showFigures(jobs) {
+    var holder = document.getElementById("compare-figures");
+    clearFigures();
+    var entries = seriesKeys(jobs), boxes = [];
+    entries.forEach(function (entry, n) {
+      var first = entry.series.filter(Boolean)[0], section = el("section", null, "output compare-output");
+      section.appendChild(el("h3", first.node + " / " + first.name));
+      section.appendChild(el("p", entry.key, "meta"));
+      var spec = figureOf(jobs, entry);
+      spec.notes.forEach(function (note) { section.appendChild(el("p", note, "note")); });
+      var box = el("div", null, "figure compare-figure");
+      box.id = "compare-fig-" + n; box.reportgenSpec = spec;
+      box.setAttribute("role", "img");
+      box.setAttribute("aria-label", "values of " + entry.key + " by set number, one line per job");
+      section.appendChild(box); holder.appendChild(section); boxes.push(box);
+    });
+    if (!entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }
+    document.getElementById("compare-series").hidden = false;
+    if (!("IntersectionObserver" in window)) { boxes.forEach(draw); return; }
+    observer = new IntersectionObserver(function (seen) {  /* drawn as they near the screen, as job pages do */
+      seen.forEach(function (item) { if (item.isIntersecting) { observer.unobserve(item.target); draw(item.target); } });
+    }, { rootMargin: "400px 0px" });
+    boxes.forEach(function (box) { observer.observe(box); });
+  }
+
+  function clearFigures() {
+    drawn.forEach(function (box) { try { window.Plotly.purge(box); } catch (ignored) { /* gone */ } });
+    drawn = [];
+    if (observer) { observer.disconnect(); observer = null; }
+    document.getElementById("compare-figures").textContent = "";
+  }
+
+  function clearResults() {  /* an address edited down to fewer than 2 jobs: nothing of the last comparison stays */
+    clearFigures();
+    document.getElementById("compare-table-box").textContent = "";
+  }
+
+  /* ---------------------------------------------------------------- the page */
+  function catalogLink() {
+    var a = el("a", "the catalog"); a.href = "index.html"; return a;
+  }
+
+  function render() {
+    var wanted = readHash(), messages = [];
+    if (wanted.ignored.length) {
+      messages.push("Left out of the address, as they are not job names of this site: " + wanted.ignored.join(", ").slice(0, 300));
+    }
+    if (wanted.extra) { messages.push("At most " + MAX_JOBS + " jobs are compared: the last " + wanted.extra + " of the address are left out."); }
+    load(wanted.slugs, function () {
+      var jobs = [], missing = [];
+      wanted.slugs.forEach(function (slug) { if (loaded[slug]) { jobs.push(loaded[slug]); } else { missing.push(slug); } });
+      if (missing.length) {
+        messages.push("No comparison data for " + missing.join(", ") + ": no such job in this project (was it removed?).");
+      }
+      if (jobs.length < 2) {
+        messages.push([document.createTextNode("Choose 2 to " + MAX_JOBS + " jobs to compare: tick them in "), catalogLink(),
+          document.createTextNode(", or open compare.html#jobs=<job>,<job>.")]);
+      }
+      say(messages);
+      showJobs(jobs);
+      document.getElementById("compare-fields").hidden = true;
+      document.getElementById("compare-series").hidden = true;
+      if (jobs.length >= 2) { showTable(jobs); showFigures(jobs); } else { clearResults(); }
+      document.body.setAttribute("data-compare", jobs.length >= 2 ? "ready" : "empty");
+    });
+  }
+
+  var shownJobs = function () { return readHash().slugs.filter(function (s) { return loaded[s]; }).map(function (s) { return loaded[s]; }); };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("compare-only-diff");
+    onlyDiff = toggle.checked;
+    toggle.addEventListener("change", function () { onlyDiff = toggle.checked; showTable(shownJobs()); });
+    window.addEventListener("hashchange", render);
+    render();
+  });
+  document.addEventListener("reportgen-theme", function (event) {  /* the Theme button: plotly follows */
+    var c = COLOURS[event.detail] || COLOURS.light;
+    var update = { paper_bgcolor: c.paper, plot_bgcolor: c.plot, "font.color": c.font, "xaxis.gridcolor": c.grid,
+      "yaxis.gridcolor": c.grid, "legend.bgcolor": c.paper };
+    drawn.forEach(function (box) { window.Plotly.relayout(box, update); });
+  });
+}());
