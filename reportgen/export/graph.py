@@ -42,6 +42,7 @@ except ImportError:  # numpy < 1.26: compounds rebuilt from descr, which carries
     def drop_metadata(dtype: np.dtype) -> np.dtype:
         return np.dtype(dtype.descr) if dtype.names else np.dtype(dtype.str)
 
+from reportgen.jsondepth import load_json
 from reportgen.records import Job, NodeGroup, Output, OutputData, Problem, TimeColumn
 from reportgen.timetext import render_time_grid
 
@@ -475,8 +476,8 @@ def _parse_parameters(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = load_json(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # the params bundle still carries the file
         return None
     return build_jsonable(value) if isinstance(value, dict) else None
 

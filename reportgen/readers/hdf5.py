@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 from h5py import h5a, h5d, h5i, h5l, h5o, h5s, h5t  # noqa: E402
 
 from reportgen.errors import BadInputError, InputMissingError  # noqa: E402
+from reportgen.jsondepth import load_json
 from reportgen.records import (  # noqa: E402
     NodeGroup,
     Output,
@@ -701,7 +702,7 @@ def _parse_json_rows(raw_rows: list[Any], cap: int) -> tuple[tuple[Any, ...], bo
     for raw in raw_rows:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else fix_text(str(raw))
         try:
-            value = load_json_row(text)
+            value = load_json(text)
         except (ValueError, RecursionError):
             return None
         if len(text) > cap:
@@ -1192,37 +1193,10 @@ def _json_or_text(rows: list[Any], ndim: int) -> tuple[tuple[Any, ...], OutputKi
     """The rows parsed, "json", when every row of a 1-D output is JSON; else as text, "str"."""
     if ndim == 1 and rows:
         try:
-            return tuple(load_json_row(row) for row in rows), "json"
+            return tuple(load_json(row) for row in rows), "json"
         except (ValueError, RecursionError, TypeError):
             pass
     return tuple(rows), "str"
-
-
-# A row nested deeper than this is text, not JSON: orjson, which writes the archive's data.json,
-# stops at 255 levels (the row sits a few levels down), and a record nested past Python's
-# recursion limit cannot be pickled back from the reader's worker.
-MAX_JSON_DEPTH = 128
-
-
-def load_json_row(text: str | bytes) -> Any:
-    """``json.loads``, refusing (ValueError) a value nested deeper than MAX_JSON_DEPTH."""
-    value = json.loads(text)
-    brackets = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
-    if brackets > MAX_JSON_DEPTH and _nested_deeper(value, MAX_JSON_DEPTH):  # the count: a cheap bound first
-        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    return value
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """Whether lists and dicts nest more than ``limit`` levels; a loop, not recursion."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (list, dict)):
-            if depth > limit:
-                return True
-            stack.extend((item, depth + 1) for item in (node.values() if isinstance(node, dict) else node))
-    return False
 
 
 def read_time_values(ds: h5py.Dataset | None, stride: int, limits: ReadLimits) -> TimeColumn | tuple[()]:

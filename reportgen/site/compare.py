@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from reportgen.jsondepth import load_json
 from reportgen.records import Commit, Job, OutputData
 from reportgen.site import write as out
 from reportgen.site.contexts import build_commit_label, format_time
@@ -86,7 +87,7 @@ def build_params_rows(commit: Commit) -> tuple[list[tuple[str, str]], str]:
             rows.append((file.path, "(binary or over the size budget)"))
             continue
         try:
-            leaves = list(_flatten(json.loads(file.text), "", 0)) if file.path.endswith(".json") else []
+            leaves = list(_flatten(load_json(file.text), "", 0)) if file.path.endswith(".json") else []
         except (ValueError, RecursionError):
             leaves = []  # not JSON after all (or nested past the stack): compared as text
         if not leaves:

@@ -16,6 +16,7 @@ import re
 from datetime import timezone
 from typing import Any
 
+from reportgen.jsondepth import load_json
 from reportgen.records import Job, Output
 
 # A notebook is a starting point, not a copy of the page: past this many outputs
@@ -115,8 +116,8 @@ def _parameters_source(job: Job) -> str:
     if text is None or len(text.encode("utf-8", "surrogatepass")) > PARAMETERS_BYTES:
         return ""
     try:
-        json.loads(text)
-    except ValueError:
+        load_json(text)
+    except (ValueError, RecursionError):
         return ""
     return ("import json\n\n"
             f"# parameters.json at the job's parameters commit {job.params.sha[:12]}\n"

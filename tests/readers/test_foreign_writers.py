@@ -26,7 +26,7 @@ from reportgen.readers.hdf5 import parse_time, read_hdf5_job, read_output_data
 from reportgen.site.downloads import build_csv_text, build_download_plan
 from reportgen.site.figures import build_figure
 from tests.invariants import ERROR_LINE, run_cli, tree_digest
-from tests.readers.builders import STR, metadata, times, write_log
+from tests.readers.builders import STR, make_repo, metadata, times, write_log
 
 UTC = timezone.utc
 
@@ -435,7 +435,7 @@ def test_json_rows_nested_too_deep_are_text(tmp_path: Path):
     """Rows nested 300 and 600 deep parse with json.loads, but orjson writes 255 levels at most (the
     export then failed its own validate) and 600 levels cannot be pickled back from the reader's
     worker (the whole job became corrupt).  Such rows are text; a row within the bound stays JSON."""
-    from reportgen.readers.hdf5 import MAX_JSON_DEPTH
+    from reportgen.jsondepth import MAX_JSON_DEPTH
 
     root = tmp_path / "data_store"
     f, group = new_job(root, "j1")
@@ -483,3 +483,24 @@ def test_a_sparse_string_output_of_many_rows_is_read_within_the_budget(tmp_path:
         group.create_dataset("s", shape=(5_000_000,), dtype=STR, chunks=(65536,))
     data = read_output_data(root / "p" / "j1.hdf5", "/N/s", ReadLimits(max_read_bytes=64 * 1024))
     assert 0 < len(data.values) <= 64 * 1024 // 64 and not data.complete
+
+
+def test_parameters_nested_too_deep_are_carried_as_the_file_only(tmp_path: Path):
+    """A parameters.json nested 300 deep: the 0.13 export exited 0 and failed its own validate, the
+    main_0001 export refused its own intermediate archive (exit 65 naming a work file)."""
+    root = tmp_path / "data_store"
+    deep = "[" * 300 + "]" * 300
+    (params_sha,) = make_repo(root / "git" / "p" / "params.git", [("deep", {"parameters.json": f'{{"a": {deep}}}'})])
+    (workflow_sha,) = make_repo(root / "git" / "p" / "workflow.git", [("wf", {"workflow.py": "pass\n"})])
+    f, group = new_job(root, "j1", parameters_commit=params_sha, workflow_commit=workflow_sha)
+    with f:
+        add_output(group, "x", np.arange(2.0))
+    assert run_cli("build", root, "-o", tmp_path / "site").code == 0
+    for version in ("0.13", "main_0001"):
+        archive = tmp_path / f"{version}.aiida"
+        run = run_cli("export", root, "-o", archive, "--export-version", version)
+        assert run.code == 0, run.stderr
+        assert run_cli("archive", "validate", archive).code == 0, version
+    data, zf = archive_nodes(tmp_path / "0.13.aiida")
+    zf.close()
+    assert not any(n["label"] == "j1 parameters" for n in data["export_data"]["Node"].values())
