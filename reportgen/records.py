@@ -195,6 +195,9 @@ class JobRef:
     logs: tuple[FileStat, ...]  # <job id>/*.log, sorted by name
     log_dir: str | None  # <job id>/ when it exists
     command_line_run: bool = False
+    # every other entry of <job id>/ (the executor's result, stray files and folders: size 0), which
+    # the job's status and warnings depend on: an incremental build must see them change
+    others: tuple[FileStat, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,7 @@ def scan_project(root: Path, name: str, store_problems: list[Problem]) -> Projec
 
 def build_job_ref(root: Path, project: str, job_id: str, hdf5_rel: str | None, dir_rel: str | None) -> JobRef:
     logs: list[FileStat] = []
+    others: list[FileStat] = []
     if dir_rel is not None:
         try:
             for entry in list_dir(root / dir_rel):
@@ -244,6 +245,8 @@ def build_job_ref(root: Path, project: str, job_id: str, hdf5_rel: str | None, d
                     found = file_stat(root, f"{dir_rel}/{entry.name}")
                     if found:
                         logs.append(found)
+                else:
+                    others.append(_entry_stat(entry, f"{dir_rel}/{entry.name}"))
         except OSError:
             pass  # reported when the job is read
     return JobRef(
@@ -253,7 +256,15 @@ def build_job_ref(root: Path, project: str, job_id: str, hdf5_rel: str | None, d
         logs=tuple(logs),
         log_dir=dir_rel,
         command_line_run=job_id == COMMAND_LINE_JOB,
+        others=tuple(others),
     )
+
+
+def _entry_stat(entry: os.DirEntry[str], rel: str) -> FileStat:
+    """Size and mtime of a folder entry, links not followed; a folder's size is 0 (it depends on
+    the file system, so a copied store would look changed)."""
+    st = entry.stat(follow_symlinks=False)
+    return FileStat(rel, 0 if stat.S_ISDIR(st.st_mode) else st.st_size, st.st_mtime_ns)
 
 
 def repo_rel(root: Path, project: str, which: str) -> str | None:
@@ -265,7 +276,8 @@ def repo_fingerprint(root: Path, repos: list[str]) -> str:
     """Changes whenever a ref, a pack or a loose object of either repository is added, removed or rewritten.
 
     Only what the files say is hashed: the name, size and mtime of each
-    regular file (HEAD, packed-refs, refs, packs, objects/info) and the sorted
+    regular file (HEAD, packed-refs, refs, packs, objects/info, and shallow, commondir and
+    info/grafts, which change what git reads) and the sorted
     names in each folder (loose objects by name only: an object's name is its
     content, and one stat per object would cost too much).  A folder's own
     size and mtime are left out: they depend on the file system (4096 on
@@ -274,7 +286,7 @@ def repo_fingerprint(root: Path, repos: list[str]) -> str:
     """
     digest = hashlib.sha256()
     for rel in repos:
-        for sub in ("HEAD", "packed-refs", "refs", "objects"):
+        for sub in ("HEAD", "packed-refs", "refs", "objects", "shallow", "commondir", "info/grafts"):
             for line in iter_fingerprint_lines(root, root / rel / sub):
                 digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]

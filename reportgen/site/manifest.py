@@ -120,7 +120,7 @@ def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: 
     """Every input of a job page that a scan sees, hashed (no file is opened)."""
     payload = orjson.dumps([
         encode_name(ref.project), encode_name(ref.job_id), _stat(ref.hdf5), [_stat(log) for log in ref.logs],
-        encode_name(ref.log_dir) if ref.log_dir is not None else None,
+        encode_name(ref.log_dir) if ref.log_dir is not None else None, [_stat(other) for other in ref.others],
         ref.command_line_run, repo_fingerprint, theme, slug,
     ])
     return hashlib.sha256(payload).hexdigest()[:32]

@@ -11,7 +11,9 @@ a description with ``<script>`` stays data.
 
 from __future__ import annotations
 
+import builtins
 import json
+import keyword
 import re
 from datetime import timezone
 from typing import Any
@@ -162,7 +164,7 @@ def _variables(nodes: list[str]) -> dict[str, str]:
     names = {}
     for node in nodes:
         base = re.sub(r"\W", "_", node, flags=re.ASCII) or "node"
-        base = f"node_{base}" if not base[0].isalpha() or base in _KEYWORDS else base
+        base = f"node_{base}" if not base[0].isalpha() or base in _RESERVED else base
         name, n = base, 1
         while name in used:
             n += 1
@@ -172,10 +174,10 @@ def _variables(nodes: list[str]) -> dict[str, str]:
     return names
 
 
-_KEYWORDS = frozenset(("False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-                       "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-                       "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-                       "try", "while", "with", "yield", "h5py", "np", "json", "Path", "read_output", "plt"))
+# What a node's dict must never be called: a keyword, a builtin (``print``, ``list``), or a name the
+# notebook itself defines (a node called ``JOB_FILE`` would break every later cell).
+_RESERVED = frozenset((*keyword.kwlist, *dir(builtins), "DATA_STORE", "JOB_FILE", "JOB", "PARAMETERS", "read_output",
+                       "values", "times", "x", "h5py", "np", "json", "Path", "plt"))
 
 
 def _md(text: str) -> str:

@@ -111,12 +111,13 @@ def test_a_small_notebook_travels_in_the_page(built: tuple[Path, Path]):
 
 
 def test_hostile_names_stay_data(tmp_path: Path):
-    """An output name that closes the string literal, a node name that is a keyword or repeats
-    another one once cleaned, markup in the description: the code still runs, nothing executes."""
+    """An output name that closes the string literal, a node name that is a keyword, a builtin or a
+    name the notebook defines, or repeats another one once cleaned, markup in the description: the
+    code still runs, nothing executes."""
     root = tmp_path / "data_store"
     evil = "x'); open('pwned', 'w').write('1'); ('"
     write_job(root, "j1", {"class": {evil: np.arange(2.0)}, "a-b": {"v": np.arange(2)}, "a_b": {"v": np.arange(3)},
-                           "n\nl": {"w": np.arange(4)}},
+                           "n\nl": {"w": np.arange(4)}, "JOB_FILE": {"z": np.arange(1)}, "print": {"p": np.arange(1)}},
               job_description="<script>alert(1)</script> **bold** [x](javascript:alert(1))")
     assert run_cli("build", root, "-o", tmp_path / "site").code == 0
     raw = notebook_bytes(tmp_path / "site").decode("ascii")
@@ -125,8 +126,9 @@ def test_hostile_names_stay_data(tmp_path: Path):
     markdown = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
     assert "<script>" not in markdown and "**bold**" not in markdown and "](" not in markdown
     out = run_notebook(notebook, root, "print(node_class[%r][0].tolist(), [len(a_b['v'][0]), len(a_b_2['v'][0])],"
-                       " n_l['w'][0].tolist())" % evil)
-    assert out.split() == ["[0.0,", "1.0]", "[2,", "3]", "[0,", "1,", "2,", "3]"]
+                       " n_l['w'][0].tolist(), node_JOB_FILE['z'][0].tolist(), node_print['p'][0].tolist(),"
+                       " JOB_FILE.name)" % evil)
+    assert out.split() == ["[0.0,", "1.0]", "[2,", "3]", "[0,", "1,", "2,", "3]", "[0]", "[0]", "j1.hdf5"]
     assert not (root / "pwned").exists()
 
 
