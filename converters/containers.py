@@ -24,6 +24,7 @@ import errno
 import io
 import os
 import re
+import stat
 import struct
 import tarfile
 import tempfile
@@ -562,8 +563,7 @@ def detect_container(path: Path) -> str:
         raise InputMissingError(path, "no such file or directory")
     if path.is_dir():
         return "folder"
-    with open(path, "rb") as fh:
-        head = fh.read(512)
+    head = _read_head(path)
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
     if head[:2] == b"\x1f\x8b":
@@ -573,6 +573,21 @@ def detect_container(path: Path) -> str:
     if len(head) == 512 and head[257:262] == b"ustar":
         return "tar"
     raise BadInputError(path, "not a valid archive (neither zip, tar, tar.gz nor tar.zst)")
+
+
+def _read_head(path: Path) -> bytes:
+    """The first 512 bytes of a regular file.  Anything else is refused unread: a FIFO would block
+    the open until a writer came (forever), and a pipe or a device gives bytes that cannot be read
+    again when the archive is opened for its listing.  Opened without blocking, then asked
+    (``fstat``), so a FIFO put in the file's place after a check is refused too."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadInputError(path, "not a regular file (a FIFO, pipe, socket or device); an archive is a file or a folder")
+        os.set_blocking(fd, True)
+        return os.read(fd, 512)
+    finally:
+        os.close(fd)
 
 
 class Archive:
@@ -838,6 +853,7 @@ class Archive:
                         budget.spend(len(chunk), name)
                         budget.check_ratio(out, info.compress_size, name)
                         yield chunk
+                _check_read_size(self.path, info, out, name)
             except zipfile.BadZipFile as exc:
                 reason = "corrupt member (CRC)" if "CRC" in str(exc) else f"corrupt member ({exc})"
                 raise BadInputError(self.path, reason, name) from None
@@ -865,9 +881,7 @@ class Archive:
             raise BadInputError(self.path, "corrupt member (truncated)", name)
         stored = info.compress_type == zipfile.ZIP_STORED
         data = raw if stored else _inflate_exactly(self.path, raw, info.file_size, name)
-        if len(data) != info.file_size:
-            reason = f"corrupt member (holds {len(data)} bytes, not {info.file_size})"
-            raise BadInputError(self.path, reason, name)
+        _check_read_size(self.path, info, len(data), name)
         if zlib.crc32(data) != info.CRC:
             raise BadInputError(self.path, "corrupt member (CRC)", name)
         return data
@@ -917,6 +931,15 @@ def _is_small(info: zipfile.ZipInfo) -> bool:
         and info.compress_size <= SMALL_MEMBER
         and not info.flag_bits & 0x61  # encrypted, patched or strongly encrypted: zipfile refuses them
     )
+
+
+def _check_read_size(file: Path, info: zipfile.ZipInfo, read: int, name: str) -> None:
+    """Refuse a member whose data ended before the size its headers declare.  zipfile stops at the
+    declared size when there is more (and the CRC then fails), but not when there is less: the CRC
+    of the shorter data can be right, and a writer that trusts the declared size (a tar header)
+    would fail on the output instead of naming the input."""
+    if read != info.file_size:
+        raise BadInputError(file, f"corrupt member (holds {read} bytes, not {info.file_size})", name)
 
 
 def _inflate_exactly(file: Path, raw: bytes, size: int, name: str) -> bytes:
@@ -975,6 +998,8 @@ def check_zip_layout(file: Path, zf: zipfile.ZipFile) -> None:
     fp = zf.fp
     ranges = []
     for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        if not 0 <= info.header_offset < zf.start_dir:  # zipfile subtracts a shift it guessed: it can go negative
+            raise BadInputError(file, f"not a valid archive: bad local header offset ({info.header_offset})", info.filename)
         fp.seek(info.header_offset)
         head = fp.read(30)
         if len(head) < 30 or head[:4] != b"PK\x03\x04":

@@ -12,7 +12,14 @@ import orjson
 from converters.containers import Limits, open_archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused, json_kind
-from converters.versions import entity_names, node_type_field, read_data, read_metadata
+from converters.versions import (
+    conversion_history,
+    entity_names,
+    history_warnings,
+    node_type_field,
+    read_data,
+    read_metadata,
+)
 
 JSON_FORMAT = "reportgen-archive-inspect/1"  # changes when a key of the JSON summary changes meaning or goes away
 ENTITIES = ("User", "Computer", "Group", "Node", "Log", "Comment")
@@ -53,13 +60,20 @@ def _shaped(value: Any, kind: type, where: str, file: object) -> Any:
     return value
 
 
+def _each_object(items: Any, where: str, file: object) -> None:
+    """Every row or link an object: unlike a missing section, a null row is no empty one (validate
+    reports it as an error), and counting its fields would fail on it."""
+    for key, item in items:
+        if not isinstance(item, dict):
+            raise BadInputError(file, f"{where}[{key!r}]: must be an object, not {json_kind(item)}", "data.json")
+
+
 def _rows(export: dict[str, Any], version: str, short: str, file: object = "") -> dict[str, Any]:
     """The rows of one entity, each an object."""
     for name in entity_names(version, short):
         if name in export:
             rows = _shaped(export[name], dict, f"$.export_data.{name}", file)
-            for pk, row in rows.items():
-                _shaped(row, dict, f"$.export_data.{name}[{pk!r}]", file)
+            _each_object(rows.items(), f"$.export_data.{name}", file)
             return rows
     return {}
 
@@ -78,8 +92,7 @@ def _groups(export: dict[str, Any], data: dict[str, Any], version: str, file: ob
 
 def _links(data: dict[str, Any], file: object) -> list[dict[str, Any]]:
     links = _shaped(data.get("links_uuid"), list, "$.links_uuid", file)
-    for index, link in enumerate(links):
-        _shaped(link, dict, f"$.links_uuid[{index}]", file)
+    _each_object(enumerate(links), "$.links_uuid", file)
     return links
 
 
@@ -111,8 +124,8 @@ def inspect(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
             groups=_groups(export, data, version, path),
             repository_files=len(files),
             repository_bytes=sum(m.size for m in files),
-            conversion_info=tuple(metadata.get("conversion_info") or ()),
-            warnings=archive.listing.warnings,
+            conversion_info=conversion_history(metadata) or (),
+            warnings=archive.listing.warnings + history_warnings(metadata),
         )
 
 

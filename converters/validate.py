@@ -22,7 +22,15 @@ from typing import Any
 from converters.containers import Archive, Limits, Member, open_archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused, json_kind
-from converters.versions import entity_names, node_type_field, read_data, read_metadata, version_index
+from converters.versions import (
+    HISTORY_NOT_LIST,
+    conversion_history,
+    entity_names,
+    node_type_field,
+    read_data,
+    read_metadata,
+    version_index,
+)
 
 JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON report changes meaning or goes away
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
@@ -88,11 +96,19 @@ class _Checker:
                 return name, rows
         return entity_names(self.version, short)[0], {}
 
+    def rows_of(self, name: str) -> dict[str, Any]:
+        """The rows of section ``name`` to look a foreign key up in: none when the section is missing,
+        and none either when it is not an object (``check_rows`` reports that once, as an error)."""
+        rows = self.export.get(name)
+        return rows if isinstance(rows, dict) else {}
+
     # ---- structure
     def check_metadata(self) -> None:
         for key in ("unique_identifiers", "all_fields_info"):
             if not isinstance(self.metadata.get(key), dict):
                 self.add("metadata", f"$metadata.{key}", "missing or not an object")
+        if conversion_history(self.metadata) is None:
+            self.add("metadata", "$metadata.conversion_info", HISTORY_NOT_LIST, "warning")
 
     def check_top_level(self) -> None:
         expected = top_level_keys(self.version)
@@ -131,7 +147,7 @@ class _Checker:
             if spec.get("convert_type") == "date" and not (isinstance(row[field], str) and DATE.match(row[field])):
                 self.add("date", f"{path}.{field}", f"malformed date {row[field]!r}")
             target = spec.get("requires")
-            if isinstance(target, str) and str(row[field]) not in (self.export.get(target) or {}):
+            if isinstance(target, str) and str(row[field]) not in self.rows_of(target):
                 self.add("foreign-key", f"{path}.{field}", f"refers to {target} {row[field]!r}, which is not in the archive")
 
     # ---- references
@@ -154,6 +170,8 @@ class _Checker:
                     self.add("orphan", f"$.{section}{_key(pk)}", f"belongs to node {pk}, which is not in the archive")
                 if section in ("node_attributes", "node_extras") and not isinstance(value, dict | None):
                     self.add("structure", f"$.{section}{_key(pk)}", "must be an object")
+                elif section in ("node_attributes", "node_extras") and value is None:  # tolerated, as aiida-core does
+                    self.add("null-entry", f"$.{section}{_key(pk)}", "null; a migration to main_XXXX stores {}", "warning")
 
     def check_links(self, uuids: dict[str, str]) -> None:
         allowed = LINK_TYPES_03 if self.version == "0.3" else LINK_TYPES_04
@@ -168,6 +186,31 @@ class _Checker:
                     self.add("dangling-link", f"{path}.{end}", f"dangling link: node {link.get(end)!r} is not in the archive")
             if version_index(self.version) >= version_index("0.3") and not (_is_str(link.get("type")) and link["type"] in allowed):
                 self.add("link-type", f"{path}.type", f"link type {link.get('type')!r} is not one of version {self.version}")
+
+    def check_links_beyond_0_3(self) -> None:
+        """Warn, in a 0.1 ... 0.3 archive, of each link a migration to 0.4 or later drops because no
+        0.4 link type fits it (``v0_3_to_v0_4`` 6e): valid in its own version, it is not lost unsaid."""
+        # imported here: the migrations import this module
+        from converters.migrations.v0_2_to_v0_3 import classify, link_type
+        from converters.migrations.v0_3_to_v0_4 import LINK_TYPES_04, link_type_at_0_4
+
+        if version_index(self.version) > version_index("0.3") or not isinstance(self.data.get("links_uuid"), list):
+            return
+        _, nodes = self.entity("Node")
+        type_field, attributes = node_type_field(self.version), self.data.get("node_attributes")
+        by_uuid = {row["uuid"]: (pk, row.get(type_field)) for pk, row in nodes.items()
+                   if isinstance(row, dict) and _is_str(row.get("uuid")) and _is_str(row.get(type_field))}  # fmt: skip
+        for index, link in enumerate(self.data["links_uuid"]):
+            ends = (link.get("input"), link.get("output")) if isinstance(link, dict) else (None, None)
+            if not all(_is_str(end) and end in by_uuid for end in ends):
+                continue  # reported by check_links
+            (_, source), (target_pk, target) = by_uuid[ends[0]], by_uuid[ends[1]]
+            old = link.get("type") if self.version == "0.3" else link_type(classify(source), classify(target))
+            attrs = attributes.get(target_pk) if isinstance(attributes, dict) else None
+            new = link_type_at_0_4(old, source, target, attrs if isinstance(attrs, dict) else {}) if _is_str(old) else None
+            if new is not None and new not in LINK_TYPES_04:
+                self.add("link-type", f"$.links_uuid[{index}]", f"a link from a {source!r} node to a {target!r} node: no link type of 0.4 "
+                         f"and later fits it ({new!r}); a migration to 0.4 or later drops it", "warning")  # fmt: skip
 
     def check_groups(self, uuids: dict[str, str]) -> None:
         _, groups = self.entity("Group")
@@ -220,6 +263,7 @@ class _Checker:
         self.check_nodes()
         uuids = self.node_uuids()
         self.check_links(uuids)
+        self.check_links_beyond_0_3()
         self.check_groups(uuids)
         self.check_repository(uuids)
         self.check_member_bytes()

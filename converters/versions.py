@@ -85,6 +85,24 @@ def read_data(archive: Archive) -> dict[str, Any]:
     return data
 
 
+HISTORY_NOT_LIST = "must be a list of strings; not shown by inspect, and replaced by a new history when migrated"
+
+
+def conversion_history(metadata: dict[str, Any]) -> tuple[str, ...] | None:
+    """``metadata.conversion_info`` as the lines of history it should be, or None when it is not a list
+    of strings (a number cannot be listed; a string would be listed character by character).
+    Such a value is tolerated, with a warning: no reader needs the history."""
+    history = metadata.get("conversion_info", [])
+    if isinstance(history, list) and all(isinstance(line, str) for line in history):
+        return tuple(history)
+    return None
+
+
+def history_warnings(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The warning ``inspect`` shows for a conversion history it cannot show."""
+    return () if conversion_history(metadata) is not None else (f"metadata.json: conversion_info: {HISTORY_NOT_LIST}",)
+
+
 # What a legacy data.json section must be, in every version: True an object, False a list.
 # A section of another shape would go through the steps untouched, or lose its rows, without a word.
 _SECTION_SHAPES = {"export_data": True, "links_uuid": False, "groups_uuid": True, "node_attributes": True,

@@ -14,6 +14,7 @@ the exact (stdlib) parse run, to name the key or the number.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -22,6 +23,10 @@ import orjson
 from converters.jsonio import INT64, plain_reason, unique_pairs
 
 _LONG_DIGITS = re.compile(r"\d{19}")  # -2**63-1 already has 19 digits
+# orjson reads about 1,024 levels of nesting but writes no more than 254, counted from the top of
+# what it writes: data.json's Log["1"].metadata sits 3 levels below its section, so a value of a
+# main database deeper than this could be read and never written into a legacy archive.
+MAX_DEPTH = 250
 
 
 class JsonValueError(ValueError):
@@ -32,10 +37,38 @@ def read_json_value(text: str) -> Any:
     """The value of one JSON column; raises ``ValueError`` with the reason (``JsonValueError``
     when the text is JSON that would change if it were kept)."""
     value = orjson.loads(text)
+    _check_depth(text, value)  # before anything writes it
     escaped_colon = "\\" in text and ("\\u003a" in text or "\\u003A" in text)  # hides a colon from the count
     if escaped_colon or _LONG_DIGITS.search(text) or text.count(":") != orjson.dumps(value).count(b":"):
         _exact_check(text)
     return value
+
+
+def is_json_number(value: object) -> bool:
+    """A JSON column's value that SQLite stores as a number, not as text: the schema's ``JSON``
+    columns have NUMERIC affinity, so the JSON text ``0`` or ``1.5`` becomes the INTEGER or REAL
+    it spells (aiida-core's writer gives the same).  It is that JSON number, unless it is one
+    JSON has no text for (an infinity, which orjson would write as null)."""
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def _nesting(value: Any) -> int:
+    """How many arrays and objects deep ``value`` is (iterative: a deep value is the case it is for);
+    it stops counting once past ``MAX_DEPTH``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _check_depth(text: str, value: Any) -> None:
+    """Refuse a value nested deeper than ``MAX_DEPTH``; only text with that many brackets is walked."""
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(value) > MAX_DEPTH:
+        raise JsonValueError(f"nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)")
 
 
 def _int64(text: str) -> int:

@@ -542,8 +542,16 @@ def _insert_node_json(put: Put, section: str, batch: dict, log: ProblemLog) -> N
     if not _only(batch.values(), _OBJECT_OR_NULL):  # a node's attributes are a dict (null: reported later as {})
         pk, value = next((pk, v) for pk, v in batch.items() if type(v) not in _OBJECT_OR_NULL)
         raise _wrong_type(log, f"$.{section}[{pk!r}]", "an object", value)
-    rows = [(_pk(pk, f"$.{section}", log), dumps(value)) for pk, value in batch.items()]
+    rows = [(_pk(pk, f"$.{section}", log), dumps(value) if value is not None else _null_entry(section, pk, log))
+            for pk, value in batch.items()]
     put(f"$.{section}", f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+
+
+def _null_entry(section: str, pk: str, log: ProblemLog) -> str:
+    """A node's null attributes or extras, stored as ``{}``: main_XXXX holds them as an object (its
+    validate refuses 'null'), and an empty one is what a node without any has; said, not silent."""
+    log.add("warning", f"null-{section}", f"$.{section}[{pk!r}]", "null; stored as {}")
+    return "{}"
 
 
 def _insert_links(put: Put, links: list, log: ProblemLog, offset: int = 0) -> None:

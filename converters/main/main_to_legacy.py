@@ -46,9 +46,9 @@ from converters.containers import (  # MemberNames: the reading side's name poli
     classify_name,
 )
 from converters.errors import BadInputError
-from converters.main.jsonvalue import JsonValueError, read_json_value
+from converters.main.jsonvalue import JsonValueError, is_json_number, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
-from converters.main.problems import shown
+from converters.main.problems import ProblemLog, shown
 from converters.main.reader import read_batched
 from converters.main.records import Loss
 from converters.main.references import check_references
@@ -62,6 +62,7 @@ from converters.main.schema import (
     column_names,
     format_legacy_datetime,
 )
+from converters.main.validate import check_keys
 from converters.streaming import ENTITIES, JsonObjectWriter
 from converters.workfile import WorkFile
 
@@ -106,6 +107,7 @@ def find_losses(staged: Staged) -> list[Loss]:
     """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
+        refuse_bad_keys(conn, staged)
         check_references(conn, staged, "0.13", skipped=("db_dbauthinfo",))  # 0.13 has no authinfos
         unused, litter = check_repository(conn, staged)
         losses = []
@@ -132,6 +134,17 @@ def find_losses(staged: Staged) -> list[Loss]:
         return losses
     finally:
         conn.close()
+
+
+def refuse_bad_keys(conn: sqlite3.Connection, staged: Staged) -> None:
+    """Refuse what ``validate`` reports as ``check_keys`` does (an id that is not an integer or not
+    unique, a link type that is none): each would be written as it is, into a 0.13 archive that
+    fails its own validate (``Log["None"]``, a repeated key, an unknown link type)."""
+    found = ProblemLog(staged.file)
+    check_keys(conn, found)
+    first = next((p for p in found.kept if p.severity == "error"), None)
+    if first is not None:
+        raise BadInputError(staged.file, f"{first.path}: {first.message}; 0.13 cannot hold it", DB_NAME)
 
 
 def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int]:
@@ -293,6 +306,8 @@ def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, val
     """One stored value as 0.13 writes it; a value of the wrong kind is refused, naming its row."""
     if value is None:
         return None
+    if kind == "json" and table != "db_dbnode" and is_json_number(value):  # a node's hold objects, never one
+        return value
     if type(value) is not _STORED[kind]:
         raise BadInputError(file, f"{table}[{pk}].{column}: {shown(value)} is not {_KIND_NAMES[kind]}", DB_NAME)
     convert = _CONVERT[kind]

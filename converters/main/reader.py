@@ -40,7 +40,7 @@ def extract_db(zf: MainZip, target: Path, check: bool = True) -> Path:
 
 
 def quick_check(file: object, db: Path) -> str:
-    """What ``PRAGMA quick_check`` finds wrong with the database ('' when nothing).
+    """What ``PRAGMA quick_check`` (then ``unusable_schema``) finds wrong with the database ('' when nothing).
 
     A damaged page is often only met by the query that reads it, deep in a
     step; checked here, before any step runs, every command says the same.
@@ -52,12 +52,35 @@ def quick_check(file: object, db: Path) -> str:
         conn.text_factory = lambda raw: raw.decode("utf-8", "replace")  # its report quotes damaged bytes
         try:
             rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+            unusable = "" if any(text != "ok" for (text,) in rows) else unusable_schema(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise BadInputError(file, f"db.sqlite3 is not a valid SQLite database ({exc})", DB_NAME) from None
+    except UnicodeDecodeError as exc:  # sqlite3 decodes a schema error's message, quoting the schema, as UTF-8
+        return f"damaged SQLite database (its schema is not UTF-8 text: {bytes(exc.object[:100]).decode('utf-8', 'replace')})"
     found = [line for (text,) in rows if text != "ok" for line in str(text).splitlines() if not line.startswith("***")]
-    return f"damaged SQLite database (PRAGMA quick_check: {'; '.join(found)})" if found else ""
+    return f"damaged SQLite database (PRAGMA quick_check: {'; '.join(found)})" if found else unusable
+
+
+def unusable_schema(conn: sqlite3.Connection) -> str:
+    """What makes a sound database unusable as an archive's ('' when nothing), found before any
+    step runs, so that validate reports what a migration would stop at:
+
+    - text stored as UTF-16: aiida-core writes UTF-8, and SQLite attaches (as the canonical copy
+      does) only databases of one encoding;
+    - a table SQLite cannot open, such as a virtual table of a module it does not have: every
+      statement that names it fails."""
+    (encoding,) = conn.execute("PRAGMA encoding").fetchone()
+    if encoding != "UTF-8":
+        return f"db.sqlite3 stores its text as {encoding}; an archive's database is UTF-8"
+    names = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    for name in names:
+        try:
+            conn.execute(f'SELECT * FROM "{name.replace(chr(34), chr(34) * 2)}" LIMIT 0')  # a name from the input: quoted
+        except sqlite3.OperationalError as exc:
+            return f"table {name!r} cannot be read ({exc})"
+    return ""
 
 
 # SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB

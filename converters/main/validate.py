@@ -19,15 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import orjson
-
 from converters import progress
 from converters.containers import Archive, Limits
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.jsonio import read_json
 from converters.main.problems import ProblemLog, shown
-from converters.main.jsonvalue import JsonValueError, read_json_value
+from converters.main.jsonvalue import JsonValueError, is_json_number, read_json_value
 from converters.main.reader import extract_db, find_schema_gaps, input_db_errors, quick_check, read_db_revision, read_main_metadata
 from converters.main.records import Problem
 from converters.main.schema import (
@@ -44,6 +42,8 @@ from converters.main.schema import (
     read_stored_datetime,
 )
 from converters.main.zipread import MainZip, check_main_zip
+from converters.validate import LINK_TYPES_04
+from converters.versions import HISTORY_NOT_LIST, conversion_history, history_warnings
 from converters.workdirs import temp_folder
 
 
@@ -106,6 +106,8 @@ def _check_db(zf: MainZip, db: Path, metadata: dict, log: ProblemLog, check_blob
 
 
 def _check_metadata(metadata: dict, log: ProblemLog) -> None:
+    if conversion_history(metadata) is None:
+        log.add("warning", "metadata", "metadata.json:conversion_info", HISTORY_NOT_LIST)
     if metadata.get("key_format", "sha256") != "sha256":
         log.add("error", "key-format", "metadata.json:key_format", f"{metadata.get('key_format')!r}; only sha256 is defined")
 
@@ -137,6 +139,7 @@ def check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog
     it is not UTF-8), instead of stopping the check when sqlite3 cannot decode it."""
     with _lenient_text(conn):
         _check_values(conn, revision, log, parsed)
+        check_keys(conn, log)
     if parsed:
         return
     for table, cols in TABLES.items():
@@ -169,6 +172,23 @@ def _check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLo
                 for pk, value in _batched(conn, f"SELECT id, {col.name} FROM {table} ORDER BY id"):
                     if value is not None and not _is_datetime(value):
                         log.add("error", "bad-datetime", f"{table}[{pk}].{col.name}", f"not a datetime ({STORED_DATETIME_FORM}): {value!r}")
+
+
+def check_keys(conn: sqlite3.Connection, log: ProblemLog) -> None:
+    """What the main schema's constraints promise, checked where a database lacks them (a table
+    rebuilt by ``CREATE TABLE ... AS SELECT`` keeps no PRIMARY KEY): every id an integer and
+    unique, since it becomes a legacy row's key (``Log["None"]`` is none, and a key written twice
+    is a repeated JSON key); and every link type one of AiiDA's, which the way down writes as it
+    is and every legacy version from 0.4 checks.  SQL alone: nothing per row for a sound database."""
+    for table in TABLES:
+        for (pk,) in conn.execute(f"SELECT id FROM {table} WHERE typeof(id) <> 'integer' ORDER BY id"):
+            log.add("error", "bad-id", f"{table}[{shown(pk)}].id", f"not an integer: {shown(pk)}")
+        for (pk,) in conn.execute(f"SELECT id FROM {table} WHERE typeof(id) = 'integer' GROUP BY id HAVING COUNT(*) > 1 ORDER BY id"):
+            log.add("error", "bad-id", f"{table}[{pk}].id", f"{pk} is the id of more than one row")
+    allowed = ", ".join(f"'{name}'" for name in sorted(LINK_TYPES_04))
+    query = f"SELECT id, type FROM db_dblink WHERE type IS NOT NULL AND (typeof(type) <> 'text' OR type NOT IN ({allowed})) ORDER BY id"
+    for pk, value in conn.execute(query):
+        log.add("error", "bad-link-type", f"db_dblink[{pk}].type", f"{shown(value)} is not a link type (one of {', '.join(sorted(LINK_TYPES_04))})")
 
 
 def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
@@ -213,17 +233,25 @@ def _check_json(conn: sqlite3.Connection, table: str, columns: list[str], log: P
 
 
 def _json_problem(value: object, objects_only: bool) -> str:
-    if not isinstance(value, str):  # a number or a blob: _check_text decoded text only
-        return f"not JSON text: {shown(value)}"
-    try:
-        parsed = read_json_value(value)
-    except JsonValueError as exc:  # JSON, but not a value a reader keeps as it is
-        return f"{exc}: {shown(value)}"
-    except ValueError as exc:
-        return f"not JSON ({exc}): {shown(value)}"
+    return _parsed_json(value, objects_only)[1]
+
+
+def _parsed_json(value: object, objects_only: bool) -> tuple[object, str]:
+    """``(value parsed, "")``, or ``(None, what is wrong with it)``."""
+    if is_json_number(value) and not objects_only:  # as the way down reads it (``_legacy_value``)
+        parsed = value
+    elif not isinstance(value, str):  # a blob, or a number JSON cannot write: _check_text decoded text only
+        return None, f"not JSON text: {shown(value)}"
+    else:
+        try:
+            parsed = read_json_value(value)
+        except JsonValueError as exc:  # JSON, but not a value a reader keeps as it is
+            return None, f"{exc}: {shown(value)}"
+        except ValueError as exc:
+            return None, f"not JSON ({exc}): {shown(value)}"
     if objects_only and type(parsed) is not dict:
-        return f"not an object: {shown(value)}"
-    return ""
+        return None, f"not an object: {shown(value)}"
+    return parsed, ""
 
 
 def _is_datetime(value: object) -> bool:
@@ -243,20 +271,47 @@ def _batched(conn: sqlite3.Connection, query: str) -> Iterator[tuple]:
 def check_repository(conn: sqlite3.Connection, blobs: set[str], log: ProblemLog) -> set[str]:
     """Each node's tree well formed and pointing at existing blobs; returns the keys referenced."""
     referenced: set[str] = set()
-    for pk, raw in _batched(conn, "SELECT id, repository_metadata FROM db_dbnode ORDER BY id"):
-        where = f"db_dbnode[{pk}].repository_metadata"
-        try:
-            tree = orjson.loads(raw) if raw is not None else {}
-        except orjson.JSONDecodeError:
-            log.add("error", "bad-json", where, "not JSON")
-            continue
-        for problem, key in _walk_tree(tree, ""):
-            if problem:
-                log.add("error", "bad-repository-tree", where, problem)
-            elif key not in blobs:
-                log.add("error", "missing-blob", where, f"file refers to repo/{key}, which is not in the archive")
-            else:
-                referenced.add(key)
+    with _lenient_text(conn):  # text that is not UTF-8 is read, to be skipped below, not stop the check
+        for pk, raw in _batched(conn, "SELECT id, repository_metadata FROM db_dbnode ORDER BY id"):
+            tree = _read_tree(raw, f"db_dbnode[{pk}].repository_metadata", log)
+            if tree is not None:
+                referenced |= _tree_keys(tree, blobs, f"db_dbnode[{pk}].repository_metadata", log)
+    return referenced
+
+
+def _read_tree(raw: object, where: str, log: ProblemLog) -> object:
+    """A node's repository tree, parsed as the way down parses it (``read_json_value``: a tree too
+    deep to write is refused there), or None when it is not such JSON (reported here) or not
+    UTF-8 (``_check_text`` reported that already: once is enough)."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str) and not _is_utf8(raw):
+        return None
+    tree, reason = _parsed_json(raw, objects_only=False)
+    if reason:
+        log.add("error", "bad-json", where, reason)
+    return tree
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text read by ``_lenient_text`` from bytes that are not UTF-8 (kept as surrogates)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _tree_keys(tree: object, blobs: set[str], where: str, log: ProblemLog) -> set[str]:
+    """The blob keys of one repository tree that are in the archive; every other problem reported."""
+    referenced: set[str] = set()
+    for problem, key in _walk_tree(tree, ""):
+        if problem:
+            log.add("error", "bad-repository-tree", where, problem)
+        elif key not in blobs:
+            log.add("error", "missing-blob", where, f"file refers to repo/{key}, which is not in the archive")
+        else:
+            referenced.add(key)
     return referenced
 
 
@@ -311,7 +366,7 @@ def inspect_main(path: Path | str, archive: Archive | None = None) -> ArchiveSum
         files = zf.keys
         size = sum(zf.size(REPO_PREFIX + k) for k in files)
     return _replace(summary, repository_files=len(files), repository_bytes=size,
-                    warnings=tuple(f"{n!r}: unexpected member, ignored" for n in zf.unknown))  # fmt: skip
+                    warnings=summary.warnings + tuple(f"{n!r}: unexpected member, ignored" for n in zf.unknown))  # fmt: skip
 
 
 def summarize_db(conn: sqlite3.Connection, path: str, metadata: dict, container: str = "zip") -> ArchiveSummary:
@@ -337,7 +392,7 @@ def summarize_db(conn: sqlite3.Connection, path: str, metadata: dict, container:
         node_types=counter("SELECT node_type, COUNT(*) FROM db_dbnode GROUP BY node_type"),
         link_types=counter("SELECT type, COUNT(*) FROM db_dblink GROUP BY type"),
         groups=groups, repository_files=0, repository_bytes=0,
-        conversion_info=tuple(metadata.get("conversion_info") or ()), warnings=(),
+        conversion_info=conversion_history(metadata) or (), warnings=history_warnings(metadata),
     )  # fmt: skip
 
 
@@ -408,4 +463,4 @@ def inspect_legacy_streaming(path: Path | str, limits: Limits | None = None) -> 
             conn.close()
     files = [m for m in archive.listing.members if not m.is_dir and m.name.startswith("nodes/")]
     return _replace(summary, repository_files=len(files), repository_bytes=sum(m.size for m in files),
-                    warnings=tuple(archive.listing.warnings))  # fmt: skip
+                    warnings=summary.warnings + tuple(archive.listing.warnings))  # fmt: skip

@@ -35,7 +35,7 @@ from converters.migrations import (
     v0_12_to_v0_13,
 )
 from converters.migrations._base import Draft
-from converters.versions import KNOWN_VERSIONS, version_index
+from converters.versions import KNOWN_VERSIONS, conversion_history, version_index
 
 Step = Callable[[Draft], None]
 
@@ -102,10 +102,9 @@ def run_step(draft: Draft, source: str, target: str, tool: str) -> None:
             raise
         raise shape_error(draft.file, source, exc) from None  # steps trust their version's structure
     draft.metadata["export_version"] = target
-    history = draft.metadata.get("conversion_info")
-    if not isinstance(history, list):
-        history = draft.metadata["conversion_info"] = []
-    history.append(f"Converted from version {source} to {target} with reportgen v{tool}")
+    if conversion_history(draft.metadata) is None:  # not a list of strings: validate warned, a new one starts
+        draft.metadata["conversion_info"] = []
+    draft.metadata.setdefault("conversion_info", []).append(f"Converted from version {source} to {target} with reportgen v{tool}")
 
 
 def shape_error(file: str, source: str, exc: Exception, where: str = "data.json") -> BadInputError:

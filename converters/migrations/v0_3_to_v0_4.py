@@ -6,8 +6,8 @@ The sub-steps run in the reference's order (format reference 1.5):
 3. ``code.Code.`` -> ``data.code.Code.``;  4. duplicate UUIDs refused;
 5. the ``simpleplugins`` rename;  6. provenance redesign: process types of
 job calculations, illegal links deleted, process node types and link types
-renamed;  7./8. Group ``name``/``type`` -> ``label``/``type_string`` and
-its values;  9. CalcJob attribute renames;  10.-12. type prefixes (the
+renamed, links left without a 0.4 type dropped (6e, reportgen's own);
+7./8. Group ``name``/``type`` -> ``label``/``type_string`` and its values;  9. CalcJob attribute renames;  10.-12. type prefixes (the
 TrajectoryData ``symbols.npy`` becomes the ``symbols`` attribute);
 13. ParameterData -> Dict;  14. ``type`` -> ``node_type``;  15. Computer
 ``enabled`` dropped;  16. JSON strings in Computer/Log metadata parsed;
@@ -22,6 +22,7 @@ from typing import Any
 
 from converters.migrations._base import Draft, drop_fields, entities, fields_info, map_values, refuse, rename_field
 from converters.migrations._entry_points import CALCULATION_ENTRY_POINTS
+from converters.validate import LINK_TYPES_04
 
 CALC_JOB = "node.process.calculation.calcjob.CalcJobNode."
 CALC_FUNCTION = "node.process.calculation.calcfunction.CalcFunctionNode."
@@ -128,6 +129,26 @@ def _delete_illegal_links(draft: Draft) -> None:
     kept = [link for link in links if not _is_illegal_link(types.get(link.get("input"), ""), link.get("type", ""))]
     if len(kept) != len(links):
         draft.notes.append(f"0.3 -> 0.4: deleted {len(links) - len(kept)} illegal link(s)")
+    draft.data["links_uuid"] = kept
+
+
+def link_type_at_0_4(link_type: str, source_type: str, target_type: str, target_attrs: dict[str, Any]) -> str | None:
+    """What 6b and 6d make of one 0.3 link (its ends' 0.3 types): its 0.4 type, or None when 6b
+    deletes it.  Steps 1-5 change no prefix these rules look at, so the 0.3 types suffice
+    (``converters.validate`` asks this of a 0.1 ... 0.3 archive, to warn before a migration)."""
+    if _is_illegal_link(source_type, link_type):
+        return None
+    return _new_link_type(link_type, _process_node_type(target_type, target_attrs))
+
+
+def _drop_links_without_a_type(draft: Draft) -> None:
+    """6e (reportgen's, not aiida-core's): a link 6d could not give a 0.4 type ('unspecified', or an
+    input or call link into a node that is no process) is dropped, with a note.  aiida-core keeps it,
+    and writes a 0.4 archive that its own link type rules, and validate, refuse."""
+    links = draft.data.get("links_uuid", [])
+    kept = [link for link in links if isinstance(link.get("type"), str) and link["type"] in LINK_TYPES_04]
+    if len(kept) != len(links):
+        draft.notes.append(f"0.3 -> 0.4: dropped {len(links) - len(kept)} link(s) that no 0.4 link type fits")
     draft.data["links_uuid"] = kept
 
 
@@ -277,6 +298,7 @@ def migrate(draft: Draft) -> None:
     _delete_illegal_links(draft)  # 6b
     _rename_process_nodes(draft)  # 6c
     _rename_link_types(draft)  # 6d
+    _drop_links_without_a_type(draft)  # 6e
     _groups(draft)  # 7, 8
     _calc_job_attributes(draft)  # 9
     _retype(draft, _prefix("data.", "node.data."))  # 10

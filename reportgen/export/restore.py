@@ -326,6 +326,25 @@ def check_rel_path(file: Path, rel: str) -> str:
 
 
 # ---------------------------------------------------------------- writing
+def parent_of(rel: str) -> str:
+    """The folder part of a checked relative path ('' for a name at the top)."""
+    return rel.rpartition("/")[0]
+
+
+def make_folders(staging: Path, rel: str) -> None:
+    """``staging/rel`` and every folder above it, one level at a time: pathlib's
+    ``mkdir(parents=True)`` recurses once per missing parent, and a path from an archive's
+    file list may have a thousand segments (``check_rel_path`` made them safe)."""
+    folder = str(staging)
+    for part in rel.split("/") if rel else ():
+        folder += "/" + part
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+
+
 def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: Path, member: str,
                  limit: int) -> int:
     """Stream one member to its place, checking size and SHA-256; returns the byte count.
@@ -334,7 +353,7 @@ def write_member(staging: Path, target: Target, chunks: Iterator[bytes], file: P
     the archive declared is all that is ever written.
     """
     dest = staging / target.path
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(staging, parent_of(target.path))
     digest, size = hashlib.sha256(), 0
     with open(dest, "xb") as fh:
         for chunk in chunks:
@@ -366,7 +385,7 @@ def write_repository(staging: Path, bundles: Path, target: Target, file: Path, m
     (never the temporary folders, never git's several lines).
     """
     git_dir = staging / target.path
-    git_dir.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(staging, parent_of(target.path))
     try:
         write_repo_from_bundle(git_dir, bundles / bundle_name(target.path), target.head)
     except BadInputError as exc:
@@ -495,10 +514,10 @@ def write_plan(arc: containers.Archive, plan: RestorePlan, staging: Path, bundle
     for member_name, target in repos:
         write_repository(staging, bundles, target, archive, member_name, output)
     for rel in plan.directories:
-        (staging / rel).mkdir(parents=True, exist_ok=True)
+        make_folders(staging, rel)
     for target in files:
         finish_file(staging, target)
     for rel, pointed in plan.symlinks:  # last: no path is inside one (check_plan_paths), nothing follows them
-        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        make_folders(staging, parent_of(rel))
         os.symlink(pointed, staging / rel)
     return len(files), len(repos), total

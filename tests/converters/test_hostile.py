@@ -381,7 +381,7 @@ class _Zeros(io.RawIOBase):
 
 def test_row_13_zstd_bomb(tmp_path):
     src = tmp_path / "a.tar.zst"
-    src.write_bytes(_zst_tar(good_tar_entries(), (b.node_dir(b.U["3"]) + "/path/zeros", 128 * MiB)))
+    src.write_bytes(_zst_tar(good_tar_entries(), (b.node_dir(b.U["3"]) + "/path/zeros", 320 * MiB)))
     assert src.stat().st_size < MiB
     refuse(tmp_path, src, "exceeds size budget", "zeros")
 
