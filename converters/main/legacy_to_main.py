@@ -52,6 +52,7 @@ from converters.containers import Archive, OutMember
 from converters.errors import BadInputError, WriteError
 from converters.main import rowsink
 from converters.main.blobspool import BlobSpool, read_spooled
+from converters.main.jsonvalue import MAX_DEPTH
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime
 from converters.main.writer import connect
@@ -87,6 +88,9 @@ STAGING_TABLES = (
     " at INTEGER, packed INTEGER)",
 )
 BATCH = 2000
+# {"o": {name: {"o": ...}}}: two levels a path segment, and the tree itself; deeper paths would make a
+# repository_metadata that validate refuses (converters.main.jsonvalue.MAX_DEPTH).
+MAX_REPO_LEVELS = (MAX_DEPTH - 1) // 2
 
 
 def dumps(value: object) -> str:
@@ -291,7 +295,14 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
                 batch.append((current, dumps(tree)))
                 _report_unmade(log, tree, unmade)
             current, tree = uuid, {}
-        conflict = _insert_path(tree, path.split("/"), key)
+        parts = path.split("/")
+        if len(parts) > MAX_REPO_LEVELS:
+            log.add("error", "repository-too-deep", f"{_node_folder(uuid)}/{_ORIGINS[origin]}/{path}",
+                    f"{len(parts)} levels deep: repository_metadata nests two levels a folder, and a JSON value "
+                    f"holds at most {MAX_DEPTH}; the {'file' if key else 'folder'} is left out")
+            lost.update([key] if key else [])
+            continue
+        conflict = _insert_path(tree, parts, key)
         if conflict is not None:
             reason, lost_key = conflict
             where = f"{_node_folder(uuid)}/{_ORIGINS[origin]}/{path}"

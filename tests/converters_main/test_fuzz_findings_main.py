@@ -157,3 +157,22 @@ def test_15_repository_metadata_that_is_not_utf8_is_reported_not_exit_70(tmp_pat
         assert run.code == 65 and not run.stderr, run.stderr
         assert "error: db_dbnode[2].repository_metadata: text is not UTF-8" in run.stdout, run.stdout
     _migrate_refuses(bad, tmp_path, "repository_metadata", "0.13")
+
+
+def test_16_a_repository_path_too_deep_for_main_is_left_out_and_reported(tmp_path):
+    """300 folders deep (a 660-byte member name, under the 1024 limit): the main_0001 output's
+    repository_metadata nested past the 250 levels validate allows, so the output failed validate
+    and could not be migrated back.  The path is left out with an error line; --strict refuses."""
+    from tests.converters import builders as B
+
+    members = B.build_members("0.13")
+    node = "/".join(next(name for name in members if name.startswith("nodes/")).split("/")[:4])
+    members[f"{node}/path/" + "/".join(["d"] * 300) + "/f"] = b"deep"
+    src = B.write_container(tmp_path / "in.zip", members, "zip")
+    out = tmp_path / "out.aiida"
+    run = run_cli("archive", "migrate", src, out, "--to", "main_0001")
+    assert run.code == 0 and "301 levels deep" in run.stdout and "the file is left out" in run.stdout
+    assert run_cli("archive", "validate", out).code == 0
+    assert run_cli("archive", "migrate", out, tmp_path / "back.zip", "--to", "0.13").code == 0
+    strict = run_cli("archive", "migrate", src, tmp_path / "strict.aiida", "--to", "main_0001", "--strict")
+    assert strict.code == 65 and not (tmp_path / "strict.aiida").exists()
