@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from converters.main.jsonvalue import nested_deeper
+
 # The bound leaves room for the levels the archive adds around a value (attributes, a list of sets).
 MAX_JSON_DEPTH = 128
 
@@ -26,15 +28,3 @@ def load_json(text: str | bytes) -> Any:
     if brackets > MAX_JSON_DEPTH and nested_deeper(value, MAX_JSON_DEPTH):  # the count: a cheap bound first
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
-
-
-def nested_deeper(value: Any, limit: int) -> bool:
-    """Whether lists and dicts nest more than ``limit`` levels; a loop, not recursion."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (list, dict)):
-            if depth > limit:
-                return True
-            stack.extend((item, depth + 1) for item in (node.values() if isinstance(node, dict) else node))
-    return False

@@ -52,22 +52,23 @@ def is_json_number(value: object) -> bool:
     return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
-def _nesting(value: Any) -> int:
-    """How many arrays and objects deep ``value`` is (iterative: a deep value is the case it is for);
-    it stops counting once past ``MAX_DEPTH``."""
-    deepest, stack = 0, [(value, 1)]
-    while stack and deepest <= MAX_DEPTH:
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (iterative: a deep
+    value is the case it is for; it stops at the first level past ``limit``)."""
+    stack = [(value, 1)]
+    while stack:
         item, level = stack.pop()
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
         if children is not None:
-            deepest = max(deepest, level)
+            if level > limit:
+                return True
             stack.extend((child, level + 1) for child in children)
-    return deepest
+    return False
 
 
 def _check_depth(text: str, value: Any) -> None:
     """Refuse a value nested deeper than ``MAX_DEPTH``; only text with that many brackets is walked."""
-    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(value) > MAX_DEPTH:
+    if text.count("[") + text.count("{") > MAX_DEPTH and nested_deeper(value, MAX_DEPTH):
         raise JsonValueError(f"nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)")
 
 
