@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, replace
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from reportgen.errors import EXIT_DATAERR, EXIT_OK
 from reportgen.readers.datastore import encode_name
 from reportgen.records import STATUSES, DataStore, Job, Problem
+from reportgen.timetext import render_utc
 
 JSON_FORMAT = "reportgen-inspect/1"  # changes when a key of the JSON report changes meaning or goes away
 
@@ -24,7 +25,7 @@ def format_time(when: datetime | None) -> str:
     """UTC, ISO 8601 with a literal Z (D5: display in UTC)."""
     if when is None:
         return ""
-    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return render_utc(when, timespec="auto") + "Z"
 
 
 def status_counts(jobs: tuple[Job, ...]) -> dict[str, int]:

@@ -7,11 +7,24 @@ this grid of ASCII digits and add their own suffix.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
 
 from reportgen.records import TimeColumn
 
 _DAY_MS = 86_400_000
+
+
+def render_utc(moment: datetime, sep: str = "T", timespec: str = "seconds") -> str:
+    """``moment`` in UTC as ISO 8601 without an offset (a naive one is taken as UTC already).
+
+    isoformat, never strftime: strftime's %Y is not zero-padded below year 1000, and the
+    '1-01-01' it wrote made an export fail its own validate.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(sep, timespec)
 
 
 def render_time_grid(column: TimeColumn) -> np.ndarray:

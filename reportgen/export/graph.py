@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import re
 import uuid
@@ -44,7 +43,7 @@ except ImportError:  # numpy < 1.26: compounds rebuilt from descr, which carries
 
 from reportgen.jsondepth import load_json
 from reportgen.records import Job, NodeGroup, Output, OutputData, Problem, TimeColumn
-from reportgen.timetext import render_time_grid
+from reportgen.timetext import render_time_grid, render_utc
 
 # Fixed forever: changing it changes every UUID ever exported (no dedup on re-import).
 NAMESPACE = uuid.UUID("6c1a5e0e-4f3b-5d2a-9a57-0e7a7c1b2d42")
@@ -206,10 +205,7 @@ def build_uuid(project: str, job_id: str, role: str) -> str:
 
 def render_time(when: datetime | None) -> str:
     """Naive UTC with microseconds, the only form AiiDA's legacy->main conversion parses."""
-    when = when or EPOCH
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return when.isoformat(timespec="microseconds")  # not strftime: %Y is not zero-padded below year 1000
+    return render_utc(when or EPOCH, timespec="microseconds")
 
 
 def job_time(job: Job) -> datetime:
@@ -333,11 +329,7 @@ def render_times(times: TimeColumn | tuple[datetime | None, ...]) -> list[str]:
 def _render_times_by_row(times: tuple[datetime | None, ...]) -> list[str]:
     out = []
     for when in times:
-        if when is None:
-            out.append("")
-        else:
-            utc = when.astimezone(timezone.utc) if when.tzinfo else when
-            out.append(utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z")  # cut, as the grid
+        out.append(render_utc(when, timespec="milliseconds") + "Z" if when is not None else "")  # cut, as the grid
     return out
 
 

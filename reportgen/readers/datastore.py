@@ -45,6 +45,7 @@ from reportgen.records import (
     Status,
     StoreScan,
 )
+from reportgen.timetext import render_utc
 
 GIT_DIR = "git"
 COMMAND_LINE_JOB = "output_data"
@@ -362,8 +363,8 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
     # A time misread (a zone), or logs copied without their mtimes; an hour's slack for the clocks of two machines.
     if start_time and end_time and start_time - end_time > timedelta(hours=1):
         problems.append(Problem("warning", "start-after-end", hdf5_display(ref), "/",
-                                f"approximate start {_utc_text(start_time)} (from {start_source}) is more than an hour after "
-                                f"the end {_utc_text(end_time)} (@creation_timestamp)"))
+                                f"approximate start {render_utc(start_time)}Z (from {start_source}) is more than an hour after "
+                                f"the end {render_utc(end_time)}Z (@creation_timestamp)"))
     executor_failed, executor_problem = read_executor_result(root, ref)
     if executor_problem:
         problems.append(executor_problem)
@@ -686,7 +687,3 @@ def read_data_store(root: Path, *, workers: int = 0, limits: ReadLimits = ReadLi
     jobs = read_jobs(root, refs, limits, workers or os.cpu_count() or 1, keep)
     return DataStore(str(root), build_projects(scan, jobs), scan.problems)
 
-
-def _utc_text(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ``; isoformat, not strftime, whose %Y is not zero-padded below year 1000."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

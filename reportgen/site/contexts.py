@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from reportgen.readers.logs import ERROR_LINE
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
 from reportgen.site.paths import build_slug, build_slugs, node_page_name, short_hash
+from reportgen.timetext import render_utc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOG_LINES = 500  # lines of a log shown on the page; the full file is one click away
@@ -254,8 +255,7 @@ def format_time(moment: datetime | None) -> str:
     """UTC, second precision: what people compare across jobs."""
     if moment is None:
         return ""
-    # isoformat, not strftime: %Y is not zero-padded below year 1000 ("1-01-01")
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "seconds")
+    return render_utc(moment, " ")
 
 
 def build_problem_view(problem: Problem) -> ProblemView:

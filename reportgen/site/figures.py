@@ -26,6 +26,7 @@ import numpy as np
 from tsdownsample import NaNMinMaxLTTBDownsampler
 
 from reportgen.records import Output, OutputData, TimeColumn
+from reportgen.timetext import render_utc
 
 MAX_POINTS = 4000
 MAX_CELLS = 1_000_000
@@ -125,8 +126,7 @@ def _column_ms(times: TimeColumn) -> np.ndarray:
 
 
 def _format_ms(ms: float) -> str:
-    moment = datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(" ", "milliseconds")  # four-digit years, as plotly parses
+    return render_utc(datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc), " ", "milliseconds")
 
 
 def _line_figure(title: str, values: np.ndarray, times: tuple, units: str) -> dict[str, Any]:
