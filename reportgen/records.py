@@ -112,6 +112,11 @@ class Output:
     too_large: bool = False  # over ReadLimits.max_dataset_bytes: never read
     labels: tuple[tuple[int, str], ...] = ()  # an HDF5 enum's (value, name) pairs, by value
 
+    @property
+    def is_series(self) -> bool:
+        """A number set one value at a time (shape ``(N,)``): a line over its sets."""
+        return self.kind in ("int", "float", "bool") and len(self.shape) == 1
+
 
 @dataclass(frozen=True)
 class NodeGroup:

@@ -41,7 +41,6 @@ MAX_PARAMS = 500  # parameter keys per job
 MAX_META = 100  # root attributes per job
 MAX_TEXT = 300  # characters of one value shown; a longer one ends with a hash of the whole, so it still differs
 MAX_DEPTH = 32  # of nested parameter objects flattened into dotted keys; deeper ones are one JSON value
-_SERIES_KINDS = ("int", "float", "bool")
 _EXACT_U4 = 2**32  # set numbers below this travel as uint32 (half the bytes of float64)
 
 
@@ -125,8 +124,8 @@ def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, An
         for output in node.outputs:
             data = datas.get(output.hdf5_path)
             values = data.values if data is not None else None
-            if (output.kind not in _SERIES_KINDS or len(output.shape) != 1 or not isinstance(values, np.ndarray)
-                    or values.ndim != 1 or values.size == 0 or values.dtype.kind not in "biuf"):
+            if (not output.is_series or not isinstance(values, np.ndarray) or values.ndim != 1 or values.size == 0
+                    or values.dtype.kind not in "biuf"):
                 continue
             y = values.astype(np.float64)
             x = np.arange(len(y), dtype=np.float64) * data.stride  # type: ignore[union-attr]

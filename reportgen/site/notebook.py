@@ -25,7 +25,6 @@ from reportgen.records import Job, Output
 # the rest are named in a comment, which keeps the file small for huge jobs.
 MAX_OUTPUTS = 500
 PARAMETERS_BYTES = 256 * 1024  # parameters.json embedded up to this size
-PLOTTED_KINDS = ("int", "float", "bool")
 
 _READER = '''\
 def read_output(path):
@@ -139,7 +138,7 @@ def _first_plotted(job: Job) -> tuple[str, str] | None:
     """(name, path) of the first output with numbers set one at a time: the one to plot first."""
     for node in job.nodes:
         for output in node.outputs:
-            if output.kind in PLOTTED_KINDS and len(output.shape) == 1:
+            if output.is_series:
                 return output.name, output.hdf5_path
     return None
 
