@@ -1114,7 +1114,7 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bo
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
         with (
             replace_atomically(dst, staging_file(dst), "xb", replace=replace) as fh,
-            progress.stage(f"writing {dst.name}") as advance,
+            progress.stage(f"writing {dst.name}", None, progress.UNCOMPRESSED) as advance,
         ):
             if fmt == "zip":
                 _write_zip(fh, _read_errors(members), advance)

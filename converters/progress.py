@@ -16,6 +16,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 # (description, total or None, unit) -> a bar: update(n), close()  (tqdm's own signature fits)
 Sink = Callable[[str, "int | None", str], Any]
+# the units of byte stages: "B" counts bytes as they are (read from a file, or its declared size),
+# UNCOMPRESSED the bytes of members before the writer compresses them (an archive being written
+# counts what it is given, so its count can pass the archive's size); anything else is a count noun
+UNCOMPRESSED = "B, uncompressed"
 
 _sink: Sink | None = None
 

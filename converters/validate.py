@@ -294,10 +294,30 @@ def validate(path: Path | str, limits: Limits | None = None) -> list[Problem]:
     """Every problem of the archive at ``path`` (legacy or main_XXXX); valid when none is an error."""
     from converters.main.validate import is_main, validate_main  # main imports this module
 
-    archive = open_archive(path, limits)  # listed once, whichever layout it has
+    try:
+        archive = open_archive(path, limits)  # listed once, whichever layout it has
+    except BadInputError as exc:
+        return unreadable_repository_file(exc)
     if is_main(archive):
         return validate_main(path, archive=archive)
     return validate_archive(archive)
+
+
+REPOSITORY_MEMBERS = ("nodes/", "repo/")  # legacy node folders, main_XXXX blobs
+BYTE_FAULTS = ("exceeds size budget", "corrupt member")  # a file's bytes; a bad name or header is the container's
+
+
+def unreadable_repository_file(exc: BadInputError) -> list[Problem]:
+    """A repository file that cannot be read (corrupt, not its declared size, over a bomb guard) is a
+    finding of validate in every container, as ``check_member_bytes`` and the main blob check report
+    it in a zip.  A tar is read as one stream while it is listed (and ``--stream`` reads the files in
+    turn): the reading stops at that member, so it is the one finding.  Anything else that stops the reading (the container, metadata.json,
+    data.json, db.sqlite3, a member's name or header) is raised again: one error line, as every
+    command refuses it."""
+    if not (exc.member.startswith(REPOSITORY_MEMBERS) and exc.reason.startswith(BYTE_FAULTS)):
+        raise exc
+    return [Problem("error", "unreadable-member", exc.member,
+                    f"{exc.reason}; validate stopped at this member, nothing after it was checked")]
 
 
 def is_valid(problems: list[Problem], strict: bool = False) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from converters.errors import OutputError, WriteError
+from converters.errors import BadInputError, InputMissingError, OutputError, WriteError
 
 # errors only a write can cause: an input being read never fills a disk
 FULL_DISK = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
@@ -90,6 +90,12 @@ def temp_stem(dst: Path) -> str:
     return f"{head}~{hashlib.sha256(raw).hexdigest()[:12]}"
 
 
+def work_prefix(dst: Path) -> str:
+    """What the name of every work folder of this process for ``dst`` starts with (and so the
+    name of every file in one): ``DIR/.STEM.work-PID-``."""
+    return str(dst.parent / f".{temp_stem(dst)}.work-{os.getpid()}-")
+
+
 @contextmanager
 def work_folder(dst: Path) -> Iterator[Path]:
     """A private work folder next to the output ``dst`` (same file system, removed afterwards);
@@ -97,9 +103,23 @@ def work_folder(dst: Path) -> Iterator[Path]:
     what = f"writing work files of {dst.name}"
     remove_stale(dst)
     with disk_errors(dst.parent, what):
-        with tempfile.TemporaryDirectory(prefix=f".{temp_stem(dst)}.work-{os.getpid()}-", dir=dst.parent) as tmp:
+        with tempfile.TemporaryDirectory(prefix=Path(work_prefix(dst)).name, dir=dst.parent) as tmp:
             with claimed(Path(tmp)), disk_errors(tmp, what):
                 yield Path(tmp)
+
+
+@contextmanager
+def work_copies_named(dst: Path, src: Path | str) -> Iterator[None]:
+    """Inside: a bad-input error about a work copy of the input (a file in a work folder of ``dst``,
+    such as the 0.13 archive a multi-step conversion spills) names the input it was copied from,
+    with the same member: the work copy is gone when the line is read.  A full disk keeps naming
+    the work folder (``disk_errors``): that is where the space ran out."""
+    try:
+        yield
+    except (BadInputError, InputMissingError) as exc:
+        if not exc.file.startswith(work_prefix(dst)):
+            raise
+        raise type(exc)(src, exc.reason, exc.member) from None
 
 
 def sibling(dst: Path, kind: str) -> Path:

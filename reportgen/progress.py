@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
+from converters.progress import UNCOMPRESSED
+
 T = TypeVar("T")
 
 
@@ -35,8 +37,12 @@ def stage_bars():
     from tqdm import tqdm
 
     def bar(description: str, total: int | None, unit: str) -> Any:
-        scaled = unit == "B"  # bytes as kB/MB/GB; files and entries as plain counts
-        return tqdm(desc=description, total=total, unit=unit, unit_scale=scaled, unit_divisor=1024 if scaled else 1000,
-                    leave=False, file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+        scaled = unit in ("B", UNCOMPRESSED)  # bytes as kB/MB/GB; files and entries as plain counts
+        # an archive being written counts its members' bytes before compression (as its total would,
+        # when one is known): the bar says so, or its MB would read as the archive's own size
+        postfix = "uncompressed" if unit == UNCOMPRESSED else None
+        return tqdm(desc=description, total=total, unit="B" if scaled else unit, unit_scale=scaled,
+                    unit_divisor=1024 if scaled else 1000, postfix=postfix, leave=False, file=sys.stderr,
+                    dynamic_ncols=True)  # fmt: skip
 
     return bar

@@ -18,9 +18,10 @@ plan needs it:
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -39,7 +40,7 @@ from converters.main.schema import MAIN_REVISIONS, REPO_PREFIX
 from converters.migrations import STEPS, plan, register_step, run_step
 from converters.migrations._base import Draft, RepoView
 from converters.versions import LEGACY_VERSIONS, check_sections, read_data, read_metadata, steps_text
-from converters.workdirs import work_folder
+from converters.workdirs import work_copies_named, work_folder
 
 
 @dataclass
@@ -135,10 +136,12 @@ def _to_staged(item, workdir: Path, strict: bool, limits: Limits | None) -> Stag
 
 def _spill_draft(draft: Draft, workdir: Path, limits: Limits | None) -> Incoming:
     """A Draft at 0.13 written to a work folder archive, so it can stream into SQLite (read
-    back under the input's budgets: its repository bytes are the input's)."""
+    back under the input's budgets, but for the ratio: its repository bytes were read from the
+    input under them, and their deflate here is ours; a member the input stored uncompressed, or
+    a folder input's file of zeros, is no bomb)."""
     path = workdir / "legacy-0.13.zip"
     write_archive(path, "zip", _draft_members(draft))
-    archive = open_archive(path, limits)
+    archive = open_archive(path, replace(limits or Limits(), max_ratio=math.inf))
     return Incoming(draft.file, read_metadata(archive), archive)
 
 
@@ -199,7 +202,7 @@ def convert(
     if to_version in MAIN_REVISIONS and fmt != "zip":
         raise UsageError("--format", "Tar files are not supported for this format (main_XXXX archives are zip only)")
     check_output(dst, [src], force)
-    with work_folder(dst) as workdir:
+    with work_copies_named(dst, src), work_folder(dst) as workdir:
         item = _open(src, workdir, strict, limits)
         source_version = item.metadata["export_version"]
         steps = plan(source_version, to_version)

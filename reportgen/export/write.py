@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from converters import containers
-from converters.workdirs import work_folder
+from converters.workdirs import work_folder, work_prefix
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
@@ -988,7 +988,8 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     parameters = build_export_parameters(root, options, store)  # one copy: metadata.json's and the summary's
     # the work folder holds the large .npy files on their way from the readers to the archive; the
     # members are closed before it goes, which stops the readers writing into it
-    with work_folder(output) as work, closing(iter_members(root, store, listing, options, all_jobs, counts,
+    with work_errors_named(root, output, options.export_version), work_folder(output) as work, \
+            closing(iter_members(root, store, listing, options, all_jobs, counts,
                                                            output, work, parameters)) as members:
         if options.export_version == EXPORT_VERSION:
             containers.write_archive(output, fmt, members, replace=options.force)
@@ -1026,3 +1027,22 @@ def write_other_version(output: Path, fmt: str, options: ExportOptions, members:
         own = replace(containers.Limits(), max_ratio=math.inf)
         convert(staging, output, options.export_version, fmt=fmt, force=options.force, allow_loss=options.allow_loss,
                 limits=own)
+
+
+@contextmanager
+def work_errors_named(root: Path, output: Path, version: str) -> Iterator[None]:
+    """Every file in the export's work folders (its work files, the 0.13 archive another version is
+    converted from) is gone when an error line naming it is read; docs/exit-codes.md says the line names
+    the input at fault or the output.  So a write error there (74) names the output, and any other error
+    about such a file (converting the export's own 0.13 archive failed) names the data_store, with the
+    member of that archive the reason is about."""
+    try:
+        yield
+    except (BadInputError, InputMissingError, WriteError) as exc:
+        if not exc.file.startswith(work_prefix(output)):
+            raise
+        if isinstance(exc, WriteError):
+            said = "work file" in exc.reason  # most reasons already say what was written
+            raise WriteError(output, exc.reason if said else f"{exc.reason} (writing a work file of the export)") from None
+        about = f"{exc.member}: {exc.reason}" if exc.member else exc.reason
+        raise type(exc)(root, f"its export at {EXPORT_VERSION} cannot be converted to {version}: {about}") from None

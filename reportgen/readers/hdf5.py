@@ -299,7 +299,8 @@ def read_hdf5_job(path: Path, rel: str, limits: ReadLimits = ReadLimits()) -> Hd
     except MemoryError:
         return _unreadable(rel, "hdf5-memory", "HDF5 reader ran out of its memory budget")
     except Exception as exc:  # libhdf5 reports damage as many exception types
-        return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({type(exc).__name__}: {_short(exc)})")
+        # libhdf5's own words say what is damaged; the Python class it came as means nothing to a reader
+        return _unreadable(rel, "hdf5-corrupt", f"not a valid HDF5 file ({_short(exc)})")
 
 
 # libhdf5's words for a file whose SWMR writer still holds it (or died without closing it).
