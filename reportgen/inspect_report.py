@@ -137,7 +137,8 @@ def build_report_job(job: Job) -> Job:
         replace(group, attrs=(), outputs=tuple(replace(o, preview=(), attrs=(), times=None) for o in group.outputs))
         for group in job.nodes
     )
-    logs = tuple(replace(log, preview="", tail="", error_lines=(), traceback_lines=()) for log in job.logs)
+    logs = tuple(replace(log, preview="", tail="", error_lines=(), traceback_lines=(), warning_lines=())
+                 for log in job.logs)
     return replace(job, root_attrs=(), nodes=nodes, logs=logs)
 
 

@@ -148,6 +148,8 @@ class LogFile:
     # readers (issue 2): the end of a truncated log (tracebacks live there) and the whole file's lines
     tail: str = ""  # last ~16 KB, same cleaning as preview; "" when not truncated
     total_lines: int = 0  # lines in the whole file (traceback_lines count in these)
+    # logs (warnings): 1-based preview lines that look like warnings (WARN, UserWarning:, warning:), not errors
+    warning_lines: tuple[int, ...] = ()
 
     @property
     def has_traceback(self) -> bool:

@@ -81,7 +81,7 @@ from site_templates import TEMPLATE_DIR
 REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
 PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html")  # written with the catalog
-STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js")
+STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js")
 
 
 @dataclass(frozen=True)

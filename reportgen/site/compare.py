@@ -11,8 +11,10 @@ record, repair and remove it with the job.
 What a data file holds, bounded so that eight of them load quickly: the job's summary and
 root attributes, its parameter files flattened to ``file:dotted.key -> JSON text``, and one
 series per numeric output set repeatedly (shape ``(N,)``): x = set number, y = value,
-MinMaxLTTB-downsampled like the job page's lines.  Past ``COMPARE_DATA_BYTES`` the later
-series are left out and the data says so.
+MinMaxLTTB-downsampled like the job page's lines; per node, the health of its log (error
+lines, warnings when the reader counts them, a traceback or not) as rows of the table, and the
+log's last few KB for a side-by-side view.  Past ``COMPARE_DATA_BYTES`` the later series are
+left out and the data says so.
 """
 
 from __future__ import annotations
@@ -28,19 +30,21 @@ import numpy as np
 import orjson
 
 from reportgen.jsondepth import load_json
-from reportgen.records import Commit, Job, OutputData
+from reportgen.records import Commit, Job, LogFile, OutputData
 from reportgen.site import write as out
 from reportgen.site.contexts import build_commit_label, format_time
 from reportgen.site.figures import build_downsample_index, build_typed_array
 from reportgen.site.jsonsafe import render_json
 
-FORMAT = 1  # of the data a file gives to reportgenCompare.add; compare.js reads this one
+FORMAT = 2  # of the data a file gives to reportgenCompare.add; compare.js reads this one
 COMPARE_DATA_BYTES = 512 * 1024  # a data file; beyond it series are left out (the data says how many)
 MAX_POINTS = 2000  # per series, after MinMaxLTTB (the job page keeps 4,000: eight jobs share a figure)
 MAX_PARAMS = 500  # parameter keys per job
 MAX_META = 100  # root attributes per job
 MAX_TEXT = 300  # characters of one value shown; a longer one ends with a hash of the whole, so it still differs
 MAX_DEPTH = 32  # of nested parameter objects flattened into dotted keys; deeper ones are one JSON value
+MAX_LOG_TAIL = 3 * 1024  # characters of a node's log end kept for the side-by-side view
+MAX_LOG_TAILS = 48 * 1024  # of all a job's log ends together: the later nodes' are left out past it
 _EXACT_U4 = 2**32  # set numbers below this travel as uint32 (half the bytes of float64)
 
 
@@ -116,6 +120,54 @@ def build_meta_rows(job: Job) -> list[tuple[str, str]]:
     return [(build_value_text(key), build_value_text(value)) for key, value in rows]
 
 
+# ----------------------------------------------------------------- logs
+def build_log_rows(job: Job) -> list[tuple[str, str]]:
+    """Per node: ``<node>: error lines``, ``<node>: warning lines`` and ``<node>: traceback``, so
+    that "Only differences" shows where the jobs' logs differ in health.
+
+    Error and warning lines are those of the preview, as the job page counts them; a cut log says
+    so, as its counts may miss lines past the preview.
+    """
+    rows = []
+    for log in job.logs:
+        cut = " (in the preview of a cut log)" if log.truncated else ""
+        rows.append((f"{log.node}: error lines", f"{len(log.error_lines):,}{cut}"))
+        rows.append((f"{log.node}: warning lines", f"{len(log.warning_lines):,}{cut}"))
+        rows.append((f"{log.node}: traceback", "yes" if log.has_traceback else "no"))
+    return [(build_value_text(key), build_value_text(value)) for key, value in rows]
+
+
+def build_log_end(log: LogFile) -> dict[str, Any]:
+    """The last whole lines of the log within ``MAX_LOG_TAIL`` characters: node, the number of the
+    first line kept (0: unknown), the text and a note of what it is."""
+    text = log.tail if log.truncated and log.tail else log.preview
+    kept = text[-MAX_LOG_TAIL:]
+    if len(kept) < len(text) and "\n" in kept[:-1]:
+        kept = kept[kept.index("\n") + 1:]  # start at a whole line
+    lines = kept.splitlines()
+    last = log.total_lines if log.truncated else log.line_count
+    first = last - len(lines) + 1 if last and len(lines) <= last else 0
+    whole = kept == text and not log.truncated
+    size = len(kept.encode("utf-8", "replace"))
+    note = (f"the whole log ({len(lines):,} lines)" if whole else
+            f"the last {len(lines):,} lines ({size:,} bytes) of a {log.size:,}-byte log")
+    return {"node": log.node, "first": max(first, 0), "text": kept, "note": note}
+
+
+def build_log_ends(job: Job) -> tuple[list[dict[str, Any]], str]:
+    """The end of each node's log, in node order, while together within ``MAX_LOG_TAILS``; and a note."""
+    ends, budget = [], MAX_LOG_TAILS
+    for log in job.logs:
+        end = build_log_end(log)
+        budget -= len(end["text"])
+        if budget < 0:
+            break
+        ends.append(end)
+    left_out = len(job.logs) - len(ends)
+    note = f"the log ends of {left_out} of {len(job.logs)} nodes left out (at most {MAX_LOG_TAILS // 1024} KB in all)"
+    return ends, note if left_out else ""
+
+
 # ----------------------------------------------------------------- series
 def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, Any]]:
     """One series per numeric output set repeatedly (shape ``(N,)``), in the job page's order."""
@@ -152,10 +204,13 @@ def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str)
     notes = [params_note] if params_note else []
     if len(job.root_attrs) > MAX_META:
         notes.append(f"{len(job.root_attrs) - MAX_META:,} of {len(job.root_attrs):,} root attributes left out")
+    log_ends, log_note = build_log_ends(job)
+    notes.extend([log_note] if log_note else [])
     body = {
         "format": FORMAT, "slug": job_slug, "id": job.job_id, "href": f"{job_slug}.html", "status": job.status,
         "end": format_time(job.end_time), "start": format_time(job.start_time),
-        "meta": build_meta_rows(job), "params": params, "notes": notes,
+        "meta": build_meta_rows(job), "params": params, "logs": build_log_rows(job), "log_ends": log_ends,
+        "notes": notes,
     }
     return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)))
 
@@ -169,16 +224,22 @@ def render_compare_js(data: CompareData, limit: int = COMPARE_DATA_BYTES) -> str
     (``jsonsafe.render_json``: ``</script>``, U+2028 and U+2029 are escaped).
 
     Series are kept in order while the file stays within ``limit`` bytes (200 of them are
-    kept for the note); the rest are left out, and the note says how many.
+    kept for the note); the rest are left out, and the note says how many.  Log ends whose
+    escaped text leaves no room at all are left out first, with a note.
     """
-    series_budget = limit - len((_PREFIX + render_json({**data.body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
+    body = dict(data.body)
+    series_budget = limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
+    if series_budget < 0 and body.get("log_ends"):  # escaped log text (``<`` is 6 bytes) may not fit: it goes first
+        body["notes"] = [*body["notes"], "the log ends left out: the data file of a job is at most "
+                                          f"{limit // 1024:,} KiB"]
+        body["log_ends"] = []
+        series_budget = limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
     kept: list[str] = []
     for text in data.series:
         series_budget -= len(text.encode("utf-8")) + 1
         if series_budget < 0:
             break
         kept.append(text)
-    body = dict(data.body)
     left_out = len(data.series) - len(kept)
     if left_out:
         body["notes"] = [*body["notes"], f"{left_out} of {len(data.series)} numeric outputs left out: "

@@ -13,16 +13,17 @@ import difflib
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from reportgen.readers.logs import ERROR_LINE
+from reportgen.readers.logs import ERROR_HINT, ERROR_LINE, WARNING_HINT, is_warning_line
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
+from reportgen.site.jsonsafe import replace_surrogates_text  # permalinks (#ds=)
 from reportgen.site.paths import build_slug, build_slugs, node_page_name, short_hash
 from reportgen.timetext import render_utc
 
@@ -70,13 +71,15 @@ class OutputView:
     downloads: DownloadLinks
     snippet: str
     notes: tuple[str, ...]
+    # permalinks: the HDF5 path as the page shows it (U+FFFD for a lone surrogate), for #ds=<path>
+    path: str = ""
 
 
 @dataclass(frozen=True)
 class LogLine:
     number: int
     text: str
-    kind: str  # "", "error" or "traceback"
+    kind: str  # "", "error", "traceback" or "warning"
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class LogView:
     copy_note: str = ""  # "" unless the "Full log file" copy is cut
     tail_title: str = ""
     tail: tuple[LogLine, ...] = ()  # the end of a log whose preview is cut (tracebacks live there)
+    warning_count: int = 0  # warning lines of the preview (an error line is not one)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,9 @@ class NodePage:
     first: int  # outputs first..last (from 1) of total are on this page
     last: int
     total: int
+    # permalinks: the HDF5 path of the first output of each page (outputs are in path order), so a
+    # #ds=<path> link to the node's first page goes on to the page that holds it
+    firsts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +203,7 @@ class CatalogRow:
     workflow: str
     params: str
     log_errors: int
+    log_warnings: int = 0  # logs (warnings): warning lines of the shown heads
 
 
 @dataclass(frozen=True)
@@ -290,6 +298,7 @@ def build_catalog_row(job: Job, href: str) -> CatalogRow:
         # error lines of the shown head, and traceback starts anywhere (the scan reads the whole log):
         # a long log whose traceback is at its end counted 0
         log_errors=sum(len(set(log.error_lines) | set(log.traceback_lines)) for log in job.logs),
+        log_warnings=sum(len(log.warning_lines) for log in job.logs),
     )
 
 
@@ -409,6 +418,7 @@ def build_split_pages(page: JobPage, job_slug: str, per_page: int) -> tuple[JobP
                 title=title, root=page.root, project=page.project, project_href=page.project_href,
                 job_id=page.job_id, job_href=f"{job_slug}.html", status=page.status, node=view, number=number,
                 pages=hrefs, first=start + 1 if shown else 0, last=start + len(shown), total=len(node.outputs),
+                firsts=tuple(o.path for o in node.outputs[::per_page]),  # permalinks (#ds=)
             )))
     return replace(page, nodes=(), node_rows=tuple(rows)), tuple(pages)
 
@@ -521,6 +531,7 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
         downloads=downloads,
         snippet=build_h5py_snippet(hdf5_file, output.hdf5_path),
         notes=notes,
+        path=replace_surrogates_text(output.hdf5_path),  # permalinks (#ds=)
     )
 
 
@@ -651,11 +662,12 @@ def build_png_uri(value: Any) -> str:
 # ----------------------------------------------------------------- logs
 def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
     """The preview's last lines, and the file's end when the preview is cut; ``copy_cut_at``: copy cut."""
-    errors, tracebacks = set(log.error_lines), set(log.traceback_lines)
+    errors, tracebacks, warnings = set(log.error_lines), set(log.traceback_lines), set(log.warning_lines)
     lines = log.preview.splitlines()
     first = max(0, len(lines) - MAX_LOG_LINES)  # keep the tail: tracebacks end a log
     shown = tuple(
-        LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else "")
+        LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else
+                "warning" if n in warnings else "")
         for n, text in enumerate(lines[first:], start=first + 1)
     )
     notes = []
@@ -670,7 +682,7 @@ def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
         copy_note = f"the copy is cut at {copy_cut_at:,} bytes of the {log.size:,}-byte file"
     tail_title, tail = build_log_tail(log)
     return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes),
-                   copy_note, tail_title, tail)
+                   copy_note, tail_title, tail, len(warnings))
 
 
 def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
@@ -687,10 +699,10 @@ def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
         pieces.pop()
     last = max(log.total_lines, len(pieces))
     first = max(0, len(pieces) - MAX_LOG_LINES)
-    tracebacks = set(log.traceback_lines)
     texts = (piece.removesuffix("\r") for piece in pieces[first:])  # the CR of a CRLF
+    kind = build_tail_line_kind(log)
     lines = tuple(
-        LogLine(n, text, "traceback" if n in tracebacks else "error" if ERROR_LINE.search(text) else "")
+        LogLine(n, text, kind(n, text))
         for n, text in enumerate(texts, start=last - len(pieces) + first + 1)
     )
     if not lines:
@@ -700,6 +712,22 @@ def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
     span = f"lines {lines[0].number:,}-{last:,} of {last:,}{partial}"
     title = f"End of the file: last {len(lines):,} line{plural} ({span})"
     return title, lines
+
+
+def build_tail_line_kind(log: LogFile) -> Callable[[int, str], str]:
+    """The kind of a tail line: the reader's tracebacks, then errors and warnings as the reader
+    marks them in the preview; a search per line only when one pass over the tail found any."""
+    tracebacks = set(log.traceback_lines)
+    errors = ERROR_HINT.search(log.tail) is not None
+    warnings = WARNING_HINT.search(log.tail) is not None
+
+    def kind(number: int, text: str) -> str:
+        if number in tracebacks:
+            return "traceback"
+        if errors and ERROR_LINE.search(text):
+            return "error"
+        return "warning" if warnings and is_warning_line(text) else ""
+    return kind
 
 
 def shows_whole_log(log: LogFile) -> bool:

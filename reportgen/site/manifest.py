@@ -172,7 +172,7 @@ def load_manifest(site: Path) -> tuple[Manifest | None, str]:
 
 # a slug as paths.build_slug makes it: one file name, never "." or ".." (it never begins with a dot)
 _SLUG = re.compile(r"[a-z0-9_][a-z0-9._-]{0,200}")
-_ROW_TYPES = (str, str, str, str, str, str, int, int, str, str, int)  # CatalogRow's fields, in order
+_ROW_TYPES = (str, str, str, str, str, str, int, int, str, str, int, int)  # CatalogRow's fields, in order
 
 
 def check_manifest(manifest: Manifest) -> None:

@@ -1,4 +1,5 @@
-/* Draw each figure of a page from its <script type="application/json"> data block, as it nears the screen.
+/* Draw each figure of a page from its <script type="application/json"> data block, as it nears the screen;
+   offer its values as a table; follow #ds=/path permalinks to an output's section.
    One static script for the whole site: the CSP allows no inline script. */
 (function () {
   "use strict";
@@ -7,6 +8,295 @@
     dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
   };
   var drawn = [];
+
+  /* ---- "Show data as table": a figure's values as a semantic table, for a screen reader or a
+     keyboard (a plotly figure is neither). Built from the figure's own JSON spec only when the
+     user opens it (at load, only its button), bounded, and with DOM methods only: the
+     names and values come from hostile files. */
+  var MAX_ROWS = 1000, MAX_COLS = 100;
+  var DTYPES = { i1: [1, "getInt8"], u1: [1, "getUint8"], u1c: [1, "getUint8"], i2: [2, "getInt16"],
+    u2: [2, "getUint16"], i4: [4, "getInt32"], u4: [4, "getUint32"], f4: [4, "getFloat32"], f8: [8, "getFloat64"] };
+  var ENTITIES = { lt: "<", gt: ">", quot: "\"", "#x27": "'", amp: "&" };
+
+  function plainText(text) {  /* figures.py HTML-escapes every label for plotly; a table shows the text */
+    return String(text == null ? "" : text).replace(/&(lt|gt|quot|#x27|amp);/g, function (m, name) { return ENTITIES[name]; });
+  }
+
+  function titleText(title) { return plainText(title && typeof title === "object" ? title.text : title); }
+
+  function axisTitle(layout, axis) { return titleText(layout && layout[axis] && layout[axis].title); }
+
+  /* A plotly.js typed array ({dtype, bdata, shape}, little-endian base64) or a plain list ->
+     {rows, cols, at(r, c)} (cols 0 for 1-D); only the cells asked for are decoded. */
+  function decodeArray(spec) {
+    if (Array.isArray(spec)) {
+      var nested = spec.length && Array.isArray(spec[0]);
+      return { rows: spec.length, cols: nested ? spec[0].length : 0,
+        at: function (r, c) { return nested ? (spec[r] || [])[c] : spec[r]; } };
+    }
+    var kind = spec && typeof spec.bdata === "string" && DTYPES[spec.dtype];
+    if (!kind) { return { rows: 0, cols: 0, at: function () { return undefined; } }; }
+    var raw = atob(spec.bdata), count = Math.floor(raw.length / kind[0]);
+    var shape = String(spec.shape || "").split(",").map(Number);
+    var cols = shape.length === 2 && shape[1] > 0 ? shape[1] : 0;
+    var cell = new DataView(new ArrayBuffer(8));
+    return { rows: cols ? Math.floor(count / cols) : count, cols: cols, at: function (r, c) {
+      var start = ((cols ? r * cols + c : r) * kind[0]);
+      for (var i = 0; i < kind[0]; i++) { cell.setUint8(i, raw.charCodeAt(start + i)); }
+      return cell[kind[1]](0, true);
+    } };
+  }
+
+  function valueText(value, names) {
+    if (value === null || value === undefined) { return ""; }
+    var text = String(value);
+    return names && Object.prototype.hasOwnProperty.call(names, text) ? text + " (" + names[text] + ")" : text;
+  }
+
+  function enumNames(layout) {  /* an enum output's axis shows names: the table shows both */
+    var axis = layout && layout.yaxis, names = null;
+    if (axis && Array.isArray(axis.tickvals) && Array.isArray(axis.ticktext)) {
+      names = {};
+      axis.tickvals.forEach(function (value, i) { names[String(value)] = plainText(axis.ticktext[i]); });
+    }
+    return names;
+  }
+
+  function sameValues(a, b) {
+    if (a.rows !== b.rows) { return false; }
+    for (var i = 0; i < a.rows; i++) { if (String(a.at(i)) !== String(b.at(i))) { return false; } }
+    return true;
+  }
+
+  /* A grid: caption, corner (the row headers' title), heads (column titles), rows, cols,
+     rowHead(r) and cell(r, c). Line traces sharing x make one grid, else one per trace. */
+  function lineGrids(spec, title) {
+    var traces = spec.data.filter(function (t) { return t && t.type !== "heatmap"; });
+    var names = enumNames(spec.layout);
+    var xTitle = axisTitle(spec.layout, "xaxis") || "x", yTitle = axisTitle(spec.layout, "yaxis") || "value";
+    var xs = traces.map(function (t) { return decodeArray(t.x); }), ys = traces.map(function (t) { return decodeArray(t.y); });
+    function traceName(i) { return plainText(traces[i].name) || yTitle; }
+    if (traces.length > 1 && xs.every(function (x) { return sameValues(x, xs[0]); })) {
+      return [{ caption: title, corner: xTitle, rows: xs[0].rows, cols: traces.length,
+        heads: traces.map(function (t, i) { return traceName(i); }),
+        rowHead: function (r) { return valueText(xs[0].at(r)); },
+        cell: function (r, c) { return valueText(ys[c].at(r), names); } }];
+    }
+    return traces.map(function (t, i) {
+      return { caption: traces.length > 1 ? title + ": " + traceName(i) : title, corner: xTitle,
+        rows: Math.max(xs[i].rows, ys[i].rows), cols: 1, heads: [traces.length > 1 ? traceName(i) : yTitle],
+        rowHead: function (r) { return xs[i].rows ? valueText(xs[i].at(r)) : String(r); },
+        cell: function (r) { return valueText(ys[i].at(r), names); } };
+    });
+  }
+
+  function heatmapGrid(spec, title, step) {
+    var trace = spec.data[0], steps = spec.steps || [];
+    var z = decodeArray(steps.length > 1 ? steps[step] || steps[0] : trace.z);
+    var xs = trace.x ? decodeArray(trace.x) : null, ys = trace.y ? decodeArray(trace.y) : null;
+    var heads = [];
+    for (var c = 0; c < Math.min(z.cols, MAX_COLS); c++) { heads.push(xs ? valueText(xs.at(c)) : String(c)); }
+    var label = steps.length > 1 ? " (" + plainText((spec.step_labels || [])[step] || String(step)) + ")" : "";
+    return { caption: title + label, corner: (axisTitle(spec.layout, "yaxis") || "y") + " \\ " + (axisTitle(spec.layout, "xaxis") || "x"),
+      rows: z.rows, cols: z.cols, heads: heads,
+      rowHead: function (r) { return ys ? valueText(ys.at(r)) : String(r); },
+      cell: function (r, col) { return valueText(z.at(r, col)); } };
+  }
+
+  function element(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined) { node.textContent = text; }
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  function renderGrid(grid, csvLink) {
+    var rows = Math.min(grid.rows, MAX_ROWS), cols = Math.min(grid.cols, MAX_COLS);
+    var table = element("table", undefined, "grid figure-data"), head = document.createElement("tr");
+    table.appendChild(element("caption", grid.caption));
+    var corner = element("th", grid.corner); corner.scope = "col"; head.appendChild(corner);
+    for (var c = 0; c < cols; c++) { var th = element("th", grid.heads[c]); th.scope = "col"; head.appendChild(th); }
+    table.appendChild(document.createElement("thead")).appendChild(head);
+    var body = document.createElement("tbody");
+    for (var r = 0; r < rows; r++) {
+      var tr = document.createElement("tr"), rowHead = element("th", grid.rowHead(r));
+      rowHead.scope = "row"; tr.appendChild(rowHead);
+      for (c = 0; c < cols; c++) { tr.appendChild(element("td", grid.cell(r, c), "num")); }
+      body.appendChild(tr);
+    }
+    table.appendChild(body);
+    var box = element("div", undefined, "figure-table-scroll");
+    box.tabIndex = 0;  /* a scrolling region a keyboard can reach */
+    box.setAttribute("role", "region"); box.setAttribute("aria-label", "Values: " + grid.caption);
+    box.appendChild(table);
+    var out = document.createDocumentFragment();
+    out.appendChild(box);
+    if (rows < grid.rows || cols < grid.cols) { out.appendChild(cutNote(grid, rows, cols, csvLink)); }
+    return out;
+  }
+
+  function cutNote(grid, rows, cols, csvLink) {
+    var parts = [];
+    if (rows < grid.rows) { parts.push((grid.rows - rows).toLocaleString("en") + " of " + grid.rows.toLocaleString("en") + " rows"); }
+    if (cols < grid.cols) { parts.push((grid.cols - cols).toLocaleString("en") + " of " + grid.cols.toLocaleString("en") + " columns"); }
+    var note = element("p", "Left out of this table: " + parts.join(" and ") + ". ", "note");
+    if (csvLink) {
+      var link = csvLink.cloneNode(false); link.className = ""; link.textContent = "The CSV download";
+      note.appendChild(link); note.appendChild(document.createTextNode(" holds every value."));
+    } else {
+      note.appendChild(document.createTextNode("The h5py snippet below opens the whole dataset."));
+    }
+    return note;
+  }
+
+  function buildGrids(box) {
+    var spec = JSON.parse(document.getElementById(box.getAttribute("data-figure")).textContent);
+    var layout = spec.layout || {}, title = titleText(layout.title) || box.getAttribute("aria-label") || "figure";
+    var data = spec.data || [];
+    if (data.length && data[0] && data[0].type === "heatmap") {
+      return [heatmapGrid(spec, title, Number(box.getAttribute("data-step") || 0))];
+    }
+    return lineGrids({ data: data, layout: layout }, title);
+  }
+
+  function showTable(box, region) {
+    var step = box.getAttribute("data-step") || "0";
+    if (region.getAttribute("data-built") === step) { return; }
+    while (region.lastChild) { region.removeChild(region.lastChild); }
+    var section = box.closest ? box.closest("section") : null, csvLink = null;
+    (section ? section.querySelectorAll(".downloads a.download") : []).forEach(function (link) {
+      if (link.textContent === "CSV") { csvLink = link; }
+    });
+    try {
+      buildGrids(box).forEach(function (grid) { region.appendChild(renderGrid(grid, csvLink)); });
+    } catch (error) {
+      region.appendChild(element("p", "The values of this figure could not be read (" + String(error && error.message || error) + ").", "note"));
+    }
+    region.setAttribute("data-built", step);
+  }
+
+  /* A disclosure button, not a <details>: printing opens every <details> (theme.js), and a
+     printed page should hold the tables a reader opened, not one per figure. */
+  var tableCount = 0;
+  function addTableControl(box) {
+    if (!document.getElementById(box.getAttribute("data-figure"))) { return; }
+    var button = element("button", "Show data as table", "figure-table-toggle"), region = element("div", undefined, "figure-table");
+    region.id = "figure-table-" + (++tableCount); region.hidden = true;
+    button.type = "button"; button.setAttribute("aria-expanded", "false"); button.setAttribute("aria-controls", region.id);
+    button.addEventListener("click", function () {
+      var show = region.hidden;
+      if (show) { showTable(box, region); }
+      region.hidden = !show;
+      button.setAttribute("aria-expanded", String(show));
+      button.textContent = show ? "Hide data table" : "Show data as table";
+    });
+    box.reportgenTable = region;
+    box.parentNode.insertBefore(region, box.nextSibling);  /* the step bar, when drawn, goes before both */
+    box.parentNode.insertBefore(button, region);
+  }
+
+  function addPermalink(section) {  /* the link to copy; made here, as only this script follows it */
+    var heading = section.querySelector("h4"), link = element("a", "\u00b6", "permalink");
+    if (!heading) { return; }
+    link.href = dsHash(section.getAttribute("data-ds"));
+    link.title = "Link to this output"; link.setAttribute("aria-label", "Link to this output");
+    heading.appendChild(document.createTextNode(" ")); heading.appendChild(link);
+  }
+
+  /* ---- Permalinks: #ds=/path/in/file scrolls to that output and outlines it. A job too big for
+     one page (a node table) sends it on to the node's page, and a node page of several pages to
+     the one holding it (outputs are in path order; each page link carries its first path). */
+  function shownPath(text) {  /* what the page shows of a path: render.py's U+FFFD for a control */
+    return text.replace(/\r\n?/g, "\n").replace(/[\x00-\x08\x0b\x0e-\x1f\x7f]/g, "\ufffd");
+  }
+
+  function comparePaths(a, b) {  /* by code point, as Python sorts them (not by UTF-16 unit) */
+    var x = Array.from(a), y = Array.from(b);
+    for (var i = 0; i < Math.min(x.length, y.length); i++) {
+      var d = x[i].codePointAt(0) - y[i].codePointAt(0);
+      if (d) { return d; }
+    }
+    return x.length - y.length;
+  }
+
+  function dsHash(path) { return "#ds=" + encodeURIComponent(path).replace(/%2F/g, "/"); }
+
+  function forward(link, hash) { window.location.replace(link.href.split("#")[0] + hash); }
+
+  function say(text) {
+    var note = document.getElementById("permalink-missing"), main = document.getElementById("main");
+    if (!text) { if (note) { note.parentNode.removeChild(note); } return; }
+    if (!note && main) {
+      note = element("p", undefined, "note permalink-missing"); note.id = "permalink-missing";
+      note.setAttribute("role", "status");
+      var heading = main.querySelector("h1");
+      main.insertBefore(note, heading ? heading.nextSibling : main.firstChild);
+    }
+    if (note) { note.textContent = text; }
+  }
+
+  function nodeRows() {  /* a split job page: [name, link to the node's page] of each node */
+    return Array.prototype.map.call(document.querySelectorAll("tr.row-link a[data-anchor]"), function (link) {
+      var code = link.querySelector("code");
+      return [code ? code.textContent : "", link];
+    });
+  }
+
+  function pageOf(path) {  /* on a node page of several pages: the link to the page holding path, or null (this one) */
+    var here = document.querySelector("section.output[data-ds]"), best = null, bestFirst = null;
+    var pages = Array.prototype.map.call(document.querySelectorAll("nav.output-pages a[data-first]"), function (link) {
+      return [link.getAttribute("data-first"), link];
+    });
+    if (here) { pages.push([here.getAttribute("data-ds"), null]); }
+    pages.forEach(function (page) {  /* the last page whose first output is not after path */
+      if (comparePaths(page[0], path) <= 0 && (bestFirst === null || comparePaths(page[0], bestFirst) > 0)) {
+        best = page[1]; bestFirst = page[0];
+      }
+    });
+    return best;
+  }
+
+  function revealDs(path) {
+    var sections = document.querySelectorAll("section.output[data-ds]"), found = null;
+    for (var i = 0; i < sections.length && !found; i++) { if (sections[i].getAttribute("data-ds") === path) { found = sections[i]; } }
+    Array.prototype.forEach.call(document.querySelectorAll(".ds-target"), function (s) { s.classList.remove("ds-target"); });
+    if (found) { say(""); found.classList.add("ds-target"); found.scrollIntoView({ block: "start" }); return; }
+    var node = nodeRows().filter(function (row) { return path.indexOf("/" + row[0] + "/") === 0; })[0];
+    if (node) { forward(node[1], dsHash(path)); return; }
+    var page = pageOf(path);
+    if (page) { forward(page, dsHash(path)); return; }
+    say("No output " + path + " on this page: the link (#ds=" + path + ") names an output this job does not have.");
+  }
+
+  /* An old link to an output of a job since split (job.html#out-<slug>): the slug is the path's
+     readable part plus a hash (paths.build_slug), so its node is the one whose name's readable
+     part starts it. Several may fit (names differing only in case or punctuation): the first. */
+  function readable(name) {
+    return name.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[-.]+/, "");
+  }
+
+  function revealOldOutput(id) {
+    var body = id.slice(4).replace(/-[0-9a-f]{8}(-[0-9a-f]{16})*$/, ""), best = null, bestLength = -1;
+    nodeRows().forEach(function (row) {
+      var prefix = readable("/" + row[0] + "/");
+      var fits = body.indexOf(prefix) === 0 || (body.length > 0 && prefix.indexOf(body) === 0);
+      if (prefix && fits && prefix.length > bestLength) { best = row[1]; bestLength = prefix.length; }
+    });
+    if (best) { forward(best, "#" + id); return; }
+    say("No output " + id + " on this page" + (document.querySelector("nav.output-pages") ? ": it may be on another page of this node." : "."));
+  }
+
+  function revealOutput() {
+    var hash = window.location.hash, id = "";
+    if (hash.slice(0, 4) === "#ds=") {
+      var path = hash.slice(4);
+      try { path = decodeURIComponent(path); } catch (e) { /* "%E0": shown as typed */ }
+      revealDs(shownPath(path));
+      return;
+    }
+    try { id = decodeURIComponent(hash.slice(1)); } catch (e) { id = ""; }
+    if (id.slice(0, 4) === "out-" && !document.getElementById(id)) { revealOldOutput(id); } else { say(""); }
+  }
 
   function themeLayout(theme) {
     var c = COLOURS[theme] || COLOURS.light;
@@ -39,6 +329,8 @@
       i = Math.max(0, Math.min(steps.length - 1, i));
       slider.value = String(i); label.textContent = labels[i] || String(i);
       window.Plotly.restyle(box, { z: [steps[i]] }, [0]);
+      box.setAttribute("data-step", String(i));  /* the data table shows the step on screen */
+      if (box.reportgenTable && !box.reportgenTable.hidden) { showTable(box, box.reportgenTable); }
     }
     prev.addEventListener("click", function () { show(Number(slider.value) - 1); });
     next.addEventListener("click", function () { show(Number(slider.value) + 1); });
@@ -77,6 +369,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var boxes = Array.prototype.slice.call(document.querySelectorAll("div.figure[data-figure]"));
+    boxes.forEach(addTableControl);
+    Array.prototype.forEach.call(document.querySelectorAll("section.output[data-ds]"), addPermalink);
+    revealOutput();
+    window.addEventListener("hashchange", revealOutput);
     if (!("IntersectionObserver" in window)) { drawAll(boxes); return; }
     var observer = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {

@@ -108,7 +108,7 @@ def test_manifest_names_round_trip_and_never_collide():
 def test_manifest_file_round_trips_surrogate_names(tmp_path):
     names = [os.fsdecode(b"j\xff"), "j1"]
     def entry(name: str) -> JobEntry:  # a row as the build writes it: the job's id and its own page
-        return JobEntry("fp", "j-1", (repr(name), "j-1.html", "", "", "", "ok", 0, 0, "", "", 0), (), (), "", False, "", 0)
+        return JobEntry("fp", "j-1", (repr(name), "j-1.html", "", "", "", "ok", 0, 0, "", "", 0, 0), (), (), "", False, "", 0)
 
     manifest = Manifest(theme="t", projects={os.fsdecode(b"p\xfe"): {"slug": "p-1"}},
                         jobs={os.fsdecode(b"p\xfe"): {name: entry(name) for name in names}})
@@ -155,7 +155,7 @@ def test_build_survives_every_dtype_inspect_handles_without_warnings(tmp_path):
     assert run.code == 0, run.stderr
     assert "Warning" not in run.stderr and "Traceback" not in run.stderr, run.stderr
     page = (site / "proj" / "j1.html").read_text()
-    parts = re.split(r'<section class="output" id="out-qpu-([a-z0-9]+)-[0-9a-f]{8}">', page)
+    parts = re.split(r'<section class="output" id="out-qpu-([a-z0-9]+)-[0-9a-f]{8}"[^>]*>', page)
     sections = dict(zip(parts[1::2], parts[2::2]))
     assert set(sections) == {"rec", "refs", "rrefs", "vlen", "null", "scalar", "color", "cplx", "ldbl"}
     for name in ("rec", "vlen"):  # object fields: NPY would need pickle

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from reportgen.records import Commit, GitFile, Job, NodeGroup, Output, OutputData
+from reportgen.records import Commit, GitFile, Job, LogFile, NodeGroup, Output, OutputData
 from reportgen.site import compare
 from reportgen.site.build import BuildOptions, build_site
 from reportgen.site.paths import build_slug
@@ -285,3 +286,90 @@ def test_the_diff_page_links_the_comparison_with_its_previous_job(compare_site: 
             assert all((page.parent / f"{slug}~compare.js").is_file() for slug in match.groups())
             linked += 1
     assert linked
+
+
+# ---------------------------------------------------------------- logs
+def _log(node: str, text: str, errors: tuple[int, ...] = (), tracebacks: tuple[int, ...] = (), tail: str = "",
+         total: int = 0) -> LogFile:
+    lines = text.count("\n")
+    return LogFile(node, f"p/j1/{node}.log", len(text) + len(tail) * bool(tail), T0, text, bool(tail), lines, errors,
+                   tracebacks, False, tail, total or lines)
+
+
+def test_log_health_rows_and_log_ends_are_bounded() -> None:
+    whole = "".join(f"line {i}\n" for i in range(1, 1001))  # 8.9 KB: its end is cut at a whole line
+    cut_tail = "...d-line\n" + "".join(f"end {i}\n" for i in range(5))
+    job = replace(_job(), logs=(_log("a", "ok\n"), replace(_log("b", whole, errors=(3, 7)), warning_lines=(9,)),
+                                _log("c", "head\n", tracebacks=(5000,), tail=cut_tail, total=5000)))
+    assert compare.build_log_rows(job) == [
+        ("a: error lines", "0"), ("a: warning lines", "0"), ("a: traceback", "no"),
+        ("b: error lines", "2"), ("b: warning lines", "1"), ("b: traceback", "no"),
+        ("c: error lines", "0 (in the preview of a cut log)"), ("c: warning lines", "0 (in the preview of a cut log)"),
+        ("c: traceback", "yes")]
+    ends, note = compare.build_log_ends(job)
+    assert note == "" and [e["node"] for e in ends] == ["a", "b", "c"]
+    assert ends[0] == {"node": "a", "first": 1, "text": "ok\n", "note": "the whole log (1 lines)"}
+    b = ends[1]
+    assert len(b["text"]) <= compare.MAX_LOG_TAIL and b["text"].endswith("line 1000\n")
+    assert b["text"].startswith(f"line {b['first']}\n") and b["note"].startswith("the last ")
+    c = ends[2]  # a cut log: the reader's tail, numbered back from the file's last line
+    assert c["text"] == cut_tail and c["first"] == 5000 - 6 + 1
+
+    many = replace(job, logs=tuple(_log(f"n{i:02d}", whole) for i in range(40)))
+    ends, note = compare.build_log_ends(many)
+    assert sum(len(e["text"]) for e in ends) <= compare.MAX_LOG_TAILS and 0 < len(ends) < 40
+    assert note == f"the log ends of {40 - len(ends)} of 40 nodes left out (at most 48 KB in all)"
+    data = _data_of(compare.render_compare_js(compare.build_compare_data(many, {}, "j1")))
+    assert data["format"] == 2 and note in data["notes"] and len(data["log_ends"]) == len(ends)
+    assert data["logs"][:3] == [["n00: error lines", "0"], ["n00: warning lines", "0"], ["n00: traceback", "no"]]
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_compare_page_flags_log_health_draws_differences_to_a_and_aligns_log_ends(
+        browser, compare_site: Path) -> None:  # noqa: F811
+    datas = _project_data(compare_site)
+    failed = next(slug for slug, d in datas.items() if any(v == "yes" for _, v in d["logs"]))
+    fine = next(slug for slug, d in datas.items() if slug != failed)
+    tab = Page(browser)
+    tab.open(compare_site / "default_project" / "compare.html", f"#jobs={fine},{failed}")
+    _wait_ready(tab)
+    node = next(k.split(":")[0] for k, v in datas[failed]["logs"] if v == "yes")
+    row = tab.page.locator(f'#compare-table tbody tr[data-key="{node}: traceback"]')
+    assert row.is_visible() and "differs" in row.get_attribute("class")  # shown by "Only differences"
+    assert row.locator("td").all_inner_texts() == ["no", "yes"]
+
+    key = tab.page.locator(".compare-output p.meta").first.inner_text()
+    tab.page.click("#compare-diff-a")
+    figure = tab.page.locator(".compare-figure").first
+    figure.scroll_into_view_if_needed()
+    figure.locator(".main-svg").first.wait_for(state="attached", timeout=5000)
+    traces = figure.evaluate("box => box.data.map(t => [t.name, Array.from(t.x), Array.from(t.y)])")
+    a, b = ({s["key"]: s for s in datas[slug]["series"]}[key] for slug in (fine, failed))
+    base = dict(zip(_floats(a["x"]), _floats(a["y"])))
+    expected = [(x, y - base[x]) for x, y in zip(_floats(b["x"]), _floats(b["y"])) if x in base]
+    assert [name for name, _, _ in traces] == [f"B \u2212 A ({failed})"]
+    assert traces[0][1] == [x for x, _ in expected] and traces[0][2] == pytest.approx([y for _, y in expected])
+    assert "difference to A" in figure.evaluate("box => box._fullLayout.yaxis.title.text")
+
+    tab.page.select_option("#compare-log-node", node)  # the node whose log ends in a traceback
+    log_rows = tab.page.locator("#compare-log-table tbody tr")
+    assert log_rows.count() > 0 and tab.page.locator("#compare-log-table tr.differs").count() > 0
+    assert any("Traceback" in text for text in tab.page.locator("#compare-log-table tr.differs").all_inner_texts())
+    assert "lines differ" in tab.page.inner_text("#compare-log-count")
+    tab.page.select_option("#compare-log-right", "0")  # a job against itself: nothing differs
+    assert tab.page.locator("#compare-log-table tr.differs").count() == 0
+    assert tab.errors == [] and tab.dialogs == []
+    tab.page.close()
+
+
+def test_log_ends_that_do_not_fit_once_escaped_are_left_out_first() -> None:
+    hostile = "<" * 2000 + "\n"  # each "<" is escaped to 6 bytes
+    job = replace(_job(), logs=tuple(_log(f"n{i}", hostile) for i in range(10)))
+    built = compare.build_compare_data(job, {}, "j1")
+    assert len(built.body["log_ends"]) == 10
+    text = compare.render_compare_js(built, limit=60_000)
+    data = _data_of(text)
+    assert len(text.encode()) <= 60_000 and data["log_ends"] == []
+    assert data["notes"] == ["the log ends left out: the data file of a job is at most 58 KiB"]
+    assert len(data["logs"]) == 30  # the health rows stay

@@ -4,19 +4,22 @@
    discrete change (sort, status, page, page size, a search) is one browser history entry, so Back
    undoes it; Back, Forward or an edited address re-read the hash. A tick box per row picks jobs to
    compare (compare.html#jobs=<slug>,...): the ticks live in this script, not in the hash, so they
-   survive sorting, filtering and paging and add no history entry. */
+   survive sorting, filtering and paging and add no history entry; they are also kept in the tab's
+   sessionStorage, per project page, so a reload or Back from compare.html finds them again. */
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
   var LABELS = { id: "Job", description: "Description", end: "End (UTC)", start: "Start, approx.",
     status: "Status", nodes: "Nodes", outputs: "Outputs", workflow: "Workflow commit",
-    params: "Parameters commit", log_errors: "Log errors" };
-  var NUMERIC = { nodes: true, outputs: true, log_errors: true };
+    params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings" };
+  var NUMERIC = { nodes: true, outputs: true, log_errors: true, log_warnings: true };
   var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50 };
   var cols, idx, haystack, shown = [], rendered = null, searching = false, timer = null;
   var here = { hash: null, duplicate: false };  /* the history entry shown (see isDuplicate) */
   var ticked = [];  /* compare runs: slugs of the ticked jobs, in the order they were ticked */
   var COMPARE_MIN = 2, COMPARE_MAX = 8;
+  /* On file:// every page of every site shares one origin, so the key names this page's path */
+  var TICKS_KEY = "reportgen-compare-ticks:" + window.location.pathname.replace(/index\.html$/, "");
 
   function namesElement(hash) {  /* "#main" (the skip link) is a place in the page, not a view */
     var id = hash.replace(/^#/, "");
@@ -233,20 +236,66 @@
   }
 
   /* ---------------------------------------------------------------- compare runs */
-  function tickBox(href, id) {  /* href is "<slug>.html" (the manifest checks that it is) */
-    var slug = String(href).replace(/\.html$/, ""), box = document.createElement("input");
+  function slugOf(href) { return String(href).replace(/\.html$/, ""); }  /* href is "<slug>.html" (the manifest checks) */
+
+  /* The stored ticks, trusted for nothing: storage another page or an extension wrote, or one
+     left by an older build, gives only the slugs of this catalog's rows, once each, at most 8;
+     anything unreadable gives none. Storage that throws (disabled, sandboxed) gives none too. */
+  function readTicks() {
+    var known = {}, kept = [];
+    data.rows.forEach(function (row) { known["=" + slugOf(row[idx.href])] = true; });
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem(TICKS_KEY) || "[]");
+      if (!Array.isArray(stored)) { return []; }
+      stored.forEach(function (slug) {
+        if (typeof slug === "string" && known["=" + slug] && kept.indexOf(slug) < 0 && kept.length < COMPARE_MAX) { kept.push(slug); }
+      });
+    } catch (e) { return []; }
+    return kept;
+  }
+
+  function saveTicks() {  /* best effort: without storage the ticks last as long as the page */
+    try {
+      if (ticked.length) { window.sessionStorage.setItem(TICKS_KEY, JSON.stringify(ticked)); } else { window.sessionStorage.removeItem(TICKS_KEY); }
+    } catch (e) { /* storage full, disabled or sandboxed */ }
+  }
+
+  function setTick(slug, on) {  /* false when refused: at most COMPARE_MAX jobs are ticked */
+    var at = ticked.indexOf(slug);
+    if (on && at < 0) {
+      if (ticked.length >= COMPARE_MAX) { return false; }
+      ticked.push(slug);
+    } else if (!on && at >= 0) { ticked.splice(at, 1); }
+    return true;
+  }
+
+  function tickBox(href, id) {
+    var slug = slugOf(href), box = document.createElement("input");
     box.type = "checkbox"; box.className = "compare-tick"; box.value = slug;
     box.checked = ticked.indexOf(slug) >= 0;
     box.setAttribute("aria-label", "compare " + id);
     box.addEventListener("change", function () {
-      var at = ticked.indexOf(slug);
-      if (box.checked && at < 0) { ticked.push(slug); } else if (!box.checked && at >= 0) { ticked.splice(at, 1); }
-      compareBar();
+      var refused = !setTick(slug, box.checked);
+      if (refused) { box.checked = false; }
+      saveTicks();
+      compareBar(refused ? "At most " + COMPARE_MAX + " jobs are compared: untick one to tick " + id + "." : "");
     });
     return box;
   }
 
-  function compareBar() {
+  /* Ticks the unticked jobs of the page shown, top down, until COMPARE_MAX are ticked */
+  function tickPage() {
+    var boxes = document.querySelectorAll("#catalog-table input.compare-tick"), added = 0, left = 0;
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.checked) { return; }
+      if (setTick(box.value, true)) { box.checked = true; added += 1; } else { left += 1; }
+    });
+    saveTicks();
+    compareBar(left ? "Ticked " + added + " more; at most " + COMPARE_MAX + " jobs are compared, so " + left +
+      " of this page " + (left === 1 ? "is" : "are") + " left unticked." : "");
+  }
+
+  function compareBar(notice) {
     var link = document.getElementById("compare-link"), hint = document.getElementById("compare-hint");
     if (!link) { return; }
     var n = ticked.length, ready = n >= COMPARE_MIN && n <= COMPARE_MAX;
@@ -258,15 +307,16 @@
       link.removeAttribute("href");
       link.setAttribute("aria-disabled", "true");
     }
-    hint.textContent = n < COMPARE_MIN ? "Tick " + COMPARE_MIN + " to " + COMPARE_MAX + " jobs to compare them side by side." :
-      n > COMPARE_MAX ? n + " jobs ticked: compare at most " + COMPARE_MAX + "." : n + " jobs ticked.";
+    hint.textContent = notice || (n < COMPARE_MIN ? "Tick " + COMPARE_MIN + " to " + COMPARE_MAX + " jobs to compare them side by side." :
+      n + " jobs ticked" + (n === COMPARE_MAX ? " (the most that are compared)." : "."));
     document.getElementById("compare-clear").hidden = n === 0;
   }
 
   function clearTicks() {
     ticked = [];
     Array.prototype.forEach.call(document.querySelectorAll("input.compare-tick"), function (box) { box.checked = false; });
-    compareBar();
+    saveTicks();
+    compareBar("");
   }
 
   function start() {
@@ -290,11 +340,15 @@
     document.getElementById("catalog-size").addEventListener("change", function (e) { flush(); state.size = parseInt(e.target.value, 10); state.page = 1; change(); });
     document.getElementById("catalog-controls").addEventListener("submit", function (e) { e.preventDefault(); flush(); });
     document.getElementById("compare-clear").addEventListener("click", clearTicks);
+    var tickAll = document.getElementById("compare-tick-page");
+    if (tickAll) { tickAll.addEventListener("click", tickPage); }
+    ticked = readTicks();  /* a reload, or Back from compare.html: the ticks of this tab */
     window.addEventListener("popstate", restore);
     window.addEventListener("hashchange", restore);  /* both may fire for one step: restore is idempotent */
     var opened = namesElement(window.location.hash);
     readHash(); syncControls(); seeEntry();  /* a reload keeps the entry's state */
     update(opened ? "none" : "replace");  /* loading adds no entry; it only spells out the view */
+    compareBar("");
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -2,8 +2,10 @@
    Each job's data file (<slug>~compare.js, written by the build) is loaded by an injected
    <script src> (a fetch of a file fails on file://) and calls reportgenCompare.add. Then: the jobs with a
    colour and a letter each (Okabe-Ito, colour-blind safe; the letter and the marker say it too),
-   a table of their metadata and parameters (only the differences by default), and one figure per
-   numeric output with a trace per job. A hash edited in the address bar redraws the page. */
+   a table of their metadata, log health and parameters (only the differences by default), one
+   figure per numeric output with a trace per job (or, toggled, each job's difference to job A),
+   and the ends of one node's log for two jobs side by side, lines that differ marked. A hash
+   edited in the address bar redraws the page. */
 (function () {
   "use strict";
   var MAX_JOBS = 8;
@@ -16,11 +18,12 @@
     light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
     dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
   };
-  var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true;
+  var FORMAT = 2;  /* of the data files (compare.py); a site is rebuilt whole when it changes */
+  var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true, toA = false;
 
   window.reportgenCompare = {
     add: function (data) {  /* called by each data file */
-      if (data && typeof data.slug === "string" && data.format === 1) { loaded[data.slug] = data; }
+      if (data && typeof data.slug === "string" && data.format === FORMAT) { loaded[data.slug] = data; }
     }
   };
 
@@ -100,11 +103,11 @@
 
   /* ---------------------------------------------------------------- the table */
   function rowsOf(jobs) {  /* [group, key, values per job (null: absent)], in first-seen order */
-    var groups = [["Job", "meta"], ["Parameters", "params"]], rows = [];
+    var groups = [["Job", "meta"], ["Logs", "logs"], ["Parameters", "params"]], rows = [];
     groups.forEach(function (group) {
       var order = [], values = {};
       jobs.forEach(function (job, i) {
-        job[group[1]].forEach(function (pair) {
+        (job[group[1]] || []).forEach(function (pair) {
           if (!Object.prototype.hasOwnProperty.call(values, pair[0])) { order.push(pair[0]); values[pair[0]] = []; }
           values[pair[0]][i] = pair[1];
         });
@@ -184,21 +187,50 @@
     return keys.map(function (key) { return { key: key, series: by[key] }; });
   }
 
+  function numbers(spec) {  /* a plotly typed array ({dtype, bdata}: little-endian, as every browser) as numbers */
+    if (Array.isArray(spec)) { return spec; }
+    var raw = window.atob(spec.bdata), bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    var Type = { f8: Float64Array, f4: Float32Array, u4: Uint32Array, i4: Int32Array }[spec.dtype] || Float64Array;
+    return Array.prototype.slice.call(new Type(bytes.buffer));
+  }
+
+  /* job i's values minus A's at the set numbers both kept (each job's series is downsampled on
+     its own, so a long series may share only some of its points with A's) */
+  function minusA(a, s) {
+    var base = new Map(), xa = numbers(a.x), ya = numbers(a.y), xs = numbers(s.x), ys = numbers(s.y), x = [], y = [];
+    xa.forEach(function (set, i) { base.set(set, ya[i]); });
+    xs.forEach(function (set, i) { if (base.has(set)) { x.push(set); y.push(ys[i] - base.get(set)); } });
+    return { x: x, y: y };
+  }
+
+  function trace(i, name, x, y) {
+    return { type: "scatter", mode: "lines+markers", name: escapeLabel(name), x: x, y: y,
+      line: { color: PALETTE[i], dash: DASHES[i], width: 1.5 },
+      marker: { color: PALETTE[i], symbol: SYMBOLS[i], size: 7, maxdisplayed: 40 } };
+  }
+
   function figureOf(jobs, entry) {
-    var traces = [], units = [], notes = [], absent = [];
+    var traces = [], units = [], notes = [], absent = [], unshared = [], a = entry.series[0];
     jobs.forEach(function (job, i) {
       var s = entry.series[i];
       if (!s) { absent.push(jobLabel(jobs, i)); return; }
       if (units.indexOf(s.units) < 0) { units.push(s.units); }
       if (s.points < s.read) { notes.push(letter(i) + ": " + s.points + " of " + s.read + " points (MinMaxLTTB)"); }
       if (s.read < s.sets) { notes.push(letter(i) + ": every " + Math.round(s.sets / s.read) + "th set read of " + s.sets); }
-      traces.push({ type: "scatter", mode: "lines+markers", name: escapeLabel(jobLabel(jobs, i)), x: s.x, y: s.y,
-        line: { color: PALETTE[i], dash: DASHES[i], width: 1.5 },
-        marker: { color: PALETTE[i], symbol: SYMBOLS[i], size: 7, maxdisplayed: 40 } });
+      if (!toA) { traces.push(trace(i, jobLabel(jobs, i), s.x, s.y)); return; }
+      if (!a || i === 0) { return; }
+      var d = minusA(a, s);
+      if (!d.x.length) { unshared.push(jobLabel(jobs, i)); return; }
+      if (d.x.length < s.points) { notes.push(letter(i) + " \u2212 A: at the " + d.x.length + " of " + s.points + " set numbers that A has too"); }
+      traces.push(trace(i, letter(i) + " \u2212 A (" + jobs[i].id + ")", d.x, d.y));
     });
+    if (toA && !a) { notes.unshift("A (" + jobs[0].id + ") does not have this output: no difference to A is drawn"); }
+    if (unshared.length) { notes.unshift("no set number in common with A, so no difference drawn: " + unshared.join(", ")); }
     if (absent.length) { notes.unshift("not in " + absent.join(", ")); }
     if (units.length > 1) { notes.unshift("units differ: " + units.map(function (u) { return u || "(none)"; }).join(", ")); }
-    var layout = { xaxis: { title: { text: "set" } }, yaxis: { title: { text: units.length === 1 ? escapeLabel(units[0]) : "" } },
+    var unit = units.length === 1 ? escapeLabel(units[0]) : "";
+    var layout = { xaxis: { title: { text: "set" } }, yaxis: { title: { text: toA ? "difference to A" + (unit ? " (" + unit + ")" : "") : unit } },
       autosize: true, height: 360, margin: { l: 60, r: 20, t: 20, b: 50 }, showlegend: true };
     return { traces: traces, layout: layout, notes: notes };
   }
@@ -229,7 +261,8 @@
       var box = el("div", null, "figure compare-figure");
       box.id = "compare-fig-" + n; box.reportgenSpec = spec;
       box.setAttribute("role", "img");
-      box.setAttribute("aria-label", "values of " + entry.key + " by set number, one line per job");
+      box.setAttribute("aria-label", (toA ? "each job's values minus job A's of " : "values of ") + entry.key +
+        " by set number, one line per job");
       section.appendChild(box); holder.appendChild(section); boxes.push(box);
     });
     if (!entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }
@@ -251,6 +284,105 @@
   function clearResults() {  /* an address edited down to fewer than 2 jobs: nothing of the last comparison stays */
     clearFigures();
     document.getElementById("compare-table-box").textContent = "";
+    document.getElementById("compare-log-box").textContent = "";
+  }
+
+  /* ---------------------------------------------------------------- the log ends */
+  function logEnd(job, node) {
+    return (job.log_ends || []).filter(function (end) { return end.node === node; })[0] || null;
+  }
+
+  function linesOf(end) {  /* the text's lines as the reader counts them ("\n"; a CRLF's CR dropped) */
+    if (!end) { return []; }
+    var lines = end.text.split("\n");
+    if (end.text.slice(-1) === "\n") { lines.pop(); }
+    return lines.map(function (line) { return line.replace(/\r$/, ""); });
+  }
+
+  /* Pairs [left index | -1, right index | -1] of the two line lists aligned by their longest
+     common subsequence (a few KB a side: a few hundred lines, so the table stays small). */
+  function alignLines(left, right) {
+    var n = left.length, m = right.length, pairs = [], i, j;
+    if (n * m > 400000) {  /* too many to align: side by side as they come */
+      for (i = 0; i < Math.max(n, m); i += 1) { pairs.push([i < n ? i : -1, i < m ? i : -1]); }
+      return pairs;
+    }
+    var common = [];
+    for (i = 0; i <= n; i += 1) { common.push(new Uint16Array(m + 1)); }
+    for (i = n - 1; i >= 0; i -= 1) {
+      for (j = m - 1; j >= 0; j -= 1) {
+        common[i][j] = left[i] === right[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+      }
+    }
+    i = 0; j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && left[i] === right[j]) { pairs.push([i, j]); i += 1; j += 1; }
+      else if (j >= m || (i < n && common[i + 1][j] >= common[i][j + 1])) { pairs.push([i, -1]); i += 1; }
+      else { pairs.push([-1, j]); j += 1; }
+    }
+    return pairs;
+  }
+
+  function fillSelect(select, options, wanted) {  /* options: [value, text]; keeps the choice if still there */
+    select.textContent = "";
+    options.forEach(function (option) { var o = el("option", option[1]); o.value = option[0]; select.appendChild(o); });
+    var values = options.map(function (option) { return option[0]; });
+    select.value = values.indexOf(wanted) >= 0 ? wanted : values[0];
+  }
+
+  function showLogs(jobs) {
+    var nodes = [];
+    jobs.forEach(function (job) {
+      (job.log_ends || []).forEach(function (end) { if (nodes.indexOf(end.node) < 0) { nodes.push(end.node); } });
+    });
+    document.getElementById("compare-logs").hidden = nodes.length === 0;
+    if (!nodes.length) { document.getElementById("compare-log-box").textContent = ""; return; }
+    var pick = jobs.map(function (job, i) { return [String(i), jobLabel(jobs, i)]; });
+    var node = document.getElementById("compare-log-node"), left = document.getElementById("compare-log-left"),
+      right = document.getElementById("compare-log-right");
+    fillSelect(node, nodes.map(function (name) { return [name, name]; }), node.value);
+    fillSelect(left, pick, left.value || "0");
+    fillSelect(right, pick, right.value && right.value !== left.value ? right.value : "1");
+    drawLog(jobs);
+  }
+
+  function logCell(line, number, text) {
+    line.appendChild(el("td", number > 0 ? String(number) : "", "num"));
+    var td = el("td"); td.appendChild(el("code", text)); line.appendChild(td);
+  }
+
+  function drawLog(jobs) {
+    var node = document.getElementById("compare-log-node").value;
+    var sides = [document.getElementById("compare-log-left").value, document.getElementById("compare-log-right").value]
+      .map(function (value) { return parseInt(value, 10) || 0; });
+    var ends = sides.map(function (i) { return logEnd(jobs[i], node); }), lines = ends.map(linesOf);
+    var table = el("table", null, "grid compare-table compare-log-table"), head = el("tr"), body = el("tbody"), differing = 0;
+    table.id = "compare-log-table";
+    head.appendChild(el("th", ""));
+    sides.forEach(function (i) {
+      head.appendChild(el("th", "line")); var th = el("th", jobLabel(jobs, i)); th.style.borderTop = "4px solid " + PALETTE[i];
+      head.appendChild(th);
+    });
+    Array.prototype.forEach.call(head.children, function (th) { th.scope = "col"; });
+    var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
+    alignLines(lines[0], lines[1]).forEach(function (pair) {
+      var same = pair[0] >= 0 && pair[1] >= 0, line = el("tr", null, same ? "same" : "differs");
+      line.appendChild(el("th", same ? "" : "\u2260", "diff-mark"));
+      if (!same) { differing += 1; line.firstChild.title = "only in " + jobLabel(jobs, sides[pair[0] >= 0 ? 0 : 1]); }
+      pair.forEach(function (at, side) {
+        var first = ends[side] ? ends[side].first : 0;
+        logCell(line, at >= 0 && first ? first + at : 0, at >= 0 ? lines[side][at] : "");
+      });
+      body.appendChild(line);
+    });
+    table.appendChild(body);
+    var box = document.getElementById("compare-log-box");
+    box.textContent = "";
+    sides.forEach(function (i, side) {
+      box.appendChild(el("p", jobLabel(jobs, i) + ": " + (ends[side] ? ends[side].note : "no log of " + node), "note"));
+    });
+    box.appendChild(table);
+    document.getElementById("compare-log-count").textContent = differing + " of " + body.children.length + " lines differ";
   }
 
   /* ---------------------------------------------------------------- the page */
@@ -278,7 +410,8 @@
       showJobs(jobs);
       document.getElementById("compare-fields").hidden = true;
       document.getElementById("compare-series").hidden = true;
-      if (jobs.length >= 2) { showTable(jobs); showFigures(jobs); } else { clearResults(); }
+      document.getElementById("compare-logs").hidden = true;
+      if (jobs.length >= 2) { showTable(jobs); showFigures(jobs); showLogs(jobs); } else { clearResults(); }
       document.body.setAttribute("data-compare", jobs.length >= 2 ? "ready" : "empty");
     });
   }
@@ -289,6 +422,12 @@
     var toggle = document.getElementById("compare-only-diff");
     onlyDiff = toggle.checked;
     toggle.addEventListener("change", function () { onlyDiff = toggle.checked; showTable(shownJobs()); });
+    var minus = document.getElementById("compare-diff-a");
+    toA = minus.checked;
+    minus.addEventListener("change", function () { toA = minus.checked; showFigures(shownJobs()); });
+    ["compare-log-node", "compare-log-left", "compare-log-right"].forEach(function (id) {
+      document.getElementById(id).addEventListener("change", function () { drawLog(shownJobs()); });
+    });
     window.addEventListener("hashchange", render);
     render();
   });

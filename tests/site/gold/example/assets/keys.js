@@ -1,4 +1,6 @@
 /* Keyboard: "/" focuses the search box; j/k move between rows; Enter opens the current row;
+   x ticks or unticks the current row for comparison (a catalog's tick box: the click runs the
+   catalog's own handler, so its limit, storage and hint apply as to a mouse click);
    "?" opens a help dialog listing the keys this page supports (built here, so every page that
    loads this script has it, with no template change and no fetch: it works from file://).
    Also the copy buttons of the h5py snippets, and links to a log line: the folded log that
@@ -14,10 +16,15 @@
     all[next].classList.add("current");
     var link = all[next].querySelector("a"); if (link) { link.focus(); }
   }
+  function tick() {
+    var row = document.querySelector("tr.row-link.current"), box = row && row.querySelector("input.compare-tick");
+    if (box) { box.click(); }
+  }
   function helpKeys() {  /* only the keys that do something on this page */
     var keys = [];
     if (document.getElementById("catalog-search")) { keys.push([["/"], "focus the search box"]); }
     if (rows().length) { keys.push([["j", "k"], "move to the next / previous row"], [["Enter"], "open the current row's page"]); }
+    if (document.querySelector("tr.row-link input.compare-tick")) { keys.push([["x"], "tick or untick the current row to compare it"]); }
     keys.push([["?"], "show this help"], [["Esc"], "close this help"]);
     return keys;
   }
@@ -65,7 +72,7 @@
     } else if (event.key === "/") {
       var search = document.getElementById("catalog-search");
       if (search) { event.preventDefault(); search.focus(); }
-    } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); }
+    } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); } else if (event.key === "x") { tick(); }
   });
   function toNodePage(id) {
     /* A job too big for one page lists its nodes as links to their own pages: a link made

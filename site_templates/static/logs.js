@@ -1,0 +1,88 @@
+/* Logs per node: a filter box in each log, made the first time the log is opened or focused,
+   never at page load (a job page holds hundreds of folded logs: loading only adds four listeners);
+   its lines are read at the first keystroke, so printing, which opens every log, stays cheap.
+   The box hides the lines that do not contain its text (plain substring, any case) and, when
+   "Only errors and warnings" is ticked, the lines the build did not mark (ln-error, ln-traceback,
+   ln-warning). A link to a line the filter hides (#node-<slug>-L12) clears that log's filter and
+   shows the line. Elements are made with createElement only and nothing is loaded: the page CSP
+   allows it, and it works from file://. */
+(function () {
+  "use strict";
+  var MARKED = ["ln-error", "ln-traceback", "ln-warning"];
+  var filters = [];  /* one per log opened so far: {log, input, only, count, lines, texts} */
+
+  function lineText(line) {  /* the line's text without its number (the first child, a link) */
+    var number = line.firstChild && line.firstChild.nodeType === 1 ? line.firstChild.textContent : "";
+    return line.textContent.slice(number.length).toLowerCase();
+  }
+  function isMarked(line) {
+    return MARKED.some(function (name) { return line.classList.contains(name); });
+  }
+  function apply(filter) {
+    if (!filter.lines) {
+      filter.lines = Array.prototype.slice.call(filter.log.querySelectorAll(".log-text .ln"));
+      filter.texts = filter.lines.map(lineText);
+    }
+    var needle = filter.input.value.toLowerCase(), only = filter.only.checked, shown = 0;
+    filter.lines.forEach(function (line, i) {
+      var keep = (!needle || filter.texts[i].indexOf(needle) >= 0) && (!only || isMarked(line));
+      line.classList.toggle("ln-out", !keep);
+      if (keep) { shown += 1; }
+    });
+    var active = needle || only;
+    filter.count.textContent = active ? shown + " of " + filter.lines.length + " lines shown" : "";
+  }
+  function clear(filter) {
+    filter.input.value = ""; filter.only.checked = false; apply(filter);
+  }
+  function labelled(text, control) {
+    var label = document.createElement("label");
+    label.appendChild(document.createTextNode(text)); label.appendChild(control);
+    return label;
+  }
+  function build(log) {
+    var box = document.createElement("div"), input = document.createElement("input");
+    var only = document.createElement("input"), count = document.createElement("span");
+    var name = log.querySelector("summary code");
+    box.className = "log-filter"; box.setAttribute("role", "search");
+    box.setAttribute("aria-label", "Filter the lines of " + (name ? name.textContent : "this log"));
+    input.type = "search"; input.className = "log-filter-text"; input.placeholder = "text in the line";
+    input.setAttribute("autocomplete", "off"); input.spellcheck = false;
+    only.type = "checkbox"; only.className = "log-filter-only";
+    count.className = "log-filter-count"; count.setAttribute("aria-live", "polite");
+    var onlyLabel = document.createElement("label");
+    onlyLabel.appendChild(only); onlyLabel.appendChild(document.createTextNode(" Only errors and warnings"));
+    box.appendChild(labelled("Filter lines ", input)); box.appendChild(onlyLabel); box.appendChild(count);
+    var summary = log.querySelector("summary");
+    log.insertBefore(box, summary ? summary.nextSibling : log.firstChild);
+    var filter = { log: log, input: input, only: only, count: count, lines: null, texts: null };
+    input.addEventListener("input", function () { apply(filter); });
+    only.addEventListener("change", function () { apply(filter); });
+    filters.push(filter);
+    return filter;
+  }
+  function attach(log) {
+    if (log && !log.hasAttribute("data-log-filter")) { log.setAttribute("data-log-filter", ""); build(log); }
+  }
+  function logOf(node) {
+    return node && node.closest ? node.closest("details.log") : null;
+  }
+  /* "toggle" does not bubble: listen in the capture phase, once for every log of the page */
+  document.addEventListener("toggle", function (event) {
+    if (event.target.open && event.target.matches && event.target.matches("details.log")) { attach(event.target); }
+  }, true);
+  document.addEventListener("focusin", function (event) { attach(logOf(event.target)); });
+
+  function reveal(id) {  /* a link to a line the filter hides: clear that log's filter, show the line */
+    var target = null;
+    try { target = id && document.getElementById(decodeURIComponent(id)); } catch (e) { return; }  /* "#%E0" */
+    if (!target || !target.classList.contains("ln-out")) { return; }
+    filters.forEach(function (filter) { if (filter.log === logOf(target)) { clear(filter); } });
+    target.scrollIntoView({ block: "center" });
+  }
+  window.addEventListener("hashchange", function () { reveal(window.location.hash.slice(1)); });
+  document.addEventListener("click", function (event) {  /* the same hash again fires no hashchange */
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    if (link) { reveal(link.getAttribute("href").slice(1)); }
+  });
+}());
