@@ -119,6 +119,9 @@ class Staged:
     member: str = "db.sqlite3"  # the member of the input the rows come from
     # the rows were written from parsed legacy values: datetimes formatted and JSON dumped on the way in
     parsed: bool = False
+    # a main input's own revision (stage_main), whose NOT NULL its rows answer to; the steps
+    # stamp metadata["export_version"] as they go, so the way down to legacy needs it kept
+    input_revision: str = ""
 
     @property
     def file(self) -> str:

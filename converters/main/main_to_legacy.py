@@ -16,6 +16,13 @@ node files named like macOS litter (``.DS_Store``): a legacy reader's name
 policy (``containers.classify_name``, reportgen's own) drops them, so they are
 not written, and a round trip would lose them without a word otherwise.
 
+Before anything is written, the input is refused if ``archive validate``
+finds it invalid by SQL alone (``refuse_invalid``, which runs validate's own
+``check_structure``): a key format other than sha256, a database revision
+that is not the metadata's, a null where the input's revision requires a
+value, a uuid of any table that is not a UUID, an id that is not a unique
+integer, a link type that is none.
+
 What 0.13 cannot hold *safely* is refused outright, before anything is
 written, by the same pass that counts the unreferenced blobs: a node uuid
 that is not a UUID (it becomes a member name), a repository tree that is not
@@ -26,8 +33,11 @@ computer or node that is not there (``check_references``); a link or group
 member whose end is missing is reported and left out (refused with
 ``--strict``), as the way up does.  Values of the wrong kind (a ctime that is
 no datetime, attributes that are no JSON or no object, a JSON integer beyond
-64 bits, a repeated key) are refused where they are written, naming table,
-row and column: written, they would change.
+64 bits, a repeated key, text that is not UTF-8) are refused where they are
+written, naming table, row and column, with validate's words: written, they
+would change.  Checking them first would parse every value twice (a third of
+the downgrade's time); the output is a temporary file until the end, so a
+refusal there leaves nothing behind either.
 """
 
 from __future__ import annotations
@@ -49,12 +59,13 @@ from converters.errors import BadInputError
 from converters.main.jsonvalue import JsonValueError, is_json_number, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
 from converters.main.problems import ProblemLog, shown
-from converters.main.reader import read_batched
+from converters.main.reader import read_batched, read_db_revision
 from converters.main.records import Loss
 from converters.main.references import check_references
 from converters.main.schema import (
     DB_NAME,
     KEY_FORM,
+    META_NAME,
     REPO_PREFIX,
     TABLES,
     UUID_FORM,
@@ -62,7 +73,7 @@ from converters.main.schema import (
     column_names,
     format_legacy_datetime,
 )
-from converters.main.validate import check_keys
+from converters.main.validate import check_structure, locate_bad_text
 from converters.streaming import ENTITIES, JsonObjectWriter
 from converters.workfile import WorkFile
 
@@ -107,9 +118,11 @@ def find_losses(staged: Staged) -> list[Loss]:
     """What 0.13 would lose; first refuses what it cannot hold safely (``check_repository``)."""
     conn = sqlite3.connect(f"file:{staged.db}?mode=ro", uri=True)
     try:
-        refuse_bad_keys(conn, staged)
-        check_references(conn, staged, "0.13", skipped=("db_dbauthinfo",))  # 0.13 has no authinfos
+        # the node folders first: a node's uuid or file name that would make an unsafe member is
+        # refused saying so, rather than as validate's mere "not a 36-character UUID"
         unused, litter = check_repository(conn, staged)
+        refuse_invalid(conn, staged)
+        check_references(conn, staged, "0.13", skipped=("db_dbauthinfo",))  # 0.13 has no authinfos
         losses = []
         count = conn.execute("SELECT COUNT(*) FROM db_dbauthinfo").fetchone()[0]
         if count:
@@ -136,15 +149,22 @@ def find_losses(staged: Staged) -> list[Loss]:
         conn.close()
 
 
-def refuse_bad_keys(conn: sqlite3.Connection, staged: Staged) -> None:
-    """Refuse what ``validate`` reports as ``check_keys`` does (an id that is not an integer or not
-    unique, a link type that is none): each would be written as it is, into a 0.13 archive that
-    fails its own validate (``Log["None"]``, a repeated key, an unknown link type)."""
+def refuse_invalid(conn: sqlite3.Connection, staged: Staged) -> None:
+    """Refuse, before any member is written, an input that ``archive validate`` finds invalid
+    by SQL alone (``validate.check_structure``: key format, revision, NOT NULL, UUIDs, ids, link
+    types), with the words validate uses.  Written as they are, some would make a 0.13 archive
+    that fails its own validate (a group's uuid that is none, ``Log["None"]``, a repeated key)."""
     found = ProblemLog(staged.file)
-    check_keys(conn, found)
-    first = next((p for p in found.kept if p.severity == "error"), None)
-    if first is not None:
-        raise BadInputError(staged.file, f"{first.path}: {first.message}; 0.13 cannot hold it", DB_NAME)
+    metadata = staged.metadata | {"export_version": staged.input_revision or staged.metadata["export_version"]}
+    check_structure(conn, metadata, read_db_revision(staged.db), found)
+    errors = [p for p in found.kept if p.severity == "error"]
+    if not errors:
+        return
+    first, others = errors[0], sum(found.counts.values()) - 1
+    member, where = (first.path.split(":", 1) if first.path.startswith((META_NAME + ":", DB_NAME + ":")) else (DB_NAME, first.path))
+    more = f" (and {others} more error{'s' if others > 1 else ''})" if others else ""
+    raise BadInputError(staged.file, f"{where}: {first.message}{more}; not a valid {metadata['export_version']} archive, "
+                                     "refused before writing (archive validate lists every error)", member)
 
 
 def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int]:
@@ -286,7 +306,7 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
         writer.close_object()
         for column, section in (("attributes", "node_attributes"), ("extras", "node_extras")):
             writer.open_object(section)
-            for pk, value in read_batched(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file):
+            for pk, value in _read_rows(conn, f"SELECT id, {column} FROM db_dbnode ORDER BY id", file, "db_dbnode", [column]):
                 try:
                     parsed = read_json_value(value) if value is not None else {}
                 except (ValueError, TypeError):  # not JSON text: the slow path names the row and why
@@ -300,6 +320,19 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
         writer.close_object()
     finally:
         conn.close()
+
+
+def _read_rows(conn: sqlite3.Connection, query: str, file: str, table: str, columns: list[str]) -> Iterator[tuple]:
+    """``read_batched``, but a value that is not UTF-8 is named as validate names it (table, row,
+    column), found by validate's own search once sqlite3 has failed to decode it."""
+    try:
+        yield from read_batched(conn, query, file)
+    except BadInputError:
+        found = ProblemLog(file)
+        locate_bad_text(conn, table, columns, found)
+        if not found.kept:
+            raise
+        raise BadInputError(file, f"{found.kept[0].path}: {found.kept[0].message}", DB_NAME) from None
 
 
 def _legacy_value(file: str, table: str, pk: object, column: str, kind: str, value: object) -> object:
@@ -327,7 +360,8 @@ def _write_entity(conn: sqlite3.Connection, writer: JsonObjectWriter, entity: st
     plan = [(back.get(c.name, c.name), c.name, c.kind, _STORED[c.kind], _CONVERT[c.kind]) for c in cols]
     writer.open_object(entity)
     names = ", ".join(c.name for c in cols)
-    for row in read_batched(conn, f"SELECT id, {names} FROM {table} ORDER BY id", file):
+    text = [c.name for c in cols if c.kind in ("text", "json")]
+    for row in _read_rows(conn, f"SELECT id, {names} FROM {table} ORDER BY id", file, table, text):
         fields = {}
         for (field, column, kind, stored, convert), value in zip(plan, row[1:]):
             # inline, as millions of values pass here; a bad one goes to _legacy_value, which raises
@@ -350,7 +384,7 @@ def _write_links(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str) 
         "SELECT l.id, i.uuid, o.uuid, l.label, l.type FROM db_dblink l"
         " JOIN db_dbnode i ON i.id = l.input_id JOIN db_dbnode o ON o.id = l.output_id ORDER BY l.id"
     )
-    for pk, inp, out, label, kind in read_batched(conn, query, file):
+    for pk, inp, out, label, kind in _read_rows(conn, query, file, "db_dblink", ["label", "type"]):
         for column, value in (("label", label), ("type", kind)):
             if type(value) is not str:
                 raise BadInputError(file, f"db_dblink[{pk}].{column}: {shown(value)} is not text", DB_NAME)

@@ -148,7 +148,7 @@ def stage_main(path: Path, workdir: Path, strict: bool = False, archive: Archive
     zf = MainZip(path, archive=archive)
     metadata = read_main_metadata(zf)
     db = extract_db(zf, workdir / "input.sqlite3")
-    staged = Staged(db, metadata, ProblemLog(zf.path, strict))
+    staged = Staged(db, metadata, ProblemLog(zf.path, strict), input_revision=metadata["export_version"])
     with input_db_errors(zf.path):
         check_schema(zf.path, db)
         drop_triggers(db, staged.log)

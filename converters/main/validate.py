@@ -92,9 +92,7 @@ def validate_main(path: Path | str, check_blobs: bool = True, archive: Archive |
 
 
 def _check_db(zf: MainZip, db: Path, metadata: dict, log: ProblemLog, check_blobs: bool) -> None:
-    revision = read_db_revision(db)
-    if revision not in (None, metadata["export_version"]):
-        log.add("error", "revision-mismatch", "db.sqlite3:alembic_version", f"{revision!r} but metadata says {metadata['export_version']!r}")
+    _check_revision(read_db_revision(db), metadata, log)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         if _check_tables(conn, log):
@@ -105,11 +103,33 @@ def _check_db(zf: MainZip, db: Path, metadata: dict, log: ProblemLog, check_blob
         conn.close()
 
 
+def check_structure(conn: sqlite3.Connection, metadata: dict, db_revision: str | None, log: ProblemLog) -> None:
+    """The errors of ``validate_main`` that SQL finds alone, about one scan per table and no
+    value parsed in Python: the metadata's key format, the database's revision against the
+    metadata's, NOT NULL at that revision, UUIDs, ids and link types (``check_values`` with
+    ``parsed``).  Cheap enough for a conversion to run before it writes anything
+    (``main_to_legacy.refuse_invalid``); the values themselves (datetimes, text, JSON) are
+    checked there as they are written, and the blobs as they are copied."""
+    _check_key_format(metadata, log)
+    _check_revision(db_revision, metadata, log)
+    check_values(conn, metadata["export_version"], log, parsed=True)
+
+
 def _check_metadata(metadata: dict, log: ProblemLog) -> None:
     if conversion_history(metadata) is None:
         log.add("warning", "metadata", "metadata.json:conversion_info", HISTORY_NOT_LIST)
+    _check_key_format(metadata, log)
+
+
+def _check_key_format(metadata: dict, log: ProblemLog) -> None:
     if metadata.get("key_format", "sha256") != "sha256":
         log.add("error", "key-format", "metadata.json:key_format", f"{metadata.get('key_format')!r}; only sha256 is defined")
+
+
+def _check_revision(db_revision: str | None, metadata: dict, log: ProblemLog) -> None:
+    """The database's alembic_version, when it has one, is the revision metadata.json names."""
+    if db_revision not in (None, metadata["export_version"]):
+        log.add("error", "revision-mismatch", "db.sqlite3:alembic_version", f"{db_revision!r} but metadata says {metadata['export_version']!r}")
 
 
 def _check_tables(conn: sqlite3.Connection, log: ProblemLog) -> bool:
@@ -132,7 +152,8 @@ def check_values(conn: sqlite3.Connection, revision: str | None, log: ProblemLog
 
     ``parsed``: the rows were written from parsed legacy values (legacy -> main),
     whose datetimes were formatted and whose JSON was dumped on the way in, so
-    only the UUIDs are left to check.
+    only the UUIDs are left to check; or the values are parsed as they are written
+    (main -> legacy, ``check_structure``).
 
     Text that is not UTF-8 is read with its bytes kept (``_lenient_text``): a uuid, a datetime
     or a JSON value made of such bytes is reported as what it fails to be (``_check_text`` says
@@ -203,10 +224,11 @@ def _check_text(conn: sqlite3.Connection, table: str, columns: list[str], log: P
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc):
             raise
-        _locate_bad_text(conn, table, columns, log)
+        locate_bad_text(conn, table, columns, log)
 
 
-def _locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
+def locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
+    """Report each value of ``columns`` that is not UTF-8, by row (also where a reader met one)."""
     conn.text_factory = bytes  # the raw bytes, for this search only
     try:
         for column in columns:
@@ -406,7 +428,7 @@ def _replace(summary: ArchiveSummary, **changes) -> ArchiveSummary:
     return replace(summary, **changes)
 
 
-__all__ = ["validate_main", "inspect_main", "is_main"]
+__all__ = ["validate_main", "inspect_main", "is_main", "check_structure"]
 
 
 # ---------------------------------------------------------------- legacy archives, streamed
