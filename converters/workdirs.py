@@ -111,15 +111,26 @@ def work_folder(dst: Path) -> Iterator[Path]:
 @contextmanager
 def work_copies_named(dst: Path, src: Path | str) -> Iterator[None]:
     """Inside: a bad-input error about a work copy of the input (a file in a work folder of ``dst``,
-    such as the 0.13 archive a multi-step conversion spills) names the input it was copied from,
-    with the same member: the work copy is gone when the line is read.  A full disk keeps naming
+    such as the 0.13 archive a multi-step conversion spills) names the input it was copied from:
+    the work copy is gone when the line is read.  The work copy's member goes into the reason
+    ("its 0.13 conversion, data.json: ..."), not the member place: the input may have no such
+    member (a main archive holds ``db.sqlite3``, not ``data.json``).  A full disk keeps naming
     the work folder (``disk_errors``): that is where the space ran out."""
     try:
         yield
     except (BadInputError, InputMissingError) as exc:
-        if not exc.file.startswith(work_prefix(dst)):
-            raise
-        raise type(exc)(src, exc.reason, exc.member) from None
+        if not exc.file.startswith(work_prefix(dst)) or exc.file == str(src):
+            raise  # not a work copy; or the input itself (export converts its own 0.13 work file, and names it)
+        if not exc.member:
+            raise type(exc)(src, exc.reason, "") from None
+        raise type(exc)(src, f"{work_copy_label(exc.file)}, {exc.member}: {exc.reason}", "") from None
+
+
+def work_copy_label(path: str) -> str:
+    """How an error names a work copy it no longer names by path: "its 0.13 conversion" for the
+    ``legacy-0.13.zip`` a multi-step conversion spills (a version in the name), else "its work copy"."""
+    found = re.search(r"-(\d+\.\d+)\.[a-z.]+$", os.path.basename(path))
+    return f"its {found.group(1)} conversion" if found else "its work copy"
 
 
 def sibling(dst: Path, kind: str) -> Path:

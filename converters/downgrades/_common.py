@@ -33,5 +33,6 @@ def declare(draft: Draft, step: str, losses: list[tuple[str, int]]) -> None:
         return
     sentence = "; ".join(f"{n} {what}" for what, n in found)
     if not getattr(draft, "allow_loss", False):
-        raise BadInputError(draft.file, f"downgrade {step} would lose information: {sentence} (use --allow-loss to accept)", "data.json")
+        raise BadInputError(draft.file, f"downgrade {step} would lose information: {sentence} (use --allow-loss to accept)",
+                             getattr(draft, "data_member", "data.json"))  # db.sqlite3 for a main_XXXX input
     draft.notes.append(f"{step} lost: {sentence}")

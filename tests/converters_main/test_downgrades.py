@@ -136,3 +136,18 @@ def test_a_calcjobs_files_go_back_under_raw_input_where_aiida_1x_reads_them(tmp_
     back = tmp_path / "back.aiida"
     convert(old, back)
     assert main_digest(back) == main_digest(main)
+
+
+def test_a_legacy_step_loss_from_a_main_input_names_its_database(tmp_path):
+    """A loss found on the way down from main_0001 is about the input's db.sqlite3: the error names
+    that member, not the data.json of the 0.13 form the steps work on, which the input lacks."""
+    main = tmp_path / "main.aiida"
+    convert(legacy_archive(tmp_path), main)
+    unsealed = edit_main(main, tmp_path / "unsealed.aiida",
+                         "UPDATE db_dbnode SET attributes = json_set(attributes, '$.sealed', json('false')) "
+                         "WHERE node_type LIKE 'process.%'")
+    with pytest.raises(BadInputError, match="would lose information: .* not sealed") as caught:
+        convert(unsealed, tmp_path / "down.zip", to_version="0.4")
+    assert caught.value.member == "db.sqlite3"
+    assert caught.value.file == str(unsealed)
+    assert not (tmp_path / "down.zip").exists()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.converters.builders import U, build_members, node_dir, write_container
 from tests.invariants import run_cli
 
@@ -18,3 +20,16 @@ def test_a_spilled_work_copy_is_no_bomb(tmp_path: Path):
     run = run_cli("archive", "migrate", src, tmp_path / "m.aiida", "--to", "main_0001")
     assert run.code == 0, run.stderr
     assert ".work-" not in run.stderr and "legacy-0.13" not in run.stderr
+
+
+def test_an_error_in_a_work_copys_member_names_no_member_of_the_input(tmp_path: Path):
+    """A main archive has no data.json: the work copy's member goes into the reason (audit s18 F9)."""
+    from converters.errors import BadInputError
+    from converters.workdirs import work_copies_named, work_prefix
+
+    dst, src = tmp_path / "o.zip", tmp_path / "main.zip"
+    work_copy = work_prefix(dst) + "abc/legacy-0.13.zip"
+    with pytest.raises(BadInputError) as caught, work_copies_named(dst, src):
+        raise BadInputError(work_copy, "downgrade 0.7 -> 0.6 would lose information", "data.json")
+    assert (caught.value.file, caught.value.member) == (str(src), "")
+    assert caught.value.reason == "its 0.13 conversion, data.json: downgrade 0.7 -> 0.6 would lose information"
