@@ -15,6 +15,7 @@ from typing import Any
 
 from reportgen.errors import EXIT_DATAERR, EXIT_OK
 from reportgen.readers.datastore import encode_name
+from reportgen.readers.logs import error_line_count, warning_line_count
 from reportgen.records import STATUSES, DataStore, Job, Problem
 from reportgen.timetext import render_utc
 
@@ -137,8 +138,9 @@ def build_report_job(job: Job) -> Job:
         replace(group, attrs=(), outputs=tuple(replace(o, preview=(), attrs=(), times=None) for o in group.outputs))
         for group in job.nodes
     )
-    logs = tuple(replace(log, preview="", tail="", error_lines=(), traceback_lines=(), warning_lines=())
-                 for log in job.logs)
+    logs = tuple(replace(log, preview="", tail="", error_lines=(), traceback_lines=(), warning_lines=(),
+                         error_lines_left_out=error_line_count(log), warning_lines_left_out=warning_line_count(log))
+                 for log in job.logs)  # the lines dropped, their counts kept
     return replace(job, root_attrs=(), nodes=nodes, logs=logs)
 
 

@@ -150,6 +150,10 @@ class LogFile:
     total_lines: int = 0  # lines in the whole file (traceback_lines count in these)
     # logs (warnings): 1-based preview lines that look like warnings (WARN, UserWarning:, warning:), not errors
     warning_lines: tuple[int, ...] = ()
+    # logs (audit s18): marked preview lines past the MAX_MARKED_LINES kept above (those keep the LAST
+    # ones, the lines a page shows); a true count is len(error_lines) + error_lines_left_out
+    error_lines_left_out: int = 0
+    warning_lines_left_out: int = 0
 
     @property
     def has_traceback(self) -> bool:

@@ -7,8 +7,12 @@ whole file is streamed once in fixed-size chunks to count its lines, find
 every ``Traceback (most recent call last):`` (status D4 depends on it, and it
 is usually at the end) and check that it is valid UTF-8.  Memory stays bounded
 whatever the file holds, a 50 MB single line included.  Lines of the preview that
-look like errors, and others that look like warnings, are marked (at most
-``MAX_MARKED_LINES`` of each).
+look like errors, and others that look like warnings, are marked (the last
+``MAX_MARKED_LINES`` of each, the lines a page shows, and how many more there are).
+
+A line is what ends at ``\n``, the CR of a CRLF dropped (``split_log_lines``); a lone CR
+(a progress bar redrawing itself), U+2028 or U+0085 is a character of its line, as the
+scan counts them, so every line number the site shows is the file's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import codecs
 import os
 import re
 import stat as stat_
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,34 +125,74 @@ def decode_head(raw: bytes, final: bool) -> str:
     return codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=final)
 
 
-def error_line_numbers(preview: str) -> tuple[int, ...]:
-    return marked_line_numbers(preview, ERROR_HINT, ERROR_LINE.search)
+def split_log_lines(text: str) -> list[str]:
+    """The lines of a log as the reader counts them: split at ``\n`` only, the CR of a CRLF dropped.
+
+    Why not ``str.splitlines``: it also splits at a lone CR, U+2028, U+0085 and others, so its
+    line numbers drift from the file's (and from the scan's traceback lines) after a progress bar.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":  # the text ends with a line end (or is empty)
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
 
 
-def warning_line_numbers(preview: str) -> tuple[int, ...]:
+def count_lines(text: str) -> int:
+    """``len(split_log_lines(text))`` without the list."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def error_line_numbers(lines: list[str], text: str) -> tuple[tuple[int, ...], int]:
+    return marked_line_numbers(lines, text, ERROR_HINT, ERROR_LINE.search)
+
+
+def warning_line_numbers(lines: list[str], text: str) -> tuple[tuple[int, ...], int]:
     """1-based lines that look like warnings and not like errors."""
-    return marked_line_numbers(preview, WARNING_HINT, is_warning_line)
+    return marked_line_numbers(lines, text, WARNING_HINT, is_warning_line)
 
 
-def marked_line_numbers(preview: str, hint: re.Pattern[str], is_marked: Callable[[str], object]) -> tuple[int, ...]:
-    """The first ``MAX_MARKED_LINES`` 1-based lines ``is_marked`` accepts; none unless ``hint`` is in the text."""
-    if hint.search(preview) is None:  # most logs: one cheap pass instead of a search per line
-        return ()
-    found = []
-    for number, line in enumerate(preview.splitlines(), start=1):
+def marked_line_numbers(lines: list[str], text: str, hint: re.Pattern[str],
+                        is_marked: Callable[[str], object]) -> tuple[tuple[int, ...], int]:
+    """The LAST ``MAX_MARKED_LINES`` 1-based ``lines`` that ``is_marked`` accepts, and how many more it
+    accepted; none unless ``hint`` is in ``text`` (the lines joined).
+
+    The last, not the first: a page shows a preview's last lines (a failure ends a log).
+    """
+    if hint.search(text) is None:  # most logs: one cheap pass instead of a search per line
+        return (), 0
+    kept: deque[int] = deque(maxlen=MAX_MARKED_LINES)
+    found = 0
+    for number, line in enumerate(lines, start=1):
         if is_marked(line):
-            found.append(number)
-            if len(found) >= MAX_MARKED_LINES:
-                break
-    return tuple(found)
+            kept.append(number)
+            found += 1
+    return tuple(kept), found - len(kept)
+
+
+def error_line_count(log: LogFile) -> int:
+    """Every error line of the preview (the record keeps the last ``MAX_MARKED_LINES`` of them)."""
+    return len(log.error_lines) + log.error_lines_left_out
+
+
+def warning_line_count(log: LogFile) -> int:
+    return len(log.warning_lines) + log.warning_lines_left_out
+
+
+def error_and_traceback_count(log: LogFile) -> int:
+    """Error lines of the preview and traceback starts anywhere in the file, each line once.
+
+    A traceback start in the preview is an error line too; one the kept error lines do not hold
+    is past the preview, or cut short at its end, or before the kept ones (counted already).
+    """
+    errors = set(log.error_lines)
+    first_kept = min(log.error_lines) if log.error_lines_left_out and log.error_lines else 0
+    extra = sum(1 for line in log.traceback_lines
+                if line not in errors and (line > log.line_count or line > first_kept))
+    return error_line_count(log) + extra
 
 
 def is_warning_line(line: str) -> bool:
     return WARNING_LINE.search(line) is not None and ERROR_LINE.search(line) is None
-
-
-def count_lines(text: str) -> int:
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def read_log(path: Path, rel: str, node: str, limits: ReadLimits = ReadLimits()) -> LogFile:
@@ -166,6 +211,9 @@ def read_log(path: Path, rel: str, node: str, limits: ReadLimits = ReadLimits())
         scan.finish()
     truncated = size > len(head)
     preview = clean_text(decode_head(head, final=not truncated))
+    lines = split_log_lines(preview)
+    error_lines, errors_left_out = error_line_numbers(lines, preview)
+    warning_lines, warnings_left_out = warning_line_numbers(lines, preview)
     return LogFile(
         node=node,
         path=rel,
@@ -173,9 +221,11 @@ def read_log(path: Path, rel: str, node: str, limits: ReadLimits = ReadLimits())
         mtime=datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=timezone.utc),
         preview=preview,
         truncated=truncated,
-        line_count=count_lines(preview),
-        error_lines=error_line_numbers(preview),
-        warning_lines=warning_line_numbers(preview),
+        line_count=len(lines),
+        error_lines=error_lines,
+        warning_lines=warning_lines,
+        error_lines_left_out=errors_left_out,
+        warning_lines_left_out=warnings_left_out,
         traceback_lines=tuple(scan.traceback_lines),
         invalid_utf8=not scan.valid_utf8,
         tail=clean_text(_decode_tail(tail)) if truncated else "",

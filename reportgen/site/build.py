@@ -75,13 +75,13 @@ from reportgen.site.manifest import (
 )
 from reportgen.site.compare import render_compare_page
 from reportgen.site.paths import build_slugs, diff_page_name
-from reportgen.site.render import render_catalog_js, render_index, render_project
+from reportgen.site.render import render_catalog_js, render_index, render_page, render_project
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
-PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html")  # written with the catalog
-STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js")
+PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html")  # written with the catalog
+STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js")
 
 
 @dataclass(frozen=True)
@@ -542,8 +542,12 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
         rows = _rows(manifest, project.folder)
         catalog_js = render_catalog_js(project.name, rows)  # rendered once: the page loads it by its hash
         out.write_file(folder / "catalog-data.js", catalog_js)
-        out.write_file(folder / "index.html", render_project(build_project_context(project.name, rows, project.problems, catalog_js)))
+        page = build_project_context(project.name, rows, project.problems, catalog_js)
+        out.write_file(folder / "index.html", render_project(page))
         out.write_file(folder / "compare.html", render_compare_page(project.name))  # compare runs (compare.py)
+        # trends across jobs: drawn in the browser from catalog-data.js (its versioned href, as the
+        # catalog's) and the jobs' ~compare.js files, so no job does any work for it
+        out.write_file(folder / "trends.html", render_page("trends.html", replace(page, title=f"{project.name}: trends")))
 
 
 def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
@@ -568,8 +572,8 @@ def list_staging(staging: Path) -> frozenset[str]:
 def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...], list[str]]:
     """The files of staging by owner: ("home",), ("project", name) or ("job", project, job id).
 
-    From the path alone: a slug never holds "~" nor is "index", "assets", "catalog-data" or
-    "compare" (``paths.RESERVED``), so a project's three files, a job's page, diff page, node pages
+    From the path alone: a slug never holds "~" nor is "index", "assets", "catalog-data",
+    "compare" or "trends" (``paths.RESERVED``), so a project's four files, a job's page, diff page, node pages
     (``<job>~...``) and folder and the assets cannot be mistaken for one another.
     """
     projects = {slug: name for name, slug in plan.project_slugs.items()}

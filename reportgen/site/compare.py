@@ -30,9 +30,10 @@ import numpy as np
 import orjson
 
 from reportgen.jsondepth import load_json
+from reportgen.readers.logs import count_lines, error_line_count, split_log_lines, warning_line_count
 from reportgen.records import Commit, Job, LogFile, OutputData
 from reportgen.site import write as out
-from reportgen.site.contexts import build_commit_label, format_time
+from reportgen.site.contexts import build_commit_label, build_line_text, format_time
 from reportgen.site.figures import build_downsample_index, build_typed_array
 from reportgen.site.jsonsafe import render_json
 
@@ -45,6 +46,7 @@ MAX_TEXT = 300  # characters of one value shown; a longer one ends with a hash o
 MAX_DEPTH = 32  # of nested parameter objects flattened into dotted keys; deeper ones are one JSON value
 MAX_LOG_TAIL = 3 * 1024  # characters of a node's log end kept for the side-by-side view
 MAX_LOG_TAILS = 48 * 1024  # of all a job's log ends together: the later nodes' are left out past it
+MAX_LOG_NODES = 100  # nodes with log health rows (3 each); the others are one summary row
 _EXACT_U4 = 2**32  # set numbers below this travel as uint32 (half the bytes of float64)
 
 
@@ -121,37 +123,68 @@ def build_meta_rows(job: Job) -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------- logs
-def build_log_rows(job: Job) -> list[tuple[str, str]]:
+def build_log_health(log: LogFile) -> tuple[int, int, bool]:
+    """(error lines, warning lines, traceback) of a log, as the job page counts them."""
+    return error_line_count(log), warning_line_count(log), log.has_traceback
+
+
+def build_log_rows(job: Job) -> tuple[list[tuple[str, str]], str]:
     """Per node: ``<node>: error lines``, ``<node>: warning lines`` and ``<node>: traceback``, so
-    that "Only differences" shows where the jobs' logs differ in health.
+    that "Only differences" shows where the jobs' logs differ in health; and a note.
 
     Error and warning lines are those of the preview, as the job page counts them; a cut log says
-    so, as its counts may miss lines past the preview.
+    so, as its counts may miss lines past the preview.  At most ``MAX_LOG_NODES`` nodes have rows
+    (those with errors, warnings or a traceback first, then in node order): the others are one
+    summary row, so a job of thousands of nodes keeps its series within the data file's bound.
     """
+    healths = [build_log_health(log) for log in job.logs]
+    order = sorted(range(len(job.logs)), key=lambda i: healths[i] == (0, 0, False))  # stable: node order
+    shown = sorted(order[:MAX_LOG_NODES])
     rows = []
-    for log in job.logs:
+    for i in shown:
+        log, (errors, warnings, traceback) = job.logs[i], healths[i]
         cut = " (in the preview of a cut log)" if log.truncated else ""
-        rows.append((f"{log.node}: error lines", f"{len(log.error_lines):,}{cut}"))
-        rows.append((f"{log.node}: warning lines", f"{len(log.warning_lines):,}{cut}"))
-        rows.append((f"{log.node}: traceback", "yes" if log.has_traceback else "no"))
-    return [(build_value_text(key), build_value_text(value)) for key, value in rows]
+        rows.append((f"{log.node}: error lines", f"{errors:,}{cut}"))
+        rows.append((f"{log.node}: warning lines", f"{warnings:,}{cut}"))
+        rows.append((f"{log.node}: traceback", "yes" if traceback else "no"))
+    rest = sorted(order[MAX_LOG_NODES:])
+    note = ""
+    if rest:
+        rows.append(build_log_rest_row([healths[i] for i in rest]))
+        note = (f"the log health of {len(rest):,} of {len(job.logs):,} nodes is one row, \"other nodes' logs\" "
+                f"(at most {MAX_LOG_NODES} nodes have their own rows, those with errors, warnings or a traceback first)")
+    return [(build_value_text(key), build_value_text(value)) for key, value in rows], note
+
+
+def build_log_rest_row(healths: list[tuple[int, int, bool]], key: str = "other nodes' logs") -> tuple[str, str]:
+    """The summary row of the nodes past ``MAX_LOG_NODES`` (or of all): their count and their sums."""
+    errors, warnings = sum(h[0] for h in healths), sum(h[1] for h in healths)
+    tracebacks = sum(1 for h in healths if h[2])
+    return (key, f"{len(healths):,} nodes: {errors:,} error lines, {warnings:,} warning lines, "
+                                 f"{tracebacks:,} with a traceback")
 
 
 def build_log_end(log: LogFile) -> dict[str, Any]:
     """The last whole lines of the log within ``MAX_LOG_TAIL`` characters: node, the number of the
-    first line kept (0: unknown), the text and a note of what it is."""
+    first line kept (0: unknown), the text and a note of what it is.
+
+    Lines as the reader counts them (``split_log_lines``), so the numbers are the file's; the text
+    travels joined with ``\n``, a lone CR and U+2028 shown as signs (``build_line_text``), as on
+    the job page.
+    """
     text = log.tail if log.truncated and log.tail else log.preview
     kept = text[-MAX_LOG_TAIL:]
     if len(kept) < len(text) and "\n" in kept[:-1]:
         kept = kept[kept.index("\n") + 1:]  # start at a whole line
-    lines = kept.splitlines()
-    last = log.total_lines if log.truncated else log.line_count
+    lines = split_log_lines(kept)
+    last = log.total_lines if log.truncated else count_lines(log.preview)
     first = last - len(lines) + 1 if last and len(lines) <= last else 0
     whole = kept == text and not log.truncated
     size = len(kept.encode("utf-8", "replace"))
     note = (f"the whole log ({len(lines):,} lines)" if whole else
             f"the last {len(lines):,} lines ({size:,} bytes) of a {log.size:,}-byte log")
-    return {"node": log.node, "first": max(first, 0), "text": kept, "note": note}
+    shown = build_line_text("\n".join(lines)) + ("\n" if lines else "")
+    return {"node": log.node, "first": max(first, 0), "text": shown, "note": note}
 
 
 def build_log_ends(job: Job) -> tuple[list[dict[str, Any]], str]:
@@ -197,6 +230,7 @@ def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, An
 class CompareData:
     body: dict[str, Any]  # everything but the series
     series: tuple[str, ...]  # each series as JSON text, in order
+    log_summary: tuple[str, str] | None = None  # every node's log health in one row, if the rows do not fit
 
 
 def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str) -> CompareData:
@@ -204,15 +238,18 @@ def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str)
     notes = [params_note] if params_note else []
     if len(job.root_attrs) > MAX_META:
         notes.append(f"{len(job.root_attrs) - MAX_META:,} of {len(job.root_attrs):,} root attributes left out")
+    log_rows, rows_note = build_log_rows(job)
     log_ends, log_note = build_log_ends(job)
-    notes.extend([log_note] if log_note else [])
+    notes.extend(note for note in (rows_note, log_note) if note)
     body = {
         "format": FORMAT, "slug": job_slug, "id": job.job_id, "href": f"{job_slug}.html", "status": job.status,
         "end": format_time(job.end_time), "start": format_time(job.start_time),
-        "meta": build_meta_rows(job), "params": params, "logs": build_log_rows(job), "log_ends": log_ends,
+        "meta": build_meta_rows(job), "params": params, "logs": log_rows, "log_ends": log_ends,
         "notes": notes,
     }
-    return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)))
+    summary = build_log_rest_row([build_log_health(log) for log in job.logs], "all nodes' logs") if job.logs else None
+    return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)),
+                       (build_value_text(summary[0]), build_value_text(summary[1])) if summary else None)
 
 
 _PREFIX = "window.reportgenCompare && window.reportgenCompare.add("
@@ -225,15 +262,22 @@ def render_compare_js(data: CompareData, limit: int = COMPARE_DATA_BYTES) -> str
 
     Series are kept in order while the file stays within ``limit`` bytes (200 of them are
     kept for the note); the rest are left out, and the note says how many.  Log ends whose
-    escaped text leaves no room at all are left out first, with a note.
+    escaped text leaves no room at all are left out first, then the log health rows become
+    one row (``log_summary``), each with a note naming what went.
     """
     body = dict(data.body)
-    series_budget = limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
+    series_budget = _series_budget(body, limit)
     if series_budget < 0 and body.get("log_ends"):  # escaped log text (``<`` is 6 bytes) may not fit: it goes first
         body["notes"] = [*body["notes"], "the log ends left out: the data file of a job is at most "
                                           f"{limit // 1024:,} KiB"]
         body["log_ends"] = []
-        series_budget = limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
+        series_budget = _series_budget(body, limit)
+    if series_budget < 0 and data.log_summary and len(body.get("logs", ())) > 1:
+        body["notes"] = [note for note in body["notes"] if not note.startswith("the log health of ")]
+        body["notes"].append("the log health of every node is one row, \"all nodes' logs\": the data file of a "
+                             f"job is at most {limit // 1024:,} KiB")
+        body["logs"] = [list(data.log_summary)]
+        series_budget = _series_budget(body, limit)
     kept: list[str] = []
     for text in data.series:
         series_budget -= len(text.encode("utf-8")) + 1
@@ -247,6 +291,11 @@ def render_compare_js(data: CompareData, limit: int = COMPARE_DATA_BYTES) -> str
     # the series are JSON already (escaped by render_json): spliced in as they are, not encoded again
     series = orjson.Fragment(("[" + ",".join(kept) + "]").encode("utf-8"))
     return _PREFIX + render_json({**body, "series": series}) + _SUFFIX
+
+
+def _series_budget(body: dict[str, Any], limit: int) -> int:
+    """Bytes left for the series once ``body`` is written (200 kept for a note)."""
+    return limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
 
 
 def write_compare_data(project_dir: Path, job_slug: str, job: Job, datas: Mapping[str, OutputData]) -> int:

@@ -12,6 +12,7 @@ import binascii
 import difflib
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.readers.logs import ERROR_HINT, ERROR_LINE, WARNING_HINT, is_warning_line
+from reportgen.readers.logs import (
+    ERROR_HINT, ERROR_LINE, WARNING_HINT, count_lines, error_and_traceback_count, error_line_count, is_warning_line,
+    split_log_lines, warning_line_count,
+)
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
 from reportgen.site.jsonsafe import replace_surrogates_text  # permalinks (#ds=)
@@ -163,6 +167,12 @@ class NodeRow:
     error_count: int  # of its log; 0 when it has none
     has_traceback: bool
     has_log: bool
+    warning_count: int = 0  # warning lines of its log's preview (``LogView.warning_count``)
+
+    @property
+    def has_problems(self) -> bool:
+        """What the table's "only nodes with problems" keeps: error, traceback or warning lines."""
+        return bool(self.error_count or self.has_traceback or self.warning_count)
 
 
 @dataclass(frozen=True)
@@ -296,9 +306,9 @@ def build_catalog_row(job: Job, href: str) -> CatalogRow:
         workflow=build_commit_label(job.workflow),
         params=build_commit_label(job.params),
         # error lines of the shown head, and traceback starts anywhere (the scan reads the whole log):
-        # a long log whose traceback is at its end counted 0
-        log_errors=sum(len(set(log.error_lines) | set(log.traceback_lines)) for log in job.logs),
-        log_warnings=sum(len(log.warning_lines) for log in job.logs),
+        # a long log whose traceback is at its end counted 0; true counts, not the lines kept
+        log_errors=sum(error_and_traceback_count(log) for log in job.logs),
+        log_warnings=sum(warning_line_count(log) for log in job.logs),
     )
 
 
@@ -429,7 +439,8 @@ def _build_node_row(node: NodeView, href: str) -> NodeRow:
         description = description[:NODE_ROW_DESCRIPTION] + "\u2026"
     log = node.log
     return NodeRow(node.name, node.anchor, href, node.type, node.bin, description, len(node.outputs),
-                   log.error_count if log else 0, bool(log and log.has_traceback), log is not None)
+                   log.error_count if log else 0, bool(log and log.has_traceback), log is not None,
+                   log.warning_count if log else 0)
 
 
 def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:
@@ -660,10 +671,22 @@ def build_png_uri(value: Any) -> str:
 
 
 # ----------------------------------------------------------------- logs
+# Characters inside a log line that a browser would show as a line end although the file has none
+# there (HTML parsing turns a lone CR into one in a <pre>; U+2028, U+2029 and U+0085 are mandatory
+# breaks): shown as a sign, so every visual line is one numbered line of the file.
+LINE_BREAK_SIGNS = str.maketrans({"\r": "\u240d", "\u2028": "\u2424", "\u2029": "\u2424", "\x85": "\u2424"})
+_LINE_BREAKS = re.compile("[\r\u2028\u2029\x85]")
+
+
+def build_line_text(text: str) -> str:
+    """A log line with a lone CR as \u240d and U+2028, U+2029, U+0085 as \u2424 (see LINE_BREAK_SIGNS)."""
+    return text.translate(LINE_BREAK_SIGNS) if _LINE_BREAKS.search(text) else text
+
+
 def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
     """The preview's last lines, and the file's end when the preview is cut; ``copy_cut_at``: copy cut."""
     errors, tracebacks, warnings = set(log.error_lines), set(log.traceback_lines), set(log.warning_lines)
-    lines = log.preview.splitlines()
+    lines = split_log_lines(log.preview)  # the reader's lines: its numbers are the file's
     first = max(0, len(lines) - MAX_LOG_LINES)  # keep the tail: tracebacks end a log
     shown = tuple(
         LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else
@@ -681,8 +704,8 @@ def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
     if href and copy_cut_at:
         copy_note = f"the copy is cut at {copy_cut_at:,} bytes of the {log.size:,}-byte file"
     tail_title, tail = build_log_tail(log)
-    return LogView(log.node, href, log.size, shown, len(errors), log.has_traceback, tuple(notes),
-                   copy_note, tail_title, tail, len(warnings))
+    return LogView(log.node, href, log.size, shown, error_line_count(log), log.has_traceback, tuple(notes),
+                   copy_note, tail_title, tail, warning_line_count(log))
 
 
 def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
@@ -694,12 +717,10 @@ def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
     """
     if not log.truncated or not log.tail:
         return "", ()
-    pieces = log.tail.split("\n")
-    if log.tail.endswith("\n"):
-        pieces.pop()
+    pieces = split_log_lines(log.tail)
     last = max(log.total_lines, len(pieces))
     first = max(0, len(pieces) - MAX_LOG_LINES)
-    texts = (piece.removesuffix("\r") for piece in pieces[first:])  # the CR of a CRLF
+    texts = pieces[first:]
     kind = build_tail_line_kind(log)
     lines = tuple(
         LogLine(n, text, kind(n, text))
@@ -732,7 +753,7 @@ def build_tail_line_kind(log: LogFile) -> Callable[[int, str], str]:
 
 def shows_whole_log(log: LogFile) -> bool:
     """The page holds every line of the file: none of ``build_log_view``'s three notes applies."""
-    return not (log.truncated or log.invalid_utf8 or len(log.preview.splitlines()) > MAX_LOG_LINES)
+    return not (log.truncated or log.invalid_utf8 or count_lines(log.preview) > MAX_LOG_LINES)
 
 
 # ----------------------------------------------------------------- commits and diff

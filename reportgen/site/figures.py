@@ -63,10 +63,28 @@ COMPLEX_NOTE = "complex values: magnitude |z| shown (the downloads hold real and
 
 
 def _figure_of_reals(output: Output, data: OutputData, values: np.ndarray) -> dict[str, Any] | None:
-    values = values.astype(np.float64)
+    exact = _beyond_float64(values)
+    figure = _figure_of_floats(output, data, values.astype(np.float64), exact)
+    if figure is not None and exact is not None and values.ndim > 1:
+        figure["table_note"] = "Integers past 2^53 are rounded to float64 in this figure and its table. "
+    return figure
+
+
+def _beyond_float64(values: np.ndarray) -> np.ndarray | None:
+    """``values`` when they are 64-bit integers float64 cannot all hold (past 2^53), else None.
+
+    Why: IDs, counters and ns timestamps are int64; the figure rounds them (plotly has no int64
+    array), and its table would show a wrong last digit with no word of it."""
+    if values.dtype.kind not in "iu" or values.dtype.itemsize < 8:
+        return None
+    return values if int(values.max()) > _EXACT or int(values.min()) < -_EXACT else None
+
+
+def _figure_of_floats(output: Output, data: OutputData, values: np.ndarray,
+                      exact: np.ndarray | None) -> dict[str, Any] | None:
     title = _label(output)
     if values.ndim == 1:
-        return _line_figure(title, values, data.times, output.units)
+        return _line_figure(title, values, data.times, output.units, exact)
     if values.ndim == 2:
         if values.shape[0] <= MAX_OVERLAID_SETS:
             step = data.value_strides[0] if data.value_strides else 1
@@ -129,8 +147,12 @@ def _format_ms(ms: float) -> str:
     return render_utc(datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc), " ", "milliseconds")
 
 
-def _line_figure(title: str, values: np.ndarray, times: tuple, units: str) -> dict[str, Any]:
-    """A value set repeatedly: a line against its ``_time`` stamps (set index when missing)."""
+def _line_figure(title: str, values: np.ndarray, times: tuple, units: str,
+                 exact: np.ndarray | None = None) -> dict[str, Any]:
+    """A value set repeatedly: a line against its ``_time`` stamps (set index when missing).
+
+    ``exact``: the integers ``values`` rounds; the shown ones travel as text too (``exact_y``),
+    for the figure's table."""
     ms = _epoch_ms(times, len(values))
     if ms is None:
         x = np.arange(len(values), dtype=np.float64)
@@ -146,8 +168,11 @@ def _line_figure(title: str, values: np.ndarray, times: tuple, units: str) -> di
     xaxis = {"title": {"text": "time (UTC)" if ms is not None else "set"}}
     if ms is not None:
         xaxis["type"] = "date"
-    return {"data": [trace], "layout": _layout(title, xaxis, {"title": {"text": html.escape(units)}}),
-            "note": _points_note(len(values), len(keep))}
+    figure = {"data": [trace], "layout": _layout(title, xaxis, {"title": {"text": html.escape(units)}}),
+              "note": _points_note(len(values), len(keep))}
+    if exact is not None:
+        figure["exact_y"] = [str(int(v)) for v in exact[order][keep]]
+    return figure
 
 
 def _points_note(total: int, kept: int) -> str:

@@ -17,7 +17,7 @@ _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _MAX_SLUG = 60
 # Names a page or folder of the site itself uses, plus Windows device names.
 RESERVED = frozenset(
-    {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "logs", "data"}
+    {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "trends", "logs", "data"}
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}
     | {f"lpt{i}" for i in range(10)}

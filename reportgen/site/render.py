@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from reportgen import __version__
 from reportgen.site.contexts import (
-    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage,
+    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage, build_line_text,
 )
 from reportgen.site.jsonsafe import render_json, replace_surrogates_text
 from site_templates import TEMPLATE_DIR
@@ -68,11 +68,12 @@ def render_log_lines(lines: tuple[LogLine, ...], anchor: str) -> Markup:
     Why here and not a template loop: a job page has hundreds of log lines and the
     loop's per-line escaping was a fifth of a page's rendering.  The text is escaped
     once for all lines (``\n`` never occurs in a line: they were split on it);
-    ``kind`` is one of our constants and ``number`` an int.
+    ``kind`` is one of our constants and ``number`` an int.  A lone CR, U+2028, U+2029 or
+    U+0085 in a line is shown as a sign (``build_line_text``): a browser would break the line there.
     """
     if not lines:
         return Markup("")
-    texts = str(escape("\n".join(line.text for line in lines))).split("\n")
+    texts = str(escape(build_line_text("\n".join(line.text for line in lines)))).split("\n")
     target = f"{escape(anchor)}-L"
     return Markup("".join(
         f'<span class="ln{" ln-" + line.kind if line.kind else ""}" id="{target}{line.number}">'

@@ -52,7 +52,8 @@ def test_a_log_without_warnings_has_none(tmp_path: Path) -> None:
 
 def test_warning_lines_are_bounded_as_error_lines_are(tmp_path: Path) -> None:
     log = read_log(write_log(tmp_path / "n.log", "WARN x\n" * (MAX_MARKED_LINES + 50)), "n.log", "n")
-    assert log.warning_lines == tuple(range(1, MAX_MARKED_LINES + 1))
+    assert log.warning_lines == tuple(range(51, MAX_MARKED_LINES + 51))  # the last: the lines a page shows
+    assert log.warning_lines_left_out == 50
 
 
 def test_the_page_marks_warning_lines_and_counts_them(tmp_path: Path) -> None:

@@ -301,11 +301,11 @@ def test_log_health_rows_and_log_ends_are_bounded() -> None:
     cut_tail = "...d-line\n" + "".join(f"end {i}\n" for i in range(5))
     job = replace(_job(), logs=(_log("a", "ok\n"), replace(_log("b", whole, errors=(3, 7)), warning_lines=(9,)),
                                 _log("c", "head\n", tracebacks=(5000,), tail=cut_tail, total=5000)))
-    assert compare.build_log_rows(job) == [
+    assert compare.build_log_rows(job) == ([
         ("a: error lines", "0"), ("a: warning lines", "0"), ("a: traceback", "no"),
         ("b: error lines", "2"), ("b: warning lines", "1"), ("b: traceback", "no"),
         ("c: error lines", "0 (in the preview of a cut log)"), ("c: warning lines", "0 (in the preview of a cut log)"),
-        ("c: traceback", "yes")]
+        ("c: traceback", "yes")], "")
     ends, note = compare.build_log_ends(job)
     assert note == "" and [e["node"] for e in ends] == ["a", "b", "c"]
     assert ends[0] == {"node": "a", "first": 1, "text": "ok\n", "note": "the whole log (1 lines)"}

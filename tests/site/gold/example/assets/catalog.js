@@ -312,10 +312,14 @@
     document.getElementById("compare-clear").hidden = n === 0;
   }
 
+  /* "Clear ticks" hides itself (nothing left to clear): focus moves first to "Tick all on this page"
+     beside it, so a keyboard user is not thrown back to the top of the page. */
   function clearTicks() {
     ticked = [];
     Array.prototype.forEach.call(document.querySelectorAll("input.compare-tick"), function (box) { box.checked = false; });
     saveTicks();
+    var clear = document.getElementById("compare-clear"), tickAll = document.getElementById("compare-tick-page");
+    if (tickAll && document.activeElement === clear) { tickAll.focus(); }
     compareBar("");
   }
 

@@ -20,6 +20,7 @@
   };
   var FORMAT = 2;  /* of the data files (compare.py); a site is rebuilt whole when it changes */
   var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true, toA = false;
+  var logSideJobs = [];  /* the jobs the log ends' Left and Right places stood for when last filled */
 
   window.reportgenCompare = {
     add: function (data) {  /* called by each data file */
@@ -340,9 +341,17 @@
     var pick = jobs.map(function (job, i) { return [String(i), jobLabel(jobs, i)]; });
     var node = document.getElementById("compare-log-node"), left = document.getElementById("compare-log-left"),
       right = document.getElementById("compare-log-right");
+    /* the sides follow their jobs, not their places: after a hash change a place may hold another
+       job or none; a side whose job went, or that would show the other side's job, falls back to
+       the first job the other side does not show (A and B, as on a fresh load) */
+    var wanted = [left, right].map(function (select) {
+      var i = jobs.indexOf(logSideJobs[parseInt(select.value, 10)]);
+      return i >= 0 ? String(i) : "";
+    });
     fillSelect(node, nodes.map(function (name) { return [name, name]; }), node.value);
-    fillSelect(left, pick, left.value || "0");
-    fillSelect(right, pick, right.value && right.value !== left.value ? right.value : "1");
+    fillSelect(left, pick, wanted[0] || "0");
+    fillSelect(right, pick, wanted[1] && wanted[1] !== left.value ? wanted[1] : left.value === "0" ? "1" : "0");
+    logSideJobs = jobs;
     drawLog(jobs);
   }
 

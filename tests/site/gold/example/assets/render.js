@@ -39,12 +39,24 @@
     var raw = atob(spec.bdata), count = Math.floor(raw.length / kind[0]);
     var shape = String(spec.shape || "").split(",").map(Number);
     var cols = shape.length === 2 && shape[1] > 0 ? shape[1] : 0;
-    var cell = new DataView(new ArrayBuffer(8));
-    return { rows: cols ? Math.floor(count / cols) : count, cols: cols, at: function (r, c) {
+    var cell = new DataView(new ArrayBuffer(8)), float32 = spec.dtype === "f4";
+    return { rows: cols ? Math.floor(count / cols) : count, cols: cols, float32: float32, at: function (r, c) {
       var start = ((cols ? r * cols + c : r) * kind[0]);
       for (var i = 0; i < kind[0]; i++) { cell.setUint8(i, raw.charCodeAt(start + i)); }
-      return cell[kind[1]](0, true);
+      var value = cell[kind[1]](0, true);
+      return float32 ? shortestFloat32(value) : value;
     } };
+  }
+
+  /* A float32 read into a double prints 0.1 as 0.10000000149011612: noise in neither the file nor
+     the CSV. The shortest decimal that rounds back to the same float32 is what was stored. */
+  function shortestFloat32(value) {
+    if (!isFinite(value) || value === 0) { return value; }
+    for (var digits = 1; digits < 9; digits++) {
+      var short = Number(value.toPrecision(digits));
+      if (Math.fround(short) === value) { return short; }
+    }
+    return Number(value.toPrecision(9));
   }
 
   function valueText(value, names) {
@@ -77,16 +89,18 @@
     var xs = traces.map(function (t) { return decodeArray(t.x); }), ys = traces.map(function (t) { return decodeArray(t.y); });
     function traceName(i) { return plainText(traces[i].name) || yTitle; }
     if (traces.length > 1 && xs.every(function (x) { return sameValues(x, xs[0]); })) {
-      return [{ caption: title, corner: xTitle, rows: xs[0].rows, cols: traces.length,
+      return [{ caption: title, corner: xTitle, rows: xs[0].rows, cols: traces.length, note: spec.table_note,
         heads: traces.map(function (t, i) { return traceName(i); }),
         rowHead: function (r) { return valueText(xs[0].at(r)); },
         cell: function (r, c) { return valueText(ys[c].at(r), names); } }];
     }
+    /* integers past 2^53, which the float64 figure data rounds, travel as text too (figures.py) */
+    var exact = traces.length === 1 && Array.isArray(spec.exact_y) && spec.exact_y.length === ys[0].rows ? spec.exact_y : null;
     return traces.map(function (t, i) {
-      return { caption: traces.length > 1 ? title + ": " + traceName(i) : title, corner: xTitle,
+      return { caption: traces.length > 1 ? title + ": " + traceName(i) : title, corner: xTitle, note: spec.table_note,
         rows: Math.max(xs[i].rows, ys[i].rows), cols: 1, heads: [traces.length > 1 ? traceName(i) : yTitle],
         rowHead: function (r) { return xs[i].rows ? valueText(xs[i].at(r)) : String(r); },
-        cell: function (r) { return valueText(ys[i].at(r), names); } };
+        cell: function (r) { return valueText(exact ? String(exact[r]) : ys[i].at(r), names); } };
     });
   }
 
@@ -98,7 +112,9 @@
     for (var c = 0; c < Math.min(z.cols, MAX_COLS); c++) { heads.push(xs ? valueText(xs.at(c)) : String(c)); }
     var label = steps.length > 1 ? " (" + plainText((spec.step_labels || [])[step] || String(step)) + ")" : "";
     return { caption: title + label, corner: (axisTitle(spec.layout, "yaxis") || "y") + " \\ " + (axisTitle(spec.layout, "xaxis") || "x"),
-      rows: z.rows, cols: z.cols, heads: heads,
+      rows: z.rows, cols: z.cols, heads: heads, note: (z.float32 ? "The figure holds these values as float32 " +
+        "(about 7 significant digits" + (/^pooled/.test(spec.note || "") ? "; pooled cells are means" : "") + "). " : "") +
+        (spec.table_note || ""),
       rowHead: function (r) { return ys ? valueText(ys.at(r)) : String(r); },
       cell: function (r, col) { return valueText(z.at(r, col)); } };
   }
@@ -132,19 +148,29 @@
     var out = document.createDocumentFragment();
     out.appendChild(box);
     if (rows < grid.rows || cols < grid.cols) { out.appendChild(cutNote(grid, rows, cols, csvLink)); }
+    if (grid.note) { out.appendChild(wholeNote(grid.note, csvLink)); }
     return out;
+  }
+
+  function wholeNote(text, csvLink) {  /* the values are not exactly the file's: where the exact ones are */
+    return pointToData(element("p", text, "note"), csvLink, " holds the file's values.",
+      "The h5py snippet below opens the file's values.");
   }
 
   function cutNote(grid, rows, cols, csvLink) {
     var parts = [];
     if (rows < grid.rows) { parts.push((grid.rows - rows).toLocaleString("en") + " of " + grid.rows.toLocaleString("en") + " rows"); }
     if (cols < grid.cols) { parts.push((grid.cols - cols).toLocaleString("en") + " of " + grid.cols.toLocaleString("en") + " columns"); }
-    var note = element("p", "Left out of this table: " + parts.join(" and ") + ". ", "note");
+    return pointToData(element("p", "Left out of this table: " + parts.join(" and ") + ". ", "note"), csvLink,
+      " holds every value.", "The h5py snippet below opens the whole dataset.");
+  }
+
+  function pointToData(note, csvLink, csvText, snippetText) {  /* the CSV download when there is one, else the snippet */
     if (csvLink) {
       var link = csvLink.cloneNode(false); link.className = ""; link.textContent = "The CSV download";
-      note.appendChild(link); note.appendChild(document.createTextNode(" holds every value."));
+      note.appendChild(link); note.appendChild(document.createTextNode(csvText));
     } else {
-      note.appendChild(document.createTextNode("The h5py snippet below opens the whole dataset."));
+      note.appendChild(document.createTextNode(snippetText));
     }
     return note;
   }
@@ -156,7 +182,7 @@
     if (data.length && data[0] && data[0].type === "heatmap") {
       return [heatmapGrid(spec, title, Number(box.getAttribute("data-step") || 0))];
     }
-    return lineGrids({ data: data, layout: layout }, title);
+    return lineGrids({ data: data, layout: layout, exact_y: spec.exact_y, table_note: spec.table_note }, title);
   }
 
   function showTable(box, region) {
