@@ -30,7 +30,7 @@ import numpy as np
 import orjson
 
 from reportgen.jsondepth import load_json
-from reportgen.readers.logs import count_lines, error_line_count, split_log_lines, warning_line_count
+from reportgen.readers.logs import error_line_count, split_log_lines, warning_line_count
 from reportgen.records import Commit, Job, LogFile, OutputData
 from reportgen.site import write as out
 from reportgen.site.contexts import build_commit_label, build_line_text, format_time
@@ -177,7 +177,7 @@ def build_log_end(log: LogFile) -> dict[str, Any]:
     if len(kept) < len(text) and "\n" in kept[:-1]:
         kept = kept[kept.index("\n") + 1:]  # start at a whole line
     lines = split_log_lines(kept)
-    last = log.total_lines if log.truncated else count_lines(log.preview)
+    last = log.total_lines if log.truncated else log.line_count
     first = last - len(lines) + 1 if last and len(lines) <= last else 0
     whole = kept == text and not log.truncated
     size = len(kept.encode("utf-8", "replace"))

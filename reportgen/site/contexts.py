@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from reportgen.readers.logs import (
-    ERROR_HINT, ERROR_LINE, WARNING_HINT, count_lines, error_and_traceback_count, error_line_count, is_warning_line,
-    split_log_lines, warning_line_count,
+    error_and_traceback_count, error_line_count, error_line_numbers, split_log_lines, warning_line_count,
+    warning_line_numbers,
 )
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
@@ -685,14 +685,9 @@ def build_line_text(text: str) -> str:
 
 def build_log_view(log: LogFile, href: str, copy_cut_at: int = 0) -> LogView:
     """The preview's last lines, and the file's end when the preview is cut; ``copy_cut_at``: copy cut."""
-    errors, tracebacks, warnings = set(log.error_lines), set(log.traceback_lines), set(log.warning_lines)
     lines = split_log_lines(log.preview)  # the reader's lines: its numbers are the file's
     first = max(0, len(lines) - MAX_LOG_LINES)  # keep the tail: tracebacks end a log
-    shown = tuple(
-        LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else
-                "warning" if n in warnings else "")
-        for n, text in enumerate(lines[first:], start=first + 1)
-    )
+    shown = build_log_lines(lines[first:], first + 1, log.traceback_lines, log.error_lines, log.warning_lines)
     notes = []
     if first:
         notes.append(f"lines 1-{first} of the preview not shown")
@@ -720,12 +715,11 @@ def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
     pieces = split_log_lines(log.tail)
     last = max(log.total_lines, len(pieces))
     first = max(0, len(pieces) - MAX_LOG_LINES)
-    texts = pieces[first:]
-    kind = build_tail_line_kind(log)
-    lines = tuple(
-        LogLine(n, text, kind(n, text))
-        for n, text in enumerate(texts, start=last - len(pieces) + first + 1)
-    )
+    offset = last - len(pieces)  # the file's number of pieces[i] is offset + i + 1
+    # marked as the reader marks the preview (its last MAX_MARKED_LINES marks cover the lines shown)
+    errors = [offset + n for n in error_line_numbers(pieces, log.tail)[0]]
+    warnings = [offset + n for n in warning_line_numbers(pieces, log.tail)[0]]
+    lines = build_log_lines(pieces[first:], offset + first + 1, log.traceback_lines, errors, warnings)
     if not lines:
         return "", ()
     partial = "" if first else "; the first may begin mid-line"
@@ -735,25 +729,21 @@ def build_log_tail(log: LogFile) -> tuple[str, tuple[LogLine, ...]]:
     return title, lines
 
 
-def build_tail_line_kind(log: LogFile) -> Callable[[int, str], str]:
-    """The kind of a tail line: the reader's tracebacks, then errors and warnings as the reader
-    marks them in the preview; a search per line only when one pass over the tail found any."""
-    tracebacks = set(log.traceback_lines)
-    errors = ERROR_HINT.search(log.tail) is not None
-    warnings = WARNING_HINT.search(log.tail) is not None
-
-    def kind(number: int, text: str) -> str:
-        if number in tracebacks:
-            return "traceback"
-        if errors and ERROR_LINE.search(text):
-            return "error"
-        return "warning" if warnings and is_warning_line(text) else ""
-    return kind
+def build_log_lines(texts: list[str], start: int, tracebacks: Iterable[int], errors: Iterable[int],
+                    warnings: Iterable[int]) -> tuple[LogLine, ...]:
+    """``texts`` numbered from ``start``, each of the kind its number is marked with: a traceback
+    start, else an error line, else a warning line (the reader marks no line as both)."""
+    tracebacks, errors, warnings = set(tracebacks), set(errors), set(warnings)
+    return tuple(
+        LogLine(n, text, "traceback" if n in tracebacks else "error" if n in errors else
+                "warning" if n in warnings else "")
+        for n, text in enumerate(texts, start=start)
+    )
 
 
 def shows_whole_log(log: LogFile) -> bool:
     """The page holds every line of the file: none of ``build_log_view``'s three notes applies."""
-    return not (log.truncated or log.invalid_utf8 or count_lines(log.preview) > MAX_LOG_LINES)
+    return not (log.truncated or log.invalid_utf8 or log.line_count > MAX_LOG_LINES)
 
 
 # ----------------------------------------------------------------- commits and diff
