@@ -3,10 +3,6 @@
    One static script for the whole site: the CSP allows no inline script. */
 (function () {
   "use strict";
-  var COLOURS = {
-    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
-    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
-  };
   var drawn = [];
 
   /* ---- "Show data as table": a figure's values as a semantic table, for a screen reader or a
@@ -325,7 +321,7 @@
   }
 
   function themeLayout(theme) {
-    var c = COLOURS[theme] || COLOURS.light;
+    var c = window.reportgenPlotColours(theme);
     return {
       paper_bgcolor: c.paper, plot_bgcolor: c.plot, "font.color": c.font,
       "xaxis.gridcolor": c.grid, "yaxis.gridcolor": c.grid
@@ -333,7 +329,7 @@
   }
 
   function applyTheme(layout, theme) {
-    var c = COLOURS[theme] || COLOURS.light;
+    var c = window.reportgenPlotColours(theme);
     layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot;
     layout.font = { color: c.font };
     layout.xaxis = layout.xaxis || {}; layout.yaxis = layout.yaxis || {};

@@ -23,9 +23,9 @@
     unknown: { symbol: "cross", colour: "#56B4E9", pattern: "+" }
   };
   var OTHER = { symbol: "star", colour: "#009E73", pattern: "-" };
-  var COLOURS = {  /* the plot colours of render.js, so trends look like the job pages */
-    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb", trend: "#8c959f", band: "rgba(0,114,178,0.15)" },
-    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d", trend: "#6e7681", band: "rgba(86,180,233,0.2)" }
+  var TREND = {  /* the trend line and band; the rest of a figure takes theme.js's plot colours */
+    light: { trend: "#8c959f", band: "rgba(0,114,178,0.15)" },
+    dark: { trend: "#6e7681", band: "rgba(86,180,233,0.2)" }
   };
   var DTYPES = { f8: Float64Array, f4: Float32Array, u4: Uint32Array, i4: Int32Array, u2: Uint16Array,
     i2: Int16Array, u1: Uint8Array, i1: Int8Array };
@@ -196,7 +196,7 @@
   function theme() { return window.reportgenTheme ? window.reportgenTheme() : "light"; }
 
   function themeLayout(layout) {
-    var c = COLOURS[theme()] || COLOURS.light;
+    var c = window.reportgenPlotColours(theme());
     layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot; layout.font = { color: c.font };
     layout.xaxis.gridcolor = c.grid; layout.yaxis.gridcolor = c.grid;
     layout.legend = { bgcolor: c.paper, orientation: "h", y: -0.25 };
@@ -233,7 +233,7 @@
   }
 
   function outputFigure(entry) {
-    var field = state.y, c = COLOURS[theme()] || COLOURS.light, x = [], y = [], lows = [], highs = [];
+    var field = state.y, c = TREND[theme()] || TREND.light, x = [], y = [], lows = [], highs = [];
     entry.points.forEach(function (p) { x.push(p.job.end); y.push(p.s[field]); lows.push(p.s.min); highs.push(p.s.max); });
     var traces = [{ type: "scatter", mode: "lines", x: x, y: y, name: "trend", hoverinfo: "skip", showlegend: false,
       connectgaps: true, line: { color: c.trend, width: 1 } }];

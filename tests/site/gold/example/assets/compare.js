@@ -14,10 +14,6 @@
   var INK = ["#ffffff", "#000000", "#000000", "#000000", "#000000", "#000000", "#000000", "#000000"];  /* letter on it */
   var SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon"];
   var DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"];
-  var COLOURS = {  /* the plot colours of render.js, so a comparison looks like the job pages */
-    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
-    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
-  };
   var FORMAT = 2;  /* of the data files (compare.py); a site is rebuilt whole when it changes */
   var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true, toA = false;
   var logSideJobs = [];  /* the jobs the log ends' Left and Right places stood for when last filled */
@@ -170,7 +166,7 @@
 
   /* ---------------------------------------------------------------- the figures */
   function themeLayout(layout, theme) {
-    var c = COLOURS[theme] || COLOURS.light;
+    var c = window.reportgenPlotColours(theme);  /* theme.js: the job pages' colours */
     layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot; layout.font = { color: c.font };
     layout.xaxis.gridcolor = c.grid; layout.yaxis.gridcolor = c.grid;
     layout.legend = { bgcolor: c.paper };
@@ -441,7 +437,7 @@
     render();
   });
   document.addEventListener("reportgen-theme", function (event) {  /* the Theme button: plotly follows */
-    var c = COLOURS[event.detail] || COLOURS.light;
+    var c = window.reportgenPlotColours(event.detail);
     var update = { paper_bgcolor: c.paper, plot_bgcolor: c.plot, "font.color": c.font, "xaxis.gridcolor": c.grid,
       "yaxis.gridcolor": c.grid, "legend.bgcolor": c.paper };
     drawn.forEach(function (box) { window.Plotly.relayout(box, update); });

@@ -24,6 +24,13 @@
     openedForPrint.forEach(function (block) { block.open = false; });
     openedForPrint = [];
   });
+  /* The plot colours of each theme, one palette for the job pages' figures (render.js), the
+     comparisons (compare.js) and the trends (trends.js), so they all look alike. */
+  var PLOT = {
+    light: { paper: "#ffffff", plot: "#ffffff", font: "#1b1f24", grid: "#e5e7eb" },
+    dark: { paper: "#0d1117", plot: "#0d1117", font: "#e6edf3", grid: "#30363d" }
+  };
+  window.reportgenPlotColours = function (theme) { return PLOT[theme] || PLOT.light; };
   window.reportgenTheme = current;
   apply(current());
   document.addEventListener("DOMContentLoaded", function () {
