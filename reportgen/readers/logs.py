@@ -137,11 +137,6 @@ def split_log_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
 
 
-def count_lines(text: str) -> int:
-    """``len(split_log_lines(text))`` without the list."""
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-
-
 def error_line_numbers(lines: list[str], text: str) -> tuple[tuple[int, ...], int]:
     return marked_line_numbers(lines, text, ERROR_HINT, ERROR_LINE.search)
 
