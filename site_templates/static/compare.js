@@ -184,12 +184,9 @@
     return keys.map(function (key) { return { key: key, series: by[key] }; });
   }
 
-  function numbers(spec) {  /* a plotly typed array ({dtype, bdata}: little-endian, as every browser) as numbers */
-    if (Array.isArray(spec)) { return spec; }
-    var raw = window.atob(spec.bdata), bytes = new Uint8Array(raw.length);
-    for (var i = 0; i < raw.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
-    var Type = { f8: Float64Array, f4: Float32Array, u4: Uint32Array, i4: Int32Array }[spec.dtype] || Float64Array;
-    return Array.prototype.slice.call(new Type(bytes.buffer));
+  function numbers(spec) {  /* a series' x or y (theme.js decodes it); none if it cannot be read */
+    var array = window.reportgenDecodeArray(spec);
+    return array ? array.values : [];
   }
 
   /* job i's values minus A's at the set numbers both kept (each job's series is downsampled on

@@ -1,6 +1,8 @@
-/* Keyboard: "/" focuses the search box; j/k move between rows; Enter opens the current row;
-   x ticks or unticks the current row for comparison (a catalog's tick box: the click runs the
-   catalog's own handler, so its limit, storage and hint apply as to a mouse click);
+/* Keyboard: "/" focuses the page's search or filter box (the first search box of a search form:
+   the catalog's, a split job's node table's, the trends page's output filter); j/k move between
+   rows; Enter opens the current row; x ticks or unticks the current row for comparison (a
+   catalog's tick box: the click runs the catalog's own handler, so its limit, storage and hint
+   apply as to a mouse click);
    "?" opens a help dialog listing the keys this page supports (built here, so every page that
    loads this script has it, with no template change and no fetch: it works from file://).
    Also the copy buttons of the h5py snippets, and links to a log line: the folded log that
@@ -20,9 +22,10 @@
     var row = document.querySelector("tr.row-link.current"), box = row && row.querySelector("input.compare-tick");
     if (box) { box.click(); }
   }
+  function searchBox() { return document.querySelector('form[role="search"] input[type="search"]'); }
   function helpKeys() {  /* only the keys that do something on this page */
-    var keys = [];
-    if (document.getElementById("catalog-search")) { keys.push([["/"], "focus the search box"]); }
+    var keys = [], search = searchBox();
+    if (search) { keys.push([["/"], search.getAttribute("data-key-help") || "focus the search box"]); }
     if (rows().length) { keys.push([["j", "k"], "move to the next / previous row"], [["Enter"], "open the current row's page"]); }
     if (document.querySelector("tr.row-link input.compare-tick")) { keys.push([["x"], "tick or untick the current row to compare it"]); }
     keys.push([["?"], "show this help"], [["Esc"], "close this help"]);
@@ -70,7 +73,7 @@
     if (event.key === "?") {  /* Shift+/ on a US layout; other layouts type "?" their own way */
       event.preventDefault(); openHelp();
     } else if (event.key === "/") {
-      var search = document.getElementById("catalog-search");
+      var search = searchBox();
       if (search) { event.preventDefault(); search.focus(); }
     } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); } else if (event.key === "x") { tick(); }
   });

@@ -10,8 +10,6 @@
      user opens it (at load, only its button), bounded, and with DOM methods only: the
      names and values come from hostile files. */
   var MAX_ROWS = 1000, MAX_COLS = 100;
-  var DTYPES = { i1: [1, "getInt8"], u1: [1, "getUint8"], u1c: [1, "getUint8"], i2: [2, "getInt16"],
-    u2: [2, "getUint16"], i4: [4, "getInt32"], u4: [4, "getUint32"], f4: [4, "getFloat32"], f8: [8, "getFloat64"] };
   var ENTITIES = { lt: "<", gt: ">", quot: "\"", "#x27": "'", amp: "&" };
 
   function plainText(text) {  /* figures.py HTML-escapes every label for plotly; a table shows the text */
@@ -22,24 +20,17 @@
 
   function axisTitle(layout, axis) { return titleText(layout && layout[axis] && layout[axis].title); }
 
-  /* A plotly.js typed array ({dtype, bdata, shape}, little-endian base64) or a plain list ->
-     {rows, cols, at(r, c)} (cols 0 for 1-D); only the cells asked for are decoded. */
+  var NO_VALUES = { rows: 0, cols: 0, at: function () { return undefined; } };
+
+  /* A figure's array (theme.js decodes a plotly.js typed array or a plain list) -> {rows, cols,
+     float32, at(r, c)} (cols 0 for 1-D); a float32 cell reads as the decimal that was stored. */
   function decodeArray(spec) {
-    if (Array.isArray(spec)) {
-      var nested = spec.length && Array.isArray(spec[0]);
-      return { rows: spec.length, cols: nested ? spec[0].length : 0,
-        at: function (r, c) { return nested ? (spec[r] || [])[c] : spec[r]; } };
-    }
-    var kind = spec && typeof spec.bdata === "string" && DTYPES[spec.dtype];
-    if (!kind) { return { rows: 0, cols: 0, at: function () { return undefined; } }; }
-    var raw = atob(spec.bdata), count = Math.floor(raw.length / kind[0]);
-    var shape = String(spec.shape || "").split(",").map(Number);
-    var cols = shape.length === 2 && shape[1] > 0 ? shape[1] : 0;
-    var cell = new DataView(new ArrayBuffer(8)), float32 = spec.dtype === "f4";
-    return { rows: cols ? Math.floor(count / cols) : count, cols: cols, float32: float32, at: function (r, c) {
-      var start = ((cols ? r * cols + c : r) * kind[0]);
-      for (var i = 0; i < kind[0]; i++) { cell.setUint8(i, raw.charCodeAt(start + i)); }
-      var value = cell[kind[1]](0, true);
+    if (spec === undefined || spec === null) { return NO_VALUES; }  /* no x: plotly counts 0, 1, ... */
+    var array = window.reportgenDecodeArray(spec);
+    if (!array) { throw new Error("an array of dtype " + String(spec.dtype) + " that this page cannot read"); }
+    var float32 = array.dtype === "f4";
+    return { rows: array.rows, cols: array.cols, float32: float32, at: function (r, c) {
+      var value = array.at(r, c);
       return float32 ? shortestFloat32(value) : value;
     } };
   }
@@ -131,7 +122,8 @@
     table.appendChild(document.createElement("thead")).appendChild(head);
     var body = document.createElement("tbody");
     for (var r = 0; r < rows; r++) {
-      var tr = document.createElement("tr"), rowHead = element("th", grid.rowHead(r));
+      var tr = document.createElement("tr"), rowHead = element("th"), href = grid.rowHref ? grid.rowHref(r) : "";
+      if (href) { rowHead.appendChild(element("a", grid.rowHead(r))).href = href; } else { rowHead.textContent = grid.rowHead(r); }
       rowHead.scope = "row"; tr.appendChild(rowHead);
       for (c = 0; c < cols; c++) { tr.appendChild(element("td", grid.cell(r, c), "num")); }
       body.appendChild(tr);
@@ -181,7 +173,7 @@
     return lineGrids({ data: data, layout: layout, exact_y: spec.exact_y, table_note: spec.table_note }, title);
   }
 
-  function showTable(box, region) {
+  function showTable(box, region) {  /* built again only when the step shown changed (or updateTable) */
     var step = box.getAttribute("data-step") || "0";
     if (region.getAttribute("data-built") === step) { return; }
     while (region.lastChild) { region.removeChild(region.lastChild); }
@@ -190,7 +182,7 @@
       if (link.textContent === "CSV") { csvLink = link; }
     });
     try {
-      buildGrids(box).forEach(function (grid) { region.appendChild(renderGrid(grid, csvLink)); });
+      box.reportgenGrids(box).forEach(function (grid) { region.appendChild(renderGrid(grid, csvLink)); });
     } catch (error) {
       region.appendChild(element("p", "The values of this figure could not be read (" + String(error && error.message || error) + ").", "note"));
     }
@@ -198,10 +190,12 @@
   }
 
   /* A disclosure button, not a <details>: printing opens every <details> (theme.js), and a
-     printed page should hold the tables a reader opened, not one per figure. */
+     printed page should hold the tables a reader opened, not one per figure. gridsOf(box) gives
+     the grids of the figure's values (a grid: caption, corner, heads, rows, cols, rowHead(r),
+     cell(r, c), and optionally rowHref(r), a link for the row's head, and note). */
   var tableCount = 0;
-  function addTableControl(box) {
-    if (!document.getElementById(box.getAttribute("data-figure"))) { return; }
+  function addTableControl(box, gridsOf) {
+    if (box.reportgenTable) { box.reportgenGrids = gridsOf; updateTable(box); return; }  /* new values, same figure */
     var button = element("button", "Show data as table", "figure-table-toggle"), region = element("div", undefined, "figure-table");
     region.id = "figure-table-" + (++tableCount); region.hidden = true;
     button.type = "button"; button.setAttribute("aria-expanded", "false"); button.setAttribute("aria-controls", region.id);
@@ -212,10 +206,20 @@
       button.setAttribute("aria-expanded", String(show));
       button.textContent = show ? "Hide data table" : "Show data as table";
     });
-    box.reportgenTable = region;
+    box.reportgenTable = region; box.reportgenGrids = gridsOf;
     box.parentNode.insertBefore(region, box.nextSibling);  /* the step bar, when drawn, goes before both */
     box.parentNode.insertBefore(button, region);
   }
+
+  function updateTable(box) {  /* the figure's values changed: an open table shows the new ones */
+    var region = box.reportgenTable;
+    if (!region) { return; }
+    region.removeAttribute("data-built");
+    if (!region.hidden) { showTable(box, region); }
+  }
+
+  /* The trends page (trends.js) draws its figures itself and offers their values through these. */
+  window.reportgenFigureTable = { add: addTableControl };
 
   function addPermalink(section) {  /* the link to copy; made here, as only this script follows it */
     var heading = section.querySelector("h4"), link = element("a", "\u00b6", "permalink");
@@ -391,7 +395,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var boxes = Array.prototype.slice.call(document.querySelectorAll("div.figure[data-figure]"));
-    boxes.forEach(addTableControl);
+    boxes.forEach(function (box) {
+      if (document.getElementById(box.getAttribute("data-figure"))) { addTableControl(box, buildGrids); }
+    });
     Array.prototype.forEach.call(document.querySelectorAll("section.output[data-ds]"), addPermalink);
     revealOutput();
     window.addEventListener("hashchange", revealOutput);

@@ -1,5 +1,6 @@
 /* Theme: follow prefers-color-scheme until the user picks one; the choice lives in localStorage.
-   Also what every page needs when printed (collapsed blocks opened). */
+   Also what every page needs when printed (collapsed blocks opened), and what the scripts of
+   the figures share: the plot colours and the decoder of plotly.js typed arrays. */
 (function () {
   "use strict";
   var KEY = "reportgen-theme";
@@ -32,6 +33,43 @@
   };
   window.reportgenPlotColours = function (theme) { return PLOT[theme] || PLOT.light; };
   window.reportgenTheme = current;
+
+  /* The one decoder of plotly.js typed arrays ({dtype, bdata, shape}: little-endian base64, as
+     figures.py and compare.py write them) for the job pages' tables (render.js), the comparisons
+     (compare.js) and the trends (trends.js); here because every page loads this script first.
+     Returns {dtype, values, rows, cols, at(r, c)}: values is the whole array as a typed array (a
+     trailing partial element is dropped), or the list itself for a plain list; cols is 0 for
+     1-D. Returns null for what it cannot read: bad base64, or a dtype plotly.js has no typed
+     array for (i8, u8: the build never writes them, it sends 64-bit integers as f8 plus text). */
+  var TYPED = { i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray, i2: Int16Array, u2: Uint16Array,
+    i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array };
+  var LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+  function typedValues(Type, raw) {
+    var size = Type.BYTES_PER_ELEMENT, bytes = new Uint8Array(Math.floor(raw.length / size) * size);
+    for (var i = 0; i < bytes.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
+    if (!LITTLE_ENDIAN) {  /* a typed array reads in the machine's order: turn each element round */
+      for (var at = 0; at < bytes.length; at += size) { bytes.subarray(at, at + size).reverse(); }
+    }
+    return new Type(bytes.buffer);
+  }
+
+  function decodeArray(spec) {
+    if (Array.isArray(spec)) {
+      var nested = spec.length > 0 && Array.isArray(spec[0]);
+      return { dtype: null, values: spec, rows: spec.length, cols: nested ? spec[0].length : 0,
+        at: function (r, c) { return nested ? (spec[r] || [])[c] : spec[r]; } };
+    }
+    if (!spec || typeof spec.bdata !== "string" || !Object.prototype.hasOwnProperty.call(TYPED, spec.dtype)) { return null; }
+    var raw;
+    try { raw = window.atob(spec.bdata); } catch (e) { return null; }
+    var values = typedValues(TYPED[spec.dtype], raw);
+    var shape = String(spec.shape || "").split(",").map(Number);
+    var cols = shape.length === 2 && Number.isInteger(shape[1]) && shape[1] > 0 ? shape[1] : 0;
+    return { dtype: spec.dtype, values: values, rows: cols ? Math.floor(values.length / cols) : values.length, cols: cols,
+      at: function (r, c) { return values[cols ? r * cols + c : r]; } };
+  }
+  window.reportgenDecodeArray = decodeArray;
   apply(current());
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("theme-toggle");

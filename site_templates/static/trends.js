@@ -27,8 +27,6 @@
     light: { trend: "#8c959f", band: "rgba(0,114,178,0.15)" },
     dark: { trend: "#6e7681", band: "rgba(86,180,233,0.2)" }
   };
-  var DTYPES = { f8: Float64Array, f4: Float32Array, u4: Uint32Array, i4: Int32Array, u2: Uint16Array,
-    i2: Int16Array, u1: Uint8Array, i1: Int8Array };
 
   var state = { jobs: DEFAULT_JOBS, status: "", y: "last", band: false, q: "" };
   var summaries = {};  /* slug -> {series: [...]} kept from a data file: the few numbers drawn, not the file */
@@ -45,13 +43,9 @@
   };
 
   /* ---------------------------------------------------------------- a data file's numbers */
-  function numbers(spec) {  /* a plotly typed array ({dtype, bdata}: little-endian, as every browser) as numbers */
-    if (Array.isArray(spec)) { return spec.map(Number); }
-    if (!spec || typeof spec.bdata !== "string") { return []; }
-    var raw = window.atob(spec.bdata), Type = DTYPES[spec.dtype] || Float64Array;
-    var bytes = new Uint8Array(raw.length - raw.length % Type.BYTES_PER_ELEMENT);
-    for (var i = 0; i < bytes.length; i += 1) { bytes[i] = raw.charCodeAt(i); }
-    return Array.prototype.slice.call(new Type(bytes.buffer));
+  function numbers(spec) {  /* a series' y (theme.js decodes it) as numbers; none if it cannot be read */
+    var array = window.reportgenDecodeArray(spec);
+    return array ? Array.prototype.map.call(array.values, Number) : [];
   }
 
   /* One output of one job: its last value (LTTB keeps the last point, so it is the last value read)
@@ -214,13 +208,22 @@
   }
 
   /* ---------------------------------------------------------------- the figures */
-  function summaryFigure(jobs) {  /* jobs per day (UTC), a bar per status stacked */
-    var days = [];
+  function perDay(jobs) {  /* the jobs per day (UTC) of their end, per status: {days, statuses, counts[status][day]} */
+    var days = [], statuses = statusesOf(jobs);
     jobs.forEach(function (job) { var day = job.end.slice(0, 10); if (days.indexOf(day) < 0) { days.push(day); } });
-    var traces = statusesOf(jobs).map(function (status) {
-      var style = styleOf(status), counts = days.map(function () { return 0; });
-      jobs.forEach(function (job) { if (job.status === status) { counts[days.indexOf(job.end.slice(0, 10))] += 1; } });
-      return { type: "bar", name: escapeLabel(status), x: days, y: counts,
+    var counts = statuses.map(function (status) {
+      var row = days.map(function () { return 0; });
+      jobs.forEach(function (job) { if (job.status === status) { row[days.indexOf(job.end.slice(0, 10))] += 1; } });
+      return row;
+    });
+    return { days: days, statuses: statuses, counts: counts };
+  }
+
+  function summaryFigure(jobs) {  /* jobs per day (UTC), a bar per status stacked */
+    var d = perDay(jobs);
+    var traces = d.statuses.map(function (status, i) {
+      var style = styleOf(status);
+      return { type: "bar", name: escapeLabel(status), x: d.days, y: d.counts[i],
         marker: { color: style.colour, pattern: { shape: style.pattern } },
         hovertemplate: "%{x}: %{y} " + escapeLabel(status).replace(/%/g, "%%") + "<extra></extra>" };
     });
@@ -267,6 +270,31 @@
     if (state.y === "mean" && cut) { notes.push("for " + cut + " jobs the mean is of the downsampled points of the data file, not of every value"); }
     if (thinned) { notes.push("for " + thinned + " jobs the reader kept every nth set of a long output: the last value is the last one read"); }
     return notes;
+  }
+
+  /* ---------------------------------------------------------------- the figures' values as tables */
+  function numberText(value) { return value === null ? "(not a number)" : String(value); }
+
+  function outputGrids(entry) {  /* a row per job: its id (a link to its page), end, value (min and max with the band), status */
+    var field = state.y, band = state.band, unit = entry.units.length === 1 && entry.units[0] ? " (" + entry.units[0] + ")" : "";
+    var heads = ["end (UTC)", (field === "mean" ? "mean" : "last value") + unit].concat(band ? ["min", "max"] : [], ["status"]);
+    function cells(p) {
+      return [p.job.end, numberText(p.s[field])].concat(band ? [numberText(p.s.min), numberText(p.s.max)] : [], [p.job.status]);
+    }
+    return [{ caption: entry.node + " / " + entry.name, corner: "job", heads: heads, rows: entry.points.length, cols: heads.length,
+      rowHead: function (r) { return entry.points[r].job.id; }, rowHref: function (r) { return entry.points[r].job.href; },
+      cell: function (r, c) { return cells(entry.points[r])[c]; } }];
+  }
+
+  function summaryGrids(jobs) {  /* a row per day, a column per status */
+    var d = perDay(jobs);
+    return [{ caption: "Jobs per day of their end, by status", corner: "day (UTC)", heads: d.statuses,
+      rows: d.days.length, cols: d.statuses.length, rowHead: function (r) { return d.days[r]; },
+      cell: function (r, c) { return String(d.counts[c][r]); } }];
+  }
+
+  function offerTable(box, gridsOf) {  /* render.js's "Show data as table", as under the job pages' figures */
+    if (window.reportgenFigureTable) { window.reportgenFigureTable.add(box, gridsOf); }
   }
 
   function draw(box) {
@@ -326,6 +354,7 @@
       box.setAttribute("role", "img");
       box.setAttribute("aria-label", (state.y === "mean" ? "mean" : "last value") + " of " + entry.key + " by job end time, one point per job");
       section.appendChild(box); holder.appendChild(section);
+      offerTable(box, function () { return outputGrids(entry); });
       watch(box);
     });
     if (!view.entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }
@@ -349,6 +378,7 @@
     });
     if (drawn.indexOf(box) >= 0) { purge(box); drawn.splice(drawn.indexOf(box), 1); }
     box.reportgenSpec = function () { return summaryFigure(jobs); };
+    offerTable(box, function () { return summaryGrids(jobs); });  /* again: the jobs changed */
     document.getElementById("trends-summary").hidden = false;
     draw(box);
   }
