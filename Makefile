@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m reportgen example $(DEMO)/data_store --force
 	$(PY) -m reportgen inspect $(DEMO)/data_store
-	$(PY) -m reportgen build $(DEMO)/data_store -o $(DEMO)/site --force
+	$(PY) -m reportgen build $(DEMO)/data_store -o $(DEMO)/site --force --config examples/catalog.toml
 	@echo "demo site: $(abspath $(DEMO))/site/index.html"
 
 test: $(STAMP)

@@ -138,17 +138,22 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 @click.option("--full", is_flag=True, help="Rebuild every page, ignoring the previous build's manifest.")
 @click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
 @click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
-def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int) -> None:
+@click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
+              help="TOML file naming extra catalog columns (key parameters, outputs, attributes); exit 78 if bad.")
+def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int,
+          config_file: Path | None) -> None:
     """Build the static run catalog of DATA_STORE into SITE (incremental, atomic).
 
     \b
     Example:
       reportgen build demo/data_store -o demo/site
+      reportgen build demo/data_store -o demo/site --config examples/catalog.toml
     """
     from reportgen.errors import BadInputError
     from reportgen.site.build import BuildOptions, build_site
 
-    report = build_site(data_store, site, BuildOptions(workers=workers, force=force, full=full))
+    options = BuildOptions(workers=workers, force=force, full=full, config_file=config_file)
+    report = build_site(data_store, site, options)
     _say(report.summary())
     if strict and report.problems:
         raise BadInputError(data_store, f"{len(report.problems)} data problems (--strict); see {site / 'build-report.json'}")

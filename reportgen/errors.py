@@ -1,7 +1,8 @@
 """reportgen's errors: the shared hierarchy from ``converters.errors``.
 
 Re-exported here so reportgen code names one module; see that module for the
-contract (one line, a file, a member, a reason, a sysexits code).
+contract (one line, a file, a member, a reason, a sysexits code).  ``ConfigError``
+is reportgen's own: only ``reportgen build --config`` reads a config file.
 """
 
 from converters.errors import (  # noqa: F401  (re-exports)
@@ -26,3 +27,11 @@ from converters.errors import (  # noqa: F401  (re-exports)
     UsageError,
     WriteError,
 )
+
+EXIT_CONFIG = 78  # sysexits EX_CONFIG
+
+
+class ConfigError(ToolError):
+    """A config file (``build --config``) is not one reportgen accepts: ``member`` names the key."""
+
+    exit_code = EXIT_CONFIG

@@ -29,7 +29,7 @@ from reportgen.errors import InputMissingError, WriteError
 from reportgen.outdir import check_output_path
 from reportgen.progress import progress
 from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
-from reportgen.records import STATUSES, JobRef, Problem, StoreScan
+from reportgen.records import STATUSES, JobRef, Problem, ProjectScan, StoreScan
 from reportgen.site import write as out
 from reportgen.site.contexts import (
     CatalogRow,
@@ -74,6 +74,7 @@ from reportgen.site.manifest import (
     stat_files,
 )
 from reportgen.site.compare import render_compare_page
+from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project
 from site_templates import TEMPLATE_DIR
@@ -90,6 +91,7 @@ class BuildOptions:
     force: bool = False  # replace an output that is not a reportgen site
     full: bool = False  # ignore the previous manifest
     show_progress: bool = True
+    config_file: Path | None = None  # --config: extra catalog columns (site/config.py)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class Plan:
     jobs_of_removed_projects: int = 0  # their pages go with the project's folder, not one by one
     home: bool = False  # the home page or an asset is not as written: write the assets again
     repaired: int = 0  # jobs, catalogs and home rebuilt only because their files were not as written
+    columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # --config: by project folder
 
     @property
     def unchanged(self) -> bool:
@@ -168,6 +171,7 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
 
     if not data_store.is_dir():
         raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
+    config = read_site_config(options.config_file) if options.config_file is not None else NO_CONFIG
     check_output_path(site)
     if site.is_dir() and not site.is_symlink():
         check_writable_dir(site)  # an incremental build writes inside it, a full one renames it
@@ -179,6 +183,9 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
         previous, digest = (None, "") if options.full else load_manifest(site)
         out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)
         scan = scan_data_store(data_store)
+        # a project the config names that this store lacks is a warning of the build, kept with the
+        # store's own problems: in the report, the summary and the manifest's no-change comparison
+        scan = replace(scan, problems=scan.problems + build_config_problems(config, [p.name for p in scan.projects]))
         timer.mark("scan")
         theme = build_theme_hash()
         if previous is not None and previous.theme != theme:
@@ -187,7 +194,7 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
         if check is not None and check.unsafe:
             previous, check = None, None
         timer.mark("check")
-        plan = build_plan(scan, previous, theme, check)
+        plan = build_plan(scan, previous, theme, check, config)
         if previous is not None and plan.unchanged and _store_problems(scan) == previous.store_problems:
             if check is not None and check.restated:  # touched but intact: record the new stats
                 lock.save(render_stats(digest, check.stats))
@@ -235,24 +242,29 @@ def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
     return tuple(problem_fields(p) for p in scan.problems)
 
 
-def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: SiteCheck | None = None) -> Plan:
+def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: SiteCheck | None = None,
+               config: SiteConfig = NO_CONFIG) -> Plan:
     """Compare file stats with the manifest, and the site with what the manifest recorded:
-    which jobs to build, keep and remove, which catalogs to write again."""
+    which jobs to build, keep and remove, which catalogs to write again.  A project's configured
+    columns count as an input of each of its jobs (their rows hold the cells) and of its catalog."""
     project_slugs = build_slugs([p.folder for p in scan.projects])
     old_jobs = previous.jobs if previous else {}
     old_projects = previous.projects if previous else {}
     damaged = check or SiteCheck(frozenset(), frozenset(), False, "", {}, False)
-    job_slugs, fingerprints, kept = {}, {}, {}
+    job_slugs, fingerprints, kept, columns = {}, {}, {}, {}
     todo, removed, dirty, repaired = [], [], set(), set()
     for project in scan.projects:
         slugs = build_slugs([ref.job_id for ref in project.jobs])
         job_slugs[project.folder], fingerprints[project.folder], kept[project.folder] = slugs, {}, {}
+        columns[project.folder] = config.columns_for(project.name)
+        columns_key = render_columns_key(columns[project.folder])
         before = old_jobs.get(project.folder, {})
         old = old_projects.get(project.folder, {})
-        if old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems):
+        if (old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems)
+                or old.get("columns", []) != columns_key):
             dirty.add(project.folder)
         for ref in project.jobs:
-            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id])
+            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id], columns_key)
             fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
             same = entry is not None and entry.fingerprint == fp
@@ -272,7 +284,7 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
     gone_jobs = sum(len(old_jobs.get(name, {})) for name in gone)
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
-                gone_jobs, damaged.home, len(repaired) + damaged.home)
+                gone_jobs, damaged.home, len(repaired) + damaged.home, columns)
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
@@ -356,6 +368,7 @@ def build_tasks(data_store: Path, staging: Path, scan: StoreScan, plan: Plan) ->
             root=str(data_store), staging=str(staging), ref=ref,
             project_slug=plan.project_slugs[ref.project], job_slug=plan.job_slugs[ref.project][ref.job_id],
             workflow_repo=repos[ref.project][0], params_repo=repos[ref.project][1],
+            columns=plan.columns.get(ref.project, ()),
         )
         for ref in plan.todo
     ]
@@ -523,11 +536,19 @@ def build_manifest(scan: StoreScan, plan: Plan, results: list[JobResult], theme:
         fp = plan.fingerprints[result.project][result.job_id]
         jobs[result.project][result.job_id] = result.entry(fp)
     jobs = {name: dict(sorted(entries.items())) for name, entries in sorted(jobs.items())}
-    projects = {
-        p.folder: {"slug": plan.project_slugs[p.folder], "problems": _fields(p.problems), "repos": p.repo_fingerprint}
-        for p in scan.projects
-    }
+    projects = {p.folder: _project_record(p, plan) for p in scan.projects}
     return Manifest(FORMAT, __version__, theme, projects, jobs, _store_problems(scan))
+
+
+def _project_record(project: ProjectScan, plan: Plan) -> dict[str, Any]:
+    """A project in the manifest; its configured columns only when it has some (a build without a
+    config writes the manifest it always wrote)."""
+    record: dict[str, Any] = {"slug": plan.project_slugs[project.folder], "problems": _fields(project.problems),
+                              "repos": project.repo_fingerprint}
+    columns = plan.columns.get(project.folder, ())
+    if columns:
+        record["columns"] = render_columns_key(columns)
+    return record
 
 
 def _rows(manifest: Manifest, project: str) -> list[CatalogRow]:
@@ -540,7 +561,7 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
             continue
         folder = staging / plan.project_slugs[project.folder]
         rows = _rows(manifest, project.folder)
-        catalog_js = render_catalog_js(project.name, rows)  # rendered once: the page loads it by its hash
+        catalog_js = render_catalog_js(project.name, rows, plan.columns.get(project.folder, ()))  # loaded by its hash
         out.write_file(folder / "catalog-data.js", catalog_js)
         page = build_project_context(project.name, rows, project.problems, catalog_js)
         out.write_file(folder / "index.html", render_project(page))

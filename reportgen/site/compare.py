@@ -65,39 +65,65 @@ def build_value_text(text: str) -> str:
     return f"{text[:MAX_TEXT]}\u2026 ({len(text):,} characters, sha256 {digest})"
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), allow_nan=True)
 
 
-def _flatten(value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
-    """(dotted key, JSON text) of every leaf; a list, or an object nested deeper than MAX_DEPTH, is one leaf."""
+def _flatten(value: Any, key: str, depth: int) -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf; a list, or an object nested deeper than MAX_DEPTH, is one leaf."""
     if isinstance(value, dict) and value and depth < MAX_DEPTH:
         for name in sorted(value):
             yield from _flatten(value[name], f"{key}.{name}" if key else str(name), depth + 1)
     else:
-        yield key, _json_text(value)
+        yield key, value
 
 
-def build_params_rows(commit: Commit) -> tuple[list[tuple[str, str]], str]:
+NOT_TEXT = "(binary or over the size budget)"  # the one row of a file the reader did not give as text
+
+
+class _NotText:
+    """The value of a file the reader did not give as text (a marker no parsed JSON can equal)."""
+
+
+NOT_TEXT_VALUE = _NotText()
+
+
+def build_param_leaves(commit: Commit) -> list[tuple[str, Any]] | str:
+    """The parameter files of the job's commit flattened to ``(file:dotted.key, value)``, in order;
+    or why there are none (the commit is not present).
+
+    A JSON file gives one leaf per value (parsed); any other text file one leaf, its text under the
+    file's own path; a file the reader did not give as text ``NOT_TEXT_VALUE``.  Done once per job:
+    the compare data and the catalog's parameter columns both take theirs from it.
+    """
+    if commit.state != "present":
+        return f"parameters commit {commit.state}" + (f": {commit.reason}" if commit.reason else "")
+    leaves: list[tuple[str, Any]] = []
+    for file in commit.files:
+        if file.text is None:
+            leaves.append((file.path, NOT_TEXT_VALUE))
+            continue
+        try:
+            found = list(_flatten(load_json(file.text), "", 0)) if file.path.endswith(".json") else []
+        except (ValueError, RecursionError):
+            found = []  # not JSON after all (or nested past the stack): compared as text
+        if not found:
+            found = [("", file.text)]
+        leaves.extend((f"{file.path}:{key}" if key else file.path, value) for key, value in found)
+    return leaves
+
+
+def build_params_rows(commit: Commit, leaves: list[tuple[str, Any]] | str | None = None) -> tuple[list[tuple[str, str]], str]:
     """The parameter files of the job's commit as ``(file:dotted.key, JSON text)`` rows, and a note.
 
     A JSON file gives one row per leaf; any other text file one row (its text as a JSON string);
     a file the reader did not give as text (binary, over its budget) one row saying so.
+    ``leaves`` is ``build_param_leaves(commit)`` when the caller has it already.
     """
-    if commit.state != "present":
-        return [], f"parameters commit {commit.state}" + (f": {commit.reason}" if commit.reason else "")
-    rows: list[tuple[str, str]] = []
-    for file in commit.files:
-        if file.text is None:
-            rows.append((file.path, "(binary or over the size budget)"))
-            continue
-        try:
-            leaves = list(_flatten(load_json(file.text), "", 0)) if file.path.endswith(".json") else []
-        except (ValueError, RecursionError):
-            leaves = []  # not JSON after all (or nested past the stack): compared as text
-        if not leaves:
-            leaves = [("", _json_text(file.text))]
-        rows.extend((f"{file.path}:{key}" if key else file.path, value) for key, value in leaves)
+    leaves = build_param_leaves(commit) if leaves is None else leaves
+    if isinstance(leaves, str):
+        return [], leaves
+    rows = [(key, NOT_TEXT if value is NOT_TEXT_VALUE else json_text(value)) for key, value in leaves]
     note = ""
     if len(rows) > MAX_PARAMS:
         note = f"{len(rows) - MAX_PARAMS:,} of {len(rows):,} parameter keys left out (at most {MAX_PARAMS:,})"
@@ -233,8 +259,9 @@ class CompareData:
     log_summary: tuple[str, str] | None = None  # every node's log health in one row, if the rows do not fit
 
 
-def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str) -> CompareData:
-    params, params_note = build_params_rows(job.params)
+def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str,
+                       leaves: list[tuple[str, Any]] | str | None = None) -> CompareData:
+    params, params_note = build_params_rows(job.params, leaves)
     notes = [params_note] if params_note else []
     if len(job.root_attrs) > MAX_META:
         notes.append(f"{len(job.root_attrs) - MAX_META:,} of {len(job.root_attrs):,} root attributes left out")
@@ -298,10 +325,12 @@ def _series_budget(body: dict[str, Any], limit: int) -> int:
     return limit - len((_PREFIX + render_json({**body, "series": []}) + _SUFFIX).encode("utf-8")) - 200
 
 
-def write_compare_data(project_dir: Path, job_slug: str, job: Job, datas: Mapping[str, OutputData]) -> int:
-    """``<project>/<job>~compare.js``; returns its size."""
+def write_compare_data(project_dir: Path, job_slug: str, job: Job, datas: Mapping[str, OutputData],
+                       leaves: list[tuple[str, Any]] | str | None = None) -> int:
+    """``<project>/<job>~compare.js``; returns its size.  ``leaves``: the job's parameters as
+    ``build_param_leaves`` flattened them (flattened here when not given)."""
     return out.write_file(project_dir / compare_data_name(job_slug),
-                          render_compare_js(build_compare_data(job, datas, job_slug)))
+                          render_compare_js(build_compare_data(job, datas, job_slug, leaves)))
 
 
 # ----------------------------------------------------------------- the project's compare page

@@ -214,6 +214,16 @@ class CatalogRow:
     params: str
     log_errors: int
     log_warnings: int = 0  # logs (warnings): warning lines of the shown heads
+    # build --config: one cell per configured column (config.build_cells); none without a config,
+    # and then the row is the twelve values it always was (build_row_values)
+    columns: tuple[Any, ...] = ()
+
+
+def build_row_values(row: CatalogRow) -> tuple[Any, ...]:
+    """The row as the manifest and the pool carry it: the cells last, and only when there are any,
+    so a build without a config writes what it wrote before columns existed."""
+    values = tuple(row.__dict__.values())
+    return values if row.columns else values[:-1]
 
 
 @dataclass(frozen=True)
@@ -293,7 +303,7 @@ def build_h5py_snippet(hdf5_file: str | None, hdf5_path: str) -> str:
 
 
 # ----------------------------------------------------------------- catalog rows
-def build_catalog_row(job: Job, href: str) -> CatalogRow:
+def build_catalog_row(job: Job, href: str, columns: tuple[Any, ...] = ()) -> CatalogRow:
     return CatalogRow(
         id=job.job_id,
         href=href,
@@ -309,6 +319,7 @@ def build_catalog_row(job: Job, href: str) -> CatalogRow:
         # a long log whose traceback is at its end counted 0; true counts, not the lines kept
         log_errors=sum(error_and_traceback_count(log) for log in job.logs),
         log_warnings=sum(warning_line_count(log) for log in job.logs),
+        columns=columns,
     )
 
 

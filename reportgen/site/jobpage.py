@@ -22,10 +22,11 @@ import numpy as np
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
-from reportgen.site.compare import write_compare_data  # compare runs
+from reportgen.site.compare import build_param_leaves, write_compare_data  # compare runs
+from reportgen.site.config import Column, build_cells
 from reportgen.site.contexts import (
-    DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_split_pages,
-    shows_whole_log,
+    DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_row_values,
+    build_split_pages, shows_whole_log,
 )
 from reportgen.site.downloads import (
     INLINE_MAX_BYTES, INLINE_PAGE_BYTES, build_csv_text, build_data_uri, build_download_plan, build_npy_bytes,
@@ -62,6 +63,7 @@ class JobTask:
     job_slug: str
     workflow_repo: str | None
     params_repo: str | None
+    columns: tuple[Column, ...] = ()  # build --config: the project's extra catalog columns
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,10 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     problems = list(job.problems)
     datas = read_values(Path(task.root), job, problems)
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
-    # compare runs: <project>/<job>~compare.js from the values just read (reportgen/site/compare.py)
-    write_compare_data(staging / task.project_slug, task.job_slug, job, datas)
+    # compare runs: <project>/<job>~compare.js from the values just read (reportgen/site/compare.py);
+    # the parameters are flattened once, for it and for the catalog's parameter columns
+    leaves = build_param_leaves(job.params)
+    write_compare_data(staging / task.project_slug, task.job_slug, job, datas, leaves)
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
     page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts)
     if job.hdf5_file is not None:  # the notebook hand-off: every output loaded with h5py
@@ -189,13 +193,23 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         if written > PAGE_BUDGET:
             problems.append(Problem("warning", "page-over-budget", job.hdf5_file or job.job_id, "",
                                     f"{what} is {written:,} bytes (budget {PAGE_BUDGET:,})"))
-    row = build_catalog_row(job, f"{task.job_slug}.html")
+    row = build_catalog_row(job, f"{task.job_slug}.html", build_column_cells(task.columns, job, datas, leaves))
     return JobResult(
         project=task.ref.project, job_id=task.ref.job_id, slug=task.job_slug,
-        row=tuple(row.__dict__.values()), problems=tuple(problem_fields(p) for p in problems),
+        row=build_row_values(row), problems=tuple(problem_fields(p) for p in problems),
         params_sha=job.params.sha, params_present=job.params.state == "present",
         end=job.end_time.isoformat() if job.end_time else "", page_bytes=size,
     )
+
+
+def build_column_cells(columns: tuple[Column, ...], job: Job, datas: dict[str, OutputData],
+                       leaves: list | str) -> tuple:
+    """The cells of the configured catalog columns (none without ``--config``), from what the page
+    read: the values of ``read_values`` and the parameters flattened for the compare data."""
+    if not columns:
+        return ()
+    params = leaves if isinstance(leaves, str) else dict(reversed(leaves))  # the first of a repeated key
+    return tuple(build_cells(columns, job, datas, params))
 
 
 # A notebook this small travels in the page as a data: URI: from file:// Chromium ignores the

@@ -116,13 +116,17 @@ def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:
     return (encode_name(stat.path), stat.size, stat.mtime_ns) if stat else None
 
 
-def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str) -> str:
-    """Every input of a job page that a scan sees, hashed (no file is opened)."""
-    payload = orjson.dumps([
+def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str,
+                          columns: list[list[str]] | None = None) -> str:
+    """Every input of a job page that a scan sees, hashed (no file is opened).  ``columns``: the
+    project's configured catalog columns (``config.render_columns_key``), whose cells the row holds;
+    left out of the hash when there are none, so a build without a config keeps its fingerprints."""
+    inputs = [
         encode_name(ref.project), encode_name(ref.job_id), _stat(ref.hdf5), [_stat(log) for log in ref.logs],
         encode_name(ref.log_dir) if ref.log_dir is not None else None, [_stat(other) for other in ref.others],
         ref.command_line_run, repo_fingerprint, theme, slug,
-    ])
+    ]
+    payload = orjson.dumps([*inputs, columns] if columns else inputs)
     return hashlib.sha256(payload).hexdigest()[:32]
 
 
@@ -191,10 +195,26 @@ def check_manifest(manifest: Manifest) -> None:
             _check_slug(entry.slug)
             _check_files(_names(entry.files))
             row = entry.row
-            if len(row) != len(_ROW_TYPES) or not all(type(v) is t for v, t in zip(row, _ROW_TYPES)):
+            cells = row[len(_ROW_TYPES)] if len(row) == len(_ROW_TYPES) + 1 else []
+            if (len(row) - len(_ROW_TYPES) not in (0, 1) or not all(type(v) is t for v, t in zip(row, _ROW_TYPES))
+                    or not _cells_ok(cells)):
                 raise ValueError(f"catalog row of {job_id!r} is not one the build writes")
             if row[1] != f"{entry.slug}.html" or row[5] not in STATUSES:  # the href is published as a link
                 raise ValueError(f"catalog row of {job_id!r} does not match its job")
+
+
+def _cells_ok(cells: object) -> bool:
+    """Configured column cells as ``config.build_cells`` makes them (a stored row is published as it is)."""
+    from reportgen.site.config import CELL_TEXT, MAX_COLUMNS
+
+    def ok(cell: object) -> bool:
+        if isinstance(cell, dict):
+            return list(cell) == ["why"] and isinstance(cell["why"], str) and len(cell["why"]) <= CELL_TEXT
+        if isinstance(cell, str):
+            return len(cell) <= CELL_TEXT + 1
+        return type(cell) in (int, float, bool)
+
+    return isinstance(cells, (list, tuple)) and len(cells) <= MAX_COLUMNS and all(ok(cell) for cell in cells)
 
 
 def _names(files: Written | tuple) -> tuple:

@@ -22,6 +22,7 @@ from reportgen import __version__
 from reportgen.site.contexts import (
     CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage, build_line_text,
 )
+from reportgen.site.config import Column
 from reportgen.site.jsonsafe import render_json, replace_surrogates_text
 from site_templates import TEMPLATE_DIR
 
@@ -140,8 +141,26 @@ def render_params_diff(page: ParamsDiffPage) -> str:
     return render_page("params_diff.html", page)
 
 
-def render_catalog_js(project: str, rows: list[CatalogRow]) -> str:
-    """The per-project row file, loaded by ``<script src>`` (fetch() fails on file://)."""
-    columns = list(CatalogRow.__dataclass_fields__)
-    data = {"project": project, "columns": columns, "rows": [list(asdict(row).values()) for row in rows]}
+def render_catalog_js(project: str, rows: list[CatalogRow], columns: tuple[Column, ...] = ()) -> str:
+    """The per-project row file, loaded by ``<script src>`` (fetch() fails on file://).
+
+    With configured columns (``build --config``) each row ends with their cells, named in
+    ``columns`` by their keys, and ``extra`` gives each one's key, title and source; without, the
+    file is what it was before columns existed (``catalog.js`` and ``trends.js`` look columns up
+    by name, so cells after the fixed ones change nothing for them).
+    """
+    fixed = [name for name in CatalogRow.__dataclass_fields__ if name != "columns"]
+    data: dict[str, Any] = {"project": project, "columns": fixed,
+                            "rows": [list(asdict(row).values())[:len(fixed)] for row in rows]}
+    if columns:
+        data["columns"] = [*fixed, *(column.key for column in columns)]
+        data["extra"] = [{"key": c.key, "title": c.title, "source": c.describe()} for c in columns]
+        data["rows"] = [[*values, *_cells(row, len(columns))] for values, row in zip(data["rows"], rows)]
     return "window.REPORTGEN_CATALOG = " + render_json(data) + ";\n"
+
+
+def _cells(row: CatalogRow, count: int) -> list[Any]:
+    """The row's cells, one per column (a row kept from a build of other columns cannot occur: a change
+    of columns rebuilds every job of the project; padded all the same, so the file stays well-formed)."""
+    cells = list(row.columns)[:count]
+    return cells + [{"why": "not built with these columns"}] * (count - len(cells))

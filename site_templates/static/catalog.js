@@ -5,7 +5,13 @@
    undoes it; Back, Forward or an edited address re-read the hash. A tick box per row picks jobs to
    compare (compare.html#jobs=<slug>,...): the ticks live in this script, not in the hash, so they
    survive sorting, filtering and paging and add no history entry; they are also kept in the tab's
-   sessionStorage, per project page, so a reload or Back from compare.html finds them again. */
+   sessionStorage, per project page, so a reload or Back from compare.html finds them again.
+   Columns configured at build time (build --config: data.extra, cells after the fixed values of a
+   row) sort numerically when their values are numbers, with empty cells last either way; the
+   "Columns" chooser hides and shows any column but the job id, kept in the hash (hide=a,b).
+   Status changes: a failing job (FAILING) whose previous job of the project by end time was not
+   failing is marked "newly failing", an ok job after a failing one "recovered": from the rows
+   alone, so the marks never depend on an earlier build; the status select filters on them. */
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
@@ -13,7 +19,12 @@
     status: "Status", nodes: "Nodes", outputs: "Outputs", workflow: "Workflow commit",
     params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings" };
   var NUMERIC = { nodes: true, outputs: true, log_errors: true, log_warnings: true };
-  var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50 };
+  var EXTRA = {};  /* configured columns by key: {key, title, source} */
+  var NUMBERISH = /^(-?Infinity|NaN|-?[0-9]+)$/;  /* how the build writes non-finite floats and ints past 2^53 */
+  var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50, hide: [] };
+  var FAILING = { "failed-nodes": true, incomplete: true, corrupt: true };  /* see docs/site.md, "Status changes" */
+  var CHANGES = { "newly-failing": "newly failing", recovered: "recovered" };  /* select value -> badge text */
+  var badges = [], rowIndex = new Map();  /* per row: "newly-failing", "recovered" or ""; a shown row's index */
   var cols, idx, haystack, shown = [], rendered = null, searching = false, timer = null;
   var here = { hash: null, duplicate: false };  /* the history entry shown (see isDuplicate) */
   var ticked = [];  /* compare runs: slugs of the ticked jobs, in the order they were ticked */
@@ -28,6 +39,73 @@
 
   function isSortColumn(name) {  /* a shown column: not "href" (hidden), nor "constructor" of Object */
     return name !== null && cols.indexOf(name) >= 0 && Object.prototype.hasOwnProperty.call(idx, name);
+  }
+
+  function own(object, name) { return Object.prototype.hasOwnProperty.call(object, name); }
+
+  function label(name) { return own(LABELS, name) ? LABELS[name] : own(EXTRA, name) ? String(EXTRA[name].title) : name; }
+
+  function visible() { return cols.filter(function (c) { return c === "id" || state.hide.indexOf(c) < 0; }); }
+
+  /* ---------------------------------------------------------------- configured columns' cells */
+  function isEmpty(value) { return value === null || value === undefined || typeof value === "object"; }
+
+  function cellText(value) { return isEmpty(value) ? "" : String(value); }
+
+  function toNumber(value) { return typeof value === "boolean" ? (value ? 1 : 0) : Number(value); }
+
+  /* A column is numeric when every value it has is a number (or how the build writes one as text) */
+  function isNumericColumn(i) {
+    var seen = false;
+    for (var r = 0; r < data.rows.length; r += 1) {
+      var v = data.rows[r][i];
+      if (isEmpty(v)) { continue; }
+      if (typeof v === "number") { seen = true; } else if (typeof v !== "boolean" && !(typeof v === "string" && NUMBERISH.test(v))) { return false; }
+    }
+    return seen;
+  }
+
+  /* Empty cells last in both directions; in a numeric column NaN just before them */
+  function compareExtra(x, y, numeric, dir) {
+    var ex = isEmpty(x), ey = isEmpty(y);
+    if (ex || ey) { return ex === ey ? 0 : (ex ? 1 : -1); }
+    if (!numeric) { return String(x).localeCompare(String(y)) * dir; }
+    var a = toNumber(x), b = toNumber(y), na = a !== a, nb = b !== b;
+    if (na || nb) { return na === nb ? 0 : (na ? 1 : -1); }
+    return (a === b ? 0 : (a < b ? -1 : 1)) * dir;
+  }
+
+  /* ---------------------------------------------------------------- status changes */
+  /* Each job against the previous job of the project by end time (to the second, then job id);
+     jobs without an end time take no part */
+  function buildBadges() {
+    var order = [], marks = data.rows.map(function () { return ""; });
+    data.rows.forEach(function (row, i) { if (row[idx.end]) { order.push(i); } });
+    order.sort(function (a, b) {
+      var x = data.rows[a], y = data.rows[b];
+      return String(x[idx.end]).localeCompare(String(y[idx.end])) || String(x[idx.id]).localeCompare(String(y[idx.id]));
+    });
+    for (var k = 1; k < order.length; k += 1) {
+      var now = data.rows[order[k]][idx.status], before = data.rows[order[k - 1]][idx.status];
+      var failing = own(FAILING, now), was = own(FAILING, before);
+      if (failing && !was) { marks[order[k]] = "newly-failing"; } else if (now === "ok" && was) { marks[order[k]] = "recovered"; }
+    }
+    return marks;
+  }
+
+  function matchesStatus(row, i) {
+    if (state.status === "status-change") { return badges[i] !== ""; }
+    if (own(CHANGES, state.status)) { return badges[i] === state.status; }
+    return row[idx.status] === state.status;
+  }
+
+  function changeOptions() {  /* after the statuses in the select: the changes, which filter on the badges */
+    var select = document.getElementById("catalog-status"), group = document.createElement("optgroup");
+    group.label = "Status changes";
+    [["status-change", "newly failing or recovered"], ["newly-failing", "newly failing"], ["recovered", "recovered"]].forEach(function (o) {
+      var option = document.createElement("option"); option.value = o[0]; option.textContent = o[1]; group.appendChild(option);
+    });
+    select.appendChild(group);
   }
 
   function isStatusOption(name) {  /* one of the select's options: an unknown status means all */
@@ -45,6 +123,8 @@
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
     var size = parseInt(params.get("size") || "50", 10);
     state.size = [50, 100, 500].indexOf(size) >= 0 ? size : 50;
+    var hide = (params.get("hide") || "").split(",");  /* kept in column order, known columns only, never the id */
+    state.hide = cols.filter(function (c) { return c !== "id" && hide.indexOf(c) >= 0; });
   }
 
   function writeHash(mode) {  /* "push": a new history entry; "replace": rewrite this one; "none" */
@@ -55,6 +135,7 @@
     if (state.q) { params.set("q", state.q); }
     if (state.page > 1) { params.set("page", String(state.page)); }
     if (state.size !== 50) { params.set("size", String(state.size)); }
+    if (state.hide.length) { params.set("hide", state.hide.join(",")); }
     var hash = "#" + params.toString(), entry = window.history.state;
     if (window.location.hash !== hash) {
       if (mode === "push" && !here.duplicate) {
@@ -83,18 +164,19 @@
 
   function compute() {
     var q = state.q.toLowerCase(), st = idx.status, key = idx[state.sort];
-    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort];
-    shown = [];
+    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort], extra = own(EXTRA, state.sort);
+    shown = []; rowIndex = new Map();
     for (var i = 0; i < data.rows.length; i += 1) {
       var row = data.rows[i];
-      if (state.status && row[st] !== state.status) { continue; }
+      if (state.status && !matchesStatus(row, i)) { continue; }
       if (q && haystack[i].indexOf(q) < 0) { continue; }
       shown.push(row);
+      rowIndex.set(row, i);
     }
     shown.sort(function (a, b) {
       var x = a[key], y = b[key];
-      var c = numeric ? x - y : String(x).localeCompare(String(y));
-      return c * dir || String(a[idx.id]).localeCompare(String(b[idx.id]));
+      var c = extra ? compareExtra(x, y, numeric, dir) : (numeric ? x - y : String(x).localeCompare(String(y))) * dir;
+      return c || String(a[idx.id]).localeCompare(String(b[idx.id]));
     });
   }
 
@@ -108,10 +190,11 @@
 
   function header(table) {
     var thead = document.createElement("thead"), tr = document.createElement("tr");
-    cols.forEach(function (name) {
+    visible().forEach(function (name) {
       var th = document.createElement("th"); th.scope = "col";
       var button = document.createElement("button"); button.type = "button";
-      button.textContent = LABELS[name] || name; button.setAttribute("data-sort", name);
+      button.textContent = label(name); button.setAttribute("data-sort", name);
+      if (own(EXTRA, name)) { button.title = String(EXTRA[name].source); }
       if (name === state.sort) { th.setAttribute("aria-sort", state.dir === "asc" ? "ascending" : "descending"); }
       button.addEventListener("click", function () {
         if (state.sort === name) { state.dir = state.dir === "asc" ? "desc" : "asc"; } else { state.sort = name; state.dir = "asc"; }
@@ -126,7 +209,7 @@
     var tbody = document.createElement("tbody");
     rows.forEach(function (row) {
       var tr = document.createElement("tr"); tr.className = "row-link";
-      cols.forEach(function (name) {
+      visible().forEach(function (name) {
         var value = row[idx[name]];
         if (name === "id") {
           var td = cell(tr, "", ""), a = document.createElement("a");
@@ -135,11 +218,54 @@
         } else if (name === "status") {
           var s = cell(tr, "", ""), span = document.createElement("span");
           span.className = "status status-" + value; span.textContent = value; s.appendChild(span);
+          var mark = badges[rowIndex.get(row)];
+          if (mark) {  /* a space first: read and copied as two words, not "failed-nodesnewly failing" */
+            var badge = document.createElement("span"); badge.className = "badge badge-" + mark; badge.textContent = CHANGES[mark];
+            s.appendChild(document.createTextNode(" ")); s.appendChild(badge);
+          }
+        } else if (own(EXTRA, name)) { extraCell(tr, value, NUMERIC[name]);
         } else { cell(tr, value, NUMERIC[name] ? "num" : ""); }
       });
       tbody.appendChild(tr);
     });
     table.appendChild(tbody);
+  }
+
+  /* An empty cell is an em dash; why it is empty is its tooltip and, for a screen reader, its text */
+  function extraCell(tr, value, numeric) {
+    if (!isEmpty(value)) { return cell(tr, cellText(value), numeric ? "num" : ""); }
+    var reason = value && typeof value.why === "string" ? value.why : "no value";
+    var td = cell(tr, "", "empty"), dash = document.createElement("span"), says = document.createElement("span");
+    dash.textContent = "\u2014"; dash.setAttribute("aria-hidden", "true");
+    says.className = "visually-hidden"; says.textContent = "no value: " + reason;
+    td.title = reason; td.appendChild(dash); td.appendChild(says);
+    return td;
+  }
+
+  /* ---------------------------------------------------------------- the "Columns" chooser */
+  function chooser() {
+    var form = document.getElementById("catalog-controls");
+    if (!form || document.getElementById("catalog-columns")) { return; }
+    var details = document.createElement("details"), summary = document.createElement("summary");
+    var fieldset = document.createElement("fieldset"), legend = document.createElement("legend");
+    details.className = "catalog-columns"; details.id = "catalog-columns";
+    summary.textContent = "Columns"; legend.textContent = "Show these columns (the job id always shows)";
+    details.appendChild(summary); fieldset.appendChild(legend);
+    cols.forEach(function (name) {
+      if (name === "id") { return; }
+      var item = document.createElement("label"), box = document.createElement("input");
+      box.type = "checkbox"; box.setAttribute("data-column", name);
+      box.addEventListener("change", function () {
+        state.hide = cols.filter(function (c) {
+          return c !== "id" && (c === name ? !box.checked : state.hide.indexOf(c) >= 0);
+        });
+        change();
+      });
+      item.appendChild(box); item.appendChild(document.createTextNode(" " + label(name)));
+      fieldset.appendChild(item);
+    });
+    details.appendChild(fieldset);
+    form.parentNode.insertBefore(details, form.nextSibling);
   }
 
   function pager(pages) {
@@ -233,6 +359,9 @@
     document.getElementById("catalog-search").value = state.q;
     document.getElementById("catalog-status").value = state.status;
     document.getElementById("catalog-size").value = String(state.size);
+    Array.prototype.forEach.call(document.querySelectorAll("#catalog-columns input[data-column]"), function (box) {
+      box.checked = state.hide.indexOf(box.getAttribute("data-column")) < 0;
+    });
   }
 
   /* ---------------------------------------------------------------- compare runs */
@@ -327,8 +456,17 @@
     if (!data) { return; }
     cols = data.columns.filter(function (c) { return c !== "href"; });
     idx = {}; data.columns.forEach(function (c, i) { idx[c] = i; });
-    haystack = data.rows.map(function (row) {  // the shown columns only: the page link is no text to match
-      return cols.map(function (c) { return row[idx[c]]; }).join("\u0001").toLowerCase();
+    badges = buildBadges();
+    changeOptions();
+    (Array.isArray(data.extra) ? data.extra : []).forEach(function (c) {
+      if (c && typeof c.key === "string" && own(idx, c.key) && !own(LABELS, c.key)) {
+        EXTRA[c.key] = c; NUMERIC[c.key] = isNumericColumn(idx[c.key]);
+      }
+    });
+    haystack = data.rows.map(function (row, i) {  // the shown columns only: the page link is no text to match
+      var texts = cols.map(function (c) { return own(EXTRA, c) ? cellText(row[idx[c]]) : row[idx[c]]; });
+      if (badges[i]) { texts.push(CHANGES[badges[i]]); }
+      return texts.join("\u0001").toLowerCase();
     });
     var box = document.getElementById("catalog-search");
     function flush() {  /* apply a search still waiting for its pause, then end the search */
@@ -349,6 +487,7 @@
     ticked = readTicks();  /* a reload, or Back from compare.html: the ticks of this tab */
     window.addEventListener("popstate", restore);
     window.addEventListener("hashchange", restore);  /* both may fire for one step: restore is idempotent */
+    chooser();
     var opened = namesElement(window.location.hash);
     readHash(); syncControls(); seeEntry();  /* a reload keeps the entry's state */
     update(opened ? "none" : "replace");  /* loading adds no entry; it only spells out the view */

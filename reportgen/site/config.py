@@ -1,0 +1,310 @@
+"""``reportgen build --config FILE``: extra catalog columns (key parameters, key results).
+
+The config is TOML (stdlib ``tomllib``), read once by the parent before anything is
+written; a bad one is one ``ConfigError`` (exit 78) naming the file, the key
+(``columns[2].output``, counted from 0) and the reason.  Each column takes its value
+from one source:
+
+- ``output = "/<node>/<output>"``: the output's last set (the scalar of a scalar
+  dataset), from the values the page worker already read for the job page;
+- ``parameter = "<file>:<dotted.key>"``: a leaf of the job's parameters commit, as
+  ``compare.html`` flattens it (the same flattening, done once per job);
+- ``attribute = "<name>"``: a root attribute of the job's HDF5 file, as text.
+
+``[projects."<name>"] columns = [...]`` replaces the global list for that project.
+The cells travel in the job's catalog row (``CatalogRow.columns``) to ``catalog-data.js``;
+each is a number, a string, a boolean, or ``{"why": reason}`` for an empty cell, and
+their size is bounded per cell (``CELL_TEXT``) and per row (``ROW_TEXT``), so one job
+can never blow up the catalog's data file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.errors import ConfigError, InputMissingError
+from reportgen.records import Job, Output, OutputData, Problem
+from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, json_text
+from reportgen.site.paths import short_hash
+
+MAX_COLUMNS = 16  # per list (the global one, each project's own)
+MAX_TITLE = 80  # characters of a column title
+MAX_CONFIG_BYTES = 1024 * 1024  # a config is a few lines: anything larger is not one
+CELL_TEXT = 200  # characters of one text cell; a longer one is cut and ends with "…"
+ROW_TEXT = 1600  # characters of text cells in one row; the cells past it are left empty, saying why
+EXACT_INT = 2**53  # integers beyond this are written as text: a browser reads JSON numbers as doubles
+SOURCES = ("output", "parameter", "attribute")
+_COLUMN_KEYS = frozenset(("title", *SOURCES))
+_OUTPUT_PATH = re.compile(r"/[^/\x00]+/[^/\x00]+")
+_KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One extra catalog column: its key in the catalog's hash (``sort=<key>``), title and source."""
+
+    key: str
+    title: str
+    source: str  # "output", "parameter" or "attribute"
+    path: str  # /<node>/<output>, <file>:<dotted.key> or the attribute's name
+
+    def describe(self) -> str:
+        return f"{self.source} {self.path}"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The columns of every project, and the lists of the projects that have their own."""
+
+    file: str = ""
+    columns: tuple[Column, ...] = ()
+    projects: tuple[tuple[str, tuple[Column, ...]], ...] = ()
+
+    def columns_for(self, project: str) -> tuple[Column, ...]:
+        """A project's own list when the config has one (even empty), else the global one."""
+        for name, columns in self.projects:
+            if name == project:
+                return columns
+        return self.columns
+
+
+NO_CONFIG = SiteConfig()
+
+
+# ----------------------------------------------------------------- reading
+def read_site_config(path: Path) -> SiteConfig:
+    """Parse and check ``path``; ``ConfigError`` (78) names the first fault, ``InputMissingError`` (66)
+    a file that cannot be read.  The file is only read."""
+    text = _read_text(path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"not TOML: {exc}") from None
+    _check_keys(path, raw, {"columns", "projects"}, "")
+    columns = build_columns(path, raw.get("columns", []), "columns")
+    projects = raw.get("projects", {})
+    if not isinstance(projects, dict):
+        raise ConfigError(path, "must be a table of projects", "projects")
+    own = []
+    for name, table in projects.items():
+        where = f"projects.{_toml_key(name)}"
+        if not isinstance(table, dict):
+            raise ConfigError(path, "must be a table with a columns list", where)
+        _check_keys(path, table, {"columns"}, where)
+        own.append((name, build_columns(path, table.get("columns", []), f"{where}.columns")))
+    return SiteConfig(str(path), columns, tuple(own))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if not path.is_file():
+            raise InputMissingError(path, "config file not found" if not path.exists() else "config is not a file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise InputMissingError(path, f"cannot read the config: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, f"over {MAX_CONFIG_BYTES:,} bytes: not a column config")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _toml_key(name: str) -> str:
+    """A table key as TOML spells it: bare when it can be, else a quoted string."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check_keys(path: Path, table: dict[str, Any], known: set[str] | frozenset[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            member = f"{where}.{_toml_key(key)}" if where else _toml_key(key)
+            raise ConfigError(path, f"unknown key (expected one of: {', '.join(sorted(known))})", member)
+
+
+def build_columns(path: Path, raw: Any, where: str) -> tuple[Column, ...]:
+    """The checked columns of one list: types, one source each, unique titles, at most MAX_COLUMNS."""
+    if not isinstance(raw, list):
+        raise ConfigError(path, "must be an array of tables ([[columns]])", where)
+    if len(raw) > MAX_COLUMNS:
+        raise ConfigError(path, f"{len(raw)} columns: at most {MAX_COLUMNS}", where)
+    columns: list[Column] = []
+    for i, table in enumerate(raw):
+        column = build_column(path, table, f"{where}[{i}]")
+        clash = next((c for c in columns if c.key == column.key), None)
+        if clash is not None:
+            same = "the same title" if clash.title == column.title else f"a title too close to {clash.title!r}"
+            raise ConfigError(path, f"duplicate column: {same} (each column needs its own)", f"{where}[{i}].title")
+        columns.append(column)
+    return tuple(columns)
+
+
+def build_column(path: Path, table: Any, where: str) -> Column:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "must be a table with title and one of output, parameter, attribute", where)
+    _check_keys(path, table, _COLUMN_KEYS, where)
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(path, f"must be a string, not {type(value).__name__}", f"{where}.{key}")
+    title = table.get("title", "")
+    if not title.strip():
+        raise ConfigError(path, "a column needs a non-empty title", f"{where}.title")
+    if len(title) > MAX_TITLE or not title.isprintable():
+        raise ConfigError(path, f"a title is at most {MAX_TITLE} printable characters", f"{where}.title")
+    sources = [key for key in SOURCES if key in table]
+    if len(sources) != 1:
+        said = " and ".join(sources) if sources else "none"
+        raise ConfigError(path, f"needs exactly one of output, parameter, attribute (has {said})", where)
+    source = sources[0]
+    value = table[source]
+    reason = _check_source(source, value)
+    if reason:
+        raise ConfigError(path, reason, f"{where}.{source}")
+    return Column(build_column_key(title), title, source, value)
+
+
+def _check_source(source: str, value: str) -> str:
+    """Why ``value`` is not a path of its kind, or ""."""
+    if not value or not value.isprintable():
+        return f"{source} must be non-empty printable text"
+    if source == "output" and not _OUTPUT_PATH.fullmatch(value):
+        return f"{value!r} is not an output path /<node>/<output>"
+    if source == "parameter" and ":" in value and not all(value.split(":", 1)):
+        return f"{value!r} is not <file>:<dotted.key> (or a whole text file's <file>)"
+    return ""
+
+
+def build_column_key(title: str) -> str:
+    """The column's name in the catalog's hash (``sort=c-fidelity``): from its title, so a shared link
+    keeps working across builds; ``c-`` keeps it apart from the fixed columns."""
+    slug = _KEY_UNSAFE.sub("-", title.lower()).strip("-")[:40].strip("-")
+    return f"c-{slug}" if slug else f"c-{short_hash(title)}"
+
+
+def build_config_problems(config: SiteConfig, projects: list[str]) -> tuple[Problem, ...]:
+    """A warning per project the config names that the data_store lacks (a config shared across
+    stores is normal, so not an error)."""
+    known = set(projects)
+    return tuple(
+        Problem("warning", "config-unknown-project", config.file, f"projects.{_toml_key(name)}",
+                "the config names a project this data_store does not have")
+        for name, _ in config.projects if name not in known
+    )
+
+
+def render_columns_key(columns: tuple[Column, ...]) -> list[list[str]]:
+    """The normalised content of a project's columns: what the manifest compares (not the file's
+    path, bytes or mtime)."""
+    return [[c.key, c.title, c.source, c.path] for c in columns]
+
+
+# ----------------------------------------------------------------- cells
+def why(reason: str) -> dict[str, str]:
+    """An empty cell and the reason it is empty (the catalog shows an em dash with it on hover)."""
+    return {"why": build_text_cell(reason)}
+
+
+def build_cells(columns: tuple[Column, ...], job: Job, datas: Mapping[str, OutputData],
+                params: Mapping[str, Any] | str) -> list[Any]:
+    """One cell per column; ``params`` is the job's flattened parameters (``compare.build_param_leaves``),
+    or the reason there are none.  Text cells past ``ROW_TEXT`` characters in all are left empty."""
+    outputs = {output.hdf5_path: output for node in job.nodes for output in node.outputs}
+    cells, left = [], ROW_TEXT
+    for column in columns:
+        if column.source == "output":
+            cell = build_output_cell(outputs.get(column.path), datas.get(column.path))
+        elif column.source == "parameter":
+            cell = build_param_cell(params, column.path)
+        else:
+            cell = build_attribute_cell(job, column.path)
+        if isinstance(cell, str):
+            left -= len(cell)
+            if left < 0:
+                cell = why(f"left out: the text of one job's columns is at most {ROW_TEXT:,} characters")
+        cells.append(cell)
+    return cells
+
+
+def build_output_cell(output: Output | None, data: OutputData | None) -> Any:
+    """The value of the output's last set, or an empty cell saying why there is none."""
+    if output is None:
+        return why("no such output in this job")
+    if output.too_large:
+        return why("output over the read budget: not read")
+    if output.kind in ("empty", "missing"):
+        return why("never set" if output.kind == "empty" else "values missing (aborted flush)")
+    if data is None:
+        return why("values could not be read")
+    values = data.values
+    if isinstance(values, np.ndarray) and values.ndim == 0:
+        return build_scalar_cell(values[()])
+    if len(values) == 0:
+        return why("no set")
+    if (len(values) - 1) * data.stride != output.n_sets - 1:
+        return why("the last set was not read (over the read budget)")
+    last = values[-1]
+    if isinstance(last, np.ndarray):
+        return why(f"not a scalar: each set has shape {tuple(last.shape)}")
+    return build_scalar_cell(last)
+
+
+def build_param_cell(params: Mapping[str, Any] | str, key: str) -> Any:
+    if isinstance(params, str):
+        return why(params)
+    if key not in params:
+        return why("not in this job's parameters")
+    value = params[key]
+    if value is NOT_TEXT_VALUE:
+        return why(NOT_TEXT.strip("()"))
+    if isinstance(value, (list, dict)):  # one leaf, as compare.html shows it: a short list of scan points reads well
+        return build_text_cell(json_text(value))
+    return build_scalar_cell(value)
+
+
+def build_attribute_cell(job: Job, name: str) -> Any:
+    for key, value in job.root_attrs:
+        if key == name:
+            return build_text_cell(value)
+    return why("no such root attribute")
+
+
+def build_scalar_cell(value: Any) -> Any:
+    """A number, boolean or text exactly as stored (ints past 2**53 and non-finite floats as text)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+        return number if abs(number) <= EXACT_INT else str(number)
+    if isinstance(value, (float, np.floating)):
+        return build_float_cell(value)
+    if isinstance(value, str):
+        return build_text_cell(value)
+    if value is None:
+        return why("null")
+    if isinstance(value, (list, tuple, dict)):
+        return why(f"not a scalar: a JSON {'object' if isinstance(value, dict) else 'array'}")
+    if isinstance(value, np.generic):
+        return why(f"not a number or text ({value.dtype})")
+    return why(f"not a number or text ({type(value).__name__})")
+
+
+def build_float_cell(value: float | np.floating) -> float | str:
+    """Shortest round-trip digits of the value's own type (a float32 0.1 stays 0.1)."""
+    if not math.isfinite(float(value)):
+        return "NaN" if math.isnan(float(value)) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, float) or (isinstance(value, np.floating) and value.dtype == np.float64):
+        return float(value)
+    return float(str(value))
+
+
+def build_text_cell(text: str) -> str:
+    return text if len(text) <= CELL_TEXT else text[:CELL_TEXT] + "\u2026"
