@@ -229,13 +229,16 @@ def build_log_ends(job: Job) -> tuple[list[dict[str, Any]], str]:
 
 # ----------------------------------------------------------------- series
 def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, Any]]:
-    """One series per numeric output set repeatedly (shape ``(N,)``), in the job page's order."""
+    """One series per numeric output set repeatedly (shape ``(N,)``, any integer, float or bool type),
+    in the job page's order."""
     series = []
     for node in job.nodes:
         for output in node.outputs:
             data = datas.get(output.hdf5_path)
             values = data.values if data is not None else None
-            if (not output.is_series or not isinstance(values, np.ndarray) or values.ndim != 1 or values.size == 0
+            # "other" is any number type but int64 and float64 (float32, int8, big-endian, ...): a series too
+            plain = output.is_series or (output.kind == "other" and len(output.shape) == 1)
+            if (not plain or not isinstance(values, np.ndarray) or values.ndim != 1 or values.size == 0
                     or values.dtype.kind not in "biuf"):
                 continue
             y = values.astype(np.float64)

@@ -33,6 +33,7 @@ import numpy as np
 from reportgen.errors import ConfigError, InputMissingError
 from reportgen.records import Job, Output, OutputData, Problem
 from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, json_text
+from reportgen.site.jsonsafe import replace_surrogates_text
 from reportgen.site.paths import short_hash
 
 MAX_COLUMNS = 16  # per list (the global one, each project's own)
@@ -114,7 +115,7 @@ def _read_text(path: Path) -> str:
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(path, f"over {MAX_CONFIG_BYTES:,} bytes: not a column config")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a leading BOM (Notepad, PowerShell) is no TOML error
     except UnicodeDecodeError as exc:
         raise ConfigError(path, f"not UTF-8 text (byte {exc.start})") from None
 
@@ -186,7 +187,7 @@ def _check_source(source: str, value: str) -> str:
 def build_column_key(title: str) -> str:
     """The column's name in the catalog's hash (``sort=c-fidelity``): from its title, so a shared link
     keeps working across builds; ``c-`` keeps it apart from the fixed columns."""
-    slug = _KEY_UNSAFE.sub("-", title.lower()).strip("-")[:40].strip("-")
+    slug = _KEY_UNSAFE.sub("-", title.lower()).strip("-")  # a title is at most MAX_TITLE characters
     return f"c-{slug}" if slug else f"c-{short_hash(title)}"
 
 
@@ -307,4 +308,7 @@ def build_float_cell(value: float | np.floating) -> float | str:
 
 
 def build_text_cell(text: str) -> str:
+    """Cut at CELL_TEXT characters; a lone surrogate (valid JSON, "\\ud800", but no UTF-8) as U+FFFD,
+    as the site shows it everywhere: the row goes into the manifest and catalog-data.js as UTF-8."""
+    text = replace_surrogates_text(text)
     return text if len(text) <= CELL_TEXT else text[:CELL_TEXT] + "\u2026"

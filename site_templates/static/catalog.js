@@ -9,8 +9,8 @@
    Columns configured at build time (build --config: data.extra, cells after the fixed values of a
    row) sort numerically when their values are numbers, with empty cells last either way; the
    "Columns" chooser hides and shows any column but the job id, kept in the hash (hide=a,b).
-   Status changes: a failing job (FAILING) whose previous job of the project by end time was not
-   failing is marked "newly failing", an ok job after a failing one "recovered": from the rows
+   Status changes: a failing job (FAILING) whose previous job with an outcome (by end time) was ok
+   is marked "newly failing", an ok job after a failing one "recovered": from the rows
    alone, so the marks never depend on an earlier build; the status select filters on them. */
 (function () {
   "use strict";
@@ -65,31 +65,46 @@
     return seen;
   }
 
-  /* Empty cells last in both directions; in a numeric column NaN just before them */
+  /* An integer written as text (past 2^53, which a double cannot hold) or as a number, as a BigInt;
+     null for anything else (a fraction, NaN, a boolean) */
+  function exactInteger(value) {
+    if (typeof value === "number") { return Number.isInteger(value) ? BigInt(value) : null; }
+    return typeof value === "string" && /^-?[0-9]+$/.test(value) ? BigInt(value) : null;
+  }
+
+  /* Empty cells last in both directions; in a numeric column NaN just before them; two integers
+     compare exactly (2^60 + 1 after 2^60, though both are the same double) */
   function compareExtra(x, y, numeric, dir) {
     var ex = isEmpty(x), ey = isEmpty(y);
     if (ex || ey) { return ex === ey ? 0 : (ex ? 1 : -1); }
     if (!numeric) { return String(x).localeCompare(String(y)) * dir; }
+    var ix = exactInteger(x), iy = exactInteger(y);
+    if (ix !== null && iy !== null) { return (ix === iy ? 0 : (ix < iy ? -1 : 1)) * dir; }
     var a = toNumber(x), b = toNumber(y), na = a !== a, nb = b !== b;
     if (na || nb) { return na === nb ? 0 : (na ? 1 : -1); }
     return (a === b ? 0 : (a < b ? -1 : 1)) * dir;
   }
 
   /* ---------------------------------------------------------------- status changes */
-  /* Each job against the previous job of the project by end time (to the second, then job id);
-     jobs without an end time take no part */
+  /* Each job against the job before it in its project with an outcome (ok or failing: a no-data or
+     unknown job in between is passed over), by end time (to the second), then by job id in natural
+     order (j9 before j10); jobs without an end time take no part */
   function buildBadges() {
-    var order = [], marks = data.rows.map(function () { return ""; });
+    var order = [], marks = data.rows.map(function () { return ""; }), before = null;
     data.rows.forEach(function (row, i) { if (row[idx.end]) { order.push(i); } });
     order.sort(function (a, b) {
       var x = data.rows[a], y = data.rows[b];
-      return String(x[idx.end]).localeCompare(String(y[idx.end])) || String(x[idx.id]).localeCompare(String(y[idx.id]));
+      return String(x[idx.end]).localeCompare(String(y[idx.end]))
+        || String(x[idx.id]).localeCompare(String(y[idx.id]), "en", { numeric: true })
+        || String(x[idx.id]).localeCompare(String(y[idx.id]));
     });
-    for (var k = 1; k < order.length; k += 1) {
-      var now = data.rows[order[k]][idx.status], before = data.rows[order[k - 1]][idx.status];
-      var failing = own(FAILING, now), was = own(FAILING, before);
-      if (failing && !was) { marks[order[k]] = "newly-failing"; } else if (now === "ok" && was) { marks[order[k]] = "recovered"; }
-    }
+    order.forEach(function (i) {
+      var now = data.rows[i][idx.status], failing = own(FAILING, now);
+      if (!failing && now !== "ok") { return; }  /* no outcome: neither marked nor the next one's "before" */
+      if (before !== null && failing && !before) { marks[i] = "newly-failing"; }
+      if (before === true && now === "ok") { marks[i] = "recovered"; }
+      before = failing;
+    });
     return marks;
   }
 

@@ -373,3 +373,29 @@ def test_log_ends_that_do_not_fit_once_escaped_are_left_out_first() -> None:
     assert len(text.encode()) <= 60_000 and data["log_ends"] == []
     assert data["notes"] == ["the log ends left out: the data file of a job is at most 58 KiB"]
     assert len(data["logs"]) == 30  # the health rows stay
+
+
+def test_numbers_of_every_type_reach_the_comparison(tmp_path: Path) -> None:
+    """float32, int8, uint16, int32 and big-endian outputs are drawn on the job page (the reader
+    calls their kind "other"): they are series of the compare and trends data too; complex and
+    compound values are not one number per set and stay out."""
+    import h5py
+
+    from tests.site.one_job_store import write_node, write_output, write_root_attrs
+
+    store = tmp_path / "store"
+    numbers = {"f32": np.array([0.5, 0.25], "f4"), "i8": np.array([-1, 2], "i1"), "u16": np.array([1, 65535], "u2"),
+               "i32": np.array([1, -2], "i4"), "be": np.array([0.5, 0.25], ">f8"), "f64": np.array([1.0, 2.0])}
+    others = {"cplx": np.array([1 + 2j, 3j]), "pair": np.array([(1, 2), (3, 4)], dtype=[("i", "f8"), ("q", "f8")])}
+    (store / "p" / "j1").mkdir(parents=True)
+    (store / "p" / "j1" / "n.log").write_bytes(b"ok\n")
+    with h5py.File(store / "p" / "j1.hdf5", "w") as f:
+        write_root_attrs(f, "j1", "2022-06-25T14:01:05+02:00")
+        node = write_node(f)
+        for name, data in {**numbers, **others}.items():
+            write_output(node, name, data)
+    build_site(store, tmp_path / "site", QUIET)
+    series = {s["key"]: s for s in _data_of((tmp_path / "site" / "p" / "j1~compare.js").read_text())["series"]}
+    assert sorted(series) == sorted(f"/n/{name}" for name in numbers)
+    for name, values in numbers.items():
+        assert _floats(series[f"/n/{name}"]["y"]).tolist() == values.astype(np.float64).tolist()

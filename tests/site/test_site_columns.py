@@ -335,3 +335,61 @@ def test_columns_and_chooser_reflow_at_320_px(browser, values_site: Path) -> Non
     assert tab.page.evaluate("document.documentElement.scrollWidth") <= 320
     table = tab.page.locator("#catalog-table")
     assert table.evaluate("t => t.scrollWidth > t.clientWidth")  # the wide table scrolls inside itself
+
+
+# ----------------------------------------------------------------- audit-s19 cases
+def test_text_cells_with_lone_surrogates_are_written_as_replacement_characters() -> None:
+    """'"\\ud800x"' is valid JSON that Python reads to a lone surrogate, which UTF-8 cannot hold:
+    the cell shows U+FFFD, as the site does everywhere, instead of failing the manifest's write."""
+    from reportgen.records import Commit, Job
+
+    columns = (cfg.Column("c-a", "a", "parameter", "p.json:a"), cfg.Column("c-b", "b", "parameter", "p.json:b"),
+               cfg.Column("c-c", "c", "attribute", "op"))
+    job = Job("p", "j", None, None, 0, None, (("op", "\udcffname"),), "", "", "", None, None, "", (), (),
+              Commit("workflow", "", "absent"), Commit("params", "", "absent"), "ok", ())
+    cells = cfg.build_cells(columns, job, {}, {"p.json:a": "\ud800x", "p.json:b": ["\ud800", 1]})
+    assert cells == ["\ufffdx", '["\ufffd", 1]', "\ufffdname"]
+    json.dumps(cells).encode("utf-8")  # what the manifest and catalog-data.js are written as
+
+
+def test_a_config_with_a_byte_order_mark_is_read(values_store: Path, tmp_path: Path) -> None:
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + VALUES_CONFIG.encode("utf-8"))  # as Notepad and PowerShell save it
+    _build(values_store, tmp_path / "site", "--config", config)
+    assert "c-score" in _catalog(tmp_path / "site", "p")["columns"]
+
+
+def test_long_titles_that_differ_late_are_two_columns(values_store: Path, tmp_path: Path) -> None:
+    title = "Readout fidelity after calibration, qubit "
+    config = _config(tmp_path, "".join(f'[[columns]]\ntitle = "{title}{n}"\noutput = "/n/score"\n' for n in (1, 2)))
+    _build(values_store, tmp_path / "site", "--config", config)
+    assert _catalog(tmp_path / "site", "p")["columns"][-2:] == ["c-readout-fidelity-after-calibration-qubit-1",
+                                                                "c-readout-fidelity-after-calibration-qubit-2"]
+
+
+@pytest.fixture(scope="module")
+def ties_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """j9 failed and j10 succeeded in the same second, after j8; their last ``huge`` values differ
+    only past 2^53 (one double for all three)."""
+    folder = tmp_path_factory.mktemp("columns-ties")
+    store = folder / "store"
+    failed = b"Traceback (most recent call last):\n  File \"n.py\", line 1\nValueError: bad\n"
+    for job, minute, huge, log in (("j8", 1, 2**60 + 1, b"ok\n"), ("j9", 2, 2**60, failed), ("j10", 2, 2**60 + 2, b"ok\n")):
+        _write_job(store, job, minute, {"huge": np.array([huge], dtype=np.int64)}, None, log)
+    _build(store, folder / "site", "--config", _config(folder, '[[columns]]\ntitle = "Huge"\noutput = "/n/huge"\n'))
+    return folder / "site"
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_integers_past_2_53_sort_exactly_and_ties_in_end_time_go_by_natural_job_order(browser, ties_site: Path) -> None:  # noqa: F811
+    tab = Page(browser)
+    tab.open(ties_site / "p" / "index.html", "#sort=c-huge&dir=asc")
+    ids = tab.page.locator("#catalog-table tbody tr td:first-child").all_inner_texts()
+    assert ids == ["j9", "j8", "j10"]  # 2^60 < 2^60 + 1 < 2^60 + 2, though all three are the same double
+    tab.page.select_option("#catalog-status", "status-change")
+    rows = tab.page.locator("#catalog-table tbody tr")
+    marks = {rows.nth(i).locator("td").first.inner_text(): rows.nth(i).locator("td").nth(4).inner_text().split()
+             for i in range(rows.count())}
+    assert marks == {"j9": ["failed-nodes", "newly", "failing"], "j10": ["ok", "recovered"]}  # j9 ran before j10
+    assert tab.errors == []
