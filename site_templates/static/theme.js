@@ -70,6 +70,19 @@
       at: function (r, c) { return values[cols ? r * cols + c : r]; } };
   }
   window.reportgenDecodeArray = decodeArray;
+
+  /* What the figures' scripts build pages with: an element holding text only (names and values
+     come from hostile files: textContent, never parsed as HTML), and a name escaped for plotly.js, which renders
+     pseudo-HTML in trace names, hover texts and titles. */
+  window.reportgenElement = function (tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    if (className) { node.className = className; }
+    return node;
+  };
+  window.reportgenEscapeLabel = function (text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  };
   apply(current());
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("theme-toggle");

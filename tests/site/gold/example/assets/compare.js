@@ -8,6 +8,7 @@
    edited in the address bar redraws the page. */
 (function () {
   "use strict";
+  var el = window.reportgenElement, escapeLabel = window.reportgenEscapeLabel;  /* theme.js, loaded first on every page */
   var MAX_JOBS = 8;
   var SLUG = /^[a-z0-9_][a-z0-9._-]{0,200}$/;  /* a slug as the build makes it: no "/", never ".." */
   var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999"];
@@ -23,17 +24,6 @@
       if (data && typeof data.slug === "string" && data.format === FORMAT) { loaded[data.slug] = data; }
     }
   };
-
-  function el(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    if (className) { node.className = className; }
-    return node;
-  }
-
-  function escapeLabel(text) {  /* plotly renders pseudo-HTML in names and titles */
-    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-  }
 
   function readHash() {  /* the wanted slugs, and what of the hash was not a job */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));

@@ -3,6 +3,7 @@
    One static script for the whole site: the CSP allows no inline script. */
 (function () {
   "use strict";
+  var element = window.reportgenElement;  /* theme.js, loaded first on every page */
   var drawn = [];
 
   /* ---- "Show data as table": a figure's values as a semantic table, for a screen reader or a
@@ -104,13 +105,6 @@
         (spec.table_note || ""),
       rowHead: function (r) { return ys ? valueText(ys.at(r)) : String(r); },
       cell: function (r, col) { return valueText(z.at(r, col)); } };
-  }
-
-  function element(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined) { node.textContent = text; }
-    if (className) { node.className = className; }
-    return node;
   }
 
   function renderGrid(grid, csvLink) {

@@ -8,6 +8,7 @@
    error. Names come from hostile files: the DOM gets them as text only, plotly escaped. */
 (function () {
   "use strict";
+  var el = window.reportgenElement, escapeLabel = window.reportgenEscapeLabel;  /* theme.js, loaded first on every page */
   var CHOICES = [50, 200, 1000], DEFAULT_JOBS = 200;
   var PARALLEL = 6;  /* data files loading at once: enough to hide latency, few enough to stay responsive */
   var PAGE = 24;  /* figure sections listed per "Show more"; each is drawn only as it nears the screen */
@@ -174,17 +175,6 @@
   }
 
   /* ---------------------------------------------------------------- helpers */
-  function el(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    if (className) { node.className = className; }
-    return node;
-  }
-
-  function escapeLabel(text) {  /* plotly renders pseudo-HTML in names, hover texts and titles */
-    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-  }
-
   function styleOf(status) { return Object.prototype.hasOwnProperty.call(STYLES, status) ? STYLES[status] : OTHER; }
 
   function theme() { return window.reportgenTheme ? window.reportgenTheme() : "light"; }
