@@ -335,28 +335,39 @@
     return layout;
   }
 
-  function addSteps(box, spec) {
-    var steps = spec.steps, labels = spec.step_labels || [];
-    var bar = document.createElement("div");
-    bar.className = "steps";
-    var prev = document.createElement("button"); prev.type = "button"; prev.textContent = "\u25C0 prev";
-    var next = document.createElement("button"); next.type = "button"; next.textContent = "next \u25B6";
-    var slider = document.createElement("input");
-    slider.type = "range"; slider.min = "0"; slider.max = String(steps.length - 1); slider.value = "0";
+  /* A stacked figure's step bar is laid out at load (its count is the box's data-steps), disabled
+     until the figure is drawn: built on draw, it pushed everything below it down by its height as a
+     reader scrolled (and moved a log's summary from under a click). */
+  function addStepBar(box) {
+    var count = Number(box.getAttribute("data-steps"));
+    var bar = element("div", undefined, "steps");
+    var prev = element("button", "\u25C0 prev"), next = element("button", "next \u25B6");
+    var slider = document.createElement("input"), label = element("span", "0");
+    prev.type = "button"; next.type = "button";
+    slider.type = "range"; slider.min = "0"; slider.max = String(count - 1); slider.value = "0";
     slider.setAttribute("aria-label", "Step through the stacked sets");
-    var label = document.createElement("span"); label.textContent = labels[0] || "0";
+    [prev, slider, next].forEach(function (control) { control.disabled = true; });
+    bar.appendChild(prev); bar.appendChild(slider); bar.appendChild(next); bar.appendChild(label);
+    box.parentNode.insertBefore(bar, box.nextSibling);
+    box.reportgenSteps = { prev: prev, next: next, slider: slider, label: label };
+  }
+
+  function wireSteps(box, spec) {
+    var steps = spec.steps, labels = spec.step_labels || [], bar = box.reportgenSteps;
+    if (!bar) { addStepBar(box); bar = box.reportgenSteps; }  /* a page written before data-steps */
+    bar.slider.max = String(steps.length - 1);
+    bar.label.textContent = labels[0] || "0";
     function show(i) {
       i = Math.max(0, Math.min(steps.length - 1, i));
-      slider.value = String(i); label.textContent = labels[i] || String(i);
+      bar.slider.value = String(i); bar.label.textContent = labels[i] || String(i);
       window.Plotly.restyle(box, { z: [steps[i]] }, [0]);
       box.setAttribute("data-step", String(i));  /* the data table shows the step on screen */
       if (box.reportgenTable && !box.reportgenTable.hidden) { showTable(box, box.reportgenTable); }
     }
-    prev.addEventListener("click", function () { show(Number(slider.value) - 1); });
-    next.addEventListener("click", function () { show(Number(slider.value) + 1); });
-    slider.addEventListener("input", function () { show(Number(slider.value)); });
-    bar.appendChild(prev); bar.appendChild(slider); bar.appendChild(next); bar.appendChild(label);
-    box.parentNode.insertBefore(bar, box.nextSibling);
+    bar.prev.addEventListener("click", function () { show(Number(bar.slider.value) - 1); });
+    bar.next.addEventListener("click", function () { show(Number(bar.slider.value) + 1); });
+    bar.slider.addEventListener("input", function () { show(Number(bar.slider.value)); });
+    [bar.prev, bar.slider, bar.next].forEach(function (control) { control.disabled = false; });
   }
 
   /* One figure plotly refuses (subnormal-only values: "Something went wrong with axis scaling")
@@ -370,7 +381,7 @@
       var config = { displaylogo: false, responsive: true };
       window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
       drawn.push(box);
-      if (spec.steps && spec.steps.length > 1) { addSteps(box, spec); }
+      if (spec.steps && spec.steps.length > 1) { wireSteps(box, spec); }
     } catch (error) {
       try { window.Plotly.purge(box); } catch (ignored) { /* nothing was drawn */ }
       box.setAttribute("data-failed", "");
@@ -391,6 +402,7 @@
     var boxes = Array.prototype.slice.call(document.querySelectorAll("div.figure[data-figure]"));
     boxes.forEach(function (box) {
       if (document.getElementById(box.getAttribute("data-figure"))) { addTableControl(box, buildGrids); }
+      if (Number(box.getAttribute("data-steps")) > 1) { addStepBar(box); }
     });
     Array.prototype.forEach.call(document.querySelectorAll("section.output[data-ds]"), addPermalink);
     revealOutput();

@@ -132,6 +132,30 @@ def test_a_stepped_heatmap_shows_the_current_step_and_a_failed_figure_its_values
     tab.page.close()
 
 
+def test_a_stepped_heatmaps_step_bar_takes_its_place_at_load_so_drawing_moves_nothing_below(browser, site: Path) -> None:  # noqa: F811
+    """The bar used to be built when the figure was drawn, pushing the page below it down by its
+    height as the reader scrolled (and moving a log's summary from under a click)."""
+    tab = Page(browser)
+    tab.open(site / "one.html")
+    section = _section(tab, "/n/e_stack")
+    box = section.locator("div.figure")
+    assert box.evaluate("b => b.classList.contains('js-plotly-plot')") is False  # not drawn yet: far below
+    bar = section.locator(".steps")
+    assert bar.count() == 1 and bar.locator("button:disabled").count() == 2
+    assert bar.locator("input[type=range]").evaluate("s => [s.disabled, s.max]") == [True, "3"]
+    below = "s => s.querySelector('.figure-table-toggle').getBoundingClientRect().top - s.querySelector('.steps').getBoundingClientRect().bottom"
+    gap = section.evaluate(below)
+    bar.evaluate("b => { b.dataset.mark = 'kept'; }")
+    section.scroll_into_view_if_needed()
+    tab.page.wait_for_function("() => !document.querySelector('section.output[data-ds=\"/n/e_stack\"] .steps button').disabled")
+    assert section.locator(".steps").count() == 1 and section.locator(".steps").get_attribute("data-mark") == "kept"
+    assert section.evaluate(below) == gap
+    section.locator(".steps button", has_text="next").click()
+    assert section.locator(".steps span").inner_text() == "set 1"
+    assert tab.errors == []
+    tab.page.close()
+
+
 def test_the_table_follows_the_theme_and_prints_only_when_opened(browser, site: Path) -> None:  # noqa: F811
     tab = Page(browser)
     tab.open(site / "one.html")
