@@ -337,6 +337,27 @@ def test_columns_and_chooser_reflow_at_320_px(browser, values_site: Path) -> Non
     assert table.evaluate("t => t.scrollWidth > t.clientWidth")  # the wide table scrolls inside itself
 
 
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_a_long_text_cell_is_two_lines_whole_in_its_tooltip_and_dates_do_not_wrap(browser, values_site: Path) -> None:  # noqa: F811
+    """A list parameter of 40 values made every row a screen tall (the demo's "Scan points")."""
+    tab = Page(browser)
+    tab.open(values_site / "p" / "index.html", "#sort=id&dir=asc")
+    j4 = tab.page.locator("#catalog-table tbody tr").nth(3)
+    heads = tab.page.locator("#catalog-table thead th").all_inner_texts()
+    label = j4.locator("td").nth(heads.index("Label"))
+    clamp = label.locator(".clamp")
+    assert clamp.count() == 1 and clamp.text_content() == label.get_attribute("title")
+    assert clamp.text_content().startswith("x" * 199) and clamp.text_content().endswith("\u2026")
+    line = clamp.evaluate("c => parseFloat(getComputedStyle(c).lineHeight)")
+    assert clamp.evaluate("c => c.getBoundingClientRect().height") <= 2 * line + 1
+    assert clamp.evaluate("c => c.scrollHeight > c.clientHeight")  # there is more than is shown
+    assert j4.locator("td").nth(heads.index("Score")).locator(".clamp").count() == 0  # short: as it is
+    end = j4.locator("td").nth(heads.index("End (UTC)"))
+    assert end.evaluate("td => getComputedStyle(td).whiteSpace") == "nowrap"
+    assert tab.errors == []
+
+
 # ----------------------------------------------------------------- audit-s19 cases
 def test_text_cells_with_lone_surrogates_are_written_as_replacement_characters() -> None:
     """'"\\ud800x"' is valid JSON that Python reads to a lone surrogate, which UTF-8 cannot hold:

@@ -239,6 +239,7 @@
             s.appendChild(document.createTextNode(" ")); s.appendChild(badge);
           }
         } else if (own(EXTRA, name)) { extraCell(tr, value, NUMERIC[name]);
+        } else if (name === "end" || name === "start") { cell(tr, value, "time");
         } else { cell(tr, value, NUMERIC[name] ? "num" : ""); }
       });
       tbody.appendChild(tr);
@@ -246,9 +247,20 @@
     table.appendChild(tbody);
   }
 
+  /* A long text (a list parameter of 40 values) is shown in two lines and an ellipsis, whole in
+     its tooltip and to a screen reader: unclamped, one cell made every row a screen tall */
+  var LONG_TEXT = 40;
+  function longCell(tr, text, className) {
+    if (text.length <= LONG_TEXT) { return cell(tr, text, className); }
+    var td = cell(tr, "", className), clamp = document.createElement("span");
+    clamp.className = "clamp"; clamp.textContent = text;
+    td.title = text; td.appendChild(clamp);
+    return td;
+  }
+
   /* An empty cell is an em dash; why it is empty is its tooltip and, for a screen reader, its text */
   function extraCell(tr, value, numeric) {
-    if (!isEmpty(value)) { return cell(tr, cellText(value), numeric ? "num" : ""); }
+    if (!isEmpty(value)) { return longCell(tr, cellText(value), numeric ? "num" : ""); }
     var reason = value && typeof value.why === "string" ? value.why : "no value";
     var td = cell(tr, "", "empty"), dash = document.createElement("span"), says = document.createElement("span");
     dash.textContent = "\u2014"; dash.setAttribute("aria-hidden", "true");
