@@ -139,7 +139,8 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 @click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
 @click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
 @click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
-              help="TOML file naming extra catalog columns (key parameters, outputs, attributes); exit 78 if bad.")
+              help="TOML file naming extra catalog columns (key parameters, outputs, attributes) "
+                   "and figure views (x axes, log scales); exit 78 if bad.")  # views: the help names them
 def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int,
           config_file: Path | None) -> None:
     """Build the static run catalog of DATA_STORE into SITE (incremental, atomic).

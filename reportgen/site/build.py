@@ -75,6 +75,7 @@ from reportgen.site.manifest import (
 )
 from reportgen.site.compare import render_compare_page
 from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
+from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project
 from site_templates import TEMPLATE_DIR
@@ -132,6 +133,7 @@ class Plan:
     home: bool = False  # the home page or an asset is not as written: write the assets again
     repaired: int = 0  # jobs, catalogs and home rebuilt only because their files were not as written
     columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # --config: by project folder
+    views: dict[str, tuple[View, ...]] = field(default_factory=dict)  # views: --config's, by project folder
 
     @property
     def unchanged(self) -> bool:
@@ -252,19 +254,22 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
     old_projects = previous.projects if previous else {}
     damaged = check or SiteCheck(frozenset(), frozenset(), False, "", {}, False)
     job_slugs, fingerprints, kept, columns = {}, {}, {}, {}
+    views: dict[str, tuple[View, ...]] = {}  # views
     todo, removed, dirty, repaired = [], [], set(), set()
     for project in scan.projects:
         slugs = build_slugs([ref.job_id for ref in project.jobs])
         job_slugs[project.folder], fingerprints[project.folder], kept[project.folder] = slugs, {}, {}
         columns[project.folder] = config.columns_for(project.name)
         columns_key = render_columns_key(columns[project.folder])
+        views[project.folder] = config.views_for(project.name)  # views: part of each job's fingerprint
         before = old_jobs.get(project.folder, {})
         old = old_projects.get(project.folder, {})
         if (old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems)
                 or old.get("columns", []) != columns_key):
             dirty.add(project.folder)
         for ref in project.jobs:
-            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id], columns_key)
+            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id], columns_key,
+                                       render_views_key(views[project.folder]))  # views
             fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
             same = entry is not None and entry.fingerprint == fp
@@ -284,7 +289,7 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
     gone_jobs = sum(len(old_jobs.get(name, {})) for name in gone)
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
-                gone_jobs, damaged.home, len(repaired) + damaged.home, columns)
+                gone_jobs, damaged.home, len(repaired) + damaged.home, columns, views)  # views
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
@@ -369,6 +374,7 @@ def build_tasks(data_store: Path, staging: Path, scan: StoreScan, plan: Plan) ->
             project_slug=plan.project_slugs[ref.project], job_slug=plan.job_slugs[ref.project][ref.job_id],
             workflow_repo=repos[ref.project][0], params_repo=repos[ref.project][1],
             columns=plan.columns.get(ref.project, ()),
+            views=plan.views.get(ref.project, ()),  # views
         )
         for ref in plan.todo
     ]

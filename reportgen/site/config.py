@@ -1,4 +1,4 @@
-"""``reportgen build --config FILE``: extra catalog columns (key parameters, key results).
+"""``reportgen build --config FILE``: extra catalog columns (key parameters, key results) and figure views.
 
 The config is TOML (stdlib ``tomllib``), read once by the parent before anything is
 written; a bad one is one ``ConfigError`` (exit 78) naming the file, the key
@@ -16,6 +16,20 @@ The cells travel in the job's catalog row (``CatalogRow.columns``) to ``catalog-
 each is a number, a string, a boolean, or ``{"why": reason}`` for an empty cell, and
 their size is bounded per cell (``CELL_TEXT``) and per row (``ROW_TEXT``), so one job
 can never blow up the catalog's data file.
+
+The same file holds figure views, ``[[views]]`` (global) and ``[projects."<name>"] views = [...]``:
+how a job page draws an output (``figures.build_view_figure``): against another output of the
+same job (``x``), with log axes (``x_log``, ``y_log``)::
+
+    [[views]]
+    output = "/QPU/signal"   # required; a segment may be an fnmatch pattern: "/*/signal"
+    x = "frequency"          # optional: the same node's output, or an absolute /<node>/<output>
+    y_log = true             # optional, as is x_log
+
+A project's views are looked up BEFORE the global ones and the first whose ``output`` matches
+wins; unlike columns, a project's list does not replace the global one.  Why: columns are one
+list (a catalog's header), while views are keyed by output, so a project adds or overrides the
+views of its own outputs and keeps the lab-wide ones for the rest.  At most ``MAX_VIEWS`` per list.
 """
 
 from __future__ import annotations
@@ -25,6 +39,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +48,7 @@ import numpy as np
 from reportgen.errors import ConfigError, InputMissingError
 from reportgen.records import Job, Output, OutputData, Problem
 from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, json_text
+from reportgen.site.figures import AxisView
 from reportgen.site.jsonsafe import replace_surrogates_text
 from reportgen.site.paths import short_hash
 
@@ -46,6 +62,10 @@ SOURCES = ("output", "parameter", "attribute")
 _COLUMN_KEYS = frozenset(("title", *SOURCES))
 _OUTPUT_PATH = re.compile(r"/[^/\x00]+/[^/\x00]+")
 _KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
+MAX_VIEWS = 64  # figure views per list (the global one, each project's own)
+_VIEW_KEYS = frozenset(("output", "x", "x_log", "y_log"))
+_NAME = re.compile(r"[^/\x00]+")
+_PATTERN = re.compile(r"[*?\[]")  # fnmatch's special characters: x must name one output
 
 
 @dataclass(frozen=True)
@@ -62,12 +82,37 @@ class Column:
 
 
 @dataclass(frozen=True)
+class View:
+    """One figure view: which outputs it applies to, and how they are drawn (``figures.AxisView``)."""
+
+    output: str  # /<node>/<output>, each segment an fnmatchcase pattern
+    x: str = ""  # "": no x of its own; a bare name (the matched output's node) or /<node>/<output>
+    x_log: bool = False
+    y_log: bool = False
+
+    def matches(self, hdf5_path: str) -> bool:
+        node, _, name = hdf5_path[1:].partition("/")
+        want_node, _, want_name = self.output[1:].partition("/")
+        return fnmatchcase(node, want_node) and fnmatchcase(name, want_name)
+
+    def resolve(self, hdf5_path: str) -> AxisView:
+        """The view as it applies to one matched output: a bare ``x`` becomes that node's output."""
+        x = self.x
+        if x and not x.startswith("/"):
+            x = hdf5_path[: hdf5_path.index("/", 1) + 1] + x
+        return AxisView(x, self.x_log, self.y_log, "view")
+
+
+@dataclass(frozen=True)
 class SiteConfig:
-    """The columns of every project, and the lists of the projects that have their own."""
+    """The columns of every project, and the lists of the projects that have their own; the same
+    for figure views (``views``, ``project_views``)."""
 
     file: str = ""
     columns: tuple[Column, ...] = ()
     projects: tuple[tuple[str, tuple[Column, ...]], ...] = ()
+    views: tuple[View, ...] = ()
+    project_views: tuple[tuple[str, tuple[View, ...]], ...] = ()
 
     def columns_for(self, project: str) -> tuple[Column, ...]:
         """A project's own list when the config has one (even empty), else the global one."""
@@ -75,6 +120,11 @@ class SiteConfig:
             if name == project:
                 return columns
         return self.columns
+
+    def views_for(self, project: str) -> tuple[View, ...]:
+        """A project's own views, then the global ones: looked up in this order, the first match wins."""
+        own = next((views for name, views in self.project_views if name == project), ())
+        return own + self.views
 
 
 NO_CONFIG = SiteConfig()
@@ -89,19 +139,23 @@ def read_site_config(path: Path) -> SiteConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not TOML: {exc}") from None
-    _check_keys(path, raw, {"columns", "projects"}, "")
+    _check_keys(path, raw, {"columns", "projects", "views"}, "")
     columns = build_columns(path, raw.get("columns", []), "columns")
+    views = build_views(path, raw.get("views", []), "views")
     projects = raw.get("projects", {})
     if not isinstance(projects, dict):
         raise ConfigError(path, "must be a table of projects", "projects")
-    own = []
+    own, own_views = [], []
     for name, table in projects.items():
         where = f"projects.{_toml_key(name)}"
         if not isinstance(table, dict):
-            raise ConfigError(path, "must be a table with a columns list", where)
-        _check_keys(path, table, {"columns"}, where)
-        own.append((name, build_columns(path, table.get("columns", []), f"{where}.columns")))
-    return SiteConfig(str(path), columns, tuple(own))
+            raise ConfigError(path, "must be a table with a columns or views list", where)
+        _check_keys(path, table, {"columns", "views"}, where)
+        if "columns" in table or "views" not in table:  # a views-only table keeps the global columns
+            own.append((name, build_columns(path, table.get("columns", []), f"{where}.columns")))
+        if "views" in table:
+            own_views.append((name, build_views(path, table["views"], f"{where}.views")))
+    return SiteConfig(str(path), columns, tuple(own), views, tuple(own_views))
 
 
 def _read_text(path: Path) -> str:
@@ -195,10 +249,11 @@ def build_config_problems(config: SiteConfig, projects: list[str]) -> tuple[Prob
     """A warning per project the config names that the data_store lacks (a config shared across
     stores is normal, so not an error)."""
     known = set(projects)
+    named = dict.fromkeys(name for name, _ in (*config.projects, *config.project_views))
     return tuple(
         Problem("warning", "config-unknown-project", config.file, f"projects.{_toml_key(name)}",
                 "the config names a project this data_store does not have")
-        for name, _ in config.projects if name not in known
+        for name in named if name not in known
     )
 
 
@@ -206,6 +261,59 @@ def render_columns_key(columns: tuple[Column, ...]) -> list[list[str]]:
     """The normalised content of a project's columns: what the manifest compares (not the file's
     path, bytes or mtime)."""
     return [[c.key, c.title, c.source, c.path] for c in columns]
+
+
+# ----------------------------------------------------------------- figure views
+def build_views(path: Path, raw: Any, where: str) -> tuple[View, ...]:
+    """The checked views of one list: types, paths, at most MAX_VIEWS."""
+    if not isinstance(raw, list):
+        raise ConfigError(path, "must be an array of tables ([[views]])", where)
+    if len(raw) > MAX_VIEWS:
+        raise ConfigError(path, f"{len(raw)} views: at most {MAX_VIEWS}", where)
+    return tuple(build_view(path, table, f"{where}[{i}]") for i, table in enumerate(raw))
+
+
+def build_view(path: Path, table: Any, where: str) -> View:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "must be a table with output and optionally x, x_log, y_log", where)
+    _check_keys(path, table, _VIEW_KEYS, where)
+    for key, value in table.items():
+        kind = bool if key.endswith("_log") else str
+        if not isinstance(value, kind):
+            raise ConfigError(path, f"must be a {'boolean' if kind is bool else 'string'}, not "
+                              f"{type(value).__name__}", f"{where}.{key}")
+    if "output" not in table:
+        raise ConfigError(path, "a view needs output = \"/<node>/<output>\"", where)
+    output, x = table["output"], table.get("x", "")
+    if not output.isprintable() or not _OUTPUT_PATH.fullmatch(output):
+        raise ConfigError(path, f"{output!r} is not an output path /<node>/<output> (* may stand for a segment)",
+                          f"{where}.output")
+    reason = _check_x(output, x) if "x" in table else ""
+    if reason:
+        raise ConfigError(path, reason, f"{where}.x")
+    return View(output, x, table.get("x_log", False), table.get("y_log", False))
+
+
+def _check_x(output: str, x: str) -> str:
+    """Why ``x`` cannot name the x output of the views of ``output``, or ""."""
+    if not x.isprintable() or not (_NAME.fullmatch(x) or _OUTPUT_PATH.fullmatch(x)):
+        return f"{x!r} is not an output name or an output path /<node>/<output>"
+    if _PATTERN.search(x):
+        return f"{x!r}: x names one output, without * ? or ["
+    if not _PATTERN.search(output) and View(output, x).resolve(output).x == output:
+        return f"{x!r} is the view's output itself"
+    return ""
+
+
+def find_view(views: tuple[View, ...], hdf5_path: str) -> AxisView | None:
+    """How the first view matching the output draws it, or None when no view matches."""
+    view = next((v for v in views if v.matches(hdf5_path)), None)
+    return view.resolve(hdf5_path) if view is not None else None
+
+
+def render_views_key(views: tuple[View, ...]) -> list[list[Any]]:
+    """The normalised content of a project's views, in lookup order: part of its jobs' fingerprints."""
+    return [[v.output, v.x, v.x_log, v.y_log] for v in views]
 
 
 # ----------------------------------------------------------------- cells

@@ -376,6 +376,7 @@ def build_job_context(
     log_hrefs: Mapping[str, str],
     params_diff_href: str,
     log_copies_cut: Mapping[str, int] | None = None,
+    figures: Mapping[str, dict[str, Any] | None] | None = None,  # views: figures.build_view_figures
 ) -> JobPage:
     """The job page: metadata, nodes with outputs and views, logs, commits.
 
@@ -387,7 +388,7 @@ def build_job_context(
     cuts = log_copies_cut or {}
     anchors = build_anchors(job)
     nodes = tuple(
-        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts, anchors)
+        _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts, anchors, figures or {})
         for node in job.nodes
     )
     orphans = tuple(
@@ -485,11 +486,12 @@ def _build_node_view(
     log_hrefs: Mapping[str, str],
     log_copies_cut: Mapping[str, int],
     anchors: Mapping[str, str],
+    figures: Mapping[str, dict[str, Any] | None] | None = None,  # views
 ) -> NodeView:
     anchor = anchors[node.name]
     outputs = tuple(
         build_output_view(o, job.hdf5_file, datas.get(o.hdf5_path), downloads.get(o.hdf5_path, DownloadLinks()),
-                          anchors.get(o.hdf5_path))
+                          anchors.get(o.hdf5_path), figures or {})  # views
         for o in node.outputs
     )
     log_view = None
@@ -521,10 +523,13 @@ def build_anchors(job: Job) -> dict[str, str]:
 
 
 def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | None, downloads: DownloadLinks,
-                      anchor: str | None = None) -> OutputView:
+                      anchor: str | None = None, figures: Mapping[str, dict[str, Any] | None] | None = None,
+                      ) -> OutputView:
     """One output's section; ``anchor`` is its id from ``build_anchors`` (slugged alone if not given)."""
     anchor = anchor or "out-" + build_slug(output.hdf5_path)
     figure = build_figure(output, data) if data is not None else None
+    if figures and output.hdf5_path in figures:  # views: drawn as a view says (figures.build_view_figures)
+        figure = figures[output.hdf5_path]
     figure_note = figure.pop("note", "") if figure else ""
     values = _shown_values(output, data)
     notes = _output_notes(output, data)

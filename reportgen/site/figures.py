@@ -18,7 +18,10 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -242,3 +245,223 @@ def _stacked_heatmap_figure(title: str, values: np.ndarray, stride: int) -> dict
 def _layout(title: str, xaxis: dict[str, Any], yaxis: dict[str, Any]) -> dict[str, Any]:
     return {"title": {"text": title}, "xaxis": xaxis, "yaxis": yaxis, "autosize": True,
             "margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "height": 360}
+
+
+# ----------------------------------------------------------------- views: a real x axis, log scales
+MAX_MARKED_POINTS = 200  # up to this many points a line shows its markers (as _line_figure does)
+HEATMAP_NOTE = "log axes do not apply to a heatmap"
+
+
+@dataclass(frozen=True)
+class AxisView:
+    """How one output is drawn instead of the automatic view: against another output of the same
+    job (``x``, an absolute ``/<node>/<output>``; "" for none), with log axes.  ``source`` names
+    where it came from in the figure's notes: ``view`` (the config's ``[[views]]``) or ``@axes``."""
+
+    x: str = ""
+    x_log: bool = False
+    y_log: bool = False
+    source: str = "view"
+
+
+def build_axes_view(output: Output) -> AxisView | None:
+    """The legacy NeXus convention: an ``@axes`` attribute naming sibling datasets (``:`` or ``,``
+    separated, the first is the x); None when the output has none or it names no other output.
+
+    Entropy's writer never writes it; other tools may.  An array attribute reads as its list's
+    text (``['frequency', 'time']``), so brackets and quotes around a name are dropped."""
+    text = next((value for key, value in output.attrs if key == "axes"), "")
+    first = re.split(r"[:,]", text)[0].strip(" []'\"")
+    if not first or first == "." or "/" in first or first == output.name:
+        return None
+    return AxisView(output.hdf5_path[: output.hdf5_path.index("/", 1) + 1] + first, source="@axes")
+
+
+def build_view_figures(outputs: Mapping[str, Output], datas: Mapping[str, OutputData],
+                       configured: Callable[[str], AxisView | None]) -> dict[str, dict[str, Any] | None]:
+    """The figure of every output a view applies to (``configured`` first, then ``@axes``), by path;
+    the outputs left out are drawn by ``build_figure`` as always."""
+    figures = {}
+    for path, output in outputs.items():
+        data = datas.get(path)
+        view = configured(path) or build_axes_view(output)
+        if view is not None and data is not None:
+            figures[path] = build_view_figure(output, data, view, outputs.get(view.x), datas.get(view.x))
+    return figures
+
+
+def build_view_figure(output: Output, data: OutputData, view: AxisView, x_output: Output | None,
+                      x_data: OutputData | None) -> dict[str, Any] | None:
+    """``output`` drawn as ``view`` says when it can be; otherwise its automatic figure, with a note
+    saying why the view's x was not used (never an error: one job lacking the x is normal)."""
+    against, why = None, ""
+    if view.x:
+        against, why = _figure_against_x(output, data, view.x, x_output, x_data)
+    figure = against or build_figure(output, data)
+    if figure is None:
+        return None
+    notes = [figure["note"]]
+    if why:
+        drawn = "as a heatmap" if _is_heatmap(figure) else f"against {figure['layout']['xaxis']['title']['text']}"
+        notes.insert(0, f"{view.source} not applied: {why}; drawn {drawn}")
+    notes.extend(_apply_log_axes(figure, view, figure.pop("x_values", None), data.values))
+    figure["note"] = "; ".join(filter(None, notes))
+    return figure
+
+
+def _apply_log_axes(figure: dict[str, Any], view: AxisView, x_values: np.ndarray | None, y: Any) -> list[str]:
+    """Set the log axes the view asks for; the notes: what a log axis cannot show, what does not apply.
+    ``x_values``: the x drawn when the figure is against the view's x, else None."""
+    if not (view.x_log or view.y_log):
+        return []
+    if _is_heatmap(figure):
+        return [HEATMAP_NOTE]
+    notes = []
+    if view.x_log and x_values is None:
+        notes.append("x_log applies to a view's x only")
+    elif view.x_log:
+        figure["layout"]["xaxis"]["type"] = "log"
+        notes.append(_not_positive_note("x", x_values))
+    if view.y_log:
+        figure["layout"]["yaxis"]["type"] = "log"
+        notes.append(_not_positive_note("y", np.abs(y) if y.dtype.kind == "c" else y))
+    return notes
+
+
+def _is_heatmap(figure: dict[str, Any]) -> bool:
+    return figure["data"][0]["type"] == "heatmap"
+
+
+def _not_positive_note(axis: str, values: np.ndarray) -> str:
+    count = int(np.count_nonzero(np.asarray(values, dtype=np.float64) <= 0))
+    return f"log {axis} axis: {count:,} value{'s' if count != 1 else ''} <= 0 not shown" if count else ""
+
+
+def _figure_against_x(output: Output, data: OutputData, x: str, x_output: Output | None,
+                      x_data: OutputData | None) -> tuple[dict[str, Any] | None, str]:
+    """(the figure against ``x``, "") or (None, why it cannot be drawn so)."""
+    why = _x_unusable(x, x_output, x_data) or _y_unusable(data)
+    if why:
+        return None, why
+    y, xs = data.values, x_data.values  # type: ignore[union-attr]
+    x_title = _label(x_output)  # type: ignore[arg-type]
+    if y.ndim == 1 and xs.ndim == 1:
+        if x_output.n_sets != output.n_sets:  # type: ignore[union-attr]
+            return None, f"x {x} has {x_output.n_sets:,} sets, this output {output.n_sets:,}"  # type: ignore[union-attr]
+        return _scan_figure(output, data, x_data, x_title), ""  # type: ignore[arg-type]
+    if y.ndim == 2:
+        if y.shape[0] > MAX_OVERLAID_SETS:
+            return None, f"{y.shape[0]} sets (a view's x is drawn for at most {MAX_OVERLAID_SETS})"
+        rows = _x_rows(output, data, x_output, x_data)  # type: ignore[arg-type]
+        if isinstance(rows, str):
+            return None, f"x {x} {rows}"
+        return _arrays_figure(output, data, rows, x_title), ""
+    return None, f"x {x} has shape {_shape(x_output)}, this output {_shape(output)}"  # type: ignore[arg-type]
+
+
+def _shape(output: Output) -> str:
+    return "(" + ", ".join(str(n) for n in output.shape) + ")"
+
+
+def _x_unusable(x: str, output: Output | None, data: OutputData | None) -> str:
+    if output is None:
+        return f"x {x} is not an output of this job"
+    if output.too_large or output.kind in ("empty", "missing"):
+        return f"x {x} has no values ({'over the read budget' if output.too_large else 'never set'})"
+    if data is None:
+        return f"x {x} could not be read"
+    values = data.values
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iuf":
+        kind = "complex" if isinstance(values, np.ndarray) and values.dtype.kind == "c" else "not numeric"
+        return f"x {x} is {kind}"
+    if not np.isfinite(values).any():
+        return f"x {x} has no finite values"
+    return ""
+
+
+def _y_unusable(data: OutputData) -> str:
+    values = data.values
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        return "this output is complex" if isinstance(values, np.ndarray) and values.dtype.kind == "c" else \
+            "this output is not numeric"
+    if values.ndim == 0 or values.size == 0:
+        return "this output has no sets"
+    if values.ndim > 2:
+        return f"each set of this output is {values.ndim - 1}-D (a view's x needs a value or a 1-D array per set)"
+    return ""
+
+
+def _set_numbers(data: OutputData) -> np.ndarray:
+    """The file's numbers of the sets the reader kept (every ``stride``-th)."""
+    return np.arange(len(data.values), dtype=np.int64) * data.stride
+
+
+def _scan_figure(output: Output, data: OutputData, x_data: OutputData, x_title: str) -> dict[str, Any]:
+    """A scalar set against a scalar set of x, matched by set number: one trace sorted by x (stable)."""
+    _, iy, ix = np.intersect1d(_set_numbers(data), _set_numbers(x_data), assume_unique=True, return_indices=True)
+    xs, ys = x_data.values[ix].astype(np.float64), data.values[iy]
+    finite = np.isfinite(xs)
+    order = np.flatnonzero(finite)[np.argsort(xs[finite], kind="stable")]
+    x_sorted, exact = xs[order], _beyond_float64(ys)
+    y_sorted = ys[order].astype(np.float64)
+    keep = build_downsample_index(x_sorted, y_sorted)
+    title = _label(output)
+    trace = {"type": "scatter", "mode": "lines+markers" if len(keep) <= MAX_MARKED_POINTS else "lines",
+             "x": build_typed_array(x_sorted[keep]), "y": build_typed_array(y_sorted[keep]), "name": title}
+    notes = [_points_note(len(order), len(keep)), _left_out_note(len(data.values), len(iy), int((~finite).sum()))]
+    figure = {"data": [trace], "layout": _layout(title, {"title": {"text": x_title}},
+                                                 {"title": {"text": html.escape(output.units)}}),
+              "note": "; ".join(filter(None, notes)), "x_values": x_sorted}
+    if exact is not None:
+        figure["exact_y"] = [str(int(v)) for v in exact[order][keep]]
+    if 0 < len(output.labels) <= MAX_ENUM_TICKS:
+        _name_enum_ticks(figure, output.labels)
+    return figure
+
+
+def _left_out_note(read: int, matched: int, not_finite: int) -> str:
+    parts = []
+    if matched < read:
+        parts.append(f"{read - matched:,} sets without an x set read (read with different strides)")
+    if not_finite:
+        parts.append(f"{not_finite:,} sets whose x is NaN or infinite")
+    return "left out: " + ", ".join(parts) if parts else ""
+
+
+def _x_rows(output: Output, data: OutputData, x_output: Output, x_data: OutputData) -> list[np.ndarray] | str:
+    """The x values of each kept set of a 1-D array per set, at the array indices the reader kept;
+    or why there are none: x is an axis written once (one set of the same length, or a 1-D dataset
+    of that length, as other tools write one) or a set per set of the same length."""
+    length, step = output.shape[1], (data.value_strides or (1,))[0]
+    positions = np.arange(data.values.shape[1], dtype=np.int64) * step
+    xs = x_data.values
+    if xs.ndim == 2 and x_output.shape[1] == length and x_output.n_sets in (1, output.n_sets):
+        x_step = (x_data.value_strides or (1,))[0]
+        if np.any(positions % x_step):
+            return "was read more thinly than this output"
+        if x_output.n_sets == 1:
+            return [xs[0][positions // x_step].astype(np.float64)] * len(data.values)
+        sets_x = dict(zip(_set_numbers(x_data).tolist(), xs))
+        rows = [sets_x.get(number) for number in _set_numbers(data).tolist()]
+        if any(row is None for row in rows):
+            return "was read with other strides than this output"
+        return [row[positions // x_step].astype(np.float64) for row in rows]  # type: ignore[index]
+    if xs.ndim == 1 and x_output.n_sets == length and not np.any(positions % x_data.stride):
+        return [xs[positions // x_data.stride].astype(np.float64)] * len(data.values)
+    return f"has shape {_shape(x_output)}, this output {_shape(output)}"
+
+
+def _arrays_figure(output: Output, data: OutputData, rows: list[np.ndarray], x_title: str) -> dict[str, Any]:
+    """A few sets of a 1-D array, each against its x (sorted by x, stable), named by set number."""
+    traces, shown, total = [], 0, 0
+    for number, x_row, y_row in zip(_set_numbers(data).tolist(), rows, data.values.astype(np.float64)):
+        finite = np.flatnonzero(np.isfinite(x_row))
+        order = finite[np.argsort(x_row[finite], kind="stable")]
+        keep = build_downsample_index(x_row[order], y_row[order])
+        shown, total = shown + len(keep), total + len(order)
+        traces.append({"type": "scatter", "mode": "lines", "name": f"set {number}",
+                       "x": build_typed_array(x_row[order][keep]), "y": build_typed_array(y_row[order][keep])})
+    title = _label(output)
+    layout = _layout(title, {"title": {"text": x_title}}, {"title": {"text": html.escape(output.units)}})
+    x_values = rows[0] if all(row is rows[0] for row in rows) else np.concatenate(rows)  # an axis counts once
+    return {"data": traces, "layout": layout, "note": _points_note(total, shown), "x_values": x_values}

@@ -24,6 +24,8 @@ from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem,
 from reportgen.site import write as out
 from reportgen.site.compare import build_param_leaves, write_compare_data  # compare runs
 from reportgen.site.config import Column, build_cells
+from reportgen.site.config import View, find_view  # views: figure views (x axes, log scales)
+from reportgen.site.figures import build_view_figures  # views
 from reportgen.site.contexts import (
     DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_row_values,
     build_split_pages, shows_whole_log,
@@ -64,6 +66,7 @@ class JobTask:
     workflow_repo: str | None
     params_repo: str | None
     columns: tuple[Column, ...] = ()  # build --config: the project's extra catalog columns
+    views: tuple[View, ...] = ()  # views: the project's figure views, then the global ones
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,10 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     leaves = build_param_leaves(job.params)
     write_compare_data(staging / task.project_slug, task.job_slug, job, datas, leaves)
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
-    page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts)
+    # views: the figures a configured view or an @axes attribute changes (none: the automatic ones)
+    outputs = {output.hdf5_path: output for node in job.nodes for output in node.outputs}
+    figures = build_view_figures(outputs, datas, lambda path: find_view(task.views, path))
+    page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts, figures)
     if job.hdf5_file is not None:  # the notebook hand-off: every output loaded with h5py
         href = write_notebook(job, staging / task.project_slug, task.job_slug)
         page = replace(page, notebook_href=href, notebook_name=notebook_download_name(job))

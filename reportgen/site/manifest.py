@@ -117,7 +117,7 @@ def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:
 
 
 def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str,
-                          columns: list[list[str]] | None = None) -> str:
+                          columns: list[list[str]] | None = None, views: list[list] | None = None) -> str:
     """Every input of a job page that a scan sees, hashed (no file is opened).  ``columns``: the
     project's configured catalog columns (``config.render_columns_key``), whose cells the row holds;
     left out of the hash when there are none, so a build without a config keeps its fingerprints."""
@@ -127,6 +127,8 @@ def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: 
         ref.command_line_run, repo_fingerprint, theme, slug,
     ]
     payload = orjson.dumps([*inputs, columns] if columns else inputs)
+    if views:  # views (config.render_views_key): hashed only when there are some, as columns are
+        payload = orjson.dumps([*inputs, columns or [], views])
     return hashlib.sha256(payload).hexdigest()[:32]
 
 
