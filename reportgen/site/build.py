@@ -34,6 +34,8 @@ from reportgen.site import write as out
 from reportgen.site.contexts import (
     CatalogRow,
     ProjectSummary,
+    SearchProject,
+    build_search_context,
     build_index_context,
     build_project_context,
     build_status_counts,
@@ -77,13 +79,15 @@ from reportgen.site.compare import render_compare_page
 from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.paths import build_slugs, diff_page_name
-from reportgen.site.render import render_catalog_js, render_index, render_page, render_project
+from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
+from reportgen.site.search import MAX_LINES, SEARCH_DATA_NAME, build_search_src, render_search_js
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
-PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html")  # written with the catalog
-STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js")
+PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js")  # written with the catalog
+STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
+                "search.js")
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,7 @@ def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, pla
     write_diff_pages(staging, data_store, scan, manifest, previous, plan, options)
     write_project_pages(staging, scan, manifest, plan)
     write_index_page(staging, scan, manifest)
+    write_search_page(staging, scan, manifest)
     timer.mark("pages")
     rewritten = list_staging(staging)
     manifest = record_written(manifest, previous, plan, staging, site, rewritten)
@@ -272,7 +277,8 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
                                        render_views_key(views[project.folder]))  # views
             fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
-            same = entry is not None and entry.fingerprint == fp
+            # a job without a search record (a manifest of a build before search.py) is built again
+            same = entry is not None and entry.fingerprint == fp and entry.search is not None
             if same and (project.folder, ref.job_id) not in damaged.jobs:
                 kept[project.folder][ref.job_id] = entry
             else:
@@ -575,6 +581,21 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
         # trends across jobs: drawn in the browser from catalog-data.js (its versioned href, as the
         # catalog's) and the jobs' ~compare.js files, so no job does any work for it
         out.write_file(folder / "trends.html", render_page("trends.html", replace(page, title=f"{project.name}: trends")))
+        # search.html's data of the project (search.py), from the records the manifest keeps
+        out.write_file(folder / SEARCH_DATA_NAME, _search_js(manifest, project))
+
+
+def _search_js(manifest: Manifest, project: ProjectScan) -> str:
+    return render_search_js(project.name, manifest.projects[project.folder]["slug"], manifest.jobs.get(project.folder, {}))
+
+
+def write_search_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:
+    """``search.html``, with the home page: every project in home page order, each with the versioned
+    href of its data file (rendered again here for its hash: a kept project's file is not in staging)."""
+    projects = [SearchProject(p.name, manifest.projects[p.folder]["slug"],
+                              build_search_src(manifest.projects[p.folder]["slug"], _search_js(manifest, p)))
+                for p in scan.projects]
+    out.write_file(staging / "search.html", render_search(build_search_context(projects, MAX_LINES)))
 
 
 def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None:

@@ -257,6 +257,28 @@ class ProjectPage:
 
 
 @dataclass(frozen=True)
+class SearchProject:
+    """A project on search.html (site/search.py): its name, folder slug and data file's href."""
+
+    name: str
+    slug: str
+    src: str  # <slug>/search-data.js?v=<hash>, from the site root
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    title: str
+    root: str
+    projects: tuple[SearchProject, ...]
+    max_lines: int  # log lines kept per job (search.MAX_LINES), which the page names
+
+
+def build_search_context(projects: list[SearchProject], max_lines: int) -> SearchPage:
+    """search.html: the projects in home page order."""
+    return SearchPage(title="Search all jobs", root="", projects=tuple(projects), max_lines=max_lines)
+
+
+@dataclass(frozen=True)
 class DiffLine:
     kind: str  # "add", "del", "hunk" or ""
     text: str

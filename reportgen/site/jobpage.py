@@ -37,6 +37,7 @@ from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.notebook import notebook_download_name, render_notebook
 from reportgen.site.paths import build_slugs, diff_page_name, notebook_file_name
 from reportgen.site.render import render_job, render_node, render_params_diff
+from reportgen.site.search import SearchRecord, build_search_record  # search.html
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
 # A job with more nodes or outputs than these gets a node table and a page per node (a node of
@@ -81,10 +82,11 @@ class JobResult:
     end: str
     page_bytes: int
     error: tuple[str, str, str, str] = ("", "", "", "")  # (class, file, reason, member)
+    search: SearchRecord | None = None  # search.html: what a search looks into (search.py)
 
     def entry(self, fingerprint: str) -> JobEntry:
         return JobEntry(fingerprint, self.slug, self.row, (), self.problems, self.params_sha,
-                        self.params_present, self.end, self.page_bytes)
+                        self.params_present, self.end, self.page_bytes, self.search)
 
     def raise_error(self) -> None:
         kind, file, reason, member = self.error
@@ -189,7 +191,10 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         href = write_notebook(job, staging / task.project_slug, task.job_slug)
         page = replace(page, notebook_href=href, notebook_name=notebook_download_name(job))
     node_pages: tuple = ()
-    if is_too_big(job):
+    split = is_too_big(job)
+    # search.html: from the page's own log views (their lines' ids) before a split takes the nodes away
+    search = build_search_record(job, leaves, page, task.job_slug if split else "")
+    if split:
         page, node_pages = build_split_pages(page, task.job_slug, OUTPUTS_PER_PAGE)
     size = out.write_file(staging / task.project_slug / f"{task.job_slug}.html", render_job(page))
     sizes = [("job page", size)]
@@ -204,7 +209,7 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         project=task.ref.project, job_id=task.ref.job_id, slug=task.job_slug,
         row=build_row_values(row), problems=tuple(problem_fields(p) for p in problems),
         params_sha=job.params.sha, params_present=job.params.state == "present",
-        end=job.end_time.isoformat() if job.end_time else "", page_bytes=size,
+        end=job.end_time.isoformat() if job.end_time else "", page_bytes=size, search=search,
     )
 
 

@@ -40,7 +40,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -48,6 +48,9 @@ from reportgen import __version__
 from reportgen.readers.datastore import decode_name, encode_name  # the one exact text of raw names
 from reportgen.records import STATUSES, FileStat, JobRef, Problem
 from site_templates import TEMPLATE_DIR
+
+if TYPE_CHECKING:
+    from reportgen.site.search import SearchRecord
 
 FORMAT = 2
 MANIFEST_NAME = "build-manifest.json"
@@ -82,6 +85,9 @@ class JobEntry:
     params_present: bool
     end: str
     page_bytes: int
+    # search (search.py): what search.html looks into; None in a manifest of a build before search,
+    # whose jobs are then built again (build_plan), so no job is listed without its record
+    search: SearchRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -252,10 +258,13 @@ def project_written(value: dict[str, Any]) -> Written:
 
 
 def _job_entry(raw: dict[str, Any]) -> JobEntry:
+    from reportgen.site.search import record_from_json  # search: checked, it is published as it is
+
     return JobEntry(
         fingerprint=raw["fingerprint"], slug=raw["slug"], row=tuple(raw["row"]), files=_written(raw["files"]),
         problems=tuple(tuple(p) for p in raw["problems"]), params_sha=raw["params_sha"],
         params_present=raw["params_present"], end=raw["end"], page_bytes=raw["page_bytes"],
+        search=record_from_json(raw.get("search"), raw["slug"] if isinstance(raw["slug"], str) else ""),
     )
 
 

@@ -18,6 +18,7 @@ _MAX_SLUG = 60
 # Names a page or folder of the site itself uses, plus Windows device names.
 RESERVED = frozenset(
     {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "trends", "logs", "data"}
+    | {"search-data"}  # each project's search-data.js (site/search.py)
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}
     | {f"lpt{i}" for i in range(10)}

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from reportgen import __version__
 from reportgen.site.contexts import (
-    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage, build_line_text,
+    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage, SearchPage, build_line_text,
 )
 from reportgen.site.config import Column
 from reportgen.site.jsonsafe import render_json, replace_surrogates_text
@@ -75,12 +75,17 @@ def render_log_lines(lines: tuple[LogLine, ...], anchor: str) -> Markup:
     if not lines:
         return Markup("")
     texts = str(escape(build_line_text("\n".join(line.text for line in lines)))).split("\n")
-    target = f"{escape(anchor)}-L"
+    target = escape(anchor)
     return Markup("".join(
-        f'<span class="ln{" ln-" + line.kind if line.kind else ""}" id="{target}{line.number}">'
-        f'<a class="lnum" href="#{target}{line.number}">{line.number}</a>{text}\n</span>'
+        f'<span class="ln{" ln-" + line.kind if line.kind else ""}" id="{build_log_line_id(target, line.number)}">'
+        f'<a class="lnum" href="#{build_log_line_id(target, line.number)}">{line.number}</a>{text}\n</span>'
         for line, text in zip(lines, texts)
     ))
+
+
+def build_log_line_id(anchor: str, number: int) -> str:
+    """The element id of a log's line ``number`` (also what search.html links to: search.py)."""
+    return f"{anchor}-L{number}"
 
 
 def render_script_json(value: Any) -> Markup:
@@ -107,7 +112,7 @@ def build_environment() -> jinja2.Environment:
     return env
 
 
-def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePage | ParamsDiffPage) -> str:
+def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePage | ParamsDiffPage | SearchPage) -> str:
     """The page as text that UTF-8 can encode: a lone surrogate (from a JSON "\\udcff" escape) is U+FFFD.
 
     So is a control character other than tab, newline, carriage return and form feed (an
@@ -139,6 +144,10 @@ def render_node(page: NodePage) -> str:
 
 def render_params_diff(page: ParamsDiffPage) -> str:
     return render_page("params_diff.html", page)
+
+
+def render_search(page: SearchPage) -> str:
+    return render_page("search.html", page)  # search.html (site/search.py)
 
 
 def render_catalog_js(project: str, rows: list[CatalogRow], columns: tuple[Column, ...] = ()) -> str:

@@ -1,0 +1,261 @@
+/* search.html: find jobs of every project by their metadata, parameters and log error lines.
+
+   Each project's records are in <project>/search-data.js (written with its catalog by
+   reportgen/site/search.py), loaded by an injected <script src> (a request for JSON fails on
+   file://), only once there is something to search, one project after another, so a big site
+   costs nothing until it is searched.  Everything from the data is shown as text (DOM text
+   nodes, reportgenElement); a link is only ever a relative path the build wrote.
+
+   Matching: any case; every whitespace-separated word must occur in some field of the job (in
+   the chosen scope); "a phrase" in quotes is one word.  Results: by project (home page order),
+   then newest end first, as the data files list them.  The search lives in the hash
+   (#q=...&project=...&scope=...): a search is a link, restored on load and on Back/Forward. */
+(function () {
+  "use strict";
+  var FORMAT = 1, PAGE = 100, SNIPPETS = 3, WAIT_MS = 80;
+  var el = window.reportgenElement;
+  var SCOPES = { "": true, metadata: true, parameters: true, logs: true };
+  var IN_HEAD = { id: true, status: true, end: true };
+  var KIND_SIGNS = { error: "\u2716 error", traceback: "\u2716 traceback", exception: "\u2716 exception", warning: "\u26a0 warning" };
+  var box = document.getElementById("search-q"), projectSelect = document.getElementById("search-project");
+  var scopeSelect = document.getElementById("search-scope"), list = document.getElementById("search-results");
+  var statusLine = document.getElementById("search-status"), moreButton = document.getElementById("search-more");
+  var projects = [], bySlug = {};
+  var state = { q: "", project: "", scope: "" };
+  var matches = [], shown = 0, loading = null, timer = 0, typing = false;
+
+  Array.prototype.forEach.call(projectSelect.options, function (option) {
+    if (!option.value) { return; }
+    var project = { slug: option.value, name: option.textContent, src: option.getAttribute("data-src"), jobs: null, failed: "" };
+    projects.push(project); bySlug[project.slug] = project;
+  });
+
+  /* ---------------------------------------------------------------- the data files */
+  function own(object, key) { return Object.prototype.hasOwnProperty.call(object, key); }
+  function text(value) { return typeof value === "string" ? value : value === undefined || value === null ? "" : String(value); }
+  function field(scope, kind, value, extra) {
+    var t = text(value);
+    return { scope: scope, kind: kind, text: t, lower: t.toLowerCase(), extra: extra || null };
+  }
+  function prepare(job) {  /* one job's fields, each with its lower-case text, searched as they are */
+    var fields = [field("metadata", "id", job.id), field("metadata", "description", job.description),
+      field("metadata", "status", job.status), field("metadata", "end", job.end)];
+    (Array.isArray(job.attrs) ? job.attrs : []).forEach(function (t) { fields.push(field("metadata", "attribute", t)); });
+    (Array.isArray(job.params) ? job.params : []).forEach(function (t) { fields.push(field("parameters", "parameter", t)); });
+    (Array.isArray(job.lines) ? job.lines : []).forEach(function (line) {
+      if (Array.isArray(line) && line.length === 5) {
+        fields.push(field("logs", "line", line[3], { node: text(line[0]), kind: text(line[1]), number: line[2], href: text(line[4]) }));
+      }
+    });
+    return { id: text(job.id), href: text(job.href), status: text(job.status), end: text(job.end), fields: fields,
+      leftOut: Array.isArray(job.left_out) ? job.left_out : null };
+  }
+  window.reportgenSearch = {
+    add: function (data) {
+      var project = data && typeof data.slug === "string" && own(bySlug, data.slug) ? bySlug[data.slug] : null;
+      if (!project || project !== loading) { return; }  /* only the file asked for, once */
+      if (data.format !== FORMAT || !Array.isArray(data.jobs)) {
+        project.failed = "its data file is of another version: build the site again"; return;
+      }
+      project.jobs = data.jobs.map(prepare);
+    }
+  };
+  function wanted() { return state.project ? (own(bySlug, state.project) ? [bySlug[state.project]] : []) : projects; }
+  function settled(project) { return project.jobs !== null || project.failed !== ""; }
+  function loadNext() {  /* one project at a time, in home page order; each one searched as it arrives */
+    if (loading || !state.q) { return; }
+    var next = wanted().filter(function (p) { return !settled(p); })[0];
+    if (!next) { return; }
+    loading = next;
+    var script = document.createElement("script");
+    function done() {
+      if (next.jobs === null && !next.failed) { next.failed = "its data file could not be loaded (" + next.src + ")"; }
+      loading = null; script.remove();
+      search(false); loadNext();
+    }
+    script.addEventListener("load", done);
+    script.addEventListener("error", done);
+    script.src = next.src;
+    document.body.appendChild(script);
+  }
+
+  /* ---------------------------------------------------------------- matching */
+  function parseTerms(q) {  /* words, and "quoted phrases" as one word; lower case, each once */
+    var terms = [], pattern = /"([^"]*)"?|(\S+)/g, found;
+    while ((found = pattern.exec(q)) !== null) {
+      var term = (found[1] !== undefined ? found[1] : found[2]).trim().toLowerCase();
+      if (term && terms.indexOf(term) < 0) { terms.push(term); }
+    }
+    return terms;
+  }
+  function inScope(f) { return !state.scope || f.scope === state.scope; }
+  function matchJob(job, terms) {  /* the job's fields in scope holding any term, or null unless every term is in one */
+    var hit = [], seen = {};
+    job.fields.forEach(function (f, at) {
+      if (!inScope(f)) { return; }
+      var count = 0;
+      terms.forEach(function (term) { if (f.lower.indexOf(term) >= 0) { count += 1; seen[term] = true; } });
+      if (count) { hit.push({ field: f, count: count, at: at }); }
+    });
+    for (var i = 0; i < terms.length; i += 1) { if (!seen[terms[i]]) { return null; } }
+    return hit;
+  }
+  function search(reset) {
+    if (timer && !reset) { return; }  /* keys are still coming: their search follows */
+    var terms = parseTerms(state.q);
+    matches = [];
+    if (terms.length) {
+      wanted().forEach(function (project) {
+        (project.jobs || []).forEach(function (job) {
+          var hit = matchJob(job, terms);
+          if (hit) { matches.push({ project: project, job: job, hit: hit }); }
+        });
+      });
+    }
+    if (reset || shown < PAGE) { shown = PAGE; }
+    draw(terms);
+  }
+
+  /* ---------------------------------------------------------------- drawing */
+  function safeHref(href) {  /* only a relative path, as the build writes them (never a scheme) */
+    return href && !/^[\s\u0000-\u001f]*[a-zA-Z][a-zA-Z0-9+.-]*:/.test(href) && href.charAt(0) !== "/" ? href : "";
+  }
+  function marked(value, lower, terms) {  /* the text with each occurrence of a term in <mark>, as DOM nodes */
+    var span = el("bdi", null, "search-text");  /* bdi: a right-to-left mark in the data stays inside it */
+    var ranges = [];
+    if (lower.length === value.length) {  /* a letter whose lower case is longer: no marks, the text whole */
+      terms.forEach(function (term) {
+        for (var at = lower.indexOf(term); at >= 0; at = lower.indexOf(term, at + term.length)) { ranges.push([at, at + term.length]); }
+      });
+    }
+    ranges.sort(function (a, b) { return a[0] - b[0]; });
+    var pos = 0;
+    ranges.forEach(function (range) {
+      if (range[1] <= pos) { return; }
+      var start = Math.max(range[0], pos);
+      if (start > pos) { span.appendChild(document.createTextNode(value.slice(pos, start))); }
+      span.appendChild(el("mark", value.slice(start, range[1])));
+      pos = range[1];
+    });
+    if (pos < value.length) { span.appendChild(document.createTextNode(value.slice(pos))); }
+    return span;
+  }
+  function snippet(hit, terms) {
+    var f = hit.field, item = el("li", null, "search-snippet search-" + f.kind);
+    if (f.kind === "line") {
+      var x = f.extra, label = "log " + x.node + ", line " + x.number + " " + (own(KIND_SIGNS, x.kind) ? KIND_SIGNS[x.kind] : x.kind);
+      var href = safeHref(x.href), where = href ? el("a", label, "search-where") : el("span", label, "search-where");
+      if (href) { where.href = href; }
+      item.appendChild(where);
+    } else {
+      item.appendChild(el("span", f.kind, "search-where"));
+    }
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(marked(f.text, f.lower, terms));
+    return item;
+  }
+  function result(match, terms) {
+    var job = match.job, item = el("li", null, "search-result"), head = el("p", null, "search-head");
+    var href = safeHref(job.href), link = el(href ? "a" : "span", null, "search-job");
+    link.appendChild(el("bdi", job.id));
+    if (href) { link.href = href; }
+    head.appendChild(link);
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(el("span", match.project.name, "search-project"));
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(el("span", job.status, "status status-" + (/^[a-z-]+$/.test(job.status) ? job.status : "unknown")));
+    if (job.end) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", job.end + " UTC", "meta")); }
+    item.appendChild(head);
+    var hits = match.hit.filter(function (h) { return !own(IN_HEAD, h.field.kind); })  /* shown in the head already */
+      .sort(function (a, b) { return b.count - a.count || a.at - b.at; }).slice(0, SNIPPETS);
+    if (hits.length) {
+      var snippets = el("ul", null, "search-snippets");
+      hits.forEach(function (h) { snippets.appendChild(snippet(h, terms)); });
+      item.appendChild(snippets);
+    }
+    return item;
+  }
+  function describe() {
+    var all = wanted(), done = all.filter(settled).length, jobs = matches.length;
+    if (!state.q || !parseTerms(state.q).length) {
+      return "Type to search the jobs of " + (state.project ? "this project" : projects.length + " project" + (projects.length === 1 ? "" : "s")) + ".";
+    }
+    var said = jobs + " job" + (jobs === 1 ? "" : "s") + " match";
+    if (jobs > shown) { said += " (showing the first " + shown + ")"; }
+    said += "; searched " + done + " of " + all.length + " project" + (all.length === 1 ? "" : "s") + ".";
+    var failed = all.filter(function (p) { return p.failed; });
+    if (failed.length) {
+      said += " Not searched: " + failed.map(function (p) { return p.name + " (" + p.failed + ")"; }).join("; ") + ".";
+    }
+    return said;
+  }
+  function draw(terms) {
+    list.textContent = "";
+    var fragment = document.createDocumentFragment();
+    matches.slice(0, shown).forEach(function (match) { fragment.appendChild(result(match, terms)); });
+    list.appendChild(fragment);
+    moreButton.hidden = matches.length <= shown;
+    statusLine.textContent = describe();
+    pending(timer !== 0 || (parseTerms(state.q).length > 0 && !wanted().every(settled)));
+  }
+  function pending(busy) {  /* for scripts and tests: "1" while a search waits for its keys or its data */
+    list.setAttribute("data-pending", busy ? "1" : "0");
+  }
+
+  /* ---------------------------------------------------------------- the hash and the controls */
+  function readHash() {
+    var params = new URLSearchParams(window.location.hash.slice(1));
+    var project = params.get("project") || "", scope = params.get("scope") || "";
+    return { q: params.get("q") || "", project: own(bySlug, project) ? project : "", scope: own(SCOPES, scope) ? scope : "" };
+  }
+  function hashOf(view) {
+    var params = new URLSearchParams();
+    if (view.q) { params.set("q", view.q); }
+    if (view.project) { params.set("project", view.project); }
+    if (view.scope) { params.set("scope", view.scope); }
+    var hash = params.toString();
+    return hash ? "#" + hash : "";
+  }
+  function writeHash(push) {  /* pushState/replaceState: no hashchange, no scrolling */
+    var hash = hashOf(state);
+    if (hash === window.location.hash || (!hash && !window.location.hash)) { return; }
+    var url = window.location.href.split("#")[0] + hash;
+    if (push) { window.history.pushState(null, "", url); } else { window.history.replaceState(null, "", url); }
+  }
+  function restore() {
+    window.clearTimeout(timer); timer = 0;
+    state = readHash();
+    box.value = state.q; projectSelect.value = state.project; scopeSelect.value = state.scope;
+    typing = false;
+    search(true); loadNext();
+  }
+  box.addEventListener("input", function () {
+    state.q = box.value;
+    writeHash(!typing);  /* a search is one history entry however many keys it takes */
+    typing = true;
+    window.clearTimeout(timer);
+    pending(true);
+    timer = window.setTimeout(function () { timer = 0; search(true); loadNext(); }, WAIT_MS);
+  });
+  box.addEventListener("blur", function () { typing = false; });
+  box.addEventListener("search", function () { typing = false; });  /* Enter, or the clear button */
+  [projectSelect, scopeSelect].forEach(function (select) {
+    select.addEventListener("change", function () {
+      state.project = projectSelect.value; state.scope = scopeSelect.value;
+      typing = false; writeHash(true);
+      search(true); loadNext();
+    });
+  });
+  document.getElementById("search-controls").addEventListener("submit", function (event) {
+    event.preventDefault(); typing = false;
+  });
+  moreButton.addEventListener("click", function () {
+    var first = shown;
+    shown += PAGE; draw(parseTerms(state.q));
+    var next = list.children[first];
+    if (next) { var link = next.querySelector("a"); if (link) { link.focus(); } }  /* the keyboard goes on where it was */
+  });
+  window.addEventListener("popstate", restore);
+  window.addEventListener("hashchange", restore);
+  restore();
+}());
