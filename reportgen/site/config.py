@@ -65,7 +65,10 @@ _KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
 MAX_VIEWS = 64  # figure views per list (the global one, each project's own)
 _VIEW_KEYS = frozenset(("output", "x", "x_log", "y_log"))
 _NAME = re.compile(r"[^/\x00]+")
-_PATTERN = re.compile(r"[*?\[]")  # fnmatch's special characters: x must name one output
+_PATTERN = re.compile(r"[*?\[]")  # fnmatch's special characters: an output with none names one output
+# x is looked up by its exact name, never as a pattern, so only a wildcard is refused there (as a
+# sure sign of a pattern meant); brackets are common in lab names ("freq[Hz]", "power[dBm]")
+_WILDCARD = re.compile(r"[*?]")
 
 
 @dataclass(frozen=True)
@@ -298,8 +301,8 @@ def _check_x(output: str, x: str) -> str:
     """Why ``x`` cannot name the x output of the views of ``output``, or ""."""
     if not x.isprintable() or not (_NAME.fullmatch(x) or _OUTPUT_PATH.fullmatch(x)):
         return f"{x!r} is not an output name or an output path /<node>/<output>"
-    if _PATTERN.search(x):
-        return f"{x!r}: x names one output, without * ? or ["
+    if _WILDCARD.search(x):
+        return f"{x!r}: x names one output (by its exact name), without * or ?"
     if not _PATTERN.search(output) and View(output, x).resolve(output).x == output:
         return f"{x!r} is the view's output itself"
     return ""

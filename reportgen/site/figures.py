@@ -340,7 +340,9 @@ def _not_positive_note(axis: str, values: np.ndarray) -> str:
 def _figure_against_x(output: Output, data: OutputData, x: str, x_output: Output | None,
                       x_data: OutputData | None) -> tuple[dict[str, Any] | None, str]:
     """(the figure against ``x``, "") or (None, why it cannot be drawn so)."""
-    why = _x_unusable(x, x_output, x_data) or _y_unusable(data)
+    # a pattern view (output "/*/signal", x "signal") can resolve to the output itself
+    why = (f"x {x} is this output" if x == output.hdf5_path else "") or _x_unusable(x, x_output, x_data) \
+        or _y_unusable(data)
     if why:
         return None, why
     y, xs = data.values, x_data.values  # type: ignore[union-attr]
@@ -453,15 +455,16 @@ def _x_rows(output: Output, data: OutputData, x_output: Output, x_data: OutputDa
 
 def _arrays_figure(output: Output, data: OutputData, rows: list[np.ndarray], x_title: str) -> dict[str, Any]:
     """A few sets of a 1-D array, each against its x (sorted by x, stable), named by set number."""
-    traces, shown, total = [], 0, 0
+    traces, shown, total, not_finite = [], 0, 0, 0
     for number, x_row, y_row in zip(_set_numbers(data).tolist(), rows, data.values.astype(np.float64)):
         finite = np.flatnonzero(np.isfinite(x_row))
         order = finite[np.argsort(x_row[finite], kind="stable")]
         keep = build_downsample_index(x_row[order], y_row[order])
-        shown, total = shown + len(keep), total + len(order)
+        shown, total, not_finite = shown + len(keep), total + len(order), not_finite + len(x_row) - len(finite)
         traces.append({"type": "scatter", "mode": "lines", "name": f"set {number}",
                        "x": build_typed_array(x_row[order][keep]), "y": build_typed_array(y_row[order][keep])})
     title = _label(output)
     layout = _layout(title, {"title": {"text": x_title}}, {"title": {"text": html.escape(output.units)}})
     x_values = rows[0] if all(row is rows[0] for row in rows) else np.concatenate(rows)  # an axis counts once
-    return {"data": traces, "layout": layout, "note": _points_note(total, shown), "x_values": x_values}
+    notes = [_points_note(total, shown), f"left out: {not_finite:,} points whose x is NaN or infinite" if not_finite else ""]
+    return {"data": traces, "layout": layout, "note": "; ".join(filter(None, notes)), "x_values": x_values}

@@ -208,6 +208,42 @@ def test_sets_are_matched_by_the_files_set_numbers(tmp_path: Path) -> None:
     assert spec["note"] == "left out: 250 sets without an x set read (read with different strides)"
 
 
+def _read_all(path: Path) -> tuple[dict, dict]:
+    from reportgen.readers.datastore import read_job, scan_data_store
+
+    store = path.parents[1]
+    outputs = {o.hdf5_path: o for o in read_job(store, scan_data_store(store).projects[0].jobs[0]).nodes[0].outputs}
+    return outputs, {name: read_output_data(path, name, ReadLimits()) for name in outputs}
+
+
+def test_points_whose_x_is_not_finite_are_counted_for_arrays_too(tmp_path: Path) -> None:
+    """audit-s20 03: an axis written once with NaN and inf lost those points of every set silently."""
+    path = _job(tmp_path, "p", "j", [Out("axis", np.array([[1.0, np.nan, 3.0, np.inf, 5.0]])),
+                                     Out("trace", np.arange(10.0).reshape(2, 5))])
+    outputs, datas = _read_all(path)
+    spec = build_view_figure(outputs["/QPU/trace"], datas["/QPU/trace"], AxisView("/QPU/axis"),
+                             outputs["/QPU/axis"], datas["/QPU/axis"])
+    assert [values(trace["x"]) for trace in spec["data"]] == [[1.0, 3.0, 5.0]] * 2
+    assert spec["note"] == "left out: 4 points whose x is NaN or infinite"
+
+
+def test_a_pattern_view_whose_x_is_the_output_itself_is_not_applied(tmp_path: Path) -> None:
+    """audit-s20 02: output "/*/signal" with x "signal" drew the output against itself, saying nothing."""
+    path = _job(tmp_path, "p", "j", [Out("signal", np.array([1.0, 3.0, 2.0]))])
+    outputs, datas = _read_all(path)
+    view = cfg.find_view(cfg.read_site_config(_config(tmp_path, '[[views]]\noutput = "/*/signal"\nx = "signal"')).views,
+                         "/QPU/signal")
+    spec = build_view_figure(outputs["/QPU/signal"], datas["/QPU/signal"], view, outputs["/QPU/signal"], datas["/QPU/signal"])
+    assert spec["layout"]["xaxis"]["title"]["text"] != "signal"
+    assert spec["note"].startswith("view not applied: x /QPU/signal is this output; drawn against")
+
+
+def test_an_x_with_brackets_is_its_exact_name(tmp_path: Path) -> None:
+    """audit-s20 06: brackets are common in lab names; x is looked up literally, never as a pattern."""
+    config = cfg.read_site_config(_config(tmp_path, '[[views]]\noutput = "/QPU/power[[]dBm]"\nx = "freq[Hz]"'))
+    assert cfg.find_view(config.views, "/QPU/power[dBm]") == AxisView("/QPU/freq[Hz]")
+
+
 # ----------------------------------------------------------------- config
 def test_good_views_parse_with_wildcards_and_bare_or_absolute_x(tmp_path: Path) -> None:
     config = cfg.read_site_config(_config(tmp_path, CONFIG))
@@ -224,7 +260,7 @@ BAD = [
     ('[[views]]\nx = "f"', "views[0]", "needs output"),
     ('[[views]]\noutput = "QPU/signal"', "views[0].output", "not an output path"),
     ('[[views]]\noutput = "/QPU/signal"\nx = "a/b"', "views[0].x", "not an output name"),
-    ('[[views]]\noutput = "/QPU/signal"\nx = "/QPU/*"', "views[0].x", "without * ? or ["),
+    ('[[views]]\noutput = "/QPU/signal"\nx = "/QPU/*"', "views[0].x", "without * or ?"),
     ('[[views]]\noutput = "/QPU/signal"\nx = "signal"', "views[0].x", "the view's output itself"),
     ('[[views]]\noutput = "/QPU/signal"\ny_log = "yes"', "views[0].y_log", "must be a boolean"),
     ('[[views]]\noutput = "/QPU/signal"\nx = 3', "views[0].x", "must be a string"),
