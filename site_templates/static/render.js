@@ -342,7 +342,7 @@
     var count = Number(box.getAttribute("data-steps"));
     var bar = element("div", undefined, "steps");
     var prev = element("button", "\u25C0 prev"), next = element("button", "next \u25B6");
-    var slider = document.createElement("input"), label = element("span", "0");
+    var slider = document.createElement("input"), label = element("span", box.getAttribute("data-step-label") || "0");
     prev.type = "button"; next.type = "button";
     slider.type = "range"; slider.min = "0"; slider.max = String(count - 1); slider.value = "0";
     slider.setAttribute("aria-label", "Step through the stacked sets");

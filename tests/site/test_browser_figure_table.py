@@ -156,6 +156,25 @@ def test_a_stepped_heatmaps_step_bar_takes_its_place_at_load_so_drawing_moves_no
     tab.page.close()
 
 
+def test_a_step_bar_at_320_px_is_one_line_with_its_first_label_from_load(browser, site: Path) -> None:  # noqa: F811
+    """audit-s20 05: at 320 px the label grew from "0" to "set 0" on draw and wrapped the bar."""
+    tab = Page(browser)
+    tab.page.set_viewport_size({"width": 320, "height": 600})
+    tab.open(site / "one.html")
+    section = _section(tab, "/n/e_stack")
+    bar = section.locator(".steps")
+    assert bar.locator("span").inner_text() == "set 0"  # before the figure is drawn
+    height = bar.evaluate("b => b.getBoundingClientRect().height")
+    section.scroll_into_view_if_needed()
+    tab.page.wait_for_function("() => !document.querySelector('section.output[data-ds=\"/n/e_stack\"] .steps button').disabled")
+    assert bar.evaluate("b => b.getBoundingClientRect().height") == height
+    tops = bar.evaluate("b => [...b.children].map(c => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))")
+    assert max(tops) - min(tops) <= 2  # buttons, slider and label on one line
+    assert bar.locator("button").first.evaluate("b => b.getClientRects().length") == 1  # "prev" not broken mid-word
+    assert tab.errors == []
+    tab.page.close()
+
+
 def test_the_table_follows_the_theme_and_prints_only_when_opened(browser, site: Path) -> None:  # noqa: F811
     tab = Page(browser)
     tab.open(site / "one.html")
