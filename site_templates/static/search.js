@@ -3,8 +3,10 @@
    Each project's records are in <project>/search-data.js (written with its catalog by
    reportgen/site/search.py), loaded by an injected <script src> (a request for JSON fails on
    file://), only once there is something to search, one project after another, so a big site
-   costs nothing until it is searched.  Everything from the data is shown as text (DOM text
-   nodes, reportgenElement); a link is only ever a relative path the build wrote.
+   costs nothing until it is searched.  A project's matches are put into the list in place as its
+   file arrives; what is shown already stays (a focused result keeps the focus), and only a new
+   search (words, project, scope) draws the list again.  Everything from the data is shown as
+   text (DOM text nodes, reportgenElement); a link is only ever a relative path the build wrote.
 
    Matching: any case; every whitespace-separated word must occur in some field of the job (in
    the chosen scope); "a phrase" in quotes is one word.  Results: by project (home page order),
@@ -12,7 +14,7 @@
    (#q=...&project=...&scope=...): a search is a link, restored on load and on Back/Forward. */
 (function () {
   "use strict";
-  var FORMAT = 1, PAGE = 100, SNIPPETS = 3, WAIT_MS = 80;
+  var FORMAT = 1, PAGE = 100, SNIPPETS = 3, WAIT_MS = 80, TELL_MS = 1000;
   var el = window.reportgenElement;
   var SCOPES = { "": true, metadata: true, parameters: true, logs: true };
   var IN_HEAD = { id: true, status: true, end: true };
@@ -22,11 +24,12 @@
   var statusLine = document.getElementById("search-status"), moreButton = document.getElementById("search-more");
   var projects = [], bySlug = {};
   var state = { q: "", project: "", scope: "" };
-  var matches = [], shown = 0, loading = null, timer = 0, typing = false;
+  var matches = [], shown = 0, loading = null, timer = 0, typing = false, told = 0, tellTimer = 0;
 
   Array.prototype.forEach.call(projectSelect.options, function (option) {
     if (!option.value) { return; }
-    var project = { slug: option.value, name: option.textContent, src: option.getAttribute("data-src"), jobs: null, failed: "" };
+    var project = { slug: option.value, name: option.textContent, src: option.getAttribute("data-src"), jobs: null, failed: "",
+      order: projects.length };  /* home page order: where its matches go in the list */
     projects.push(project); bySlug[project.slug] = project;
   });
 
@@ -62,6 +65,7 @@
   };
   function wanted() { return state.project ? (own(bySlug, state.project) ? [bySlug[state.project]] : []) : projects; }
   function settled(project) { return project.jobs !== null || project.failed !== ""; }
+  function busy() { return parseTerms(state.q).length > 0 && !wanted().every(settled); }  /* wanted data still to come */
   function loadNext() {  /* one project at a time, in home page order; each one searched as it arrives */
     if (loading || !state.q) { return; }
     var next = wanted().filter(function (p) { return !settled(p); })[0];
@@ -71,7 +75,7 @@
     function done() {
       if (next.jobs === null && !next.failed) { next.failed = "its data file could not be loaded (" + next.src + ")"; }
       loading = null; script.remove();
-      search(false); loadNext();
+      arrived(next); loadNext();
     }
     script.addEventListener("load", done);
     script.addEventListener("error", done);
@@ -100,20 +104,34 @@
     for (var i = 0; i < terms.length; i += 1) { if (!seen[terms[i]]) { return null; } }
     return hit;
   }
-  function search(reset) {
-    if (timer && !reset) { return; }  /* keys are still coming: their search follows */
+  function matchProject(project, terms) {  /* the project's matching jobs, in the order of its data file */
+    var found = [];
+    (project.jobs || []).forEach(function (job) {
+      var hit = matchJob(job, terms);
+      if (hit) { found.push({ project: project, job: job, hit: hit }); }
+    });
+    return found;
+  }
+  function search() {  /* a new search: every project loaded so far, the list drawn again */
     var terms = parseTerms(state.q);
     matches = [];
     if (terms.length) {
-      wanted().forEach(function (project) {
-        (project.jobs || []).forEach(function (job) {
-          var hit = matchJob(job, terms);
-          if (hit) { matches.push({ project: project, job: job, hit: hit }); }
-        });
-      });
+      wanted().forEach(function (project) { matches = matches.concat(matchProject(project, terms)); });
     }
-    if (reset || shown < PAGE) { shown = PAGE; }
+    shown = PAGE;
     draw(terms);
+  }
+  function arrived(project) {  /* a project's file has loaded (or failed): add its matches where they belong */
+    if (timer) { return; }  /* keys are still coming: their search follows, with this project in it */
+    var terms = parseTerms(state.q);
+    var found = terms.length && wanted().indexOf(project) >= 0 ? matchProject(project, terms) : [];
+    if (found.length) {
+      var at = matches.length;  /* after the projects before it; usually the end, as projects load in order */
+      while (at > 0 && matches[at - 1].project.order > project.order) { at -= 1; }
+      matches = matches.slice(0, at).concat(found, matches.slice(at));
+      insert(at, found.length, terms);
+    }
+    finish(false);
   }
 
   /* ---------------------------------------------------------------- drawing */
@@ -176,7 +194,8 @@
     return item;
   }
   function describe() {
-    var all = wanted(), done = all.filter(settled).length, jobs = matches.length;
+    var all = wanted(), jobs = matches.length;
+    var done = all.filter(function (p) { return p.jobs !== null; }).length;  /* a failed project was not searched */
     if (!state.q || !parseTerms(state.q).length) {
       return "Type to search the jobs of " + (state.project ? "this project" : projects.length + " project" + (projects.length === 1 ? "" : "s")) + ".";
     }
@@ -189,14 +208,58 @@
     }
     return said;
   }
+  /* The list always shows matches.slice(0, shown), one <li> per match: draw() makes it anew for a
+     new search; insert() and showMore() change only the <li>s that differ, so the others (and the
+     focus in them) stay. */
+  function results(from, to, terms) {
+    var fragment = document.createDocumentFragment();
+    matches.slice(from, to).forEach(function (match) { fragment.appendChild(result(match, terms)); });
+    return fragment;
+  }
   function draw(terms) {
     list.textContent = "";
-    var fragment = document.createDocumentFragment();
-    matches.slice(0, shown).forEach(function (match) { fragment.appendChild(result(match, terms)); });
-    list.appendChild(fragment);
+    list.appendChild(results(0, shown, terms));
+    finish(true);
+  }
+  function insert(at, count, terms) {  /* matches[at, at + count) are new: put the shown ones in, drop any pushed past the page */
+    if (at >= shown) { return; }
+    list.insertBefore(results(at, Math.min(at + count, shown), terms), list.children[at] || null);
+    var lostFocus = false;
+    while (list.children.length > shown) {
+      lostFocus = lostFocus || list.lastElementChild.contains(document.activeElement);
+      list.removeChild(list.lastElementChild);
+    }
+    if (lostFocus) { moreButton.hidden = false; moreButton.focus(); }  /* the focused result is now behind Show more */
+  }
+  function showMore() {
+    var first = shown;
+    shown += PAGE;
+    list.appendChild(results(first, shown, parseTerms(state.q)));
+    finish(true);
+    var next = list.children[first];
+    if (next) { var link = next.querySelector("a"); if (link) { link.focus(); } }  /* the keyboard goes on where it was */
+  }
+  function finish(now) {  /* after any change of the list: the button, the status line, data-pending */
+    var loadingMore = busy();
     moreButton.hidden = matches.length <= shown;
-    statusLine.textContent = describe();
-    pending(timer !== 0 || (parseTerms(state.q).length > 0 && !wanted().every(settled)));
+    tell(now || !loadingMore);
+    pending(timer !== 0 || loadingMore);
+  }
+  /* The status line is an aria-live region: each change of its text is read out.  While projects
+     load it is throttled: changed at once for a new search, Show more, and when the last wanted
+     project has settled, otherwise at most once per TELL_MS (the latest count, on a timer), so 50
+     projects arriving are read out as one or two lines, not 50.  aria-busy says it is not final. */
+  function tell(now) {
+    window.clearTimeout(tellTimer); tellTimer = 0;
+    var wait = told + TELL_MS - Date.now();
+    if (!now && wait > 0) {
+      tellTimer = window.setTimeout(function () { tellTimer = 0; tell(true); }, wait);
+      return;
+    }
+    var said = describe();
+    if (statusLine.textContent !== said) { statusLine.textContent = said; }  /* the same text: nothing to read again */
+    if (busy()) { statusLine.setAttribute("aria-busy", "true"); } else { statusLine.removeAttribute("aria-busy"); }
+    told = Date.now();
   }
   function pending(busy) {  /* for scripts and tests: "1" while a search waits for its keys or its data */
     list.setAttribute("data-pending", busy ? "1" : "0");
@@ -227,7 +290,7 @@
     state = readHash();
     box.value = state.q; projectSelect.value = state.project; scopeSelect.value = state.scope;
     typing = false;
-    search(true); loadNext();
+    search(); loadNext();
   }
   box.addEventListener("input", function () {
     state.q = box.value;
@@ -235,7 +298,7 @@
     typing = true;
     window.clearTimeout(timer);
     pending(true);
-    timer = window.setTimeout(function () { timer = 0; search(true); loadNext(); }, WAIT_MS);
+    timer = window.setTimeout(function () { timer = 0; search(); loadNext(); }, WAIT_MS);
   });
   box.addEventListener("blur", function () { typing = false; });
   box.addEventListener("search", function () { typing = false; });  /* Enter, or the clear button */
@@ -243,18 +306,13 @@
     select.addEventListener("change", function () {
       state.project = projectSelect.value; state.scope = scopeSelect.value;
       typing = false; writeHash(true);
-      search(true); loadNext();
+      search(); loadNext();
     });
   });
   document.getElementById("search-controls").addEventListener("submit", function (event) {
     event.preventDefault(); typing = false;
   });
-  moreButton.addEventListener("click", function () {
-    var first = shown;
-    shown += PAGE; draw(parseTerms(state.q));
-    var next = list.children[first];
-    if (next) { var link = next.querySelector("a"); if (link) { link.focus(); } }  /* the keyboard goes on where it was */
-  });
+  moreButton.addEventListener("click", showMore);
   window.addEventListener("popstate", restore);
   window.addEventListener("hashchange", restore);
   restore();

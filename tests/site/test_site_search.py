@@ -9,6 +9,7 @@ it names; incremental rebuilds; Chromium over file:// and http.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -79,11 +80,18 @@ def site(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+DATA_PREFIX = "window.reportgenSearch && window.reportgenSearch.add("
+
+
 def read_data(site: Path, project: str) -> dict:
     text = (site / project / srch.SEARCH_DATA_NAME).read_text(encoding="utf-8")
-    prefix = "window.reportgenSearch && window.reportgenSearch.add("
-    assert text.startswith(prefix) and text.endswith(");\n")
-    return json.loads(text[len(prefix):-3])
+    assert text.startswith(DATA_PREFIX) and text.endswith(");\n")
+    return json.loads(text[len(DATA_PREFIX):-3])
+
+
+def home_order(site: Path) -> list[str]:
+    """The project folders in the order search.html (like the home page) lists them."""
+    return re.findall(r'<option value="([^"]+)" data-src=', (site / "search.html").read_text(encoding="utf-8"))
 
 
 def jobs_of(site: Path, project: str) -> dict[str, dict]:
@@ -318,20 +326,136 @@ def test_hostile_text_renders_as_text(browser, site: Path) -> None:  # noqa: F81
 
 
 def test_works_over_http(browser, site: Path) -> None:  # noqa: F811
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serve(site) as url:
         tab = Page(browser)
-        tab.page.goto(f"http://127.0.0.1:{server.server_address[1]}/search.html#q=splitmark")
+        tab.page.goto(url + "search.html#q=splitmark")
         _wait_searched(tab)
         assert _results(tab) == ["big"] and tab.errors == []
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
+
+
+@contextlib.contextmanager
+def _serve(site: Path, gates: dict[str, threading.Event] | None = None, missing: tuple[str, ...] = ()):
+    """The site over http; a project's search-data.js waits for its gate, or is missing (404)."""
+    gates = gates if gates is not None else {}
+
+    class Handler(_QuietHandler):
+        def do_GET(self) -> None:
+            project = self.path.lstrip("/").split("/", 1)[0]
+            if srch.SEARCH_DATA_NAME in self.path and project in missing:
+                self.send_error(404)
+                return
+            if srch.SEARCH_DATA_NAME in self.path and project in gates:
+                gates[project].wait(10)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        for gate in gates.values():
+            gate.set()
+        server.shutdown()
+        server.server_close()
+
+
+WATCH_STATUS = """() => { window.said = []; const line = document.getElementById('search-status');
+  new MutationObserver(() => window.said.push([performance.now(), line.textContent]))
+    .observe(line, {childList: true, characterData: true, subtree: true}); }"""
+
+
+def _release(gates: dict[str, threading.Event]) -> None:
+    for gate in gates.values():
+        gate.set()
+
+
+def test_arriving_projects_keep_the_focus_order_and_a_quiet_status(browser, site: Path) -> None:  # noqa: F811
+    """A project's results go in place as its file arrives: the focused link stays focused (the same
+    element), the order is the home page's however the files arrive, and the live status line is
+    not re-read for every project."""
+    order = home_order(site)
+    expected = [job["id"] for p in order for job in read_data(site, p)["jobs"]]  # job_eui: in every job
+    gates = {p: threading.Event() for p in order[1:]}  # the later projects wait
+    with _serve(site, gates) as url:
+        tab = Page(browser)
+        tab.page.goto(url + "search.html#q=job_eui", wait_until="commit")  # "load" waits for the held files
+        tab.page.locator("a.search-job").first.focus()
+        tab.page.evaluate("window.kept = document.activeElement")
+        assert tab.page.get_attribute("#search-status", "aria-busy") == "true"
+        tab.page.evaluate(WATCH_STATUS)
+        _release(gates)
+        status = _wait_searched(tab)
+        assert tab.page.evaluate("document.activeElement === window.kept && window.kept.isConnected")
+        assert _results(tab) == expected and status == f"{len(expected)} jobs match; searched 4 of 4 projects."
+        said = tab.page.evaluate("window.said")
+        assert said[-1][1] == status and tab.page.get_attribute("#search-status", "aria-busy") is None
+        times = [t for t, _ in said[:-1]]  # before the final line: at most one change a second
+        assert all(later - earlier > 900 for earlier, later in zip(times, times[1:])), said
+
+        gates.update({p: threading.Event() for p in order[:-1]})  # now the earlier projects arrive last
+        tab = Page(browser)  # a new context: nothing cached
+        tab.page.goto(url + f"search.html#q=job_eui&project={order[-1]}")
+        _wait_searched(tab)
+        tab.page.select_option("#search-project", "")  # a new search: drawn anew, the others loading
+        tab.page.locator("a.search-job").first.focus()
+        tab.page.evaluate("window.kept = document.activeElement")
+        _release(gates)
+        _wait_searched(tab)
+        assert _results(tab) == expected
+        assert tab.page.evaluate("document.activeElement === window.kept && window.kept.isConnected")
+        assert tab.errors == []
+
+
+def test_a_project_that_fails_to_load_is_not_counted_as_searched(browser, site: Path) -> None:  # noqa: F811
+    with _serve(site, missing=("hostile",)) as url:
+        tab = Page(browser)
+        tab.page.goto(url + "search.html#q=job_eui")
+        status = _wait_searched(tab)
+    assert status.startswith("9 jobs match; searched 3 of 4 projects. Not searched: hostile (its data file could not be loaded")
+    assert len(_results(tab)) == 9
+
+
+def _synthetic_site(site: Path, target: Path, per_project: int) -> list[str]:
+    """search.html and its assets with ``per_project`` made-up jobs in each project's data file:
+    more than a page of results.  Returns the job ids in the order the results must come."""
+    target.mkdir()
+    shutil.copy(site / "search.html", target)
+    shutil.copytree(site / "assets", target / "assets")
+    ids = []
+    for project in home_order(site):
+        jobs = [{"id": f"{project}-{k:03d}", "href": f"{project}/{k}.html", "status": "ok", "end": "", "description": "",
+                 "attrs": ["pagemark=1"], "params": [], "lines": []} for k in range(per_project)]
+        (target / project).mkdir()
+        data = {"format": srch.FORMAT, "project": project, "slug": project, "jobs": jobs}
+        (target / project / srch.SEARCH_DATA_NAME).write_text(DATA_PREFIX + json.dumps(data) + ");\n", encoding="utf-8")
+        ids += [job["id"] for job in jobs]
+    return ids
+
+
+def test_show_more_pages_while_projects_arrive_in_place(browser, site: Path, tmp_path: Path) -> None:  # noqa: F811
+    ids = _synthetic_site(site, tmp_path / "site", per_project=60)
+    order = home_order(site)
+    gates = {p: threading.Event() for p in order[:-1]}
+    with _serve(tmp_path / "site", gates) as url:
+        tab = Page(browser)
+        tab.page.goto(url + f"search.html#q=pagemark&project={order[-1]}")
+        _wait_searched(tab)
+        assert _results(tab) == ids[-60:] and tab.page.locator("#search-more").is_hidden()
+        tab.page.select_option("#search-project", "")
+        tab.page.locator("a.search-job").first.focus()  # pushed past the first page: the focus goes to Show more
+        _release(gates)
+        assert _wait_searched(tab) == "240 jobs match (showing the first 100); searched 4 of 4 projects."
+        assert _results(tab) == ids[:100]
+        assert tab.page.evaluate("document.activeElement.id") == "search-more"
+        tab.page.keyboard.press("Enter")
+        assert _results(tab) == ids[:200]
+        assert tab.page.evaluate("document.activeElement.textContent") == ids[100]  # the keyboard goes on there
+        tab.page.click("#search-more")
+        assert _results(tab) == ids and tab.page.locator("#search-more").is_hidden()
+        assert tab.page.locator("#search-status").inner_text() == "240 jobs match; searched 4 of 4 projects."
+        assert tab.errors == []
