@@ -44,6 +44,11 @@ MAX_NODE = 80  # characters of a log line's node name (the link names the node e
 MAX_LINES = 40  # log lines per job: tracebacks and exception lines first, then errors, then warnings
 MAX_PARAMS_TEXT = 8 * 1024  # characters of all of a job's parameter texts; the later leaves are left out
 MAX_ATTRS_TEXT = 2 * 1024  # characters of all of a job's root attribute texts
+# Characters of one project's data file: a browser holds every file it loaded, and 5,000 jobs of
+# 40 long error lines each made one 64 MB file (1.5 s to the first result, 300 MB of heap, audit
+# s20).  Past it the older jobs keep their metadata but not their parameters and log lines, and
+# the file says how many (``cut``): search.html names the project as not searched in full.
+MAX_PROJECT_TEXT = 16 * 1024**2
 KINDS = ("traceback", "exception", "error", "warning")  # a line's kind, in the order lines are kept
 _RANK = {"traceback": 0, "exception": 0, "error": 1, "warning": 2}  # an exception line names what failed
 # a line's id on its page: a page anchor (a node's slug id, a log end's, an orphan log's) and -L<n>
@@ -212,9 +217,26 @@ def render_search_js(project: str, project_slug: str, jobs: Mapping[str, Any]) -
     end first (then by id; jobs without an end last), hrefs relative to the site root."""
     entries = sorted(jobs.values(), key=lambda entry: entry.row[0])
     entries.sort(key=lambda entry: entry.row[3], reverse=True)  # stable: same-second jobs stay by id
-    data = {"format": FORMAT, "project": project, "slug": project_slug,
-            "jobs": [build_job_data(project_slug, entry) for entry in entries]}
+    jobs, cut = build_bounded_jobs([build_job_data(project_slug, entry) for entry in entries], MAX_PROJECT_TEXT)
+    data = {"format": FORMAT, "project": project, "slug": project_slug, "jobs": jobs}
+    if cut:
+        data["cut"] = cut
     return "window.reportgenSearch && window.reportgenSearch.add(" + render_json(data) + ");\n"
+
+
+def build_bounded_jobs(jobs: list[dict[str, Any]], budget: int) -> tuple[list[dict[str, Any]], int]:
+    """The jobs (newest first) while their texts fit ``budget`` characters; past it each job keeps
+    its metadata (id, status, end, description, attributes) but not its parameters and log lines;
+    and how many were so cut."""
+    cut = 0
+    for job in jobs:
+        size = sum(map(len, job["attrs"])) + sum(map(len, job["params"])) + sum(len(line[3]) + len(line[4]) for line in job["lines"])
+        if cut or size > budget:
+            cut += 1
+            job["params"], job["lines"] = [], []
+            continue
+        budget -= size
+    return jobs, cut
 
 
 def build_job_data(project_slug: str, entry: Any) -> dict[str, Any]:

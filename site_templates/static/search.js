@@ -61,6 +61,7 @@
         project.failed = "its data file is of another version: build the site again"; return;
       }
       project.jobs = data.jobs.map(prepare);
+      project.cut = typeof data.cut === "number" ? data.cut : 0;  /* older jobs past the file's budget (search.py) */
     }
   };
   function wanted() { return state.project ? (own(bySlug, state.project) ? [bySlug[state.project]] : []) : projects; }
@@ -202,6 +203,12 @@
     var said = jobs + " job" + (jobs === 1 ? "" : "s") + " match";
     if (jobs > shown) { said += " (showing the first " + shown + ")"; }
     said += "; searched " + done + " of " + all.length + " project" + (all.length === 1 ? "" : "s") + ".";
+    var cut = all.filter(function (p) { return p.jobs !== null && p.cut; });
+    if (cut.length) {
+      said += " Searched by metadata only: " + cut.map(function (p) {
+        return "the " + p.cut.toLocaleString("en") + " oldest job" + (p.cut === 1 ? "" : "s") + " of " + p.name;
+      }).join("; ") + " (the project's search data is capped at 16 MB).";
+    }
     var failed = all.filter(function (p) { return p.failed; });
     if (failed.length) {
       said += " Not searched: " + failed.map(function (p) { return p.name + " (" + p.failed + ")"; }).join("; ") + ".";

@@ -459,3 +459,25 @@ def test_show_more_pages_while_projects_arrive_in_place(browser, site: Path, tmp
         assert _results(tab) == ids and tab.page.locator("#search-more").is_hidden()
         assert tab.page.locator("#search-status").inner_text() == "240 jobs match; searched 4 of 4 projects."
         assert tab.errors == []
+
+
+def test_a_project_past_its_budget_keeps_its_older_jobs_metadata_only_and_says_so(browser, store: Path, tmp_path: Path,  # noqa: F811
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 jobs of 40 long error lines made one 64 MB file (audit s20): a project's file is capped."""
+    full = jobs_of(_one_project_site(store, tmp_path / "full")[1], "default_project")
+    newest = next(iter(full.values()))
+    budget = sum(map(len, newest["attrs"] + newest["params"])) + sum(len(line[3]) + len(line[4]) for line in newest["lines"])
+    monkeypatch.setattr(srch, "MAX_PROJECT_TEXT", budget)  # room for the newest job's texts only
+    site = _one_project_site(store, tmp_path / "cut")[1]
+    data = read_data(site, "default_project")
+    assert data["cut"] == len(full) - 1
+    assert data["jobs"][0] == newest  # the newest job whole
+    for job in data["jobs"][1:]:  # the older ones: metadata only
+        assert job["params"] == [] and job["lines"] == [] and job["attrs"] == full[job["id"]]["attrs"]
+    tab = _open_search(browser, site, "#q=zorblax")
+    status = _wait_searched(tab)
+    assert _results(tab) == [] and f"Searched by metadata only: the {len(full) - 1} oldest jobs of default_project" in status
+    tab.page.fill("#search-q", "j2")
+    tab.page.wait_for_function("() => document.querySelectorAll('#search-results .search-job').length > 0")
+    assert "j2" in _results(tab)  # the metadata of a cut job is still searched
+    assert tab.errors == []
