@@ -67,6 +67,13 @@ def _open_table(tab: Page, path: str):
     return section.locator("table.figure-data")
 
 
+def _draw(section) -> None:
+    """Scrolls a stacked figure's output to the screen (figures are drawn as they near it) and waits
+    until it is drawn: its step bar stands from load, its buttons enabled once drawn."""
+    section.scroll_into_view_if_needed()
+    section.locator(".steps button:enabled").first.wait_for()
+
+
 def _cells(table) -> list[list[str]]:
     return table.evaluate("t => [...t.rows].slice(0, 4).map(r => [...r.cells].map(c => c.textContent))")
 
@@ -115,8 +122,7 @@ def test_a_stepped_heatmap_shows_the_current_step_and_a_failed_figure_its_values
     tab = Page(browser)
     tab.open(site / "one.html")
     section = _section(tab, "/n/e_stack")
-    section.scroll_into_view_if_needed()  # figures are drawn as they near the screen
-    section.locator(".steps").wait_for()
+    _draw(section)
     table = _open_table(tab, "/n/e_stack")
     assert "(set 0)" in table.locator("caption").inner_text() and _cells(table)[1] == ["0", "0", "1"]
     section.locator(".steps button", has_text="next").click()
@@ -146,8 +152,7 @@ def test_a_stepped_heatmaps_step_bar_takes_its_place_at_load_so_drawing_moves_no
     below = "s => s.querySelector('.figure-table-toggle').getBoundingClientRect().top - s.querySelector('.steps').getBoundingClientRect().bottom"
     gap = section.evaluate(below)
     bar.evaluate("b => { b.dataset.mark = 'kept'; }")
-    section.scroll_into_view_if_needed()
-    tab.page.wait_for_function("() => !document.querySelector('section.output[data-ds=\"/n/e_stack\"] .steps button').disabled")
+    _draw(section)
     assert section.locator(".steps").count() == 1 and section.locator(".steps").get_attribute("data-mark") == "kept"
     assert section.evaluate(below) == gap
     section.locator(".steps button", has_text="next").click()
@@ -165,8 +170,7 @@ def test_a_step_bar_at_320_px_is_one_line_with_its_first_label_from_load(browser
     bar = section.locator(".steps")
     assert bar.locator("span").inner_text() == "set 0"  # before the figure is drawn
     height = bar.evaluate("b => b.getBoundingClientRect().height")
-    section.scroll_into_view_if_needed()
-    tab.page.wait_for_function("() => !document.querySelector('section.output[data-ds=\"/n/e_stack\"] .steps button').disabled")
+    _draw(section)
     assert bar.evaluate("b => b.getBoundingClientRect().height") == height
     tops = bar.evaluate("b => [...b.children].map(c => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))")
     assert max(tops) - min(tops) <= 2  # buttons, slider and label on one line
