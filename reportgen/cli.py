@@ -141,8 +141,14 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
 @click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
               help="TOML file naming extra catalog columns (key parameters, outputs, attributes) "
                    "and figure views (x axes, log scales); exit 78 if bad.")  # views: the help names them
+@click.option("--templates", type=PathArg, default=None, metavar="DIR",
+              help="Folder of template overrides: pages and static files that replace or extend the built-in ones.")
+@click.option("--precompress", default="", metavar="gz,zst",
+              help="Also write .gz and/or .zst siblings of the text files, for servers that send them as they are.")
+@click.option("--base-url", default="", metavar="URL",
+              help="The site's published address (http or https): absolute links in the feeds and sitemap.xml.")
 def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int,
-          config_file: Path | None) -> None:
+          config_file: Path | None, templates: Path | None, precompress: str, base_url: str) -> None:
     """Build the static run catalog of DATA_STORE into SITE (incremental, atomic).
 
     \b
@@ -152,8 +158,10 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
     """
     from reportgen.errors import BadInputError
     from reportgen.site.build import BuildOptions, build_site
+    from reportgen.site.publish import read_base_url, read_precompress
 
-    options = BuildOptions(workers=workers, force=force, full=full, config_file=config_file)
+    options = BuildOptions(workers=workers, force=force, full=full, config_file=config_file, templates=templates,
+                           precompress=read_precompress(precompress), base_url=read_base_url(base_url))
     report = build_site(data_store, site, options)
     _say(report.summary())
     if strict and report.problems:

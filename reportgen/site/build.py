@@ -78,6 +78,7 @@ from reportgen.site.manifest import (
 from reportgen.site.compare import render_compare_page
 from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
+from reportgen.site.overrides import build_overrides_hash
 from reportgen.site.paths import build_slugs, diff_page_name
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
 from reportgen.site.search import MAX_LINES, SEARCH_DATA_NAME, build_search_src, render_search_js
@@ -97,6 +98,9 @@ class BuildOptions:
     full: bool = False  # ignore the previous manifest
     show_progress: bool = True
     config_file: Path | None = None  # --config: extra catalog columns (site/config.py)
+    precompress: tuple[str, ...] = ()  # --precompress: "gz", "zst" siblings of text files (site/publish.py)
+    base_url: str = ""  # --base-url: the published site's absolute URL, ending in "/" (site/publish.py)
+    templates: Path | None = None  # --templates: a folder of template overrides (site/overrides.py)
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOption
         # store's own problems: in the report, the summary and the manifest's no-change comparison
         scan = replace(scan, problems=scan.problems + build_config_problems(config, [p.name for p in scan.projects]))
         timer.mark("scan")
-        theme = build_theme_hash()
+        theme = build_site_theme(options)
         if previous is not None and previous.theme != theme:
             previous = None
         check = check_site(site, previous, read_stats(lock.state, digest)) if previous is not None else None
@@ -242,6 +246,16 @@ def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, pla
     data = render_manifest(manifest)
     out.write_file(staging / MANIFEST_NAME, data)
     return Built(report, manifest, hashlib.sha256(data).hexdigest(), rewritten)
+
+
+def build_site_theme(options: BuildOptions) -> str:
+    """What every page and file of the site depends on beyond its own inputs: the theme (code,
+    templates, versions), the template overrides and the publishing options.  A change of any
+    rebuilds the whole site, which is also what removes the siblings of an option turned off."""
+    parts = (build_theme_hash(), build_overrides_hash(options.templates), ",".join(options.precompress), options.base_url)
+    if parts[1:] == ("", "", ""):
+        return parts[0]  # without them, the theme hash of the builds before these options
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------- plan
