@@ -6,24 +6,41 @@ values that reach a page unescaped are built here by filters with a proof
 of safety: JSON with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped for
 ``<script type="application/json">`` blocks, and hrefs limited to
 relative/http/https/mailto URLs.
+
+With template overrides (``build --templates``, site/overrides.py) the same environment loads the
+override folder first and renders in jinja2's immutable sandbox; without, it is as it always was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+import traceback
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from reportgen import __version__
-from reportgen.site.contexts import (
-    CatalogRow, IndexPage, JobPage, LogLine, NodePage, ParamsDiffPage, ProjectPage, SearchPage, build_line_text,
-)
+from reportgen.errors import ConfigError
 from reportgen.site.config import Column
+from reportgen.site.contexts import (
+    CatalogRow,
+    IndexPage,
+    JobPage,
+    LogLine,
+    NodePage,
+    ParamsDiffPage,
+    ProjectPage,
+    SearchPage,
+    build_line_text,
+)
 from reportgen.site.jsonsafe import render_json, replace_surrogates_text
+from reportgen.site.overrides import NO_OVERRIDES, PREFIX, Overrides
 from site_templates import TEMPLATE_DIR
 
 CSP = (
@@ -93,23 +110,96 @@ def render_script_json(value: Any) -> Markup:
     return Markup(render_json(value))
 
 
+_OPTIONS: dict[str, Any] = {"autoescape": True, "undefined": jinja2.StrictUndefined, "keep_trailing_newline": True,
+                            "trim_blocks": False, "auto_reload": False}
+_overrides: Overrides | None = None  # build --templates: what build_environment loads first (use_overrides)
+
+
 @functools.lru_cache(maxsize=1)
 def build_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=False,
-        auto_reload=False,
-    )
+    """The built-in templates; with overrides (``build --templates``), theirs first, ours also
+    under ``reportgen/``, rendered in jinja2's immutable sandbox: a theme folder may come from
+    anyone, and must not reach Python (``''.__class__``) nor change what a page is given."""
+    if _overrides is None:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), **_OPTIONS)
+    else:
+        env = ImmutableSandboxedEnvironment(loader=build_override_loader(_overrides), **_OPTIONS)
     env.filters["script_json"] = render_script_json
     env.filters["href"] = build_safe_href
     env.filters["log_lines"] = render_log_lines
     env.filters["image_uri"] = build_image_uri
     env.filters["download_href"] = build_download_href
     env.globals.update(csp=Markup(CSP), version=__version__)  # our constant: no data in it
+    env.globals.update(extra_css=_overrides is not None and _overrides.extra_css)  # overrides: static/extra.css
     return env
+
+
+# ----------------------------------------------------------------- overrides (build --templates)
+class _OverrideLoader(jinja2.BaseLoader):
+    """The override folder's templates, from the bytes ``overrides.read_overrides`` checked;
+    each named by its path for error lines and tracebacks."""
+
+    def __init__(self, overrides: Overrides) -> None:
+        self.templates = {template.name: template for template in overrides.templates}
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        found = self.templates.get(template)
+        if found is None:
+            raise jinja2.TemplateNotFound(template)
+        return found.source, found.path, lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.templates)
+
+
+def build_override_loader(overrides: Overrides) -> jinja2.BaseLoader:
+    """The folder's templates first, then ours, and ours also as ``reportgen/<name>`` (to extend)."""
+    ours = jinja2.FileSystemLoader(str(TEMPLATE_DIR))
+    return jinja2.ChoiceLoader([_OverrideLoader(overrides), jinja2.PrefixLoader({PREFIX: ours}), ours])
+
+
+def use_overrides(overrides: Overrides | None) -> None:
+    """Render with ``overrides`` (None: the built-in theme) from now on, in this process and the
+    workers it forks; each override template is compiled now: a syntax error, an unknown filter
+    is one ``ConfigError`` (78) naming the file and line before anything is written."""
+    global _overrides
+    _overrides = overrides
+    build_environment.cache_clear()
+    if overrides is not None:
+        env = build_environment()
+        for template in overrides.templates:
+            try:
+                env.get_template(template.name)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ConfigError(template.path, f"line {exc.lineno}: {exc.message}") from None
+
+
+@contextlib.contextmanager
+def rendering_with(overrides: Overrides | None) -> Iterator[None]:
+    """``use_overrides`` for a block (a build): the built-in theme again after it, however it ends."""
+    use_overrides(overrides)
+    try:
+        yield
+    finally:
+        use_overrides(None)
+
+
+def active_overrides() -> Overrides:
+    """What pages are rendered with now (``NO_OVERRIDES`` without ``--templates``): its static files."""
+    return _overrides or NO_OVERRIDES
+
+
+def build_render_error(exc: Exception, overrides: Overrides) -> ConfigError | None:
+    """The error of an override that failed while rendering (a typo under StrictUndefined, the
+    sandbox's SecurityError, a division by zero): the innermost override file and line of the
+    traceback (jinja2 rewrites template frames to name them).  None when no override is in it:
+    a bug of ours, left as it is."""
+    paths = {template.path for template in overrides.templates}
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename in paths]
+    if not frames:
+        return None
+    what = str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+    return ConfigError(frames[-1].filename, f"line {frames[-1].lineno}: cannot render: {what}"[:400])
 
 
 def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePage | ParamsDiffPage | SearchPage) -> str:
@@ -119,11 +209,27 @@ def render_page(template: str, page: IndexPage | ProjectPage | JobPage | NodePag
     attribute another writer stored with a NUL): an HTML parser drops a NUL, so the page
     would show a value that is not in the file.  The figure data blocks escape theirs.
     """
-    html = replace_surrogates_text(build_environment().get_template(template).render(page=page))
+    html = replace_surrogates_text(_render(template, page))
     return _CONTROLS.sub("\ufffd", html) if _CONTROLS.search(html) else html
 
 
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _render(template: str, page: Any) -> str:
+    """The template rendered; with overrides, an override's failure is a ``ConfigError`` naming it
+    (it pickles: from a page worker it reaches the parent, and the CLI, whole)."""
+    if _overrides is None:
+        return build_environment().get_template(template).render(page=page)
+    try:
+        return build_environment().get_template(template).render(page=page)
+    except MemoryError:
+        raise  # a worker's cap met by hostile data: the page worker says so (build.EXHAUSTED)
+    except Exception as exc:
+        error = build_render_error(exc, _overrides)
+        if error is None:
+            raise
+        raise error from None
 
 
 def render_index(page: IndexPage) -> str:

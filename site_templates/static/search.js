@@ -9,14 +9,20 @@
    text (DOM text nodes, reportgenElement); a link is only ever a relative path the build wrote.
 
    Matching: any case; every whitespace-separated word must occur in some field of the job (in
-   the chosen scope); "a phrase" in quotes is one word.  Results: by project (home page order),
-   then newest end first, as the data files list them.  The search lives in the hash
-   (#q=...&project=...&scope=...): a search is a link, restored on load and on Back/Forward. */
+   the chosen scope: metadata, parameters, logs, or the job id alone); "a phrase" in quotes is one
+   word.  A matched field shows ~SNIPPET characters around its first match (see snippetWindow).
+   Results: by project (home page order), then newest end first, as the data files list them.
+   The search lives in the hash (#q=...&project=...&scope=...): a search is a link, restored on
+   load and on Back/Forward. */
 (function () {
   "use strict";
   var FORMAT = 1, PAGE = 100, SNIPPETS = 3, WAIT_MS = 80, TELL_MS = 1000;
   var el = window.reportgenElement;
-  var SCOPES = { "": true, metadata: true, parameters: true, logs: true };
+  var SCOPES = { "": true, metadata: true, parameters: true, logs: true, id: true };  /* id: the job id field only */
+  /* A matched field of up to 240 characters (search.py's MAX_TEXT) shown whole made a result of
+     three long log lines half a screen tall and hid the match in it: SNIPPET characters around the
+     first match are shown, with an ellipsis at a cut end and the whole text in the title. */
+  var SNIPPET = 100, SNAP = 15;  /* SNAP: how far a cut moves outwards to fall between two words */
   var IN_HEAD = { id: true, status: true, end: true };
   var KIND_SIGNS = { error: "\u2716 error", traceback: "\u2716 traceback", exception: "\u2716 exception", warning: "\u26a0 warning" };
   var box = document.getElementById("search-q"), projectSelect = document.getElementById("search-project");
@@ -93,7 +99,7 @@
     }
     return terms;
   }
-  function inScope(f) { return !state.scope || f.scope === state.scope; }
+  function inScope(f) { return !state.scope || (state.scope === "id" ? f.kind === "id" : f.scope === state.scope); }
   function matchJob(job, terms) {  /* the job's fields in scope holding any term, or null unless every term is in one */
     var hit = [], seen = {};
     job.fields.forEach(function (f, at) {
@@ -139,24 +145,62 @@
   function safeHref(href) {  /* only a relative path, as the build writes them (never a scheme) */
     return href && !/^[\s\u0000-\u001f]*[a-zA-Z][a-zA-Z0-9+.-]*:/.test(href) && href.charAt(0) !== "/" ? href : "";
   }
-  function marked(value, lower, terms) {  /* the text with each occurrence of a term in <mark>, as DOM nodes */
-    var span = el("bdi", null, "search-text");  /* bdi: a right-to-left mark in the data stays inside it */
+  function termRanges(lower, terms) {  /* [start, end) of every occurrence of a term, first first */
     var ranges = [];
-    if (lower.length === value.length) {  /* a letter whose lower case is longer: no marks, the text whole */
-      terms.forEach(function (term) {
-        for (var at = lower.indexOf(term); at >= 0; at = lower.indexOf(term, at + term.length)) { ranges.push([at, at + term.length]); }
-      });
-    }
-    ranges.sort(function (a, b) { return a[0] - b[0]; });
-    var pos = 0;
-    ranges.forEach(function (range) {
-      if (range[1] <= pos) { return; }
-      var start = Math.max(range[0], pos);
-      if (start > pos) { span.appendChild(document.createTextNode(value.slice(pos, start))); }
-      span.appendChild(el("mark", value.slice(start, range[1])));
-      pos = range[1];
+    terms.forEach(function (term) {
+      for (var at = lower.indexOf(term); at >= 0; at = lower.indexOf(term, at + term.length)) { ranges.push([at, at + term.length]); }
     });
-    if (pos < value.length) { span.appendChild(document.createTextNode(value.slice(pos))); }
+    return ranges.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+  }
+  function isSpace(value, at) { return /\s/.test(value.charAt(at)); }
+  function isLowSurrogate(value, at) { var c = value.charCodeAt(at); return c >= 0xdc00 && c <= 0xdfff; }
+  /* [start, end) of the text shown: a short text whole; of a longer one SNIPPET characters with a
+     third of the room left over before the first match (the words that lead to it) and the rest
+     after it, each cut end moved out to a space up to SNAP characters away, and never between the
+     two halves of a surrogate pair (an emoji) */
+  function snippetWindow(value, first) {
+    var n = value.length;
+    if (n <= SNIPPET) { return [0, n]; }
+    var from = first ? Math.min(first[0], n) : 0, to = first ? Math.min(first[1], n) : 0;
+    var start = Math.max(0, Math.min(from - Math.floor(Math.max(0, SNIPPET - (to - from)) / 3), n - SNIPPET));
+    var end = Math.min(n, start + SNIPPET), k;
+    for (k = start; k > 0 && k > start - SNAP; k -= 1) { if (isSpace(value, k - 1)) { start = k; break; } }
+    for (k = end; k < n && k < end + SNAP; k += 1) { if (isSpace(value, k)) { end = k; break; } }
+    if (start > 0 && isLowSurrogate(value, start)) { start -= 1; }
+    if (end < n && isLowSurrogate(value, end)) { end += 1; }
+    return [start, end];
+  }
+  /* A range of the lower-case text as a range of the text, when a letter's lower case is longer
+     ("\u0130" is "i\u0307"): whole characters, the ones whose lower case the range touches */
+  function toValueRange(value, range) {
+    var start = -1, low = 0, i = 0;
+    while (i < value.length) {
+      var ch = String.fromCodePoint(value.codePointAt(i)), next = low + ch.toLowerCase().length;
+      if (start < 0 && next > range[0]) { start = i; }
+      i += ch.length;
+      if (next >= range[1]) { break; }
+      low = next;
+    }
+    return [start < 0 ? value.length : start, i];
+  }
+  /* The field's text (its snippet) with each occurrence of a term in <mark>, as DOM nodes */
+  function marked(value, lower, terms) {
+    var span = el("bdi", null, "search-text");  /* bdi: a right-to-left mark in the data stays inside it */
+    var ranges = termRanges(lower, terms);
+    if (lower.length !== value.length) { ranges = ranges.map(function (r) { return toValueRange(value, r); }); }
+    var cut = snippetWindow(value, ranges.length ? ranges[0] : null);
+    if (cut[0] > 0 || cut[1] < value.length) { span.title = value; }
+    if (cut[0] > 0) { span.appendChild(document.createTextNode("\u2026")); }
+    var pos = cut[0];
+    ranges.forEach(function (range) {
+      var start = Math.max(range[0], pos), end = Math.min(range[1], cut[1]);
+      if (end <= start) { return; }  /* before what is shown already, or past the window */
+      if (start > pos) { span.appendChild(document.createTextNode(value.slice(pos, start))); }
+      span.appendChild(el("mark", value.slice(start, end)));
+      pos = end;
+    });
+    if (pos < cut[1]) { span.appendChild(document.createTextNode(value.slice(pos, cut[1]))); }
+    if (cut[1] < value.length) { span.appendChild(document.createTextNode("\u2026")); }
     return span;
   }
   function snippet(hit, terms) {

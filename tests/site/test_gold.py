@@ -23,7 +23,7 @@ from reportgen import __version__
 from reportgen.site.build import BuildOptions, build_site
 
 GOLD = Path(__file__).parent / "gold" / "example"
-TEXT = (".html", ".js", ".json")
+TEXT = (".html", ".js", ".json", ".xml")
 PINNED_ELSEWHERE = {"assets/plotly.min.js"}  # from the installed plotly: its version is not ours to pin
 
 

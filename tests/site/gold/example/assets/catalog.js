@@ -7,8 +7,9 @@
    survive sorting, filtering and paging and add no history entry; they are also kept in the tab's
    sessionStorage, per project page, so a reload or Back from compare.html finds them again.
    Columns configured at build time (build --config: data.extra, cells after the fixed values of a
-   row) sort numerically when their values are numbers, with empty cells last either way; the
-   "Columns" chooser hides and shows any column but the job id, kept in the hash (hide=a,b).
+   row) sort numerically when their values are numbers, decimal texts included (see
+   isNumericColumn), else as text in natural order (see compareText), with empty cells last either
+   way; the "Columns" chooser hides and shows any column but the job id, kept in the hash (hide=a,b).
    Status changes: a failing job (FAILING) whose previous job with an outcome (by end time) was ok
    is marked "newly failing", an ok job after a failing one "recovered": from the rows
    alone, so the marks never depend on an earlier build; the status select filters on them. */
@@ -20,7 +21,11 @@
     params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings" };
   var NUMERIC = { nodes: true, outputs: true, log_errors: true, log_warnings: true };
   var EXTRA = {};  /* configured columns by key: {key, title, source} */
-  var NUMBERISH = /^(-?Infinity|NaN|-?[0-9]+)$/;  /* how the build writes non-finite floats and ints past 2^53 */
+  var NONFINITE = /^(-?Infinity|NaN)$/;  /* how the build writes a non-finite float */
+  /* A text that is a number as a person writes it in an attribute or a parameter ("10", "-3",
+     "2.50", "007"), also how the build writes an integer past 2^53; strictly: no sign "+", no
+     spaces, no exponent ("1e3"), no hex ("0x10"), no digit grouping ("1,000"), no ".5" or "5." */
+  var DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
   var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50, hide: [] };
   var FAILING = { "failed-nodes": true, incomplete: true, corrupt: true };  /* see docs/site.md, "Status changes" */
   var CHANGES = { "newly-failing": "newly failing", recovered: "recovered" };  /* select value -> badge text */
@@ -54,15 +59,29 @@
 
   function toNumber(value) { return typeof value === "boolean" ? (value ? 1 : 0) : Number(value); }
 
-  /* A column is numeric when every value it has is a number (or how the build writes one as text) */
+  /* A column is numeric when every value it has is a number: a JSON number or a DECIMAL text (an
+     attribute is always text, so a column of "9", "10", "100" is numbers too), with at least one
+     of them; "NaN" and "(-)Infinity" (a float's non-finite values as the build writes them, which a
+     text cannot be told from) and booleans (as 0 and 1) go along with them but make no column
+     numeric on their own. Anything else makes the whole column text: one "n/a" among numbers
+     sorts the column as text, so no value is set apart from the others by a rule of its own. */
   function isNumericColumn(i) {
     var seen = false;
     for (var r = 0; r < data.rows.length; r += 1) {
       var v = data.rows[r][i];
-      if (isEmpty(v)) { continue; }
-      if (typeof v === "number") { seen = true; } else if (typeof v !== "boolean" && !(typeof v === "string" && NUMBERISH.test(v))) { return false; }
+      if (isEmpty(v) || typeof v === "boolean" || (typeof v === "string" && NONFINITE.test(v))) { continue; }
+      if (typeof v === "number" || (typeof v === "string" && DECIMAL.test(v))) { seen = true; } else { return false; }
     }
     return seen;
+  }
+
+  /* Text in natural order: a run of digits compares as the number it is ("run9" before "run10",
+     "v1.9" before "v1.10"), the way a person reads a list of names; the locale is fixed ("en") so
+     every browser shows one order, and texts equal to it (case, "07" and "7") compare by their
+     characters, so the order never depends on the rows' order in the data */
+  function compareText(x, y) {
+    var a = String(x), b = String(y);
+    return a.localeCompare(b, "en", { numeric: true }) || (a === b ? 0 : (a < b ? -1 : 1));
   }
 
   /* An integer written as text (past 2^53, which a double cannot hold) or as a number, as a BigInt;
@@ -77,7 +96,7 @@
   function compareExtra(x, y, numeric, dir) {
     var ex = isEmpty(x), ey = isEmpty(y);
     if (ex || ey) { return ex === ey ? 0 : (ex ? 1 : -1); }
-    if (!numeric) { return String(x).localeCompare(String(y)) * dir; }
+    if (!numeric) { return compareText(x, y) * dir; }
     var ix = exactInteger(x), iy = exactInteger(y);
     if (ix !== null && iy !== null) { return (ix === iy ? 0 : (ix < iy ? -1 : 1)) * dir; }
     var a = toNumber(x), b = toNumber(y), na = a !== a, nb = b !== b;

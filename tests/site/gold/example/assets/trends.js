@@ -5,7 +5,8 @@
    catalog's data file (window.REPORTGEN_CATALOG) and the values from each job's comparison data
    file (<slug>~compare.js, see compare.js), loaded by injected <script src> (a fetch of a file
    fails on file://), a few at a time. A job whose file is missing is counted and named, not an
-   error. Names come from hostile files: the DOM gets them as text only, plotly escaped. */
+   error. Names come from hostile files: the DOM gets them as text only, plotly escaped.
+   A trend figure takes the keyboard focus: the arrow keys move between its points (see pointKeys). */
 (function () {
   "use strict";
   var el = window.reportgenElement, escapeLabel = window.reportgenEscapeLabel;  /* theme.js, loaded first on every page */
@@ -235,8 +236,11 @@
       traces.push({ type: "scatter", mode: "lines", x: x, y: lows, name: "min to max of each job", hoverinfo: "skip",
         fill: "tonexty", fillcolor: c.band, line: { width: 0 } });
     }
+    var where = entry.points.map(function () { return null; });  /* per point: its trace and index in it */
     statusesOf(entry.points.map(function (p) { return p.job; })).forEach(function (status) {
       var style = styleOf(status), points = entry.points.filter(function (p) { return p.job.status === status; });
+      var curve = traces.length, k = 0;
+      entry.points.forEach(function (p, i) { if (p.job.status === status) { where[i] = { curveNumber: curve, pointNumber: k }; k += 1; } });
       traces.push({ type: "scatter", mode: "markers", name: escapeLabel(status),
         x: points.map(function (p) { return p.job.end; }), y: points.map(function (p) { return p.s[field]; }),
         customdata: points.map(function (p) { return p.job.href; }),
@@ -244,7 +248,7 @@
         hoverinfo: "text", marker: { symbol: style.symbol, color: style.colour, size: 8, line: { width: 1.5, color: style.colour } } });
     });
     var unit = entry.units.length === 1 ? escapeLabel(entry.units[0]) : "";
-    return { traces: traces, layout: { xaxis: { type: "date", title: { text: "job end (UTC)" } },
+    return { traces: traces, where: where, layout: { xaxis: { type: "date", title: { text: "job end (UTC)" } },
       yaxis: { title: { text: (field === "mean" ? "mean" : "last value") + (unit ? " (" + unit + ")" : "") } },
       autosize: true, height: 320, margin: { l: 60, r: 20, t: 10, b: 50 }, showlegend: true, hovermode: "closest" } };
   }
@@ -293,16 +297,66 @@
     try {
       window.Plotly.newPlot(box, spec.traces, themeLayout(spec.layout), { displaylogo: false, responsive: true });
       drawn.push(box);
+      box.reportgenWhere = spec.where || null;
       if (box.on) {
         box.on("plotly_click", function (event) {  /* a point opens its job */
-          var href = event && event.points && event.points[0] && event.points[0].customdata;
-          if (typeof href === "string" && /\.html$/.test(href) && SLUG.test(href.replace(/\.html$/, ""))) { window.location.href = href; }
+          openJob(event && event.points && event.points[0] && event.points[0].customdata);
         });
       }
     } catch (error) {
       box.className += " figure-failed";
       box.textContent = "This figure could not be drawn (" + String(error && error.message || error) + ").";
     }
+  }
+
+  function openJob(href) {  /* only a page of this project, as the build names them */
+    if (typeof href === "string" && /\.html$/.test(href) && SLUG.test(href.replace(/\.html$/, ""))) { window.location.href = href; }
+  }
+
+  /* ---------------------------------------------------------------- the keyboard on a figure */
+  /* A trend figure is one Tab stop (site-ux.md section 5, Must 12: a mouse is not needed to read a
+     point or open its job): Left and Right move to the previous and next job's point (by end time;
+     the first key from none goes to the first or the last; Home and End), its hover label shows it
+     and #trends-point, a live region, reads it out; Enter opens its job, Escape leaves the points.
+     A job without a number to show is stepped on too (it is a row of the data table), said so. */
+  var POINT_STEPS = { ArrowRight: 1, ArrowLeft: -1, Home: "first", End: "last" };
+
+  function pointKeys(box, entry) {
+    box.tabIndex = 0;
+    box.setAttribute("role", "application");  /* a screen reader passes the arrow keys on, as to a slider */
+    box.setAttribute("aria-roledescription", "trend figure");
+    box.setAttribute("aria-label", box.getAttribute("aria-label") + "; left and right arrow keys move between the jobs, Enter opens one");
+    box.reportgenAt = -1;
+    box.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.altKey || event.metaKey || event.target !== box) { return; }  /* not the table's keys */
+      var n = entry.points.length, at = box.reportgenAt, step = POINT_STEPS[event.key];
+      if (event.key === "Enter" && at >= 0) { event.preventDefault(); openJob(entry.points[at].job.href); return; }
+      if (event.key === "Escape" && at >= 0) { box.reportgenAt = -1; unhover(box); announce(""); return; }
+      if (!Object.prototype.hasOwnProperty.call(POINT_STEPS, event.key) || !n) { return; }
+      event.preventDefault();  /* the page does not scroll */
+      if (step === "first") { at = 0; } else if (step === "last") { at = n - 1; } else if (at < 0) { at = step > 0 ? 0 : n - 1; } else { at = Math.max(0, Math.min(n - 1, at + step)); }
+      box.reportgenAt = at;
+      showPoint(box, entry, at);
+    });
+    box.addEventListener("blur", function () { unhover(box); });  /* the next arrow key goes on from the point */
+  }
+
+  function showPoint(box, entry, at) {
+    draw(box);  /* drawn as it nears the screen; a figure focused from a far scroll may not be yet */
+    var p = entry.points[at], value = p.s[state.y], spot = box.reportgenWhere && box.reportgenWhere[at];
+    if (spot && value !== null && window.Plotly && window.Plotly.Fx) {
+      try { window.Plotly.Fx.hover(box, [spot]); } catch (ignored) { unhover(box); }
+    } else { unhover(box); }  /* no point drawn for it: no label */
+    var unit = entry.units.length === 1 && entry.units[0] ? " " + entry.units[0] : "";
+    announce(p.job.id + ", " + p.job.status + ", ended " + p.job.end + " UTC, " + (state.y === "mean" ? "mean " : "last value ") +
+      (value === null ? "not a number (no point drawn)" : String(value) + unit) + "; job " + (at + 1) + " of " + entry.points.length);
+  }
+
+  function unhover(box) { try { if (window.Plotly && window.Plotly.Fx) { window.Plotly.Fx.unhover(box); } } catch (ignored) { /* not drawn */ } }
+
+  function announce(text) {
+    var region = document.getElementById("trends-point");
+    if (region && region.textContent !== text) { region.textContent = text; }
   }
 
   function purge(box) { try { window.Plotly.purge(box); } catch (ignored) { /* gone */ } }
@@ -345,6 +399,7 @@
       box.setAttribute("aria-label", (state.y === "mean" ? "mean" : "last value") + " of " + entry.key + " by job end time, one point per job");
       section.appendChild(box); holder.appendChild(section);
       offerTable(box, function () { return outputGrids(entry); });
+      pointKeys(box, entry);
       watch(box);
     });
     if (!view.entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }
