@@ -25,7 +25,7 @@ import orjson
 from converters import interrupts
 from converters.workdirs import check_writable_dir, sibling
 from reportgen import __version__
-from reportgen.errors import InputMissingError, ToolError, WriteError  # ToolError: overrides
+from reportgen.errors import InputMissingError, ToolError, WriteError
 from reportgen.outdir import check_output_path
 from reportgen.progress import progress
 from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
@@ -80,17 +80,16 @@ from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_pr
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.overrides import build_overrides_hash, read_overrides
 from reportgen.site.paths import build_slugs, diff_page_name
-from reportgen.site import publish  # publish
+from reportgen.site import publish
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
-from reportgen.site.render import active_overrides, rendering_with  # overrides
+from reportgen.site.render import active_overrides, rendering_with
 from reportgen.site.search import MAX_LINES, SEARCH_DATA_NAME, build_search_src, render_search_js
-from reportgen.site.feeds import ProjectJobs, write_project_feed, write_site_feed  # feeds
+from reportgen.site.feeds import ProjectJobs, write_project_feed, write_site_feed
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
-PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js")  # written with the catalog
-PROJECT_FILES += ("feed.xml",)  # feeds: the project's Atom feed (site/feeds.py)
+PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml")  # with the catalog
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
                 "search.js")
 
@@ -181,8 +180,8 @@ class Timer:
 # ----------------------------------------------------------------- the pipeline
 def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
     """Build (or incrementally update) the static site of ``data_store`` in ``site``."""
-    overrides = read_overrides(options.templates)  # overrides: read and checked whole before any work
-    with rendering_with(overrides):  # overrides: compiled here, before any page worker forks
+    overrides = read_overrides(options.templates)  # read and checked whole before any work
+    with rendering_with(overrides):  # compiled here, before any page worker forks (they inherit it)
         return _build_site(data_store, site, options)
 
 
@@ -244,13 +243,13 @@ def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, pla
     timer.mark("jobs")
     manifest = build_manifest(scan, plan, results, theme)
     write_diff_pages(staging, data_store, scan, manifest, previous, plan, options)
-    write_project_pages(staging, scan, manifest, plan, options.base_url)  # feeds: base_url
+    write_project_pages(staging, scan, manifest, plan, options.base_url)
     write_index_page(staging, scan, manifest)
-    write_site_feed(staging, _feed_projects(scan, manifest), options.base_url)  # feeds
+    write_site_feed(staging, _feed_projects(scan, manifest), options.base_url)
     write_search_page(staging, site, scan, manifest)
-    if options.base_url:  # publish
-        publish.write_sitemap(staging, manifest, options.base_url)  # publish
-    publish.write_precompressed(staging, options.precompress, options.workers)  # publish: siblings of what is in staging
+    if options.base_url:
+        publish.write_sitemap(staging, manifest, options.base_url)
+    publish.write_precompressed(staging, options.precompress, options.workers)  # siblings of all staging holds: last
     timer.mark("pages")
     rewritten = list_staging(staging)
     manifest = record_written(manifest, previous, plan, staging, site, rewritten)
@@ -341,7 +340,7 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
     """
     os.sync()  # the new files were written without fsync; make them durable before they show
     interrupts.check()
-    rewritten = list_staging(staging)  # publish: before the moves empty staging
+    rewritten = list_staging(staging)  # before the moves empty staging
     trash = sibling(site, "old")
     trash.mkdir(exist_ok=True)
     with out.blocked_signals():
@@ -354,8 +353,9 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> 
             entry = previous.jobs.get(ref.project, {}).get(ref.job_id)
             _move_job(site, staging, plan.project_slugs[ref.project], plan.job_slugs[ref.project][ref.job_id], trash,
                       _side_files(entry) if entry is not None else ())
-        for name in publish.stale_files((n for _, w in owners_written(previous) for n in w.files), rewritten):  # publish
-            out.move_aside(site / decode_name(name), trash / Path(decode_name(name)).parent)  # publish
+        # a .gz/.zst sibling this build did not write again beside a file it did (now too small for one)
+        for name in publish.stale_files((n for _, w in owners_written(previous) for n in w.files), rewritten):
+            out.move_aside(site / decode_name(name), trash / Path(decode_name(name)).parent)
         out.move_files(staging, site, last=MANIFEST_NAME)
         out.fsync_dir(site)
     shutil.rmtree(trash, ignore_errors=True)
@@ -383,9 +383,9 @@ def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str
         out.move_aside(site / project_slug, trash)
     for name in old_side_files:
         out.move_aside(site / project_slug / name, trash / project_slug)
-    pages = (f"{job_slug}.html", diff_page_name(job_slug))  # publish
-    siblings = tuple(f"{page}.{fmt}" for page in pages for fmt in publish.PRECOMPRESS_FORMATS)  # publish
-    for name in (*pages, *siblings, job_slug):  # publish: the pages' .gz/.zst siblings with them
+    pages = (f"{job_slug}.html", diff_page_name(job_slug))
+    siblings = tuple(f"{page}.{fmt}" for page in pages for fmt in publish.PRECOMPRESS_FORMATS)
+    for name in (*pages, *siblings, job_slug):  # the pages' .gz/.zst siblings (--precompress) with them
         out.move_aside(site / project_slug / name, trash / project_slug)
         if staging is not None and (staging / project_slug / name).exists():
             (site / project_slug).mkdir(exist_ok=True)
@@ -402,7 +402,7 @@ def write_assets(staging: Path) -> None:
         out.copy_file(plotly_js, assets / "plotly.min.js", limit=64 * 1024**2)
     for name in STATIC_FILES:
         out.write_file(assets / name, (TEMPLATE_DIR / "static" / name).read_bytes())
-    for item in active_overrides().static:  # overrides: the folder's static/ after ours (a same name replaces ours)
+    for item in active_overrides().static:  # build --templates: its static/ after ours (a same name replaces ours)
         out.write_file(assets / item.name, item.data)
 
 
@@ -535,7 +535,7 @@ def build_page_chunk(tasks: list[JobTask]) -> list[JobResult | Unbuilt]:
 def build_page_alone(task: JobTask) -> JobResult | Unbuilt:
     """``build_page_chunk`` of one job in a fresh sandboxed process; if it dies, ``Unbuilt``."""
     result, exitcode = run_alone(_page_alone, (task,), SITE_LIMITS.worker_timeout_s)
-    if isinstance(result, ToolError):  # overrides: a template override that failed (78), as from the pool
+    if isinstance(result, ToolError):  # a template override that failed (78), as from the pool
         raise result
     if isinstance(result, _Bug):
         raise RuntimeError(f"job page worker failed ({result.text})")
@@ -551,7 +551,7 @@ def _page_alone(conn: Any, task: JobTask) -> None:
     init_worker()
     try:
         conn.send(build_page_chunk([task])[0])
-    except ToolError as exc:  # overrides: pickles whole (ToolError.__reduce__); the parent raises it
+    except ToolError as exc:  # pickles whole (ToolError.__reduce__); the parent raises it
         conn.send(exc)
     except Exception as exc:  # a bug: the parent raises it (a traceback here would be a second error line)
         conn.send(_Bug(f"{type(exc).__name__}: {exc}"[:300]))
@@ -607,7 +607,7 @@ def _rows(manifest: Manifest, project: str) -> list[CatalogRow]:
 
 
 def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan: Plan,
-                        base_url: str = "") -> None:  # feeds: base_url
+                        base_url: str = "") -> None:
     for project in scan.projects:
         if project.folder not in plan.dirty_projects:
             continue
@@ -624,17 +624,17 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
         # search.html's data of the project (search.py), from the records the manifest keeps
         out.write_file(folder / SEARCH_DATA_NAME, render_search_js(project.name, plan.project_slugs[project.folder],
                                                                    manifest.jobs.get(project.folder, {})))
-        write_project_feed(folder, _feed_project(project, manifest), base_url)  # feeds: from the manifest's entries
+        write_project_feed(folder, _feed_project(project, manifest), base_url)  # from the manifest's entries
 
 
-def _feed_project(project: ProjectScan, manifest: Manifest) -> ProjectJobs:  # feeds
-    """A project as its feed sees it: names and the manifest's entries (feeds.py)."""  # feeds
-    return ProjectJobs(project.name, project.folder, manifest.projects[project.folder]["slug"],  # feeds
-                       manifest.jobs.get(project.folder, {}))  # feeds
+def _feed_project(project: ProjectScan, manifest: Manifest) -> ProjectJobs:
+    """A project as its feed sees it: names and the manifest's entries (feeds.py)."""
+    return ProjectJobs(project.name, project.folder, manifest.projects[project.folder]["slug"],
+                       manifest.jobs.get(project.folder, {}))
 
 
-def _feed_projects(scan: StoreScan, manifest: Manifest) -> list[ProjectJobs]:  # feeds
-    return [_feed_project(project, manifest) for project in scan.projects]  # feeds
+def _feed_projects(scan: StoreScan, manifest: Manifest) -> list[ProjectJobs]:
+    return [_feed_project(project, manifest) for project in scan.projects]
 
 
 def write_search_page(staging: Path, site: Path, scan: StoreScan, manifest: Manifest) -> None:
@@ -681,7 +681,7 @@ def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...],
     jobs = {name: {slug: job_id for job_id, slug in plan.job_slugs[name].items()} for name in plan.job_slugs}
     owners: dict[tuple[str, ...], list[str]] = {}
     for text in rewritten:
-        parts = publish.original_name(text).split("/")  # publish: x.gz and x.zst belong to x's owner
+        parts = publish.original_name(text).split("/")  # x.gz and x.zst belong to x's owner
         if len(parts) == 1 or parts[0] == "assets":
             owner: tuple[str, ...] = ("home",)
         elif len(parts) == 2 and parts[1] in PROJECT_FILES:
@@ -709,7 +709,7 @@ def record_written(manifest: Manifest, previous: Manifest | None, plan: Plan, st
         if not new and isinstance(before, Written):
             return before
         old = before.files if isinstance(before, Written) and owner not in rebuilt else ()
-        old = publish.without_stale(old, rewritten)  # publish: a skipped sibling of a file written again
+        old = publish.without_stale(old, rewritten)  # less a sibling of a file written again without one
         return build_written([*old, *new], locate)
 
     jobs = {project: {job_id: replace(entry, files=record(("job", project, job_id), entry.files))

@@ -19,8 +19,8 @@ _MAX_SLUG = 60
 RESERVED = frozenset(
     {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "trends", "logs", "data"}
     | {"search-data"}  # each project's search-data.js (site/search.py)
-    | {"feed"}  # feeds: feed.xml of each project and of the site (site/feeds.py): never a slug
-    | {"sitemap"}  # publish: sitemap.xml and sitemap.N.xml at the site root (site/publish.py)
+    | {"feed"}  # feed.xml of each project and of the site (site/feeds.py): never a slug
+    | {"sitemap"}  # sitemap.xml and sitemap.N.xml at the site root (site/publish.py)
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}
     | {f"lpt{i}" for i in range(10)}
@@ -40,7 +40,7 @@ def build_slug(name: str) -> str:
     """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = _UNSAFE.sub("-", ascii_name.lower()).strip("-.")[:_MAX_SLUG].strip("-.")
-    # publish: nor in .gz or .zst, the names of precompressed siblings (x.html.gz), never of a folder
+    # nor in .gz or .zst, the names of precompressed siblings (x.html.gz), never of a folder
     if slug and slug == name and slug.split(".")[0] not in RESERVED and not slug.endswith((".html", ".gz", ".zst")):
         return slug
     return f"{slug or 'x'}-{short_hash(name)}"

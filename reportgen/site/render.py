@@ -130,7 +130,7 @@ def build_environment() -> jinja2.Environment:
     env.filters["image_uri"] = build_image_uri
     env.filters["download_href"] = build_download_href
     env.globals.update(csp=Markup(CSP), version=__version__)  # our constant: no data in it
-    env.globals.update(extra_css=_overrides is not None and _overrides.extra_css)  # overrides: static/extra.css
+    env.globals.update(extra_css=_overrides is not None and _overrides.extra_css)  # build --templates: static/extra.css
     return env
 
 
