@@ -160,3 +160,16 @@ def test_the_arrow_keys_move_between_a_trend_figures_points_and_enter_opens_the_
     tab.page.wait_for_url(f"**/p/{jobs[-1]}.html")
     assert [e for e in tab.errors if "Failed to load resource" not in e] == []
     tab.page.close()
+
+
+def test_the_help_dialog_of_a_trends_page_lists_the_point_keys(browser, trends_site: Path) -> None:  # noqa: F811
+    """keys.js lists the keys of a drawn trend figure (trends.js marks it "trend figure")."""
+    tab = Page(browser)
+    _open(tab, trends_site)
+    _figure(tab, "/n/volt")
+    tab.page.locator("h1").click()
+    tab.page.keyboard.press("?")
+    keys = tab.page.locator("#keys-help dt kbd").all_inner_texts()
+    assert keys[-7:] == ["\u2190", "\u2192", "Home", "End", "Enter", "?", "Esc"]
+    assert "in a focused trend figure: open the point's job" in tab.page.locator("#keys-help dd").all_inner_texts()
+    tab.page.close()
