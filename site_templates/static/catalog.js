@@ -91,14 +91,41 @@
     return typeof value === "string" && /^-?[0-9]+$/.test(value) ? BigInt(value) : null;
   }
 
-  /* Empty cells last in both directions; in a numeric column NaN just before them; two integers
-     compare exactly (2^60 + 1 after 2^60, though both are the same double) */
+  /* How a numeric column compares, one rule for the whole column: "exact" when every number in it
+     is an integer (a count, or a 64-bit id or nanosecond time past 2^53, which a double cannot
+     hold: 2^60 + 1 sorts after 2^60), else "double". Mixing the two per pair of cells is no order
+     at all (2^53 + 1 would sort after 2^53 while both equal "9007199254740992.0"), and the result
+     would depend on the rows' order in the data. */
+  function numericKind(i) {
+    if (!isNumericColumn(i)) { return ""; }
+    for (var r = 0; r < data.rows.length; r += 1) {
+      var v = data.rows[r][i];
+      if (isEmpty(v) || typeof v === "boolean" || (typeof v === "string" && NONFINITE.test(v))) { continue; }
+      if (exactInteger(v) === null) { return "double"; }
+    }
+    return "exact";
+  }
+
+  /* A cell of an "exact" column as [rank, BigInt]: -Infinity, the integers (a boolean as 0 or 1), Infinity; NaN apart */
+  function exactKey(value) {
+    if (typeof value === "boolean") { return [0, value ? 1n : 0n]; }
+    var n = exactInteger(value);
+    if (n !== null) { return [0, n]; }
+    var d = toNumber(value);
+    return d !== d ? null : [d < 0 ? -1 : 1, 0n];
+  }
+
+  /* Empty cells last in both directions; in a numeric column NaN just before them */
   function compareExtra(x, y, numeric, dir) {
     var ex = isEmpty(x), ey = isEmpty(y);
     if (ex || ey) { return ex === ey ? 0 : (ex ? 1 : -1); }
     if (!numeric) { return compareText(x, y) * dir; }
-    var ix = exactInteger(x), iy = exactInteger(y);
-    if (ix !== null && iy !== null) { return (ix === iy ? 0 : (ix < iy ? -1 : 1)) * dir; }
+    if (numeric === "exact") {
+      var kx = exactKey(x), ky = exactKey(y);
+      if (kx === null || ky === null) { return kx === ky ? 0 : (kx === null ? 1 : -1); }
+      var c = kx[0] - ky[0] || (kx[1] === ky[1] ? 0 : (kx[1] < ky[1] ? -1 : 1));
+      return c * dir;
+    }
     var a = toNumber(x), b = toNumber(y), na = a !== a, nb = b !== b;
     if (na || nb) { return na === nb ? 0 : (na ? 1 : -1); }
     return (a === b ? 0 : (a < b ? -1 : 1)) * dir;
@@ -506,7 +533,7 @@
     changeOptions();
     (Array.isArray(data.extra) ? data.extra : []).forEach(function (c) {
       if (c && typeof c.key === "string" && own(idx, c.key) && !own(LABELS, c.key)) {
-        EXTRA[c.key] = c; NUMERIC[c.key] = isNumericColumn(idx[c.key]);
+        EXTRA[c.key] = c; NUMERIC[c.key] = numericKind(idx[c.key]);
       }
     });
     haystack = data.rows.map(function (row, i) {  // the shown columns only: the page link is no text to match

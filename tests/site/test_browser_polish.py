@@ -40,6 +40,12 @@ def test_attribute_columns_sort_as_numbers_or_in_natural_text_order(browser, pol
     assert _sorted_ids(tab, "c-level") == ["j1", "j3", "j2"] + EMPTY_LAST  # "n/a" makes it text: 5, 40, n/a
     level = tab.page.locator("#catalog-table tbody tr").first.locator("td").nth(-1)
     assert level.inner_text() == "5" and "num" not in (level.get_attribute("class") or "")
+    # integers past 2^53 only: compared exactly; with a decimal text among them: all as doubles, one
+    # rule for the column (mixed per pair, 2^53 + 1 sorted after 2^53 while both equal 2^53 + ".0",
+    # and the order depended on the rows' order): three equal doubles, by job id both ways
+    assert _sorted_ids(tab, "c-big") == ["j2", "j1", "j3"] + EMPTY_LAST
+    assert _sorted_ids(tab, "c-mixed") == ["j1", "j2", "j3"] + EMPTY_LAST
+    assert _sorted_ids(tab, "c-mixed") == ["j1", "j2", "j3"] + EMPTY_LAST
     tab.open(polish_site / "p" / "index.html", "#sort=c-rank&dir=desc")  # a shared link sorts the same
     assert tab.page.locator("#catalog-table tbody tr td:first-child").all_inner_texts() == ["j3", "j2", "j1"] + EMPTY_LAST
     assert tab.errors == []

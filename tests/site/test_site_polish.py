@@ -28,15 +28,18 @@ DOTTED = "dotted=" + "\u0130" * 60 + " quokka " + "x" * 120
 # Per job the root attributes of the configured columns (absent: an empty cell); "fridge3" is a job
 # id and, in j1, a word of an attribute: the "job id" scope tells the two apart
 JOBS: dict[str, dict[str, str]] = {
-    "j1": {"rank": "9", "tag": "run10", "strict": "1e3", "frac": "2.5", "level": "5", "site": "fridge3 east"},
-    "j2": {"rank": "10", "tag": "run9", "strict": "20", "frac": "-1", "level": "n/a", "note": NOTE[5:]},
+    "j1": {"rank": "9", "tag": "run10", "strict": "1e3", "frac": "2.5", "level": "5", "site": "fridge3 east",
+           "big": "9007199254740993", "mixed": "9007199254740993"},
+    "j2": {"rank": "10", "tag": "run9", "strict": "20", "frac": "-1", "level": "n/a", "note": NOTE[5:],
+           "big": "9007199254740992", "mixed": "9007199254740992"},
     "j3": {"rank": "100", "tag": "alpha", "strict": "3", "frac": "10.25", "level": "40",
+           "big": "9007199254740994", "mixed": "9007199254740992.0",
            "emoji": EMOJI[6:], "dotted": DOTTED[7:]},
     "j4": {},
     "fridge3": {},
 }
 CONFIG = "".join(f'[[columns]]\ntitle = "{name.title()}"\nattribute = "{name}"\n'
-                 for name in ("rank", "tag", "strict", "frac", "level"))
+                 for name in ("big", "mixed", "rank", "tag", "strict", "frac", "level"))
 
 
 def write_polish_store(store: Path) -> None:
