@@ -35,23 +35,43 @@ PRECOMPRESS_FORMATS = ("gz", "zst")
 
 # ----------------------------------------------------------------- options
 def read_base_url(text: str) -> str:
-    """``--base-url``: an absolute http(s) URL without query or fragment, returned ending in "/"
-    (so that ``base + "project/job.html"`` is the page's address); "" stays "" (no base URL).
-    A non-ASCII host is written in IDNA and other non-ASCII or unsafe characters percent-encoded:
-    a sitemap's and a feed's addresses must be plain URLs."""
+    """``--base-url``: an absolute http(s) URL without query, fragment or user name, returned
+    ending in "/" (so that ``base + "project/job.html"`` is the page's address); "" stays "".
+
+    A non-ASCII host name is written in IDNA (only the host: the port stays as it is), and the
+    path percent-encoded: a space is ``%20``, a ``%`` that starts no ``%XX`` escape is ``%25``, an
+    escape already there is kept.  A sitemap's and a feed's addresses must be plain URLs."""
     if not text:
         return ""
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or not text.isprintable() or any(ch.isspace() for ch in text) or not _valid_port(parts):
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or "?" in text or "#" in text or not text.isprintable() or " " in parts.netloc or not _valid_port(parts):
         raise UsageError("--base-url", f"{text!r} is not an absolute http or https URL without query or fragment")
-    try:
-        netloc = parts.netloc.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise UsageError("--base-url", f"{text!r} has a host name that is not a valid internationalized name") from None
-    path = quote(parts.path, safe="/%:@!$&'()*+,;=~")  # keeps what is already escaped or reserved
-    url = urlunsplit((parts.scheme, netloc, path, "", ""))
+    if "@" in parts.netloc:  # a user name or password would be published in every feed and sitemap
+        raise UsageError("--base-url", f"{text!r} holds a user name or password: every feed and sitemap would publish it")
+    url = urlunsplit((parts.scheme.lower(), _build_netloc(text, parts), _quote_path(parts.path), "", ""))
     return url if url.endswith("/") else url + "/"
+
+
+def _build_netloc(text: str, parts: SplitResult) -> str:
+    """The host (IDNA when not ASCII; an IPv6 literal in its brackets) and the port, if any."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    elif not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UsageError("--base-url", f"{text!r} has a host name that is not a valid internationalized name") from None
+    return host if parts.port is None else f"{host}:{parts.port}"
+
+
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _quote_path(path: str) -> str:
+    """``path`` percent-encoded, its valid ``%XX`` escapes and reserved characters kept."""
+    return quote(_STRAY_PERCENT.sub("%25", path), safe="/%:@!$&'()*+,;=~")
 
 
 def _valid_port(parts: SplitResult) -> bool:

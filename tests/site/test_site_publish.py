@@ -240,6 +240,19 @@ def test_addresses_are_escaped_and_encoded() -> None:
     loc = ET.fromstring(data["sitemap.xml"]).find("s:url/s:loc", NS).text
     assert loc == "https://xn--bcher-kva.example/a&b/r%C3%BCns/p%20q/x.html"
     assert publish.read_base_url("http://host:8080") == "http://host:8080/"
+    # only the host is IDNA (the port stays); a stray % is %25, a space %20, an escape kept (audit-s21)
+    assert publish.read_base_url("http://b\u00fccher.example:80/runs/") == "http://xn--bcher-kva.example:80/runs/"
+    assert publish.read_base_url("https://lab.example/100%/a%2/%zz") == "https://lab.example/100%25/a%252/%25zz/"
+    assert publish.read_base_url("https://lab.example/my runs/%41") == "https://lab.example/my%20runs/%41/"
+    assert publish.read_base_url("HTTP://[::1]:8080/x") == "http://[::1]:8080/x/"
+
+
+@pytest.mark.parametrize("url", ["https://user:pw@lab.example/", "http://user@b\u00fccher.example:80/runs/"])
+def test_a_base_url_with_a_user_name_is_refused(store: Path, tmp_path: Path, url: str) -> None:
+    """It would be published in every feed and sitemap (and IDNA of the whole netloc mangled the host)."""
+    run = run_cli("build", store, "-o", tmp_path / "site", "--base-url", url)
+    assert_one_error_line(run, 64, "holds a user name or password", "--base-url")
+    assert not (tmp_path / "site").exists()
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/", "example.org/runs", "https://example.org/?a=1",
