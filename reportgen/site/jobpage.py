@@ -36,7 +36,7 @@ from reportgen.site.downloads import (
 from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.notebook import notebook_download_name, render_notebook
 from reportgen.site.paths import build_slugs, diff_page_name, notebook_file_name
-from reportgen.site.render import render_job, render_node, render_params_diff
+from reportgen.site.render import mark_capped, render_job, render_node, render_params_diff
 from reportgen.site.search import SearchRecord, build_search_record  # search.html
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
@@ -113,6 +113,7 @@ def init_worker() -> None:
 
     limit_worker(SITE_LIMITS)
     _in_worker = True
+    mark_capped()  # a template override renders here, under these caps (render._render_capped)
 
 
 def _commit_cache():

@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import signal
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import jinja2
@@ -26,7 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from reportgen import __version__
-from reportgen.errors import ConfigError
+from reportgen.errors import ConfigError, ToolError
 from reportgen.site.config import Column
 from reportgen.site.contexts import (
     CatalogRow,
@@ -221,8 +222,10 @@ def _render(template: str, page: Any) -> str:
     (it pickles: from a page worker it reaches the parent, and the CLI, whole)."""
     if _overrides is None:
         return build_environment().get_template(template).render(page=page)
+    if not _capped:
+        return _render_capped(template, page)
     try:
-        return build_environment().get_template(template).render(page=page)
+        html = build_environment().get_template(template).render(page=page)
     except MemoryError:
         raise  # a worker's cap met by hostile data: the page worker says so (build.EXHAUSTED)
     except Exception as exc:
@@ -230,6 +233,93 @@ def _render(template: str, page: Any) -> str:
         if error is None:
             raise
         raise error from None
+    check_policy(html, template, _overrides)
+    return html
+
+
+# ----------------------------------------------------------------- overrides: bounded rendering
+# The sandbox keeps a theme from Python, not from using time and memory: three nested loops over
+# range(100000), or "a" * 10**11.  In a page worker that meets the worker's caps (memory, alarm);
+# the pages the parent renders (home, catalogs, search, compare, trends, diffs, the page of a job
+# whose worker died) are rendered with overrides in a forked child under the same memory cap and
+# this alarm, so a theme can cost a child, never a hung or exhausted build.
+RENDER_TIMEOUT_S = 60  # a page renders in milliseconds
+_capped = False  # True in a page worker (jobpage.init_worker) and in a render child
+
+
+def mark_capped() -> None:
+    """This process is under a worker's caps already: render here (jobpage.init_worker)."""
+    global _capped
+    _capped = True
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reason: str  # why a render child gave no page: "ran out of memory", or a bug's "<class>: <message>"
+    bug: bool = False
+
+
+def _render_capped(template: str, page: Any) -> str:
+    """``_render`` in a forked child under the workers' memory cap and ``RENDER_TIMEOUT_S``."""
+    from reportgen.readers.sandbox import run_alone
+
+    result, code = run_alone(_render_child, (template, page), RENDER_TIMEOUT_S)
+    if isinstance(result, str):
+        return result
+    if isinstance(result, ToolError):
+        raise result
+    if isinstance(result, _Failed) and result.bug:
+        raise RuntimeError(f"page render failed ({result.reason})")
+    if isinstance(result, _Failed):
+        reason = result.reason
+    elif code == -signal.SIGALRM or code is None:
+        reason = f"did not finish in {RENDER_TIMEOUT_S} s"
+    else:
+        reason = f"ended its process ({code})"
+    folder = _overrides.folder if _overrides is not None else ""
+    raise ConfigError(folder, f"rendering {template} with these templates {reason}")
+
+
+def _render_child(conn: Any, template: str, page: Any) -> None:
+    from reportgen.readers.sandbox import limit_worker
+    from reportgen.site.jobpage import SITE_LIMITS  # jobpage imports this module: not at the top
+
+    limit_worker(SITE_LIMITS)
+    mark_capped()
+    signal.alarm(RENDER_TIMEOUT_S)
+    try:
+        conn.send(_render(template, page))
+    except ToolError as exc:  # pickles whole (ToolError.__reduce__)
+        conn.send(exc)
+    except MemoryError:
+        conn.send(_Failed("ran out of memory"))
+    except Exception as exc:  # a bug of ours: the parent raises it (exit 70), one line
+        conn.send(_Failed(f"{type(exc).__name__}: {exc}"[:300], bug=True))
+    finally:
+        conn.close()
+
+
+# The built-in policy's <meta>, as base.html writes it: an override must keep it, before any script
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+
+def check_policy(html: str, template: str, overrides: Overrides) -> None:
+    """Refuse (78) a page of an override that dropped the Content-Security-Policy or put a script
+    before it: the policy is what keeps hostile data (a job id, a log line) from running as script
+    should an override print it unescaped (``|safe``), and the docs promise it stays."""
+    at = html.find(CSP_META)
+    script = html.find("<script")
+    if at < 0 or 0 <= script < at:
+        where = "lacks" if at < 0 else "has a script before"
+        raise ConfigError(_likely_culprit(template, overrides),
+                          f"{template} {where} the built-in Content-Security-Policy <meta>: keep "
+                          "base.html's (extend reportgen/base.html, or copy its <meta> line first in <head>)")
+
+
+def _likely_culprit(template: str, overrides: Overrides) -> str:
+    """The override to name: the page's own, else base.html's (where the policy is), else the folder."""
+    paths = {t.name: t.path for t in overrides.templates}
+    return paths.get(template) or paths.get("base.html") or overrides.folder
 
 
 def render_index(page: IndexPage) -> str:

@@ -233,3 +233,43 @@ def test_the_example_theme_builds_through_the_cli(store: Path, tmp_path: Path) -
     assert run.code == 0, run.stderr
     assert LAB in (tmp_path / "site" / "search.html").read_text()
     shutil.rmtree(tmp_path / "site")
+
+
+# ----------------------------------------------------------------- bounded rendering, the policy (audit-s21)
+def test_an_override_exhausting_memory_is_exit_78_never_70(store: Path, tmp_path: Path) -> None:
+    """The job page's worker meets its memory cap; the page saying the job could not be built is
+    rendered with the same theme, now in a capped child of the parent: 78, not an internal error."""
+    theme = write_theme(tmp_path / "theme", {"job.html": '{% extends "reportgen/job.html" %}'
+                                                         '{% block extra_head %}{{ ("a" * 10**11)|length }}{% endblock %}'})
+    line = _refused(store, tmp_path, theme, 78, "rendering job.html with these templates ran out of memory", "theme'")
+    assert "internal" not in line
+
+
+def test_an_override_that_never_ends_in_a_page_the_parent_renders_is_stopped(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """index.html renders in the building process: with a theme, in a child under an alarm."""
+    from reportgen.errors import ConfigError
+    from reportgen.site import render
+
+    monkeypatch.setattr(render, "RENDER_TIMEOUT_S", 2)
+    loop = "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}{% endfor %}{% endfor %}{% endfor %}"
+    theme = write_theme(tmp_path / "theme", {"index.html": '{% extends "reportgen/index.html" %}'
+                                                           "{% block extra_head %}" + loop + "{% endblock %}"})
+    site = build(store, tmp_path / "site")
+    before = tree_digest(site)
+    with pytest.raises(ConfigError, match="rendering index.html with these templates did not finish in 2 s"):
+        build(store, site, theme)
+    assert tree_digest(site) == before
+
+
+@pytest.mark.parametrize(("change", "keyword"), [
+    (lambda base, meta: base.replace(meta, ""), "lacks the built-in Content-Security-Policy"),
+    (lambda base, meta: base.replace(meta, "<script src=\"x.js\"></script>\n" + meta), "has a script before"),
+])
+def test_an_override_that_drops_the_policy_is_exit_78(store: Path, tmp_path: Path, change, keyword: str) -> None:
+    """The policy keeps hostile data from running as script if a theme prints it unescaped."""
+    base = (Path(__file__).parents[2] / "site_templates" / "base.html").read_text(encoding="utf-8")
+    meta = '<meta http-equiv="Content-Security-Policy" content="{{ csp }}">'
+    assert meta in base
+    theme = write_theme(tmp_path / "theme", {"base.html": change(base, meta)})
+    _refused(store, tmp_path, theme, 78, keyword, "theme/base.html'")
