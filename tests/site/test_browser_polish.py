@@ -169,7 +169,7 @@ def test_the_arrow_keys_move_between_a_trend_figures_points_and_enter_opens_the_
 
 
 def test_the_help_dialog_of_a_trends_page_lists_the_point_keys(browser, trends_site: Path) -> None:  # noqa: F811
-    """keys.js lists the keys of a drawn trend figure (trends.js marks it "trend figure")."""
+    """keys.js lists a trend figure's keys on a trends page (known by its live region #trends-point)."""
     tab = Page(browser)
     _open(tab, trends_site)
     _figure(tab, "/n/volt")

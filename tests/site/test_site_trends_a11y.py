@@ -139,7 +139,8 @@ def test_slash_focuses_the_output_filter_and_the_help_lists_the_pages_keys(brows
     tab.page.keyboard.press("?")
     help_ = tab.page.locator("dialog#keys-help")
     assert help_.evaluate("d => d.open")
-    assert help_.locator("dt kbd").all_inner_texts() == ["/", "?", "Esc"]  # no rows here: no j/k
+    # no rows here: no j/k; a trend figure's keys (test_browser_polish.py)
+    assert help_.locator("dt kbd").all_inner_texts() == ["/", "\u2190", "\u2192", "Home", "End", "Enter", "?", "Esc"]
     assert help_.locator("dd").first.inner_text() == "focus the filter of the outputs"
     tab.page.keyboard.press("Escape")
     assert not help_.evaluate("d => d.open")

@@ -28,7 +28,7 @@
     if (search) { keys.push([["/"], search.getAttribute("data-key-help") || "focus the search box"]); }
     if (rows().length) { keys.push([["j", "k"], "move to the next / previous row"], [["Enter"], "open the current row's page"]); }
     if (document.querySelector("tr.row-link input.compare-tick")) { keys.push([["x"], "tick or untick the current row to compare it"]); }
-    if (document.querySelector('[aria-roledescription="trend figure"]')) {  /* trends.js: a drawn trend figure */
+    if (document.getElementById("trends-point")) {  /* a trends page (its figures' live region): known before any figure is drawn */
       keys.push([["\u2190", "\u2192"], "in a focused trend figure: the previous / next job's point"],
         [["Home", "End"], "in a focused trend figure: the first / last point"],
         [["Enter"], "in a focused trend figure: open the point's job"]);
