@@ -225,7 +225,7 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions) -> BuildRep
             if previous is None:
                 out.swap_in(staging, site)  # includes the flush to disk: it shows in the summary's total
             else:
-                apply_changes(staging, site, plan, previous)
+                apply_changes(staging, site, plan, previous, built.rewritten)
             lock.save(render_stats(built.digest, build_stats(site, built, check)))
             report = replace(built.report, timings=timer.total())
         finally:
@@ -330,17 +330,16 @@ def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
 
 
 # ----------------------------------------------------------------- incremental publishing
-def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest) -> None:
+def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest, rewritten: frozenset[str]) -> None:
     """Move what an incremental build rebuilt from staging into the live site.
 
     Each job's page and folder are replaced by renames, the catalogs and the home
     page after them, the manifest last; signals wait until the moves are done. A
     crash in between leaves jobs whose files are newer than the manifest says, and
-    the next build simply rebuilds them.
+    the next build simply rebuilds them.  ``rewritten``: what this build wrote (``Built.rewritten``).
     """
     os.sync()  # the new files were written without fsync; make them durable before they show
     interrupts.check()
-    rewritten = list_staging(staging)  # before the moves empty staging
     trash = sibling(site, "old")
     trash.mkdir(exist_ok=True)
     with out.blocked_signals():

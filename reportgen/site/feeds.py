@@ -19,6 +19,7 @@ from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from reportgen import __version__
 from reportgen.site import write as out
@@ -241,10 +242,12 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
+_ENTITIES = {'"': "&quot;", "\r": "&#13;"}  # and "&", "<", ">": a raw CR would be read back as LF
+
+
 def escape(text: str) -> str:
     """Text for an element or a double-quoted attribute (``clean_text`` already applied)."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-            .replace("\r", "&#13;"))  # a raw CR would be read back as LF
+    return xml_escape(text, _ENTITIES)
 
 
 def render_entry(entry: FeedEntry) -> str:

@@ -281,11 +281,9 @@ def _render_capped(template: str, page: Any) -> str:
 
 
 def _render_child(conn: Any, template: str, page: Any) -> None:
-    from reportgen.readers.sandbox import limit_worker
-    from reportgen.site.jobpage import SITE_LIMITS  # jobpage imports this module: not at the top
+    from reportgen.site.jobpage import init_worker  # jobpage imports this module: not at the top
 
-    limit_worker(SITE_LIMITS)
-    mark_capped()
+    init_worker()  # capped as a page worker is (and marked so: it renders here, not in another child)
     signal.alarm(RENDER_TIMEOUT_S)
     try:
         conn.send(_render(template, page))
