@@ -70,15 +70,17 @@ class VerifyReport:
 
 
 # ---------------------------------------------------------------- writing
-def write_bundle(data_store: Path | str, output: Path | str, force: bool = False) -> BundleSummary:
-    """Build the site and the archive of ``data_store`` into a new bag at ``output``."""
+def write_bundle(data_store: Path | str, output: Path | str, force: bool = False,
+                 config: Path | None = None) -> BundleSummary:
+    """Build the site and the archive of ``data_store`` into a new bag at ``output``; ``config``
+    (``build --config``) gives the site its catalog columns, figure views and templates."""
     root, output = Path(data_store), Path(output)
     check_paths(root, output, force)
     containers.source_date_epoch()  # a bad SOURCE_DATE_EPOCH is refused before any work, not at the end
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     with staging_tree(output) as staging:
         (staging / PAYLOAD).mkdir()
-        parameters = write_payload(root, staging / PAYLOAD)
+        parameters = write_payload(root, staging / PAYLOAD, config)
         summary = write_tag_files(staging, build_bag_info(root, parameters))
         replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     return BundleSummary(str(output), summary[0], summary[1])
@@ -101,13 +103,13 @@ def check_paths(root: Path, output: Path, force: bool) -> None:
         raise OutputError(output, "output directory does not exist")
 
 
-def write_payload(root: Path, payload: Path) -> dict:
+def write_payload(root: Path, payload: Path, config: Path | None = None) -> dict:
     """The site (when the site builder is installed) and the export archive."""
     from reportgen.export import export_archive
 
     build_site = _site_builder()
     if build_site is not None:
-        build_site(root, payload / SITE_NAME)
+        build_site(root, payload / SITE_NAME, config)
     summary = export_archive(root, payload / ARCHIVE_NAME)
     return summary.parameters
 
@@ -118,13 +120,13 @@ def _site_builder():
     except ImportError:
         return None
 
-    def build(root: Path, site: Path) -> None:
+    def build(root: Path, site: Path, config: Path | None) -> None:
         # Built in a work folder beside the payload: the builder leaves a lock file next to its
         # output, and its build-report.json holds timings, which would make bags differ run to
         # run; the bundled copy is rewritten with the timings left out.
         work = site.parent.parent / ".site-work"
         work.mkdir()
-        report = build_site(root, work / SITE_NAME, BuildOptions(show_progress=False))
+        report = build_site(root, work / SITE_NAME, BuildOptions(show_progress=False, config_file=config, offline=True))
         (work / SITE_NAME / "build-report.json").write_bytes(render_report(replace(report, timings={})))
         os.replace(work / SITE_NAME, site)
         shutil.rmtree(work)

@@ -336,16 +336,20 @@ def bundle() -> None:
 @click.argument("data_store", type=PathArg)
 @click.option("-o", "--output", type=PathArg, required=True, help="The bundle directory to create.")
 @click.option("--force", is_flag=True, help="Replace the bundle if it exists.")
-def bundle_create(data_store: Path, output: Path, force: bool) -> None:
+@click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
+              help="The site's config, as for build: catalog columns, figure views, templates "
+                   "(its precompress and base_url are not applied to a bundle); exit 78 if bad.")
+def bundle_create(data_store: Path, output: Path, force: bool, config_file: Path | None) -> None:
     """Write an audit bundle of DATA_STORE: site + archive + sha256/sha512 manifests.
 
     \b
     Example:
       reportgen bundle create demo/data_store -o demo/audit-bundle
+      reportgen bundle create demo/data_store -o demo/audit-bundle --config examples/catalog.toml
     """
     from reportgen.bundle import write_bundle
 
-    _say(write_bundle(data_store, output, force=force).render())
+    _say(write_bundle(data_store, output, force=force, config=config_file).render())
 
 
 @bundle.command("verify")

@@ -76,7 +76,7 @@ from reportgen.site.manifest import (
     stat_files,
 )
 from reportgen.site.compare import render_compare_page
-from reportgen.site.config import NO_CONFIG, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
+from reportgen.site.config import NO_CONFIG, BuildSettings, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.overrides import build_overrides_hash, read_overrides
 from reportgen.site.paths import build_slugs, diff_page_name
@@ -104,6 +104,7 @@ class BuildOptions:
     precompress: tuple[str, ...] = ()  # --precompress: "gz", "zst" siblings of text files (site/publish.py)
     base_url: str = ""  # --base-url: the published site's absolute URL, ending in "/" (site/publish.py)
     templates: Path | None = None  # --templates: a folder of template overrides (site/overrides.py)
+    offline: bool = False  # an audit bundle's site, opened from disk: a config's precompress and base_url are not applied
 
 
 @dataclass(frozen=True)
@@ -180,17 +181,31 @@ class Timer:
 # ----------------------------------------------------------------- the pipeline
 def build_site(data_store: Path, site: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
     """Build (or incrementally update) the static site of ``data_store`` in ``site``."""
+    config = read_site_config(options.config_file) if options.config_file is not None else NO_CONFIG
+    options = with_settings(options, config.build)
     overrides = read_overrides(options.templates)  # read and checked whole before any work
     with rendering_with(overrides):  # compiled here, before any page worker forks (they inherit it)
-        return _build_site(data_store, site, options)
+        return _build_site(data_store, site, options, config)
 
 
-def _build_site(data_store: Path, site: Path, options: BuildOptions) -> BuildReport:
+def with_settings(options: BuildOptions, settings: BuildSettings) -> BuildOptions:
+    """The options with the config's ``[build]`` keys where the command line left them unset (its
+    value wins: a one-off build can try another address or theme without editing the file)."""
+    if options.offline:  # siblings and absolute addresses serve a web server, not a bag on a USB stick
+        settings = replace(settings, precompress=None, base_url=None)
+    return replace(
+        options,
+        templates=options.templates if options.templates is not None else settings.templates,
+        precompress=options.precompress or settings.precompress or (),
+        base_url=options.base_url or settings.base_url or "",
+    )
+
+
+def _build_site(data_store: Path, site: Path, options: BuildOptions, config: SiteConfig) -> BuildReport:
     from reportgen.readers.datastore import scan_data_store
 
     if not data_store.is_dir():
         raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
-    config = read_site_config(options.config_file) if options.config_file is not None else NO_CONFIG
     check_output_path(site)
     if site.is_dir() and not site.is_symlink():
         check_writable_dir(site)  # an incremental build writes inside it, a full one renames it

@@ -26,6 +26,17 @@ same job (``x``), with log axes (``x_log``, ``y_log``)::
     x = "frequency"          # optional: the same node's output, or an absolute /<node>/<output>
     y_log = true             # optional, as is x_log
 
+The ``[build]`` table holds the publishing options of ``reportgen build``, so that a nightly job
+needs only ``--config``::
+
+    [build]
+    templates = "theme"                             # a folder, relative to this file's folder
+    precompress = ["gz", "zst"]                      # or "gz,zst"
+    base_url = "https://runs.example.org/catalog/"
+
+An option given on the command line wins over the table's key (``BuildSettings``; ``build.py``
+merges them before anything is read).
+
 A project's views are looked up BEFORE the global ones and the first whose ``output`` matches
 wins; unlike columns, a project's list does not replace the global one.  Why: columns are one
 list (a catalog's header), while views are keyed by output, so a project adds or overrides the
@@ -37,7 +48,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -51,6 +62,7 @@ from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, json_text
 from reportgen.site.figures import AxisView
 from reportgen.site.jsonsafe import replace_surrogates_text
 from reportgen.site.paths import short_hash
+from reportgen.site.publish import read_base_url, read_precompress
 
 MAX_COLUMNS = 16  # per list (the global one, each project's own)
 MAX_TITLE = 80  # characters of a column title
@@ -107,6 +119,15 @@ class View:
 
 
 @dataclass(frozen=True)
+class BuildSettings:
+    """The ``[build]`` table: each key as ``build`` takes its option, None where the table is silent."""
+
+    templates: Path | None = None  # already resolved against the config file's folder
+    precompress: tuple[str, ...] | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The columns of every project, and the lists of the projects that have their own; the same
     for figure views (``views``, ``project_views``)."""
@@ -116,6 +137,7 @@ class SiteConfig:
     projects: tuple[tuple[str, tuple[Column, ...]], ...] = ()
     views: tuple[View, ...] = ()
     project_views: tuple[tuple[str, tuple[View, ...]], ...] = ()
+    build: BuildSettings = BuildSettings()
 
     def columns_for(self, project: str) -> tuple[Column, ...]:
         """A project's own list when the config has one (even empty), else the global one."""
@@ -142,7 +164,8 @@ def read_site_config(path: Path) -> SiteConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not TOML: {exc}") from None
-    _check_keys(path, raw, {"columns", "projects", "views"}, "")
+    _check_keys(path, raw, {"build", "columns", "projects", "views"}, "")
+    settings = build_settings(path, raw.get("build", {}))
     columns = build_columns(path, raw.get("columns", []), "columns")
     views = build_views(path, raw.get("views", []), "views")
     projects = raw.get("projects", {})
@@ -158,7 +181,7 @@ def read_site_config(path: Path) -> SiteConfig:
             own.append((name, build_columns(path, table.get("columns", []), f"{where}.columns")))
         if "views" in table:
             own_views.append((name, build_views(path, table["views"], f"{where}.views")))
-    return SiteConfig(str(path), columns, tuple(own), views, tuple(own_views))
+    return SiteConfig(str(path), columns, tuple(own), views, tuple(own_views), settings)
 
 
 def _read_text(path: Path) -> str:
@@ -187,6 +210,40 @@ def _check_keys(path: Path, table: dict[str, Any], known: set[str] | frozenset[s
         if key not in known:
             member = f"{where}.{_toml_key(key)}" if where else _toml_key(key)
             raise ConfigError(path, f"unknown key (expected one of: {', '.join(sorted(known))})", member)
+
+
+def build_settings(path: Path, raw: Any) -> BuildSettings:
+    """``[build]``: each key checked as its command-line option is, a fault naming ``build.<key>``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "must be a table of build options", "build")
+    _check_keys(path, raw, {"templates", "precompress", "base_url"}, "build")
+    templates = raw.get("templates")
+    if templates is not None:
+        templates = path.parent / _text(path, templates, "build.templates")  # as MkDocs' custom_dir: beside the file
+        if not templates.is_dir():  # said here, or the line would name a folder and not where it came from
+            raise InputMissingError(path, f"{str(templates)!r} is not a folder" if templates.exists()
+                                    else f"templates folder {str(templates)!r} not found", "build.templates")
+    precompress = raw.get("precompress")
+    if precompress is not None:
+        if isinstance(precompress, list) and all(isinstance(name, str) for name in precompress):
+            precompress = ",".join(precompress)
+        if not isinstance(precompress, str):
+            raise ConfigError(path, 'must be a list such as ["gz", "zst"] or a string such as "gz,zst"', "build.precompress")
+        precompress = read_precompress(precompress, _fault(path, "build.precompress"))
+    base_url = raw.get("base_url")
+    if base_url is not None:
+        base_url = read_base_url(_text(path, base_url, "build.base_url", empty=True), _fault(path, "build.base_url"))
+    return BuildSettings(templates, precompress, base_url)
+
+
+def _text(path: Path, value: Any, member: str, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value and not empty) or "\x00" in value:
+        raise ConfigError(path, "must be a string" + ("" if empty else ", not empty"), member)
+    return value
+
+
+def _fault(path: Path, member: str) -> Callable[[str], ConfigError]:
+    return lambda reason: ConfigError(path, reason, member)
 
 
 def build_columns(path: Path, raw: Any, where: str) -> tuple[Column, ...]:

@@ -16,7 +16,7 @@ import re
 import struct
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,15 +26,22 @@ from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from converters import interrupts
-from reportgen.errors import UsageError
+from reportgen.errors import ToolError, UsageError
 from reportgen.site import write as out
 from reportgen.site.manifest import MANIFEST_NAME, Manifest
 
 PRECOMPRESS_FORMATS = ("gz", "zst")
+# How a bad value is reported: from the command line a usage error (64) naming the option; from a
+# config file's [build] table (site/config.py) a config error (78) naming the file and the key.
+Fail = Callable[[str], ToolError]
+
+
+def _option_fault(option: str) -> Fail:
+    return lambda reason: UsageError(option, reason)
 
 
 # ----------------------------------------------------------------- options
-def read_base_url(text: str) -> str:
+def read_base_url(text: str, fail: Fail = _option_fault("--base-url")) -> str:
     """``--base-url``: an absolute http(s) URL without query, fragment or user name, returned
     ending in "/" (so that ``base + "project/job.html"`` is the page's address); "" stays "".
 
@@ -46,14 +53,14 @@ def read_base_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
             or "?" in text or "#" in text or not text.isprintable() or " " in parts.netloc or not _valid_port(parts):
-        raise UsageError("--base-url", f"{text!r} is not an absolute http or https URL without query or fragment")
+        raise fail(f"{text!r} is not an absolute http or https URL without query or fragment")
     if "@" in parts.netloc:  # a user name or password would be published in every feed and sitemap
-        raise UsageError("--base-url", f"{text!r} holds a user name or password: every feed and sitemap would publish it")
-    url = urlunsplit((parts.scheme.lower(), _build_netloc(text, parts), _quote_path(parts.path), "", ""))
+        raise fail(f"{text!r} holds a user name or password: every feed and sitemap would publish it")
+    url = urlunsplit((parts.scheme.lower(), _build_netloc(text, parts, fail), _quote_path(parts.path), "", ""))
     return url if url.endswith("/") else url + "/"
 
 
-def _build_netloc(text: str, parts: SplitResult) -> str:
+def _build_netloc(text: str, parts: SplitResult, fail: Fail) -> str:
     """The host (IDNA when not ASCII; an IPv6 literal in its brackets) and the port, if any."""
     host = parts.hostname or ""
     if ":" in host:
@@ -62,7 +69,7 @@ def _build_netloc(text: str, parts: SplitResult) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise UsageError("--base-url", f"{text!r} has a host name that is not a valid internationalized name") from None
+            raise fail(f"{text!r} has a host name that is not a valid internationalized name") from None
     return host if parts.port is None else f"{host}:{parts.port}"
 
 
@@ -82,12 +89,12 @@ def _valid_port(parts: SplitResult) -> bool:
         return False
 
 
-def read_precompress(text: str) -> tuple[str, ...]:
+def read_precompress(text: str, fail: Fail = _option_fault("--precompress")) -> tuple[str, ...]:
     """``--precompress gz,zst``: the formats, sorted, without repeats; "" is none."""
     names = sorted({name.strip() for name in text.split(",") if name.strip()})
     unknown = [name for name in names if name not in PRECOMPRESS_FORMATS]
     if unknown:
-        raise UsageError("--precompress", f"unknown format {unknown[0]!r} (use gz, zst or gz,zst)")
+        raise fail(f"unknown format {unknown[0]!r} (use gz, zst or gz,zst)")
     return tuple(names)
 
 
