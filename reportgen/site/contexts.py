@@ -549,9 +549,10 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
                       ) -> OutputView:
     """One output's section; ``anchor`` is its id from ``build_anchors`` (slugged alone if not given)."""
     anchor = anchor or "out-" + build_slug(output.hdf5_path)
-    figure = build_figure(output, data) if data is not None else None
-    if figures and output.hdf5_path in figures:  # views: drawn as a view says (figures.build_view_figures)
+    if figures and output.hdf5_path in figures:  # drawn as a view says, or with zoom detail (jobpage.write_zoom_files)
         figure = figures[output.hdf5_path]
+    else:
+        figure = build_figure(output, data) if data is not None else None
     figure_note = figure.pop("note", "") if figure else ""
     values = _shown_values(output, data)
     notes = _output_notes(output, data)

@@ -39,12 +39,28 @@ MAX_STEPS = 16  # stacked 2-D sets kept for the step-through slider
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def build_figure(output: Output, data: OutputData) -> dict[str, Any] | None:
-    """The automatic view of one numeric output, or None when it has no figure."""
+@dataclass(frozen=True)
+class LineSeries:  # zoom: what a one-trace line figure was downsampled from (zoom.py cuts it into tiles)
+    """The whole series as the figure draws it: ``x`` (set number, epoch ms or a view's x) and ``y``
+    as float64 in drawing order, ``keep`` the indices of the points the figure shows, ``x_is_index``
+    when x is the set index itself (0, 1, 2, ...).  Kept under the figure's ``"series"`` only when
+    the caller asks (``series=True``); never in a page's JSON."""
+
+    x: np.ndarray
+    y: np.ndarray
+    keep: np.ndarray
+    x_is_index: bool
+
+
+def build_figure(output: Output, data: OutputData, series: bool = False) -> dict[str, Any] | None:
+    """The automatic view of one numeric output, or None when it has no figure.
+    ``series``: keep the figure's ``LineSeries`` under ``"series"`` (zoom)."""
     values = data.values
     if not isinstance(values, np.ndarray) or values.size == 0 or values.dtype.kind not in "biufc":
         return None
     figure = _figure_of_reals(output, data, np.abs(values) if values.dtype.kind == "c" else values)
+    if figure is not None and (not series or values.dtype.kind == "c"):  # zoom: |z| is not the file's line
+        figure.pop("series", None)
     if figure is not None and values.dtype.kind == "c":  # IQ data: the magnitude, the one view without a choice
         figure["note"] = "; ".join(filter(None, [COMPLEX_NOTE, figure["note"]]))
     if figure is not None and values.ndim == 1 and 0 < len(output.labels) <= MAX_ENUM_TICKS:
@@ -175,6 +191,7 @@ def _line_figure(title: str, values: np.ndarray, times: tuple, units: str,
               "note": _points_note(len(values), len(keep))}
     if exact is not None:
         figure["exact_y"] = [str(int(v)) for v in exact[order][keep]]
+    figure["series"] = LineSeries(x, y, keep, ms is None)  # zoom
     return figure
 
 
@@ -278,28 +295,31 @@ def build_axes_view(output: Output) -> AxisView | None:
 
 
 def build_view_figures(outputs: Mapping[str, Output], datas: Mapping[str, OutputData],
-                       configured: Callable[[str], AxisView | None]) -> dict[str, dict[str, Any] | None]:
+                       configured: Callable[[str], AxisView | None],
+                       series: bool = False) -> dict[str, dict[str, Any] | None]:
     """The figure of every output a view applies to (``configured`` first, then ``@axes``), by path;
-    the outputs left out are drawn by ``build_figure`` as always."""
+    the outputs left out are drawn by ``build_figure`` as always.  ``series``: as ``build_figure``'s (zoom)."""
     figures = {}
     for path, output in outputs.items():
         data = datas.get(path)
         view = configured(path) or build_axes_view(output)
         if view is not None and data is not None:
-            figures[path] = build_view_figure(output, data, view, outputs.get(view.x), datas.get(view.x))
+            figures[path] = build_view_figure(output, data, view, outputs.get(view.x), datas.get(view.x), series)
     return figures
 
 
 def build_view_figure(output: Output, data: OutputData, view: AxisView, x_output: Output | None,
-                      x_data: OutputData | None) -> dict[str, Any] | None:
+                      x_data: OutputData | None, series: bool = False) -> dict[str, Any] | None:
     """``output`` drawn as ``view`` says when it can be; otherwise its automatic figure, with a note
     saying why the view's x was not used (never an error: one job lacking the x is normal)."""
     against, why = None, ""
     if view.x:
         against, why = _figure_against_x(output, data, view.x, x_output, x_data)
-    figure = against or build_figure(output, data)
+    figure = against or build_figure(output, data, series=True)
     if figure is None:
         return None
+    if not series:  # zoom
+        figure.pop("series", None)
     notes = [figure["note"]]
     if why:
         drawn = "as a heatmap" if _is_heatmap(figure) else f"against {figure['layout']['xaxis']['title']['text']}"
@@ -416,6 +436,7 @@ def _scan_figure(output: Output, data: OutputData, x_data: OutputData, x_title: 
               "note": "; ".join(filter(None, notes)), "x_values": x_sorted}
     if exact is not None:
         figure["exact_y"] = [str(int(v)) for v in exact[order][keep]]
+    figure["series"] = LineSeries(x_sorted, y_sorted, keep, False)  # zoom
     if 0 < len(output.labels) <= MAX_ENUM_TICKS:
         _name_enum_ticks(figure, output.labels)
     return figure

@@ -22,10 +22,11 @@ import numpy as np
 from reportgen.errors import BadInputError, InputMissingError, WriteError
 from reportgen.records import Job, JobRef, LogFile, Output, OutputData, Problem, ReadLimits
 from reportgen.site import write as out
+from reportgen.site import zoom  # zoom: detail of long line figures, loaded on zoom
 from reportgen.site.compare import build_param_leaves, write_compare_data  # compare runs
 from reportgen.site.config import Column, build_cells
 from reportgen.site.config import View, find_view  # views: figure views (x axes, log scales)
-from reportgen.site.figures import build_view_figures  # views
+from reportgen.site.figures import MAX_POINTS, LineSeries, build_figure, build_view_figures  # views, zoom
 from reportgen.site.contexts import (
     DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_row_values,
     build_split_pages, shows_whole_log,
@@ -186,7 +187,8 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
     # views: the figures a configured view or an @axes attribute changes (none: the automatic ones)
     outputs = {output.hdf5_path: output for node in job.nodes for output in node.outputs}
-    figures = build_view_figures(outputs, datas, lambda path: find_view(task.views, path))
+    figures = build_view_figures(outputs, datas, lambda path: find_view(task.views, path), series=True)  # zoom
+    figures = write_zoom_files(job, datas, figures, job_dir, task.job_slug)  # zoom: <job>/<node>~<output>~zoom.js
     page = build_job_context(job, datas, downloads, log_hrefs, diff_page_name(task.job_slug), log_cuts, figures)
     if job.hdf5_file is not None:  # the notebook hand-off: every output loaded with h5py
         href = write_notebook(job, staging / task.project_slug, task.job_slug)
@@ -336,6 +338,51 @@ def write_downloads(job: Job, datas: dict[str, OutputData], job_dir: Path, job_s
                 written.append((fmt.upper(), href, name))
             links[output.hdf5_path] = DownloadLinks(tuple(written), note)
     return links
+
+
+# ----------------------------------------------------------------- zoom: detail of long line figures
+def write_zoom_files(job: Job, datas: dict[str, OutputData], figures: dict[str, dict | None], job_dir: Path,
+                     job_slug: str) -> dict[str, dict | None]:
+    """``figures`` (the views' figures) plus the automatic figure of every long 1-D output, each
+    drawn from more than ``MAX_POINTS`` points with its zoom file ``<job>/<node>~<output>~zoom.js``
+    written (``zoom.py``) and named in its JSON; no figure keeps its ``LineSeries``.
+
+    The files go in page order while the job's ``zoom.JOB_BYTES`` last; a figure past that says
+    it has no zoom detail.  Only these figures are built here: contexts draws the others."""
+    result, left = dict(figures), zoom.JOB_BYTES
+    node_slugs = build_slugs([n.name for n in job.nodes])
+    for node in job.nodes:
+        out_slugs = build_slugs([o.name for o in node.outputs])
+        for output in node.outputs:
+            data = datas.get(output.hdf5_path)
+            if output.hdf5_path in result:
+                figure = result[output.hdf5_path]
+            elif data is not None and isinstance(data.values, np.ndarray) and data.values.ndim == 1 \
+                    and len(data.values) > MAX_POINTS and data.values.dtype.kind in "biuf":
+                figure = result[output.hdf5_path] = build_figure(output, data, series=True)
+            else:
+                continue
+            series = zoom.wants_zoom(figure)
+            if series is not None:
+                key = f"{job_slug}/{node_slugs[node.name]}~{out_slugs[output.name]}"
+                left -= _write_zoom_file(figure, series, job_dir, key, min(zoom.OUTPUT_BYTES, left))  # type: ignore[arg-type]
+            if figure is not None:
+                figure.pop("series", None)
+    return result
+
+
+def _write_zoom_file(figure: dict, series: LineSeries, job_dir: Path, key: str, budget: int) -> int:
+    """Write ``figure``'s zoom file and name it in the figure; its bytes (0 when none fits ``budget``)."""
+    plan = zoom.build_zoom_plan(series, budget)
+    size = 0
+    if plan is not None:
+        text = zoom.render_zoom_js(plan, series, key)
+        size = out.write_file(job_dir / (key.split("/", 1)[1] + zoom.ZOOM_SUFFIX), text)
+        figure["zoom"] = zoom.build_zoom_spec(plan, key + zoom.ZOOM_SUFFIX, key)
+        figure["table_note"] = figure.get("table_note", "") + zoom.ZOOM_TABLE_NOTE
+    why = f"a job's zoom files are at most {zoom.JOB_BYTES // 1024**2} MiB"
+    figure["note"] = "; ".join(filter(None, [figure.get("note", ""), zoom.build_zoom_note(plan, why)]))
+    return size
 
 
 def write_log_copies(root: Path, logs: tuple[LogFile, ...], job_dir: Path, job_slug: str,

@@ -370,6 +370,124 @@
     [bar.prev, bar.slider, bar.next].forEach(function (control) { control.disabled = false; });
   }
 
+  /* ---- zoom: detail of a long line on zoom (reportgen/site/zoom.py). A figure drawn from more
+     than 4,000 points names its zoom file (spec.zoom: src, key, total, and per tile [x lo, x hi,
+     points, first, last overview point]). When a zoom or pan leaves at most ZOOM_TILES tiles (and
+     ZOOM_POINTS of their points) in view, the file is loaded once by <script src> (a fetch fails on
+     file://) and the trace becomes the overview points outside those tiles plus every point the
+     tiles hold, so panning still shows the rest; a wider range or autorange gives the overview
+     back. Only one-trace line figures have one; the data table keeps the overview (it says so). */
+  var ZOOM_TILES = 4, ZOOM_POINTS = 16000, ZOOM_WAIT_MS = 120;
+  var zoomFiles = {};  /* src -> {state: "loading" | "ready" | "failed", waiting: [callbacks]} */
+
+  function loadZoomFile(src, done) {
+    var file = zoomFiles[src];
+    if (file && file.state === "loading") { file.waiting.push(done); return; }
+    if (file) { done(file.state === "ready"); return; }
+    file = zoomFiles[src] = { state: "loading", waiting: [done] };
+    var script = document.createElement("script");
+    function finish(ok) {
+      file.state = ok ? "ready" : "failed";
+      file.waiting.splice(0).forEach(function (callback) { callback(ok); });
+    }
+    script.src = src;
+    script.addEventListener("load", function () { finish(true); });
+    script.addEventListener("error", function () { finish(false); });
+    document.body.appendChild(script);
+  }
+
+  function zoomNumber(value) { return Number(value).toLocaleString("en"); }
+
+  function zoomStatus(box, text) {  /* one live line under the figure's note: which points it shows */
+    var state = box.reportgenZoom;
+    if (!state.status) {
+      var block = document.getElementById(box.getAttribute("data-figure")), after = block;
+      if (block && block.nextElementSibling && block.nextElementSibling.classList.contains("note")) { after = block.nextElementSibling; }
+      state.status = element("p", undefined, "note zoom-status");
+      state.status.setAttribute("role", "status");
+      after.parentNode.insertBefore(state.status, after.nextSibling);
+    }
+    state.status.textContent = text;
+  }
+
+  function plainValues(spec) {  /* a typed array or list of the figure -> a plain array (null: unreadable) */
+    if (spec === undefined || spec === null) { return null; }
+    var array = window.reportgenDecodeArray(spec);
+    return array ? Array.prototype.slice.call(array.values) : null;
+  }
+
+  function tileValues(tile) {  /* a tile of the zoom file -> [x, y]; no x: the set index from i0 */
+    var y = plainValues(tile.y), x = tile.x ? plainValues(tile.x) : null;
+    if (!y) { return null; }
+    if (!x) { x = y.map(function (v, k) { return tile.i0 + k; }); }
+    return x.length === y.length ? [x, y] : null;
+  }
+
+  function coveredTiles(box, state) {  /* [first, last] tile in view, or null for the overview */
+    var axis = box._fullLayout && box._fullLayout.xaxis, tiles = state.zoom.tiles;
+    if (!axis || axis.autorange || !Array.isArray(axis.range) || typeof axis.r2c !== "function") { return null; }
+    var a = axis.r2c(axis.range[0]), b = axis.r2c(axis.range[1]), first = -1, last = -1, points = 0;
+    if (!isFinite(a) || !isFinite(b)) { return null; }
+    if (a > b) { var swap = a; a = b; b = swap; }
+    tiles.forEach(function (tile, i) {
+      if (tile[0] !== null && tile[1] >= a && tile[0] <= b) { if (first < 0) { first = i; } last = i; }
+    });
+    if (first < 0 || last - first + 1 > ZOOM_TILES) { return null; }
+    for (var i = first; i <= last; i++) { points += tiles[i][2]; }
+    return points <= ZOOM_POINTS ? [first, last] : null;
+  }
+
+  function showOverview(box, state, text) {
+    if (state.shown) {
+      state.shown = "";
+      window.Plotly.restyle(box, { x: [state.overview[0]], y: [state.overview[1]] }, [0]);
+    }
+    zoomStatus(box, text || "overview: " + zoomNumber(state.overview[1].length) + " of " +
+      zoomNumber(state.zoom.total) + " points (MinMaxLTTB); zoom in for detail");
+  }
+
+  function showDetail(box, state, range) {
+    var name = range[0] + "-" + range[1], tiles = state.zoom.tiles;
+    if (state.shown === name) { return; }  /* the same tiles already drawn: nothing to redraw */
+    var file = (window.reportgenZoom || {})[state.zoom.key], ox = state.overview[0], oy = state.overview[1];
+    var x = ox.slice(0, tiles[range[0]][3]), y = oy.slice(0, tiles[range[0]][3]), shown = 0;
+    for (var i = range[0]; i <= range[1]; i++) {
+      var values = file && file.tiles && file.tiles[i] ? tileValues(file.tiles[i]) : null;
+      if (!values) { showOverview(box, state, "zoom detail could not be read from " + state.zoom.src + ": the overview is shown"); return; }
+      x = x.concat(values[0]); y = y.concat(values[1]); shown += values[1].length;
+    }
+    x = x.concat(ox.slice(tiles[range[1]][4])); y = y.concat(oy.slice(tiles[range[1]][4]));
+    state.shown = name;
+    window.Plotly.restyle(box, { x: [x], y: [y] }, [0]);
+    zoomStatus(box, "detail: " + zoomNumber(shown) + " points of " + zoomNumber(state.zoom.total) +
+      (state.zoom.exact ? " (every point of this stretch)" : " (MinMaxLTTB of this stretch)"));
+  }
+
+  function updateZoom(box, state) {
+    var range = coveredTiles(box, state);
+    if (!range) { showOverview(box, state); return; }
+    loadZoomFile(state.zoom.src, function (ok) {
+      if (!ok) { showOverview(box, state, "zoom detail could not be loaded (" + state.zoom.src + "): the overview is shown"); return; }
+      range = coveredTiles(box, state);  /* the view may have moved while the file loaded */
+      if (range) { showDetail(box, state, range); } else { showOverview(box, state); }
+    });
+  }
+
+  function wireZoom(box, spec) {
+    var trace = spec.data[0], axis = box._fullLayout && box._fullLayout.xaxis;
+    var x = plainValues(trace.x), y = plainValues(trace.y);
+    if (!x || !y || x.length !== y.length || !axis || !Array.isArray(spec.zoom.tiles)) { return; }
+    if (axis.type === "date") { x = x.map(function (v) { return axis.d2c(v); }); }  /* one kind of x with the tiles' epoch ms */
+    var state = box.reportgenZoom = { zoom: spec.zoom, overview: [x, y], shown: "", timer: 0, status: null };
+    box.on("plotly_relayout", function (event) {
+      var keys = Object.keys(event || {});
+      if (!keys.some(function (key) { return key.indexOf("xaxis.range") === 0 || key === "xaxis.autorange"; })) { return; }
+      window.clearTimeout(state.timer);  /* a pan or scroll zoom sends many: act once it rests */
+      state.timer = window.setTimeout(function () { updateZoom(box, state); }, ZOOM_WAIT_MS);
+    });
+  }
+  /* ---- end zoom */
+
   /* One figure plotly refuses (subnormal-only values: "Something went wrong with axis scaling")
      must not stop the others: it says so in its box, and the page goes on. */
   function draw(box) {
@@ -382,6 +500,7 @@
       window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
       drawn.push(box);
       if (spec.steps && spec.steps.length > 1) { wireSteps(box, spec); }
+      if (spec.zoom && spec.data.length === 1) { wireZoom(box, spec); }  /* zoom */
     } catch (error) {
       try { window.Plotly.purge(box); } catch (ignored) { /* nothing was drawn */ }
       box.setAttribute("data-failed", "");
