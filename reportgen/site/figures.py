@@ -36,6 +36,7 @@ MAX_CELLS = 1_000_000
 MAX_SIDE = 1000
 MAX_OVERLAID_SETS = 20  # more sets of a 1-D array become a heatmap
 MAX_STEPS = 16  # stacked 2-D sets kept for the step-through slider
+MAX_INDEX_TICKS = 20  # an axis of at most this many indices (heatmap cells, overlay x) gets a tick each
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -208,7 +209,7 @@ def _overlay_figure(title: str, values: np.ndarray, units: str, stride: int = 1,
         keep = build_downsample_index(x, row)
         traces.append({"type": "scatter", "mode": "lines", "name": f"set {number * stride}",
                        "x": build_typed_array(x[keep]), "y": build_typed_array(row[keep])})
-    layout = _layout(title, {"title": {"text": "index"}}, {"title": {"text": html.escape(units)}})
+    layout = _layout(title, _index_axis("index", values.shape[1], step), {"title": {"text": html.escape(units)}})
     return {"data": traces, "layout": layout, "note": ""}
 
 
@@ -231,15 +232,26 @@ def _heatmap_figure(title: str, frames: list[np.ndarray], x_title: str, y_title:
     side = max(1, min(MAX_SIDE, int(math.sqrt(MAX_CELLS / len(frames)))))
     pooled = [build_pooled(frame, side) for frame in frames]
     trace = {"type": "heatmap", "z": build_typed_array(pooled[0], "f4"), "colorscale": "Viridis"}
+    rows, cols = pooled[0].shape
     figure: dict[str, Any] = {
         "data": [trace],
-        "layout": _layout(title, {"title": {"text": x_title}}, {"title": {"text": y_title}}),
+        "layout": _layout(title, _index_axis(x_title, cols), _index_axis(y_title, rows)),
         "note": _pool_note(frames[0].shape, pooled[0].shape),
     }
     if len(pooled) > 1:
         figure["steps"] = [build_typed_array(p, "f4") for p in pooled]
         figure["step_labels"] = labels or [str(i) for i in range(len(pooled))]
     return figure
+
+
+def _index_axis(title: str, count: int, step: int = 1) -> dict[str, Any]:
+    """An axis of array indices (a heatmap's cells, an overlay's x): a few get a tick each, or
+    plotly's automatic ticks fall between them (-0.5, 0.5, 1.5 on a 2x2 matrix: rows that do not
+    exist).  ``step``: the index of the file between two drawn values (a thinned read)."""
+    axis: dict[str, Any] = {"title": {"text": title}}
+    if count <= MAX_INDEX_TICKS:
+        axis.update(tick0=0, dtick=step)
+    return axis
 
 
 def _pool_note(before: tuple[int, ...], after: tuple[int, ...]) -> str:
@@ -267,6 +279,10 @@ def _layout(title: str, xaxis: dict[str, Any], yaxis: dict[str, Any]) -> dict[st
 # ----------------------------------------------------------------- views: a real x axis, log scales
 MAX_MARKED_POINTS = 200  # up to this many points a line shows its markers (as _line_figure does)
 HEATMAP_NOTE = "log axes do not apply to a heatmap"
+# Within a decade or two plotly labels a log axis's minor ticks with their first digit only, in a
+# smaller font ("9 1 2 ... 9 10" bottom up, where the first 9 is 0.9): read as numbers, not
+# monotonic.  A tick format makes every label the tick's own value (0.9 1 2 ... 10, 0.01 0.1 1).
+LOG_AXIS = {"type": "log", "tickformat": "~g"}
 
 
 @dataclass(frozen=True)
@@ -340,10 +356,10 @@ def _apply_log_axes(figure: dict[str, Any], view: AxisView, x_values: np.ndarray
     if view.x_log and x_values is None:
         notes.append("x_log applies to a view's x only")
     elif view.x_log:
-        figure["layout"]["xaxis"]["type"] = "log"
+        figure["layout"]["xaxis"].update(LOG_AXIS)
         notes.append(_not_positive_note("x", x_values))
     if view.y_log:
-        figure["layout"]["yaxis"]["type"] = "log"
+        figure["layout"]["yaxis"].update(LOG_AXIS)
         notes.append(_not_positive_note("y", np.abs(y) if y.dtype.kind == "c" else y))
     return notes
 
