@@ -33,6 +33,7 @@ from reportgen.records import STATUSES, JobRef, Problem, ProjectScan, StoreScan
 from reportgen.site import write as out
 from reportgen.site.contexts import (
     CatalogRow,
+    LatestRun,
     ProjectSummary,
     SearchProject,
     build_search_context,
@@ -84,7 +85,7 @@ from reportgen.site import publish
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
 from reportgen.site.render import active_overrides, rendering_with
 from reportgen.site.search import MAX_LINES, SEARCH_DATA_NAME, build_search_src, render_search_js
-from reportgen.site.feeds import ProjectJobs, write_project_feed, write_site_feed
+from reportgen.site.feeds import ProjectJobs, build_latest_runs, write_project_feed, write_site_feed
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
@@ -670,11 +671,21 @@ def write_index_page(staging: Path, scan: StoreScan, manifest: Manifest) -> None
     for project in scan.projects:
         entries = manifest.jobs.get(project.folder, {}).values()
         problems = len(project.problems) + sum(len(e.problems) for e in entries)
+        slug = manifest.projects[project.folder]["slug"]
+        newest, failing = build_latest_runs(e.row for e in entries)  # from the data's times, never the clock's
         summaries.append(ProjectSummary(
-            name=project.name, href=f"{manifest.projects[project.folder]['slug']}/index.html", jobs=len(entries),
+            name=project.name, href=f"{slug}/index.html", jobs=len(entries),
             status_counts=build_status_counts([CatalogRow(*e.row).status for e in entries]), problems=problems,
+            latest=_latest_run(slug, newest), latest_failure=_latest_run(slug, failing),
         ))
     out.write_file(staging / "index.html", render_index(build_index_context(summaries, scan.problems)))
+
+
+def _latest_run(slug: str, values: tuple[Any, ...] | None) -> LatestRun | None:
+    if values is None:
+        return None
+    row = CatalogRow(*values)
+    return LatestRun(row.id, f"{slug}/{row.href}", row.end or row.start, not row.end, row.status)
 
 
 # ----------------------------------------------------------------- what this build wrote

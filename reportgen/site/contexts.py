@@ -28,7 +28,7 @@ from reportgen.readers.logs import (
 from reportgen.records import STATUSES, Commit, Job, LogFile, NodeGroup, Output, OutputData, Problem
 from reportgen.site.figures import build_figure
 from reportgen.site.jsonsafe import replace_surrogates_text  # permalinks (#ds=)
-from reportgen.site.paths import build_slug, build_slugs, node_page_name, short_hash
+from reportgen.site.paths import build_saved_name, build_slug, build_slugs, node_page_name, short_hash
 from reportgen.timetext import render_utc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -99,6 +99,7 @@ class LogView:
     tail_title: str = ""
     tail: tuple[LogLine, ...] = ()  # the end of a log whose preview is cut (tracebacks live there)
     warning_count: int = 0  # warning lines of the preview (an error line is not one)
+    open: bool = False  # shown unfolded: the log of a node a failed job's summary names (FailureSummary)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class NodeView:
     outputs: tuple[OutputView, ...]
     log: LogView | None
     log_page: str = ""  # on a node's later output page: the href of its first page, which has the log
+    failed: bool = False  # a failed job's summary names it (FailureSummary): the Nodes nav marks it
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,28 @@ class CommitView:
 
 
 @dataclass(frozen=True)
+class FailureItem:
+    """A node (or a log without a node group) that a failed job's summary names, and why."""
+
+    node: str  # its name, cut at MAX_FAILURE_TEXT
+    anchor: str  # its section's id on the job page (``node-<slug>``), or its log's (``orphan-<n>``)
+    node_href: str  # its section: on the job page, or its page when the job is split
+    text: str  # its last exception line (else error, else traceback line), or what else is wrong
+    href: str  # that line's link (``#node-<slug>-L<n>``, on its node page when split); "" if no line
+    line: int = 0  # the line's number in the log file; 0 when the item names no line
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    """The box under a failed job's title: what failed, linked to where it says so."""
+
+    items: tuple[FailureItem, ...]  # at most MAX_FAILURE_ITEMS, in page order
+    left_out: int  # failing nodes past MAX_FAILURE_ITEMS
+    note: str  # what the status means when nothing else says it ("" otherwise)
+    orphan_logs: int = 0  # an incomplete job's logs without a node group and without errors (not items)
+
+
+@dataclass(frozen=True)
 class JobPage:
     title: str
     root: str  # relative prefix from this page to the site root
@@ -151,6 +175,7 @@ class JobPage:
     node_rows: tuple[NodeRow, ...] = ()  # a split job: its nodes as a table of links (``nodes`` is empty)
     notebook_href: str = ""  # the job's .ipynb (only with an HDF5 file)
     notebook_name: str = ""  # the name a browser saves it as
+    failure: FailureSummary | None = None  # a job whose status is not ok: what failed (none for ok)
 
 
 @dataclass(frozen=True)
@@ -168,6 +193,7 @@ class NodeRow:
     has_traceback: bool
     has_log: bool
     warning_count: int = 0  # warning lines of its log's preview (``LogView.warning_count``)
+    failed: bool = False  # ``NodeView.failed``: the table marks it
 
     @property
     def has_problems(self) -> bool:
@@ -227,12 +253,25 @@ def build_row_values(row: CatalogRow) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True)
+class LatestRun:
+    """A job as the home page names it: what ran last night, and when a project last failed."""
+
+    job_id: str
+    href: str  # from the site's root
+    time: str  # "YYYY-MM-DD HH:MM:SS" UTC: the end time, else the approximate start
+    approx: bool  # the time is the approximate start (no end time)
+    status: str
+
+
+@dataclass(frozen=True)
 class ProjectSummary:
     name: str
     href: str
     jobs: int
     status_counts: tuple[int, ...]  # in STATUSES order
     problems: int
+    latest: LatestRun | None = None  # the newest run (feeds.build_latest_runs)
+    latest_failure: LatestRun | None = None  # the newest run whose status is failing
 
 
 @dataclass(frozen=True)
@@ -409,6 +448,7 @@ def build_job_context(
     node_names = {node.name for node in job.nodes}
     cuts = log_copies_cut or {}
     anchors = build_anchors(job)
+    downloads = build_saved_names(job, downloads)  # saved as <project>_<job>_<node>_<output>.<ext>
     nodes = tuple(
         _build_node_view(node, job, datas, downloads, logs.get(node.name), log_hrefs, cuts, anchors, figures or {})
         for node in job.nodes
@@ -417,7 +457,7 @@ def build_job_context(
         build_log_view(log, log_hrefs.get(log.node, ""), cuts.get(log.node, 0))
         for log in job.logs if log.node not in node_names
     )
-    return JobPage(
+    page = JobPage(
         title=f"{job.job_id} ({job.project})",
         root="../",
         project=job.project,
@@ -432,6 +472,140 @@ def build_job_context(
         commits=(build_commit_view(job.workflow), build_commit_view(job.params)),
         params_diff_href=params_diff_href if job.params.state == "present" else "",
     )
+    return mark_failures(page)
+
+
+def build_saved_names(job: Job, downloads: Mapping[str, DownloadLinks]) -> dict[str, DownloadLinks]:
+    """``downloads`` with each link's saved name (its ``download`` attribute) made of the readable
+    names, ``<project>_<job>_<node>_<output>.<ext>`` (``paths.build_saved_name``): a file saved from
+    two jobs keeps both.  The href, and so the file written, keeps its slug name.  Two links of the
+    page that would still share a name (node ``a_b`` output ``c``, node ``a`` output ``b_c``) get
+    hashes salted by their HDF5 paths, so none overwrites another in the Downloads folder."""
+    named: dict[str, DownloadLinks] = {}
+    counts: Counter[str] = Counter()
+    for node in job.nodes:
+        for output in node.outputs:
+            links = downloads.get(output.hdf5_path)
+            if links is None:
+                continue
+            saved = tuple((label, href, build_saved_name((job.project, job.job_id, node.name, output.name),
+                                                         label.lower())) for label, href, _ in links.links)
+            counts.update(name for _, _, name in saved)
+            named[output.hdf5_path] = replace(links, links=saved)
+    for node in job.nodes:
+        for output in node.outputs:
+            links = named.get(output.hdf5_path)
+            if links is not None and any(counts[name] > 1 for _, _, name in links.links):
+                named[output.hdf5_path] = replace(links, links=tuple(
+                    (label, href, build_saved_name((job.project, job.job_id, node.name, output.name), label.lower(),
+                                                   clash=output.hdf5_path) if counts[name] > 1 else name)
+                    for label, href, name in links.links))
+    return named
+
+
+# ----------------------------------------------------------------- job page: what failed (a box under the title)
+MAX_FAILURE_ITEMS = 10  # nodes named in the box; the others are counted
+MAX_FAILURE_TEXT = 300  # characters of a node name or a line in the box
+# What a status means when no node log, output or log without a node says it (D4, readers/datastore.py)
+_STATUS_NOTES = {
+    "failed-nodes": "The executor's result file reports failed nodes; no node log has a traceback or an error line.",
+    "incomplete": "An output or a node of this job is missing: see the problems found while reading.",
+    "no-data": "No data: the job has no HDF5 file yet (it crashed, or it is still running).",
+    "corrupt": "The HDF5 file could not be read: see the problems found while reading.",
+    "unknown": "Neither an HDF5 file nor a log folder was found for this job.",
+}
+
+
+def mark_failures(page: JobPage) -> JobPage:
+    """A job whose status is not ok: its ``FailureSummary``, every failing node marked (the Nodes
+    nav's \u2716) and the logs of the nodes it names unfolded.  An ok job's page is left as it is."""
+    if page.status == "ok":
+        return page
+    found = find_failures(page)
+    failing = {item.anchor for item in found}
+    unfold = {item.anchor for item in found[:MAX_FAILURE_ITEMS]}
+
+    def opened(log: LogView | None, anchor: str) -> LogView | None:  # a log that says what failed
+        return replace(log, open=True) if log and anchor in unfold and (log.error_count or log.has_traceback) else log
+
+    nodes = tuple(replace(node, failed=True, log=opened(node.log, node.anchor)) if node.anchor in failing else node
+                  for node in page.nodes)
+    orphans = tuple(opened(log, f"orphan-{n}") for n, log in enumerate(page.orphan_logs, 1))
+    return replace(page, nodes=nodes, orphan_logs=orphans, failure=build_failure_summary(found, page))
+
+
+def build_failure_summary(found: list[FailureItem], page: JobPage) -> FailureSummary:
+    """The first MAX_FAILURE_ITEMS of ``found`` and how many more; an incomplete job's logs without
+    a node group (which ``found`` names only when they have errors); the status's meaning when neither."""
+    named = {item.anchor for item in found}
+    orphans = 0
+    if page.status == "incomplete":
+        orphans = sum(f"orphan-{n}" not in named for n in range(1, len(page.orphan_logs) + 1))
+    note = "" if found or orphans else _STATUS_NOTES.get(page.status, "")
+    return FailureSummary(tuple(found[:MAX_FAILURE_ITEMS]), max(0, len(found) - MAX_FAILURE_ITEMS), note, orphans)
+
+
+def find_failures(page: JobPage, split_slug: str = "") -> list[FailureItem]:
+    """Every node of ``page`` (before any split) whose log has a traceback or error lines, or which
+    has an aborted output (status ``incomplete``), and every log without a node group that has
+    errors, in page order.  ``split_slug``: the job's slug
+    when its nodes go on pages of their own: the links then go to those pages (as search.html's)."""
+    from reportgen.site.search import iter_log_views  # here: search imports this module
+
+    logs = {anchor: (log, where) for log, anchor, where in iter_log_views(page, split_slug)}
+    found = []
+    for node in page.nodes:
+        where = node_page_name(split_slug, node.anchor) if split_slug else ""
+        log, _ = logs.get(node.anchor, (None, where))
+        item = _build_log_failure(node.name, node.anchor, log, where) or _build_output_failure(node, where)
+        if item is not None:
+            found.append(item)
+    for number, log in enumerate(page.orphan_logs, 1):
+        anchor = f"orphan-{number}"
+        item = _build_log_failure(log.node, anchor, log, "")
+        if item is not None:
+            found.append(item)
+    return found
+
+
+def _cut(text: str) -> str:
+    from reportgen.site.search import cut_text  # here: search imports this module
+
+    return cut_text(build_line_text(text.strip()), MAX_FAILURE_TEXT)
+
+
+def _build_log_failure(name: str, anchor: str, log: LogView | None, where: str) -> FailureItem | None:
+    """The node's item when its log has a traceback or error lines: its last exception line (the
+    line after a traceback that names the exception, as search.html finds it), else its last error
+    line, else its last traceback start, linked; the log itself when none of them is shown."""
+    if log is None or not (log.error_count or log.has_traceback):
+        return None
+    from reportgen.site.render import build_log_line_id  # here: render imports this module
+    from reportgen.site.search import iter_marked_lines
+
+    last: dict[str, tuple[LogLine, str]] = {}
+    for lines, prefix in ((log.lines, anchor), (log.tail, anchor + "-tail")):  # the tail is the file's end
+        for line, kind in iter_marked_lines(lines):
+            last[kind] = (line, prefix)
+    node_href = f"{where}#{anchor}" if not anchor.startswith("orphan-") else f"#log-{anchor}"
+    pick = last.get("exception") or last.get("error") or last.get("traceback")
+    if pick is None:  # its marked lines are before the shown ones
+        plural = "s" if log.error_count != 1 else ""
+        return FailureItem(_cut(name), anchor, node_href, f"{log.error_count:,} error line{plural} (not shown)",
+                           f"{where}#log-{anchor}")
+    line, prefix = pick
+    return FailureItem(_cut(name), anchor, node_href, _cut(line.text), f"{where}#{build_log_line_id(prefix, line.number)}",
+                       line.number)
+
+
+def _build_output_failure(node: NodeView, where: str) -> FailureItem | None:
+    """The node's item when one of its outputs is an aborted flush (``_time`` without values)."""
+    missing = next((output for output in node.outputs if output.kind == "missing"), None)
+    if missing is None:
+        return None
+    href = f"{where}#{node.anchor}" if where else f"#{missing.anchor}"
+    return FailureItem(_cut(node.name), node.anchor, f"{where}#{node.anchor}",
+                       _cut(f"output {missing.name}: aborted flush, its _time dataset has no values"), href)
 
 
 NODE_ROW_DESCRIPTION = 200  # characters of a node's description in the node table
@@ -446,6 +620,8 @@ def build_split_pages(page: JobPage, job_slug: str, per_page: int) -> tuple[JobP
     because the node pages sit next to the job page.
     """
     rows, pages = [], []
+    if page.failure is not None:  # its links go to the node pages now
+        page = replace(page, failure=build_failure_summary(find_failures(page, job_slug), page))
     for node in page.nodes:
         hrefs = tuple(node_page_name(job_slug, node.anchor, k + 1)
                       for k in range(max(1, -(-len(node.outputs) // per_page))))
@@ -474,13 +650,20 @@ def _build_node_row(node: NodeView, href: str) -> NodeRow:
     log = node.log
     return NodeRow(node.name, node.anchor, href, node.type, node.bin, description, len(node.outputs),
                    log.error_count if log else 0, bool(log and log.has_traceback), log is not None,
-                   log.warning_count if log else 0)
+                   log.warning_count if log else 0, node.failed)
 
 
 def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:
     start = format_time(job.start_time)
     if start:
-        start += f" (approx., from {job.start_time_source})"
+        start += f" (approx., from {job.start_time_source})" if job.start_time_source else ""
+    duration: tuple[tuple[str, str], ...] = ()
+    if job.start_time is not None and job.end_time is not None:
+        seconds = (job.end_time - job.start_time).total_seconds()
+        if seconds < 0:  # the writer's and the nodes' clocks disagree, or a time was misread
+            start += f" \u26a0 start after end (by {format_duration(-seconds)}; clock skew?)"
+        else:
+            duration = (("duration (approx.)" if job.start_time_source else "duration", format_duration(seconds)),)
     return (
         ("job id", job.job_id),
         ("project", job.project),
@@ -489,6 +672,7 @@ def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:
         ("end time (UTC)", format_time(job.end_time)),
         ("creation_timestamp", job.creation_timestamp),
         ("start time (UTC)", start),
+        *duration,
         ("job EUI", job.job_eui),
         ("HDF5 file", job.hdf5_file or "(none)"),
         ("file size", f"{job.file_size:,} bytes"),
@@ -497,6 +681,19 @@ def _build_summary(job: Job) -> tuple[tuple[str, str], ...]:
         ("outputs", str(sum(len(n.outputs) for n in job.nodes))),
         ("command-line run", "yes" if job.command_line_run else "no"),
     )
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``3 min 12 s``, ``2 h 05 min``, ``3 d 04 h``: the two largest units (to the second, rounded)."""
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours:02d} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def _build_node_view(

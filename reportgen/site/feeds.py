@@ -135,6 +135,18 @@ def build_time_order(items: list[tuple[str, str, str]]) -> list[tuple[str, str, 
     return ordered
 
 
+def build_latest_runs(rows: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+    """The home page's newest run of a project and its newest failing one (row values), in the
+    feed's order (end time, else approximate start; ties by id in natural order); None for none.
+    A job with neither time is left out, as from the feed: "newest" would be a guess."""
+    rows = list(rows)
+    timed = [(build_feed_time(row), row[ID], str(index)) for index, row in enumerate(rows)]
+    order = build_time_order([item for item in timed if item[0]])
+    newest = rows[int(order[-1][2])] if order else None
+    failing = next((rows[int(key)] for _, _, key in reversed(order) if rows[int(key)][STATUS] in FAILING), None)
+    return newest, failing
+
+
 # ----------------------------------------------------------------- status changes
 def build_changes(rows: Mapping[str, tuple[Any, ...]], order: list[tuple[str, str, str]] | None = None
                   ) -> dict[str, tuple[str, str]]:

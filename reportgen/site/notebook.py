@@ -20,6 +20,7 @@ from typing import Any
 
 from reportgen.jsondepth import load_json
 from reportgen.records import Job, Output
+from reportgen.site.paths import build_saved_name
 
 # A notebook is a starting point, not a copy of the page: past this many outputs
 # the rest are named in a comment, which keeps the file small for huge jobs.
@@ -79,9 +80,9 @@ def render_notebook(job: Job) -> bytes:
 
 
 def notebook_download_name(job: Job) -> str:
-    """The file name a browser saves the notebook as: the job id, made safe for any file system."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.job_id).strip("._") or "job"
-    return f"{stem[:100]}.ipynb"
+    """The file name a browser saves the notebook as: ``<project>_<job>.ipynb``, safe on any OS
+    (``paths.build_saved_name``), so the notebooks of two projects' ``j1`` do not overwrite each other."""
+    return build_saved_name((job.project, job.job_id), "ipynb")
 
 
 def _title(job: Job) -> str:

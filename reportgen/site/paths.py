@@ -88,3 +88,37 @@ def node_page_name(job_slug: str, node_anchor: str, number: int = 1) -> str:
     a slug, so no job page, diff page or other node's page can have this name.
     """
     return f"{job_slug}~{node_anchor}.html" if number == 1 else f"{job_slug}~{node_anchor}~{number}.html"
+
+
+# ----------------------------------------------------------------- names a browser saves a download as
+# Characters no file system of Windows, macOS or Linux takes in a name, or that make a name lie about
+# itself: the path separators, Windows' reserved punctuation, control characters and the format
+# characters (U+202E turns "gpj.exe" into "exe.jpg" on screen), surrogates, line and paragraph breaks.
+_UNSAVEABLE = re.compile('[/\\\\:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+')
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+                             | {f"{kind}{n}" for kind in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")})
+MAX_SAVED_NAME = 150  # UTF-8 bytes of a download's saved name: under every file system's 255, with room for "(1)"
+
+
+def build_saved_name(parts: tuple[str, ...], ext: str, clash: str = "") -> str:
+    """``<part>_<part>_....<ext>``, the name a browser saves a download as (the ``download``
+    attribute): the readable names, safe on every OS.
+
+    Unsaveable characters become ``_``; no leading dot or space, no trailing dot or space, never
+    a Windows device name (``CON.x_j1.csv`` is the console).  When a part had to change, or the name
+    is over ``MAX_SAVED_NAME`` bytes (cut on a character boundary), ``-<hash of the parts>`` follows,
+    so two outputs whose names differ only there still get two names; ``clash`` salts that hash
+    (a page gives two outputs that still share a name different salts: ``contexts``).
+    """
+    cleaned = [_UNSAVEABLE.sub("_", "".join(c if unicodedata.category(c) != "Cf" else "_" for c in part))
+               for part in parts]
+    joined = "_".join(cleaned)
+    stem = joined.strip(". ") or "download"
+    suffix = f".{ext}"
+    limit = MAX_SAVED_NAME - len(suffix.encode("utf-8"))
+    if cleaned != list(parts) or stem != joined or clash or len(stem.encode("utf-8")) > limit:
+        tag = "-" + short_hash("\0".join(parts) + "\0" + clash)
+        stem = stem.encode("utf-8")[:limit - len(tag)].decode("utf-8", "ignore").rstrip(". ") + tag
+    if stem.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        stem = "_" + stem
+    return stem + suffix

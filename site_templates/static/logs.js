@@ -76,11 +76,23 @@
   function reveal(id) {  /* a link to a line the filter hides: clear that log's filter, show the line */
     var target = null;
     try { target = id && document.getElementById(decodeURIComponent(id)); } catch (e) { return; }  /* "#%E0" */
+    attach(logOf(target));  /* a log open at load (a failed job's) fires no "toggle": the link makes its box */
     if (!target || !target.classList.contains("ln-out")) { return; }
     filters.forEach(function (filter) { if (filter.log === logOf(target)) { clear(filter); } });
     target.scrollIntoView({ block: "center" });
   }
   window.addEventListener("hashchange", function () { reveal(window.location.hash.slice(1)); });
+  reveal(window.location.hash.slice(1));  /* a page opened at a line's link */
+
+  /* Printing: theme.js opens every closed <details> for paper, and a job's workflow and parameters
+     files were half its printout. A file block the reader opened is marked .reader-open (a click
+     on its summary: mouse, Enter or Space), and site.css prints the others' names only. Why not
+     mark the closed ones at "beforeprint": at the window Chromium runs theme.js's listener, which
+     opens them, first, whatever the phase. */
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest ? event.target.closest("details.gitfile > summary") : null;
+    if (summary) { summary.parentNode.classList.toggle("reader-open", !summary.parentNode.open); }  /* the state it toggles to */
+  });
   document.addEventListener("click", function (event) {  /* the same hash again fires no hashchange */
     var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
     if (link) { reveal(link.getAttribute("href").slice(1)); }

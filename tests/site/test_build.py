@@ -53,8 +53,9 @@ def test_job_page_has_views_downloads_logs_and_snippet(example_site: Path) -> No
     job_dir = example_site / "default_project" / "j1"
     npys = list(job_dir.glob("*~*.npy"))  # the large ones; the small ones are in the page
     assert npys and all(p.read_bytes().startswith(b"\x93NUMPY") for p in npys)
-    assert all(f'href="j1/{p.name}" download="{p.name}"' in page for p in npys)
-    inline = re.findall(r'href="data:application/octet-stream;base64,([A-Za-z0-9+/=]+)" download="[^"~]+~[^"]+\.npy"', page)
+    # the file keeps its slug name; it is saved as <project>_<job>_<node>_<output> (session 22)
+    assert all(re.search(f'href="j1/{re.escape(p.name)}" download="default_project_j1_[^"~/]+\\.npy"', page) for p in npys)
+    inline = re.findall(r'href="data:application/octet-stream;base64,([A-Za-z0-9+/=]+)" download="default_project_j1_[^"~]+\.npy"', page)
     assert inline and all(base64.b64decode(b).startswith(b"\x93NUMPY") for b in inline)
     assert all(p.is_file() for p in job_dir.iterdir())  # one flat folder per job
     assert not (job_dir / "logs").exists()  # the example's logs are short: shown whole, not copied

@@ -106,7 +106,7 @@ def test_the_notebook_is_valid_and_loads_what_h5py_reads(built: tuple[Path, Path
 def test_a_small_notebook_travels_in_the_page(built: tuple[Path, Path]):
     _, site = built
     page = (site / "p" / "j1.html").read_text("utf-8")
-    assert 'href="data:application/x-ipynb+json;base64,' in page and 'download="j1.ipynb"' in page
+    assert 'href="data:application/x-ipynb+json;base64,' in page and 'download="p_j1.ipynb"' in page  # <project>_<job>: session 22
     assert not (site / "p" / "j1~notebook.ipynb").exists()
 
 

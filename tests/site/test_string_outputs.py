@@ -86,7 +86,7 @@ def csv_rows(site: Path, name: str) -> list[list[str]]:
     import base64
 
     for href, saved in re.findall(r'<a class="download" href="([^"]+)" download="([^"]+)"', page):
-        if saved == f"n~{name}.csv":
+        if saved == f"p_j1_n_{name}.csv":  # saved as <project>_<job>_<node>_<output> (session 22)
             href = html.unescape(href)
             body = base64.b64decode(href.split(",", 1)[1]) if href.startswith("data:") else (site / "p" / href).read_bytes()
             return list(csv.reader(io.StringIO(body.decode("utf-8"))))

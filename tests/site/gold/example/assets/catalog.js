@@ -277,7 +277,7 @@
           td.appendChild(tickBox(row[idx.href], value));
           a.href = row[idx.href]; a.textContent = value; td.appendChild(a);
         } else if (name === "status") {
-          var s = cell(tr, "", ""), span = document.createElement("span");
+          var s = cell(tr, "", "status-cell"), span = document.createElement("span");
           span.className = "status status-" + value; span.textContent = value; s.appendChild(span);
           var mark = badges[rowIndex.get(row)];
           if (mark) {  /* a space first: read and copied as two words, not "failed-nodesnewly failing" */
@@ -285,6 +285,7 @@
             s.appendChild(document.createTextNode(" ")); s.appendChild(badge);
           }
         } else if (own(EXTRA, name)) { extraCell(tr, value, NUMERIC[name]);
+        } else if (name === "workflow" || name === "params") { oneLineCell(tr, value);
         } else if (name === "end" || name === "start") { cell(tr, value, "time");
         } else { cell(tr, value, NUMERIC[name] ? "num" : ""); }
       });
@@ -302,6 +303,45 @@
     clamp.className = "clamp"; clamp.textContent = text;
     td.title = text; td.appendChild(clamp);
     return td;
+  }
+
+  /* A commit ("5af7f81 Edit parameters (3)") is one line, its subject cut with an ellipsis and
+     whole in the tooltip: wrapped, it made a row four lines tall */
+  function oneLineCell(tr, text) {
+    var td = cell(tr, "", "commit"), line = document.createElement("span");
+    line.className = "one-line"; line.textContent = text;
+    td.title = text; td.appendChild(line);
+    return td;
+  }
+
+  /* ---------------------------------------------------------------- the site's search */
+  /* The box searches the rows' own texts; a log line or a parameter is found by search.html, which
+     this link opens with the same words, on this project when the page's folder is a project slug
+     (search.html shows every project for a slug it does not know). */
+  var PROJECT_SLUG = /^[a-z0-9_][a-z0-9._-]{0,200}$/;
+  function projectSlug() {
+    var parts = window.location.pathname.split("/"), slug = "";
+    try { slug = decodeURIComponent(parts[parts.length - 2] || ""); } catch (e) { slug = ""; }
+    return PROJECT_SLUG.test(slug) ? slug : "";
+  }
+
+  function siteSearchLink(words) {
+    var holder = document.getElementById("catalog-search-more"), params = new URLSearchParams();
+    var a = document.createElement("a"), slug = projectSlug();
+    params.set("q", words);
+    if (slug) { params.set("project", slug); }
+    a.href = (holder ? holder.getAttribute("data-search") : "../search.html") + "#" + params.toString();
+    a.className = "site-search-link";
+    a.textContent = "Search logs and parameters of every job for ‘" + words + "’";
+    return a;
+  }
+
+  function showSiteSearch() {  /* under the box while it holds words; in the empty table's place too */
+    var holder = document.getElementById("catalog-search-more"), words = state.q.trim();
+    if (!holder) { return; }
+    holder.textContent = "";
+    holder.hidden = words === "";
+    if (words) { holder.appendChild(siteSearchLink(words)); }
   }
 
   /* An empty cell is an em dash; why it is empty is its tooltip and, for a screen reader, its text */
@@ -390,9 +430,17 @@
     table.className = "grid"; table.id = "catalog-table";
     header(table);
     body(table, shown.slice((state.page - 1) * state.size, state.page * state.size));
+    var scroller = document.createElement("div");  /* a wide table scrolls here, never the page */
+    scroller.className = "table-scroll"; scroller.appendChild(table);
     box.textContent = "";
-    box.appendChild(table);
-    if (!shown.length) { var p = document.createElement("p"); p.className = "empty"; p.textContent = box.getAttribute("data-empty"); box.appendChild(p); }
+    box.appendChild(scroller);
+    if (!shown.length) {
+      var p = document.createElement("p"), words = state.q.trim();
+      p.className = "empty"; p.textContent = box.getAttribute("data-empty");
+      if (words) { p.appendChild(document.createTextNode(" ")); p.appendChild(siteSearchLink(words)); p.appendChild(document.createTextNode(".")); }
+      box.appendChild(p);
+    }
+    showSiteSearch();
     pager(pages);
     refocus(control);
     writeHash(mode);

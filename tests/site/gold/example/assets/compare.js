@@ -18,12 +18,35 @@
   var FORMAT = 2;  /* of the data files (compare.py); a site is rebuilt whole when it changes */
   var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true, toA = false;
   var logSideJobs = [];  /* the jobs the log ends' Left and Right places stood for when last filled */
+  var logNodeChosen = false;  /* the reader picked the log ends' node: kept; else the first that differs */
+
+  /* A log line's kind as the job page marks it: a traceback start, else an error line, else a
+     warning line, else "". The same patterns as reportgen/readers/logs.py (TRACEBACK, ERROR_LINE,
+     WARNING_LINE; tests/site/test_site_catalog_s22.py runs both on the same lines). Python's \b
+     knows every script's letters, JavaScript's only ASCII: a word boundary is spelt here with
+     look-arounds over Unicode letters, digits and "_" (Python's \w). */
+  var WORD = "[\\p{L}\\p{N}_]", START = "(?<!" + WORD + ")", END = "(?!" + WORD + ")";
+  var TRACEBACK = "Traceback (most recent call last):";
+  var ERROR_LINE = new RegExp(START + "(?:ERROR|CRITICAL|FATAL)" + END + "|Error:|Exception" + END + "|" + START +
+    "error:|Traceback \\(most recent call last\\):", "u");
+  var WARNING_LINE = new RegExp(START + "(?:WARN|WARNING)" + END + "|" + START + "(?:[A-Z][A-Za-z0-9_]*)?Warning:|" +
+    START + "warning:", "u");
+  function lineKind(text) {
+    if (text.indexOf(TRACEBACK) >= 0) { return "traceback"; }
+    if (ERROR_LINE.test(text)) { return "error"; }
+    return WARNING_LINE.test(text) ? "warning" : "";
+  }
 
   window.reportgenCompare = {
     add: function (data) {  /* called by each data file */
       if (data && typeof data.slug === "string" && data.format === FORMAT) { loaded[data.slug] = data; }
-    }
+    },
+    lineKind: lineKind
   };
+
+  function scrollBox(table) {  /* a wide table scrolls in a box of its own, never the page */
+    var box = el("div", null, "table-scroll"); box.appendChild(table); return box;
+  }
 
   function readHash() {  /* the wanted slugs, and what of the hash was not a job */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
@@ -148,7 +171,7 @@
     table.appendChild(body);
     var box = document.getElementById("compare-table-box");
     box.textContent = "";
-    box.appendChild(table);
+    box.appendChild(scrollBox(table));
     if (onlyDiff && differing === 0) { box.appendChild(el("p", "The jobs do not differ in any field shown here.", "empty")); }
     document.getElementById("compare-count").textContent = differing + " of " + rows.length + " fields differ";
     document.getElementById("compare-fields").hidden = false;
@@ -331,16 +354,48 @@
       var i = jobs.indexOf(logSideJobs[parseInt(select.value, 10)]);
       return i >= 0 ? String(i) : "";
     });
-    fillSelect(node, nodes.map(function (name) { return [name, name]; }), node.value);
+    fillSelect(node, nodes.map(function (name) { return [name, name]; }), logNodeChosen ? node.value : differingNode(jobs, nodes));
     fillSelect(left, pick, wanted[0] || "0");
     fillSelect(right, pick, wanted[1] && wanted[1] !== left.value ? wanted[1] : left.value === "0" ? "1" : "0");
     logSideJobs = jobs;
     drawLog(jobs);
   }
 
+  /* The node the log ends open on: the first whose log health (the table's "<node>: error lines",
+     "warning lines" and "traceback" rows) differs between the jobs, else the first whose shown
+     lines' marks differ, else the first node */
+  function healthOf(job, node) {
+    var wanted = [node + ": error lines", node + ": warning lines", node + ": traceback"], found = [null, null, null];
+    (job.logs || []).forEach(function (pair) { var at = wanted.indexOf(pair[0]); if (at >= 0) { found[at] = pair[1]; } });
+    return JSON.stringify(found);
+  }
+
+  function marksOf(job, node) {
+    return JSON.stringify(linesOf(logEnd(job, node)).map(lineKind).filter(Boolean));
+  }
+
+  function differingNode(jobs, nodes) {
+    var differs = function (of) {
+      return nodes.filter(function (node) {
+        var first = of(jobs[0], node);
+        return jobs.some(function (job) { return of(job, node) !== first; });
+      })[0];
+    };
+    return differs(healthOf) || differs(marksOf) || nodes[0];
+  }
+
+  var SIGNS = { error: "\u2716", traceback: "\u2716", warning: "\u26A0" };  /* as the job page's gutter */
+  var SAYS = { error: "error line: ", traceback: "traceback: ", warning: "warning line: " };
+
   function logCell(line, number, text) {
     line.appendChild(el("td", number > 0 ? String(number) : "", "num"));
-    var td = el("td"); td.appendChild(el("code", text)); line.appendChild(td);
+    var td = el("td"), kind = number >= 0 && text ? lineKind(text) : "";
+    if (kind) {
+      td.className = "ln-" + kind;
+      var sign = el("span", SIGNS[kind], "ln-mark"); sign.setAttribute("aria-hidden", "true");
+      td.appendChild(sign); td.appendChild(el("span", SAYS[kind], "visually-hidden"));
+    }
+    td.appendChild(el("code", text)); line.appendChild(td);
   }
 
   function drawLog(jobs) {
@@ -350,9 +405,9 @@
     var ends = sides.map(function (i) { return logEnd(jobs[i], node); }), lines = ends.map(linesOf);
     var table = el("table", null, "grid compare-table compare-log-table"), head = el("tr"), body = el("tbody"), differing = 0;
     table.id = "compare-log-table";
-    head.appendChild(el("th", ""));
-    sides.forEach(function (i) {
-      head.appendChild(el("th", "line")); var th = el("th", jobLabel(jobs, i)); th.style.borderTop = "4px solid " + PALETTE[i];
+    head.appendChild(el("th", "", "diff-mark"));
+    sides.forEach(function (i) {  /* table-layout: fixed: the two text columns get equal halves */
+      head.appendChild(el("th", "line", "line-head")); var th = el("th", jobLabel(jobs, i)); th.style.borderTop = "4px solid " + PALETTE[i];
       head.appendChild(th);
     });
     Array.prototype.forEach.call(head.children, function (th) { th.scope = "col"; });
@@ -373,7 +428,7 @@
     sides.forEach(function (i, side) {
       box.appendChild(el("p", jobLabel(jobs, i) + ": " + (ends[side] ? ends[side].note : "no log of " + node), "note"));
     });
-    box.appendChild(table);
+    box.appendChild(scrollBox(table));
     document.getElementById("compare-log-count").textContent = differing + " of " + body.children.length + " lines differ";
   }
 
@@ -417,6 +472,7 @@
     var minus = document.getElementById("compare-diff-a");
     toA = minus.checked;
     minus.addEventListener("change", function () { toA = minus.checked; showFigures(shownJobs()); });
+    document.getElementById("compare-log-node").addEventListener("change", function () { logNodeChosen = true; });
     ["compare-log-node", "compare-log-left", "compare-log-right"].forEach(function (id) {
       document.getElementById(id).addEventListener("change", function () { drawLog(shownJobs()); });
     });

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var KEY = "reportgen-theme";
-  function stored() { try { return window.localStorage.getItem(KEY); } catch (e) { return null; } }
+  var remembered = null;  /* the choice when storage refuses it (private mode): kept while the page is open */
+  function stored() { try { return window.localStorage.getItem(KEY); } catch (e) { return remembered; } }
   function current() {
     var chosen = stored();
     if (chosen === "light" || chosen === "dark") { return chosen; }
@@ -84,13 +85,39 @@
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   };
   apply(current());
+
+  /* The button cycles auto -> the other look -> back -> auto, so its first click always changes
+     what the page looks like, and a chosen theme can be given back to the system. Its name says
+     which it is (the look alone does not tell "auto" from a choice). */
+  function mode() { var chosen = stored(); return chosen === "light" || chosen === "dark" ? chosen : "auto"; }
+  function nextMode() {
+    var now = mode(), look = current();
+    if (now === "auto") { return look === "dark" ? "light" : "dark"; }
+    var system = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+    return now === system ? "auto" : (now === "dark" ? "light" : "dark");
+  }
+  function describe(button) {
+    var now = mode(), next = nextMode();
+    var state = now === "auto" ? "auto (follows the system, now " + current() + ")" : now;
+    button.setAttribute("data-mode", now);
+    button.title = "Theme: " + state + "; click for " + (next === "auto" ? "auto (the system's)" : next);
+    button.setAttribute("aria-label", button.title);
+  }
+  function choose(next) {
+    remembered = next === "auto" ? null : next;
+    try {
+      if (next === "auto") { window.localStorage.removeItem(KEY); } else { window.localStorage.setItem(KEY, next); }
+    } catch (e) { /* private mode: not persisted beyond this page */ }
+    apply(current());
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("theme-toggle");
     if (!button) { return; }
-    button.addEventListener("click", function () {
-      var next = current() === "dark" ? "light" : "dark";
-      try { window.localStorage.setItem(KEY, next); } catch (e) { /* private mode: not persisted */ }
-      apply(next);
-    });
+    describe(button);
+    button.addEventListener("click", function () { choose(nextMode()); describe(button); });
+    var system = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)");
+    if (system && system.addEventListener) {  /* auto follows the system as it changes (a laptop at dusk) */
+      system.addEventListener("change", function () { if (mode() === "auto") { apply(current()); } describe(button); });
+    }
   });
 }());

@@ -184,7 +184,9 @@
     var c = window.reportgenPlotColours(theme());
     layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot; layout.font = { color: c.font };
     layout.xaxis.gridcolor = c.grid; layout.yaxis.gridcolor = c.grid;
-    layout.legend = { bgcolor: c.paper, orientation: "h", y: -0.25 };
+    /* above the plot: below it, the legend sat on the x axis's title at 360 px (plotly makes the
+       top margin as tall as the legend's lines need) */
+    layout.legend = { bgcolor: c.paper, orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" };
     return layout;
   }
 
