@@ -92,7 +92,7 @@ REPORT_NAME = "build-report.json"
 REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
 PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml")  # with the catalog
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
-                "search.js")
+                "search.js", "times.js")
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,9 @@ class OutputView:
     notes: tuple[str, ...]
     # permalinks: the HDF5 path as the page shows it (U+FFFD for a lone surrogate), for #ds=<path>
     path: str = ""
+    # ``times`` cut at its UTC times: (text, "1") for a time (marked up as <time>: times.js), (text, "")
+    # for the words between; () when it names no time
+    times_parts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -779,6 +782,7 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
         snippet=build_h5py_snippet(hdf5_file, output.hdf5_path),
         notes=notes,
         path=replace_surrogates_text(output.hdf5_path),  # permalinks (#ds=)
+        times_parts=build_times_parts(_times_text(output), output),
     )
 
 
@@ -804,6 +808,19 @@ def _times_text(output: Output) -> str:
     if times.unparsable:
         text += f", {times.unparsable} unparsable"
     return text
+
+
+def build_times_parts(text: str, output: Output) -> tuple[tuple[str, str], ...]:
+    """``text`` (``_times_text``) as parts, its first and last stamp marked, for the page's <time> markup."""
+    times = output.times
+    if times is None or times.first is None:
+        return ()
+    parts: list[tuple[str, str]] = []
+    for moment in (format_time(times.first), format_time(times.last)):
+        before, found, text = text.partition(moment)
+        parts += [(before, ""), (found, "1")] if found else []
+        text = text if found else before
+    return (*parts, (text, "")) if parts else ()
 
 
 def _output_notes(output: Output, data: OutputData | None) -> tuple[str, ...]:

@@ -104,7 +104,8 @@
       item.appendChild(link);
       item.appendChild(document.createTextNode(" "));
       item.appendChild(el("span", job.status, "status status-" + job.status));
-      item.appendChild(el("span", " ended " + (job.end || "(unknown)"), "meta"));
+      var ended = el("span", " ended ", "meta"); ended.appendChild(timeNode(job.end || "(unknown)"));
+      item.appendChild(ended);
       job.notes.forEach(function (note) { item.appendChild(el("span", " \u00B7 " + note, "note")); });
       list.appendChild(item);
     });
@@ -132,6 +133,13 @@
     return rows;
   }
 
+  /* Times (assets/times.js shows them in UTC or the browser's zone): the metadata rows whose
+     field is a time (compare.build_meta_rows: "end time (UTC)", "start time (UTC, approx.)"); the
+     comparison ("differs") stays on the UTC texts */
+  var TIME_ROWS = { "end time (UTC)": true, "start time (UTC, approx.)": true };
+  function isTimeRow(row) { return Boolean(window.reportgenTimes) && row.group === "Job" && TIME_ROWS[row.key] === true; }
+  function timeNode(text) { return window.reportgenTimes ? window.reportgenTimes.element(text) : document.createTextNode(text); }
+
   function showTable(jobs) {
     var rows = rowsOf(jobs), table = el("table", null, "grid compare-table"), head = el("thead"), tr = el("tr");
     table.id = "compare-table";
@@ -156,10 +164,11 @@
       line.setAttribute("data-key", row.key);
       key.scope = "row";
       if (row.differs) { differing += 1; key.appendChild(el("span", "\u2260 ", "diff-mark")); key.title = "differs between the jobs"; }
-      key.appendChild(document.createTextNode(row.key));
+      key.appendChild(isTimeRow(row) ? window.reportgenTimes.label(row.key) : document.createTextNode(row.key));
       line.appendChild(key);
       row.cells.forEach(function (value, i) {
-        var td = value === null ? el("td", "\u2014", "missing") : el("td", value);
+        var td = value === null ? el("td", "\u2014", "missing") : isTimeRow(row) ? el("td") : el("td", value);
+        if (value !== null && isTimeRow(row)) { td.appendChild(timeNode(value)); }
         if (value === null) { td.title = "not in " + jobLabel(jobs, i); }
         line.appendChild(td);
       });

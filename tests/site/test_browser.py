@@ -20,7 +20,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 WATCH_CSP = """document.addEventListener('securitypolicyviolation',
   e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"""
-ALLOWED_SCRIPTS = re.compile(r"^(\.\./)*(assets/(plotly\.min|render|theme|keys|catalog|compare|logs|trends|nodetable|search)\.js|catalog-data\.js\?v=[0-9a-f]{8})$")
+ALLOWED_SCRIPTS = re.compile(r"^(\.\./)*(assets/(plotly\.min|render|theme|keys|catalog|compare|logs|trends|nodetable|search|times)\.js|catalog-data\.js\?v=[0-9a-f]{8})$")
 
 
 @pytest.fixture(scope="module")

@@ -314,7 +314,7 @@ def test_status_change_badges_and_filter(browser, values_site: Path) -> None:  #
     tab = Page(browser)
     tab.open(values_site / "p" / "index.html", "#sort=id&dir=asc")
     rows = tab.page.locator("#catalog-table tbody tr")
-    statuses = [rows.nth(i).locator("td").nth(4).inner_text() for i in range(rows.count())]
+    statuses = [rows.nth(i).locator("td.status-cell").inner_text() for i in range(rows.count())]
     assert [s.split() for s in statuses] == [["ok"], ["failed-nodes", "newly", "failing"], ["ok", "recovered"], ["ok"]]
     tab.page.select_option("#catalog-status", "status-change")
     assert tab.page.locator("#catalog-table tbody tr td:first-child").all_inner_texts() == ["j2", "j3"]
@@ -410,7 +410,7 @@ def test_integers_past_2_53_sort_exactly_and_ties_in_end_time_go_by_natural_job_
     assert ids == ["j9", "j8", "j10"]  # 2^60 < 2^60 + 1 < 2^60 + 2, though all three are the same double
     tab.page.select_option("#catalog-status", "status-change")
     rows = tab.page.locator("#catalog-table tbody tr")
-    marks = {rows.nth(i).locator("td").first.inner_text(): rows.nth(i).locator("td").nth(4).inner_text().split()
+    marks = {rows.nth(i).locator("td").first.inner_text(): rows.nth(i).locator("td.status-cell").inner_text().split()
              for i in range(rows.count())}
     assert marks == {"j9": ["failed-nodes", "newly", "failing"], "j10": ["ok", "recovered"]}  # j9 ran before j10
     assert tab.errors == []

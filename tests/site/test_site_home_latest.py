@@ -48,13 +48,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "site"
 
 
-CELL = re.compile(r'<td><a href="([^"]+)">([^<]+)</a> <span class="when">([^<]+)</span> '
+CELL = re.compile(r'<td><a href="([^"]+)">([^<]+)</a> <span class="when">(?:<time datetime="[^"]+">)?([^<]+)(?:</time>)?</span> '
                   r'<span class="status status-([a-z-]+)">')
 
 
 def test_each_project_row_links_its_latest_run_and_failure(site: Path) -> None:
     home = (site / "index.html").read_text(encoding="utf-8")
-    assert "Latest run (UTC)" in home and "Latest failure (UTC)" in home
+    assert "Latest run <span data-tz>(UTC)</span>" in home and "Latest failure <span data-tz>(UTC)</span>" in home
     manifest = load_manifest(site)[0]
     checked_failures = 0
     for folder, entries in manifest.jobs.items():

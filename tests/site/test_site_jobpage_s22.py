@@ -167,8 +167,9 @@ def test_saved_names_of_unsafe_parts() -> None:
 
 # ----------------------------------------------------------------- times
 def summary_row(text: str, key: str) -> str | None:
-    found = re.search(rf'<tr><th scope="row">{re.escape(key)}</th><td>([^<]*)</td></tr>', text)
-    return html.unescape(found.group(1)) if found else None
+    key = re.escape(key).replace(r"\(UTC\)", r"(?:<span data-tz>)?\(UTC\)(?:</span>)?")  # times.js's zone label
+    found = re.search(rf'<tr><th scope="row">{key}</th><td>(.*?)</td></tr>', text)
+    return html.unescape(re.sub(r"</?time[^>]*>", "", found.group(1))) if found else None
 
 
 def test_a_duration_row_when_the_start_is_before_the_end(site: Path) -> None:

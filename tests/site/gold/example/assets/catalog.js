@@ -16,10 +16,12 @@
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
-  var LABELS = { id: "Job", description: "Description", end: "End (UTC)", start: "Start, approx.",
+  var LABELS = { id: "Job", description: "Description", end: "End (UTC)", start: "Start, approx. (UTC)", duration: "Duration",
     status: "Status", nodes: "Nodes", outputs: "Outputs", workflow: "Workflow commit",
     params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings" };
   var NUMERIC = { nodes: true, outputs: true, log_errors: true, log_warnings: true };
+  /* Duration: no field of the rows but end - start (both UTC, to the second), shown after Start */
+  var DURATION = "duration", durations = new Map();  /* row -> seconds, or null when a time is missing */
   var EXTRA = {};  /* configured columns by key: {key, title, source} */
   var NONFINITE = /^(-?Infinity|NaN)$/;  /* how the build writes a non-finite float */
   /* A text that is a number as a person writes it in an attribute or a parameter ("10", "-3",
@@ -43,7 +45,7 @@
   }
 
   function isSortColumn(name) {  /* a shown column: not "href" (hidden), nor "constructor" of Object */
-    return name !== null && cols.indexOf(name) >= 0 && Object.prototype.hasOwnProperty.call(idx, name);
+    return name !== null && cols.indexOf(name) >= 0 && (name === DURATION || Object.prototype.hasOwnProperty.call(idx, name));
   }
 
   function own(object, name) { return Object.prototype.hasOwnProperty.call(object, name); }
@@ -131,6 +133,40 @@
     return (a === b ? 0 : (a < b ? -1 : 1)) * dir;
   }
 
+  /* ---------------------------------------------------------------- the duration column */
+  var UTC_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;  /* contexts.format_time */
+  function utcSeconds(text) {  /* null for an empty or unreadable time */
+    var m = UTC_TEXT.exec(typeof text === "string" ? text : "");
+    if (!m) { return null; }
+    var date = new Date(0);
+    date.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));  /* not Date.UTC: years 0-99 */
+    date.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), 0);
+    var t = date.getTime();
+    return t === t ? t / 1000 : null;
+  }
+
+  function durationOf(row) {
+    var end = utcSeconds(row[idx.end]), start = utcSeconds(row[idx.start]);
+    return end === null || start === null ? null : end - start;
+  }
+
+  /* The job page's text for the same seconds (contexts.format_duration): the two largest units */
+  function formatDuration(seconds) {
+    var whole = Math.round(seconds), days = Math.floor(whole / 86400), rest = whole % 86400;
+    var hours = Math.floor(rest / 3600), minutes = Math.floor(rest % 3600 / 60), secs = rest % 60;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (days) { return days + " d " + two(hours) + " h"; }
+    if (hours) { return hours + " h " + two(minutes) + " min"; }
+    return minutes ? minutes + " min " + two(secs) + " s" : secs + " s";
+  }
+
+  function durationText(seconds) {  /* a negative one is said in words, not by a colour only */
+    if (seconds === null || seconds === undefined) { return ""; }
+    return seconds < 0 ? "\u26A0 start after end" : formatDuration(seconds);
+  }
+
+  function valueOf(row, name) { return name === DURATION ? durations.get(row) : row[idx[name]]; }
+
   /* ---------------------------------------------------------------- status changes */
   /* Each job against the job before it in its project with an outcome (ok or failing: a no-data or
      unknown job in between is passed over), by end time (to the second), then by job id in natural
@@ -164,22 +200,45 @@
     var select = document.getElementById("catalog-status"), group = document.createElement("optgroup");
     group.label = "Status changes";
     [["status-change", "newly failing or recovered"], ["newly-failing", "newly failing"], ["recovered", "recovered"]].forEach(function (o) {
-      var option = document.createElement("option"); option.value = o[0]; option.textContent = o[1]; group.appendChild(option);
+      var option = document.createElement("option"); option.value = o[0]; option.textContent = o[1] + " (" + countChanges(o[0]) + ")";
+      group.appendChild(option);
     });
     select.appendChild(group);
   }
 
-  function isStatusOption(name) {  /* one of the select's options: an unknown status means all */
-    var options = document.getElementById("catalog-status").options;
-    for (var i = 0; i < options.length; i += 1) { if (options[i].value === name) { return true; } }
-    return false;
+  /* The statuses some job has, each with its count ("failed-nodes (8)"), "all" first; a status
+     no job has is taken out of the list but kept: an address naming it (an old link) puts it back,
+     with "(0)", and shows no job */
+  var unused = [];  /* the options taken out */
+  function statusOptions() {
+    var select = document.getElementById("catalog-status"), counts = {};
+    data.rows.forEach(function (row) { var s = "=" + row[idx.status]; counts[s] = (counts[s] || 0) + 1; });
+    Array.prototype.slice.call(select.options).forEach(function (option) {
+      if (option.value === "") { return; }
+      var n = counts["=" + option.value] || 0;
+      option.textContent = option.value + " (" + n + ")";
+      if (!n) { unused.push(option); select.removeChild(option); }
+    });
+  }
+
+  function countChanges(value) {
+    return badges.filter(function (mark) { return value === "status-change" ? mark !== "" : mark === value; }).length;
+  }
+
+  function statusOption(name) {  /* name when one of the select's options (or put back), else "" (all) */
+    var select = document.getElementById("catalog-status"), options = select.options;
+    for (var i = 0; i < options.length; i += 1) { if (options[i].value === name) { return name; } }
+    var back = unused.filter(function (option) { return option.value === name; })[0];
+    if (!back) { return ""; }
+    select.insertBefore(back, select.querySelector("optgroup"));
+    return name;
   }
 
   function readHash() {  /* absent keys mean the defaults, so an edited address is the whole view */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
     state.sort = isSortColumn(params.get("sort")) ? params.get("sort") : "end";
     state.dir = params.get("dir") === "asc" || params.get("dir") === "desc" ? params.get("dir") : "desc";
-    state.status = isStatusOption(params.get("status")) ? params.get("status") : "";
+    state.status = params.get("status") ? statusOption(params.get("status")) : "";
     state.q = params.get("q") || "";
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
     var size = parseInt(params.get("size") || "50", 10);
@@ -224,8 +283,8 @@
   }
 
   function compute() {
-    var q = state.q.toLowerCase(), st = idx.status, key = idx[state.sort];
-    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort], extra = own(EXTRA, state.sort);
+    var q = state.q.toLowerCase(), name = state.sort;
+    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort], extra = own(EXTRA, state.sort) || name === DURATION;
     shown = []; rowIndex = new Map();
     for (var i = 0; i < data.rows.length; i += 1) {
       var row = data.rows[i];
@@ -235,7 +294,7 @@
       rowIndex.set(row, i);
     }
     shown.sort(function (a, b) {
-      var x = a[key], y = b[key];
+      var x = valueOf(a, name), y = valueOf(b, name);
       var c = extra ? compareExtra(x, y, numeric, dir) : (numeric ? x - y : String(x).localeCompare(String(y))) * dir;
       return c || String(a[idx.id]).localeCompare(String(b[idx.id]));
     });
@@ -254,7 +313,8 @@
     visible().forEach(function (name) {
       var th = document.createElement("th"); th.scope = "col";
       var button = document.createElement("button"); button.type = "button";
-      button.textContent = label(name); button.setAttribute("data-sort", name);
+      if (window.reportgenTimes) { button.appendChild(window.reportgenTimes.label(label(name))); } else { button.textContent = label(name); }
+      button.setAttribute("data-sort", name);
       if (own(EXTRA, name)) { button.title = String(EXTRA[name].source); }
       if (name === state.sort) { th.setAttribute("aria-sort", state.dir === "asc" ? "ascending" : "descending"); }
       button.addEventListener("click", function () {
@@ -271,7 +331,7 @@
     rows.forEach(function (row) {
       var tr = document.createElement("tr"); tr.className = "row-link";
       visible().forEach(function (name) {
-        var value = row[idx[name]];
+        var value = valueOf(row, name);
         if (name === "id") {
           var td = cell(tr, "", ""), a = document.createElement("a");
           td.appendChild(tickBox(row[idx.href], value));
@@ -286,12 +346,22 @@
           }
         } else if (own(EXTRA, name)) { extraCell(tr, value, NUMERIC[name]);
         } else if (name === "workflow" || name === "params") { oneLineCell(tr, value);
-        } else if (name === "end" || name === "start") { cell(tr, value, "time");
+        } else if (name === "end" || name === "start") { timeCell(tr, value);
+        } else if (name === DURATION) { cell(tr, durationText(value), value < 0 ? "num duration skew" : "num duration");
         } else { cell(tr, value, NUMERIC[name] ? "num" : ""); }
       });
       tbody.appendChild(tr);
     });
     table.appendChild(tbody);
+  }
+
+  /* A time as a <time> element (assets/times.js shows it in UTC or the browser's zone); the
+     sorting and the search stay on the UTC text of the row */
+  function timeCell(tr, value) {
+    if (!window.reportgenTimes) { return cell(tr, value, "time"); }
+    var td = cell(tr, "", "time");
+    td.appendChild(window.reportgenTimes.element(value));
+    return td;
   }
 
   /* A long text (a list parameter of 40 values) is shown in two lines and an ellipsis, whole in
@@ -577,7 +647,13 @@
     if (!data) { return; }
     cols = data.columns.filter(function (c) { return c !== "href"; });
     idx = {}; data.columns.forEach(function (c, i) { idx[c] = i; });
+    if (own(idx, "end") && own(idx, "start") && !own(idx, DURATION)) {
+      cols.splice(cols.indexOf("start") + 1, 0, DURATION);
+      NUMERIC[DURATION] = "double";
+      data.rows.forEach(function (row) { durations.set(row, durationOf(row)); });
+    }
     badges = buildBadges();
+    statusOptions();
     changeOptions();
     (Array.isArray(data.extra) ? data.extra : []).forEach(function (c) {
       if (c && typeof c.key === "string" && own(idx, c.key) && !own(LABELS, c.key)) {
@@ -585,7 +661,9 @@
       }
     });
     haystack = data.rows.map(function (row, i) {  // the shown columns only: the page link is no text to match
-      var texts = cols.map(function (c) { return own(EXTRA, c) ? cellText(row[idx[c]]) : row[idx[c]]; });
+      var texts = cols.map(function (c) {
+        return c === DURATION ? durationText(durations.get(row)) : own(EXTRA, c) ? cellText(row[idx[c]]) : row[idx[c]];
+      });
       if (badges[i]) { texts.push(CHANGES[badges[i]]); }
       return texts.join("\u0001").toLowerCase();
     });
