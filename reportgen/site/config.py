@@ -246,6 +246,17 @@ def _fault(path: Path, member: str) -> Callable[[str], ConfigError]:
     return lambda reason: ConfigError(path, reason, member)
 
 
+_KIND_NAMES = {str: "string", bool: "boolean"}
+
+
+def _check_types(path: Path, table: dict[str, Any], where: str, kind_of: Callable[[str], type]) -> None:
+    """Each value of a column's or a view's table of the type its key takes (``kind_of(key)``)."""
+    for key, value in table.items():
+        kind = kind_of(key)
+        if not isinstance(value, kind):
+            raise ConfigError(path, f"must be a {_KIND_NAMES[kind]}, not {type(value).__name__}", f"{where}.{key}")
+
+
 def build_columns(path: Path, raw: Any, where: str) -> tuple[Column, ...]:
     """The checked columns of one list: types, one source each, unique titles, at most MAX_COLUMNS."""
     if not isinstance(raw, list):
@@ -267,9 +278,7 @@ def build_column(path: Path, table: Any, where: str) -> Column:
     if not isinstance(table, dict):
         raise ConfigError(path, "must be a table with title and one of output, parameter, attribute", where)
     _check_keys(path, table, _COLUMN_KEYS, where)
-    for key, value in table.items():
-        if not isinstance(value, str):
-            raise ConfigError(path, f"must be a string, not {type(value).__name__}", f"{where}.{key}")
+    _check_types(path, table, where, lambda key: str)
     title = table.get("title", "")
     if not title.strip():
         raise ConfigError(path, "a column needs a non-empty title", f"{where}.title")
@@ -337,11 +346,7 @@ def build_view(path: Path, table: Any, where: str) -> View:
     if not isinstance(table, dict):
         raise ConfigError(path, "must be a table with output and optionally x, x_log, y_log", where)
     _check_keys(path, table, _VIEW_KEYS, where)
-    for key, value in table.items():
-        kind = bool if key.endswith("_log") else str
-        if not isinstance(value, kind):
-            raise ConfigError(path, f"must be a {'boolean' if kind is bool else 'string'}, not "
-                              f"{type(value).__name__}", f"{where}.{key}")
+    _check_types(path, table, where, lambda key: bool if key.endswith("_log") else str)
     if "output" not in table:
         raise ConfigError(path, "a view needs output = \"/<node>/<output>\"", where)
     output, x = table["output"], table.get("x", "")

@@ -484,26 +484,15 @@ def build_saved_names(job: Job, downloads: Mapping[str, DownloadLinks]) -> dict[
     two jobs keeps both.  The href, and so the file written, keeps its slug name.  Two links of the
     page that would still share a name (node ``a_b`` output ``c``, node ``a`` output ``b_c``) get
     hashes salted by their HDF5 paths, so none overwrites another in the Downloads folder."""
-    named: dict[str, DownloadLinks] = {}
-    counts: Counter[str] = Counter()
-    for node in job.nodes:
-        for output in node.outputs:
-            links = downloads.get(output.hdf5_path)
-            if links is None:
-                continue
-            saved = tuple((label, href, build_saved_name((job.project, job.job_id, node.name, output.name),
-                                                         label.lower())) for label, href, _ in links.links)
-            counts.update(name for _, _, name in saved)
-            named[output.hdf5_path] = replace(links, links=saved)
-    for node in job.nodes:
-        for output in node.outputs:
-            links = named.get(output.hdf5_path)
-            if links is not None and any(counts[name] > 1 for _, _, name in links.links):
-                named[output.hdf5_path] = replace(links, links=tuple(
-                    (label, href, build_saved_name((job.project, job.job_id, node.name, output.name), label.lower(),
-                                                   clash=output.hdf5_path) if counts[name] > 1 else name)
-                    for label, href, name in links.links))
-    return named
+    parts = {output.hdf5_path: (job.project, job.job_id, node.name, output.name)
+             for node in job.nodes for output in node.outputs if output.hdf5_path in downloads}
+    first = {path: tuple((label, href, build_saved_name(names, label.lower())) for label, href, _ in downloads[path].links)
+             for path, names in parts.items()}
+    counts = Counter(name for links in first.values() for _, _, name in links)
+    return {path: replace(downloads[path], links=tuple(
+                (label, href, build_saved_name(parts[path], label.lower(), clash=path) if counts[name] > 1 else name)
+                for label, href, name in links))
+            for path, links in first.items()}
 
 
 # ----------------------------------------------------------------- job page: what failed (a box under the title)
