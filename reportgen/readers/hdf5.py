@@ -378,7 +378,7 @@ def _members(group: h5py.Group, base: str, rel: str, problems: list[Problem]) ->
         if kind == h5i.GROUP:
             yield name, h5py.Group(oid)
         elif kind == h5i.DATASET:
-            yield name, h5py.Dataset(oid)
+            yield name, h5py.Dataset(oid, readonly=True)  # read-only: h5py then keeps its shape (asked ~5 times per dataset)
         else:
             problems.append(Problem("warning", "hdf5-unexpected", rel, member, "named datatype; Entropy writes none"))
 

@@ -252,10 +252,13 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
 def build_into(staging: Path, site: Path, data_store: Path, scan: StoreScan, plan: Plan,
                previous: Manifest | None, theme: str, options: BuildOptions, timer: Timer) -> Built:
     """Every stage that writes into the staging folder (only what changed, when incremental)."""
+    out.forget_digests()
     if previous is None or plan.home:
         write_assets(staging)
     timer.mark("prepare")
     results = run_job_tasks(build_tasks(data_store, staging, scan, plan), options)
+    for result in results:
+        out.add_digests(result.digests)
     timer.mark("jobs")
     manifest = build_manifest(scan, plan, results, theme)
     write_diff_pages(staging, data_store, scan, manifest, previous, plan, options)
@@ -537,7 +540,8 @@ def build_page_chunk(tasks: list[JobTask]) -> list[JobResult | Unbuilt]:
     for task in tasks:
         reason = ""
         try:
-            results.append(build_job_page(task))
+            result = build_job_page(task)
+            results.append(replace(result, digests=out.take_digests()))  # the files' hashes, made here
         except tuple(EXHAUSTED) as exc:  # numpy's is a subclass (_ArrayMemoryError)
             kind = next(k for k in EXHAUSTED if isinstance(exc, k))
             reason = f"job page {EXHAUSTED[kind]} ({kind.__name__})"
@@ -735,7 +739,7 @@ def record_written(manifest: Manifest, previous: Manifest | None, plan: Plan, st
             return before
         old = before.files if isinstance(before, Written) and owner not in rebuilt else ()
         old = publish.without_stale(old, rewritten)  # less a sibling of a file written again without one
-        return build_written([*old, *new], locate)
+        return build_written([*old, *new], locate, out.known_digest)
 
     jobs = {project: {job_id: replace(entry, files=record(("job", project, job_id), entry.files))
                       for job_id, entry in entries.items()} for project, entries in manifest.jobs.items()}

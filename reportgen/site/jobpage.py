@@ -14,7 +14,7 @@ import itertools
 import math
 import os
 import signal
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +84,7 @@ class JobResult:
     page_bytes: int
     error: tuple[str, str, str, str] = ("", "", "", "")  # (class, file, reason, member)
     search: SearchRecord | None = None  # search.html: what a search looks into (search.py)
+    digests: dict[str, bytes] = field(default_factory=dict)  # sha256 of the files written, by path (write.take_digests)
 
     def entry(self, fingerprint: str) -> JobEntry:
         return JobEntry(fingerprint, self.slug, self.row, (), self.problems, self.params_sha,

@@ -269,13 +269,18 @@ def _job_entry(raw: dict[str, Any]) -> JobEntry:
 
 
 # ----------------------------------------------------------------- what the build wrote, checked
-def build_written(files: Iterable[str], locate: Callable[[str], Path]) -> Written:
-    """The record of ``files`` (manifest text), hashed where ``locate`` finds each one."""
+def build_written(files: Iterable[str], locate: Callable[[str], Path],
+                  known: Callable[[Path], bytes | None] = lambda path: None) -> Written:
+    """The record of ``files`` (manifest text), hashed where ``locate`` finds each one; ``known``
+    gives the sha256 of a file this build wrote (``write.known_digest``), which is then not read."""
     names = tuple(sorted(set(files)))
     digest = hashlib.sha256()
     for name in names:
-        with open(locate(decode_name(name)), "rb") as handle:
-            own = hashlib.file_digest(handle, "sha256").digest()
+        path = locate(decode_name(name))
+        own = known(path)
+        if own is None:
+            with open(path, "rb") as handle:
+                own = hashlib.file_digest(handle, "sha256").digest()
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + own)
     return Written(names, digest.hexdigest()[:32])
 

@@ -100,6 +100,11 @@ _WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
 MAX_SAVED_NAME = 150  # UTF-8 bytes of a download's saved name: under every file system's 255, with room for "(1)"
 
 
+def _without_format_chars(part: str) -> str:
+    """``part`` with each format character (category Cf: U+202E and its kind) made ``_``; ASCII has none."""
+    return "".join(c if unicodedata.category(c) != "Cf" else "_" for c in part)
+
+
 def build_saved_name(parts: tuple[str, ...], ext: str, clash: str = "") -> str:
     """``<part>_<part>_....<ext>``, the name a browser saves a download as (the ``download``
     attribute): the readable names, safe on every OS.
@@ -110,8 +115,7 @@ def build_saved_name(parts: tuple[str, ...], ext: str, clash: str = "") -> str:
     so two outputs whose names differ only there still get two names; ``clash`` salts that hash
     (a page gives two outputs that still share a name different salts: ``contexts``).
     """
-    cleaned = [_UNSAVEABLE.sub("_", "".join(c if unicodedata.category(c) != "Cf" else "_" for c in part))
-               for part in parts]
+    cleaned = [_UNSAVEABLE.sub("_", part if part.isascii() else _without_format_chars(part)) for part in parts]
     joined = "_".join(cleaned)
     stem = joined.strip(". ") or "download"
     suffix = f".{ext}"
