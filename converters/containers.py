@@ -292,18 +292,25 @@ class _GzipStream:
 
 
 class _ZstdStream:
-    """Streamed zstd with a bounded window; the frames were walked beforehand (truncation)."""
+    """Streamed zstd with a bounded window; the frames were walked beforehand (truncation).
 
-    def __init__(self, file: Path, raw: _CountingFile, limits: Limits) -> None:
-        self.file = file
+    ``truncated``: the walk's reason when the file is cut.  The readable part is still read, so
+    that the tar reader can name the member the cut falls in; where the library then reports a
+    clean end (or a cut block), the cut is raised instead."""
+
+    def __init__(self, file: Path, raw: _CountingFile, limits: Limits, truncated: str = "") -> None:
+        self.file, self.truncated = file, truncated
         dctx = zstandard.ZstdDecompressor(max_window_size=limits.max_zstd_window)
         self.reader = dctx.stream_reader(raw, read_size=256 * KiB, read_across_frames=True)
 
     def read_all(self, n: int) -> bytes:
         try:
-            return self.reader.read(n)
+            out = self.reader.read(n)
         except zstandard.ZstdError as exc:
-            raise BadInputError(self.file, f"not a valid archive: corrupt zstd data ({exc})") from None
+            raise BadInputError(self.file, self.truncated or f"not a valid archive: corrupt zstd data ({exc})") from None
+        if not out and self.truncated:
+            raise BadInputError(self.file, self.truncated)
+        return out
 
 
 class _PlainStream:
@@ -435,10 +442,21 @@ class _TarReader:
 
     def _fill(self, n: int) -> None:
         while len(self.buf) < n:
-            chunk = self.stream.read_all(max(n - len(self.buf), CHUNK))
+            try:
+                chunk = self.stream.read_all(max(n - len(self.buf), CHUNK))
+            except BadInputError as exc:
+                raise self._at_current(exc) from None
             if not chunk:
                 break
             self.buf += chunk
+
+    def _at_current(self, exc: BadInputError) -> BadInputError:
+        """A compressed stream that ends early (a cut copy or download) names the member it ends in,
+        or the last whole one before it: how far the copy got."""
+        if exc.member or not self.current or not exc.reason.startswith("truncated archive ("):
+            return exc
+        where = "in this member's data" if self.remaining else "after this member"
+        return BadInputError(exc.file, f"{exc.reason[:-1]}, {where})", self.current)
 
     def _take(self, n: int) -> bytes:
         self._fill(n)
@@ -564,6 +582,8 @@ def detect_container(path: Path) -> str:
     if path.is_dir():
         return "folder"
     head = _read_head(path)
+    if not head:  # the most common trace of a failed copy or download
+        raise BadInputError(path, "empty file (0 bytes), not an archive")
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
     if head[:2] == b"\x1f\x8b":
@@ -678,7 +698,9 @@ class Archive:
                 self._zf = zipfile.ZipFile(self._raw_zip_file())
             yield self._zf
         except zipfile.BadZipFile as exc:
-            raise BadInputError(self.path, f"not a valid archive (truncated or corrupt zip: {exc})") from None
+            if not _has_zip_end(self._raw_zip_file()):  # zipfile says "File is not a zip file" of a cut one
+                raise BadInputError(self.path, NO_ZIP_END) from None
+            raise BadInputError(self.path, f"not a valid archive (corrupt zip: {exc})") from None
         except UnicodeDecodeError as exc:  # zipfile decodes a name flagged UTF-8 while it parses
             shown = bytes(exc.object).decode("utf-8", "backslashreplace")
             raise BadInputError(self.path, "name is not UTF-8 (though flagged UTF-8)", shown) from None
@@ -696,14 +718,20 @@ class Archive:
     @contextmanager
     def _tar_stream(self):
         with open(self.path, "rb") as fh:
+            truncated = ""
             if self.container == "tar.zst":
-                check_zstd_frames(self.path, fh, self.limits)
+                try:
+                    check_zstd_frames(self.path, fh, self.limits)
+                except BadInputError as exc:  # a cut file: read up to the cut, to name the member there
+                    if not exc.reason.startswith("truncated archive ("):
+                        raise
+                    truncated = exc.reason
                 fh.seek(0)
             raw = _CountingFile(fh)
             if self.container == "tar.gz":
                 stream = _GzipStream(self.path, raw)
             elif self.container == "tar.zst":
-                stream = _ZstdStream(self.path, raw, self.limits)
+                stream = _ZstdStream(self.path, raw, self.limits, truncated)
             else:
                 stream = _PlainStream(raw)
             yield _TarReader(self.path, stream, _Budget(self.path, self.limits), raw)
@@ -1020,15 +1048,29 @@ def check_zip_layout(file: Path, zf: zipfile.ZipFile) -> None:
     _check_zip_end(file, fp)
 
 
-def _check_zip_end(file: Path, fp) -> None:
+NO_ZIP_END = "truncated archive (no zip end record)"
+
+
+def _zip_tail(fp) -> tuple[bytes, int]:
+    """The last bytes that can hold a zip's end record (its 22 bytes and a comment), and where
+    the record's signature is in them (-1: none whole)."""
     fp.seek(0, os.SEEK_END)
     size = fp.tell()
     tail_len = min(size, 65535 + 22)
     fp.seek(size - tail_len)
     tail = fp.read(tail_len)
     at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
-        raise BadInputError(file, "not a valid archive (truncated: no end of central directory)")
+    return tail, (at if at >= 0 and at + 22 <= len(tail) else -1)
+
+
+def _has_zip_end(fp) -> bool:
+    return _zip_tail(fp)[1] >= 0
+
+
+def _check_zip_end(file: Path, fp) -> None:
+    tail, at = _zip_tail(fp)
+    if at < 0:
+        raise BadInputError(file, NO_ZIP_END)
     comment_len = struct.unpack("<H", tail[at + 20 : at + 22])[0]
     if at + 22 + comment_len != len(tail):
         raise BadInputError(file, "not a valid archive: trailing bytes after the zip end record")

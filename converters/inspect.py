@@ -78,16 +78,57 @@ def _rows(export: dict[str, Any], version: str, short: str, file: object = "") -
     return {}
 
 
+def _group_row(row: dict[str, Any]) -> tuple[str, str]:
+    """A group's label and kind, under the names of any version (``name``/``type`` before 0.4's renames)."""
+    return str(row.get("label", row.get("name", ""))), str(row.get("type_string", row.get("type", "")))
+
+
+def _sorted_groups(found: list[GroupSummary]) -> tuple[GroupSummary, ...]:
+    return tuple(sorted(found, key=lambda g: (g.label, g.type_string)))
+
+
 def _groups(export: dict[str, Any], data: dict[str, Any], version: str, file: object = "") -> tuple[GroupSummary, ...]:
     members = _shaped(data.get("groups_uuid"), dict, "$.groups_uuid", file)
     found = []
     for row in _rows(export, version, "Group", file).values():
-        label = row.get("label", row.get("name", ""))
-        kind = row.get("type_string", row.get("type", ""))
         uuid = row.get("uuid")
         nodes = _shaped(members.get(uuid), list, f"$.groups_uuid[{uuid!r}]", file) if isinstance(uuid, str) else []
-        found.append(GroupSummary(str(label), str(kind), len(nodes)))
-    return tuple(sorted(found, key=lambda g: (g.label, g.type_string)))
+        found.append(GroupSummary(*_group_row(row), len(nodes)))
+    return _sorted_groups(found)
+
+
+class RowTally:
+    """The counts of ``inspect``, gathered batch by batch from the rows as the input holds them
+    (``inspect --stream``: ``tally.add`` watches the staging pass, before any migration step,
+    so the summary describes the archive on disk as the in-memory ``inspect`` does)."""
+
+    def __init__(self, version: str) -> None:
+        self.type_field = node_type_field(version)
+        self.sections = {f"export_data.{entity_names(version, short)[0]}": short for short in ENTITIES}
+        self.entities = dict.fromkeys(ENTITIES, 0)
+        self.node_types: Counter[str] = Counter()
+        self.link_types: Counter[str] = Counter()
+        self.links = 0
+        self.group_rows: list[tuple[str, str, Any]] = []  # label, kind, uuid
+        self.members: dict[str, int] = {}  # group UUID -> its number of nodes
+
+    def add(self, section: str, rows: Any) -> None:
+        short = self.sections.get(section)
+        if short is not None:
+            self.entities[short] += len(rows)
+            if short == "Node":
+                self.node_types.update(str(r.get(self.type_field)) for r in rows.values() if isinstance(r, dict))
+            elif short == "Group":
+                self.group_rows += [(*_group_row(r), r.get("uuid")) for r in rows.values() if isinstance(r, dict)]
+        elif section == "links_uuid":
+            self.links += len(rows)
+            self.link_types.update(str(link.get("type", "(none)")) for link in rows if isinstance(link, dict))
+        elif section == "groups_uuid":
+            self.members.update((uuid, len(nodes)) for uuid, nodes in rows.items() if isinstance(nodes, list))
+
+    def groups(self) -> tuple[GroupSummary, ...]:
+        return _sorted_groups([GroupSummary(label, kind, self.members.get(uuid, 0) if isinstance(uuid, str) else 0)
+                               for label, kind, uuid in self.group_rows])  # fmt: skip
 
 
 def _links(data: dict[str, Any], file: object) -> list[dict[str, Any]]:

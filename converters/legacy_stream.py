@@ -272,9 +272,12 @@ class _Spool:
 
 def migrated_events(
     archive: Archive, steps: list[tuple[str, str]], workdir: Path, opener: Callable[[], IO[bytes]] | None = None,
-    batch: int = BATCH,
+    batch: int = BATCH, observe: Callable[[str, Any], None] | None = None,
 ) -> Iterator[tuple]:  # fmt: skip
     """The migrated document as events, in bounded memory (see the module docstring).
+
+    ``observe(section, batch)``, when given, sees every batch of rows as the input holds it
+    (dotted section name, before any step).
 
     ``("open", path, is_object)``, ``("rows", path, batch)``, ``("value", path, value)``,
     ``("close", path, is_object)`` in document order, except that a section
@@ -295,6 +298,8 @@ def migrated_events(
             kind, path = event[0], event[1]
             if kind == "rows":
                 rows, dumped = event[2], event[3]
+                if observe is not None:
+                    observe(".".join(path), rows)
                 if path in wanted:
                     context.learn(path, rows, dumped)
                 target = open_[path]

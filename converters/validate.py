@@ -243,16 +243,17 @@ class _Checker:
 
     def check_member_bytes(self) -> None:
         """Read every repository file of a zip through the reader's checks (CRC, declared size,
-        ratio), as a migration would: a member that cannot be read makes the archive invalid.
+        ratio), as a migration would: each member that cannot be read is an error (all of them,
+        as ``unzip -t`` lists them), and makes the archive invalid.
         A tar was read whole while it was listed; a folder's files are plain."""
         if self.archive.container != "zip":
             return
-        try:
-            for _, chunks in self.archive.iter_members():
+        for member, chunks in self.archive.iter_members():
+            try:
                 for _ in chunks or ():
                     pass
-        except BadInputError as exc:  # the first unreadable member; the rest of a zip may be fine, but one says enough
-            self.add("unreadable-member", exc.member or "", exc.reason)
+            except BadInputError as exc:  # a zip reads each member on its own: report it and go on to the next
+                self.add("unreadable-member", exc.member or member.name, exc.reason)
 
     def run(self) -> list[Problem]:
         for warning in self.archive.listing.warnings:

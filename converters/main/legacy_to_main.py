@@ -54,7 +54,7 @@ from converters.main import rowsink
 from converters.main.blobspool import BlobSpool, read_spooled
 from converters.main.jsonvalue import MAX_DEPTH
 from converters.main.problems import ProblemLog
-from converters.main.schema import TABLES, column_names, format_datetime
+from converters.main.schema import TABLES, column_names, format_datetime, is_nullable
 from converters.main.writer import connect
 from converters.jsonio import json_kind
 from converters.legacy_stream import checked_outline
@@ -483,6 +483,7 @@ def _row_maker(entity: str):
     cols = column_names(table)
     kinds = {c.name: c.kind for c in TABLES[table]}
     id_slot = cols.index("id")
+    blank = _absent_row(table)
     slots: dict[str, tuple[int, str | None] | None] = {}
     low, high = _SQLITE_INT
 
@@ -496,7 +497,7 @@ def _row_maker(entity: str):
     def make_row(pk, fields, log: ProblemLog) -> list:
         if not isinstance(fields, dict):
             raise BadInputError(log.file, f"$.export_data.{entity}[{pk!r}]: not an entity row", "data.json")
-        row: list = [None] * len(cols)
+        row: list = blank.copy()
         row[id_slot] = _pk(pk, f"$.export_data.{entity}", log)
         for key, value in fields.items():
             found = slots[key] if key in slots else slot(key)
@@ -519,6 +520,17 @@ def _row_maker(entity: str):
         return row
 
     return make_row
+
+
+def _absent_row(table: str) -> list:
+    """A row before its fields are read: None in each column, except a JSON object column that
+    main_0000 requires (a group's ``extras``, which versions before 0.10 and many writers leave
+    out): a field the input does not have at all takes its default ``{}`` here, silently, as the
+    version's shape; only a field that *is* null is replaced later and reported (``fill_nulls``)."""
+    return [
+        "{}" if col.kind == "json" and col.default == {} and not is_nullable(col, "main_0000") else None
+        for col in TABLES[table]
+    ]
 
 
 def _kind_of(kind: str) -> str | None:

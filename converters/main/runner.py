@@ -199,9 +199,8 @@ def convert(
     ``limits``: the reading budgets (``containers.Limits``; the defaults when None)."""
     register()
     src, dst = Path(src), Path(dst)
+    _check_main_is_zip(dst, to_version, fmt)
     fmt = fmt or guess_format(dst)
-    if to_version in MAIN_REVISIONS and fmt != "zip":
-        raise UsageError("--format", "Tar files are not supported for this format (main_XXXX archives are zip only)")
     check_output(dst, [src], force)
     with work_copies_named(dst, src), work_folder(dst) as workdir:
         item = _open(src, workdir, strict, limits)
@@ -211,7 +210,7 @@ def convert(
             from converters.migrate import migrate_opened
 
             with item.archive:
-                return migrate_opened(item.archive, item.metadata, steps, dst, fmt, replace=force)  # type: ignore[return-value]
+                return with_container_note(migrate_opened(item.archive, item.metadata, steps, dst, fmt, replace=force))  # type: ignore[return-value]
         if isinstance(item, Incoming):
             item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
             reading = nullcontext()
@@ -226,7 +225,21 @@ def convert(
             _write(item, dst, fmt, workdir, force)
     notes = tuple(getattr(item, "notes", ()))
     problems = item.log.summary() if isinstance(item, Staged) else ()
-    return ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)
+    return with_container_note(
+        ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)
+    )
+
+
+ZST_NOTE = ("no AiiDA (1.x or 2.x) reads tar.zst, which is for storage and for reportgen; "
+            "for aiida-core, migrate it to a .zip or .tar.gz first")  # fmt: skip
+
+
+def with_container_note(result):
+    """``result`` (a ``ConvertResult`` or a legacy ``MigrationResult``) with a note when the output
+    is a tar.zst: written for a colleague, it would reach an AiiDA that cannot open it."""
+    from dataclasses import replace
+
+    return replace(result, notes=result.notes + (ZST_NOTE,)) if result.format == "tar.zst" else result
 
 
 def _stream_legacy_steps(item: Incoming, steps, workdir: Path, strict: bool):
@@ -241,6 +254,17 @@ def _stream_legacy_steps(item: Incoming, steps, workdir: Path, strict: bool):
     if not streams(item.metadata["export_version"], legacy):
         return item, 0
     return stage_migrating(item.archive, item.metadata, legacy, workdir, strict, _tool()), len(legacy)
+
+
+def _check_main_is_zip(dst: Path, to_version: str, fmt: str | None) -> None:
+    """A main_XXXX archive is a zip: name what asked for another container, the option the user
+    typed or else the output's name the container was guessed from."""
+    if to_version not in MAIN_REVISIONS:
+        return
+    if fmt is not None and fmt != "zip":
+        raise UsageError("--format", f"{to_version} archives are zip only; leave out --format {fmt} (or give zip)")
+    if fmt is None and guess_format(dst) != "zip":
+        raise UsageError(dst, f"{to_version} archives are zip only; name it .aiida or .zip")
 
 
 def _forward_legacy(steps: list[tuple[str, str]], target: str) -> bool:

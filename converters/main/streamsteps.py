@@ -16,6 +16,7 @@ assumed to have its node (orphan attributes are reported by validation).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 from converters.legacy_stream import BatchSteps, apply_to_metadata, migrated_events
@@ -52,19 +53,36 @@ def row_transformer(steps: list[tuple[str, str]]) -> Callable[[str, object], obj
     return transform
 
 
-def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], workdir, strict: bool, tool: str, keep_blobs: bool = True):
+def stage_migrating(archive, metadata: dict, legacy: list[tuple[str, str]], workdir, strict: bool, tool: str,
+                    keep_blobs: bool = True, observe: Callable[[str, object], None] | None = None):  # fmt: skip
     """Stage a legacy archive (0.4 or later) into SQLite with ``legacy`` steps run on the way.
 
     From 0.7 the steps are row-local and run as a cheap per-batch transform;
     from 0.4 three of them need facts from other sections, which
     ``converters.legacy_stream`` gathers (one more dump per batch, and a spool
     for attributes that come before their nodes).  ``keep_blobs``: see ``stage_legacy``.
+    ``observe(section, batch)`` sees each batch of rows as the input holds it, before any step
+    (``inspect --stream`` counts the archive on disk, not the migrated one).
     """
     from converters.main.legacy_to_main import stage_legacy
 
-    migrated = dict(metadata)
+    # a deep copy: the steps append to conversion_info, and the caller's history is the input's
+    migrated = copy.deepcopy(metadata)
     apply_to_metadata(migrated, legacy, tool)
     if local_prefix(legacy) == legacy:
-        return stage_legacy(archive, migrated, workdir, strict, row_transformer(legacy), keep_blobs=keep_blobs)
-    events = lambda opener: migrated_events(archive, legacy, workdir, opener)  # noqa: E731
+        transform = row_transformer(legacy)
+        if observe is not None:
+            transform = _observed(transform, observe)
+        return stage_legacy(archive, migrated, workdir, strict, transform, keep_blobs=keep_blobs)
+    events = lambda opener: migrated_events(archive, legacy, workdir, opener, observe=observe)  # noqa: E731
     return stage_legacy(archive, migrated, workdir, strict, events=events, keep_blobs=keep_blobs)
+
+
+def _observed(transform: Callable[[str, object], object], observe: Callable[[str, object], None]):
+    """``transform`` that first shows each batch, unchanged, to ``observe``."""
+
+    def both(section: str, batch):
+        observe(section, batch)
+        return transform(section, batch)
+
+    return both

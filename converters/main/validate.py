@@ -432,8 +432,9 @@ __all__ = ["validate_main", "inspect_main", "is_main", "check_structure"]
 
 
 # ---------------------------------------------------------------- legacy archives, streamed
-def _stage_for_reading(archive: Archive, workdir: Path):
-    """A legacy archive from 0.4, already opened, streamed into a staging database (its problems recorded)."""
+def _stage_for_reading(archive: Archive, workdir: Path, observe=None):
+    """A legacy archive from 0.4, already opened, streamed into a staging database (its problems
+    recorded); ``observe(section, batch)`` sees the input's rows before the steps to 0.13."""
     from converters.legacy_stream import streams
     from converters.main.streamsteps import stage_migrating
     from converters.migrations import plan
@@ -444,7 +445,8 @@ def _stage_for_reading(archive: Archive, workdir: Path):
     steps = plan(version, "0.13")
     if not streams(version, steps):
         raise BadInputError(archive.path, f"streaming reads 0.4 ... 0.13 archives; migrate this {version} archive first")
-    return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only", keep_blobs=False)
+    return metadata, stage_migrating(archive, metadata, steps, workdir, strict=False, tool="read-only", keep_blobs=False,
+                                     observe=observe)  # fmt: skip
 
 
 def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) -> list[Problem]:
@@ -482,19 +484,25 @@ def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) ->
 
 
 def inspect_legacy_streaming(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
-    """The summary of a large legacy archive from SQL counts (``archive inspect --stream``)."""
+    """The summary of a large legacy archive in bounded memory (``archive inspect --stream``): the
+    same as ``inspect`` gives, counted from the input's rows while they stream past (the staging,
+    with the steps to 0.13, is what checks them as strictly as a migration would)."""
     from converters.containers import open_archive
+    from converters.inspect import RowTally
+    from converters.versions import read_metadata
 
     path = Path(path)
     with open_archive(path, limits) as archive, temp_folder(f"staging {path.name}") as tmp:
         if is_main(archive):
             return inspect_main(path, archive=archive)
-        metadata, staged = _stage_for_reading(archive, Path(tmp))
-        conn = sqlite3.connect(staged.db)
-        try:
-            summary = summarize_db(conn, str(path), metadata, archive.container)
-        finally:
-            conn.close()
+        metadata = read_metadata(archive)
+        tally = RowTally(metadata["export_version"])
+        _stage_for_reading(archive, Path(tmp), observe=tally.add)
     files = [m for m in archive.listing.members if not m.is_dir and m.name.startswith("nodes/")]
-    return _replace(summary, repository_files=len(files), repository_bytes=sum(m.size for m in files),
-                    warnings=summary.warnings + tuple(archive.listing.warnings))  # fmt: skip
+    return ArchiveSummary(
+        path=str(path), container=archive.container, export_version=metadata["export_version"],
+        aiida_version=str(metadata.get("aiida_version", "")), entities=tally.entities, links=tally.links,
+        node_types=dict(sorted(tally.node_types.items())), link_types=dict(sorted(tally.link_types.items())),
+        groups=tally.groups(), repository_files=len(files), repository_bytes=sum(m.size for m in files),
+        conversion_info=conversion_history(metadata) or (), warnings=archive.listing.warnings + history_warnings(metadata),
+    )  # fmt: skip

@@ -76,7 +76,7 @@ def test_strict_refuses_dangling_link_and_writes_nothing(tmp_path):
 def test_main_refuses_tar_output(tmp_path):
     from converters.errors import UsageError
 
-    with pytest.raises(UsageError, match="Tar files are not supported"):
+    with pytest.raises(UsageError, match="main_0001 archives are zip only; name it .aiida or .zip"):
         convert(legacy_archive(tmp_path), tmp_path / "out.tar.gz")
 
 

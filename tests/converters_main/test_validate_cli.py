@@ -78,7 +78,7 @@ def test_cli_loss_refused_without_allow_loss(tmp_path, main_archive):
 
 def test_cli_main_as_tar_refused(tmp_path):
     run = run_cli("archive", "migrate", legacy_archive(tmp_path), tmp_path / "x.tar.zst", "--to", "main_0001")
-    assert_one_error_line(run, 64, "Tar files are not supported")
+    assert_one_error_line(run, 64, "main_0001 archives are zip only", "x.tar.zst")
 
 
 def test_streaming_legacy_validate_and_inspect(tmp_path):
