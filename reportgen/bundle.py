@@ -7,15 +7,17 @@ Layout (a "bag")::
       bag-info.txt                    tool version, source, export parameters, Payload-Oxum
       manifest-sha256.txt             one line per payload file
       manifest-sha512.txt
-      tagmanifest-sha256.txt          bagit.txt, bag-info.txt and the payload manifests
+      tagmanifest-sha256.txt          bagit.txt, bag-info.txt, README.txt and the payload manifests
       tagmanifest-sha512.txt
+      README.txt                      what the bag holds and how to check it without reportgen
       data/site/...                   the static run catalog (open data/site/index.html)
       data/export.aiida               the export archive (zip, export version 0.13)
 
 The bag files are written here, not by ``bagit.make_bag`` (which moves the
 files of the folder it is given, and stamps today's date): lines are sorted,
-and ``Bagging-Date`` is written only when ``SOURCE_DATE_EPOCH`` is set, so
-the same data_store gives the same tag files.  ``verify_bundle`` recomputes
+and ``Bagging-Date`` is ``SOURCE_DATE_EPOCH``'s day when it is set, else the day
+of the newest job in the data (never the wall clock), so the same data_store
+gives the same tag files.  ``verify_bundle`` recomputes
 every checksum in full (never the size-only "fast" check) and names every
 symlink and every changed, missing or extra file, by repr(); it never follows a link.
 """
@@ -31,17 +33,28 @@ import stat
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from converters import containers, progress
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
 from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir, staging_tree
 
+if TYPE_CHECKING:  # the export's modules are imported when a bag is written, not to verify one
+    from reportgen.export import ExportSummary
+
 ALGORITHMS = ("sha256", "sha512")
 PAYLOAD = "data"
 ARCHIVE_NAME = "export.aiida"
+README = "README.txt"  # a tag file: listed in the tag manifests
 SITE_NAME = "site"
 CHUNK = 1024 * 1024
+
+
+def render_json_doc(doc: dict) -> str:
+    import orjson
+
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 @dataclass(frozen=True)
@@ -54,14 +67,41 @@ class BundleSummary:
         return f"wrote bundle {self.path}: {self.files} payload files, {self.bytes} bytes, sha256 + sha512 manifests"
 
 
+VERIFY_FORMAT = "reportgen-bundle-verify/1"  # changes when a key of the JSON verdict changes meaning or goes away
+KINDS = ("changed", "missing", "extra", "symlink")  # every kind of problem verify reports (docs/export.md)
+
+
+@dataclass(frozen=True)
+class BagProblem:
+    """One finding of verify: its kind, the bag-relative file it is about, and what follows the name."""
+
+    kind: str  # one of KINDS
+    path: str
+    detail: str = ""  # " (sha256 mismatch)", " -> '/etc' (a bag holds no links; never followed)"
+
+    def describe(self) -> str:
+        return f"{self.kind}: {self.path!r}{self.detail}"
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     path: str
     files: int
-    problems: tuple[str, ...] = field(default=())  # "missing: 'data/y'", "symlink: 'data/z' -> '/etc' (…)"
+    found: tuple[BagProblem, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The problem lines: "missing: 'data/y'", "symlink: 'data/z' -> '/etc' (…)"."""
+        return tuple(p.describe() for p in self.found)
 
     def render(self) -> str:
         return f"bundle {self.path} is valid: {self.files} files, every sha256 and sha512 checksum matches"
+
+    def render_json(self) -> str:
+        """The verdict for scripts (``bundle verify --json``): every problem with its kind and file."""
+        problems = [{"kind": p.kind, "path": p.path, "message": p.describe()} for p in self.found]
+        return render_json_doc({"format": VERIFY_FORMAT, "bundle": self.path, "valid": not self.found,
+                                "files": self.files, "problems": problems})
 
     def check(self) -> None:
         """Raise the one error line when anything was wrong (each problem is listed first)."""
@@ -80,14 +120,18 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     with staging_tree(output) as staging:
         (staging / PAYLOAD).mkdir()
-        parameters = write_payload(root, staging / PAYLOAD, config)
-        summary = write_tag_files(staging, build_bag_info(root, parameters))
+        exported = write_payload(root, staging / PAYLOAD, config)
+        info = build_bag_info(root, exported.parameters, exported.newest, build_archive_format(exported))
+        write_text(staging / README, render_readme(info, (staging / PAYLOAD / SITE_NAME).is_dir()))
+        summary = write_tag_files(staging, info)
         replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
     return BundleSummary(str(output), summary[0], summary[1])
 
 
 def check_paths(root: Path, output: Path, force: bool) -> None:
     check_output_path(output)  # '.', '..': the folder the user's shell is in
+    if root.exists() and not root.is_dir():
+        raise BadInputError(root, "is a file, not a data_store folder")
     if not root.is_dir():
         raise InputMissingError(root, "no such data_store directory")
     out_abs, root_abs = Path(os.path.abspath(output)), Path(os.path.abspath(root))
@@ -103,15 +147,14 @@ def check_paths(root: Path, output: Path, force: bool) -> None:
         raise OutputError(output, "output directory does not exist")
 
 
-def write_payload(root: Path, payload: Path, config: Path | None = None) -> dict:
-    """The site (when the site builder is installed) and the export archive."""
+def write_payload(root: Path, payload: Path, config: Path | None = None) -> ExportSummary:
+    """The site (when the site builder is installed) and the export archive; the archive's summary."""
     from reportgen.export import export_archive
 
     build_site = _site_builder()
     if build_site is not None:
         build_site(root, payload / SITE_NAME, config)
-    summary = export_archive(root, payload / ARCHIVE_NAME)
-    return summary.parameters
+    return export_archive(root, payload / ARCHIVE_NAME)
 
 
 def _site_builder():
@@ -134,19 +177,68 @@ def _site_builder():
     return build
 
 
-def build_bag_info(root: Path, parameters: dict) -> list[tuple[str, str]]:
+def build_bag_info(root: Path, parameters: dict, newest: datetime | None = None,
+                   archive_format: str = "") -> list[tuple[str, str]]:
+    """The bag-info.txt lines.  ``Bagging-Date`` is SOURCE_DATE_EPOCH's day, else ``newest`` (the
+    newest job time of the data): never the clock, so the same data gives the same bag."""
     info = [
         ("Bag-Software-Agent", f"reportgen {__version__}"),
         ("Source-Organization", "Entropy Hub data_store"),
         ("External-Identifier", root.resolve().name),
         ("External-Description", "Offline audit bundle: static run catalog (data/site) and AiiDA export "
          "archive (data/export.aiida) of one data_store"),
+        *([("Reportgen-Archive-Format", archive_format)] if archive_format else []),
         *build_parameter_lines(parameters),
     ]
+    day = build_bagging_date(newest)
+    if day:
+        info.append(("Bagging-Date", day))
+    return info
+
+
+def build_bagging_date(newest: datetime | None) -> str:
+    """YYYY-MM-DD of SOURCE_DATE_EPOCH, else of ``newest`` (naive: UTC, as the archive writes it,
+    never the machine's zone), else "" (a data_store without a job has no date of its own)."""
     epoch = containers.source_date_epoch()  # a bad value is a usage error naming the variable
     if epoch is not None:
-        info.append(("Bagging-Date", datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")))
-    return info
+        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")
+    if newest is None:
+        return ""
+    utc = newest.replace(tzinfo=timezone.utc) if newest.tzinfo is None else newest.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%d")
+
+
+def build_archive_format(exported: ExportSummary) -> str:
+    """What data/export.aiida is, for a reader who never saw reportgen."""
+    return f"AiiDA export archive, export version {exported.export_version}, {exported.fmt} container"
+
+
+def render_readme(info: list[tuple[str, str]], has_site: bool) -> str:
+    """README.txt: what the bag holds and how to check it with standard tools (no reportgen)."""
+    fields = dict(info)
+    site = ("  data/site/index.html   the static run catalog: open it in a web browser, straight from disk\n"
+            if has_site else "")
+    return (
+        f"Offline audit bundle of an Entropy Hub data_store, written by {fields['Bag-Software-Agent']}.\n"
+        "\n"
+        "This folder is a BagIt bag (RFC 8493, https://www.rfc-editor.org/rfc/rfc8493):\n"
+        f"{site}"
+        f"  data/export.aiida      the data: {fields.get('Reportgen-Archive-Format', 'an AiiDA export archive')}\n"
+        "                         (aiida-core imports it: verdi archive import data/export.aiida;\n"
+        "                         any zip or tar tool lists it)\n"
+        "  bag-info.txt           what the bag was made from; Bagging-Date is the day of SOURCE_DATE_EPOCH\n"
+        "                         when it was set, else the day of the newest job in the data\n"
+        "  manifest-sha256.txt    a checksum of every file under data/ (also manifest-sha512.txt)\n"
+        "  tagmanifest-sha256.txt a checksum of these tag files (also tagmanifest-sha512.txt)\n"
+        "\n"
+        "To check that nothing changed, in this folder, without reportgen:\n"
+        "  sha256sum -c manifest-sha256.txt       (GNU coreutils: every line must end in OK)\n"
+        "  sha512sum -c manifest-sha512.txt\n"
+        "  sha256sum -c tagmanifest-sha256.txt\n"
+        "  bagit.py --validate .                  (pip install bagit; also finds a file added under data/,\n"
+        "                                         which sha256sum -c cannot see)\n"
+        "With reportgen: reportgen bundle verify THIS_FOLDER\n"
+    )
 
 
 def build_parameter_lines(parameters: dict) -> list[tuple[str, str]]:
@@ -223,6 +315,7 @@ def write_tag_files(bag: Path, info: list[tuple[str, str]]) -> tuple[int, int]:
     for name in ALGORITHMS:
         write_text(bag / f"manifest-{name}.txt", "".join(f"{digests[p][name]}  {encode_path(p)}\n" for p in files))
     tags = ["bag-info.txt", "bagit.txt", *(f"manifest-{name}.txt" for name in ALGORITHMS)]
+    tags += [README] if (bag / README).is_file() else []
     tag_digests = {tag: read_digests(bag / tag) for tag in tags}
     for name in ALGORITHMS:
         write_text(bag / f"tagmanifest-{name}.txt", "".join(f"{tag_digests[t][name]}  {t}\n" for t in tags))
@@ -243,6 +336,8 @@ def verify_bundle(bundle: Path | str) -> VerifyReport:
     in a manifest stays on its line, and a name that is not UTF-8 keeps its bytes (surrogateescape,
     shown as ``\\udcXX`` for byte XX)."""
     bag = Path(bundle)
+    if bag.exists() and not bag.is_dir():
+        raise BadInputError(bag, "is a file, not a bag folder (unpack a serialized bag first)")
     if not bag.is_dir():
         raise InputMissingError(bag, "no such bundle directory")
     if not (bag / "bagit.txt").is_file():
@@ -250,32 +345,40 @@ def verify_bundle(bundle: Path | str) -> VerifyReport:
     if (bag / "fetch.txt").exists():
         raise BadInputError(bag, "fetch.txt is not allowed: an audit bundle must be self-contained", "fetch.txt")
     files, links = list_bag(bag)
-    problems = [f"symlink: {rel!r} -> {target!r} (a bag holds no links; never followed)" for rel, target in links]
+    problems = [BagProblem("symlink", rel, f" -> {target!r} (a bag holds no links; never followed)") for rel, target in links]
     payload = set(files)
-    manifests = {name: read_manifest(bag, f"manifest-{name}.txt", problems) for name in ALGORITHMS}
-    tagmanifests = {name: read_manifest(bag, f"tagmanifest-{name}.txt", problems) for name in ALGORITHMS}
+    manifests = read_manifests(bag, "manifest", problems)
+    tagmanifests = read_manifests(bag, "tagmanifest", problems)
     listed = set().union(*(set(m) for m in manifests.values()))
     problems += check_entries(bag, manifests, payload)
     problems += check_entries(bag, tagmanifests, None)
-    problems += [f"extra: {path!r} (in no manifest)" for path in sorted(payload - listed)]
+    problems += [BagProblem("extra", path, " (in no manifest)") for path in sorted(payload - listed)]
     top = [p for p in sorted(bag.iterdir()) if not p.is_symlink()]  # links: reported above, never followed
     tags = {p.name for p in top if p.is_file()} - {f"tagmanifest-{n}.txt" for n in ALGORITHMS}
-    problems += [f"extra: {t!r} (in no tag manifest)" for t in sorted(tags - set().union(*map(set, tagmanifests.values())))]
-    problems += [f"extra: {p.name + '/'!r} (a directory outside {PAYLOAD}/)" for p in top
+    problems += [BagProblem("extra", t, " (in no tag manifest)")
+                 for t in sorted(tags - set().union(*map(set, tagmanifests.values())))]
+    problems += [BagProblem("extra", p.name + "/", f" (a directory outside {PAYLOAD}/)") for p in top
                  if p.is_dir() and p.name != PAYLOAD]
     return VerifyReport(str(bag), len(payload), tuple(dict.fromkeys(problems)))
 
 
-def read_manifest(bag: Path, name: str, problems: list[str]) -> dict[str, str]:
-    """path -> digest; a missing manifest is a problem, an unsafe path an error.
+def read_manifests(bag: Path, kind: str, problems: list[BagProblem]) -> dict[str, dict[str, str]]:
+    """The manifests of one kind that exist, by algorithm.  A missing one is one problem line: its
+    entries are not compared (every file would otherwise be "absent" from it, one line each)."""
+    found = {name: read_manifest(bag, f"{kind}-{name}.txt", problems) for name in ALGORITHMS}
+    return {name: entries for name, entries in found.items() if entries is not None}
+
+
+def read_manifest(bag: Path, name: str, problems: list[BagProblem]) -> dict[str, str] | None:
+    """path -> digest; a missing manifest is a problem (and None), an unsafe path an error.
 
     Read as bytes and split at line ends only (str.splitlines also splits at U+2028, U+0085 and
     others, which may be in a name); bytes that are not UTF-8 are kept by surrogateescape, so a
     name is shown with its real bytes and matches a file of that name."""
     fd = open_in_bag(bag, name)
     if fd is None:
-        problems.append(f"missing: {name!r}{through_link(bag, name)}")
-        return {}
+        problems.append(BagProblem("missing", name, through_link(bag, name)))
+        return None
     with open(fd, "rb") as fh:
         lines = fh.read().splitlines()
     entries = {}
@@ -333,26 +436,33 @@ def through_link(bag: Path, rel: str) -> str:
     return ""
 
 
-def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None) -> list[str]:
+def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None) -> list[BagProblem]:
     problems = []
+    kind = "manifest" if payload is not None else "tagmanifest"
     paths = sorted(set().union(*(set(m) for m in manifests.values())))
     for rel in progress.counted(paths, "checking " + ("payload" if payload is not None else "tag files"), len(paths), "file"):
         fd = open_in_bag(bag, rel)
         if fd is None:
-            problems.append(f"missing: {rel!r}{through_link(bag, rel)}")
+            problems.append(BagProblem("missing", rel, through_link(bag, rel)))
             continue
         digests = read_digests(fd)
-        kind = "manifest" if payload is not None else "tagmanifest"
-        wrong = []
-        for name, manifest in manifests.items():
-            if rel not in manifest:
-                problems.append(f"missing from {kind}-{name}: {rel!r}")
-            elif manifest[rel] != digests[name]:
-                wrong.append(name)
+        wrong = [name for name, manifest in manifests.items() if rel in manifest and manifest[rel] != digests[name]]
         agreeing = [name for name, manifest in manifests.items() if rel in manifest and name not in wrong]
         if wrong and agreeing:  # the file matches the other manifest: the manifest line is what changed
-            problems += [f"changed: {f'{kind}-{name}.txt'!r} (its {name} of {rel!r} does not match the file, "
-                         f"which {f'{kind}-{agreeing[0]}.txt'!r} confirms)" for name in wrong]
+            problems += [BagProblem("changed", f"{kind}-{name}.txt", f" (its {name} of {rel!r} does not match the file, "
+                                    f"which {f'{kind}-{agreeing[0]}.txt'!r} confirms)") for name in wrong]
         else:
-            problems += [f"changed: {rel!r} ({name} mismatch)" for name in wrong]
+            problems += [BagProblem("changed", rel, f" ({name} mismatch)") for name in wrong]
+    return problems + check_unlisted(manifests, paths, kind)
+
+
+def check_unlisted(manifests: dict[str, dict[str, str]], paths: list[str], kind: str) -> list[BagProblem]:
+    """One line per manifest that lacks lines the other manifest has: the manifest is what changed
+    (a manifest emptied or cut short is one line, not one per file)."""
+    problems = []
+    for name, manifest in manifests.items():
+        absent = [rel for rel in paths if rel not in manifest]
+        if absent:
+            many = f"{len(absent)} files the other manifest lists, first {absent[0]!r}" if len(absent) > 1 else repr(absent[0])
+            problems.append(BagProblem("changed", f"{kind}-{name}.txt", f" (has no line for {many})"))
     return problems

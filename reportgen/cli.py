@@ -10,6 +10,7 @@ and a sysexits code (docs/exit-codes.md).  ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -136,18 +137,23 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
               help="Folder of the site (built beside it, swapped in).")
 @click.option("--force", is_flag=True, help="Replace SITE even if it is not a reportgen site.")
 @click.option("--full", is_flag=True, help="Rebuild every page, ignoring the previous build's manifest.")
-@click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written).")
+@click.option("--strict", is_flag=True, help="Exit 65 when the data_store has any problem (the site is still written); "
+                                             "the same as --fail-on warning.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+              help="Exit 65 when the data_store has a problem of this severity or worse (the site is still "
+                   "written): 'error' for a nightly job that must not fail on a stray file.")
 @click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
 @click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
               help="TOML file naming extra catalog columns (key parameters, outputs, attributes) "
-                   "and figure views (x axes, log scales); exit 78 if bad.")  # views: the help names them
+                   "and figure views (x axes, log scales); its [build] table may hold templates, "
+                   "precompress and base_url; exit 78 if bad.")  # views: the help names them
 @click.option("--templates", type=PathArg, default=None, metavar="DIR",
               help="Folder of template overrides: pages and static files that replace or extend the built-in ones.")
 @click.option("--precompress", default="", metavar="gz,zst",
               help="Also write .gz and/or .zst siblings of the text files, for servers that send them as they are.")
 @click.option("--base-url", default="", metavar="URL",
               help="The site's published address (http or https): absolute links in the feeds and sitemap.xml.")
-def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, workers: int,
+def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, fail_on: str | None, workers: int,
           config_file: Path | None, templates: Path | None, precompress: str, base_url: str) -> None:
     """Build the static run catalog of DATA_STORE into SITE (incremental, atomic).
 
@@ -155,6 +161,7 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
     Example:
       reportgen build demo/data_store -o demo/site
       reportgen build demo/data_store -o demo/site --config examples/catalog.toml
+      reportgen build /srv/data_store -o /srv/www/runs --fail-on error   # nightly
     """
     from reportgen.errors import BadInputError
     from reportgen.site.build import BuildOptions, build_site
@@ -164,8 +171,10 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, w
                            precompress=read_precompress(precompress), base_url=read_base_url(base_url))
     report = build_site(data_store, site, options)
     _say(report.summary())
-    if strict and report.problems:
-        raise BadInputError(data_store, f"{len(report.problems)} data problems (--strict); see {site / 'build-report.json'}")
+    failing = [p for p in report.problems if strict or fail_on == "warning" or (fail_on == "error" and p.severity == "error")]
+    if failing:
+        option = "--strict" if strict else f"--fail-on {fail_on}"
+        raise BadInputError(data_store, f"{len(failing)} data problems ({option}); see {site / 'build-report.json'}")
 
 
 # ---------------------------------------------------------------- archives (issue: converters)
@@ -192,10 +201,12 @@ def archive_inspect(path: Path, as_json: bool, stream: bool, max_ratio: float | 
       reportgen archive inspect export.aiida --json
     """
     from converters import inspect, render_summary
+    from converters.inspect import JSON_FORMAT
     from converters.main.validate import inspect_legacy_streaming
 
     limits = _limits(max_ratio)
-    summary = inspect_legacy_streaming(path, limits) if stream else inspect(path, limits)
+    with _json_on_failure(as_json, {"format": JSON_FORMAT, "path": str(path)}):
+        summary = inspect_legacy_streaming(path, limits) if stream else inspect(path, limits)
     _say(render_summary(summary, as_json=as_json), nl=False)
 
 
@@ -215,10 +226,12 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool, max_
       reportgen archive validate export.aiida
     """
     from converters.main.validate import validate_legacy_streaming
-    from converters.validate import is_valid, render_problems, validate
+    from converters.validate import JSON_FORMAT, is_valid, render_problems, validate
 
     limits = _limits(max_ratio)
-    problems = validate_legacy_streaming(path, limits) if stream else validate(path, limits)
+    unread = {"format": JSON_FORMAT, "archive": str(path), "valid": False, "errors": 1, "warnings": 0, "problems": []}
+    with _json_on_failure(as_json, unread):
+        problems = validate_legacy_streaming(path, limits) if stream else validate(path, limits)
     _say(render_problems(path, problems, as_json=as_json), nl=False)
     sys.exit(0 if is_valid(problems, strict=strict) else 65)
 
@@ -229,7 +242,7 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool, max_
 @click.option("--to", "to_version", default="0.13", show_default=True, help="Target export version.")
 @click.option(
     "--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
-    help="Output container (default: from OUTPUT's name, else zip).",
+    help="Output container (default: from OUTPUT's name, else zip). No AiiDA (1.x or 2.x) reads tar.zst, which is for storage.",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--allow-loss", is_flag=True, help="Let a downgrade drop what the older version cannot hold.")
@@ -266,7 +279,7 @@ def archive_migrate(
 @click.option("--job", "jobs", multiple=True, help="Export only this job id (repeatable).")
 @click.option("--export-version", default="0.13", show_default=True, help="Export version of the archive.")
 @click.option("--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
-              help="Container format (default: from the file name, else zip).")
+              help="Container format (default: from the file name, else zip). No AiiDA (1.x or 2.x) reads tar.zst, which is for storage.")
 @click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
 @click.option("--workers", type=Workers, default=0, help="Reader processes (0: one per core).")
 @click.option("--allow-loss", is_flag=True, help="Let an --export-version below 0.13 drop what it cannot hold.")
@@ -294,7 +307,7 @@ def restore(archive: Path, output: Path, force: bool) -> None:
 
     \b
     Example:
-      reportgen restore demo/runs.aiida -o restored/data_store
+      reportgen restore demo/runs.aiida -o demo/restored_store
     """
     from reportgen.export import restore_data_store
 
@@ -354,20 +367,43 @@ def bundle_create(data_store: Path, output: Path, force: bool, config_file: Path
 
 @bundle.command("verify")
 @click.argument("bundle_dir", metavar="BUNDLE", type=PathArg)
-def bundle_verify(bundle_dir: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict and every problem as JSON on stdout.")
+def bundle_verify(bundle_dir: Path, as_json: bool) -> None:
     """Check every checksum of BUNDLE; name each changed, missing or extra file (exit 65).
 
     \b
     Example:
       reportgen bundle verify demo/audit-bundle
+      reportgen bundle verify demo/audit-bundle --json
     """
-    from reportgen.bundle import verify_bundle
+    from reportgen.bundle import VERIFY_FORMAT, verify_bundle
 
-    report = verify_bundle(bundle_dir)
+    unread = {"format": VERIFY_FORMAT, "bundle": str(bundle_dir), "valid": False, "files": 0, "problems": []}
+    with _json_on_failure(as_json, unread):
+        report = verify_bundle(bundle_dir)
+    if as_json:  # the problems are in the document; stderr has the one error line only
+        _say(report.render_json(), nl=False)
+        return report.check()
     for problem in report.problems:
         click.echo(problem, err=True)
     report.check()
     _say(report.render())
+
+
+@contextlib.contextmanager
+def _json_on_failure(as_json: bool, head: dict):
+    """With --json, a run that stops on its input (not an archive, cut short, not a bag) still prints
+    one JSON document, ``head`` plus ``error``, before the one error line and the exit code: a
+    script's json.loads never meets an empty stdout (docs/cli.md, "JSON output")."""
+    try:
+        yield
+    except ToolError as exc:
+        if as_json:
+            import orjson
+
+            error = {"file": exc.file, "member": exc.member, "reason": exc.reason, "exit_code": exc.exit_code}
+            _say(orjson.dumps({**head, "error": error}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+        raise
 
 
 

@@ -1,6 +1,6 @@
 """``reportgen inspect``: a DataStore -> a text or JSON report, and an exit code.
 
-Text: one block per project (job count, status counts, one line per job),
+Text: one block per project (job count, status counts, one line per job in natural order),
 then every problem as ``severity code 'file':'member': reason``.  JSON: the
 same facts with sorted keys, so two runs over the same store are identical.
 """
@@ -17,6 +17,7 @@ from reportgen.errors import EXIT_DATAERR, EXIT_OK
 from reportgen.readers.datastore import encode_name
 from reportgen.readers.logs import error_line_count, warning_line_count
 from reportgen.records import STATUSES, DataStore, Job, Problem
+from reportgen.site.feeds import build_natural_key
 from reportgen.timetext import render_utc
 
 JSON_FORMAT = "reportgen-inspect/1"  # changes when a key of the JSON report changes meaning or goes away
@@ -62,7 +63,8 @@ def render_text(store: DataStore) -> str:
     for project in store.projects:
         counts = ", ".join(f"{status} {n}" for status, n in status_counts(project.jobs).items()) or "no jobs"
         lines.append(f"project {project.name!r}: {len(project.jobs)} jobs ({counts})")
-        lines.extend(render_job_line(job) for job in project.jobs)
+        # natural order (j9 before j10), as the site's catalog and feeds list them
+        lines.extend(render_job_line(job) for job in sorted(project.jobs, key=lambda job: build_natural_key(job.job_id)))
     problems = store.all_problems()
     errors = sum(1 for p in problems if p.severity == "error")
     lines.append(f"problems: {len(problems)} ({errors} errors, {len(problems) - errors} warnings)")

@@ -54,6 +54,9 @@ def check_output_path(output: Path) -> None:
     here, target = Path(os.getcwd()), Path(os.path.realpath(output))
     if target == here or target in here.parents:
         raise OutputError(output, "output is the current folder or contains it; name a new folder")
+    if os.path.ismount(target):  # a volume, an NFS export: a rename cannot move it, so the swap would fail at the end
+        raise OutputError(output, f"output is a mount point, and the finished tree is swapped in by renaming; "
+                                  f"name a folder inside it (-o {os.path.join(raw, 'site')})")
     check_folder_writable(output)  # where the staging tree, the moved-aside tree and the lock go
 
 

@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ class ExportSummary:
     size: int
     parameters: dict[str, Any] = field(default_factory=dict)
     symlinks: int = 0  # left out, recorded in the "other files" node
+    newest: datetime | None = None  # the newest job time (end, else start, else file time); None: no job
 
     def render(self) -> str:
         skipped = f"; {self.symlinks} symlinks recorded (not followed)" if self.symlinks else ""
@@ -921,6 +923,7 @@ def change_point(root: Path, rel: str) -> None:
 class _Counts:
     jobs: int = 0
     data: DataJson | None = None
+    newest: datetime | None = None  # of the jobs written: dates an audit bundle without the clock
 
 
 def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
@@ -945,6 +948,7 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
                     counts.jobs += 1
                     job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
                     times.append(g.job_time(piece.job))
+                    counts.newest = max(counts.newest or times[-1], times[-1])
                     yield from iter_node_members(root, piece.graph)
                     advance(1)
                 repos = read_git_repos(root, project, output)
@@ -965,6 +969,8 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
 
 # ---------------------------------------------------------------- entry point
 def check_paths(root: Path, output: Path, options: ExportOptions) -> str:
+    if root.exists() and not root.is_dir():  # an archive given where its data_store belongs
+        raise BadInputError(root, "is a file, not a data_store folder")
     if not root.is_dir():
         raise InputMissingError(root, "no such data_store directory")
     fmt = options.fmt or containers.guess_format(output)
@@ -1001,7 +1007,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
         path=str(output), export_version=options.export_version, fmt=fmt, jobs=counts.jobs,
         nodes=data.nodes, links=data.links, groups=data.groups, logs=data.logs,
         size=output.stat().st_size, parameters=parameters,
-        symlinks=0 if options.projects or options.jobs else len(listing.symlinks),
+        symlinks=0 if options.projects or options.jobs else len(listing.symlinks), newest=counts.newest,
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -131,9 +132,59 @@ def scan_data_store(root: Path) -> StoreScan:
             projects.append(scan_project(root, entry.name, problems))
         else:
             problems.append(Problem("warning", "stray-file", name, "", "stray file at the data_store root; ignored"))
+    check_store_level(root, entries, projects)
     if any(p.workflow_repo or p.params_repo for p in projects):
         require_git()  # here, in the parent: every reader of the repositories starts with a scan
     return StoreScan(str(root), tuple(projects), tuple(problems))
+
+
+def check_store_level(root: Path, entries: list[os.DirEntry[str]], projects: list[ProjectScan]) -> None:
+    """Refuse (66) a folder one level off its data_store, which would otherwise build a site of junk
+    "projects" and exit 0 (a nightly job stays green).  Only on evidence: no project holds a job
+    file, and the folder holds job files itself (a project folder) or a folder inside it has a
+    data_store's ``git/`` while it has none (the data_store's parent).  An empty or new data_store
+    is not refused."""
+    if any(ref.hdf5 is not None for project in projects for ref in project.jobs):
+        return
+    own = [e.name for e in entries if e.name.endswith(".hdf5") and e.is_file(follow_symlinks=False)]
+    if own:
+        raise InputMissingError(root, f"not a data_store: it holds job files itself ({display_name(own[0])}), as a "
+                                      f"project folder does; its data_store would be {str(root.resolve().parent)!r}")
+    if (root / GIT_DIR).is_dir():
+        return
+    inner = [e.name for e in entries if e.is_dir(follow_symlinks=False) and has_repo_folders(root / e.name / GIT_DIR)]
+    if inner:
+        raise InputMissingError(root, f"not a data_store: no project holds a job file, and {display_name(inner[0])!r} "
+                                      f"inside it has a data_store's git/ folder; build {str(root / inner[0])!r}")
+
+
+def data_store_evidence(folder: Path, look_at: int = 64) -> str:
+    """What makes ``folder`` look like a data_store ("" when nothing does): its ``git/`` of project
+    repositories, or a job file in one of its first folders.  Outputs (a site, a bundle) are
+    refused on it even with ``--force``: the arguments swapped must never replace a lab's records."""
+    if has_repo_folders(folder / GIT_DIR, look_at):
+        return "it has git/ with a project's workflow.git or params.git"
+    try:
+        with os.scandir(folder) as entries:
+            subfolders = [e.path for e in itertools.islice(entries, look_at) if e.is_dir(follow_symlinks=False)]
+        for sub in subfolders:
+            with os.scandir(sub) as inner:
+                job = next((e.name for e in itertools.islice(inner, look_at) if e.name.endswith(".hdf5")), None)
+            if job is not None:
+                return f"it holds job files ({Path(sub).name}/{display_name(job)})"
+    except OSError:  # vanished or unreadable: no evidence
+        return ""
+    return ""
+
+
+def has_repo_folders(git_dir: Path, look_at: int = 64) -> bool:
+    """``git_dir`` holds a ``<project>/workflow.git`` or ``params.git`` among its first entries."""
+    try:
+        with os.scandir(git_dir) as found:
+            return any(is_repo_folder(Path(e.path)) for e in itertools.islice(found, look_at)
+                       if e.is_dir(follow_symlinks=False))
+    except OSError:  # no such folder, or not readable: no evidence
+        return False
 
 
 def skip_entry(entry: os.DirEntry[str], name: str, problems: list[Problem], kind: str) -> bool:

@@ -8,7 +8,8 @@ with a ceiling so a broken repository never falls through to an enclosing one.
 Only 40- or 64-hex SHAs ever reach git, after ``--end-of-options``.  Objects
 come from one persistent ``cat-file --batch`` per repository and every object's
 hash is checked against the id it was asked for.  A repository git refuses for
-"dubious ownership" is reported as unreadable, never added to safe.directory.
+"dubious ownership" is reported as unreadable unless the user's own git config
+trusts it (``safe.directory``: those entries alone are passed on, ``trusted_directories``).
 An object that is stored but damaged (batch ``cat-file`` answers "missing" or
 exits on it) is "unreadable" with git's reason, never "not-in-repo": only
 ``cat-file -e`` finding nothing stored, or an object of another type, is that.
@@ -17,6 +18,7 @@ exits on it) is "unreadable" with git's reason, never "not-in-repo": only
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -71,10 +73,37 @@ ENVIRONMENT_FAILURES = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.
                                                                errno.ENOMEM))
 
 
+@functools.lru_cache(maxsize=1)
+def trusted_directories() -> tuple[str, ...]:
+    """The ``safe.directory`` entries of the user's own git config (system, then global).
+
+    git's remedy for "dubious ownership" (a data_store owned by the Hub's service account, read
+    by a CI account) is an entry there, but reportgen's git reads no config of the user's
+    (``HARDENED_ENV``): the entries alone are passed on each command line, so git makes its
+    own decision with exactly the user's trust and nothing else of their config.
+    """
+    values: list[str] = []
+    for scope in ("--system", "--global"):
+        try:
+            done = subprocess.run(["git", "config", scope, "--get-all", "safe.directory"], capture_output=True,
+                                  cwd="/", timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            values += [line for line in done.stdout.decode("utf-8", "surrogateescape").splitlines() if line]
+    return tuple(dict.fromkeys(values))
+
+
+def config_options() -> list[str]:
+    """``-c`` settings of every git command on the data_store: the hardening and the user's trust."""
+    return HARDENED_CONFIG + [f"safe.directory={value}" for value in trusted_directories()]
+
+
 def require_git() -> None:
     """Refuse to go on without a git program (the data_store's repositories need one)."""
     if shutil.which("git") is None:
         raise ToolMissingError("git", "not found on PATH (install git)")
+    trusted_directories()  # asked once here, in the parent: the forked workers inherit the answer
 
 
 def is_environment_failure(stderr: bytes | str) -> bool:
@@ -96,7 +125,7 @@ class Repo:
         scrub_git_environment()
         self.git = Git(str(path))
         self.git.update_environment(GIT_CEILING_DIRECTORIES=str(path.parent), **HARDENED_ENV)
-        self.git.set_persistent_git_options(c=HARDENED_CONFIG)
+        self.git.set_persistent_git_options(c=config_options())
         self.hash_len = self._verify()
 
     def _verify(self) -> int:
@@ -105,7 +134,7 @@ class Repo:
             "--is-bare-repository", "--show-object-format", with_extended_output=True, with_exceptions=False
         )
         if status != 0:
-            raise RepoUnreadable(git_cause(err))
+            raise RepoUnreadable(git_cause(err, repo=self.path.absolute()))
         return 64 if "sha256" in out else 40
 
     def has_commit(self, sha: str) -> bool:
@@ -293,6 +322,13 @@ def read_files(repo: Repo, tree_sha: str, limits: ReadLimits) -> tuple[GitFile, 
     return tuple(files)
 
 
+def shallow_note(git_dir: Path) -> str:
+    """Why a commit may be missing: a shallow clone (CI checkouts default to one) has its history cut."""
+    if (git_dir / "shallow").is_file():
+        return " (a shallow clone: its history is cut; fetch it whole with git fetch --unshallow)"
+    return ""
+
+
 def blob_text(data: bytes) -> str | None:
     """Text of a blob, or None when it is binary (NUL bytes or not UTF-8)."""
     if b"\0" in data:
@@ -305,7 +341,7 @@ def blob_text(data: bytes) -> str | None:
 
 def build_commit(repo: Repo, sha: str, which: Which, limits: ReadLimits) -> Commit:
     if not repo.has_commit(sha):
-        return Commit(which, sha, "not-in-repo", f"commit {sha} not in {repo.path.name}")
+        return Commit(which, sha, "not-in-repo", f"commit {sha} not in {repo.path.name}{shallow_note(repo.path)}")
     raw = repo.read_object(sha, "commit")
     tree, headers, message = parse_commit(raw)
     name, email, when = parse_ident(headers.get("author", ""))
@@ -446,7 +482,7 @@ def bundle_env(git_dir: Path) -> dict[str, str]:
 
 def run_git(git_dir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """One git command on ``git_dir``; never raises on a git failure (callers check returncode)."""
-    options = [item for setting in HARDENED_CONFIG + BUNDLE_CONFIG for item in ("-c", setting)]
+    options = [item for setting in config_options() + BUNDLE_CONFIG for item in ("-c", setting)]
     command = ["git", *options, f"--git-dir={git_dir}", *args]
     try:
         return subprocess.run(command, capture_output=True, env=bundle_env(git_dir), timeout=timeout, check=False)
@@ -490,14 +526,15 @@ def read_refs(git_dir: Path) -> dict[str, str]:
     return refs
 
 
-def git_cause(stderr: bytes | str, returncode: int | None = None) -> str:
+def git_cause(stderr: bytes | str, returncode: int | None = None, repo: Path | None = None) -> str:
     """The cause in git's several lines of stderr, as one line of at most 200 characters: its
     first ``fatal:`` line (the ``error:`` lines before it are symptoms, and fast-import on a full
     disk prints two fatal lines and a note about its crash report), else its first line.  The
     one reader of git's stderr: the site, the bundle and the example generator all use it."""
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
     if "dubious ownership" in text:
-        return "dubious ownership: the repository belongs to another user and git refuses it (safe.directory)"
+        return ("dubious ownership: the repository belongs to another user and git refuses it; to trust it: "
+                f"git config --global --add safe.directory {repo or '<its path>'}")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     silent = "git failed" if returncode is None else f"exit status {returncode}, no message"
     chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else silent)

@@ -304,7 +304,13 @@ def check_overlap(data_store: Path, site: Path) -> None:
 
 
 def check_existing(site: Path, is_site: bool, force: bool) -> None:
-    """Refuse (73) an existing output that is not a reportgen site, unless --force."""
+    """Refuse (73) an existing output that is not a reportgen site, unless --force; and, even with
+    --force, one that looks like a data_store (``build SITE -o STORE``: the arguments swapped)."""
+    from reportgen.readers.datastore import data_store_evidence
+
+    if site.is_dir() and not is_site and (evidence := data_store_evidence(site)):
+        raise OutputError(site, f"output looks like a data_store ({evidence}); never replaced, even with --force "
+                                "(are DATA_STORE and -o swapped?)")
     if site.exists() and not site.is_dir():
         if not force:
             raise OutputError(site, "output exists and is not a folder (use --force to replace it)")
