@@ -27,7 +27,7 @@ import re
 import sqlite3
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -42,7 +42,7 @@ from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
-from reportgen.records import Job, JobRef, OutputData, ProjectScan, ReadLimits, ReadRefusal, StoreScan
+from reportgen.records import Job, JobRef, OutputData, Problem, ProjectScan, ReadLimits, ReadRefusal, StoreScan
 
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
@@ -82,13 +82,22 @@ class ExportSummary:
     parameters: dict[str, Any] = field(default_factory=dict)
     symlinks: int = 0  # left out, recorded in the "other files" node
     newest: datetime | None = None  # the newest job time (end, else start, else file time); None: no job
+    errors: int = 0  # data problems found while reading (recorded as Log nodes): a user must not miss them
+    warnings: int = 0
+    data_store: str = ""
 
     def render(self) -> str:
         skipped = f"; {self.symlinks} symlinks recorded (not followed)" if self.symlinks else ""
+        found = ""
+        if self.errors or self.warnings:
+            found = (f"; {self.errors} errors and {self.warnings} warnings in the data "
+                     f"(reportgen inspect {self.data_store} lists them)")
+        elif not self.jobs:
+            found = f"; no job found in {self.data_store} (is it the data_store folder?)"
         return (
             f"wrote {self.path} (export version {self.export_version}, {self.fmt}, {self.size} bytes): "
             f"{self.jobs} jobs, {self.nodes} nodes, {self.links} links, {self.groups} groups, {self.logs} logs"
-            f"{skipped}"
+            f"{skipped}{found}"
         )
 
 
@@ -924,6 +933,15 @@ class _Counts:
     jobs: int = 0
     data: DataJson | None = None
     newest: datetime | None = None  # of the jobs written: dates an audit bundle without the clock
+    errors: int = 0  # data problems of the jobs written (and of the store), as their Log nodes record them
+    warnings: int = 0
+
+    def count_problems(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            if problem.severity == "error":
+                self.errors += 1
+            else:
+                self.warnings += 1
 
 
 def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: ExportOptions,
@@ -946,6 +964,7 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
                 for _ref, piece in zip(project.jobs, pieces):
                     data.add(piece.graph)
                     counts.jobs += 1
+                    counts.count_problems(piece.job.problems)
                     job_uuids.append(g.build_uuid(piece.job.project, piece.job.job_id, "job"))
                     times.append(g.job_time(piece.job))
                     counts.newest = max(counts.newest or times[-1], times[-1])
@@ -991,6 +1010,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
     store = select_jobs(all_jobs, options)
     listing = read_listing(root)
     counts = _Counts()
+    counts.count_problems([*store.problems, *(p for project in store.projects for p in project.problems)])
     parameters = build_export_parameters(root, options, store)  # one copy: metadata.json's and the summary's
     # the work folder holds the large .npy files on their way from the readers to the archive; the
     # members are closed before it goes, which stops the readers writing into it
@@ -1008,6 +1028,7 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
         nodes=data.nodes, links=data.links, groups=data.groups, logs=data.logs,
         size=output.stat().st_size, parameters=parameters,
         symlinks=0 if options.projects or options.jobs else len(listing.symlinks), newest=counts.newest,
+        errors=counts.errors, warnings=counts.warnings, data_store=str(root),
     )
 
 
