@@ -28,6 +28,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass, field, replace
@@ -310,7 +311,7 @@ def write_tag_files(bag: Path, info: list[tuple[str, str]]) -> tuple[int, int]:
     digests = {path: read_digests(bag / path) for path in progress.counted(files, "checksums", len(files), "file")}
     total = sum((bag / path).stat().st_size for path in files)
     write_text(bag / "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
-    lines = [f"{key}: {value}" for key, value in info] + [f"Payload-Oxum: {total}.{len(files)}"]
+    lines = [f"{key}: {render_tag_value(value)}" for key, value in info] + [f"Payload-Oxum: {total}.{len(files)}"]
     write_text(bag / "bag-info.txt", "\n".join(lines) + "\n")
     for name in ALGORITHMS:
         write_text(bag / f"manifest-{name}.txt", "".join(f"{digests[p][name]}  {encode_path(p)}\n" for p in files))
@@ -320,6 +321,16 @@ def write_tag_files(bag: Path, info: list[tuple[str, str]]) -> tuple[int, int]:
     for name in ALGORITHMS:
         write_text(bag / f"tagmanifest-{name}.txt", "".join(f"{tag_digests[t][name]}  {t}\n" for t in tags))
     return len(files), total
+
+
+# Line breaks (a folder name may hold one) would start a new tag: a name like "x\nBagging-Date: 1999-01-01"
+# forged a date that bagit and `bundle verify` accepted.  Other controls have no place in a tag line either.
+_TAG_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def render_tag_value(value: str) -> str:
+    """A bag-info.txt value on its one line: every control character and line separator is a space."""
+    return _TAG_UNSAFE.sub(" ", value)
 
 
 def write_text(path: Path, text: str) -> None:

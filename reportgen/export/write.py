@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sqlite3
 import stat
 import tempfile
@@ -91,7 +92,7 @@ class ExportSummary:
         found = ""
         if self.errors or self.warnings:
             found = (f"; {self.errors} errors and {self.warnings} warnings in the data "
-                     f"(reportgen inspect {self.data_store} lists them)")
+                     f"(reportgen inspect {shlex.quote(self.data_store)} lists them)")
         elif not self.jobs:
             found = f"; no job found in {self.data_store} (is it the data_store folder?)"
         return (

@@ -153,13 +153,22 @@ def _text_cell(value: Any, kind: str) -> str:
         if "null" in text and _has_non_finite(value):  # orjson writes NaN and Infinity as null
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # NaN, Infinity as stored
     else:
-        text = value if isinstance(value, str) else str(value)
+        text = render_text_field(value if isinstance(value, str) else str(value))
     if _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
+# What a spreadsheet reads as a formula at the start of a cell (OWASP "CSV injection"):
+# =HYPERLINK(...) from a data file would run when a reader opens the download.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render_text_field(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (shown as text);
+    the exact value stays in the .npy download, the notebook and the page."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -209,7 +218,8 @@ def build_csv_text(data: OutputData) -> str:
 
 def _cell(value: Any) -> Any:
     """A CSV field: bytes (fixed-length or scalar strings) as UTF-8 text, never ``b'...'``."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return render_text_field(text) if isinstance(text, str) else text
 
 
 def _flatten(value: Any) -> list[Any]:

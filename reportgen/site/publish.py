@@ -50,9 +50,13 @@ def read_base_url(text: str, fail: Fail = _option_fault("--base-url")) -> str:
     escape already there is kept.  A sitemap's and a feed's addresses must be plain URLs."""
     if not text:
         return ""
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or "?" in text or "#" in text or not text.isprintable() or " " in parts.netloc or not _valid_port(parts):
+    try:  # urllib raises ValueError on a malformed bracketed host ("http://[::1/", "http://[x]/")
+        parts = urlsplit(text)
+        well_formed = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and _valid_port(parts)
+    except ValueError:
+        well_formed = False
+    if not well_formed or parts.query or parts.fragment or "?" in text or "#" in text or not text.isprintable() \
+            or " " in parts.netloc:
         raise fail(f"{text!r} is not an absolute http or https URL without query or fragment")
     if "@" in parts.netloc:  # a user name or password would be published in every feed and sitemap
         raise fail(f"{text!r} holds a user name or password: every feed and sitemap would publish it")

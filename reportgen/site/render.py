@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 
 from reportgen import __version__
@@ -124,7 +124,7 @@ def build_environment() -> jinja2.Environment:
     if _overrides is None:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), **_OPTIONS)
     else:
-        env = ImmutableSandboxedEnvironment(loader=build_override_loader(_overrides), **_OPTIONS)
+        env = ThemeEnvironment(loader=build_override_loader(_overrides), **_OPTIONS, optimized=False)
     env.filters["script_json"] = render_script_json
     env.filters["href"] = build_safe_href
     env.filters["log_lines"] = render_log_lines
@@ -136,6 +136,38 @@ def build_environment() -> jinja2.Environment:
 
 
 # ----------------------------------------------------------------- overrides (build --templates)
+# The largest string or list a theme's ``*`` may make: far more than a page needs, far less than a worker's cap.
+MAX_THEME_VALUE = 16 * 1024 * 1024
+
+
+class ThemeEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox of a theme folder, which may come from anyone.
+
+    ``optimized=False`` (given by ``build_environment``): jinja2 would otherwise evaluate constant
+    expressions while compiling, and themes are compiled in the build process itself, which has
+    no memory cap: ``{{ ("a"*100000)*30000 }}`` (100 bytes) made a 3 GB string there (exit 70, or
+    the kernel's OOM killer).  Rendering happens in a capped worker or child; ``*`` and ``**`` are
+    also checked there, so a runaway product is one clear line (78) instead of a full cap.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and _repeated_size(left, right) > MAX_THEME_VALUE:
+            raise SecurityError(f"a product of more than {MAX_THEME_VALUE:,} items is not allowed in a theme")
+        if operator == "**" and isinstance(right, int) and not isinstance(right, bool) and abs(right) > 1024:
+            raise SecurityError("a power above 1024 is not allowed in a theme")
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeated_size(left: Any, right: Any) -> int:
+    """The length of ``left * right`` when it repeats a string or a sequence, else 0."""
+    for items, times in ((left, right), (right, left)):
+        if isinstance(items, str | bytes | list | tuple) and isinstance(times, int):
+            return len(items) * times
+    return 0
+
+
 class _OverrideLoader(jinja2.BaseLoader):
     """The override folder's templates, from the bytes ``overrides.read_overrides`` checked;
     each named by its path for error lines and tracebacks."""
