@@ -171,6 +171,33 @@ class GitFile:
     truncated: bool = False
 
 
+# ---- workflow diff (helper Y, s23): what differs between two commits' trees (readers/git.py read_tree_diff)
+@dataclass(frozen=True)
+class TreeChange:
+    """One file that differs between two commits; a side's text is None when the file is absent
+    there, binary or over the size limits (``note`` says which)."""
+
+    path: str
+    change: Literal["added", "removed", "changed"]
+    old_text: str | None
+    new_text: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TreeDiff:
+    """The files that differ between commits ``old`` and ``new`` of one repository, by path;
+    ``state`` is "present" when both were read, else ``reason`` says why nothing is listed."""
+
+    old: str
+    new: str
+    state: Literal["present", "unreadable"]
+    changes: tuple[TreeChange, ...] = ()
+    reason: str = ""
+    left_out: int = 0  # changed files past the limit on files listed
+# ---- end workflow diff
+
+
 @dataclass(frozen=True)
 class Commit:
     """A job's workflow or parameters commit, and what could be read of it."""

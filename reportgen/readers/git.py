@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from git.cmd import Git  # after the environment above
 from git.exc import GitCommandNotFound
 
 from reportgen.errors import BadInputError, ToolMissingError, WriteError
-from reportgen.records import Commit, GitFile, ReadLimits
+from reportgen.records import Commit, GitFile, ReadLimits, TreeChange, TreeDiff
 
 Which = Literal["workflow", "params"]
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -84,14 +85,14 @@ def trusted_directories() -> tuple[str, ...]:
     """
     values: list[str] = []
     for scope in ("--system", "--global"):
-        try:
-            done = subprocess.run(["git", "config", scope, "--get-all", "safe.directory"], capture_output=True,
-                                  cwd="/", timeout=30, check=False)
+        try:  # -z: a value holding a newline stays one value; --includes: as git itself reads them
+            done = subprocess.run(["git", "config", scope, "--includes", "-z", "--get-all", "safe.directory"],
+                                  capture_output=True, cwd="/", timeout=30, check=False)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if done.returncode == 0:
-            values += [line for line in done.stdout.decode("utf-8", "surrogateescape").splitlines() if line]
-    return tuple(dict.fromkeys(values))
+            values += done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+    return tuple(values)  # in order, empty entries kept: an empty one cancels those before it, as in git
 
 
 def config_options() -> list[str]:
@@ -358,6 +359,71 @@ def build_commit(repo: Repo, sha: str, which: Which, limits: ReadLimits) -> Comm
     )
 
 
+# ---------------------------------------------------------------- tree diffs (the workflow diff page)
+def read_tree_entries(repo: Repo, tree_sha: str) -> dict[str, tuple[str, str]]:
+    """name -> (mode, sha) of one tree; {} for "" (the side of a diff that has no such folder)."""
+    if not tree_sha:
+        return {}
+    return {name: ("40000" if mode == "040000" else mode, sha)
+            for mode, name, sha in parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len)}
+
+
+def diff_trees(repo: Repo, old_tree: str, new_tree: str, prefix: str = "",
+               depth: int = 0) -> Iterator[tuple[str, str, str, str, str]]:
+    """(path, old mode, old blob, new mode, new blob) of every regular file that differs, by path;
+    "" on the side that lacks it.  A subtree with the same id on both sides is not read (as
+    ``git diff-tree``); links and submodules are skipped, as ``walk_tree`` skips them."""
+    if depth > 64:
+        raise RepoUnreadable("tree nested deeper than 64 levels")
+    old, new = read_tree_entries(repo, old_tree), read_tree_entries(repo, new_tree)
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name, ("", "")), new.get(name, ("", ""))
+        if a == b:
+            continue
+        if "40000" in (a[0], b[0]):  # a folder on either side: its files, against the other's folder or nothing
+            yield from diff_trees(repo, a[1] if a[0] == "40000" else "", b[1] if b[0] == "40000" else "",
+                                  f"{prefix}{name}/", depth + 1)
+        a_file = a if a[0].startswith("100") else ("", "")
+        b_file = b if b[0].startswith("100") else ("", "")
+        if a_file != b_file:
+            yield prefix + name, *a_file, *b_file
+
+
+def read_blob_text(repo: Repo, sha: str, limits: ReadLimits, budget: int) -> tuple[str | None, str, int]:
+    """(text or None, why not shown, budget left) of one side of a changed file ("" sha: absent)."""
+    if not sha:
+        return None, "", budget
+    size = repo.object_size(sha)
+    if size > limits.git_file_bytes:
+        return None, f"{size:,} bytes, over the {limits.git_file_bytes:,}-byte limit of a file shown", budget
+    if size > budget:
+        return None, f"{size:,} bytes, past the {MAX_COMMIT_BYTES:,} bytes read for one diff", budget
+    text = blob_text(repo.read_object(sha, "blob"))
+    return text, "" if text is not None else "binary", budget - size
+
+
+def read_tree_changes(repo: Repo, old_tree: str, new_tree: str, limits: ReadLimits) -> tuple[tuple[TreeChange, ...], int]:
+    """The files that differ between two trees, with their texts, under the limits of a commit's
+    files (``MAX_FILES`` listed, ``limits.git_file_bytes`` a file, ``MAX_COMMIT_BYTES`` in all);
+    and how many changed files were left out past ``MAX_FILES``."""
+    changes: list[TreeChange] = []
+    left_out, budget = 0, MAX_COMMIT_BYTES
+    for path, old_mode, old_sha, new_mode, new_sha in diff_trees(repo, old_tree, new_tree):
+        if len(changes) >= MAX_FILES:
+            left_out += 1
+            continue
+        change = "added" if not old_sha else "removed" if not new_sha else "changed"
+        if old_sha == new_sha:  # the same bytes: only the mode changed
+            changes.append(TreeChange(path, "changed", None, None, f"mode {old_mode} -> {new_mode}, same content"))
+            continue
+        old_text, old_note, budget = read_blob_text(repo, old_sha, limits, budget)
+        new_text, new_note, budget = read_blob_text(repo, new_sha, limits, budget)
+        notes = [f"{side}: {note}" if change == "changed" else note
+                 for side, note in (("before", old_note), ("after", new_note)) if note]
+        changes.append(TreeChange(path, change, old_text, new_text, "; ".join(notes)))  # type: ignore[arg-type]
+    return tuple(changes), left_out
+
+
 class CommitCache:
     """Open repositories and commits already read, for one process (one per pool worker)."""
 
@@ -401,6 +467,32 @@ class CommitCache:
             except GitCommandNotFound:  # require_git stops the commands before this; a worker degrades
                 self._repos[repo_path] = "cannot run git: not found on PATH"
         return self._repos[repo_path]
+
+    def read_tree_diff(self, repo_path: Path | None, old_sha: str, new_sha: str, which: Which = "workflow") -> TreeDiff:
+        """The files that differ between two commits of one repository (``read_tree_changes``)."""
+        for sha in (old_sha, new_sha):
+            early = classify_request(repo_path, sha, which)
+            if early is not None:
+                return TreeDiff(old_sha, new_sha, "unreadable", reason=early.reason)
+        assert repo_path is not None
+        repo = self._open(repo_path)
+        if isinstance(repo, str):
+            return TreeDiff(old_sha, new_sha, "unreadable", reason=repo)
+        try:
+            trees = []
+            for sha in (old_sha, new_sha):
+                if not repo.has_commit(sha):
+                    return TreeDiff(old_sha, new_sha, "unreadable",
+                                    reason=f"commit {sha} not in {repo.path.name}{shallow_note(repo.path)}")
+                trees.append(parse_commit(repo.read_object(sha, "commit"))[0])
+            changes, left_out = read_tree_changes(repo, trees[0], trees[1], self.limits)
+            return TreeDiff(old_sha, new_sha, "present", changes, left_out=left_out)
+        except RepoUnreadable as exc:
+            return TreeDiff(old_sha, new_sha, "unreadable", reason=str(exc))
+        except (ValueError, OSError) as exc:  # the batch process died or answered garbage (as ``_read``)
+            repo.close()
+            self._repos[repo_path] = f"git failed: {exc}"[:200]
+            return TreeDiff(old_sha, new_sha, "unreadable", reason=self._repos[repo_path])
 
     def read_blobs(self, repo_path: Path | None, commit: Commit) -> dict[str, bytes]:
         """Exact bytes of every file listed for ``commit`` (hash-checked); {} when any cannot be read.
@@ -534,7 +626,7 @@ def git_cause(stderr: bytes | str, returncode: int | None = None, repo: Path | N
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
     if "dubious ownership" in text:
         return ("dubious ownership: the repository belongs to another user and git refuses it; to trust it: "
-                f"git config --global --add safe.directory {repo or '<its path>'}")
+                f"git config --global --add safe.directory {shlex.quote(str(repo)) if repo else '<its path>'}")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     silent = "git failed" if returncode is None else f"exit status {returncode}, no message"
     chosen = next((line for line in lines if line.startswith("fatal: ")), lines[0] if lines else silent)

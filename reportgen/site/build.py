@@ -80,7 +80,7 @@ from reportgen.site.compare import render_compare_page
 from reportgen.site.config import NO_CONFIG, BuildSettings, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.overrides import build_overrides_hash, read_overrides
-from reportgen.site.paths import build_slugs, diff_page_name
+from reportgen.site.paths import build_slugs, diff_page_name, workflow_diff_page_name
 from reportgen.site import publish
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
 from reportgen.site.render import active_overrides, rendering_with
@@ -401,7 +401,7 @@ def _move_job(site: Path, staging: Path | None, project_slug: str, job_slug: str
         out.move_aside(site / project_slug, trash)
     for name in old_side_files:
         out.move_aside(site / project_slug / name, trash / project_slug)
-    pages = (f"{job_slug}.html", diff_page_name(job_slug))
+    pages = (f"{job_slug}.html", diff_page_name(job_slug), workflow_diff_page_name(job_slug))
     siblings = tuple(f"{page}.{fmt}" for page in pages for fmt in publish.PRECOMPRESS_FORMATS)
     for name in (*pages, *siblings, job_slug):  # the pages' .gz/.zst siblings (--precompress) with them
         out.move_aside(site / project_slug / name, trash / project_slug)
@@ -769,32 +769,42 @@ def build_stats(site: Path, built: Built, check: SiteCheck | None) -> dict[str, 
 # ----------------------------------------------------------------- parameter diffs
 def write_diff_pages(staging: Path, data_store: Path, scan: StoreScan, manifest: Manifest,
                      previous: Manifest | None, plan: Plan, options: BuildOptions) -> None:
-    """``<job>~params-diff.html``: parameters against the previous job (by end time) with another commit.
+    """``<job>~params-diff.html`` and ``<job>~workflow-diff.html``: parameters, and workflow files,
+    against the previous job (by end time) with another commit of that repository.
 
     Only pages whose job was rebuilt or whose pairing changed are written, in the
     pool like the job pages (one each is a tenth of a full build when serial).
     """
     tasks = []
     for project in scan.projects:
-        repo = str(data_store / project.params_repo) if project.params_repo else None
         rebuilt = {ref.job_id for ref in plan.todo if ref.project == project.folder}
-        old = build_diff_pairs(previous.jobs.get(project.folder, {})) if previous else {}
         entries, slug = manifest.jobs.get(project.folder, {}), manifest.projects.get(project.folder, {}).get("slug", "")
-        for job_id, pair in build_diff_pairs(entries).items():
-            if job_id in rebuilt or old.get(job_id) != pair:
-                tasks.append(_diff_task(staging, project.name, slug, entries, job_id, pair[0], repo))
+        for which, repo_rel in (("params", project.params_repo), ("workflow", project.workflow_repo)):
+            repo = str(data_store / repo_rel) if repo_rel else None
+            old = build_diff_pairs(previous.jobs.get(project.folder, {}), which) if previous else {}
+            for job_id, pair in build_diff_pairs(entries, which).items():
+                if job_id in rebuilt or old.get(job_id) != pair:
+                    tasks.append(_diff_task(staging, project.name, slug, entries, job_id, pair[0], repo, which))
     run_diff_tasks(tasks, options)
 
 
 def _diff_task(staging: Path, project: str, slug: str, entries: dict[str, JobEntry], job_id: str, prev_id: str,
-               repo: str | None) -> DiffTask:
+               repo: str | None, which: str = "params") -> DiffTask:
     from reportgen.readers.datastore import display_name  # imported by the scan already
 
     def subject(jid: str) -> tuple[str, str, str]:  # the id as shown: a listed name may hold surrogates
-        return (display_name(jid), f"{entries[jid].slug}.html", entries[jid].params_sha)
+        return (display_name(jid), f"{entries[jid].slug}.html", _commit_of(entries[jid], which)[0])
 
-    return DiffTask(str(staging), project, f"{slug}/{diff_page_name(entries[job_id].slug)}", repo,
-                    subject(job_id), subject(prev_id) if prev_id else None)
+    name = (workflow_diff_page_name if which == "workflow" else diff_page_name)(entries[job_id].slug)
+    return DiffTask(str(staging), project, f"{slug}/{name}", repo, subject(job_id), subject(prev_id) if prev_id else None,
+                    which)
+
+
+def _commit_of(entry: JobEntry, which: str) -> tuple[str, bool]:
+    """(sha, present) of a job's parameters or workflow commit."""
+    if which == "workflow":
+        return entry.workflow_sha, entry.workflow_present
+    return entry.params_sha, entry.params_present
 
 
 def run_diff_tasks(tasks: list[DiffTask], options: BuildOptions) -> None:
@@ -820,15 +830,15 @@ def run_diff_tasks(tasks: list[DiffTask], options: BuildOptions) -> None:
             raise WriteError(file, reason, member)
 
 
-def build_diff_pairs(entries: dict[str, JobEntry]) -> dict[str, tuple[str, str, str]]:
+def build_diff_pairs(entries: dict[str, JobEntry], which: str = "params") -> dict[str, tuple[str, str, str]]:
     """job id -> (previous job id, its sha, own sha): the previous job by end time (then id)
-    whose present params commit differs; ("", "", sha) when there is none.  One pass."""
-    ordered = sorted((e.end, job_id) for job_id, e in entries.items() if e.params_present)
+    whose present params (or workflow) commit differs; ("", "", sha) when there is none.  One pass."""
+    ordered = sorted((e.end, job_id) for job_id, e in entries.items() if _commit_of(e, which)[1])
     pairs: dict[str, tuple[str, str, str]] = {}
     last: tuple[str, str] = ("", "")  # the latest job so far and its sha
     before_last: tuple[str, str] = ("", "")  # the latest job whose sha differs from last's
     for _, job_id in ordered:
-        sha = entries[job_id].params_sha
+        sha = _commit_of(entries[job_id], which)[0]
         previous = last if last[0] and last[1] != sha else before_last
         pairs[job_id] = (previous[0], previous[1], sha)
         if last[0] and last[1] != sha:

@@ -276,6 +276,8 @@ def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str,
         "end": format_time(job.end_time), "start": format_time(job.start_time),
         "meta": build_meta_rows(job), "params": params, "logs": log_rows, "log_ends": log_ends,
         "notes": notes,
+        # workflow diff (helper Y): the job's workflow files against the previous job with another workflow commit
+        "workflow_diff": f"{job_slug}~workflow-diff.html" if job.workflow.state == "present" else "",
     }
     summary = build_log_rest_row([build_log_health(log) for log in job.logs], "all nodes' logs") if job.logs else None
     return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)),

@@ -179,6 +179,7 @@ class JobPage:
     notebook_href: str = ""  # the job's .ipynb (only with an HDF5 file)
     notebook_name: str = ""  # the name a browser saves it as
     failure: FailureSummary | None = None  # a job whose status is not ok: what failed (none for ok)
+    workflow_diff_href: str = ""  # workflow diff (s23): <job>~workflow-diff.html when the workflow commit is present
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,9 @@ class CatalogRow:
     params: str
     log_errors: int
     log_warnings: int = 0  # logs (warnings): warning lines of the shown heads
+    # "First error" (s23 F2): the first failing node and its last exception/error line, as the
+    # job page's failure summary names them (build_first_error); "" for an ok job
+    first_error: str = ""
     # build --config: one cell per configured column (config.build_cells); none without a config,
     # and then the row is the twelve values it always was (build_row_values)
     columns: tuple[Any, ...] = ()
@@ -367,7 +371,9 @@ def build_h5py_snippet(hdf5_file: str | None, hdf5_path: str) -> str:
 
 
 # ----------------------------------------------------------------- catalog rows
-def build_catalog_row(job: Job, href: str, columns: tuple[Any, ...] = ()) -> CatalogRow:
+def build_catalog_row(job: Job, href: str, columns: tuple[Any, ...] = (),
+                      failure: FailureSummary | None = None) -> CatalogRow:
+    """``failure``: the page's ``JobPage.failure`` (its first item is the row's first error)."""
     return CatalogRow(
         id=job.job_id,
         href=href,
@@ -383,8 +389,19 @@ def build_catalog_row(job: Job, href: str, columns: tuple[Any, ...] = ()) -> Cat
         # a long log whose traceback is at its end counted 0; true counts, not the lines kept
         log_errors=sum(error_and_traceback_count(log) for log in job.logs),
         log_warnings=sum(warning_line_count(log) for log in job.logs),
+        first_error=build_first_error(failure),
         columns=columns,
     )
+
+
+def build_first_error(failure: FailureSummary | None) -> str:
+    """The catalog's "First error" cell: ``<node>: <line>`` of the failure summary's first item
+    (find_failures: the node's last exception line, else error, else traceback line), so the
+    catalog, the job page and the feed name the same line; "" when nothing is named (an ok job)."""
+    if failure is None or not failure.items:
+        return ""
+    item = failure.items[0]
+    return f"{item.node}: {item.text}" if item.node else item.text
 
 
 def build_status_counts(statuses: list[str]) -> tuple[int, ...]:
@@ -1012,12 +1029,14 @@ def build_diff_lines(old: Commit | None, new: Commit) -> tuple[DiffLine, ...]:
     new_files = {f.path: f.text or "" for f in new.files}
     lines: list[DiffLine] = []
     for path in sorted(set(old_files) | set(new_files)):
-        diff = difflib.unified_diff(
-            old_files.get(path, "").splitlines(), new_files.get(path, "").splitlines(),
-            fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="",
-        )
-        lines.extend(DiffLine(_diff_kind(text), text) for text in diff)
+        lines.extend(build_file_diff_lines(path, old_files.get(path, ""), new_files.get(path, "")))
     return tuple(lines)
+
+
+def build_file_diff_lines(path: str, old: str, new: str) -> tuple[DiffLine, ...]:
+    """A unified diff of one text file (the parameters and the workflow diff pages)."""
+    diff = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="")
+    return tuple(DiffLine(_diff_kind(text), text) for text in diff)
 
 
 def _diff_kind(text: str) -> str:

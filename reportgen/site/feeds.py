@@ -51,6 +51,10 @@ CHANGE_TEXT = {"newly-failing": "newly failing", "recovered": "recovered"}
 # U+FFFF): a parser refuses the whole feed for one of them, so each becomes U+FFFD.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _DIGITS = re.compile(r"(\d+)")
+# A Python exception line's class ("numpy.linalg.LinAlgError: Singular matrix" -> "LinAlgError"):
+# what a failed entry's title names (s23 F7); any other error line is named by its first words
+_EXCEPTION = re.compile(r"(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Iteration|Warning))(?::|$)")
+MAX_TITLE_ERROR = 60  # characters of the error a failed entry's title names
 
 # Where a manifest row (``JobEntry.row``, CatalogRow values in field order) holds what a feed sorts
 # by: a CatalogRow made for each of 10,000 jobs was a fifth of a feed's time; only the listed get one
@@ -178,13 +182,35 @@ def build_failed_nodes(entry: JobEntry) -> int:
     return len({line[0] for line in lines if line[1] == "traceback"})
 
 
+def build_failing_nodes(entry: JobEntry) -> list[str]:
+    """The nodes whose log has a traceback, exception or error line kept by the search record, in page order."""
+    lines = entry.search.lines if entry.search is not None else ()
+    return list(dict.fromkeys(line[0] for line in lines if line[1] != "warning"))
+
+
+def build_error_title(first_error: str) -> str:
+    """The first error as a title names it: ``correction_1: LinAlgError`` (the node and the
+    exception's class), else the node and the line's start; "" when there is none."""
+    node, _, line = first_error.partition(": ")
+    if not line:
+        return cut(first_error, MAX_TITLE_ERROR)
+    found = _EXCEPTION.match(line)
+    return f"{node}: {found.group(1) if found else cut(line, MAX_TITLE_ERROR)}"
+
+
 def build_summary(row: CatalogRow, entry: JobEntry, change: tuple[str, str] | None) -> str:
-    """The entry's text: what changed, the description, the node and log line counts."""
+    """The entry's text: what changed, what failed (the catalog's first error, the failing nodes),
+    the description, the node and log line counts."""
     parts = []
     if change is not None:
         mark, previous = change
         before = "ok" if mark == "newly-failing" else "failing"
         parts.append(f"{CHANGE_TEXT[mark].capitalize()}: the previous run with an outcome, {previous}, was {before}.")
+    if row.first_error:  # the line the job page's failure box names first
+        parts.append(f"Failed: {row.first_error}")
+        failing = build_failing_nodes(entry)
+        if len(failing) > 1:
+            parts.append(f"Failing nodes: {', '.join(failing)}.")
     if row.description:
         parts.append(row.description)
     failed = build_failed_nodes(entry)
@@ -217,6 +243,8 @@ def build_project_entries(project: ProjectJobs, base_url: str, in_site_feed: boo
         row = CatalogRow(*rows[key])
         status = STATUS_TEXT.get(row.status, row.status)
         title = f"{job_id} ({project.name}): {status}" if in_site_feed else f"{job_id}: {status}"
+        if row.first_error:
+            title += f" ({build_error_title(row.first_error)})"
         change = changes.get(key)
         entry = FeedEntry(build_id("job", project.folder, key), cut(clean_text(title), MAX_TITLE), moment,
                           prefix + row.href, row.status, change[0] if change else "", author,

@@ -36,9 +36,10 @@ from reportgen.site.downloads import (
 )
 from reportgen.site.manifest import JobEntry, problem_fields
 from reportgen.site.notebook import notebook_download_name, render_notebook
-from reportgen.site.paths import build_slugs, diff_page_name, notebook_file_name
+from reportgen.site.paths import build_slugs, diff_page_name, notebook_file_name, workflow_diff_page_name
 from reportgen.site.render import mark_capped, render_job, render_node, render_params_diff
 from reportgen.site.search import SearchRecord, build_search_record  # search.html
+from reportgen.site.workflow_diff import build_workflow_diff_context, render_workflow_diff  # workflow diff
 
 PAGE_BUDGET = 5 * 1024**2  # bytes of HTML per job page before a warning
 # A job with more nodes or outputs than these gets a node table and a page per node (a node of
@@ -85,10 +86,13 @@ class JobResult:
     error: tuple[str, str, str, str] = ("", "", "", "")  # (class, file, reason, member)
     search: SearchRecord | None = None  # search.html: what a search looks into (search.py)
     digests: dict[str, bytes] = field(default_factory=dict)  # sha256 of the files written, by path (write.take_digests)
+    workflow_sha: str = ""  # workflow diff: what its pages are paired by, as params_sha for the parameters
+    workflow_present: bool = False
 
     def entry(self, fingerprint: str) -> JobEntry:
         return JobEntry(fingerprint, self.slug, self.row, (), self.problems, self.params_sha,
-                        self.params_present, self.end, self.page_bytes, self.search)
+                        self.params_present, self.end, self.page_bytes, self.search,
+                        workflow_sha=self.workflow_sha, workflow_present=self.workflow_present)
 
     def raise_error(self) -> None:
         kind, file, reason, member = self.error
@@ -98,14 +102,16 @@ class JobResult:
 
 @dataclass(frozen=True)
 class DiffTask:
-    """One ``<job>~params-diff.html``; jobs are (id, href relative to the project folder, params sha)."""
+    """One ``<job>~params-diff.html`` or ``<job>~workflow-diff.html`` (``which``); jobs are
+    (id, href relative to the project folder, commit sha)."""
 
     staging: str
     project: str
     page: str  # relative to staging
-    params_repo: str | None
+    repo: str | None  # the params or the workflow repository
     job: tuple[str, str, str]
     previous: tuple[str, str, str] | None
+    which: str = "params"  # or "workflow"
 
 
 def init_worker() -> None:
@@ -159,7 +165,10 @@ def write_diff_chunk(tasks: list[DiffTask]) -> tuple[str, str, str, str]:
     cache = _commit_cache()
     try:
         for task in tasks:
-            repo = Path(task.params_repo) if task.params_repo else None
+            repo = Path(task.repo) if task.repo else None
+            if task.which == "workflow":
+                out.write_file(Path(task.staging) / task.page, render_workflow_diff_page(task, repo, cache))
+                continue
 
             def subject(job: tuple[str, str, str]) -> DiffSubject:
                 return DiffSubject(job[0], job[1], cache.read(repo, job[2], "params"))
@@ -169,6 +178,16 @@ def write_diff_chunk(tasks: list[DiffTask]) -> tuple[str, str, str, str]:
     except WriteError as exc:
         return ("WriteError", exc.file, exc.reason, exc.member)
     return ("", "", "", "")
+
+
+def render_workflow_diff_page(task: DiffTask, repo: Path | None, cache) -> str:
+    """``<job>~workflow-diff.html``: only the files that differ are read (``CommitCache.read_tree_diff``)."""
+    job, previous = task.job, task.previous
+    diff = cache.read_tree_diff(repo, previous[2], job[2]) if previous else None
+    page = build_workflow_diff_context(task.project, DiffSubject(job[0], job[1]),
+                                       DiffSubject(previous[0], previous[1]) if previous else None,
+                                       job[2], previous[2] if previous else "", diff)
+    return render_workflow_diff(page)
 
 
 def _failed(task: JobTask, error: tuple[str, str, str, str]) -> JobResult:
@@ -194,6 +213,8 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     if job.hdf5_file is not None:  # the notebook hand-off: every output loaded with h5py
         href = write_notebook(job, staging / task.project_slug, task.job_slug)
         page = replace(page, notebook_href=href, notebook_name=notebook_download_name(job))
+    if job.workflow.state == "present":  # workflow diff: the build writes it for every such job
+        page = replace(page, workflow_diff_href=workflow_diff_page_name(task.job_slug))
     node_pages: tuple = ()
     split = is_too_big(job)
     # search.html: from the page's own log views (their lines' ids) before a split takes the nodes away
@@ -208,12 +229,14 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
         if written > PAGE_BUDGET:
             problems.append(Problem("warning", "page-over-budget", job.hdf5_file or job.job_id, "",
                                     f"{what} is {written:,} bytes (budget {PAGE_BUDGET:,})"))
-    row = build_catalog_row(job, f"{task.job_slug}.html", build_column_cells(task.columns, job, datas, leaves))
+    row = build_catalog_row(job, f"{task.job_slug}.html", build_column_cells(task.columns, job, datas, leaves),
+                            page.failure)  # s23 F2: the catalog's "First error"
     return JobResult(
         project=task.ref.project, job_id=task.ref.job_id, slug=task.job_slug,
         row=build_row_values(row), problems=tuple(problem_fields(p) for p in problems),
         params_sha=job.params.sha, params_present=job.params.state == "present",
         end=job.end_time.isoformat() if job.end_time else "", page_bytes=size, search=search,
+        workflow_sha=job.workflow.sha, workflow_present=job.workflow.state == "present",
     )
 
 

@@ -88,6 +88,9 @@ class JobEntry:
     # search (search.py): what search.html looks into; None in a manifest of a build before search,
     # whose jobs are then built again (build_plan), so no job is listed without its record
     search: SearchRecord | None = None
+    # workflow diff (s23): the workflow commit, which pairs the <job>~workflow-diff.html pages as params_sha does
+    workflow_sha: str = ""
+    workflow_present: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ def load_manifest(site: Path) -> tuple[Manifest | None, str]:
 
 # a slug as paths.build_slug makes it: one file name, never "." or ".." (it never begins with a dot)
 _SLUG = re.compile(r"[a-z0-9_][a-z0-9._-]{0,200}")
-_ROW_TYPES = (str, str, str, str, str, str, int, int, str, str, int, int)  # CatalogRow's fields, in order
+_ROW_TYPES = (str, str, str, str, str, str, int, int, str, str, int, int, str)  # CatalogRow's fields, in order
 
 
 def check_manifest(manifest: Manifest) -> None:
@@ -265,6 +268,7 @@ def _job_entry(raw: dict[str, Any]) -> JobEntry:
         problems=tuple(tuple(p) for p in raw["problems"]), params_sha=raw["params_sha"],
         params_present=raw["params_present"], end=raw["end"], page_bytes=raw["page_bytes"],
         search=record_from_json(raw.get("search"), raw["slug"] if isinstance(raw["slug"], str) else ""),
+        workflow_sha=str(raw.get("workflow_sha", "")), workflow_present=raw.get("workflow_present") is True,  # workflow diff
     )
 
 

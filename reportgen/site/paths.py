@@ -74,6 +74,11 @@ def diff_page_name(job_slug: str) -> str:
     return f"{job_slug}~params-diff.html"
 
 
+def workflow_diff_page_name(job_slug: str) -> str:
+    """The workflow diff page of a job (helper Y, s23), next to its page like the parameters diff."""
+    return f"{job_slug}~workflow-diff.html"
+
+
 def notebook_file_name(job_slug: str) -> str:
     """A job's Jupyter notebook, next to its page (like the diff page; ``~``: never a job page)."""
     return f"{job_slug}~notebook.ipynb"

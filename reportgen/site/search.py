@@ -44,6 +44,7 @@ MAX_NODE = 80  # characters of a log line's node name (the link names the node e
 MAX_LINES = 40  # log lines per job: tracebacks and exception lines first, then errors, then warnings
 MAX_PARAMS_TEXT = 8 * 1024  # characters of all of a job's parameter texts; the later leaves are left out
 MAX_ATTRS_TEXT = 2 * 1024  # characters of all of a job's root attribute texts
+MAX_NODES = 100  # node names per job (each cut at MAX_NODE): a node is found by its name (s23 F8)
 # Characters of one project's data file: a browser holds every file it loaded, and 5,000 jobs of
 # 40 long error lines each made one 64 MB file (1.5 s to the first result, 300 MB of heap, audit
 # s20).  Past it the older jobs keep their metadata but not their parameters and log lines, and
@@ -61,13 +62,16 @@ class SearchRecord:
 
     ``lines`` are ``(node, kind, number, text, page, id)``: ``page`` is "" for the job page or
     the node page (a file name next to it) that shows the line, ``id`` the line's element id.
-    ``left_out`` counts the attributes, parameters and log lines over the bounds.
+    ``left_out`` counts the attributes, parameters and log lines over the bounds.  ``nodes``: the
+    job's node names in page order (at most MAX_NODES, each cut at MAX_NODE), so a node is found by
+    its name even when its log has no marked line.
     """
 
     attrs: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     lines: tuple[tuple[str, str, int, str, str, str], ...] = ()
     left_out: tuple[int, int, int] = (0, 0, 0)
+    nodes: tuple[str, ...] = ()
 
 
 def cut_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -86,7 +90,8 @@ def build_search_record(job: Job, leaves: list[tuple[str, Any]] | str, page: Job
     attrs, attrs_out = build_bounded_texts((f"{name}={value}" for name, value in job.root_attrs), MAX_ATTRS_TEXT)
     params, params_out = build_bounded_texts(build_param_texts(leaves), MAX_PARAMS_TEXT)
     lines, lines_out = build_search_lines(page, split_slug)
-    return SearchRecord(attrs, params, lines, (attrs_out, params_out, lines_out))
+    nodes = tuple(cut_text(node.name, MAX_NODE) for node in job.nodes[:MAX_NODES])
+    return SearchRecord(attrs, params, lines, (attrs_out, params_out, lines_out), nodes)
 
 
 def build_param_texts(leaves: list[tuple[str, Any]] | str) -> Iterator[str]:
@@ -178,8 +183,12 @@ def record_from_json(raw: Any, job_slug: str) -> SearchRecord | None:
     written: the manifest is data anyone could edit, and the record is published as it is."""
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) != {"attrs", "params", "lines", "left_out"}:
+    keys = {"attrs", "params", "lines", "left_out"}
+    if not isinstance(raw, dict) or set(raw) not in (keys, keys | {"nodes"}):  # "nodes": since s23
         raise ValueError("search record is not one the build writes")
+    nodes = raw.get("nodes", [])
+    if not (isinstance(nodes, list) and len(nodes) <= MAX_NODES and all(isinstance(n, str) and len(n) <= MAX_NODE for n in nodes)):
+        raise ValueError("search record nodes are not at most MAX_NODES names")
     attrs, params = _texts(raw["attrs"], MAX_ATTRS_TEXT), _texts(raw["params"], MAX_PARAMS_TEXT)
     lines = raw["lines"]
     if not isinstance(lines, list) or len(lines) > MAX_LINES:
@@ -187,7 +196,8 @@ def record_from_json(raw: Any, job_slug: str) -> SearchRecord | None:
     left_out = raw["left_out"]
     if not (isinstance(left_out, list) and len(left_out) == 3 and all(type(n) is int and n >= 0 for n in left_out)):
         raise ValueError("search record counts are not three counts")
-    return SearchRecord(attrs, params, tuple(_line(line, job_slug) for line in lines), tuple(left_out))  # type: ignore[arg-type]
+    return SearchRecord(attrs, params, tuple(_line(line, job_slug) for line in lines), tuple(left_out),  # type: ignore[arg-type]
+                        tuple(nodes))
 
 
 def _texts(raw: Any, budget: int) -> tuple[str, ...]:
@@ -226,14 +236,15 @@ def render_search_js(project: str, project_slug: str, jobs: Mapping[str, Any]) -
 
 def build_bounded_jobs(jobs: list[dict[str, Any]], budget: int) -> tuple[list[dict[str, Any]], int]:
     """The jobs (newest first) while their texts fit ``budget`` characters; past it each job keeps
-    its metadata (id, status, end, description, attributes) but not its parameters and log lines;
-    and how many were so cut."""
+    its metadata (id, status, end, description, attributes) but not its parameters, log lines and
+    node names; and how many were so cut."""
     cut = 0
     for job in jobs:
-        size = sum(map(len, job["attrs"])) + sum(map(len, job["params"])) + sum(len(line[3]) + len(line[4]) for line in job["lines"])
+        size = (sum(map(len, job["attrs"])) + sum(map(len, job["params"])) + sum(map(len, job["nodes"]))
+                + sum(len(line[3]) + len(line[4]) for line in job["lines"]))
         if cut or size > budget:
             cut += 1
-            job["params"], job["lines"] = [], []
+            job["params"], job["lines"], job["nodes"] = [], [], []
             continue
         budget -= size
     return jobs, cut
@@ -246,6 +257,7 @@ def build_job_data(project_slug: str, entry: Any) -> dict[str, Any]:
     job: dict[str, Any] = {
         "id": entry.row[0], "href": page, "status": entry.row[5], "end": entry.row[3],
         "description": cut_text(entry.row[2]), "attrs": list(record.attrs), "params": list(record.params),
+        "nodes": list(record.nodes),
         "lines": [[node, kind, number, text, f"{project_slug}/{where or entry.slug + '.html'}#{target}"]
                   for node, kind, number, text, where, target in record.lines],
     }

@@ -12,13 +12,18 @@
    way; the "Columns" chooser hides and shows any column but the job id, kept in the hash (hide=a,b).
    Status changes: a failing job (FAILING) whose previous job with an outcome (by end time) was ok
    is marked "newly failing", an ok job after a failing one "recovered": from the rows
-   alone, so the marks never depend on an earlier build; the status select filters on them. */
+   alone, so the marks never depend on an earlier build; the status select filters on them.
+   "First error" (first_error): the first failing node and its last exception or error line, as the
+   job page's failure box names it; empty for an ok job, and sorted after the others either way.
+   End from/to (from=YYYY-MM-DD&to=YYYY-MM-DD in the hash): the UTC days of the rows' end time,
+   both included; a job without an end time is left out while either is set. */
 (function () {
   "use strict";
   var data = window.REPORTGEN_CATALOG;
   var LABELS = { id: "Job", description: "Description", end: "End (UTC)", start: "Start, approx. (UTC)", duration: "Duration",
     status: "Status", nodes: "Nodes", outputs: "Outputs", workflow: "Workflow commit",
-    params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings" };
+    params: "Parameters commit", log_errors: "Log errors", log_warnings: "Log warnings", first_error: "First error" };
+  var FIRST_ERROR = "first_error";
   var NUMERIC = { nodes: true, outputs: true, log_errors: true, log_warnings: true };
   /* Duration: no field of the rows but end - start (both UTC, to the second), shown after Start */
   var DURATION = "duration", durations = new Map();  /* row -> seconds, or null when a time is missing */
@@ -28,7 +33,9 @@
      "2.50", "007"), also how the build writes an integer past 2^53; strictly: no sign "+", no
      spaces, no exponent ("1e3"), no hex ("0x10"), no digit grouping ("1,000"), no ".5" or "5." */
   var DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
-  var state = { sort: "end", dir: "desc", status: "", q: "", page: 1, size: 50, hide: [] };
+  var state = { sort: "end", dir: "desc", status: "", q: "", from: "", to: "", page: 1, size: 50, hide: [] };
+  var DAY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;  /* a from/to day as an <input type="date"> gives it */
+  var plural = window.reportgenPlural;  /* theme.js, loaded first on every page */
   var FAILING = { "failed-nodes": true, incomplete: true, corrupt: true };  /* see docs/site.md, "Status changes" */
   var CHANGES = { "newly-failing": "newly failing", recovered: "recovered" };  /* select value -> badge text */
   var badges = [], rowIndex = new Map();  /* per row: "newly-failing", "recovered" or ""; a shown row's index */
@@ -165,7 +172,16 @@
     return seconds < 0 ? "\u26A0 start after end" : formatDuration(seconds);
   }
 
-  function valueOf(row, name) { return name === DURATION ? durations.get(row) : row[idx[name]]; }
+  function valueOf(row, name) {  /* an empty first error is no value: it sorts last, as an empty configured cell */
+    if (name === DURATION) { return durations.get(row); }
+    return name === FIRST_ERROR && row[idx[name]] === "" ? null : row[idx[name]];
+  }
+
+  function inRange(row) {  /* the end time's UTC day within from..to, both included */
+    if (!state.from && !state.to) { return true; }
+    var day = String(row[idx.end] || "").slice(0, 10);
+    return DAY.test(day) && (!state.from || day >= state.from) && (!state.to || day <= state.to);
+  }
 
   /* ---------------------------------------------------------------- status changes */
   /* Each job against the job before it in its project with an outcome (ok or failing: a no-data or
@@ -240,6 +256,8 @@
     state.dir = params.get("dir") === "asc" || params.get("dir") === "desc" ? params.get("dir") : "desc";
     state.status = params.get("status") ? statusOption(params.get("status")) : "";
     state.q = params.get("q") || "";
+    state.from = DAY.test(params.get("from") || "") ? params.get("from") : "";
+    state.to = DAY.test(params.get("to") || "") ? params.get("to") : "";
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
     var size = parseInt(params.get("size") || "50", 10);
     state.size = [50, 100, 500].indexOf(size) >= 0 ? size : 50;
@@ -253,6 +271,8 @@
     params.set("sort", state.sort); params.set("dir", state.dir);
     if (state.status) { params.set("status", state.status); }
     if (state.q) { params.set("q", state.q); }
+    if (state.from) { params.set("from", state.from); }
+    if (state.to) { params.set("to", state.to); }
     if (state.page > 1) { params.set("page", String(state.page)); }
     if (state.size !== 50) { params.set("size", String(state.size)); }
     if (state.hide.length) { params.set("hide", state.hide.join(",")); }
@@ -284,12 +304,14 @@
 
   function compute() {
     var q = state.q.toLowerCase(), name = state.sort;
-    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort], extra = own(EXTRA, state.sort) || name === DURATION;
+    var dir = state.dir === "asc" ? 1 : -1, numeric = NUMERIC[state.sort];
+    var extra = own(EXTRA, state.sort) || name === DURATION || name === FIRST_ERROR;
     shown = []; rowIndex = new Map();
     for (var i = 0; i < data.rows.length; i += 1) {
       var row = data.rows[i];
       if (state.status && !matchesStatus(row, i)) { continue; }
       if (q && haystack[i].indexOf(q) < 0) { continue; }
+      if (!inRange(row)) { continue; }
       shown.push(row);
       rowIndex.set(row, i);
     }
@@ -345,6 +367,7 @@
             s.appendChild(document.createTextNode(" ")); s.appendChild(badge);
           }
         } else if (own(EXTRA, name)) { extraCell(tr, value, NUMERIC[name]);
+        } else if (name === FIRST_ERROR) { longCell(tr, value === null ? "" : String(value), "first-error");
         } else if (name === "workflow" || name === "params") { oneLineCell(tr, value);
         } else if (name === "end" || name === "start") { timeCell(tr, value);
         } else if (name === DURATION) { cell(tr, durationText(value), value < 0 ? "num duration skew" : "num duration");
@@ -463,7 +486,7 @@
     button("\u00AB first", "first", 1, state.page <= 1);
     button("\u2039 prev", "prev", state.page - 1, state.page <= 1);
     var info = document.createElement("span"); info.id = "catalog-info";
-    info.textContent = "page " + state.page + " of " + pages + " \u00B7 " + shown.length + " of " + data.rows.length + " jobs";
+    info.textContent = "page " + state.page + " of " + pages + " \u00B7 " + shown.length + " of " + data.rows.length + " " + plural(data.rows.length, "job");
     nav.appendChild(info);
     button("next \u203A", "next", state.page + 1, state.page >= pages);
     button("last \u00BB", "last", pages, state.page >= pages);
@@ -550,6 +573,8 @@
     document.getElementById("catalog-search").value = state.q;
     document.getElementById("catalog-status").value = state.status;
     document.getElementById("catalog-size").value = String(state.size);
+    document.getElementById("catalog-from").value = state.from;
+    document.getElementById("catalog-to").value = state.to;
     Array.prototype.forEach.call(document.querySelectorAll("#catalog-columns input[data-column]"), function (box) {
       box.checked = state.hide.indexOf(box.getAttribute("data-column")) < 0;
     });
@@ -628,7 +653,7 @@
       link.setAttribute("aria-disabled", "true");
     }
     hint.textContent = notice || (n < COMPARE_MIN ? "Tick " + COMPARE_MIN + " to " + COMPARE_MAX + " jobs to compare them side by side." :
-      n + " jobs ticked" + (n === COMPARE_MAX ? " (the most that are compared)." : "."));
+      n + " " + plural(n, "job") + " ticked" + (n === COMPARE_MAX ? " (the most that are compared)." : "."));
     document.getElementById("compare-clear").hidden = n === 0;
   }
 
@@ -679,6 +704,11 @@
     box.addEventListener("blur", flush);
     document.getElementById("catalog-status").addEventListener("change", function (e) { flush(); state.status = e.target.value; state.page = 1; change(); });
     document.getElementById("catalog-size").addEventListener("change", function (e) { flush(); state.size = parseInt(e.target.value, 10); state.page = 1; change(); });
+    ["from", "to"].forEach(function (end) {  /* a day typed or picked; cleared: no bound */
+      document.getElementById("catalog-" + end).addEventListener("change", function (e) {
+        flush(); state[end] = DAY.test(e.target.value) ? e.target.value : ""; state.page = 1; change();
+      });
+    });
     document.getElementById("catalog-controls").addEventListener("submit", function (e) { e.preventDefault(); flush(); });
     document.getElementById("compare-clear").addEventListener("click", clearTicks);
     var tickAll = document.getElementById("compare-tick-page");

@@ -113,12 +113,25 @@
   }
 
   /* ---------------------------------------------------------------- the table */
+  /* The groups in the order a reader looks for a change: what the jobs are, then their parameters,
+     their logs' health, and last the file's root attributes ("@name", from the job's "meta"). */
+  var GROUPS = [["Job", "meta", false], ["Parameters", "params", false], ["Logs", "logs", false], ["Attributes", "meta", true]];
+
+  /* Root attributes that tell nothing a row above does not: each mirrors a row of the Job group
+     (the reader takes that row from it), or, null, names the run itself, so it differs for every
+     pair of runs. Under "Only differences" such a row is folded away while its mirror differs too
+     (an attribute that differs where its mirror does not, e.g. the same end in another time zone,
+     is shown); unchecking "Only differences" shows it. */
+  var MIRRORS = { "@job_description": "description", "@creation_timestamp": "end time (UTC)",
+    "@workflow_commit": "workflow commit", "@parameters_commit": "parameters commit", "@job_eui": null };
+
   function rowsOf(jobs) {  /* [group, key, values per job (null: absent)], in first-seen order */
-    var groups = [["Job", "meta"], ["Logs", "logs"], ["Parameters", "params"]], rows = [];
-    groups.forEach(function (group) {
+    var rows = [];
+    GROUPS.forEach(function (group) {
       var order = [], values = {};
       jobs.forEach(function (job, i) {
         (job[group[1]] || []).forEach(function (pair) {
+          if ((pair[0].charAt(0) === "@") !== group[2]) { return; }  /* meta: fields in Job, "@name" in Attributes */
           if (!Object.prototype.hasOwnProperty.call(values, pair[0])) { order.push(pair[0]); values[pair[0]] = []; }
           values[pair[0]][i] = pair[1];
         });
@@ -129,6 +142,13 @@
         rows.push({ group: group[0], key: key, cells: cells,
           differs: cells.some(function (v) { return v !== cells[0]; }) });
       });
+    });
+    var differs = {};
+    rows.forEach(function (row) { if (row.group === "Job") { differs[row.key] = row.differs; } });
+    rows.forEach(function (row) {  /* folded: a mirror whose row differs as well, or the run's own name */
+      var mirror = row.group === "Attributes" && Object.prototype.hasOwnProperty.call(MIRRORS, row.key) ? MIRRORS[row.key] : undefined;
+      row.folded = row.differs && mirror !== undefined && (mirror === null || differs[mirror] === true);
+      row.mirror = mirror;
     });
     return rows;
   }
@@ -150,9 +170,13 @@
       tr.appendChild(th);
     });
     head.appendChild(tr); table.appendChild(head);
-    var body = el("tbody"), group = null, groupRow = null, groupShown = false, differing = 0;
+    var body = el("tbody"), group = null, groupRow = null, groupShown = false, differing = 0, folded = [];
     function closeGroup() { if (groupRow) { groupRow.hidden = !groupShown; } }
     rows.forEach(function (row) {
+      if (row.folded) { folded.push(row.key); }
+      /* a mirror row hidden under "Only differences" is left out of the table, not just hidden: a
+         copy of the table (or a screen reader's table view) carries only what is worth reading */
+      if (onlyDiff && row.mirror !== undefined && (!row.differs || row.folded)) { return; }
       if (row.group !== group) {
         closeGroup();
         group = row.group; groupShown = false;
@@ -160,11 +184,12 @@
         var th = el("th", group); th.colSpan = jobs.length + 1; th.scope = "colgroup";
         groupRow.appendChild(th); body.appendChild(groupRow);
       }
-      var line = el("tr", null, row.differs ? "differs" : "same"), key = el("th");
+      var line = el("tr", null, (row.differs ? "differs" : "same") + (row.folded ? " folded" : "")), key = el("th");
       line.setAttribute("data-key", row.key);
       key.scope = "row";
-      if (row.differs) { differing += 1; key.appendChild(el("span", "\u2260 ", "diff-mark")); key.title = "differs between the jobs"; }
-      key.appendChild(isTimeRow(row) ? window.reportgenTimes.label(row.key) : document.createTextNode(row.key));
+      if (row.differs) { key.appendChild(el("span", "\u2260 ", "diff-mark")); key.title = foldedWhy(row); }
+      if (row.differs && !row.folded) { differing += 1; }
+      key.appendChild(isTimeRow(row) ? window.reportgenTimes.label(row.key) : fieldName(row.key));
       line.appendChild(key);
       row.cells.forEach(function (value, i) {
         var td = value === null ? el("td", "\u2014", "missing") : isTimeRow(row) ? el("td") : el("td", value);
@@ -172,7 +197,7 @@
         if (value === null) { td.title = "not in " + jobLabel(jobs, i); }
         line.appendChild(td);
       });
-      line.hidden = onlyDiff && !row.differs;
+      line.hidden = onlyDiff && (!row.differs || row.folded);
       groupShown = groupShown || !line.hidden;
       body.appendChild(line);
     });
@@ -182,8 +207,27 @@
     box.textContent = "";
     box.appendChild(scrollBox(table));
     if (onlyDiff && differing === 0) { box.appendChild(el("p", "The jobs do not differ in any field shown here.", "empty")); }
-    document.getElementById("compare-count").textContent = differing + " of " + rows.length + " fields differ";
+    document.getElementById("compare-count").textContent = differing + " of " + rows.length + " fields differ" +
+      (folded.length ? "; not counted, as they differ for every run or repeat a field above: " + folded.join(", ") +
+        (onlyDiff ? " (uncheck Only differences to see them)" : "") : "");
     document.getElementById("compare-fields").hidden = false;
+  }
+
+  function foldedWhy(row) {
+    if (!row.folded) { return "differs between the jobs"; }
+    return row.mirror === null ? "differs for every run: it names the run" : "differs as \u201C" + row.mirror + "\u201D does: it repeats that field";
+  }
+
+  /* A field's name with a break allowed after each "." ":" "/" (between its parts), so the narrow
+     name column wraps "parameters.json:calibration_1.instrumentAddress" between its keys rather
+     than inside a word (the column's overflow-wrap: anywhere stays for a part longer than it). */
+  function fieldName(key) {
+    var span = el("span", null, "field-name");
+    key.split(/(?<=[.:\/])/).forEach(function (part, i) {
+      if (i > 0) { span.appendChild(document.createElement("wbr")); }
+      span.appendChild(document.createTextNode(part));
+    });
+    return span;
   }
 
   /* ---------------------------------------------------------------- the figures */
@@ -339,6 +383,27 @@
     return pairs;
   }
 
+  /* Pairs as alignLines gives them, each block of lines between two common ones zipped row by row:
+     its left lines next to its right lines in order (a split diff's deleted block beside the
+     inserted one), so a changed line sits next to what the other job printed at that point; the
+     longer side's rest stays alone. A zipped row is [left, right, true]. */
+  function pairChanges(pairs) {
+    var rows = [], lefts = [], rights = [];
+    function flush() {
+      for (var k = 0; k < Math.max(lefts.length, rights.length); k += 1) {
+        var a = k < lefts.length ? lefts[k] : -1, b = k < rights.length ? rights[k] : -1;
+        rows.push(a >= 0 && b >= 0 ? [a, b, true] : [a, b]);
+      }
+      lefts = []; rights = [];
+    }
+    pairs.forEach(function (pair) {
+      if (pair[0] >= 0 && pair[1] >= 0) { flush(); rows.push(pair); return; }
+      if (pair[0] >= 0) { lefts.push(pair[0]); } else { rights.push(pair[1]); }
+    });
+    flush();
+    return rows;
+  }
+
   function fillSelect(select, options, wanted) {  /* options: [value, text]; keeps the choice if still there */
     select.textContent = "";
     options.forEach(function (option) { var o = el("option", option[1]); o.value = option[0]; select.appendChild(o); });
@@ -363,9 +428,11 @@
       var i = jobs.indexOf(logSideJobs[parseInt(select.value, 10)]);
       return i >= 0 ? String(i) : "";
     });
-    fillSelect(node, nodes.map(function (name) { return [name, name]; }), logNodeChosen ? node.value : differingNode(jobs, nodes));
-    fillSelect(left, pick, wanted[0] || "0");
-    fillSelect(right, pick, wanted[1] && wanted[1] !== left.value ? wanted[1] : left.value === "0" ? "1" : "0");
+    var opening = differingNode(jobs, nodes);
+    fillSelect(node, nodes.map(function (name) { return [name, name]; }), logNodeChosen ? node.value : opening.node);
+    var first = !wanted[0] && !wanted[1] ? openingSides(jobs, node.value, opening) : ["0", "1"];
+    fillSelect(left, pick, wanted[0] || first[0]);
+    fillSelect(right, pick, wanted[1] && wanted[1] !== left.value ? wanted[1] : first[1] !== left.value ? first[1] : left.value === "0" ? "1" : "0");
     logSideJobs = jobs;
     drawLog(jobs);
   }
@@ -383,14 +450,29 @@
     return JSON.stringify(linesOf(logEnd(job, node)).map(lineKind).filter(Boolean));
   }
 
-  function differingNode(jobs, nodes) {
-    var differs = function (of) {
-      return nodes.filter(function (node) {
-        var first = of(jobs[0], node);
-        return jobs.some(function (job) { return of(job, node) !== first; });
+  function differingNode(jobs, nodes) {  /* {node, of: the measure by which it differs, or null} */
+    var found = null;
+    [healthOf, marksOf].some(function (of) {
+      var node = nodes.filter(function (name) {
+        var first = of(jobs[0], name);
+        return jobs.some(function (job) { return of(job, name) !== first; });
       })[0];
-    };
-    return differs(healthOf) || differs(marksOf) || nodes[0];
+      if (node !== undefined) { found = { node: node, of: of }; }
+      return found !== null;
+    });
+    return found || { node: nodes[0], of: null };
+  }
+
+  /* The two jobs the log ends open on (as select values): A and B, unless their logs of the node
+     are alike by the measure the node was chosen by while another job's differs (the one failed
+     run of six): then A and the first job that differs from A, so the pane opens on the
+     difference. */
+  function openingSides(jobs, node, opening) {
+    var of = opening.node === node ? opening.of : healthOf;
+    if (!of || jobs.length < 3 || of(jobs[0], node) !== of(jobs[1], node)) { return ["0", "1"]; }
+    var first = of(jobs[0], node);
+    for (var i = 2; i < jobs.length; i += 1) { if (of(jobs[i], node) !== first) { return ["0", String(i)]; } }
+    return ["0", "1"];
   }
 
   var SIGNS = { error: "\u2716", traceback: "\u2716", warning: "\u26A0" };  /* as the job page's gutter */
@@ -421,11 +503,17 @@
     });
     Array.prototype.forEach.call(head.children, function (th) { th.scope = "col"; });
     var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
-    alignLines(lines[0], lines[1]).forEach(function (pair) {
-      var same = pair[0] >= 0 && pair[1] >= 0, line = el("tr", null, same ? "same" : "differs");
+    var only = [0, 0];  /* lines of each side that the other does not have */
+    pairChanges(alignLines(lines[0], lines[1])).forEach(function (pair) {
+      var same = pair[0] >= 0 && pair[1] >= 0 && !pair[2], line = el("tr", null, same ? "same" : pair[2] ? "differs changed" : "differs");
       line.appendChild(el("th", same ? "" : "\u2260", "diff-mark"));
-      if (!same) { differing += 1; line.firstChild.title = "only in " + jobLabel(jobs, sides[pair[0] >= 0 ? 0 : 1]); }
-      pair.forEach(function (at, side) {
+      if (!same) {
+        differing += 1;
+        pair.slice(0, 2).forEach(function (at, side) { if (at >= 0) { only[side] += 1; } });
+        line.firstChild.title = pair[2] ? "changed: " + jobLabel(jobs, sides[0]) + " has the left line where " + jobLabel(jobs, sides[1]) +
+          " has the right one" : "only in " + jobLabel(jobs, sides[pair[0] >= 0 ? 0 : 1]);
+      }
+      pair.slice(0, 2).forEach(function (at, side) {
         var first = ends[side] ? ends[side].first : 0;
         logCell(line, at >= 0 && first ? first + at : 0, at >= 0 ? lines[side][at] : "");
       });
@@ -438,7 +526,8 @@
       box.appendChild(el("p", jobLabel(jobs, i) + ": " + (ends[side] ? ends[side].note : "no log of " + node), "note"));
     });
     box.appendChild(scrollBox(table));
-    document.getElementById("compare-log-count").textContent = differing + " of " + body.children.length + " lines differ";
+    document.getElementById("compare-log-count").textContent = (only[0] + only[1]) + " lines differ (" + only[0] + " of " +
+      letter(sides[0]) + "\u2019s, " + only[1] + " of " + letter(sides[1]) + "\u2019s), in " + differing + " of " + body.children.length + " rows";
   }
 
   /* ---------------------------------------------------------------- the page */

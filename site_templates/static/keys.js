@@ -2,7 +2,8 @@
    the catalog's, a split job's node table's, the trends page's output filter); j/k move between
    rows; Enter opens the current row; x ticks or unticks the current row for comparison (a
    catalog's tick box: the click runs the catalog's own handler, so its limit, storage and hint
-   apply as to a mouse click);
+   apply as to a mouse click); a control with data-key and data-key-help (the catalog's Compare
+   link: "c") is clicked by its key while enabled;
    "?" opens a help dialog listing the keys this page supports (built here, so every page that
    loads this script has it, with no template change and no fetch: it works from file://).
    Also the copy buttons of the h5py snippets, and links to a log line: the folded log that
@@ -22,12 +23,22 @@
     var row = document.querySelector("tr.row-link.current"), box = row && row.querySelector("input.compare-tick");
     if (box) { box.click(); }
   }
+  /* A control a page names with data-key="c" (the catalog's Compare link) and data-key-help: its
+     key clicks it while it is enabled (not aria-disabled), and "?" lists it */
+  function keyed() { return Array.prototype.slice.call(document.querySelectorAll("[data-key][data-key-help]")); }
+  function follow(key) {
+    var target = keyed().filter(function (el) { return el.getAttribute("data-key") === key; })[0];
+    if (!target || target.getAttribute("aria-disabled") === "true") { return false; }
+    target.click();
+    return true;
+  }
   function searchBox() { return document.querySelector('form[role="search"] input[type="search"]'); }
   function helpKeys() {  /* only the keys that do something on this page */
     var keys = [], search = searchBox();
     if (search) { keys.push([["/"], search.getAttribute("data-key-help") || "focus the search box"]); }
     if (rows().length) { keys.push([["j", "k"], "move to the next / previous row"], [["Enter"], "open the current row's page"]); }
     if (document.querySelector("tr.row-link input.compare-tick")) { keys.push([["x"], "tick or untick the current row to compare it"]); }
+    keyed().forEach(function (el) { keys.push([[el.getAttribute("data-key")], el.getAttribute("data-key-help")]); });
     if (document.getElementById("trends-point")) {  /* a trends page (its figures' live region): known before any figure is drawn */
       keys.push([["\u2190", "\u2192"], "in a focused trend figure: the previous / next job's point"],
         [["Home", "End"], "in a focused trend figure: the first / last point"],
@@ -80,7 +91,7 @@
     } else if (event.key === "/") {
       var search = searchBox();
       if (search) { event.preventDefault(); search.focus(); }
-    } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); } else if (event.key === "x") { tick(); }
+    } else if (event.key === "j") { move(1); } else if (event.key === "k") { move(-1); } else if (event.key === "x") { tick(); } else if (follow(event.key)) { event.preventDefault(); }
   });
   function toNodePage(id) {
     /* A job too big for one page lists its nodes as links to their own pages: a link made

@@ -108,7 +108,7 @@ def test_manifest_names_round_trip_and_never_collide():
 def test_manifest_file_round_trips_surrogate_names(tmp_path):
     names = [os.fsdecode(b"j\xff"), "j1"]
     def entry(name: str) -> JobEntry:  # a row as the build writes it: the job's id and its own page
-        return JobEntry("fp", "j-1", (repr(name), "j-1.html", "", "", "", "ok", 0, 0, "", "", 0, 0), (), (), "", False, "", 0)
+        return JobEntry("fp", "j-1", (repr(name), "j-1.html", "", "", "", "ok", 0, 0, "", "", 0, 0, ""), (), (), "", False, "", 0)
 
     manifest = Manifest(theme="t", projects={os.fsdecode(b"p\xfe"): {"slug": "p-1"}},
                         jobs={os.fsdecode(b"p\xfe"): {name: entry(name) for name in names}})

@@ -98,17 +98,17 @@ def test_header_controls_are_never_split_at_360_px(browser, sites, kind: str) ->
 
 def test_the_catalog_search_links_to_the_site_search_of_logs_and_parameters(browser, sites) -> None:  # noqa: F811
     tab = _tab(browser, WIDE)
-    tab.open(sites["plain"] / "default_project" / "index.html", "#q=LinAlgError")
+    tab.open(sites["plain"] / "default_project" / "index.html", "#q=Traceback")  # s23: LinAlgError is a catalog column now
     assert tab.page.locator("#catalog-table tbody tr").count() == 0
     assert "any field" not in tab.page.get_attribute("#catalog-search", "placeholder")
     empty = tab.page.locator("#catalog p.empty a")
-    assert empty.count() == 1 and "LinAlgError" in empty.inner_text()
-    assert empty.get_attribute("href") == "../search.html#q=LinAlgError&project=default_project"
+    assert empty.count() == 1 and "Traceback" in empty.inner_text()
+    assert empty.get_attribute("href") == "../search.html#q=Traceback&project=default_project"
     under = tab.page.locator("#catalog-search-more a")
     assert under.is_visible() and under.get_attribute("href") == empty.get_attribute("href")
     empty.click()
     tab.page.wait_for_selector("#search-results[data-pending='0'] .search-result")
-    assert tab.page.input_value("#search-q") == "LinAlgError"
+    assert tab.page.input_value("#search-q") == "Traceback"
     assert tab.page.input_value("#search-project") == "default_project"
     assert "j5" in tab.page.locator("#search-results .search-job").all_inner_texts()
     tab.page.go_back()
@@ -172,7 +172,7 @@ def test_the_catalog_prints_landscape_with_every_column_and_job_pages_portrait(b
     tab.page.set_viewport_size({"width": 1047, "height": 740})  # 297 mm less the 10 mm margins, in CSS px
     tab.page.emulate_media(media="print")
     heads = tab.page.evaluate("[...document.querySelectorAll('#catalog-table thead th')].map(t => t.getBoundingClientRect().right)")
-    assert len(heads) == 15 and max(heads) <= 1047  # with Duration (session 22, task L)
+    assert len(heads) == 16 and max(heads) <= 1047  # with Duration (session 22, task L), First error (s23)
     assert tab.page.locator("#catalog-table .compare-tick").first.is_hidden()
     assert tab.page.evaluate("getComputedStyle(document.querySelector('#catalog-table th[aria-sort] button'), '::after').content") == "none"
     clamp = tab.page.locator("#catalog-table .clamp").first

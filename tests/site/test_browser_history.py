@@ -141,7 +141,7 @@ def test_question_mark_opens_the_help_and_escape_returns_focus(browser, catalog:
     help_ = tab.page.locator("dialog#keys-help")
     assert help_.evaluate("d => d.open && d.matches(':modal')")
     assert tab.page.get_attribute("#keys-help", "aria-labelledby") == "keys-help-title"
-    assert tab.page.locator("#keys-help dt kbd").all_inner_texts() == ["/", "j", "k", "Enter", "x", "?", "Esc"]
+    assert tab.page.locator("#keys-help dt kbd").all_inner_texts() == ["/", "j", "k", "Enter", "x", "c", "?", "Esc"]  # s23: c opens Compare
     assert tab.page.evaluate("document.activeElement.textContent") == "Close"
     tab.page.keyboard.press("j")  # the page behind is inert: no row becomes current
     assert tab.page.locator("tr.current").count() == 0

@@ -204,7 +204,7 @@ def test_without_config_the_site_is_what_it_was(example: Path, tmp_path: Path) -
     plain = tmp_path / "plain"
     _build(example, plain)
     data = _catalog(plain, "default_project")
-    assert "extra" not in data and all(len(row) == 12 for row in data["rows"])
+    assert "extra" not in data and all(len(row) == 13 for row in data["rows"])  # s23: + first_error
     assert '"columns"' not in (plain / "build-manifest.json").read_text().split('"jobs"')[0]
     # with columns, then without: the site a build without a config always makes
     other = tmp_path / "other"

@@ -26,6 +26,7 @@ from reportgen.site.feeds import (
     MAX_SUMMARY,
     ProjectJobs,
     build_changes,
+    build_error_title,
     build_project_feed,
     build_site_feed,
     clean_text,
@@ -120,7 +121,8 @@ def test_every_feed_is_atom_with_the_newest_runs_first(site: Path) -> None:
         for entry in entries:
             job_id, status = str(entry["title"]).split(": ", 1)
             row = jobs[job_id]
-            assert status == STATUS_TEXT[row.status] and entry["terms"][0] == row.status
+            error = f" ({build_error_title(row.first_error)})" if row.first_error else ""  # s23 F7
+            assert status == STATUS_TEXT[row.status] + error and entry["terms"][0] == row.status
             assert entry["updated"] == row.end.replace(" ", "T") + "Z"
             assert f"Log lines: {row.log_errors} errors" in str(entry["summary"])
 
@@ -130,7 +132,7 @@ def test_the_example_store_has_failed_runs_in_its_feeds(site: Path) -> None:
     failed = [e for data in _feeds(site).values() for e in _entries(data) if "failed-nodes" in e["terms"]]
     assert failed
     for entry in failed:
-        assert str(entry["title"]).endswith(": failed nodes")
+        assert str(entry["title"]).endswith(": failed nodes (correction_1: LinAlgError)")  # s23 F7
         assert "1 failed (a traceback in its log), 5 ok" in str(entry["summary"])
     default = _entries(_feeds(site)["default_project/feed.xml"])
     marks = [(str(e["title"]).split(":")[0], e["terms"][1:]) for e in default if len(e["terms"]) > 1]
@@ -266,7 +268,7 @@ def test_every_edge_case_gives_well_formed_feeds(edge_store: Path, tmp_path: Pat
         entries = _entries(_feeds(site)[f"{slug}/feed.xml"])
         assert len(entries) == min(len(jobs), MAX_ENTRIES)  # every job of the edge store has some time
         for entry in entries:
-            job_id = str(entry["title"]).rsplit(": ", 1)[0]
+            job_id = str(entry["title"]).rsplit(": " + STATUS_TEXT[str(entry["terms"][0])], 1)[0]
             row = jobs[job_id]
             assert entry["updated"] == (row.end or row.start).replace(" ", "T") + "Z"
             assert ("approximate start" in str(entry["summary"])) == ((slug, job_id) in without_end)

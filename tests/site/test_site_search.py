@@ -94,6 +94,12 @@ def home_order(site: Path) -> list[str]:
     return re.findall(r'<option value="([^"]+)" data-src=', (site / "search.html").read_text(encoding="utf-8"))
 
 
+def newest_first(jobs: list[dict]) -> list[str]:
+    """The ids in search.html's order (s23 F9): newest end first, no end last; else as listed."""
+    ended = sorted((job for job in jobs if job["end"]), key=lambda job: job["end"], reverse=True)  # stable
+    return [job["id"] for job in ended + [job for job in jobs if not job["end"]]]
+
+
 def jobs_of(site: Path, project: str) -> dict[str, dict]:
     return {job["id"]: job for job in read_data(site, project)["jobs"]}
 
@@ -265,7 +271,7 @@ def test_a_log_error_finds_its_one_job_and_links_to_the_line(browser, site: Path
     tab.page.keyboard.press("Escape")
     tab.page.keyboard.press("/")  # keys.js focuses the search box
     tab.page.keyboard.type("zorblax")
-    assert _wait_searched(tab).startswith("1 job match; searched 4 of 4 projects")
+    assert _wait_searched(tab).startswith("1 job matches; searched 4 of 4 projects")
     assert _results(tab) == ["j2"]
     link = tab.page.locator(".search-snippet a.search-where").first
     href = link.get_attribute("href")
@@ -282,8 +288,8 @@ def test_a_log_error_finds_its_one_job_and_links_to_the_line(browser, site: Path
 
 def test_parameters_terms_selects_and_the_hash(browser, site: Path) -> None:  # noqa: F811
     term = "instrumentAddress=123.192.41.5"
-    expected = [job["id"] for p in ("default_project", "ion_trap_scan", "qpu_bench", "hostile")
-                for job in read_data(site, p)["jobs"] if any(term.lower() in t.lower() for t in job["params"])]
+    expected = newest_first([job for p in ("default_project", "ion_trap_scan", "qpu_bench", "hostile")
+                             for job in read_data(site, p)["jobs"] if any(term.lower() in t.lower() for t in job["params"])])
     assert 1 < len(expected)
     tab = _open_search(browser, site, "#q=" + term.upper())  # any case; restored from the hash
     _wait_searched(tab)
@@ -379,7 +385,7 @@ def test_arriving_projects_keep_the_focus_order_and_a_quiet_status(browser, site
     element), the order is the home page's however the files arrive, and the live status line is
     not re-read for every project."""
     order = home_order(site)
-    expected = [job["id"] for p in order for job in read_data(site, p)["jobs"]]  # job_eui: in every job
+    expected = newest_first([job for p in order for job in read_data(site, p)["jobs"]])  # job_eui: in every job
     gates = {p: threading.Event() for p in order[1:]}  # the later projects wait
     with _serve(site, gates) as url:
         tab = Page(browser)
@@ -466,7 +472,8 @@ def test_a_project_past_its_budget_keeps_its_older_jobs_metadata_only_and_says_s
     """5,000 jobs of 40 long error lines made one 64 MB file (audit s20): a project's file is capped."""
     full = jobs_of(_one_project_site(store, tmp_path / "full")[1], "default_project")
     newest = next(iter(full.values()))
-    budget = sum(map(len, newest["attrs"] + newest["params"])) + sum(len(line[3]) + len(line[4]) for line in newest["lines"])
+    budget = (sum(map(len, newest["attrs"] + newest["params"] + newest["nodes"]))  # s23: node names count too
+              + sum(len(line[3]) + len(line[4]) for line in newest["lines"]))
     monkeypatch.setattr(srch, "MAX_PROJECT_TEXT", budget)  # room for the newest job's texts only
     site = _one_project_site(store, tmp_path / "cut")[1]
     data = read_data(site, "default_project")

@@ -201,7 +201,7 @@ def test_only_the_latest_jobs_are_loaded_and_missing_files_are_counted(browser, 
     _open(tab, site, "#jobs=50")
     assert tab.page.inner_text("#trends-status-box") == "Loaded 50 of 50"
     notes = tab.page.inner_text("#trends-notes")
-    assert "1 jobs have no end time" in notes
+    assert "1 job has no end time and is left out." in notes  # one job: singular (review s23 F11)
     named = [f"old{n:02d}" for n in range(19)]  # the newest first of the old ones, after the real missing one
     assert f"No data file for 44 of the 50 jobs" in notes and f"{GONE}, {', '.join(named)} and 24 more." in notes
     _, box = _figure(tab, "/n/volt")

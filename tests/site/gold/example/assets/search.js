@@ -10,14 +10,17 @@
 
    Matching: any case; every whitespace-separated word must occur in some field of the job (in
    the chosen scope: metadata, parameters, logs, or the job id alone); "a phrase" in quotes is one
-   word.  A matched field shows ~SNIPPET characters around its first match (see snippetWindow).
-   Results: by project (home page order), then newest end first, as the data files list them.
+   word; a node's name is a field of the logs (found even when its log has no marked line).  A
+   matched field shows ~SNIPPET characters around its first match (see snippetWindow).
+   Results: newest end first across the projects (jobs without an end time last), then by project
+   (home page order) and as its data file lists them; a project's matches are merged in where they
+   belong as its file arrives (see arrived).
    The search lives in the hash (#q=...&project=...&scope=...): a search is a link, restored on
    load and on Back/Forward. */
 (function () {
   "use strict";
   var FORMAT = 1, PAGE = 100, SNIPPETS = 3, WAIT_MS = 80, TELL_MS = 1000;
-  var el = window.reportgenElement;
+  var el = window.reportgenElement, plural = window.reportgenPlural;  /* theme.js, loaded first on every page */
   var SCOPES = { "": true, metadata: true, parameters: true, logs: true, id: true };  /* id: the job id field only */
   /* A matched field of up to 240 characters (search.py's MAX_TEXT) shown whole made a result of
      three long log lines half a screen tall and hid the match in it: SNIPPET characters around the
@@ -51,11 +54,18 @@
       field("metadata", "status", job.status), field("metadata", "end", job.end)];
     (Array.isArray(job.attrs) ? job.attrs : []).forEach(function (t) { fields.push(field("metadata", "attribute", t)); });
     (Array.isArray(job.params) ? job.params : []).forEach(function (t) { fields.push(field("parameters", "parameter", t)); });
-    (Array.isArray(job.lines) ? job.lines : []).forEach(function (line) {
+    var lines = Array.isArray(job.lines) ? job.lines : [], nodes = {};
+    lines.forEach(function (line) {
       if (Array.isArray(line) && line.length === 5) {
         fields.push(field("logs", "line", line[3], { node: text(line[0]), kind: text(line[1]), number: line[2], href: text(line[4]) }));
       }
     });
+    /* each node name once: the job's nodes (search.py's record), then those its lines name */
+    (Array.isArray(job.nodes) ? job.nodes : []).concat(lines.map(function (line) { return Array.isArray(line) ? line[0] : ""; }))
+      .forEach(function (name) {
+        var t = text(name);
+        if (t && !own(nodes, "=" + t)) { nodes["=" + t] = true; fields.push(field("logs", "node", t)); }
+      });
     return { id: text(job.id), href: text(job.href), status: text(job.status), end: text(job.end), fields: fields,
       leftOut: Array.isArray(job.left_out) ? job.left_out : null };
   }
@@ -113,17 +123,26 @@
   }
   function matchProject(project, terms) {  /* the project's matching jobs, in the order of its data file */
     var found = [];
-    (project.jobs || []).forEach(function (job) {
+    (project.jobs || []).forEach(function (job, at) {
       var hit = matchJob(job, terms);
-      if (hit) { found.push({ project: project, job: job, hit: hit }); }
+      if (hit) { found.push({ project: project, job: job, hit: hit, at: at }); }
     });
     return found;
+  }
+  /* The results' order: newest end first (the "YYYY-MM-DD HH:MM:SS" texts compare as times), a
+     job without an end time last, then the project's place on the home page, then its data file's
+     order (which is newest first, then by id): one order whichever file arrives first */
+  function newestFirst(a, b) {
+    var x = a.job.end, y = b.job.end;
+    if (x !== y) { return !x ? 1 : !y ? -1 : (x < y ? 1 : -1); }
+    return a.project.order - b.project.order || a.at - b.at;
   }
   function search() {  /* a new search: every project loaded so far, the list drawn again */
     var terms = parseTerms(state.q);
     matches = [];
     if (terms.length) {
       wanted().forEach(function (project) { matches = matches.concat(matchProject(project, terms)); });
+      matches.sort(newestFirst);
     }
     shown = PAGE;
     draw(terms);
@@ -132,11 +151,15 @@
     if (timer) { return; }  /* keys are still coming: their search follows, with this project in it */
     var terms = parseTerms(state.q);
     var found = terms.length && wanted().indexOf(project) >= 0 ? matchProject(project, terms) : [];
-    if (found.length) {
-      var at = matches.length;  /* after the projects before it; usually the end, as projects load in order */
-      while (at > 0 && matches[at - 1].project.order > project.order) { at -= 1; }
-      matches = matches.slice(0, at).concat(found, matches.slice(at));
-      insert(at, found.length, terms);
+    if (found.length) {  /* merged by newestFirst: each new match put in at its place, first to last */
+      var merged = [], i = 0, j = 0, places = [];
+      while (i < matches.length || j < found.length) {
+        if (j < found.length && (i >= matches.length || newestFirst(found[j], matches[i]) < 0)) {
+          places.push(merged.length); merged.push(found[j]); j += 1;
+        } else { merged.push(matches[i]); i += 1; }
+      }
+      matches = merged;
+      places.forEach(function (at) { insert(at, 1, terms); });
     }
     finish(false);
   }
@@ -242,15 +265,15 @@
     var all = wanted(), jobs = matches.length;
     var done = all.filter(function (p) { return p.jobs !== null; }).length;  /* a failed project was not searched */
     if (!state.q || !parseTerms(state.q).length) {
-      return "Type to search the jobs of " + (state.project ? "this project" : projects.length + " project" + (projects.length === 1 ? "" : "s")) + ".";
+      return "Type to search the jobs of " + (state.project ? "this project" : projects.length + " " + plural(projects.length, "project")) + ".";
     }
-    var said = jobs + " job" + (jobs === 1 ? "" : "s") + " match";
+    var said = jobs + " " + plural(jobs, "job") + " " + plural(jobs, "matches", "match");
     if (jobs > shown) { said += " (showing the first " + shown + ")"; }
-    said += "; searched " + done + " of " + all.length + " project" + (all.length === 1 ? "" : "s") + ".";
+    said += "; searched " + done + " of " + all.length + " " + plural(all.length, "project") + ".";
     var cut = all.filter(function (p) { return p.jobs !== null && p.cut; });
     if (cut.length) {
       said += " Searched by metadata only: " + cut.map(function (p) {
-        return "the " + p.cut.toLocaleString("en") + " oldest job" + (p.cut === 1 ? "" : "s") + " of " + p.name;
+        return "the " + p.cut.toLocaleString("en") + " oldest " + plural(p.cut, "job") + " of " + p.name;
       }).join("; ") + " (the project's search data is capped at 16 MB).";
     }
     var failed = all.filter(function (p) { return p.failed; });

@@ -72,6 +72,13 @@
   }
   window.reportgenDecodeArray = decodeArray;
 
+  /* The one pluralising helper of the status lines (search.js, catalog.js, trends.js): the word
+     for a count, "job" for 1 and "jobs" for any other (0 included); give ``many`` when it is not
+     ``one`` + "s" (a verb: plural(n, "matches", "match"), "has" / "have"). */
+  window.reportgenPlural = function (count, one, many) {
+    return count === 1 ? one : (many === undefined ? one + "s" : many);
+  };
+
   /* What the figures' scripts build pages with: an element holding text only (names and values
      come from hostile files: textContent, never parsed as HTML), and a name escaped for plotly.js, which renders
      pseudo-HTML in trace names, hover texts and titles. */

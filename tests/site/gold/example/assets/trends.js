@@ -1,5 +1,6 @@
-/* Trends of a project: trends.html#jobs=200&status=ok&y=last&band=1&q=volt draws, for the latest
-   jobs of the project by end time, one figure per numeric output: a point per job at its end time,
+/* Trends of a project: trends.html#jobs=200&status=ok&from=2022-07-11&to=2022-07-17&y=last&band=1&q=volt
+   draws, for the latest jobs of the project by end time (of those that ended in the from/to range
+   of UTC days, both ends included, when given), one figure per numeric output: a point per job at its end time,
    the output's last value in that job (or its mean), the marker's shape the job's status; and the
    jobs per day stacked by status. Nothing is built for it per job: the rows come from the
    catalog's data file (window.REPORTGEN_CATALOG) and the values from each job's comparison data
@@ -9,7 +10,7 @@
    A trend figure takes the keyboard focus: the arrow keys move between its points (see pointKeys). */
 (function () {
   "use strict";
-  var el = window.reportgenElement, escapeLabel = window.reportgenEscapeLabel;  /* theme.js, loaded first on every page */
+  var el = window.reportgenElement, escapeLabel = window.reportgenEscapeLabel, plural = window.reportgenPlural;  /* theme.js, loaded first on every page */
   var CHOICES = [50, 200, 1000], DEFAULT_JOBS = 200;
   var PARALLEL = 6;  /* data files loading at once: enough to hide latency, few enough to stay responsive */
   var PAGE = 24;  /* figure sections listed per "Show more"; each is drawn only as it nears the screen */
@@ -30,7 +31,7 @@
     dark: { trend: "#6e7681", band: "rgba(86,180,233,0.2)" }
   };
 
-  var state = { jobs: DEFAULT_JOBS, status: "", y: "last", band: false, q: "" };
+  var state = { jobs: DEFAULT_JOBS, status: "", from: "", to: "", y: "last", band: false, q: "" };
   var summaries = {};  /* slug -> {series: [...]} kept from a data file: the few numbers drawn, not the file */
   var requested = {}, settled = {}, queue = [], inFlight = 0, waiting = null;
   var view = null;  /* what is drawn: {jobs, entries, missing} */
@@ -107,11 +108,22 @@
     return false;
   }
 
+  /* A day as the hash and the date inputs spell it (ISO, "2022-07-11"), or "" for none: the same
+     names and form as the catalog's date filter (from/to), so one range can travel between them */
+  function isoDay(text) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || "");
+    if (!match) { return ""; }
+    var day = new Date(Date.UTC(+match[1], +match[2] - 1, +match[3]));
+    return day.getUTCFullYear() === +match[1] && day.getUTCMonth() === +match[2] - 1 && day.getUTCDate() === +match[3] ? text : "";
+  }
+
   function readHash() {  /* absent or unknown values mean the defaults */
     var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
     var jobs = parseInt(params.get("jobs") || "", 10);
     state.jobs = CHOICES.indexOf(jobs) >= 0 ? jobs : DEFAULT_JOBS;
     state.status = isStatusOption(params.get("status")) ? params.get("status") : "";
+    state.from = isoDay(params.get("from"));
+    state.to = isoDay(params.get("to"));
     state.y = params.get("y") === "mean" ? "mean" : "last";
     state.band = params.get("band") === "1";
     state.q = (params.get("q") || "").slice(0, 200);
@@ -121,6 +133,8 @@
     var params = new URLSearchParams();
     params.set("jobs", String(state.jobs));
     if (state.status) { params.set("status", state.status); }
+    if (state.from) { params.set("from", state.from); }
+    if (state.to) { params.set("to", state.to); }
     if (state.y !== "last") { params.set("y", state.y); }
     if (state.band) { params.set("band", "1"); }
     if (state.q) { params.set("q", state.q); }
@@ -131,6 +145,8 @@
   function showControls() {
     document.getElementById("trends-jobs").value = String(state.jobs);
     document.getElementById("trends-status").value = state.status;
+    document.getElementById("trends-from").value = state.from;
+    document.getElementById("trends-to").value = state.to;
     document.getElementById("trends-y").value = state.y;
     document.getElementById("trends-band").checked = state.band;
     var filter = document.getElementById("trends-filter");
@@ -140,7 +156,18 @@
   /* ---------------------------------------------------------------- which jobs */
   function column(data, name) { return data.columns.indexOf(name); }
 
-  /* The latest state.jobs jobs of the status chosen, by end time (ties by id), oldest first. */
+  function inRange(end) {  /* the end's UTC day within from..to, both included (the end is "YYYY-MM-DD hh:mm:ss" UTC) */
+    var day = end.slice(0, 10);
+    return (!state.from || day >= state.from) && (!state.to || day <= state.to);
+  }
+
+  function rangeText() {
+    if (!state.from && !state.to) { return ""; }
+    return state.from && state.to ? "ended " + state.from + " to " + state.to + " (UTC days, both included)" :
+      state.from ? "ended on or after " + state.from + " (UTC)" : "ended on or before " + state.to + " (UTC)";
+  }
+
+  /* The latest state.jobs jobs of the status and date range chosen, by end time (ties by id), oldest first. */
   function pickJobs(data) {
     var at = { id: column(data, "id"), href: column(data, "href"), end: column(data, "end"), status: column(data, "status") };
     var rows = [], noEnd = 0, badHref = 0;
@@ -149,6 +176,7 @@
       if (state.status && status !== state.status) { return; }
       var end = String(row[at.end] || ""), href = String(row[at.href] || ""), slug = href.replace(/\.html$/, "");
       if (!end) { noEnd += 1; return; }
+      if (!inRange(end)) { return; }
       if (!/\.html$/.test(href) || !SLUG.test(slug)) { badHref += 1; return; }
       rows.push({ id: String(row[at.id]), href: href, slug: slug, end: end, status: status });
     });
@@ -262,10 +290,21 @@
     var thinned = entry.points.filter(function (p) { return p.s.thinned; }).length;
     if (absent > 0) { notes.push("not in " + absent + " of the " + jobs.length + " jobs"); }
     if (entry.units.length > 1) { notes.push("units differ: " + entry.units.map(function (u) { return u || "(none)"; }).join(", ")); }
-    if (nan) { notes.push(nan + " jobs have no number to show (not a number, or no finite value): no point drawn"); }
-    if (state.y === "mean" && cut) { notes.push("for " + cut + " jobs the mean is of the downsampled points of the data file, not of every value"); }
-    if (thinned) { notes.push("for " + thinned + " jobs the reader kept every nth set of a long output: the last value is the last one read"); }
+    if (nan) { notes.push(nan + " " + plural(nan, "job has", "jobs have") + " no number to show (not a number, or no finite value): no point drawn"); }
+    if (state.y === "mean" && cut) { notes.push("for " + cut + " " + plural(cut, "job") + " the mean is of the downsampled points of the data file, not of every value"); }
+    if (thinned) { notes.push("for " + thinned + " " + plural(thinned, "job") + " the reader kept every nth set of a long output: the last value is the last one read"); }
     return notes;
+  }
+
+  /* The median of the values drawn and how many there are: one line to hold against the same
+     line of another date range ("did it drift since the week before?") */
+  function medianText(entry) {
+    var values = entry.points.map(function (p) { return p.s[state.y]; }).filter(function (v) { return v !== null; })
+      .sort(function (a, b) { return a - b; });
+    var n = values.length, unit = entry.units.length === 1 && entry.units[0] ? " " + entry.units[0] : "";
+    if (!n) { return "no value to take the median of"; }
+    var median = n % 2 ? values[(n - 1) / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    return "median of the " + (state.y === "mean" ? "means" : "last values") + ": " + String(Number(median.toPrecision(12))) + unit + " (n = " + n + ")";
   }
 
   /* ---------------------------------------------------------------- the figures' values as tables */
@@ -393,6 +432,8 @@
       section.setAttribute("data-key", entry.key);
       section.appendChild(el("h3", entry.node + " / " + entry.name));
       section.appendChild(el("p", entry.key, "meta"));
+      var median = el("p", null, "trends-median"); median.appendChild(el("span", medianText(entry), "meta"));
+      section.appendChild(median);  /* not a p.meta: that is the key's line */
       notesOf(entry, view.jobs).forEach(function (note) { section.appendChild(el("p", note, "note")); });
       var box = el("div", null, "figure trends-figure");
       box.id = "trends-fig-" + n;
@@ -416,7 +457,7 @@
 
   function showSummary(jobs) {
     var counts = document.getElementById("trends-counts"), box = document.getElementById("trends-summary-figure");
-    counts.textContent = jobs.length + " jobs, ended " + jobs[0].end + " to " + jobs[jobs.length - 1].end + " (UTC):";
+    counts.textContent = jobs.length + " " + plural(jobs.length, "job") + ", ended " + jobs[0].end + " to " + jobs[jobs.length - 1].end + " (UTC):";
     statusesOf(jobs).forEach(function (status) {
       var n = jobs.filter(function (job) { return job.status === status; }).length;
       counts.appendChild(document.createTextNode(" "));
@@ -438,8 +479,8 @@
 
   function notesOfPick(pick, missing) {
     var lines = [];
-    if (pick.noEnd) { lines.push(pick.noEnd + " jobs have no end time and are left out."); }
-    if (pick.badHref) { lines.push(pick.badHref + " jobs have no page of this site's form and are left out."); }
+    if (pick.noEnd) { lines.push(pick.noEnd + " " + plural(pick.noEnd, "job has no end time and is", "jobs have no end time and are") + " left out."); }
+    if (pick.badHref) { lines.push(pick.badHref + " " + plural(pick.badHref, "job has no page of this site's form and is", "jobs have no page of this site's form and are") + " left out."); }
     if (missing.length) {
       var named = missing.slice(0, NAMED).map(function (job) { return job.id; }).join(", ");
       lines.push("No data file for " + missing.length + " of the " + (pick.jobs.length) + " jobs (removed, or not built yet), so they are left out: " +
@@ -468,7 +509,8 @@
       document.getElementById("trends-outputs").hidden = loaded.length === 0;
       if (!loaded.length) {
         clearFigures();
-        say(notesOfPick(pick, missing).concat(["No job to show" + (state.status ? " with status " + state.status : "") + "."]));
+        say(notesOfPick(pick, missing).concat(["No job to show" + (state.status ? " with status " + state.status : "") +
+          (rangeText() ? " that " + rangeText() : "") + "."]));
         document.body.setAttribute("data-trends", "empty");
         return;
       }
@@ -491,6 +533,11 @@
     document.getElementById("trends-status").addEventListener("change", function (event) {
       state.status = event.target.value; writeHash(); refresh();
     });
+    ["from", "to"].forEach(function (end) {  /* a date input gives "" or an ISO day; a half-typed one is "" too */
+      document.getElementById("trends-" + end).addEventListener("change", function (event) {
+        state[end] = isoDay(event.target.value); writeHash(); refresh();
+      });
+    });
     document.getElementById("trends-y").addEventListener("change", function (event) { state.y = event.target.value; redraw(); });
     document.getElementById("trends-band").addEventListener("change", function (event) { state.band = event.target.checked; redraw(); });
     document.getElementById("trends-filter").addEventListener("input", function (event) {
@@ -499,7 +546,7 @@
     });
     document.getElementById("trends-controls").addEventListener("submit", function (event) { event.preventDefault(); });
     document.getElementById("trends-more").addEventListener("click", function () { listed += PAGE; listFigures(); });
-    window.addEventListener("hashchange", function () { readHash(); showControls(); refresh(); });
+    window.addEventListener("hashchange", function () { readHash(); showControls(); writeHash(); refresh(); });
     refresh();
   });
   document.addEventListener("reportgen-theme", function () {  /* the Theme button: drawn again in its colours (the trend line and band too) */
