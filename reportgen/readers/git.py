@@ -424,6 +424,10 @@ def read_tree_changes(repo: Repo, old_tree: str, new_tree: str, limits: ReadLimi
     return tuple(changes), left_out
 
 
+DIFFS_KEPT = 16  # tree diffs a CommitCache keeps (read_tree_diff)
+DIFF_TEXT_KEPT = 4 * 1024 * 1024  # a diff with more text than this is not kept: 16 of them stay under 64 MiB
+
+
 class CommitCache:
     """Open repositories and commits already read, for one process (one per pool worker)."""
 
@@ -432,6 +436,7 @@ class CommitCache:
         self._repos: dict[Path, Repo | str] = {}
         self._commits: dict[tuple[Path, str, str], Commit] = {}
         self._blobs: dict[tuple[Path, str], dict[str, bytes]] = {}
+        self._diffs: dict[tuple[Path | None, str, str], TreeDiff] = {}  # read_tree_diff's last pairs
 
     def read(self, repo_path: Path | None, sha: str, which: Which) -> Commit:
         early = classify_request(repo_path, sha, which)
@@ -469,7 +474,22 @@ class CommitCache:
         return self._repos[repo_path]
 
     def read_tree_diff(self, repo_path: Path | None, old_sha: str, new_sha: str, which: Which = "workflow") -> TreeDiff:
-        """The files that differ between two commits of one repository (``read_tree_changes``)."""
+        """The files that differ between two commits of one repository (``read_tree_changes``).
+
+        Kept for the next jobs (``DIFFS_KEPT`` pairs, each under ``DIFF_TEXT_KEPT`` bytes of text):
+        the jobs run on one workflow commit all diff the same pair, and reading it again for each
+        cost 3 ms of a 2,000-job build's every workflow diff page."""
+        key = (repo_path, old_sha, new_sha)
+        if key in self._diffs:
+            return self._diffs[key]
+        diff = self._read_tree_diff(repo_path, old_sha, new_sha, which)
+        if sum(len(c.old_text or "") + len(c.new_text or "") for c in diff.changes) <= DIFF_TEXT_KEPT:
+            if len(self._diffs) >= DIFFS_KEPT:
+                del self._diffs[next(iter(self._diffs))]  # the oldest first
+            self._diffs[key] = diff
+        return diff
+
+    def _read_tree_diff(self, repo_path: Path | None, old_sha: str, new_sha: str, which: Which) -> TreeDiff:
         for sha in (old_sha, new_sha):
             early = classify_request(repo_path, sha, which)
             if early is not None:
@@ -521,6 +541,7 @@ class CommitCache:
                 repo.close()
         self._repos.clear()
         self._blobs.clear()
+        self._diffs.clear()
 
 
 def classify_request(repo_path: Path | None, sha: str, which: Which) -> Commit | None:

@@ -161,3 +161,29 @@ def test_read_tree_diff_applies_the_file_limit_and_reports_a_missing_commit(stor
         assert missing.state == "unreadable" and missing.reason.startswith(f"commit {'e' * 40} not in workflow.git")
     finally:
         cache.close()
+
+
+def test_a_pair_read_once_serves_the_next_jobs_and_the_cache_stays_bounded(store, monkeypatch):
+    """The jobs run on one workflow commit all diff the same pair: it is read once per worker."""
+    from reportgen.readers import git as gitreader
+
+    root, shas = store
+    repo = root / "git" / "p" / "workflow.git"
+    cache = CommitCache()
+    reads = []
+    real = gitreader.read_tree_changes
+    monkeypatch.setattr(gitreader, "read_tree_changes", lambda *a: reads.append(a[1:3]) or real(*a))
+    try:
+        first = cache.read_tree_diff(repo, shas["c1"], shas["c2"])
+        assert cache.read_tree_diff(repo, shas["c1"], shas["c2"]) == first and len(reads) == 1
+        monkeypatch.setattr(gitreader, "DIFFS_KEPT", 1)
+        cache.read_tree_diff(repo, shas["c2"], shas["c1"])  # a second pair takes the one place
+        cache.read_tree_diff(repo, shas["c1"], shas["c2"])
+        assert len(reads) == 3
+        monkeypatch.setattr(gitreader, "DIFF_TEXT_KEPT", 0)  # a diff with more text than kept is read each time
+        cache.close()
+        cache.read_tree_diff(repo, shas["c1"], shas["c2"])
+        cache.read_tree_diff(repo, shas["c1"], shas["c2"])
+        assert len(reads) == 5
+    finally:
+        cache.close()
