@@ -1064,17 +1064,18 @@ def build_params_diff_context(
     else:
         lines = build_diff_lines(previous.commit, job.commit) if job.commit else ()
         note = "" if lines else "the parameter files are identical"
-    return ParamsDiffPage(
-        title=f"{job.job_id}: parameters diff",
-        root="../",  # the page sits next to the job pages (paths.diff_page_name)
-        project=project,
-        project_href="index.html",
-        job_id=job.job_id,
-        job_href=job.href,
-        sha=sha,
-        previous_job=previous.job_id if previous else "",
-        previous_href=previous.href if previous else "",
-        previous_sha=previous.commit.sha if previous and previous.commit else "",
-        lines=lines,
-        note=note,
-    )
+    previous_sha = previous.commit.sha if previous and previous.commit else ""
+    return ParamsDiffPage(**build_diff_page_head("parameters", project, job, sha, previous, previous_sha),
+                          lines=lines, note=note)
+
+
+def build_diff_page_head(what: str, project: str, job: DiffSubject, sha: str, previous: DiffSubject | None,
+                         previous_sha: str) -> dict[str, str]:
+    """The fields the parameters and the workflow diff pages share: where the page sits (next to
+    the job pages: paths.diff_page_name, paths.workflow_diff_page_name), its job and the previous one."""
+    return {
+        "title": f"{job.job_id}: {what} diff", "root": "../", "project": project, "project_href": "index.html",
+        "job_id": job.job_id, "job_href": job.href, "sha": sha,
+        "previous_job": previous.job_id if previous else "", "previous_href": previous.href if previous else "",
+        "previous_sha": previous_sha if previous else "",
+    }

@@ -7,7 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reportgen.records import TreeDiff
-from reportgen.site.contexts import DiffLine, DiffSubject, ParamsDiffPage, build_file_diff_lines
+from reportgen.site.contexts import (
+    DiffLine,
+    DiffSubject,
+    ParamsDiffPage,
+    build_diff_page_head,
+    build_file_diff_lines,
+)
 
 MAX_FILES_NOTE = "{left_out:,} more changed files not listed (at most {listed:,})"
 
@@ -53,21 +59,8 @@ def build_workflow_diff_context(project: str, job: DiffSubject, previous: DiffSu
         if diff.left_out:
             notes.append(MAX_FILES_NOTE.format(left_out=diff.left_out, listed=len(files)))
         note = "; ".join(notes)
-    return WorkflowDiffPage(
-        title=f"{job.job_id}: workflow diff",
-        root="../",  # the page sits next to the job pages (paths.workflow_diff_page_name)
-        project=project,
-        project_href="index.html",
-        job_id=job.job_id,
-        job_href=job.href,
-        sha=sha,
-        previous_job=previous.job_id if previous else "",
-        previous_href=previous.href if previous else "",
-        previous_sha=previous_sha if previous else "",
-        lines=(),
-        note=note,
-        files=files,
-    )
+    return WorkflowDiffPage(**build_diff_page_head("workflow", project, job, sha, previous, previous_sha),
+                            lines=(), note=note, files=files)
 
 
 def render_workflow_diff(page: WorkflowDiffPage) -> str:
