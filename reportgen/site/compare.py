@@ -15,13 +15,22 @@ MinMaxLTTB-downsampled like the job page's lines; per node, the health of its lo
 lines, warnings when the reader counts them, a traceback or not) as rows of the table, and the
 log's last few KB for a side-by-side view.  Past ``COMPARE_DATA_BYTES`` the later series are
 left out and the data says so.
+
+Reductions (``build --config``'s ``[[reduce]]``, ``config.Reduce``): an output whose sets are
+arrays (shape ``(N, ...)``) that a reduction names also gives one derived series per ``how``,
+one number per set (``/QPU/signal · mean``), after the plain series so that they never push a
+plain one past the file's bound.  They are computed here from the same values, a block of
+``REDUCE_BLOCK_VALUES`` at a time, so the work is bounded by the read budget that bounded the
+values; a derived series carries ``derived`` (what it was derived from, how), which is how
+``compare.js`` and ``trends.js`` say "mean of each set of /QPU/signal".
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +40,7 @@ import orjson
 
 from reportgen.jsondepth import load_json
 from reportgen.readers.logs import error_line_count, split_log_lines, warning_line_count
-from reportgen.records import Commit, Job, LogFile, OutputData
+from reportgen.records import Commit, Job, LogFile, Output, OutputData
 from reportgen.site import write as out
 from reportgen.site.contexts import build_commit_label, build_line_text, format_time
 from reportgen.site.figures import build_downsample_index, build_typed_array
@@ -48,6 +57,9 @@ MAX_LOG_TAIL = 3 * 1024  # characters of a node's log end kept for the side-by-s
 MAX_LOG_TAILS = 48 * 1024  # of all a job's log ends together: the later nodes' are left out past it
 MAX_LOG_NODES = 100  # nodes with log health rows (3 each); the others are one summary row
 _EXACT_U4 = 2**32  # set numbers below this travel as uint32 (half the bytes of float64)
+# reductions ([[reduce]]): what each computes of the values of one set, NaN ignored (numpy's nan* functions)
+REDUCTIONS = ("mean", "min", "max", "rms", "std", "median", "sum", "ptp")
+REDUCE_BLOCK_VALUES = 1 << 20  # values turned into float64 at once (8 MiB): the working memory of a reduction
 
 
 def compare_data_name(job_slug: str) -> str:
@@ -228,30 +240,180 @@ def build_log_ends(job: Job) -> tuple[list[dict[str, Any]], str]:
 
 
 # ----------------------------------------------------------------- series
-def build_series(job: Job, datas: Mapping[str, OutputData]) -> list[dict[str, Any]]:
+def build_series(job: Job, datas: Mapping[str, OutputData],
+                 reduce_of: Callable[[str], tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
     """One series per numeric output set repeatedly (shape ``(N,)``, any integer, float or bool type),
-    in the job page's order."""
-    series = []
+    in the job page's order; then the derived series of the array outputs ``reduce_of`` names
+    reductions of (``config.find_reduce``: an output's reductions, () for none)."""
+    series, derived = [], []
+    paths = {output.hdf5_path for node in job.nodes for output in node.outputs}
     for node in job.nodes:
         for output in node.outputs:
             data = datas.get(output.hdf5_path)
-            values = data.values if data is not None else None
-            # "other" is any number type but int64 and float64 (float32, int8, big-endian, ...): a series too
-            plain = output.is_series or (output.kind == "other" and len(output.shape) == 1)
-            if (not plain or not isinstance(values, np.ndarray) or values.ndim != 1 or values.size == 0
-                    or values.dtype.kind not in "biuf"):
+            if data is None:
                 continue
-            y = values.astype(np.float64)
-            x = np.arange(len(y), dtype=np.float64) * data.stride  # type: ignore[union-attr]
-            keep = build_downsample_index(x, y, MAX_POINTS)
-            x_kept = x[keep]
-            series.append({
-                "key": output.hdf5_path, "node": node.name, "name": output.name, "units": output.units,
-                "sets": output.n_sets, "points": len(keep), "read": len(y),
-                "x": build_typed_array(x_kept, "u4" if len(x) == 0 or x[-1] < _EXACT_U4 else "f8"),
-                "y": build_typed_array(y[keep]),
-            })
+            if _is_plain_series(output, data.values):
+                y = np.asarray(data.values, dtype=np.float64)
+                series.append(_build_one_series(output.hdf5_path, node.name, output.name, output, y, data.stride))
+            elif reduce_of is not None and _is_reducible(output, data.values):
+                hows = reduce_of(output.hdf5_path)
+                if hows:
+                    derived.extend(build_derived_series(node.name, output, data, hows, paths))
+    return series + derived
+
+
+def _is_plain_series(output: Output, values: Any) -> bool:
+    # "other" is any number type but int64 and float64 (float32, int8, big-endian, ...): a series too
+    plain = output.is_series or (output.kind == "other" and len(output.shape) == 1)
+    return (plain and isinstance(values, np.ndarray) and values.ndim == 1 and values.size > 0
+            and values.dtype.kind in "biuf")
+
+
+def _build_one_series(key: str, node: str, name: str, output: Output, y: np.ndarray,
+                      stride: int) -> dict[str, Any]:
+    """A series of ``y`` (float64, one value per set read) against the sets' numbers in the file."""
+    x = np.arange(len(y), dtype=np.float64) * stride
+    keep = build_downsample_index(x, y, MAX_POINTS)
+    return {
+        "key": key, "node": node, "name": name, "units": output.units,
+        "sets": output.n_sets, "points": len(keep), "read": len(y),
+        "x": build_typed_array(x[keep], "u4" if len(x) == 0 or x[-1] < _EXACT_U4 else "f8"),
+        "y": build_typed_array(y[keep]),
+    }
+
+
+# ----------------------------------------------------------------- reductions ([[reduce]])
+def _is_reducible(output: Output, values: Any) -> bool:
+    """Numbers whose sets are arrays (shape ``(N, ...)``), or complex numbers one per set (their
+    magnitudes): a real output of one number per set is a series already.  An enumeration's codes
+    (``output.labels``) are names, not quantities."""
+    if not isinstance(values, np.ndarray) or values.size == 0 or output.labels:
+        return False
+    kind = values.dtype.kind
+    return (values.ndim >= 2 and kind in "biufc") or (values.ndim == 1 and kind == "c")
+
+
+def build_derived_name(text: str, how: str, magnitude: bool) -> str:
+    """``/QPU/signal · mean``; of a complex output ``|/QPU/signal| · mean`` (its magnitudes reduced)."""
+    return f"|{text}| \u00b7 {how}" if magnitude else f"{text} \u00b7 {how}"
+
+
+def build_derived_series(node: str, output: Output, data: OutputData, hows: tuple[str, ...],
+                         taken: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """One series per reduction in ``hows`` of the sets of ``output`` (``data``: its values as read),
+    each marked ``derived``; a name an output of the job has already (``taken``) is not used twice."""
+    values = data.values
+    assert isinstance(values, np.ndarray)
+    magnitude = values.dtype.kind == "c"
+    per_set = int(np.prod(values.shape[1:], dtype=np.int64))
+    reduced = build_reductions(values, hows)
+    series = []
+    for how in hows:
+        key = build_derived_name(output.hdf5_path, how, magnitude)
+        if key in taken:
+            continue
+        y = reduced[how]
+        y[~np.isfinite(y)] = np.nan  # an infinite mean (a set holding inf) is no point either, on both pages
+        name = build_derived_name(output.name, how, magnitude)
+        one = _build_one_series(key, node, name, output, y, data.stride)
+        one["derived"] = {
+            "of": output.hdf5_path, "how": how, "magnitude": magnitude, "values": per_set,
+            "no_value": int(np.count_nonzero(np.isnan(y))),
+            # a set over the read budget alone was thinned: its reduction is of the values read
+            "note": f"of the values read ({data.note})" if data.value_strides else "",
+        }
+        series.append(one)
     return series
+
+
+def build_reductions(values: np.ndarray, hows: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each reduction in ``hows`` of every set of ``values`` (the first axis counts the sets) as
+    float64, NaN values left out (numpy's ``nanmean`` etc.), NaN where a set has no other value;
+    a complex set's magnitudes are reduced.
+
+    Why in blocks: ``values`` hold up to the read budget (``jobpage.SITE_LIMITS``) of any number
+    type, and their float64 copy up to eight times that.  At most ``REDUCE_BLOCK_VALUES`` values
+    are copied at a time (sets in groups, a larger set in parts; ``_Moments`` joins the parts), so
+    the memory taken stays a few such blocks; only the median of a set larger than a block needs
+    the whole set at once, as a copy in its own type (``_median_of``).
+    """
+    sets = values.reshape(len(values), -1)
+    n, m = sets.shape
+    rows = max(1, REDUCE_BLOCK_VALUES // max(m, 1))
+    moments = _Moments(n)
+    medians = np.full(n, np.nan) if "median" in hows else None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a set of NaN only: NaN, counted as no value
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            for first in range(0, m, REDUCE_BLOCK_VALUES):
+                block = _as_float(sets[start:stop, first:first + REDUCE_BLOCK_VALUES])
+                moments.add(slice(start, stop), block)
+                if medians is not None and m <= REDUCE_BLOCK_VALUES:
+                    medians[start:stop] = np.nanmedian(block, axis=1)
+            if medians is not None and m > REDUCE_BLOCK_VALUES:  # one set per block here
+                medians[start] = _median_of(sets[start])
+        return {how: medians if how == "median" else moments.result(how) for how in hows}  # type: ignore[misc]
+
+
+def _as_float(block: np.ndarray) -> np.ndarray:
+    """A float64 copy of ``block``; of complex numbers, their magnitudes."""
+    return np.abs(block).astype(np.float64) if block.dtype.kind == "c" else block.astype(np.float64)
+
+
+def _median_of(values: np.ndarray) -> float:
+    """The median of one large set's values that are not NaN: sorted in their own type, not in a
+    float64 copy (eight times the bytes of an int8 or a bool)."""
+    flat = np.abs(values) if values.dtype.kind == "c" else values
+    if flat.dtype.kind == "b":
+        flat = flat.view(np.uint8)
+    if flat.dtype.kind == "f":
+        flat = flat[~np.isnan(flat)]
+    return float(np.median(flat)) if flat.size else float("nan")
+
+
+class _Moments:
+    """Per set: how many values are not NaN, their sum, sum of squares, minimum, maximum and the
+    sum of squared deviations from their mean.  A set read in parts is joined part by part (the
+    deviations with Chan, Golub and LeVeque's update), so it gets the results of the whole."""
+
+    def __init__(self, n: int) -> None:
+        self.count, self.total, self.squares = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.mean, self.m2 = np.zeros(n), np.zeros(n)
+        self.low, self.high = np.full(n, np.nan), np.full(n, np.nan)
+
+    def add(self, part: slice, block: np.ndarray) -> None:
+        present = ~np.isnan(block)
+        count = np.count_nonzero(present, axis=1).astype(np.float64)
+        zeroed = np.where(present, block, 0.0)
+        total = zeroed.sum(axis=1)
+        mean = total / count  # NaN where the part has no value: kept out below
+        deviations = np.where(present, block - mean[:, None], 0.0)
+        m2 = (deviations * deviations).sum(axis=1)
+        before, joined = self.count[part], self.count[part] + count
+        delta = mean - self.mean[part]
+        has = count > 0
+        joined_m2 = self.m2[part] + m2 + delta * delta * before * count / joined
+        self.m2[part] = np.where(has, joined_m2, self.m2[part])
+        self.mean[part] = np.where(has, self.mean[part] + delta * count / joined, self.mean[part])
+        self.count[part] = joined
+        self.total[part] += total
+        self.squares[part] += (zeroed * zeroed).sum(axis=1)
+        self.low[part] = np.fmin(self.low[part], np.fmin.reduce(block, axis=1))
+        self.high[part] = np.fmax(self.high[part], np.fmax.reduce(block, axis=1))
+
+    def result(self, how: str) -> np.ndarray:
+        count = self.count
+        value = {
+            "mean": lambda: self.total / count,
+            "sum": lambda: self.total,
+            "min": lambda: self.low,
+            "max": lambda: self.high,
+            "ptp": lambda: self.high - self.low,
+            "rms": lambda: np.sqrt(self.squares / count),
+            "std": lambda: np.sqrt(self.m2 / count),
+        }[how]()
+        return np.where(count > 0, value, np.nan)
 
 
 # ----------------------------------------------------------------- the data file
@@ -263,7 +425,8 @@ class CompareData:
 
 
 def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str,
-                       leaves: list[tuple[str, Any]] | str | None = None) -> CompareData:
+                       leaves: list[tuple[str, Any]] | str | None = None,
+                       reduce_of: Callable[[str], tuple[str, ...]] | None = None) -> CompareData:
     params, params_note = build_params_rows(job.params, leaves)
     notes = [params_note] if params_note else []
     if len(job.root_attrs) > MAX_META:
@@ -280,7 +443,7 @@ def build_compare_data(job: Job, datas: Mapping[str, OutputData], job_slug: str,
         "workflow_diff": f"{job_slug}~workflow-diff.html" if job.workflow.state == "present" else "",
     }
     summary = build_log_rest_row([build_log_health(log) for log in job.logs], "all nodes' logs") if job.logs else None
-    return CompareData(body, tuple(render_json(s) for s in build_series(job, datas)),
+    return CompareData(body, tuple(render_json(s) for s in build_series(job, datas, reduce_of)),
                        (build_value_text(summary[0]), build_value_text(summary[1])) if summary else None)
 
 
@@ -331,11 +494,13 @@ def _series_budget(body: dict[str, Any], limit: int) -> int:
 
 
 def write_compare_data(project_dir: Path, job_slug: str, job: Job, datas: Mapping[str, OutputData],
-                       leaves: list[tuple[str, Any]] | str | None = None) -> int:
+                       leaves: list[tuple[str, Any]] | str | None = None,
+                       reduce_of: Callable[[str], tuple[str, ...]] | None = None) -> int:
     """``<project>/<job>~compare.js``; returns its size.  ``leaves``: the job's parameters as
-    ``build_param_leaves`` flattened them (flattened here when not given)."""
+    ``build_param_leaves`` flattened them (flattened here when not given); ``reduce_of``: the
+    reductions of an output (``config.find_reduce``), none when not given."""
     return out.write_file(project_dir / compare_data_name(job_slug),
-                          render_compare_js(build_compare_data(job, datas, job_slug, leaves)))
+                          render_compare_js(build_compare_data(job, datas, job_slug, leaves, reduce_of)))
 
 
 # ----------------------------------------------------------------- the project's compare page

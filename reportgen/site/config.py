@@ -41,6 +41,20 @@ A project's views are looked up BEFORE the global ones and the first whose ``out
 wins; unlike columns, a project's list does not replace the global one.  Why: columns are one
 list (a catalog's header), while views are keyed by output, so a project adds or overrides the
 views of its own outputs and keeps the lab-wide ones for the rest.  At most ``MAX_VIEWS`` per list.
+
+Reductions, ``[[reduce]]`` (global) and ``[projects."<name>"] reduce = [...]``, turn each set of
+an array output into numbers that ``compare.html`` and ``trends.html`` draw like one-number
+outputs (``compare.build_derived_series``), looked up as views are (the project's first, the
+first match wins, the same matching)::
+
+    [[reduce]]
+    output = "/QPU/signal"   # required; a segment may be an fnmatch pattern
+    how = ["mean", "max"]    # required: any of compare.REDUCTIONS, each at most once
+
+They travel to the job's page worker with the views: ``SiteConfig.views_for`` gives a project's
+views and then its reductions, ``find_view`` and ``find_reduce`` each take their own kind, and
+``render_views_key`` covers both, so a changed reduction rebuilds the jobs it may concern (the
+build's plan, fingerprints and tasks carry the one list).  At most ``MAX_REDUCE`` per list.
 """
 
 from __future__ import annotations
@@ -58,7 +72,7 @@ import numpy as np
 
 from reportgen.errors import ConfigError, InputMissingError
 from reportgen.records import Job, Output, OutputData, Problem
-from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, json_text
+from reportgen.site.compare import NOT_TEXT, NOT_TEXT_VALUE, REDUCTIONS, json_text
 from reportgen.site.figures import AxisView
 from reportgen.site.jsonsafe import replace_surrogates_text
 from reportgen.site.paths import short_hash
@@ -81,6 +95,8 @@ _PATTERN = re.compile(r"[*?\[]")  # fnmatch's special characters: an output with
 # x is looked up by its exact name, never as a pattern, so only a wildcard is refused there (as a
 # sure sign of a pattern meant); brackets are common in lab names ("freq[Hz]", "power[dBm]")
 _WILDCARD = re.compile(r"[*?]")
+MAX_REDUCE = 64  # reductions per list (the global one, each project's own)
+_REDUCE_KEYS = frozenset(("output", "how"))
 
 
 @dataclass(frozen=True)
@@ -106,9 +122,7 @@ class View:
     y_log: bool = False
 
     def matches(self, hdf5_path: str) -> bool:
-        node, _, name = hdf5_path[1:].partition("/")
-        want_node, _, want_name = self.output[1:].partition("/")
-        return fnmatchcase(node, want_node) and fnmatchcase(name, want_name)
+        return output_matches(self.output, hdf5_path)
 
     def resolve(self, hdf5_path: str) -> AxisView:
         """The view as it applies to one matched output: a bare ``x`` becomes that node's output."""
@@ -116,6 +130,24 @@ class View:
         if x and not x.startswith("/"):
             x = hdf5_path[: hdf5_path.index("/", 1) + 1] + x
         return AxisView(x, self.x_log, self.y_log, "view")
+
+
+def output_matches(pattern: str, hdf5_path: str) -> bool:
+    """``/<node>/<output>`` matched segment by segment (``fnmatchcase``: a ``*`` never spans a ``/``)."""
+    node, _, name = hdf5_path[1:].partition("/")
+    want_node, _, want_name = pattern[1:].partition("/")
+    return fnmatchcase(node, want_node) and fnmatchcase(name, want_name)
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """One ``[[reduce]]``: which array outputs it applies to, and the reductions of each of their sets."""
+
+    output: str  # /<node>/<output>, each segment an fnmatchcase pattern (as a view's)
+    how: tuple[str, ...]  # of compare.REDUCTIONS, each once, in the config's order
+
+    def matches(self, hdf5_path: str) -> bool:
+        return output_matches(self.output, hdf5_path)
 
 
 @dataclass(frozen=True)
@@ -130,7 +162,7 @@ class BuildSettings:
 @dataclass(frozen=True)
 class SiteConfig:
     """The columns of every project, and the lists of the projects that have their own; the same
-    for figure views (``views``, ``project_views``)."""
+    for figure views (``views``, ``project_views``) and reductions (``reduce``, ``project_reduce``)."""
 
     file: str = ""
     columns: tuple[Column, ...] = ()
@@ -138,6 +170,8 @@ class SiteConfig:
     views: tuple[View, ...] = ()
     project_views: tuple[tuple[str, tuple[View, ...]], ...] = ()
     build: BuildSettings = BuildSettings()
+    reduce: tuple[Reduce, ...] = ()
+    project_reduce: tuple[tuple[str, tuple[Reduce, ...]], ...] = ()
 
     def columns_for(self, project: str) -> tuple[Column, ...]:
         """A project's own list when the config has one (even empty), else the global one."""
@@ -146,10 +180,15 @@ class SiteConfig:
                 return columns
         return self.columns
 
-    def views_for(self, project: str) -> tuple[View, ...]:
-        """A project's own views, then the global ones: looked up in this order, the first match wins."""
+    def views_for(self, project: str) -> tuple[View | Reduce, ...]:
+        """A project's own views, then the global ones: looked up in this order, the first match wins;
+        then its reductions in the same order (``find_reduce``), as the job's page worker takes both."""
         own = next((views for name, views in self.project_views if name == project), ())
-        return own + self.views
+        return own + self.views + self.reduce_for(project)
+
+    def reduce_for(self, project: str) -> tuple[Reduce, ...]:
+        """A project's own reductions, then the global ones: the first that matches an output wins."""
+        return next((rules for name, rules in self.project_reduce if name == project), ()) + self.reduce
 
 
 NO_CONFIG = SiteConfig()
@@ -164,24 +203,27 @@ def read_site_config(path: Path) -> SiteConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not TOML: {exc}") from None
-    _check_keys(path, raw, {"build", "columns", "projects", "views"}, "")
+    _check_keys(path, raw, {"build", "columns", "projects", "reduce", "views"}, "")
     settings = build_settings(path, raw.get("build", {}))
     columns = build_columns(path, raw.get("columns", []), "columns")
     views = build_views(path, raw.get("views", []), "views")
+    reduce = build_reduce_list(path, raw.get("reduce", []), "reduce")
     projects = raw.get("projects", {})
     if not isinstance(projects, dict):
         raise ConfigError(path, "must be a table of projects", "projects")
-    own, own_views = [], []
+    own, own_views, own_reduce = [], [], []
     for name, table in projects.items():
         where = f"projects.{_toml_key(name)}"
         if not isinstance(table, dict):
-            raise ConfigError(path, "must be a table with a columns or views list", where)
-        _check_keys(path, table, {"columns", "views"}, where)
-        if "columns" in table or "views" not in table:  # a views-only table keeps the global columns
+            raise ConfigError(path, "must be a table with a columns, views or reduce list", where)
+        _check_keys(path, table, {"columns", "reduce", "views"}, where)
+        if "columns" in table or not {"views", "reduce"} & table.keys():  # a views or reduce table keeps the global columns
             own.append((name, build_columns(path, table.get("columns", []), f"{where}.columns")))
         if "views" in table:
             own_views.append((name, build_views(path, table["views"], f"{where}.views")))
-    return SiteConfig(str(path), columns, tuple(own), views, tuple(own_views), settings)
+        if "reduce" in table:
+            own_reduce.append((name, build_reduce_list(path, table["reduce"], f"{where}.reduce")))
+    return SiteConfig(str(path), columns, tuple(own), views, tuple(own_views), settings, reduce, tuple(own_reduce))
 
 
 def _read_text(path: Path) -> str:
@@ -318,7 +360,7 @@ def build_config_problems(config: SiteConfig, projects: list[str]) -> tuple[Prob
     """A warning per project the config names that the data_store lacks (a config shared across
     stores is normal, so not an error)."""
     known = set(projects)
-    named = dict.fromkeys(name for name, _ in (*config.projects, *config.project_views))
+    named = dict.fromkeys(name for name, _ in (*config.projects, *config.project_views, *config.project_reduce))
     return tuple(
         Problem("warning", "config-unknown-project", config.file, f"projects.{_toml_key(name)}",
                 "the config names a project this data_store does not have")
@@ -370,15 +412,58 @@ def _check_x(output: str, x: str) -> str:
     return ""
 
 
-def find_view(views: tuple[View, ...], hdf5_path: str) -> AxisView | None:
+def find_view(views: tuple[View | Reduce, ...], hdf5_path: str) -> AxisView | None:
     """How the first view matching the output draws it, or None when no view matches."""
-    view = next((v for v in views if v.matches(hdf5_path)), None)
+    view = next((v for v in views if isinstance(v, View) and v.matches(hdf5_path)), None)
     return view.resolve(hdf5_path) if view is not None else None
 
 
-def render_views_key(views: tuple[View, ...]) -> list[list[Any]]:
-    """The normalised content of a project's views, in lookup order: part of its jobs' fingerprints."""
-    return [[v.output, v.x, v.x_log, v.y_log] for v in views]
+def render_views_key(views: tuple[View | Reduce, ...]) -> list[list[Any]]:
+    """The normalised content of a project's views and reductions, in lookup order: part of its
+    jobs' fingerprints (a view's four fields; a reduction's ``["reduce", output, how]``)."""
+    return [[v.output, v.x, v.x_log, v.y_log] if isinstance(v, View) else ["reduce", v.output, list(v.how)]
+            for v in views]
+
+
+# ----------------------------------------------------------------- reductions ([[reduce]])
+def build_reduce_list(path: Path, raw: Any, where: str) -> tuple[Reduce, ...]:
+    """The checked reductions of one list: types, paths, names, at most MAX_REDUCE."""
+    if not isinstance(raw, list):
+        raise ConfigError(path, "must be an array of tables ([[reduce]])", where)
+    if len(raw) > MAX_REDUCE:
+        raise ConfigError(path, f"{len(raw)} reductions: at most {MAX_REDUCE}", where)
+    return tuple(build_reduce(path, table, f"{where}[{i}]") for i, table in enumerate(raw))
+
+
+def build_reduce(path: Path, table: Any, where: str) -> Reduce:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "must be a table with output and how", where)
+    _check_keys(path, table, _REDUCE_KEYS, where)
+    for key in ("output", "how"):
+        if key not in table:
+            raise ConfigError(path, 'a reduction needs output = "/<node>/<output>" and how = ["mean", ...]', where)
+    output, how = table["output"], table["how"]
+    if not isinstance(output, str):
+        raise ConfigError(path, f"must be a string, not {type(output).__name__}", f"{where}.output")
+    if not output.isprintable() or not _OUTPUT_PATH.fullmatch(output):
+        raise ConfigError(path, f"{output!r} is not an output path /<node>/<output> (* may stand for a segment)",
+                          f"{where}.output")
+    if not isinstance(how, list) or not how:
+        raise ConfigError(path, f'must be a non-empty array of reductions such as ["mean", "max"] (any of: '
+                                f'{", ".join(REDUCTIONS)})', f"{where}.how")
+    for i, name in enumerate(how):
+        if name not in REDUCTIONS:  # a non-string is no reduction either
+            raise ConfigError(path, f"{name!r} is not a reduction (expected one of: {', '.join(REDUCTIONS)})",
+                              f"{where}.how[{i}]")
+        if name in how[:i]:
+            raise ConfigError(path, f"{name!r} is named twice", f"{where}.how[{i}]")
+    return Reduce(output, tuple(how))
+
+
+def find_reduce(rules: tuple[View | Reduce, ...], hdf5_path: str) -> tuple[str, ...]:
+    """The reductions of the first ``[[reduce]]`` matching the output (in ``views_for``'s order), or ()."""
+    rule = next((r for r in rules if isinstance(r, Reduce) and r.matches(hdf5_path)), None)
+    return rule.how if rule is not None else ()
 
 
 # ----------------------------------------------------------------- cells

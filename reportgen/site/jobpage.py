@@ -25,7 +25,7 @@ from reportgen.site import write as out
 from reportgen.site import zoom  # zoom: detail of long line figures, loaded on zoom
 from reportgen.site.compare import build_param_leaves, write_compare_data  # compare runs
 from reportgen.site.config import Column, build_cells
-from reportgen.site.config import View, find_view  # views: figure views (x axes, log scales)
+from reportgen.site.config import Reduce, View, find_reduce, find_view  # views: figure views; reduce: [[reduce]]
 from reportgen.site.figures import MAX_POINTS, LineSeries, build_figure, build_view_figures  # views, zoom
 from reportgen.site.contexts import (
     DiffSubject, DownloadLinks, build_catalog_row, build_job_context, build_params_diff_context, build_row_values,
@@ -69,7 +69,7 @@ class JobTask:
     workflow_repo: str | None
     params_repo: str | None
     columns: tuple[Column, ...] = ()  # build --config: the project's extra catalog columns
-    views: tuple[View, ...] = ()  # views: the project's figure views, then the global ones
+    views: tuple[View | Reduce, ...] = ()  # views: the project's figure views, then the global ones; then its reductions
 
 
 @dataclass(frozen=True)
@@ -201,9 +201,11 @@ def write_job_page(task: JobTask, job: Job) -> JobResult:
     datas = read_values(Path(task.root), job, problems)
     downloads = write_downloads(job, datas, job_dir, task.job_slug)
     # compare runs: <project>/<job>~compare.js from the values just read (reportgen/site/compare.py);
-    # the parameters are flattened once, for it and for the catalog's parameter columns
+    # the parameters are flattened once, for it and for the catalog's parameter columns;
+    # reduce: the derived series of array outputs come from these values too
     leaves = build_param_leaves(job.params)
-    write_compare_data(staging / task.project_slug, task.job_slug, job, datas, leaves)
+    write_compare_data(staging / task.project_slug, task.job_slug, job, datas, leaves,
+                       lambda path: find_reduce(task.views, path))
     log_hrefs, log_cuts = write_log_copies(Path(task.root), job.logs, job_dir, task.job_slug, task.ref)
     # views: the figures a configured view or an @axes attribute changes (none: the automatic ones)
     outputs = {output.hdf5_path: output for node in job.nodes for output in node.outputs}

@@ -4,6 +4,7 @@
    colour and a letter each (Okabe-Ito, colour-blind safe; the letter and the marker say it too),
    a table of their metadata, log health and parameters (only the differences by default), one
    figure per numeric output with a trace per job (or, toggled, each job's difference to job A),
+   the reductions of array outputs a site config names drawn as such outputs (said so above each),
    and the ends of one node's log for two jobs side by side, lines that differ marked. A hash
    edited in the address bar redraws the page. */
 (function () {
@@ -195,6 +196,8 @@
         var td = value === null ? el("td", "\u2014", "missing") : isTimeRow(row) ? el("td") : el("td", value);
         if (value !== null && isTimeRow(row)) { td.appendChild(timeNode(value)); }
         if (value === null) { td.title = "not in " + jobLabel(jobs, i); }
+        var diff = row.group === "Job" && row.key === "workflow commit" ? workflowDiffLink(jobs[i]) : null;
+        if (diff) { td.appendChild(document.createTextNode(" \u00B7 ")); td.appendChild(diff); }
         line.appendChild(td);
       });
       line.hidden = onlyDiff && (!row.differs || row.folded);
@@ -211,6 +214,17 @@
       (folded.length ? "; not counted, as they differ for every run or repeat a field above: " + folded.join(", ") +
         (onlyDiff ? " (uncheck Only differences to see them)" : "") : "");
     document.getElementById("compare-fields").hidden = false;
+  }
+
+  /* The job's workflow diff page (compare.py's "workflow_diff": "" when the job has none), linked
+     next to its workflow commit as the job page links it; only a name of the build's form
+     (<slug>~workflow-diff.html, next to compare.html) becomes a link. */
+  function workflowDiffLink(job) {
+    if (typeof job.workflow_diff !== "string" || job.workflow_diff !== job.slug + "~workflow-diff.html") { return null; }
+    var link = el("a", "workflow diff", "compare-diff-link");
+    link.href = job.workflow_diff;
+    link.title = "Workflow diff of " + job.id + " against the previous job with a different workflow commit";
+    return link;
   }
 
   function foldedWhy(row) {
@@ -231,6 +245,17 @@
   }
 
   /* ---------------------------------------------------------------- the figures */
+  /* A derived series (compare.py's "derived": a [[reduce]] of an array output) in words:
+     "mean of each set of /QPU/signal (100 values a set)" */
+  var HOW = { mean: "mean", min: "minimum", max: "maximum", rms: "root mean square", std: "standard deviation",
+    median: "median", sum: "sum", ptp: "peak-to-peak (maximum \u2212 minimum)" };
+  function derivedText(d) {
+    if (!d || typeof d !== "object") { return ""; }
+    var how = Object.prototype.hasOwnProperty.call(HOW, d.how) ? HOW[d.how] : String(d.how), values = Number(d.values);
+    return how + " of " + (d.magnitude ? "the magnitudes of " : "") + "each set of " + String(d.of) +
+      (values > 1 ? " (" + values.toLocaleString("en-US") + " values a set)" : "") + (d.note ? "; " + String(d.note) : "");
+  }
+
   function themeLayout(layout, theme) {
     var c = window.reportgenPlotColours(theme);  /* theme.js: the job pages' colours */
     layout.paper_bgcolor = c.paper; layout.plot_bgcolor = c.plot; layout.font = { color: c.font };
@@ -278,6 +303,9 @@
       if (units.indexOf(s.units) < 0) { units.push(s.units); }
       if (s.points < s.read) { notes.push(letter(i) + ": " + s.points + " of " + s.read + " points (MinMaxLTTB)"); }
       if (s.read < s.sets) { notes.push(letter(i) + ": every " + Math.round(s.sets / s.read) + "th set read of " + s.sets); }
+      if (s.derived && s.derived.no_value > 0) {
+        notes.push(letter(i) + ": " + s.derived.no_value + " of " + s.read + " sets give no finite value: no point");
+      }
       if (!toA) { traces.push(trace(i, jobLabel(jobs, i), s.x, s.y)); return; }
       if (!a || i === 0) { return; }
       var d = minusA(a, s);
@@ -316,13 +344,17 @@
       var first = entry.series.filter(Boolean)[0], section = el("section", null, "output compare-output");
       section.appendChild(el("h3", first.node + " / " + first.name));
       section.appendChild(el("p", entry.key, "meta"));
+      var derived = derivedText(first.derived);
+      if (derived) {  /* not a p.meta: that is the key's line */
+        var said = el("p", null, "compare-derived"); said.appendChild(el("span", derived, "meta")); section.appendChild(said);
+      }
       var spec = figureOf(jobs, entry);
       spec.notes.forEach(function (note) { section.appendChild(el("p", note, "note")); });
       var box = el("div", null, "figure compare-figure");
       box.id = "compare-fig-" + n; box.reportgenSpec = spec;
       box.setAttribute("role", "img");
       box.setAttribute("aria-label", (toA ? "each job's values minus job A's of " : "values of ") + entry.key +
-        " by set number, one line per job");
+        (derived ? ", the " + derived + "," : "") + " by set number, one line per job");
       section.appendChild(box); holder.appendChild(section); boxes.push(box);
     });
     if (!entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }

@@ -2,9 +2,11 @@
    draws, for the latest jobs of the project by end time (of those that ended in the from/to range
    of UTC days, both ends included, when given), one figure per numeric output: a point per job at its end time,
    the output's last value in that job (or its mean), the marker's shape the job's status; and the
-   jobs per day stacked by status. Nothing is built for it per job: the rows come from the
-   catalog's data file (window.REPORTGEN_CATALOG) and the values from each job's comparison data
-   file (<slug>~compare.js, see compare.js), loaded by injected <script src> (a fetch of a file
+   jobs per day stacked by status. The reductions of array outputs a site config names (a data
+   file's "derived" series, "/QPU/signal · mean") are outputs like the others, said so above each.
+   Nothing is built for it per job: the rows come from the catalog's data file
+   (window.REPORTGEN_CATALOG) and the values from each job's comparison data file
+   (<slug>~compare.js, see compare.js), loaded by injected <script src> (a fetch of a file
    fails on file://), a few at a time. A job whose file is missing is counted and named, not an
    error. Names come from hostile files: the DOM gets them as text only, plotly escaped.
    A trend figure takes the keyboard focus: the arrow keys move between its points (see pointKeys). */
@@ -61,9 +63,20 @@
     var sum = 0, count = 0, min = Infinity, max = -Infinity;
     y.forEach(function (v) { if (isFinite(v)) { sum += v; count += 1; if (v < min) { min = v; } if (v > max) { max = v; } } });
     var last = y[y.length - 1];
-    return { key: s.key, node: String(s.node), name: String(s.name), units: String(s.units || ""),
+    return { key: s.key, node: String(s.node), name: String(s.name), units: String(s.units || ""), derived: derivedText(s.derived),
       last: isFinite(last) ? last : null, mean: count ? sum / count : null, min: count ? min : null, max: count ? max : null,
       cut: Number(s.points) < Number(s.read), thinned: Number(s.read) < Number(s.sets) };
+  }
+
+  /* A derived series (compare.py's "derived": a [[reduce]] of an array output) in words, as
+     compare.js says it: "mean of each set of /QPU/signal (100 values a set)"; "" for an output's own */
+  var HOW = { mean: "mean", min: "minimum", max: "maximum", rms: "root mean square", std: "standard deviation",
+    median: "median", sum: "sum", ptp: "peak-to-peak (maximum \u2212 minimum)" };
+  function derivedText(d) {
+    if (!d || typeof d !== "object") { return ""; }
+    var how = Object.prototype.hasOwnProperty.call(HOW, d.how) ? HOW[d.how] : String(d.how), values = Number(d.values);
+    return how + " of " + (d.magnitude ? "the magnitudes of " : "") + "each set of " + String(d.of) +
+      (values > 1 ? " (" + values.toLocaleString("en-US") + " values a set)" : "") + (d.note ? "; " + String(d.note) : "");
   }
 
   /* ---------------------------------------------------------------- loading, a few at a time */
@@ -192,7 +205,7 @@
       if (!summary) { return; }
       summary.series.forEach(function (s) {
         if (!Object.prototype.hasOwnProperty.call(by, s.key)) {
-          by[s.key] = { key: s.key, node: s.node, name: s.name, units: [], points: [] }; keys.push(s.key);
+          by[s.key] = { key: s.key, node: s.node, name: s.name, derived: s.derived, units: [], points: [] }; keys.push(s.key);
         }
         var entry = by[s.key];
         if (entry.units.indexOf(s.units) < 0) { entry.units.push(s.units); }
@@ -432,6 +445,9 @@
       section.setAttribute("data-key", entry.key);
       section.appendChild(el("h3", entry.node + " / " + entry.name));
       section.appendChild(el("p", entry.key, "meta"));
+      if (entry.derived) {  /* not a p.meta either */
+        var said = el("p", null, "trends-derived"); said.appendChild(el("span", entry.derived, "meta")); section.appendChild(said);
+      }
       var median = el("p", null, "trends-median"); median.appendChild(el("span", medianText(entry), "meta"));
       section.appendChild(median);  /* not a p.meta: that is the key's line */
       notesOf(entry, view.jobs).forEach(function (note) { section.appendChild(el("p", note, "note")); });
