@@ -117,6 +117,12 @@ class Output:
         """A number set one value at a time (shape ``(N,)``): a line over its sets."""
         return self.kind in ("int", "float", "bool") and len(self.shape) == 1
 
+    @property
+    def is_null(self) -> bool:
+        """A dataset with a null dataspace (``h5py.Empty``): no value at all, unlike a scalar,
+        whose shape is also ``()`` but which holds one set."""
+        return self.kind != "missing" and not self.shape and self.n_sets == 0
+
 
 @dataclass(frozen=True)
 class NodeGroup:

@@ -634,7 +634,7 @@ def _output_extras(output: Output, times: list[str] | None = None) -> dict[str, 
         "entropy_units": output.units,
         "entropy_kind": output.kind,
         "entropy_dtype": output.dtype,
-        "entropy_shape": list(output.shape),
+        "entropy_shape": None if output.is_null else list(output.shape),  # null: no dataspace, unlike a scalar's []
         "entropy_hdf5_path": output.hdf5_path,
         "entropy_attributes": dict(output.attrs),
     }

@@ -304,9 +304,11 @@ def read_outputs(root: Path, job: Job, work: Path
     """
     from reportgen.readers.hdf5 import read_outputs_streamed
 
-    if not job.hdf5_file or job.status == "corrupt":
+    if not job.hdf5_file:
         return {}, {}, {}
-    wanted = [o.hdf5_path for group in job.nodes for o in group.outputs if not (o.too_large or o.kind == "empty")]
+    if job.status == "corrupt":  # the job's problems say why; each output's Log names it too
+        return {}, {}, {o.hdf5_path: "not read: the job's HDF5 file is corrupt" for group in job.nodes for o in group.outputs}
+    wanted = [o.hdf5_path for group in job.nodes for o in group.outputs if not o.too_large]
     if not wanted:
         return {}, {}, {}
     spool = NpySpool(work)

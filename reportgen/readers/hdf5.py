@@ -57,6 +57,7 @@ TIME_SUFFIX = "_time"
 TIME_FORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 TIME_SLICE_ROWS = 65536
 PREVIEW_ELEMENTS = 8192  # numbers per preview row at most (a (N,1024,1024) row is 1 M)
+NESTED_NAMES_SHOWN = 5  # member names a nested-group warning lists
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 VLEN_STR = h5py.string_dtype("utf-8")
 VLEN_STR_TYPE = h5t.py_create(VLEN_STR)
@@ -356,11 +357,21 @@ def collect_nodes(f: h5py.File, rel: str, problems: list[Problem]) -> list[NodeO
                 if isinstance(member, h5py.Dataset):
                     datasets[member_name] = member
                 else:
-                    problems.append(Problem("warning", "hdf5-unexpected", rel, f"/{name}/{member_name}", "nested group; Entropy writes none"))
+                    problems.append(Problem("warning", "hdf5-unexpected", rel, f"/{name}/{member_name}", _nested_reason(member)))
             nodes.append(NodeObjects(name, obj, datasets))
         else:
             problems.append(Problem("warning", "hdf5-unexpected", rel, "/" + name, "dataset at the root; Entropy writes groups only"))
     return nodes
+
+
+def _nested_reason(group: h5py.Group) -> str:
+    """Why a group inside a node group is passed over, naming what it holds: a lab's own writer
+    may nest data there, and a bare "nested group" would hide that it is left out."""
+    names = [raw.decode("utf-8", "replace") for _, raw in zip(range(NESTED_NAMES_SHOWN + 1), group.id)]
+    count = group.id.get_num_objs()
+    held = ", ".join(repr(n) for n in names[:NESTED_NAMES_SHOWN]) + (f" and {count - NESTED_NAMES_SHOWN:,} more" if count > NESTED_NAMES_SHOWN else "")
+    what = f"holds {count:,} member{'s' if count != 1 else ''} ({held})" if count else "empty"
+    return f"nested group, {what}; Entropy writes none, so it is not shown or exported (the HDF5 file keeps it)"
 
 
 def _members(group: h5py.Group, base: str, rel: str, problems: list[Problem]) -> Iterator[tuple[str, h5py.HLObject]]:

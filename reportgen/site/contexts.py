@@ -775,7 +775,7 @@ def build_output_view(output: Output, hdf5_file: str | None, data: OutputData | 
         units=output.units,
         kind=output.kind,
         dtype=output.dtype,
-        shape=" x ".join(str(n) for n in output.shape) or "scalar",
+        shape="null (no dataspace)" if output.is_null else " x ".join(str(n) for n in output.shape) or "scalar",
         n_sets=output.n_sets,
         times=_times_text(output),
         attrs=output.attrs,

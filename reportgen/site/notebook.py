@@ -28,20 +28,43 @@ MAX_OUTPUTS = 500
 PARAMETERS_BYTES = 256 * 1024  # parameters.json embedded up to this size
 
 _READER = '''\
+from datetime import datetime, timezone
+
+
 def read_output(path):
-    """(values, times) of one output: numpy values (strings as str) and its _time stamps
-    as numpy datetime64[ms] in UTC (None without a _time dataset; the raw strings when a
-    stamp is in another form)."""
+    """(values, times) of one output.
+
+    values: numpy values, text as str (UTF-8, an undecodable byte shown as U+FFFD); None for a
+    dataset with no dataspace.  times: the _time stamps as numpy datetime64[ms] in UTC; None
+    without a _time dataset; the stamps as stored when any is not an ISO time with an offset
+    (a stamp without one is not taken to be UTC, as the run catalog does not guess either)."""
     with h5py.File(JOB_FILE, "r") as f:
-        ds = f[path]
-        values = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
-        stamps = f[path + "_time"].asstr()[()] if path + "_time" in f else None
-    if stamps is None:
-        return values, None
-    try:
-        return values, np.array([s.removesuffix("Z") for s in stamps], dtype="datetime64[ms]")
-    except ValueError:
-        return values, stamps'''
+        values = read_dataset(f[path])
+        stamps = read_dataset(f[path + "_time"]) if path + "_time" in f else None
+    return values, stamps_as_utc(stamps)
+
+
+def read_dataset(ds):
+    if ds.shape is None:  # a null dataspace: no value at all
+        return None
+    if h5py.check_string_dtype(ds.dtype):  # ASCII-tagged text may hold UTF-8 all the same
+        return ds.asstr("utf-8", "replace")[()]
+    return ds[()]
+
+
+def stamps_as_utc(stamps):
+    if stamps is None or np.size(stamps) == 0:  # an output never set has an empty float _time
+        return None if stamps is None else np.array([], dtype="datetime64[ms]")
+    moments = []
+    for stamp in np.ravel(stamps):
+        try:
+            moment = datetime.fromisoformat(stamp[:-1] + "+00:00" if stamp.endswith("Z") else stamp)
+        except (AttributeError, TypeError, ValueError):
+            return stamps
+        if moment.tzinfo is None:
+            return stamps
+        moments.append(moment.astimezone(timezone.utc).replace(tzinfo=None))
+    return np.array(moments, dtype="datetime64[ms]").reshape(np.shape(stamps))'''
 
 
 def render_notebook(job: Job) -> bytes:
@@ -176,7 +199,7 @@ def _variables(nodes: list[str]) -> dict[str, str]:
 
 # What a node's dict must never be called: a keyword, a builtin (``print``, ``list``), or a name the
 # notebook itself defines (a node called ``JOB_FILE`` would break every later cell).
-_RESERVED = frozenset((*keyword.kwlist, *dir(builtins), "DATA_STORE", "JOB_FILE", "JOB", "PARAMETERS", "read_output",
+_RESERVED = frozenset((*keyword.kwlist, *dir(builtins), "DATA_STORE", "JOB_FILE", "JOB", "PARAMETERS", "read_output", "read_dataset", "stamps_as_utc", "datetime", "timezone",
                        "values", "times", "x", "h5py", "np", "json", "Path", "plt"))
 
 

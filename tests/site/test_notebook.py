@@ -160,3 +160,37 @@ def test_the_notebook_is_part_of_the_job_for_incremental_builds(tmp_path: Path):
     (root / "p" / "j2").rmdir()
     assert run_cli("build", root, "-o", site).code == 0
     assert not (site / "p" / "j2~notebook.ipynb").exists()
+
+
+def test_outputs_other_writers_leave_load_too(tmp_path: Path):
+    """Session 24 review: an output Flame defined but never set (float64 (0,) value and _time), text
+    a lab script stored as ASCII-tagged bytes holding UTF-8, stamps with an offset, stamps without
+    one (not guessed to be UTC: returned as stored, as the catalog does not guess either), and a
+    dataset with a null dataspace all load instead of stopping the notebook."""
+    root = tmp_path / "data_store"
+    path = write_job(root, "j1", {"QPU": {"counts": np.arange(2)}})
+    with h5py.File(path, "a") as f:
+        group = f["QPU"]
+        for name, values, stamps in (
+            ("never", np.zeros(0), np.zeros(0)),
+            ("unit", np.array(["µs".encode(), b"ns\xff"]), np.array(["2022-06-25T12:00:00.000+02:00"] * 2, dtype=object).astype(STR)),
+            ("local", np.arange(2.0), np.array(["2022-06-25T12:00:00.000"] * 2, dtype=object).astype(STR)),
+            ("nothing", h5py.Empty("f8"), None),
+        ):
+            if stamps is not None:
+                group.create_dataset(name + "_time", data=stamps)
+            group.create_dataset(name, data=values).attrs.update(description="d", units="u")
+    site = tmp_path / "site"
+    assert run_cli("build", root, "-o", site).code in (0, 1)  # warnings about the odd outputs are fine
+    out = run_notebook(json.loads(notebook_bytes(site)), root, "\n".join([
+        "import json",
+        "never, unit, local, nothing = QPU['never'], QPU['unit'], QPU['local'], QPU['nothing']",
+        "print(json.dumps({'never': [never[0].tolist(), never[1].dtype.kind, len(never[1])],",
+        "  'unit': [list(unit[0]), [str(t) for t in unit[1]]],",
+        "  'local': [str(t) for t in local[1]], 'nothing': nothing[0]}))",
+    ]))
+    loaded = json.loads(out)
+    assert loaded["never"] == [[], "M", 0]
+    assert loaded["unit"] == [["µs", "ns\ufffd"], ["2022-06-25T10:00:00.000"] * 2]  # +02:00 becomes UTC
+    assert loaded["local"] == ["2022-06-25T12:00:00.000"] * 2  # as stored: no offset, no guess
+    assert loaded["nothing"] is None
