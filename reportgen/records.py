@@ -211,7 +211,7 @@ class Commit:
     repo: Literal["workflow", "params"]
     sha: str  # "" when the attribute is absent
     state: CommitState
-    reason: str = ""  # why it is not "present"
+    reason: str = ""  # why it is not "present"; for a present one, how it was found (an annotated tag's commit)
     subject: str = ""
     message: str = ""
     author: str = ""

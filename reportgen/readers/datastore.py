@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from reportgen.errors import InputMissingError
-from reportgen.readers.git import CommitCache, require_git
+from reportgen.readers.git import CommitCache, normalise_commit_id, require_git
 from reportgen.readers.logs import NotRegularFile, describe_mode, open_regular, read_log
 from reportgen.records import (
     Commit,
@@ -405,7 +405,7 @@ def _build_job(root: Path, ref: JobRef, limits: ReadLimits, commits: CommitCache
     nodes = content.nodes if content else ()
     if content and content.readable:
         problems.extend(check_root_attrs(ref, attrs, unreadable))
-        problems.extend(check_commits(ref, (workflow, params), unreadable))
+        problems.extend(check_commits(ref, (workflow, params), unreadable, attrs))
     problems.extend(check_nodes_vs_logs(ref, nodes, logs, bool(content and content.readable)))
     end_time, end_problem = parse_creation_timestamp(attrs.get("creation_timestamp", ""))
     if end_problem and "creation_timestamp" in attrs:
@@ -456,7 +456,7 @@ def read_commit(commits: CommitCache, root: Path, ref: JobRef, attrs: dict[str, 
     attr, folder = COMMIT_ATTRS[repo]
     if attr in unreadable:
         return Commit(repo, "", "invalid", f"attribute @{attr} cannot be read")  # type: ignore[arg-type]
-    return commits.read(repo_path(root, ref.project, folder), attrs.get(attr, ""), repo)
+    return commits.read(repo_path(root, ref.project, folder), normalise_commit_id(attrs.get(attr, "")), repo)
 
 
 def repo_path(root: Path, project: str, which: str) -> Path | None:
@@ -561,19 +561,36 @@ def check_root_attrs(ref: JobRef, attrs: dict[str, str], unreadable: frozenset[s
     return found
 
 
-def check_commits(ref: JobRef, commits: tuple[Commit, Commit], unreadable: frozenset[str] = frozenset()
-                  ) -> list[Problem]:
+def check_commits(ref: JobRef, commits: tuple[Commit, Commit], unreadable: frozenset[str] = frozenset(),
+                  attrs: dict[str, str] | None = None) -> list[Problem]:
+    """The commit problems; ``attrs`` (the root attributes as recorded) tells an id read after
+    normalising it, or through an annotated tag, from one read as it was recorded."""
     rel = hdf5_display(ref)
     found = []
     for commit in commits:
         attr = "@" + COMMIT_ATTRS[commit.repo][0]
         if attr[1:] in unreadable:
             continue  # reported once by the reader (root-attr-unreadable)
+        recorded = (attrs or {}).get(attr[1:], commit.sha)
+        asked = normalise_commit_id(recorded)
+        if asked != recorded:
+            found.append(Problem("warning", "commit-id-normalised", rel, attr,
+                                 normalised_reason(attr[1:], recorded, asked)))
         if commit.state == "absent" and not ref.command_line_run:
             found.append(Problem("warning", "commit-attr-missing", rel, attr, commit.reason))
         elif commit.state in ("not-in-repo", "unreadable", "invalid"):
             found.append(Problem("error", f"commit-{commit.state}", rel, attr, commit.reason))
+        elif commit.state == "present" and commit.sha != asked:  # git read the commit a tag points to
+            found.append(Problem("warning", "commit-annotated-tag", rel, attr, f"{attr[1:]} {commit.reason}"))
     return found
+
+
+def normalised_reason(name: str, recorded: str, asked: str) -> str:
+    """What ``normalise_commit_id`` changed of a recorded id, and what it reads instead."""
+    stripped = recorded.strip()
+    changes = [what for what, changed in (("uppercase hex digits", stripped != stripped.lower()),
+                                          ("surrounding whitespace", recorded != stripped)) if changed]
+    return f"{name} {recorded[:100]!r} has {' and '.join(changes)}; read as {asked}"
 
 
 def check_nodes_vs_logs(

@@ -6,13 +6,17 @@ wrapper, in an environment that ignores system and global config and replace
 refs, with ``core.fsmonitor`` and hooks switched off on the command line, and
 with a ceiling so a broken repository never falls through to an enclosing one.
 Only 40- or 64-hex SHAs ever reach git, after ``--end-of-options``.  Objects
-come from one persistent ``cat-file --batch`` per repository and every object's
-hash is checked against the id it was asked for.  A repository git refuses for
+come from one persistent ``cat-file --batch`` per repository (read by our own
+``CatFileBatch``, which knows SHA-256 answers) and every object's hash is
+checked against the id it was asked for.  A SHA names a commit as reference D3
+says, ``<sha>^{commit}``: an annotated tag's SHA shows the commit it points to.
+A repository git refuses for
 "dubious ownership" is reported as unreadable unless the user's own git config
 trusts it (``safe.directory``: those entries alone are passed on, ``trusted_directories``).
 An object that is stored but damaged (batch ``cat-file`` answers "missing" or
 exits on it) is "unreadable" with git's reason, never "not-in-repo": only
-``cat-file -e`` finding nothing stored, or an object of another type, is that.
+``cat-file -e`` finding nothing stored, or an object that is no commit (the
+reason says which: "is a tree, not a commit"), is that.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from reportgen.records import Commit, GitFile, ReadLimits, TreeChange, TreeDiff
 
 Which = Literal["workflow", "params"]
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+HEX = re.compile(r"[0-9a-f]+")
+OBJECT_TYPES = frozenset({"commit", "tree", "blob", "tag"})
 MAX_FILES = 2000  # files listed per commit
 MAX_COMMIT_BYTES = 32 * 1024 * 1024  # text read per commit, over all files
 HARDENED_ENV = {
@@ -117,8 +123,69 @@ class RepoUnreadable(Exception):
     """The repository cannot be used; the message says why."""
 
 
+class BatchFailed(ValueError):
+    """A batch process exited, or answered what git never prints for a request; it was stopped."""
+
+
+class CatFileBatch:
+    """One persistent ``git cat-file --batch`` (contents) or ``--batch-check`` (headers) process.
+
+    Our own reader, not GitPython's ``get_object_header``/``get_object_data``: those accept only
+    40-digit ids in git's answers, so every object of a SHA-256 repository failed to parse.  The
+    process is still started by the repository's ``Git`` wrapper, so it runs with the hardened
+    environment and ``-c`` options of every other command.  Started on the first request; a
+    process that exits or answers garbage is stopped and the next request starts a fresh one.
+    """
+
+    def __init__(self, git: Git, option: Literal["--batch", "--batch-check"], hash_len: int) -> None:
+        self._git, self._option, self._hash_len = git, option, hash_len
+        self._process: Git.AutoInterrupt | None = None
+
+    def header(self, name: str) -> tuple[str, str, int] | None:
+        """(sha, type, size) of ``name``; None when git answers "<name> missing" (or "ambiguous").
+
+        With ``--batch`` the object's bytes follow: ``read_contents`` must be called next."""
+        process = self._start()
+        try:
+            process.stdin.write(name.encode("ascii") + b"\n")  # hex and "^{commit}" only: one line
+            process.stdin.flush()
+            line = process.stdout.readline()
+        except OSError:  # the process is gone (a broken pipe)
+            line = b""
+        if not line:
+            self.close()
+            raise BatchFailed(f"git cat-file {self._option} exited")
+        if line in (name.encode("ascii") + b" missing\n", name.encode("ascii") + b" ambiguous\n"):
+            return None
+        parts = line.split()
+        if (len(parts) != 3 or len(parts[0]) != self._hash_len or not HEX.fullmatch(_text(parts[0]))
+                or _text(parts[1]) not in OBJECT_TYPES or not parts[2].isdigit()):
+            self.close()  # out of step with the requests, or not git: never read this stream again
+            raise BatchFailed(f"git cat-file {self._option} answered {line[:120]!r}")
+        return _text(parts[0]), _text(parts[1]), int(parts[2])
+
+    def read_contents(self, size: int) -> bytes:
+        """The ``size`` bytes of the object whose header ``header`` just gave (``--batch`` only)."""
+        assert self._process is not None
+        data = self._process.stdout.read(size + 1)  # the object, then git's newline
+        if len(data) != size + 1 or data[-1:] != b"\n":
+            self.close()
+            raise BatchFailed(f"git cat-file {self._option} stopped inside an object")
+        return data[:-1]
+
+    def _start(self) -> Git.AutoInterrupt:
+        if self._process is None:
+            self._process = self._git.cat_file(self._option, as_process=True, istream=subprocess.PIPE)
+        return self._process
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.__del__()  # how GitPython stops its own batch processes: close the pipes, terminate, wait
+
+
 class Repo:
-    """One hardened git repository with a persistent ``cat-file --batch``."""
+    """One hardened git repository with a persistent ``cat-file --batch`` and ``--batch-check``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -128,6 +195,8 @@ class Repo:
         self.git.update_environment(GIT_CEILING_DIRECTORIES=str(path.parent), **HARDENED_ENV)
         self.git.set_persistent_git_options(c=config_options())
         self.hash_len = self._verify()
+        self._headers = CatFileBatch(self.git, "--batch-check", self.hash_len)
+        self._contents = CatFileBatch(self.git, "--batch", self.hash_len)
 
     def _verify(self) -> int:
         """Run one command so git's own refusals (dubious ownership...) surface now."""
@@ -138,32 +207,50 @@ class Repo:
             raise RepoUnreadable(git_cause(err, repo=self.path.absolute()))
         return 64 if "sha256" in out else 40
 
-    def has_commit(self, sha: str) -> bool:
-        """``<sha>^{commit}`` exists: asked of the persistent ``cat-file --batch-check``.
+    def commit_of(self, sha: str) -> str | None:
+        """The commit ``<sha>^{commit}`` names (reference D3): ``sha`` itself for a commit, the
+        commit an annotated tag points to; None when there is none (nothing stored under ``sha``,
+        or a tree, a blob, a tag of one).
 
-        Same answer as ``cat-file -e <sha>^{commit}`` without a process per
-        commit (about 6 ms each); the SHA is hex-checked, and batch input is
-        never parsed as an option.  An object that is there but cannot be read
-        raises ``RepoUnreadable`` (see ``_batch_failed``): damaged is not absent.
+        Same answer as ``cat-file -e <sha>^{commit}`` without a process per commit (about 6 ms
+        each); asked only with a full SHA of this repository's length, so git never takes it for
+        an abbreviation.  An object that is there but cannot be read raises ``RepoUnreadable``
+        (see ``_batch_failed``): damaged is not absent.
         """
+        if len(sha) != self.hash_len or not SHA.fullmatch(sha):
+            return None
         header = self._header(f"{sha}^{{commit}}", sha, "commit")
-        return header is not None and header[0] == sha and header[1] == "commit"
+        return header[0] if header is not None and header[1] == "commit" else None
+
+    def has_commit(self, sha: str) -> bool:
+        """``sha`` is a commit of this repository (not a tag of one)."""
+        return self.commit_of(sha) == sha
+
+    def object_type(self, sha: str) -> str | None:
+        """The type of the object stored under ``sha``; None when nothing is."""
+        if len(sha) != self.hash_len or not SHA.fullmatch(sha):
+            return None
+        header = self._header(sha, sha, "object")
+        return header[1] if header is not None else None
 
     def read_object(self, sha: str, expected_type: str) -> bytes:
         """Object bytes from the batch process, hash verified."""
         if not SHA.fullmatch(sha):
             raise RepoUnreadable(f"invalid object id {sha!r}")
         try:
-            _, raw_type, _, data = self.git.get_object_data(sha)
-        except ValueError as exc:
-            raise self._batch_failed(exc, sha, expected_type) or RepoUnreadable(
-                f"object {sha} missing from {self.path.name}") from None
-        typename = _text(raw_type)
+            header = self._contents.header(sha)
+            data = self._contents.read_contents(header[2]) if header is not None else b""
+        except BatchFailed:
+            header = None
+        if header is None:
+            raise self._batch_failed(sha, expected_type) or RepoUnreadable(
+                f"object {sha} missing from {self.path.name}")
+        typename = header[1]
         if typename != expected_type:
             raise RepoUnreadable(f"object {sha} is a {typename}, expected {expected_type}")
         algorithm = hashlib.sha256 if len(sha) == 64 else hashlib.sha1
         if algorithm(b"%s %d\0" % (typename.encode(), len(data)) + data).hexdigest() != sha:
-            self.git.clear_cache()  # git may have died mid-object: never read this stream again
+            self._contents.close()  # git may have died mid-object: never read this stream again
             raise RepoUnreadable(f"object hash mismatch for {sha}")
         return data
 
@@ -174,29 +261,31 @@ class Repo:
         return header[2]
 
     def _header(self, name: str, sha: str, kind: str) -> tuple[str, str, int] | None:
-        """(sha, type, size) of ``name`` from ``cat-file --batch-check``; None: no stored ``kind`` ``sha``."""
+        """(sha, type, size) of ``name`` from ``cat-file --batch-check``; None: no stored ``kind``
+        ``sha`` ("object": of any type)."""
         try:
-            found, raw_type, size = self.git.get_object_header(name)
-        except ValueError as exc:
-            error = self._batch_failed(exc, sha, kind)
-            if error is None:
-                return None
-            raise error from None
-        return _text(found), _text(raw_type), size
+            header = self._headers.header(name)
+        except BatchFailed:  # stopped; the next request starts a fresh process
+            header = None
+        if header is not None:
+            return header
+        error = self._batch_failed(sha, kind)
+        if error is None:
+            return None
+        raise error
 
-    def _batch_failed(self, exc: ValueError, sha: str, kind: str) -> RepoUnreadable | None:
-        """After the batch process gave no object: None when ``sha`` is absent or not a ``kind``, else why.
+    def _batch_failed(self, sha: str, kind: str) -> RepoUnreadable | None:
+        """After the batch process gave no object (it answered "missing", or exited or answered
+        garbage and was stopped): None when ``sha`` is absent or not a ``kind``, else why.
 
         Why ask again: for an object it finds but cannot inflate (a truncated or
         damaged loose object) batch ``cat-file`` answers "missing" too, or exits
-        ("fatal: loose object ... is corrupt").  A dead batch process is dropped so
-        the next request starts a fresh one and the repository's other objects
+        ("fatal: loose object ... is corrupt").  The stopped batch process is
+        restarted by the next request, so the repository's other objects
         still read.  ``cat-file -e`` only checks that the object is stored; ``-t``
         and ``-p`` (output discarded) then read it and give git's reason.  Up to
         three processes, only for absent or damaged objects.
         """
-        if not str(exc).rstrip("'\"").endswith(" missing"):  # GitPython quotes git's "<name> missing" line
-            self.git.clear_cache()
         for option in ("-e", "-t", "-p"):
             status, out, err = self.git.cat_file(option, "--end-of-options", sha, with_extended_output=True,
                                                  with_exceptions=False, with_stdout=option != "-p")
@@ -205,12 +294,13 @@ class Repo:
             if status != 0:
                 reason = git_cause(err)
                 return RepoUnreadable(f"{kind} {sha} is in {self.path.name} but cannot be read: {reason}")
-            if option == "-t" and out.strip() != kind:
+            if option == "-t" and kind != "object" and out.strip() != kind:
                 return None  # stored, but another type: no such commit
         return RepoUnreadable(f"{kind} {sha} is in {self.path.name} but git's batch reader cannot read it")
 
     def close(self) -> None:
-        self.git.clear_cache()
+        self._headers.close()
+        self._contents.close()
 
 
 def _text(value: str | bytes) -> str:
@@ -341,15 +431,20 @@ def blob_text(data: bytes) -> str | None:
 
 
 def build_commit(repo: Repo, sha: str, which: Which, limits: ReadLimits) -> Commit:
-    if not repo.has_commit(sha):
-        return Commit(which, sha, "not-in-repo", f"commit {sha} not in {repo.path.name}{shallow_note(repo.path)}")
-    raw = repo.read_object(sha, "commit")
+    """The commit ``sha`` names; for an annotated tag's SHA (what ``git rev-parse v1`` prints for
+    one) the commit it points to, with a note in ``reason`` saying so."""
+    commit_sha = repo.commit_of(sha)
+    if commit_sha is None:
+        return Commit(which, sha, "not-in-repo", why_not_a_commit(repo, sha))
+    note = tag_note(repo, sha, commit_sha) if commit_sha != sha else ""
+    raw = repo.read_object(commit_sha, "commit")
     tree, headers, message = parse_commit(raw)
     name, email, when = parse_ident(headers.get("author", ""))
     return Commit(
         repo=which,
-        sha=sha,
+        sha=commit_sha,
         state="present",
+        reason=note,
         subject=message.split("\n", 1)[0],
         message=message,
         author=name,
@@ -357,6 +452,37 @@ def build_commit(repo: Repo, sha: str, which: Which, limits: ReadLimits) -> Comm
         date=when,
         files=read_files(repo, tree, limits),
     )
+
+
+def why_not_a_commit(repo: Repo, sha: str) -> str:
+    """The reason of a ``not-in-repo`` commit: nothing stored under ``sha``, or what is."""
+    where = repo.path.name
+    if len(sha) != repo.hash_len:
+        formats = {40: "SHA-1", 64: "SHA-256"}
+        return (f"commit {sha} is a {formats[len(sha)]} id; {where} is a {formats[repo.hash_len]} "
+                "repository, so it cannot hold it")
+    kind = repo.object_type(sha)
+    if kind is None:
+        return f"commit {sha} not in {where}{shallow_note(repo.path)}"
+    if kind != "tag":
+        return f"{sha} in {where} is a {kind}, not a commit"
+    headers = parse_commit(repo.read_object(sha, "tag"))[1]
+    target, target_type = headers.get("object", ""), headers.get("type", "")
+    if target_type == "commit":  # the tag is there, the commit it names is not (a cut history)
+        return (f"{sha} in {where} is annotated tag {tag_name(headers)}; the commit it points to, "
+                f"{target[:64]}, is not in {where}{shallow_note(repo.path)}")
+    return f"{sha} in {where} is annotated tag {tag_name(headers)} of a {target_type[:20]}, not of a commit"
+
+
+def tag_note(repo: Repo, sha: str, commit_sha: str) -> str:
+    """What a present commit reached through annotated tag ``sha`` says (the job page and the problem)."""
+    headers = parse_commit(repo.read_object(sha, "tag"))[1]
+    return f"{sha} is annotated tag {tag_name(headers)}; showing the commit it points to, {commit_sha}"
+
+
+def tag_name(headers: dict[str, str]) -> str:
+    """A tag object's name, quoted (it is the repository's text: shown escaped and short)."""
+    return repr(headers.get("tag", "")[:100])
 
 
 # ---------------------------------------------------------------- tree diffs (the workflow diff page)
@@ -544,12 +670,36 @@ class CommitCache:
         self._diffs.clear()
 
 
+def normalise_commit_id(recorded: str) -> str:
+    """A recorded commit id as git is asked for it: stripped and lowercased when that makes it a
+    full SHA, else as recorded (``classify_request`` then says why it is invalid).
+
+    git reads hex case-blind, and a writer that stores ``git rev-parse HEAD``'s output unstripped
+    records a newline after the SHA: neither changes which commit is meant.
+    """
+    candidate = recorded.strip().lower()
+    return candidate if candidate.isascii() and SHA.fullmatch(candidate) else recorded
+
+
+def invalid_id_reason(sha: str) -> str:
+    """Why ``sha`` is no commit id; a run of hex digits of the wrong length says how many it has."""
+    reason = f"invalid commit id {sha[:80]!r}"
+    digits = sha.strip().lower()
+    if not digits.isascii() or not HEX.fullmatch(digits):
+        return reason
+    if SHA.fullmatch(digits):  # what ``normalise_commit_id`` turns into a SHA, given to git unchanged
+        return f"{reason}: uppercase or with whitespace around it"
+    if 4 <= len(digits) < 40:
+        return f"{reason}: abbreviated ({len(digits)} hex digits); Entropy records the full 40 (or 64)"
+    return f"{reason}: {len(digits)} hex digits; a commit id has 40 (SHA-1) or 64 (SHA-256)"
+
+
 def classify_request(repo_path: Path | None, sha: str, which: Which) -> Commit | None:
     """The states decided without running git: absent, invalid, repo-missing."""
     if sha == "":
         return Commit(which, "", "absent", f"no {which} commit attribute")
     if not SHA.fullmatch(sha):
-        return Commit(which, sha, "invalid", f"invalid commit id {sha[:80]!r}")
+        return Commit(which, sha, "invalid", invalid_id_reason(sha))
     if repo_path is None or not os.path.lexists(repo_path):
         return Commit(which, sha, "repo-missing", f"{which} repository missing")
     return None
