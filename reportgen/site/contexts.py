@@ -1059,7 +1059,7 @@ def build_params_diff_context(
 ) -> ParamsDiffPage:
     sha = job.commit.sha if job.commit else ""
     if previous is None or previous.commit is None:
-        note = "no earlier job of this project used a different parameters commit"
+        note = "no earlier job of this project used a different parameters commit, so there is nothing to compare with"
         lines: tuple[DiffLine, ...] = ()
     else:
         lines = build_diff_lines(previous.commit, job.commit) if job.commit else ()

@@ -50,7 +50,7 @@ def build_workflow_diff_context(project: str, job: DiffSubject, previous: DiffSu
                                 previous_sha: str, diff: TreeDiff | None) -> WorkflowDiffPage:
     """The page; ``diff`` is None when no earlier job used another workflow commit."""
     if previous is None or diff is None:
-        note, files = "no earlier job of this project used a different workflow commit", ()
+        note, files = "no earlier job of this project used a different workflow commit, so there is nothing to compare with", ()
     elif diff.state != "present":
         note, files = f"the changed files could not be read: {diff.reason}", ()
     else:

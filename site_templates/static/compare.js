@@ -245,16 +245,7 @@
   }
 
   /* ---------------------------------------------------------------- the figures */
-  /* A derived series (compare.py's "derived": a [[reduce]] of an array output) in words:
-     "mean of each set of /QPU/signal (100 values a set)" */
-  var HOW = { mean: "mean", min: "minimum", max: "maximum", rms: "root mean square", std: "standard deviation",
-    median: "median", sum: "sum", ptp: "peak-to-peak (maximum \u2212 minimum)" };
-  function derivedText(d) {
-    if (!d || typeof d !== "object") { return ""; }
-    var how = Object.prototype.hasOwnProperty.call(HOW, d.how) ? HOW[d.how] : String(d.how), values = Number(d.values);
-    return how + " of " + (d.magnitude ? "the magnitudes of " : "") + "each set of " + String(d.of) +
-      (values > 1 ? " (" + values.toLocaleString("en-US") + " values a set)" : "") + (d.note ? "; " + String(d.note) : "");
-  }
+  var derivedText = window.reportgenDerivedText;  /* theme.js: a [[reduce]] series in words */
 
   function themeLayout(layout, theme) {
     var c = window.reportgenPlotColours(theme);  /* theme.js: the job pages' colours */

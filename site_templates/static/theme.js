@@ -79,6 +79,18 @@
     return count === 1 ? one : (many === undefined ? one + "s" : many);
   };
 
+  /* A derived series (compare.py's "derived": a [[reduce]] of an array output) in words, for
+     compare.js and trends.js: "mean of each set of /QPU/signal (100 values a set)"; "" for an
+     output's own series (no "derived"). */
+  var HOW = { mean: "mean", min: "minimum", max: "maximum", rms: "root mean square", std: "standard deviation",
+    median: "median", sum: "sum", ptp: "peak-to-peak (maximum \u2212 minimum)" };
+  window.reportgenDerivedText = function (d) {
+    if (!d || typeof d !== "object") { return ""; }
+    var how = Object.prototype.hasOwnProperty.call(HOW, d.how) ? HOW[d.how] : String(d.how), values = Number(d.values);
+    return how + " of " + (d.magnitude ? "the magnitudes of " : "") + "each set of " + String(d.of) +
+      (values > 1 ? " (" + values.toLocaleString("en-US") + " values a set)" : "") + (d.note ? "; " + String(d.note) : "");
+  };
+
   /* What the figures' scripts build pages with: an element holding text only (names and values
      come from hostile files: textContent, never parsed as HTML), and a name escaped for plotly.js, which renders
      pseudo-HTML in trace names, hover texts and titles. */

@@ -68,16 +68,7 @@
       cut: Number(s.points) < Number(s.read), thinned: Number(s.read) < Number(s.sets) };
   }
 
-  /* A derived series (compare.py's "derived": a [[reduce]] of an array output) in words, as
-     compare.js says it: "mean of each set of /QPU/signal (100 values a set)"; "" for an output's own */
-  var HOW = { mean: "mean", min: "minimum", max: "maximum", rms: "root mean square", std: "standard deviation",
-    median: "median", sum: "sum", ptp: "peak-to-peak (maximum \u2212 minimum)" };
-  function derivedText(d) {
-    if (!d || typeof d !== "object") { return ""; }
-    var how = Object.prototype.hasOwnProperty.call(HOW, d.how) ? HOW[d.how] : String(d.how), values = Number(d.values);
-    return how + " of " + (d.magnitude ? "the magnitudes of " : "") + "each set of " + String(d.of) +
-      (values > 1 ? " (" + values.toLocaleString("en-US") + " values a set)" : "") + (d.note ? "; " + String(d.note) : "");
-  }
+  var derivedText = window.reportgenDerivedText;  /* theme.js: a [[reduce]] series in words */
 
   /* ---------------------------------------------------------------- loading, a few at a time */
   function want(slugs, then) {  /* load what is not yet asked for; then() once every one of slugs settled */

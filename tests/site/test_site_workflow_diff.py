@@ -103,6 +103,9 @@ def test_pairing_is_the_parameters_diffs_and_the_first_job_says_so(store, tmp_pa
     assert "j1.html" in (site / "j3~workflow-diff.html").read_text("utf-8") and "--- a/a.py" in j3
     j1 = page_text(site / "j1~workflow-diff.html")
     assert "no earlier job of this project used a different workflow commit" in j1 and "--- a/" not in j1
+    # not a dead end: the page points at the job page's list of the workflow files (session 24)
+    assert 'href="j1.html#commits"' in (site / "j1~workflow-diff.html").read_text("utf-8")
+    assert 'href="j3.html#commits"' not in (site / "j3~workflow-diff.html").read_text("utf-8")
 
 
 def test_the_job_page_and_the_compare_data_link_it(store, tmp_path: Path):
