@@ -88,10 +88,14 @@ class Listing:
 
 
 # ---------------------------------------------------------------- names
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?\Z", re.IGNORECASE)
+# DOTALL: a repository file name may hold any character but "/" and NUL, a newline or a tab too
+# (POSIX and AiiDA allow them; the security reference refuses none of them, and names are shown
+# with repr()).  Without it ``.+`` stopped at a newline and such a file was ignored, silently lost
+# by every migration that read it; and ``con.a\nb`` was no device name.
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?\Z", re.IGNORECASE | re.DOTALL)
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_NODE_DIR = re.compile(r"^nodes(/[0-9a-fA-F]{2}(/[0-9a-fA-F]{2}(/[0-9a-fA-F-]{20,40}(/(path|raw_input)(/.+)?)?)?)?)?\Z")
-_NODE_FILE = re.compile(r"^nodes/[0-9a-fA-F]{2}/[0-9a-fA-F]{2}/[0-9a-fA-F-]{20,40}/(path|raw_input)/.+\Z")
+_NODE_DIR = re.compile(r"^nodes(/[0-9a-fA-F]{2}(/[0-9a-fA-F]{2}(/[0-9a-fA-F-]{20,40}(/(path|raw_input)(/.+)?)?)?)?)?\Z", re.DOTALL)
+_NODE_FILE = re.compile(r"^nodes/[0-9a-fA-F]{2}/[0-9a-fA-F]{2}/[0-9a-fA-F-]{20,40}/(path|raw_input)/.+\Z", re.DOTALL)
 TOP_FILES = ("metadata.json", "data.json")
 # The AiiDA 2.x (main_XXXX) layout: a second known layout, chosen when db.sqlite3 is present.
 _MAIN_BLOB = re.compile(r"^repo/[0-9a-f]{64}\Z")

@@ -2,19 +2,28 @@
 
 Reading (the stdlib parser with the cyclic GC paused: see ``_parse``) refuses
 what the stdlib or orjson would accept silently or crash on
-(security reference, test plan row 21): truncation, deep nesting, numbers out
-of range, ``NaN``/``Infinity``, lone surrogates and duplicate keys all become
+(security reference, test plan row 21): truncation, deep nesting, numbers beyond
+a double's range and integers of more than 4300 digits, ``NaN``/``Infinity``,
+lone surrogates and duplicate keys all become
 ``BadInputError("data.json: invalid JSON at ...")``, exit 65, never 70.
 
 Duplicate keys are the silent case (every parser keeps the last copy).  They
 are found without a second parse in the common case: re-serialising the
 parsed tree gives back every key once, so if the input has more ``:`` outside
 its strings than the tree has, a key was dropped.  Only when that cheap count
-disagrees, or the input escapes a colon or holds a 20-digit number, does the
-exact (slow, stdlib) parse run to name the place.
+disagrees, or the input escapes a colon, does the exact (slow, stdlib) parse
+run to name the place.
 
-Integers beyond 64 bits are refused: orjson (used for writing) cannot write
-them, and AiiDA's databases cannot hold them either.
+Integers beyond 64 bits are kept exactly.  aiida-core stores every integral
+float of 2**63 or more (``Float(1e20)``, Avogadro's number) as such an integer,
+in legacy ``data.json`` and in main_0001's JSON columns alike, and reads them
+back.  The stdlib parser reads them as ints; orjson can neither read them
+(it makes a float, silently) nor write them (it refuses).  So writing is
+"orjson first": ``dumps`` is ``orjson.dumps``, and only a value it refuses for
+such an integer is written again by ``_exact`` (orjson for every part that
+holds none, the integer's digits for the rest), marked ``ExactJson`` so that
+``loads`` reads it back with the stdlib parser.  Data without them never
+leaves orjson.
 
 Writing uses orjson with sorted keys, compact, so the same tree gives the
 same bytes on every run.
@@ -35,8 +44,10 @@ import orjson
 from converters.errors import BadInputError
 
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_SCAN = 16 * 1024 * 1024
-INT64 = (-(2**63), 2**64 - 1)  # the integers orjson reads exactly (and AiiDA's databases hold)
+# the integers orjson reads and writes exactly; any other has at least 19 digits (-2**63 - 1)
+INT64 = (-(2**63), 2**64 - 1)
+LONG_RUN = 19  # digits in a row that may be such an integer, which orjson would read as a float
+_BEYOND_64_BITS = "Integer exceeds 64-bit range"  # orjson's words for what it cannot write
 
 
 @contextmanager
@@ -59,7 +70,7 @@ def read_json(file: Path | str, member: str, data: bytes | bytearray, consume: b
     """
     with gc_paused():
         tree = _parse(file, member, data)
-        if _suspicious(data):
+        if escaped_colon_in(data):  # a colon the count below cannot see
             _exact_check(file, member, data)
         colons = data.count(b":")
         try:
@@ -102,18 +113,10 @@ def _tree_colons(tree: Any) -> int:
     """
     try:
         if isinstance(tree, dict):
-            return len(tree) + sum(orjson.dumps(k).count(b":") + orjson.dumps(v).count(b":") for k, v in tree.items())
-        return orjson.dumps(tree).count(b":")
+            return len(tree) + sum(orjson.dumps(k).count(b":") + dumps(v).count(b":") for k, v in tree.items())
+        return dumps(tree).count(b":")
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"a string ({exc})") from None
-
-
-def _suspicious(data: bytes) -> bool:
-    """An escaped colon, or a run of 20 digits (a number orjson may have turned into a float),
-    looked for in 16 MiB windows so no full copy is made."""
-    if escaped_colon_in(data):
-        return True
-    return any(digit_run_in(data[start : start + _SCAN + 19], 20) for start in range(0, len(data), _SCAN))
 
 
 def digit_run_in(data: bytes | bytearray, length: int) -> bool:
@@ -148,14 +151,6 @@ def finite_float(text: str) -> float:
     return value
 
 
-def int64(text: str) -> int:
-    """``parse_int`` of the exact parses: orjson and AiiDA's databases hold 64 bits at most."""
-    value = int(text)
-    if not INT64[0] <= value <= INT64[1]:
-        raise ValueError(f"integer {text[:20]}... out of the 64-bit range")
-    return value
-
-
 _JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
                bool: "a boolean", type(None): "null"}  # fmt: skip
 
@@ -181,13 +176,13 @@ def _invalid(file: Path | str, member: str, exc: json.JSONDecodeError) -> BadInp
 
 
 def _exact_check(file: Path | str, member: str, data: bytes) -> None:
-    """The slow, exact parse: names the duplicate key or the out-of-range number."""
+    """The slow, exact parse: names the duplicate key."""
 
     def constant(text: str) -> None:
         raise ValueError(f"{text} (not JSON)")
 
     try:
-        json.loads(data, object_pairs_hook=unique_pairs, parse_int=int64, parse_constant=constant, parse_float=finite_float)
+        json.loads(data, object_pairs_hook=unique_pairs, parse_constant=constant, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise _invalid(file, member, exc) from None
     except ValueError as exc:
@@ -199,4 +194,55 @@ def _exact_check(file: Path | str, member: str, data: bytes) -> None:
 def dump_json(tree: Any) -> bytes:
     """Compact, sorted keys: byte-identical for the same tree."""
     with gc_paused():
-        return orjson.dumps(tree, option=orjson.OPT_SORT_KEYS)
+        return dumps(tree, orjson.OPT_SORT_KEYS)
+
+
+class ExactJson(bytes):
+    """JSON that ``dumps`` wrote with an integer beyond 64 bits in it: orjson would read that
+    integer back as a float, so ``loads`` gives it to the stdlib parser."""
+
+
+def dumps(value: Any, option: int = 0) -> bytes:
+    """``orjson.dumps(value, option=option)``, except that integers beyond 64 bits are written
+    exactly (orjson refuses them); ``option``: 0 or ``OPT_SORT_KEYS``.  Whatever else orjson
+    refuses (a lone surrogate, a key that is not a string) is still refused by it."""
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError as exc:
+        if str(exc) != _BEYOND_64_BITS:
+            raise
+    with gc_paused():
+        return ExactJson(_exact(value, bool(option & orjson.OPT_SORT_KEYS)))
+
+
+def _exact(value: Any, sort: bool) -> bytes:
+    """What orjson would write if it wrote every integer: each part that holds no integer
+    beyond 64 bits is orjson's own bytes; only the containers on the way to one are joined here."""
+    if type(value) is int:
+        return str(value).encode() if not INT64[0] <= value <= INT64[1] else orjson.dumps(value)
+    if isinstance(value, dict):
+        if any(type(key) is not str for key in value):
+            raise orjson.JSONEncodeError("Dict key must be str")
+        items = sorted(value.items(), key=lambda item: item[0]) if sort else value.items()
+        return b"{" + b",".join(orjson.dumps(key) + b":" + _part(item, sort) for key, item in items) + b"}"
+    if isinstance(value, list | tuple):
+        return b"[" + b",".join(_part(item, sort) for item in value) + b"]"
+    return orjson.dumps(value)
+
+
+def _part(value: Any, sort: bool) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort else 0)
+    except orjson.JSONEncodeError as exc:
+        if str(exc) != _BEYOND_64_BITS:
+            raise
+    return _exact(value, sort)
+
+
+def loads(data: bytes | bytearray | memoryview | str, exact: bool = False) -> Any:
+    """Read back JSON that ``dumps`` wrote: ``orjson.loads``, or the stdlib parser for
+    ``ExactJson`` (or when ``exact`` says the text came from one), which keeps integers
+    beyond 64 bits as integers."""
+    if exact or isinstance(data, ExactJson):
+        return json.loads(bytes(data) if isinstance(data, bytearray | memoryview) else data)
+    return orjson.loads(data)

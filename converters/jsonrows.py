@@ -27,7 +27,8 @@ nested value) cannot parse, since the run starts where a row starts and the
 parse of a prefix from a known state is the parse it has in the document;
 a run that does not parse, or holds a run of 19 digits (orjson would read an
 integer beyond 64 bits as a float, silently), is read row by row instead,
-which then finds and names whatever is wrong.
+which then finds and names whatever is wrong, and reads such an integer
+exactly (aiida-core writes them: ``jsonio``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import IO, Any
 import orjson
 
 from converters.errors import BadInputError
-from converters.jsonio import digit_run_in, escaped_colon_in, finite_float, int64, plain_reason, unique_pairs
+from converters.jsonio import LONG_RUN, digit_run_in, escaped_colon_in, finite_float, plain_reason, unique_pairs
 
 CHUNK = 4 << 20  # bytes read and decoded at a time
 MAX_ROW = 512 << 20  # the largest single row (or key) accepted
@@ -55,8 +56,8 @@ _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 BULK = 16 << 10  # characters of rows parsed by orjson at once (16-64 KiB measured equal; smaller wastes less on a bad cut)
 # an integer orjson may not read exactly (beyond 64 bits, read as a float; -2**63 - 1 has 19
 # digits): a regex costs ~5 ms/MB, so it runs only on runs of rows from a chunk where
-# jsonio.digit_run_in (memory speed) found nineteen in a row
-_LONG_RUN = 19
+# jsonio.digit_run_in (memory speed) found nineteen in a row; the scanner reads it as an int
+_LONG_RUN = LONG_RUN
 _LONG_DIGITS = re.compile(f"[0-9]{{{_LONG_RUN}}}")
 
 Path_ = tuple[str, ...]
@@ -102,9 +103,8 @@ class RowReader:
         self._pos = 0
         self._base = 0  # characters dropped from the front of the buffer
         self._eof = False
-        if strict:  # the slow, exact parse that names a duplicate key or a number beyond 64 bits
-            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=unique_pairs, parse_int=int64,
-                                       parse_float=finite_float)
+        if strict:  # the slow, exact parse that names a duplicate key
+            decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=unique_pairs, parse_float=finite_float)
         else:  # orjson, which reads the bulk runs, refuses 1e400 itself
             decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=finite_float)
         self._scan = decoder.scan_once

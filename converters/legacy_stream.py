@@ -26,17 +26,19 @@ its output goes to a second file and is spliced in at its place, so the
 output keeps the input's order whatever order the sections come in.
 
 **The output** is the compact JSON ``orjson.dumps`` gives for the migrated
-tree, section by section and batch by batch, byte for byte what the
+tree (``jsonio.dumps``: integers beyond 64 bits written exactly, which orjson
+refuses), section by section and batch by batch, byte for byte what the
 in-memory chain writes (the tests compare the two).
 
 **Strictness.**  A section of the wrong shape (``links_uuid`` an object, an
 entity's rows a list) is refused, as the in-memory path refuses it
-(``versions.check_sections``).  The in-memory reader refuses duplicate keys and integers
-beyond 64 bits; so does this one, cheaply: a batch whose dict is shorter
+(``versions.check_sections``).  The in-memory reader refuses duplicate keys;
+so does this one, cheaply: a batch whose dict is shorter
 than the rows read, a key seen in an earlier batch of the section, a colon
 count that differs from the batch's dump (a key dropped inside a row), or a
-value orjson cannot write, sends the section through the exact (slow) reader,
-which names the place.  ``checked_outline`` is that reader with these checks;
+value orjson cannot write (a lone surrogate), sends the section through the exact (slow) reader,
+which names the place.  An integer beyond 64 bits is no doubt: the reader read it exactly and
+``jsonio.dumps`` writes it so.  ``checked_outline`` is that reader with these checks;
 ``--to main_XXXX`` stages its rows through it too.
 """
 
@@ -52,7 +54,7 @@ import orjson
 from converters import progress
 from converters.containers import Archive
 from converters.errors import BadInputError
-from converters.jsonio import gc_paused, json_kind
+from converters.jsonio import ExactJson, dumps, gc_paused, json_kind, loads
 from converters.jsonrows import LEGACY_WALK, Path_, RowReader
 from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
@@ -101,14 +103,14 @@ class Context:
                 return
             for pk, shadow in batch.items():
                 if shadow and _has_string_leaf(shadow):  # most shadows are all null: nothing to convert
-                    kept[pk] = orjson.dumps(shadow)
+                    kept[pk] = dumps(shadow)
 
     def nodes_for(self, batch: dict) -> dict[str, dict]:
         return {pk: {"node_type": self.process_types.get(pk, "")} for pk in batch if pk in self.node_pks}
 
     def shadows_for(self, section: Path_, batch: dict) -> dict[str, Any]:
         kept = self.shadows.get(section, {})
-        return {pk: orjson.loads(kept[pk]) for pk in batch if pk in kept}
+        return {pk: loads(kept[pk]) for pk in batch if pk in kept}
 
 
 def producers(steps: list[tuple[str, str]]) -> dict[Path_, set[Path_]]:
@@ -200,13 +202,13 @@ class _Writer:
 
     def rows(self, out: WorkFile, batch: dict | list) -> None:
         if batch:
-            body = orjson.dumps(batch)
+            body = dumps(batch)
             self._sep(out)
             out.write(memoryview(body)[1:-1])
 
     def value(self, out: WorkFile, key: str, value: Any) -> None:
         self._member(out, key)
-        out.write(orjson.dumps(value))
+        out.write(dumps(value))
 
     def placeholder(self, key: str) -> int:
         """A member of main whose value is written later into late; returns its slot in ``pieces``."""
@@ -255,18 +257,20 @@ class _Spool:
     def __init__(self, path: Path_, is_object: bool, workdir: Path) -> None:
         self.path, self.is_object = path, is_object
         self.file = WorkFile(workdir)
+        self.exact: list[bool] = []  # per line: written by jsonio's exact fallback, read back with it
 
     def add(self, dumped: bytes) -> None:
         self.file.write(dumped)
         self.file.write(b"\n")
+        self.exact.append(isinstance(dumped, ExactJson))
 
     def batches(self) -> Iterator[Any]:
         """The spooled batches, as a stage of their own: the pass over data.json has ended by now,
         and migrating a big section (node_attributes) again takes a while."""
         with progress.stage(f"data.json: {'.'.join(self.path)}, once its facts are known", self.file.size) as advance:
-            for line in self.file.reader():
+            for line, exact in zip(self.file.reader(), self.exact, strict=True):
                 advance(len(line))
-                yield orjson.loads(line)
+                yield loads(line, exact)
         self.file.close()
 
 
@@ -410,7 +414,7 @@ def checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, 
         seen.update(rows)
         doubtful = doubtful or len(seen) - before != len(rows)
     try:
-        dumped = orjson.dumps(rows)
+        dumped = dumps(rows)  # an integer beyond 64 bits is written exactly: no doubt
     except orjson.JSONEncodeError:
         dumped, doubtful = b"", True
     if doubtful or dumped.count(b":") != colons:
@@ -422,15 +426,15 @@ def checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, 
 
 def checked_value(file: str, path: Path_, value: Any) -> Any:
     try:
-        orjson.dumps(value)
+        dumps(value)
     except orjson.JSONEncodeError as exc:
         raise BadInputError(file, f"data.json: invalid JSON at $.{'.'.join(path)}: {exc}", "data.json") from None
     return value
 
 
 def _exact_check(file: str, opener, path: Path_) -> None:
-    """Read one section again with the strict reader: names a duplicate key, a number beyond
-    64 bits or a string orjson cannot write; returns if there is nothing wrong after all."""
+    """Read one section again with the strict reader: names a duplicate key or a string orjson
+    cannot write; returns if there is nothing wrong after all."""
     dotted = ".".join(path)
     seen: set[str] = set()
     with opener() as stream:
@@ -440,6 +444,6 @@ def _exact_check(file: str, opener, path: Path_) -> None:
                     raise BadInputError(file, f"data.json: invalid JSON at $.{dotted}: duplicate key {key!r}", "data.json")
                 seen.add(key)
             try:
-                orjson.dumps(value)
+                dumps(value)
             except orjson.JSONEncodeError as exc:
                 raise BadInputError(file, f"data.json: invalid JSON at $.{dotted}[{key!r}]: {exc}", "data.json") from None

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from importlib import metadata as distribution
 from pathlib import Path
 
-import orjson
-
 from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
-from converters.jsonio import dump_json, gc_paused
+from converters.jsonio import dump_json, dumps, gc_paused
 from converters.legacy_stream import apply_to_metadata, stream_data_json, streams
 from converters.migrations import plan, run_step
 from converters.migrations._base import Draft, RepoView
@@ -133,7 +131,7 @@ def _migrate_in_memory(archive: Archive, metadata: dict, steps: list[tuple[str, 
     with gc_paused():
         _run_steps(draft, steps)
         # data.json keeps the input's order (as the streamed path must); metadata.json is sorted
-        json_members = [OutMember("data.json", data=orjson.dumps(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
+        json_members = [OutMember("data.json", data=dumps(draft.data)), OutMember("metadata.json", data=dump_json(draft.metadata))]
     draft.data = {}  # the tree is no longer needed while the repository streams
     write_archive(dst, fmt, _members(archive, json_members, draft.repo.deleted), replace)
     return draft.notes

@@ -8,19 +8,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO, Any
 
+import orjson
+
+from converters import jsonio
+
 ENTITIES: tuple[str, ...] = ("User", "Computer", "Group", "Node", "Log", "Comment")
 
 
 class JsonObjectWriter:
     """Write one JSON object key by key: ``{"k": v, ...}`` without holding it.
 
-    Used to write ``data.json`` from SQLite rows in bounded memory.
+    Used to write ``data.json`` from SQLite rows in bounded memory.  A value that ``dumps``
+    (orjson's) refuses for an integer beyond 64 bits is written by ``jsonio.dumps``, exactly;
+    ``exact`` then says so, for a reader of the result (``jsonio.loads(..., exact=True)``).
     """
 
-    def __init__(self, out: IO[bytes], dumps: Callable[[Any], bytes]) -> None:
+    def __init__(self, out: IO[bytes], dumps: Callable[[Any], bytes] = orjson.dumps) -> None:
         self._out = out
         self._dumps = dumps
         self._first: list[bool] = []
+        self.exact = False
 
     def _sep(self) -> None:
         if self._first and not self._first[-1]:
@@ -44,7 +51,12 @@ class JsonObjectWriter:
         self._sep()
         if key is not None:
             self._out.write(self._dumps(key) + b":")
-        self._out.write(self._dumps(value))
+        try:
+            dumped = self._dumps(value)
+        except orjson.JSONEncodeError:  # the rare value orjson cannot write: raised again unless exact
+            dumped = jsonio.dumps(value)
+            self.exact = True
+        self._out.write(dumped)
 
     def close_object(self) -> None:
         self._first.pop()

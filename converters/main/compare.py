@@ -14,8 +14,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import orjson
-
 from converters.main.reader import extract_db, read_main_metadata
 from converters.main.schema import FOREIGN_KEYS, NATURAL_KEYS, TABLES, format_datetime
 from converters.main.zipread import MainZip
@@ -52,7 +50,7 @@ def _rows(conn: sqlite3.Connection, table: str, names: dict[str, dict]) -> list[
             if col.name in targets and value is not None:
                 value = names[targets[col.name]].get(value, f"<missing {targets[col.name]} {value}>")
             elif col.kind == "json" and value is not None:
-                value = orjson.loads(value)
+                value = json.loads(value) if isinstance(value, str) else value  # exact: integers beyond 64 bits
             elif col.kind == "datetime" and value is not None:
                 value = format_datetime(value)
             values[col.name] = value

@@ -2,13 +2,15 @@
 
 orjson already refuses what ``converters.jsonio`` refuses on legacy input
 (truncation, trailing data, ``NaN``/``Infinity``, a byte-order mark, lone
-surrogates, deep nesting), but two things it lets through silently: a
+surrogates, deep nesting), but two things it gets wrong silently: a
 repeated key (the last copy wins) and an integer beyond 64 bits (it becomes
-a float and loses its precision).  Both are found without a second parse in
-the common case, the way ``jsonio.read_json`` finds them in a whole
-document: a dropped key shows as more ``:`` in the text than in the value
-re-serialised, and a big integer needs 19 digits in a row.  Only then does
-the exact (stdlib) parse run, to name the key or the number.
+a float and loses its precision; aiida-core stores such integers, e.g. for
+``Float(1e20)``).  Both are found without a second parse in the common case,
+the way ``jsonio.read_json`` finds them in a whole document: a dropped key
+shows as more ``:`` in the text than in the value re-serialised, and a big
+integer needs 19 digits in a row.  Only then does the exact (stdlib) parse
+run: it names a repeated key, and its value, with every integer exact, is
+the one returned (``jsonio.dumps`` writes it back exactly).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from converters.jsonio import INT64, plain_reason, unique_pairs
+from converters.jsonio import dumps, finite_float, plain_reason, unique_pairs
 
 _LONG_DIGITS = re.compile(r"\d{19}")  # -2**63-1 already has 19 digits
 # orjson reads about 1,024 levels of nesting but writes no more than 254, counted from the top of
@@ -30,17 +32,24 @@ MAX_DEPTH = 250
 
 
 class JsonValueError(ValueError):
-    """A value that parses as JSON but cannot be kept as it is (a repeated key, a big integer)."""
+    """A value that parses as JSON but cannot be kept as it is (a repeated key, nesting too deep to write)."""
 
 
 def read_json_value(text: str) -> Any:
     """The value of one JSON column; raises ``ValueError`` with the reason (``JsonValueError``
     when the text is JSON that would change if it were kept)."""
-    value = orjson.loads(text)
+    try:
+        value = orjson.loads(text)  # refuses what is no JSON, as the legacy readers do
+    except orjson.JSONDecodeError as exc:
+        if "number is infinity" not in str(exc) or not _LONG_DIGITS.search(text):
+            raise
+        return _long_integers(text)
     _check_depth(text, value)  # before anything writes it
+    if _LONG_DIGITS.search(text):  # orjson may have made a float of an integer beyond 64 bits
+        return _exact_value(text)
     escaped_colon = "\\" in text and ("\\u003a" in text or "\\u003A" in text)  # hides a colon from the count
-    if escaped_colon or _LONG_DIGITS.search(text) or text.count(":") != orjson.dumps(value).count(b":"):
-        _exact_check(text)
+    if escaped_colon or text.count(":") != orjson.dumps(value).count(b":"):
+        _exact_value(text)
     return value
 
 
@@ -72,18 +81,32 @@ def _check_depth(text: str, value: Any) -> None:
         raise JsonValueError(f"nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)")
 
 
-def _int64(text: str) -> int:
-    value = int(text)
-    if not INT64[0] <= value <= INT64[1]:
-        shown = text if len(text) <= 30 else text[:27] + "..."
-        raise JsonValueError(f"integer {shown} is beyond 64 bits and would lose precision")
+def _long_integers(text: str) -> Any:
+    """Text orjson refused for a number it reads as a double beyond its range: an integer of
+    310 to 4300 digits is JSON, and the legacy readers (the stdlib parser) read it exactly, so it
+    is read here the way they read it, as strictly (no ``NaN``, no ``1e400``, no repeated key, nothing
+    orjson could not write, such as a lone surrogate)."""
+
+    def constant(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        value = json.loads(text, object_pairs_hook=unique_pairs, parse_constant=constant, parse_float=finite_float)
+    except ValueError as exc:
+        if "duplicate key" in str(exc):
+            raise JsonValueError(plain_reason(exc)) from None
+        raise ValueError(plain_reason(exc)) from None
+    _check_depth(text, value)
+    try:
+        dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
-def _exact_check(text: str) -> None:
+def _exact_value(text: str) -> Any:
+    """The stdlib's parse of text orjson has already accepted: every integer exact, a repeated key named."""
     try:
-        json.loads(text, object_pairs_hook=unique_pairs, parse_int=_int64)
-    except JsonValueError:
-        raise
+        return json.loads(text, object_pairs_hook=unique_pairs)
     except ValueError as exc:  # unique_pairs: "duplicate key 'x'"
         raise JsonValueError(plain_reason(exc)) from None

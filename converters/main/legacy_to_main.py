@@ -10,7 +10,7 @@ bounded memory and deterministically:
    into a staging SQLite file whose columns all accept null;
    attributes, extras, links and group members go to staging tables.
    The reader is as strict as the legacy stream (``legacy_stream.checked_outline``:
-   duplicate keys, integers beyond 64 bits, lone surrogates), and what a row
+   duplicate keys, lone surrogates; integers beyond 64 bits are kept exactly), and what a row
    needs is checked where the row is built: a section of the wrong container,
    a text column given a number, a pk reference that is not an integer, an
    attributes row that is not an object is refused with its JSON path,
@@ -56,6 +56,7 @@ from converters.main.jsonvalue import MAX_DEPTH
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime, is_nullable
 from converters.main.writer import connect
+from converters.jsonio import dumps as dump_bytes
 from converters.jsonio import json_kind
 from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
@@ -94,12 +95,12 @@ MAX_REPO_LEVELS = (MAX_DEPTH - 1) // 2
 
 
 def dumps(value: object) -> str:
+    """JSON text of a column: orjson's; the rare value it refuses (an integer beyond 64 bits) goes
+    to ``jsonio.dumps``, which writes it exactly (and refuses anything else orjson refuses)."""
     try:
         return orjson.dumps(value).decode("utf-8")
-    except TypeError:  # integers beyond 64 bits: keep them exact
-        import json
-
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except orjson.JSONEncodeError:
+        return dump_bytes(value).decode("utf-8")
 
 
 @dataclass
@@ -414,8 +415,8 @@ def stage_data_json(
     opener, conn: sqlite3.Connection, log: ProblemLog, transform=_identity, db: Path | None = None, size: int = 0
 ) -> None:
     """Every row of data.json into the staging tables, in one pass (``converters.jsonrows``), as
-    strict as the legacy stream (``legacy_stream.checked_outline``): a duplicate key, an integer
-    beyond 64 bits or a lone surrogate is refused with its place."""
+    strict as the legacy stream (``legacy_stream.checked_outline``): a duplicate key or a lone
+    surrogate is refused with its place."""
     outline = checked_outline(str(log.file), opener, BATCH, keys_checked_elsewhere=ENTITY_SECTIONS)
     batches = staged_sections(outline)
     stage_batches(((s, transform(s, b)) for s, b in batches), conn, log, db, size)
@@ -513,6 +514,8 @@ def _row_maker(entity: str):
                 if kind == "datetime":
                     value = _datetime(value, entity, pk, key, log)
                 elif kind == "json":
+                    if value.__class__ is int and not low <= value <= high:
+                        raise _bare_big_integer(log, f"$.export_data.{entity}[{pk!r}].{key}", value)
                     value = dumps(value)
                 elif value.__class__ is not int or not low <= value <= high:  # a pk reference
                     raise _wrong_type(log, f"$.export_data.{entity}[{pk!r}].{key}", "an integer pk", value)
@@ -540,6 +543,15 @@ def _kind_of(kind: str) -> str | None:
 def _wrong_type(log: ProblemLog, where: str, wanted: str, value: object) -> BadInputError:
     """A value the column cannot hold: refused (stored, it would be garbage in the database)."""
     return BadInputError(log.file, f"{where}: {json_kind(value)} ({value!r:.60}) where {wanted} is expected", "data.json")
+
+
+def _bare_big_integer(log: ProblemLog, where: str, value: int) -> BadInputError:
+    """A JSON column that is one integer beyond SQLite's: the column's NUMERIC affinity would store
+    its text as a float (aiida-core's writer too), so main_XXXX cannot hold it exactly.  Inside an
+    object or a list (every value aiida-core writes there) it stays text, and exact."""
+    return BadInputError(log.file, f"{where}: the integer {value} is the whole value, and SQLite stores a JSON "
+                                   "column holding only an integer beyond 64 bits as a float (it would lose precision); "
+                                   "main_XXXX cannot hold it", "data.json")
 
 
 def _datetime(value: object, entity: str, pk: str, key: str, log: ProblemLog) -> str | None:

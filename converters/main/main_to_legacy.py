@@ -11,10 +11,14 @@ every other node.  The way up merges the two again.
 What 0.13 cannot hold is declared as ``Loss`` and refused unless allowed:
 authinfos (no legacy entity), database tables the legacy format has no place
 for (``db_dbsetting`` of ``verdi archive create``), repository blobs no node
-refers to, nodes whose attributes or extras are null (they become ``{}``), and
+refers to, nodes whose attributes or extras are null (they become ``{}``),
 node files named like macOS litter (``.DS_Store``): a legacy reader's name
 policy (``containers.classify_name``, reportgen's own) drops them, so they are
-not written, and a round trip would lose them without a word otherwise.
+not written, and a round trip would lose them without a word otherwise; and
+node files whose names that policy refuses (``legacynames``: a Windows device
+name such as ``aux/`` or ``CON``, a backslash, a segment over 255 bytes, two
+names equal but for case or Unicode form).  Those are named, the first 20 and
+a count, in the refusal; under ``--allow-loss`` they are left out, one note each.
 
 Before anything is written, the input is refused if ``archive validate``
 finds it invalid by SQL alone (``refuse_invalid``, which runs validate's own
@@ -26,14 +30,13 @@ integer, a link type that is none.
 What 0.13 cannot hold *safely* is refused outright, before anything is
 written, by the same pass that counts the unreferenced blobs: a node uuid
 that is not a UUID (it becomes a member name), a repository tree that is not
-one, a file whose blob is missing, and file names that the reading side's
-name policy (``converters.containers``) would refuse: unsafe, too long, or
-colliding once case and Unicode form are ignored.  So is a row naming a user,
+one (a name in it that is empty, ``.``, ``..`` or holds ``/`` included), and a
+file whose blob is missing.  So is a row naming a user,
 computer or node that is not there (``check_references``); a link or group
 member whose end is missing is reported and left out (refused with
 ``--strict``), as the way up does.  Values of the wrong kind (a ctime that is
-no datetime, attributes that are no JSON or no object, a JSON integer beyond
-64 bits, a repeated key, text that is not UTF-8) are refused where they are
+no datetime, attributes that are no JSON or no object, a repeated key, text
+that is not UTF-8) are refused where they are
 written, naming table, row and column, with validate's words: written, they
 would change.  Checking them first would parse every value twice (a third of
 the downgrade's time); the output is a temporary file until the end, so a
@@ -47,28 +50,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
-from converters.containers import (  # MemberNames: the reading side's name policy
-    Limits,
-    MemberNames,
-    OutMember,
-    classify_name,
-)
+from converters.containers import OutMember
 from converters.errors import BadInputError
+from converters.main import legacynames
 from converters.main.jsonvalue import JsonValueError, is_json_number, read_json_value
 from converters.main.legacy_to_main import ENTITY_TABLES, Staged
+from converters.main.legacynames import Unholdable, is_litter, node_folder
 from converters.main.problems import ProblemLog, shown
 from converters.main.reader import read_batched, read_db_revision
 from converters.main.records import Loss
 from converters.main.references import check_references
 from converters.main.schema import (
     DB_NAME,
-    KEY_FORM,
     META_NAME,
     REPO_PREFIX,
     TABLES,
-    UUID_FORM,
     UUID_GLOB,
     column_names,
     format_legacy_datetime,
@@ -120,7 +116,7 @@ def find_losses(staged: Staged) -> list[Loss]:
     try:
         # the node folders first: a node's uuid or file name that would make an unsafe member is
         # refused saying so, rather than as validate's mere "not a 36-character UUID"
-        unused, litter = check_repository(conn, staged)
+        unused, litter, unholdable = check_repository(conn, staged)
         refuse_invalid(conn, staged)
         check_references(conn, staged, "0.13", skipped=("db_dbauthinfo",))  # 0.13 has no authinfos
         losses = []
@@ -144,6 +140,10 @@ def find_losses(staged: Staged) -> list[Loss]:
             losses.append(Loss(STEP, "repository blobs that no node refers to", unused))
         if litter:
             losses.append(Loss(STEP, "node files named .DS_Store or inside a folder of that name (legacy readers drop them as macOS litter)", litter))
+        if unholdable.count:
+            losses.append(Loss(STEP, f"node files whose names {legacynames.WHY}", unholdable.count,
+                               tuple(legacynames.listed(unholdable.shown, unholdable.count))))
+        staged.unholdable = unholdable.paths  # type: ignore[attr-defined]  # left out when written (--allow-loss)
         return losses
     finally:
         conn.close()
@@ -167,32 +167,47 @@ def refuse_invalid(conn: sqlite3.Connection, staged: Staged) -> None:
                                      "refused before writing (archive validate lists every error)", member)
 
 
-def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int]:
-    """Refuse, before anything is written, nodes whose uuid or files would make unsafe or
-    missing members; returns how many blobs no node refers to, and how many node files are
-    litter a legacy reader drops (``is_litter``).
+class UnholdableNames:
+    """The node files a legacy archive cannot hold (``legacynames``): the first few to name,
+    how many, and every one's place, to leave out when writing (``--allow-loss``)."""
+
+    def __init__(self) -> None:
+        self.shown: list[Unholdable] = []
+        self.count = 0
+        self.paths: dict[int, frozenset[str]] = {}  # node pk -> tree paths left out
+
+    def add(self, pk: int, found: list[Unholdable]) -> None:
+        self.shown += found[: legacynames.SHOWN - len(self.shown)]
+        self.count += len(found)
+        self.paths[pk] = frozenset(u.rel for u in found)
+
+
+def check_repository(conn: sqlite3.Connection, staged: Staged) -> tuple[int, int, UnholdableNames]:
+    """Refuse, before anything is written, nodes whose uuid or tree would make unsafe or
+    missing members; returns how many blobs no node refers to, how many node files are
+    litter a legacy reader drops (``is_litter``), and the files whose names the legacy
+    reading policy refuses (``legacynames``: a loss, named).
 
     One pass in which SQL skips the nodes that have no files and a well-formed
     uuid (most of them), so Python sees only the trees."""
     _check_unique_uuids(conn, staged.file)
     keys = set(staged.source.keys) if hasattr(staged, "source") else set()  # type: ignore[attr-defined]
-    unused, litter = set(keys), 0
+    unused, litter, unholdable = set(keys), 0, UnholdableNames()
     query = (
         "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode WHERE repository_metadata IS NOT '{}'"
         f" OR typeof(uuid) <> 'text' OR uuid NOT GLOB '{UUID_GLOB}' ORDER BY id"
     )
     for pk, uuid, tree, node_type in read_batched(conn, query, staged.file):
-        for name, key in node_members(staged.file, pk, uuid, tree, node_type=node_type):
+        found: list[Unholdable] = []
+        for name, key in node_members(staged.file, pk, uuid, tree, node_type=node_type, unholdable=found):
             if key is not None and key not in keys:
                 raise BadInputError(staged.file, f"db_dbnode[{pk}].repository_metadata: node {uuid}: file {name.split('/', 5)[5]!r} refers to a blob that is not in the archive", REPO_PREFIX + key)
             unused.discard(key)
             litter += is_litter(name)
-    return len(unused), litter
-
-
-def is_litter(name: str) -> bool:
-    """A member the legacy reader drops as macOS junk (``.DS_Store`` inside a node folder)."""
-    return classify_name(name, False) == "junk"
+        if found:
+            unholdable.add(pk, found)
+            unused -= {item.key for item in found}  # their loss is the names', not the blobs'
+    return len(unused), litter, unholdable
 
 
 def _check_unique_uuids(conn: sqlite3.Connection, file: str) -> None:
@@ -208,81 +223,15 @@ def _check_unique_uuids(conn: sqlite3.Connection, file: str) -> None:
 
 
 # ---------------------------------------------------------------- member names
-_LIMITS = Limits()  # the reading side's defaults: what `reportgen archive validate` applies to the output
-
-
-CALCJOB_TYPE = "process.calculation.calcjob."  # AiiDA 1.x reads these nodes' files from raw_input/
-
-
-def node_folder(file: str, pk: int, uuid: object, node_type: object = None) -> str:
-    """``nodes/aa/bb/rest/path`` of one node (``raw_input`` for a CalcJobNode): its uuid becomes
-    a member name, so it must be a UUID."""
-    if not isinstance(uuid, str) or not UUID_FORM.match(uuid):
-        raise BadInputError(file, f"db_dbnode[{pk}].uuid: {shown(uuid)} is not a UUID, and a legacy archive names the node's folder by it", DB_NAME)
-    section = "raw_input" if isinstance(node_type, str) and node_type.startswith(CALCJOB_TYPE) else "path"
-    return f"nodes/{uuid[:2]}/{uuid[2:4]}/{uuid[4:]}/{section}"
-
-
-def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: bool = True, node_type: object = None
-                 ) -> list[tuple[str, str | None]]:
-    """Every member of one node in the order they are written: ``(name, blob key)`` for a file,
-    ``(name, None)`` for an empty folder (a node without files gets its empty ``path/``:
-    AiiDA 1.x's import refuses an archive that lacks any node's folder).
-
-    Children in sorted order, depth first; iterative, since a tree may be deep.
-    The uuid, the tree's shape and each name's segments are always checked
-    (they decide where a member lands); with ``policy`` each name also goes
-    through the listing policy of ``converters.containers``, folders
-    included, so that what is written here can be read back there."""
-    base = node_folder(file, pk, uuid, node_type)
+def node_members(file: str, pk: int, uuid: object, raw_tree: object, policy: bool = True, node_type: object = None,
+                 unholdable: list[Unholdable] | None = None, skip: frozenset[str] = frozenset()) -> list[tuple[str, str | None]]:
+    """``legacynames.node_members`` of a node's stored ``repository_metadata`` (``raw_tree``, the
+    column's value): parsed as the way down parses every JSON value, unless it is the empty tree
+    of most nodes (no parse at all)."""
     if raw_tree is None or raw_tree == "{}":
-        return [(base, None)]  # most nodes: no files, nothing more to check
-    where = f"db_dbnode[{pk}].repository_metadata"
+        return [(node_folder(file, pk, uuid, node_type), None)]
     tree = _legacy_value(file, "db_dbnode", pk, "repository_metadata", "json", raw_tree)
-    members: list[tuple[str, str | None]] = []
-    names = None  # the policy's state, made on the first name
-    stack: list[tuple[str, object]] = [("", tree)]
-    while stack:
-        rel, entry = stack.pop()
-        key, children = _tree_entry(file, where, rel, entry)
-        if rel and policy:
-            names = names or MemberNames(file, "zip", _LIMITS)  # type: ignore[arg-type]  # file: for its errors only
-            _check_member_name(names, file, where, uuid, base, rel, key is None)
-        if key is not None:
-            members.append((f"{base}/{rel}", key))
-        elif not children:
-            members.append((f"{base}/{rel}" if rel else base, None))
-        for name in sorted(children or (), reverse=True):  # popped in sorted order
-            if not name or "/" in name or name in (".", ".."):
-                raise BadInputError(file, f"{where}: node {uuid}: unsafe name {name!r} in folder {rel or '/'!r}", DB_NAME)
-            stack.append((f"{rel}/{name}" if rel else name, children[name]))
-    return members
-
-
-def _tree_entry(file: str, where: str, rel: str, entry: object) -> tuple[str | None, dict | None]:
-    """``(key, None)`` for a file object, ``(None, children)`` for a directory object."""
-    if not isinstance(entry, dict) or set(entry) - {"o", "k"} or ("o" in entry and "k" in entry) or ("k" in entry and not rel):
-        raise BadInputError(file, f"{where}: {rel or '/'!r} is not a {'file or ' if rel else ''}directory object", DB_NAME)
-    if "k" in entry:
-        key = entry["k"]
-        if not isinstance(key, str) or not KEY_FORM.match(key):
-            raise BadInputError(file, f"{where}: {rel!r}: blob key {shown(key)} is not a sha256", DB_NAME)
-        return key, None
-    children = entry.get("o", {})
-    if not isinstance(children, dict):
-        raise BadInputError(file, f"{where}: {rel or '/'!r}: 'o' is not an object", DB_NAME)
-    return None, children
-
-
-def _check_member_name(names: MemberNames, file: str, where: str, uuid: object, base: str, rel: str, is_dir: bool) -> None:
-    try:
-        names.add(f"{base}/{rel}", is_dir, 0)
-    except BadInputError as exc:
-        # the policy speaks of the member it would read; the node's own names say more here
-        reason = exc.reason.replace(base + "/", "")
-        if repr(rel) not in reason:  # "unsafe member name": say which, and how long it is
-            reason = f"{shown(rel)} ({len(rel.encode('utf-8', 'surrogatepass'))} bytes): {reason}"
-        raise BadInputError(file, f"{where}: node {uuid}: {reason}; a legacy archive cannot hold such names safely (its readers refuse them)", DB_NAME) from None
+    return legacynames.node_members(file, pk, uuid, tree, policy, node_type, unholdable, skip)
 
 
 # ---------------------------------------------------------------- data.json
@@ -292,13 +241,14 @@ _CONVERT = {"text": None, "int": None, "bool": bool, "datetime": format_legacy_d
 _KIND_NAMES = {"text": "text", "int": "an integer", "bool": "an integer (a boolean)", "datetime": "datetime text", "json": "JSON text"}
 
 
-def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
-    """data.json of 0.13 from the database rows into ``out``, one row in memory at a time.
+def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> bool:
+    """data.json of 0.13 from the database rows into ``out``, one row in memory at a time; returns
+    whether it holds an integer beyond 64 bits (read it back with ``jsonio.loads(..., exact=True)``).
 
     ``file``: the input archive, named by the error raised for a value of the wrong kind."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        writer = JsonObjectWriter(out, orjson.dumps)
+        writer = JsonObjectWriter(out)
         writer.open_object()
         writer.open_object("export_data")
         for entity in ENTITIES:
@@ -318,6 +268,7 @@ def write_data_json(db: Path, out: BinaryIO | WorkFile, file: str = "") -> None:
         _write_links(conn, writer, file)
         _write_groups(conn, writer, file)
         writer.close_object()
+        return writer.exact
     finally:
         conn.close()
 
@@ -411,24 +362,32 @@ def _write_groups(conn: sqlite3.Connection, writer: JsonObjectWriter, file: str)
 
 
 # ---------------------------------------------------------------- repository
-def iter_repository(db: Path, blob_chunks, blob_size, file: str = "") -> Iterator[OutMember]:
+def iter_repository(db: Path, blob_chunks, blob_size, file: str = "", skip: dict[int, frozenset[str]] | None = None
+                    ) -> Iterator[OutMember]:  # fmt: skip
     """``nodes/aa/bb/rest/(path|raw_input)/...`` members of every node, in node id order (an empty one a folder).
 
     ``file``: the input archive, for errors.  The name policy was applied by
     ``check_repository`` (``find_losses``) before anything was written, so it
     is not applied twice; what makes the names safe to write (uuid, segments)
-    is checked again here, where they become members."""
+    is checked again here, where they become members.  ``skip``: per node pk, the
+    tree paths whose names the policy refused, left out (declared lost under --allow-loss)."""
+    skip = skip or {}
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         query = "SELECT id, uuid, repository_metadata, node_type FROM db_dbnode ORDER BY id"
         for pk, uuid, tree, node_type in read_batched(conn, query, file):
-            for name, key in node_members(file, pk, uuid, tree, policy=False, node_type=node_type):
+            written = False
+            members = node_members(file, pk, uuid, tree, policy=False, node_type=node_type, skip=skip.get(pk, frozenset()))
+            for name, key in members:
                 if is_litter(name):
                     continue  # declared lost (find_losses): written, it would be dropped when read
+                written = True
                 if key is None:
                     yield OutMember(name, is_dir=True)
                 else:
                     yield OutMember(name, size=blob_size(key), chunks=blob_chunks(key))
+            if not written:  # only litter: the node still needs its folder (AiiDA 1.x's import wants one)
+                yield OutMember(node_folder(file, pk, uuid, node_type), is_dir=True)
     finally:
         conn.close()
 
@@ -444,7 +403,8 @@ def legacy_members(staged: Staged, workdir: Path) -> Iterator[OutMember]:
     yield OutMember("metadata.json", data=meta, size=len(meta))
     yield OutMember("data.json", size=data.size, chunks=data.chunks())
     yield from iter_repository(
-        staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key), staged.file
+        staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key), staged.file,
+        getattr(staged, "unholdable", None),
     )
 
 

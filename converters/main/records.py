@@ -17,6 +17,7 @@ class Loss:
     step: str  # "main_0001 -> 0.13"
     what: str  # one sentence
     count: int
+    details: tuple[str, ...] = ()  # what exactly, one line each (at most 20, then "and N more")
 
 
 

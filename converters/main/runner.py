@@ -24,11 +24,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import orjson
-
 from converters.containers import Archive, Limits, OutMember, check_output, guess_format, open_archive, write_archive
 from converters.errors import BadInputError, UsageError
-from converters.jsonio import dump_json, gc_paused
+from converters.jsonio import dump_json, gc_paused, loads
 from converters.main import revisions
 from converters.main.legacy_to_main import Staged, build_main_metadata, stage_legacy
 from converters.main.main_to_legacy import build_legacy_metadata, find_losses, iter_repository, legacy_members, write_data_json
@@ -84,8 +82,10 @@ def main_0000_to_legacy(staged: Staged) -> None:
     if losses:
         sentence = "; ".join(f"{loss.count} {loss.what}" for loss in losses)
         if not staged.allow_loss:
-            raise BadInputError(staged.file, f"downgrade main_0000 -> 0.13 would lose information: {sentence} (use --allow-loss to accept)")
+            named = "".join(f" ({'; '.join(loss.details)})" for loss in losses if loss.details)
+            raise BadInputError(staged.file, f"downgrade main_0000 -> 0.13 would lose information: {sentence}{named} (use --allow-loss to accept)")
         staged.notes.append(f"main_0000 -> 0.13 lost: {sentence}")
+        staged.notes += [f"main_0000 -> 0.13 left out {detail}" for loss in losses for detail in loss.details]
     staged.metadata = build_legacy_metadata(staged.metadata)
 
 
@@ -116,7 +116,15 @@ def _needs_staged(source: str, target: str) -> bool:
 
 # ---------------------------------------------------------------- forms
 def _open(src: Path, workdir: Path, strict: bool, limits: Limits | None):
+    """The input as a work item, and the listing's warnings: each member it ignores (macOS junk, a
+    README.txt beside data.json) is one sentence, which the result repeats as a note, since the
+    output never holds it (docs/archives.md: ignored with a warning, never copied)."""
     archive = open_archive(src, limits)  # listed and checked once: the listing of a large zip is not free
+    warnings = tuple(archive.listing.warnings)
+    return _as_item(src, workdir, strict, archive), warnings
+
+
+def _as_item(src: Path, workdir: Path, strict: bool, archive: Archive):
     if is_main(archive) and not archive.listing.ignored:
         return stage_main(src, workdir, strict, archive)
     metadata = read_metadata(archive)
@@ -156,14 +164,15 @@ def _to_draft(item, workdir: Path) -> Draft:
         draft.repo_members = lambda: _archive_members(archive, draft.repo.deleted)  # type: ignore[attr-defined]
         return draft
     buffer = io.BytesIO()  # the whole document is parsed next anyway: no work file
-    write_data_json(item.db, buffer, item.file)
+    exact = write_data_json(item.db, buffer, item.file)
     with gc_paused():
-        data = orjson.loads(buffer.getbuffer())
+        data = loads(buffer.getbuffer(), exact)
     del buffer
     draft = Draft(item.file, item.metadata, data, RepoView(lambda names: {}, (), item.file), notes=list(item.notes))
     draft.data_member = "db.sqlite3"  # type: ignore[attr-defined]  # what an error about its data names: a main archive has no data.json
     zf = item.source  # type: ignore[attr-defined]
-    draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k), item.file)  # type: ignore[attr-defined]
+    skip = getattr(item, "unholdable", None)  # files whose names 0.13 cannot hold, left out under --allow-loss
+    draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k), item.file, skip)  # type: ignore[attr-defined]
     return draft
 
 
@@ -203,13 +212,13 @@ def convert(
     fmt = fmt or guess_format(dst)
     check_output(dst, [src], force)
     with work_copies_named(dst, src), work_folder(dst) as workdir:
-        item = _open(src, workdir, strict, limits)
+        item, ignored = _open(src, workdir, strict, limits)
         source_version = item.metadata["export_version"]
         steps = plan(source_version, to_version)
         if isinstance(item, Incoming) and _forward_legacy(steps, to_version):
             from converters.migrate import migrate_opened
 
-            with item.archive:
+            with item.archive:  # its result names the ignored members itself
                 return with_container_note(migrate_opened(item.archive, item.metadata, steps, dst, fmt, replace=force))  # type: ignore[return-value]
         if isinstance(item, Incoming):
             item, steps_done = _stream_legacy_steps(item, steps, workdir, strict)
@@ -223,7 +232,7 @@ def convert(
                 item.allow_loss = allow_loss  # type: ignore[union-attr]
                 run_step(item, source, target, _tool())
             _write(item, dst, fmt, workdir, force)
-    notes = tuple(getattr(item, "notes", ()))
+    notes = ignored + tuple(getattr(item, "notes", ()))
     problems = item.log.summary() if isinstance(item, Staged) else ()
     return with_container_note(
         ConvertResult(str(src), source_version, str(dst), to_version, fmt, tuple(f"{a} -> {b}" for a, b in steps), notes, problems)

@@ -9,6 +9,10 @@ attributes and extras are objects), every foreign key (links, group members,
 node users and computers, logs, comments, authinfos), every node's
 ``repository_metadata`` tree (shape, names, and that each key is a blob in
 ``repo/``), blobs no node refers to, and that each blob's sha256 is its name.
+A file name that POSIX and AiiDA allow but a legacy archive cannot hold
+(``legacynames``: ``aux/out.dat``, ``CON``, ``a\\b``, ``A.txt`` beside ``a.txt``) is
+a warning naming the node and the file: the archive is valid, and the way
+down refuses it unless ``--allow-loss`` leaves the file out.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from converters.containers import Archive, Limits
 from converters.errors import BadInputError
 from converters.inspect import ArchiveSummary, GroupSummary
 from converters.jsonio import read_json
+from converters.main import legacynames
 from converters.main.problems import ProblemLog, shown
 from converters.main.jsonvalue import JsonValueError, is_json_number, read_json_value
 from converters.main.reader import extract_db, find_schema_gaps, input_db_errors, quick_check, read_db_revision, read_main_metadata
@@ -244,7 +249,7 @@ def locate_bad_text(conn: sqlite3.Connection, table: str, columns: list[str], lo
 
 def _check_json(conn: sqlite3.Connection, table: str, columns: list[str], log: ProblemLog) -> None:
     """Each JSON value parsed as strictly as the way down parses it (``jsonvalue``: no NaN,
-    byte-order mark, repeated key or integer beyond 64 bits); a node's attributes and extras
+    byte-order mark or repeated key; an integer beyond 64 bits is kept); a node's attributes and extras
     must be objects, as a legacy archive holds them.  (repository_metadata: ``check_repository``.)"""
     for column in columns:
         objects_only = table == "db_dbnode"
@@ -291,14 +296,33 @@ def _batched(conn: sqlite3.Connection, query: str) -> Iterator[tuple]:
 
 
 def check_repository(conn: sqlite3.Connection, blobs: set[str], log: ProblemLog) -> set[str]:
-    """Each node's tree well formed and pointing at existing blobs; returns the keys referenced."""
+    """Each node's tree well formed and pointing at existing blobs; returns the keys referenced.
+    Names a legacy archive cannot hold are warnings (``_legacy_names``)."""
     referenced: set[str] = set()
     with _lenient_text(conn):  # text that is not UTF-8 is read, to be skipped below, not stop the check
-        for pk, raw in _batched(conn, "SELECT id, repository_metadata FROM db_dbnode ORDER BY id"):
-            tree = _read_tree(raw, f"db_dbnode[{pk}].repository_metadata", log)
+        for pk, raw, uuid, node_type in _batched(conn, "SELECT id, repository_metadata, uuid, node_type FROM db_dbnode ORDER BY id"):
+            where = f"db_dbnode[{pk}].repository_metadata"
+            tree = _read_tree(raw, where, log)
             if tree is not None:
-                referenced |= _tree_keys(tree, blobs, f"db_dbnode[{pk}].repository_metadata", log)
+                errors = log.counts["bad-repository-tree"]
+                referenced |= _tree_keys(tree, blobs, where, log)
+                if tree and log.counts["bad-repository-tree"] == errors:  # a sound tree with files
+                    _legacy_names(log, pk, uuid, tree, node_type)
     return referenced
+
+
+def _legacy_names(log: ProblemLog, pk: int, uuid: object, tree: object, node_type: object) -> None:
+    """Warn of each file whose name a legacy archive cannot hold: ``migrate --to 0.13`` names
+    the same files in its refusal (and leaves them out with ``--allow-loss``)."""
+    found: list[legacynames.Unholdable] = []
+    try:
+        legacynames.node_members(str(log.file), pk, uuid, tree, node_type=node_type, unholdable=found)
+    except BadInputError:  # a uuid or a name no folder can be made of: an error reported elsewhere
+        return
+    for item in found:
+        log.add("warning", "legacy-unholdable-name", item.where,
+                f"node {item.uuid}: {item.reason}; a name {legacynames.WHY}: `migrate --to 0.13` (or older) "
+                "refuses the archive, or leaves the file out with --allow-loss")
 
 
 def _read_tree(raw: object, where: str, log: ProblemLog) -> object:

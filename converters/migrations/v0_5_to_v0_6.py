@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from converters.jsonio import dumps
 from converters.migrations._base import Draft, entities, refuse
 
 CALC_JOB = "process.calculation.calcjob.CalcJobNode."
@@ -57,7 +56,7 @@ def deserialize(draft: Draft, value: Any, shadow: Any, path: str) -> Any:
 
 def _has_string_leaf(shadow: Any) -> bool:
     """Whether any leaf is a string (most shadows are all ``null``); see ``string_leaf_in``."""
-    return string_leaf_in(orjson.dumps(shadow))
+    return string_leaf_in(dumps(shadow))
 
 
 def string_leaf_in(dumped: bytes) -> bool:

@@ -34,9 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
-from converters import containers
+from converters import containers, jsonio
 from converters.jsonio import gc_paused, read_json
 from converters.jsonrows import LEGACY_WALK, RowReader
 from reportgen.errors import BadInputError, OutputError, WriteError
@@ -152,9 +150,9 @@ ROWS_PER_BATCH = 64  # attribute rows can be large (an output's PNG): a batch ho
 def read_role_nodes(file: Path, opener: Callable[[], IO[bytes]]) -> Iterator[tuple[str, object, object]]:
     """The role nodes of data.json, as ``build_plan`` takes them, in two streamed passes.
 
-    The first pass reads the whole document strictly (malformed JSON, a
-    duplicate key, an integer beyond 64 bits are refused as the converters
-    refuse them) and keeps only the attributes of role nodes, as compact JSON;
+    The first pass reads the whole document strictly (malformed JSON or a
+    duplicate key are refused as the converters refuse them; an integer
+    beyond 64 bits is kept exactly, as they keep it) and keeps only the attributes of role nodes, as compact JSON;
     the second reads ``export_data.Node`` for their rows, and yields each role
     node as it comes.  Memory: a batch of rows and the role nodes' attributes
     as bytes, whatever the number of jobs (every other row is dropped as soon
@@ -163,7 +161,7 @@ def read_role_nodes(file: Path, opener: Callable[[], IO[bytes]]) -> Iterator[tup
     with gc_paused(), opener() as stream:
         for _, pk, node in RowReader(stream, str(file)).rows({_NODES}):
             if pk in roles:
-                yield pk, node, orjson.loads(roles.pop(pk))
+                yield pk, node, jsonio.loads(roles.pop(pk))  # an ExactJson keeps an integer beyond 64 bits
 
 
 def read_role_attributes(file: Path, opener: Callable[[], IO[bytes]]) -> dict[str, bytes]:
@@ -192,7 +190,7 @@ def read_role_attributes(file: Path, opener: Callable[[], IO[bytes]]) -> dict[st
 
 
 def keep_roles(roles: dict[str, bytes], rows: dict[str, Any]) -> None:
-    roles.update((pk, orjson.dumps(attrs)) for pk, attrs in rows.items() if is_role_node(attrs))
+    roles.update((pk, jsonio.dumps(attrs)) for pk, attrs in rows.items() if is_role_node(attrs))
 
 
 def is_role_node(attrs: object) -> bool:

@@ -481,8 +481,8 @@ def test_row_20_unknown_export_version(tmp_path, value):
 @pytest.mark.parametrize(
     "text",
     [b'{"links_uuid": [', b"[" * 100_000, b'{"a": ' + b"7" * 5000 + b"}", b'{"a": NaN}',
-     b'{"export_data": {}, "export_data": {}}', b'{"a": "\\ud800"}', b'{"a": 123456789012345678901234}'],
-    ids=["truncated", "deep", "5000-digits", "nan", "duplicate-keys", "lone-surrogate", "big-int"],
+     b'{"export_data": {}, "export_data": {}}', b'{"a": "\\ud800"}', b'{"a": 1e400}'],
+    ids=["truncated", "deep", "5000-digits", "nan", "duplicate-keys", "lone-surrogate", "beyond-a-double"],
 )  # fmt: skip
 def test_row_21_malformed_json(tmp_path, text):
     members = good_members()

@@ -5,8 +5,9 @@ whole tree; it is the reference.  The streamed chain must give the same bytes
 for every version from 0.4, whatever the batch size, the read chunk size, or
 the order of the sections (a consumer such as ``node_attributes`` before its
 producers is spooled and spliced back in place).  It must also be as strict:
-duplicate keys anywhere, integers beyond 64 bits and lone surrogates are one
-error line naming the place, and nothing is written.
+duplicate keys anywhere and lone surrogates are one error line naming the
+place, and nothing is written.  (Integers beyond 64 bits, which aiida-core
+writes, are kept exactly: ``test_big_integers_s24.py``.)
 """
 
 from __future__ import annotations
@@ -180,10 +181,9 @@ def _with(version: str, section: str, text: str) -> bytes:
     ("section", "text", "named"),
     [("node_attributes", '"9001": {"a": 1, "a": 2}', "duplicate key 'a'"),
      ("node_extras", '"9001": {}, "9001": {}', "duplicate key '9001'"),
-     ("node_attributes", '"9001": {"big": 123456789012345678901234}', "64-bit"),
      ("node_extras", '"9001": {"s": "\\ud800"}', "node_extras"),
      ("groups_uuid", '"g": [], "g": []', "duplicate key 'g'")],
-    ids=["key-inside-a-row", "row-key", "big-int", "lone-surrogate", "group-key"],
+    ids=["key-inside-a-row", "row-key", "lone-surrogate", "group-key"],
 )  # fmt: skip
 def test_bad_json_inside_a_section_is_named(tmp_path, section, text, named):
     src = _archive(tmp_path, "0.12", text=_with("0.12", section, text))
@@ -194,9 +194,8 @@ def test_bad_json_inside_a_section_is_named(tmp_path, section, text, named):
 @pytest.mark.parametrize(
     ("text", "named"),
     [('"9001": {}, "9001": {}', "duplicate key '9001'"),
-     ('"9001": {"a": 1, "a": 2}', "duplicate key 'a'"),
-     ('"9001": {"big": -9223372036854775809}', "64-bit")],
-    ids=["row-key", "key-inside-a-row", "big-int"],
+     ('"9001": {"a": 1, "a": 2}', "duplicate key 'a'")],
+    ids=["row-key", "key-inside-a-row"],
 )  # fmt: skip
 def test_bad_json_deep_inside_a_long_section_is_named(tmp_path, text, named):
     """Thousands of rows around it: it is read in bulk runs, and the exact reread must still see it."""

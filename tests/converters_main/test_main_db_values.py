@@ -1,6 +1,6 @@
 """Validate and migrate agree on the values of a main_0001 database: datetimes (offsets converted to
 UTC, out-of-range ones refused), references to rows that do not exist, JSON columns parsed
-strictly, and integers beyond 64 bits refused rather than rounded.
+strictly, and integers beyond 64 bits kept exactly (aiida-core writes them), never rounded.
 
 Each archive is a reportgen main_0001 archive from the small legacy builder, edited by SQL."""
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
+import json
+
 import pytest
 
 from converters.containers import open_archive
@@ -27,7 +28,7 @@ def main_archive(tmp_path_factory):
 
 def _data_json(path: Path) -> dict:
     with open_archive(path) as archive:
-        return orjson.loads(archive.read_bytes("data.json"))
+        return json.loads(archive.read_bytes("data.json"))  # the stdlib: integers beyond 64 bits exact
 
 
 def _to_legacy(src: Path, dst: Path, **options):
@@ -123,7 +124,7 @@ def test_dangling_user_cli_one_error_line(tmp_path, main_archive):
         ('{"a": {"x": ":", "x": 1}}', "duplicate key 'x'"),
         ('{"a": "\\u003a", "b": 1, "b": 2}', "duplicate key 'b'"),
         ("[1, 2]", "not an object"),
-        ('{"big": 18446744073709551617}', "beyond 64 bits"),
+        ('{"big": 18446744073709551617, "big": 1}', "duplicate key 'big'"),
     ],
 )
 def test_validate_parses_json_columns_strictly(tmp_path, main_archive, text, words):
@@ -151,18 +152,21 @@ def test_non_object_extras_migrate_is_one_error_line(tmp_path, main_archive):
 
 
 # ---------------------------------------------------------------- integers beyond 64 bits
-def test_integer_beyond_64_bits_is_refused_not_rounded(tmp_path, main_archive):
+def test_integer_beyond_64_bits_is_kept_not_rounded(tmp_path, main_archive):
+    """aiida-core stores Float(1e20) as the integer 100000000000000000000 (clean_value): kept exactly."""
     src = edit_main(main_archive, tmp_path / "big.aiida", """UPDATE db_dbnode SET extras = '{"e": 1180591620717411303424}' WHERE id = 2""")
+    assert error_messages(src) == {}
     run = run_cli("archive", "migrate", src, tmp_path / "out.zip", "--to", "0.13")
-    line = assert_one_error_line(run, 65, "db_dbnode[2].extras", "big.aiida")
-    assert "beyond 64 bits" in line and "precision" in line and "db.sqlite3" in line
+    assert run.code == 0, run.stderr
+    assert _data_json(tmp_path / "out.zip")["node_extras"]["2"]["e"] == 2**70
 
 
 @pytest.mark.parametrize("value", [-(2**63) - 1, 2**64])
-def test_integer_just_past_the_64_bit_range_is_refused(tmp_path, main_archive, value):
+def test_integer_just_past_the_64_bit_range_is_kept(tmp_path, main_archive, value):
     src = edit_main(main_archive, tmp_path / "edge.aiida", f"""UPDATE db_dbgroup SET extras = '{{"n": {value}}}' WHERE id = 1""")
-    with pytest.raises(BadInputError, match=r"db_dbgroup\[1\]\.extras: .*beyond 64 bits"):
-        _to_legacy(src, tmp_path / "out.zip")
+    _to_legacy(src, tmp_path / "out.zip")
+    (extras,) = [g["extras"] for g in _data_json(tmp_path / "out.zip")["export_data"]["Group"].values()]
+    assert extras == {"n": value} and type(extras["n"]) is int
 
 
 def test_integers_at_the_64_bit_limits_are_kept_exactly(tmp_path, main_archive):
