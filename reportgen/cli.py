@@ -283,9 +283,11 @@ def archive_migrate(
 @click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
 @click.option("--workers", type=Workers, default=0, help="Reader processes (0: one per core).")
 @click.option("--allow-loss", is_flag=True, help="Let an --export-version below 0.13 drop what it cannot hold.")
+@click.option("--skip-busy", is_flag=True,
+              help="Leave out a job whose files change while they are read (a node still logging) instead of stopping.")
 @click.option("--force", is_flag=True, help="Replace ARCHIVE if it exists.")
 def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tuple[str, ...], export_version: str,
-           fmt: str | None, user_email: str | None, workers: int, allow_loss: bool, force: bool) -> None:
+           fmt: str | None, user_email: str | None, workers: int, allow_loss: bool, skip_busy: bool, force: bool) -> None:
     """Write DATA_STORE as an AiiDA export archive (each job a provenance graph, nothing lost).
 
     \b
@@ -294,7 +296,8 @@ def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tupl
     """
     from reportgen.export import DEFAULT_EMAIL, ExportOptions, export_archive
 
-    options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers, allow_loss)
+    options = ExportOptions(projects, jobs, export_version, fmt, force, user_email or DEFAULT_EMAIL, workers, allow_loss,
+                            skip_busy)
     _say(export_archive(data_store, output, options).render())
 
 

@@ -48,7 +48,8 @@ from reportgen.records import Job, JobRef, OutputData, Problem, ProjectScan, Rea
 EXPORT_VERSION = "0.13"
 DEFAULT_EMAIL = "entropy-export@reportgen.invalid"
 CHUNK = 1024 * 1024
-CHANGED = "changed while it was read; rerun when the job is done"
+CHANGED = "changed while it was read; rerun when the job is done (or export with --skip-busy)"
+MAX_BUSY_JOBS = 16  # jobs --skip-busy leaves out before it stops: each one costs the export another pass
 JOB_WINDOW = 4  # jobs read ahead per worker: bounds the pieces held in memory and the work files on disk
 # Outputs up to this size become data nodes (the raw HDF5 file carries anything larger anyway).  Not a
 # memory bound: their .npy files are streamed through the work folder (docs/export.md, "Memory").
@@ -67,6 +68,7 @@ class ExportOptions:
     user_email: str = DEFAULT_EMAIL
     workers: int = 0
     allow_loss: bool = False  # let a downgrade below 0.13 drop what the older version cannot hold
+    skip_busy: bool = False  # --skip-busy: leave out a job written to while it is read, not stop
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class ExportSummary:
     symlinks: int = 0  # left out, recorded in the "other files" node
     newest: datetime | None = None  # the newest job time (end, else start, else file time); None: no job
     errors: int = 0  # data problems found while reading (recorded as Log nodes): a user must not miss them
+    busy: tuple[str, ...] = ()  # --skip-busy: "<project>/<job>" of each job left out, in the order met
     warnings: int = 0
     data_store: str = ""
 
@@ -95,10 +98,14 @@ class ExportSummary:
                      f"(reportgen inspect {shlex.quote(self.data_store)} lists them)")
         elif not self.jobs:
             found = f"; no job found in {self.data_store} (is it the data_store folder?)"
+        busy = ""
+        if self.busy:
+            busy = (f"; {len(self.busy)} {'job' if len(self.busy) == 1 else 'jobs'} left out, written to while read "
+                    f"({', '.join(shlex.quote(name) for name in self.busy)}): rerun when done to carry them")
         return (
             f"wrote {self.path} (export version {self.export_version}, {self.fmt}, {self.size} bytes): "
             f"{self.jobs} jobs, {self.nodes} nodes, {self.links} links, {self.groups} groups, {self.logs} logs"
-            f"{skipped}{found}"
+            f"{skipped}{busy}{found}"
         )
 
 
@@ -1004,13 +1011,49 @@ def check_paths(root: Path, output: Path, options: ExportOptions) -> str:
 
 def export_archive(data_store: Path | str, output: Path | str, options: ExportOptions = ExportOptions()
                    ) -> ExportSummary:
-    """Write the export archive of ``data_store`` (or of the selected projects/jobs) to ``output``."""
+    """Write the export archive of ``data_store`` (or of the selected projects/jobs) to ``output``.
+
+    With ``options.skip_busy`` a job whose files change while they are read (a node still logging:
+    a lab's store is never still) is left out and the export starts again without it, up to
+    ``MAX_BUSY_JOBS`` jobs.  The error is caught here, not only in the CLI, because it is a
+    decision about what to carry, and the failed pass leaves nothing behind (the archive is
+    written to a temporary file, removed when the pass stops)."""
     root, output = Path(data_store), Path(output)
     fmt = check_paths(root, output, options)
     check_version_request(options.export_version)
+    left_out: list[tuple[str, str]] = []
+    while True:
+        try:
+            return export_once(root, output, options, fmt, tuple(left_out))
+        except BadInputError as exc:
+            busy = find_busy_job(root, exc, options, left_out)
+            if busy is None:
+                raise
+            left_out.append(busy)
+
+
+def find_busy_job(root: Path, exc: BadInputError, options: ExportOptions, left_out: list[tuple[str, str]]
+                  ) -> tuple[str, str] | None:
+    """(project, job id) of the job whose file ``exc`` says changed while read, when --skip-busy may
+    leave it out; None when the error is another one, the file is no job's, or too many are out."""
+    if not options.skip_busy or exc.reason != CHANGED or len(left_out) >= MAX_BUSY_JOBS:
+        return None
+    rel = display_name(os.path.relpath(exc.file, root))  # job_file_paths names files as the reader shows them
+    listing = read_listing(root)
+    for project in scan_data_store(root).projects:
+        for ref in project.jobs:
+            if rel in job_file_paths(ref, listing) and (ref.project, ref.job_id) not in left_out:
+                return ref.project, ref.job_id
+    return None
+
+
+def export_once(root: Path, output: Path, options: ExportOptions, fmt: str, left_out: tuple[tuple[str, str], ...]
+                ) -> ExportSummary:
+    """One pass of ``export_archive``, without the jobs in ``left_out`` (their files are still job
+    files, so the store's "other files" node does not carry them either)."""
     remove_stale_staging(output)  # what a run killed with SIGKILL left beside this output
     all_jobs = scan_data_store(root)
-    store = select_jobs(all_jobs, options)
+    store = leave_out(select_jobs(all_jobs, options), left_out)
     listing = read_listing(root)
     counts = _Counts()
     counts.count_problems([*store.problems, *(p for project in store.projects for p in project.problems)])
@@ -1032,7 +1075,16 @@ def export_archive(data_store: Path | str, output: Path | str, options: ExportOp
         size=output.stat().st_size, parameters=parameters,
         symlinks=0 if options.projects or options.jobs else len(listing.symlinks), newest=counts.newest,
         errors=counts.errors, warnings=counts.warnings, data_store=str(root),
+        busy=tuple(f"{display_name(project)}/{display_name(job)}" for project, job in left_out),
     )
+
+
+def leave_out(scan: StoreScan, left_out: tuple[tuple[str, str], ...]) -> StoreScan:
+    """The scan without the jobs ``--skip-busy`` left out (a project keeps its group, even empty)."""
+    if not left_out:
+        return scan
+    return replace(scan, projects=tuple(replace(p, jobs=tuple(r for r in p.jobs if (r.project, r.job_id) not in left_out))
+                                        for p in scan.projects))
 
 
 def check_version_request(version: str) -> None:
