@@ -164,7 +164,7 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, f
       reportgen build /srv/data_store -o /srv/www/runs --fail-on error   # nightly
     """
     from reportgen.errors import BadInputError
-    from reportgen.site.build import BuildOptions, build_site
+    from reportgen.site.build import BuildOptions, build_site, plural
     from reportgen.site.publish import read_base_url, read_precompress
 
     options = BuildOptions(workers=workers, force=force, full=full, config_file=config_file, templates=templates,
@@ -174,7 +174,25 @@ def build(data_store: Path, site: Path, force: bool, full: bool, strict: bool, f
     failing = [p for p in report.problems if strict or fail_on == "warning" or (fail_on == "error" and p.severity == "error")]
     if failing:
         option = "--strict" if strict else f"--fail-on {fail_on}"
-        raise BadInputError(data_store, f"{len(failing)} data problems ({option}); see {site / 'build-report.json'}")
+        _name_failing_problems(failing, site)
+        raise BadInputError(data_store, f"{plural(len(failing), 'data problem')} ({option}); "
+                                        f"see {site / 'build-report.json'}")
+
+
+SHOWN_PROBLEMS = 5  # a CI log names the first problems that failed the build; the report has them all
+
+
+def _name_failing_problems(failing: list, site: Path) -> None:
+    """The problems that fail a ``--fail-on``/``--strict`` build, on stderr before the error line, as
+    ``inspect`` prints them (``severity code 'file':'member': reason``, names quoted, so a name
+    cannot forge a line): the log of a nightly job then says what broke without fetching the report
+    from the published site."""
+    from reportgen.inspect_report import render_problem
+
+    for problem in failing[:SHOWN_PROBLEMS]:
+        click.echo(render_problem(problem), err=True)
+    if len(failing) > SHOWN_PROBLEMS:
+        click.echo(f"and {len(failing) - SHOWN_PROBLEMS} more (see {site / 'build-report.json'})", err=True)
 
 
 # ---------------------------------------------------------------- archives (issue: converters)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 from converters import interrupts
 from converters.containers import fsync_dir
 from converters.errors import OutputError
-from converters.workdirs import FULL_DISK, check_folder_writable, claimed, exchange_paths, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
+from converters.workdirs import FULL_DISK, check_folder_writable, check_writable_dir, claimed, exchange_paths, remove_path, rename_no_replace, sibling  # FULL_DISK: errno -> reason, the write failures that mean "no room"
 # The one sweep of what a killed writer left beside an output (its staging tree, the output it had
 # moved aside, a converter's work files), under the name the folder-output writers call it by.
 from converters.workdirs import remove_stale as remove_stale_staging  # noqa: F401
@@ -58,6 +59,35 @@ def check_output_path(output: Path) -> None:
         raise OutputError(output, f"output is a mount point, and the finished tree is swapped in by renaming; "
                                   f"name a folder inside it (-o {os.path.join(raw, 'site')})")
     check_folder_writable(output)  # where the staging tree, the moved-aside tree and the lock go
+
+
+def check_inner_writable(folder: Path, subtree: bool = False) -> None:
+    """Refuse (73), naming it, a folder inside an existing output that a run must change but
+    cannot (``check_writable_dir``: ``chattr +i``/``+a``, another user's, a read-only mount); with
+    ``subtree``, every folder below it too, for a tree that is moved aside and deleted.
+
+    For the up-front check of an update in place (``reportgen build`` over its last site): the
+    output folder itself passes ``check_output_path``, but one project folder made immutable
+    failed only while publishing, after all the work, with a raw ``Operation not permitted``.
+    A folder that is not there passes (it is made inside one that was checked); symlinks are
+    not followed (a link is renamed, never written through).
+    """
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # a folder on the way that cannot be searched
+        raise OutputError(folder, f"cannot create files in this folder ({exc.strerror})") from None
+    check_writable_dir(folder)
+    if subtree:
+        try:
+            with os.scandir(folder) as entries:
+                inner = [Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)]
+        except OSError as exc:
+            raise OutputError(folder, f"cannot list this folder ({exc.strerror})") from None
+        for path in sorted(inner):
+            check_inner_writable(path, subtree=True)
 
 
 def replace_dir(staging: Path, output: Path, may_replace: bool = True) -> None:

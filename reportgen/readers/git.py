@@ -574,6 +574,29 @@ class CommitCache:
             self._commits[key] = self._read(repo_path, sha, which)
         return self._commits[key]
 
+    def resolve(self, repo_path: Path | None, sha: str, which: Which) -> Commit:
+        """What ``read`` would say of ``sha`` (its commit sha, state and reason) without reading the
+        commit's message and files: the incremental site build asks it for every kept job when a
+        repository changed (one ``--batch-check`` line per commit, not every blob of its tree)."""
+        early = classify_request(repo_path, sha, which)
+        if early is not None:
+            return early
+        assert repo_path is not None
+        repo = self._open(repo_path)
+        if isinstance(repo, str):
+            return Commit(which, sha, "unreadable", repo)
+        try:
+            commit_sha = repo.commit_of(sha)
+            if commit_sha is None:
+                return Commit(which, sha, "not-in-repo", why_not_a_commit(repo, sha))
+            return Commit(which, commit_sha, "present", tag_note(repo, sha, commit_sha) if commit_sha != sha else "")
+        except RepoUnreadable as exc:
+            return Commit(which, sha, "unreadable", str(exc))
+        except (ValueError, OSError) as exc:  # the batch process died or answered garbage (as ``_read``)
+            repo.close()
+            self._repos[repo_path] = f"git failed: {exc}"[:200]
+            return Commit(which, sha, "unreadable", self._repos[repo_path])
+
     def _read(self, repo_path: Path, sha: str, which: Which) -> Commit:
         repo = self._open(repo_path)
         if isinstance(repo, str):

@@ -26,10 +26,10 @@ from converters import interrupts
 from converters.workdirs import check_writable_dir, sibling
 from reportgen import __version__
 from reportgen.errors import InputMissingError, ToolError, WriteError
-from reportgen.outdir import check_output_path
+from reportgen.outdir import check_inner_writable, check_output_path
 from reportgen.progress import progress
 from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
-from reportgen.records import STATUSES, JobRef, Problem, ProjectScan, StoreScan
+from reportgen.records import STATUSES, Commit, JobRef, Problem, ProjectScan, StoreScan
 from reportgen.site import write as out
 from reportgen.site.contexts import (
     CatalogRow,
@@ -89,7 +89,9 @@ from reportgen.site.feeds import ProjectJobs, build_latest_runs, write_project_f
 from site_templates import TEMPLATE_DIR
 
 REPORT_NAME = "build-report.json"
-REPORT_FORMAT = 1  # the layout of build-report.json; the manifest has its own (manifest.FORMAT)
+# the layout of build-report.json (docs/cli.md, "JSON output"), named as every JSON document of
+# reportgen is; it was the integer 1 before the layout was documented.  The manifest has its own.
+REPORT_FORMAT = "reportgen-build-report/1"
 PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml")  # with the catalog
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
                 "search.js", "times.js")
@@ -126,8 +128,13 @@ class BuildReport:
         state = "up to date" if self.up_to_date else f"{self.built} built, {self.kept} kept, {self.removed} removed"
         if self.repaired:
             state += f", {self.repaired} repaired"
-        return (f"site {self.site}: {self.jobs} jobs ({state}), {errors} errors, "
-                f"{len(self.problems) - errors} warnings in {self.timings.get('total', 0):.1f} s")
+        return (f"site {self.site}: {plural(self.jobs, 'job')} ({state}), {plural(errors, 'error')}, "
+                f"{plural(len(self.problems) - errors, 'warning')} in {self.timings.get('total', 0):.1f} s")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 error``, ``0 errors``, ``2 errors``: the summary and the --fail-on lines."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @dataclass(frozen=True)
@@ -147,11 +154,14 @@ class Plan:
     repaired: int = 0  # jobs, catalogs and home rebuilt only because their files were not as written
     columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # --config: by project folder
     views: dict[str, tuple[View, ...]] = field(default_factory=dict)  # views: --config's, by project folder
+    # projects whose repositories changed (a push): their jobs' commits were resolved again, and the
+    # manifest must record the new fingerprint even when no job changed, as a fresh build would
+    repos_moved: frozenset[str] = frozenset()
 
     @property
     def unchanged(self) -> bool:
         return (not self.todo and not self.removed and not self.dirty_projects and not self.removed_projects
-                and not self.home)
+                and not self.home and not self.repos_moved)
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,7 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
             if check is not None and check.restated:  # touched but intact: record the new stats
                 lock.save(render_stats(digest, check.stats))
             return write_up_to_date(site, scan, previous, plan, timer)
+        check_site_writable(site, plan, previous)  # before any page is made: 73, not a failed publish
         staging = out.staging_path(site)
         try:  # entered before the folder exists: a signal right after mkdir still removes it
             out.create_staging(site)
@@ -246,6 +257,8 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
             report = replace(built.report, timings=timer.total())
         finally:
             out.discard_staging(staging)
+            if previous is not None:  # apply_changes's trash when it stopped midway (a full build's is replace_dir's)
+                shutil.rmtree(sibling(site, "old"), ignore_errors=True)
     return report
 
 
@@ -290,6 +303,33 @@ def build_site_theme(options: BuildOptions) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
+def check_site_writable(site: Path, plan: Plan, previous: Manifest | None) -> None:
+    """Refuse (73), naming it, a folder of the live site this build must change but cannot
+    (``chattr +i``, another user's): publishing failed there after all the work, exit 66.
+
+    A full build swaps the whole tree and deletes the old one: every folder of it.  An incremental
+    one renames files in the folders of the projects it changes (and ``assets/`` with the home
+    page), and moves aside, then deletes, the folders of the jobs it rebuilds or removes and of
+    the projects that are gone.  The site folder itself was checked with its parent."""
+    if previous is None:
+        check_inner_writable(site, subtree=True)
+        return
+    old_slugs = {name: value["slug"] for name, value in previous.projects.items()}
+    for project in plan.removed_projects:
+        check_inner_writable(site / old_slugs[project], subtree=True)
+    for project in sorted(plan.dirty_projects):
+        check_inner_writable(site / plan.project_slugs[project])
+    jobs = [(ref.project, ref.job_id) for ref in plan.todo] + list(plan.removed)
+    for project, job_id in jobs:
+        entry = previous.jobs.get(project, {}).get(job_id)
+        if entry is not None and project in old_slugs:
+            check_inner_writable(site / old_slugs[project] / entry.slug, subtree=True)
+        if project in plan.project_slugs and job_id in plan.job_slugs.get(project, {}):
+            check_inner_writable(site / plan.project_slugs[project] / plan.job_slugs[project][job_id], subtree=True)
+    if plan.home:
+        check_inner_writable(site / "assets")
+
+
 # ----------------------------------------------------------------- plan
 def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
     return tuple(problem_fields(p) for p in scan.problems)
@@ -306,7 +346,8 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
     damaged = check or SiteCheck(frozenset(), frozenset(), False, "", {}, False)
     job_slugs, fingerprints, kept, columns = {}, {}, {}, {}
     views: dict[str, tuple[View, ...]] = {}  # views
-    todo, removed, dirty, repaired = [], [], set(), set()
+    todo, removed, dirty, repaired, repos_moved = [], [], set(), set(), set()
+    commits = CommitKeys(Path(scan.root))  # opens git only for a project whose repositories changed
     for project in scan.projects:
         slugs = build_slugs([ref.job_id for ref in project.jobs])
         job_slugs[project.folder], fingerprints[project.folder], kept[project.folder] = slugs, {}, {}
@@ -318,13 +359,17 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
         if (old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems)
                 or old.get("columns", []) != columns_key):
             dirty.add(project.folder)
+        if old.get("repos", project.repo_fingerprint) != project.repo_fingerprint:
+            repos_moved.add(project.folder)  # the manifest records the new fingerprint even if no job changes
         for ref in project.jobs:
-            fp = build_job_fingerprint(ref, project.repo_fingerprint, theme, slugs[ref.job_id], columns_key,
+            fp = build_job_fingerprint(ref, theme, slugs[ref.job_id], columns_key,
                                        render_views_key(views[project.folder]))  # views
             fingerprints[project.folder][ref.job_id] = fp
             entry = before.get(ref.job_id)
             # a job without a search record (a manifest of a build before search.py) is built again
             same = entry is not None and entry.fingerprint == fp and entry.search is not None
+            if same and project.folder in repos_moved:  # a push: only the jobs whose own commits now resolve otherwise
+                same = commits.key(project, entry.params_sha, entry.workflow_sha) == entry.commits
             if same and (project.folder, ref.job_id) not in damaged.jobs:
                 kept[project.folder][ref.job_id] = entry
             else:
@@ -338,14 +383,70 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
         if project.folder in damaged.projects and project.folder not in dirty:
             repaired.add((project.folder,))
             dirty.add(project.folder)
+    commits.close()  # before the page workers fork: they must not inherit its git pipes
     gone = tuple(sorted(set(old_projects) - set(project_slugs)))
     gone_jobs = sum(len(old_jobs.get(name, {})) for name in gone)
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
-                gone_jobs, damaged.home, len(repaired) + damaged.home, columns, views)  # views
+                gone_jobs, damaged.home, len(repaired) + damaged.home, columns, views,  # views
+                frozenset(repos_moved))
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
     return [list(problem_fields(p)) for p in problems]
+
+
+class CommitKeys:
+    """What a job's page takes from its project's repositories: the sha, state and reason its params
+    and workflow commits resolve to (``CommitCache.resolve``: one ``--batch-check`` line each, no
+    blob read), hashed.  The manifest keeps it per job (``JobEntry.commits``); a push rebuilds only
+    the jobs whose key it changes (a commit that arrived, a repository that became unreadable).
+
+    A commit's message and files are not looked at: its sha names them.  The key is made from the
+    sha the entry records (the commit an annotated tag points to, for one), here in the building
+    process for built and kept jobs alike, so a kept job's key is the one a fresh build writes.
+    Repositories are opened on the first question; ``close`` before forking the page workers."""
+
+    RACED = "changed-during-build"  # never a key: the job is built again at the next push
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: Any = None
+        self._keys: dict[tuple[str, str, str], str] = {}
+        self._commits: dict[tuple[str, str, str], Commit] = {}  # the jobs of a project share a few commits
+
+    def key(self, project: ProjectScan, params_sha: str, workflow_sha: str) -> str:
+        found = self._keys.get((project.folder, params_sha, workflow_sha))
+        if found is None:
+            parts = [self.resolve(project, "params", params_sha), self.resolve(project, "workflow", workflow_sha)]
+            found = hashlib.sha256(orjson.dumps([[c.repo, c.sha, c.state, c.reason] for c in parts])).hexdigest()[:32]
+            self._keys[(project.folder, params_sha, workflow_sha)] = found
+        return found
+
+    def resolve(self, project: ProjectScan, which: str, sha: str) -> Commit:
+        if (project.folder, which, sha) not in self._commits:
+            if self._cache is None:
+                from reportgen.readers.git import CommitCache
+
+                self._cache = CommitCache(SITE_LIMITS)
+            rel = project.params_repo if which == "params" else project.workflow_repo
+            repo = self.root / rel if rel else None
+            self._commits[(project.folder, which, sha)] = self._cache.resolve(repo, sha, which)  # type: ignore[arg-type]
+        return self._commits[(project.folder, which, sha)]
+
+    def built_key(self, project: ProjectScan, result: JobResult) -> str:
+        """The key of a job just built; ``RACED`` when a commit resolves otherwise now than when its
+        worker read it (a push during the build): the page may be of the old state."""
+        key = self.key(project, result.params_sha, result.workflow_sha)
+        for which, sha, present in (("params", result.params_sha, result.params_present),
+                                     ("workflow", result.workflow_sha, result.workflow_present)):
+            if (self.resolve(project, which, sha).state == "present") != present:
+                return self.RACED
+        return key
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+        self._cache = None
 
 
 # ----------------------------------------------------------------- incremental publishing
@@ -356,7 +457,10 @@ def apply_changes(staging: Path, site: Path, plan: Plan, previous: Manifest, rew
     page after them, the manifest last; signals wait until the moves are done. A
     crash in between leaves jobs whose files are newer than the manifest says, and
     the next build simply rebuilds them.  ``rewritten``: what this build wrote (``Built.rewritten``).
+    A file written again with the bytes the live one has is published as that live file (a hard
+    link: ``out.keep_unchanged``), so its mtime stays and rsync's quick check skips it.
     """
+    out.keep_unchanged(staging, site, sorted(decode_name(name) for name in rewritten))
     os.sync()  # the new files were written without fsync; make them durable before they show
     interrupts.check()
     trash = sibling(site, "old")
@@ -602,9 +706,15 @@ def build_manifest(scan: StoreScan, plan: Plan, results: list[JobResult], theme:
     for result in results:
         result.raise_error()
     jobs: dict[str, dict[str, JobEntry]] = {name: dict(entries) for name, entries in plan.kept.items()}
-    for result in results:
-        fp = plan.fingerprints[result.project][result.job_id]
-        jobs[result.project][result.job_id] = result.entry(fp)
+    projects_by_folder = {p.folder: p for p in scan.projects}
+    commits = CommitKeys(Path(scan.root))
+    try:  # the kept entries keep theirs: the plan checked it wherever a repository changed
+        for result in results:
+            fp = plan.fingerprints[result.project][result.job_id]
+            key = commits.built_key(projects_by_folder[result.project], result)
+            jobs[result.project][result.job_id] = replace(result.entry(fp), commits=key)
+    finally:
+        commits.close()  # before the diff pages' workers fork
     jobs = {name: dict(sorted(entries.items())) for name, entries in sorted(jobs.items())}
     projects = {p.folder: _project_record(p, plan) for p in scan.projects}
     return Manifest(FORMAT, __version__, theme, projects, jobs, _store_problems(scan))
@@ -869,7 +979,7 @@ def render_report(report: BuildReport) -> bytes:
         "format": REPORT_FORMAT,
         "tool": f"reportgen {__version__}",
         "counts": {"jobs": report.jobs, "built": report.built, "kept": report.kept, "removed": report.removed,
-                   "status": report.status_counts,
+                   "repaired": report.repaired, "status": report.status_counts,
                    "problems": {"error": sum(p.severity == "error" for p in report.problems),
                                 "warning": sum(p.severity == "warning" for p in report.problems)}},
         "problems": [dict(zip(("severity", "code", "file", "member", "reason"), problem_fields(p)))
@@ -881,24 +991,18 @@ def render_report(report: BuildReport) -> bytes:
 
 
 def write_up_to_date(site: Path, scan: StoreScan, previous: Manifest, plan: Plan, timer: Timer) -> BuildReport:
-    """Nothing changed: refresh build-report.json only (atomically, in the live site).
+    """Nothing changed: write build-report.json again (atomically, in the live site).
 
-    The counts and problems are those of the previous build (same inputs); only the
-    timings and the built/kept counts are new, so the report is patched, not rebuilt.
+    Its problems and counts are made again from this scan (the store's and projects' problems) and
+    the manifest's job entries, exactly as a build of the same store makes them; never read back
+    from the report in the site.  That file is published, so anyone who can write the site (or a
+    CI cache that restores an old one) can edit it, and no manifest vouches for it: trusting it let
+    an emptied problem list pass ``--fail-on`` and stay published.  Recounting costs a pass over
+    the manifest's entries, which this build has loaded anyway.
     """
-    jobs = sum(len(entries) for entries in previous.jobs.values())
-    timings = timer.total()
-    try:
-        body = orjson.loads((site / REPORT_NAME).read_bytes())
-        body["counts"].update(built=0, kept=jobs, removed=0)
-        body.update(timings=timings, up_to_date=True)
-        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
-        problems = tuple(problem_from_fields(tuple(p[k] for k in ("severity", "code", "file", "member", "reason")))
-                         for p in body["problems"])
-        counts = body["counts"]["status"]
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
-        report = build_report(site, scan, previous, plan, timer)
-        problems, counts, data = report.problems, report.status_counts, b""
-    report = BuildReport(str(site), jobs, 0, jobs, 0, counts, problems, timings, up_to_date=True)
-    out.write_file_durable(site / REPORT_NAME, data or render_report(report))
+    # the entries in a build's order (build_manifest: by job id), not the manifest file's (by escaped name)
+    jobs = {name: dict(sorted(entries.items())) for name, entries in previous.jobs.items()}
+    made = build_report(site, scan, replace(previous, jobs=jobs), plan, timer)
+    report = replace(made, built=0, kept=made.jobs, removed=0, repaired=0, timings=timer.total(), up_to_date=True)
+    out.write_file_durable(site / REPORT_NAME, render_report(report))
     return report

@@ -1,11 +1,14 @@
 """The incremental-build manifest: ``build-manifest.json`` in the site.
 
 It records, per job, a fingerprint of every input the job page depends on
-(the ``JobRef`` file stats, the project's ``repo_fingerprint``, the theme
-hash that covers tool version, templates, static files and site code) plus
-what the build made of it (catalog row, files written, problems).  A rebuild
-compares fingerprints only: unchanged jobs are neither opened nor rendered,
-and the catalogs are rebuilt from the stored rows.  ``FORMAT`` changes when
+(the ``JobRef`` file stats, the theme hash that covers tool version,
+templates, static files and site code), what its commits resolved to
+(``commits``: sha, state and reason of each, not the whole repository's
+``repo_fingerprint``, so a commit no job names rebuilds no job) plus what the
+build made of it (catalog row, files written, problems).  A rebuild compares
+fingerprints, and the commits of a project whose repositories changed:
+unchanged jobs are neither opened nor rendered, and the catalogs are rebuilt
+from the stored rows.  ``FORMAT`` changes when
 the layout of this file changes; an unknown format means a full build.
 
 It also records what the build wrote, per owner (a job: its page, diff page, node pages
@@ -52,7 +55,7 @@ from site_templates import TEMPLATE_DIR
 if TYPE_CHECKING:
     from reportgen.site.search import SearchRecord
 
-FORMAT = 2
+FORMAT = 3  # 3: a job's fingerprint no longer holds the repositories' one; its commits' resolution is kept
 MANIFEST_NAME = "build-manifest.json"
 STATE_FORMAT = 1  # of the stat records kept in SITE.lock
 
@@ -91,6 +94,9 @@ class JobEntry:
     # workflow diff (s23): the workflow commit, which pairs the <job>~workflow-diff.html pages as params_sha does
     workflow_sha: str = ""
     workflow_present: bool = False
+    # what the job's params and workflow commits resolved to (``build.commits_key``): compared, when a
+    # repository of the project changed, with what they resolve to now (a commit that arrived, say)
+    commits: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,15 +131,17 @@ def _stat(stat: FileStat | None) -> tuple[str, int, int] | None:
     return (encode_name(stat.path), stat.size, stat.mtime_ns) if stat else None
 
 
-def build_job_fingerprint(ref: JobRef, repo_fingerprint: str, theme: str, slug: str,
+def build_job_fingerprint(ref: JobRef, theme: str, slug: str,
                           columns: list[list[str]] | None = None, views: list[list] | None = None) -> str:
-    """Every input of a job page that a scan sees, hashed (no file is opened).  ``columns``: the
+    """Every input of a job page that a scan sees, hashed (no file is opened), but its commits: those
+    are the entry's ``commits``, checked only when the project's repositories changed (the whole
+    repository's fingerprint here rebuilt every job of a project on any push).  ``columns``: the
     project's configured catalog columns (``config.render_columns_key``), whose cells the row holds;
     left out of the hash when there are none, so a build without a config keeps its fingerprints."""
     inputs = [
         encode_name(ref.project), encode_name(ref.job_id), _stat(ref.hdf5), [_stat(log) for log in ref.logs],
         encode_name(ref.log_dir) if ref.log_dir is not None else None, [_stat(other) for other in ref.others],
-        ref.command_line_run, repo_fingerprint, theme, slug,
+        ref.command_line_run, theme, slug,
     ]
     payload = orjson.dumps([*inputs, columns] if columns else inputs)
     if views:  # views (config.render_views_key): hashed only when there are some, as columns are
@@ -269,6 +277,7 @@ def _job_entry(raw: dict[str, Any]) -> JobEntry:
         params_present=raw["params_present"], end=raw["end"], page_bytes=raw["page_bytes"],
         search=record_from_json(raw.get("search"), raw["slug"] if isinstance(raw["slug"], str) else ""),
         workflow_sha=str(raw.get("workflow_sha", "")), workflow_present=raw.get("workflow_present") is True,  # workflow diff
+        commits=str(raw["commits"]),
     )
 
 

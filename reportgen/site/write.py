@@ -10,7 +10,9 @@ holder's pid it keeps the stat records of the files the last build wrote
 
 An incremental build writes only what changed into staging and then moves
 each rebuilt job (page and folder) into the live site by rename, the catalogs
-and home page after them and the manifest last (``build.apply_changes``).
+and home page after them and the manifest last (``build.apply_changes``).  A
+file written again with the live file's bytes is published as the live file
+(``keep_unchanged``), so it keeps its inode and mtime.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import hashlib
 import os
 import shutil
 import signal
-from collections.abc import Iterator
+import stat
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,12 +271,82 @@ def move_aside(path: Path, trash: Path) -> None:
 
 
 def move_files(staging: Path, site: Path, last: str) -> None:
-    """``os.replace`` every file left in staging onto the same path in the site; ``last`` at the end."""
+    """``os.replace`` every file left in staging onto the same path in the site; ``last`` at the end.
+
+    A staging file that ``keep_unchanged`` made a hard link of the live file is already in place:
+    it is unlinked here (a rename between two links of one file does nothing and would leave it,
+    and removing it after the stat records are taken would change the live file's ctime)."""
     files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != last)
     for path in [*files, staging / last]:
         target = site / path.relative_to(staging)
+        if _same_file_at(path, target):
+            path.unlink()
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
+
+
+def _same_file_at(path: Path, target: Path) -> bool:
+    try:
+        return os.path.samestat(os.lstat(path), os.lstat(target))
+    except OSError:
+        return False
+
+
+def keep_unchanged(staging: Path, site: Path, names: Iterable[str]) -> int:
+    """Make each staging file whose bytes equal the live file at the same path a hard link of that
+    live file; return how many.  Why: publishing then keeps the live file (its inode, so its
+    mtime), and rsync's size-and-mtime check skips it; the pages of a rebuilt job, its downloads,
+    a catalog written again with the same rows were all new files with the same bytes before.
+
+    The live file is compared by its bytes, never trusted: sizes first, then the live file is hashed
+    against the digest ``write_file`` kept (or read beside the staging copy).  Only a regular
+    file reached through real folders of the site counts (a folder replaced by a symlink could
+    point anywhere); a link that fails (another file system, a file we may not link) keeps the
+    staging copy, as before.  Staging stays a complete tree, so each job is still published by
+    one rename of its folder."""
+    folders: dict[Path, bool] = {}
+    kept = 0
+    for name in names:
+        staged, live = staging / name, site / name
+        try:
+            new, old = os.lstat(staged), os.lstat(live)
+        except OSError:
+            continue
+        if not (stat.S_ISREG(old.st_mode) and old.st_size == new.st_size and _real_folders(site, live.parent, folders)):
+            continue
+        try:
+            if not _same_bytes(staged, live):
+                continue
+            linked = staged.with_name(staged.name + ".link")
+            os.link(live, linked, follow_symlinks=False)
+            os.replace(linked, staged)
+        except OSError:
+            continue
+        kept += 1
+    return kept
+
+
+def _same_bytes(staged: Path, live: Path) -> bool:
+    """The live file holds exactly the staged bytes (both are known to be the same size)."""
+    digest = known_digest(staged)
+    if digest is None:
+        with open(staged, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").digest()
+    with open(live, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest() == digest
+
+
+def _real_folders(site: Path, folder: Path, seen: dict[Path, bool]) -> bool:
+    """``folder`` and each folder above it up to ``site`` is a folder, not a symlink to one."""
+    if folder == site:
+        return True
+    if folder not in seen:
+        try:
+            seen[folder] = stat.S_ISDIR(os.lstat(folder).st_mode) and _real_folders(site, folder.parent, seen)
+        except OSError:
+            seen[folder] = False
+    return seen[folder]
 
 
 @contextmanager

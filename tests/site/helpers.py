@@ -24,7 +24,7 @@ def site_digest(site: Path) -> dict[str, str]:
     digest = {name: value[0] for name, value in tree_digest(site).items()}
     report = json.loads((site / "build-report.json").read_text())
     report.pop("timings")
-    for key in ("built", "kept", "removed"):  # how the same site was reached, not what it is
+    for key in ("built", "kept", "removed", "repaired"):  # how the same site was reached, not what it is
         report["counts"].pop(key)
     report.pop("up_to_date")
     digest["build-report.json"] = json.dumps(report, sort_keys=True)

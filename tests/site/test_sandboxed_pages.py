@@ -51,7 +51,7 @@ def test_a_memory_error_in_a_pool_worker_costs_only_its_page(example_store: Path
     run = run_cli("build", example_store, "-o", tmp_path / "pool", "--workers", "2", env=fault)
     assert run.code == 0, run.stderr
     assert "Traceback" not in run.stderr and "error" not in run.stderr, run.stderr
-    assert "1 errors" in run.stdout
+    assert ", 1 error, " in run.stdout
     [problem] = _errors(tmp_path / "pool")
     assert problem["code"] == "hdf5-memory" and "out of memory" in problem["reason"]
     page = next((tmp_path / "pool").glob("*/j2.html")).read_text()

@@ -165,7 +165,7 @@ def test_cells_hold_the_last_set_exactly(values_site: Path) -> None:
 def test_example_store_columns_and_per_project_lists(example: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     summary = _build(example, site, "--config", _config(tmp_path, EXAMPLE_CONFIG))
-    assert "1 warnings" in summary
+    assert "1 warning in" in summary
     rows = catalog_rows(site, "default_project")
     for row in rows:
         job = example / "default_project" / f"{row['id']}.hdf5"
