@@ -377,11 +377,18 @@ def render_columns_key(columns: tuple[Column, ...]) -> list[list[str]]:
 # ----------------------------------------------------------------- figure views
 def build_views(path: Path, raw: Any, where: str) -> tuple[View, ...]:
     """The checked views of one list: types, paths, at most MAX_VIEWS."""
+    return build_table_list(path, raw, where, ("views", "views", MAX_VIEWS), build_view)
+
+
+def build_table_list(path: Path, raw: Any, where: str, kind: tuple[str, str, int], build_one: Callable) -> tuple:
+    """An array of tables (``[[views]]``, ``[[reduce]]``), each checked by ``build_one``; ``kind``:
+    the TOML name, the plural the messages use, and how many a list may hold."""
+    table, plural, limit = kind
     if not isinstance(raw, list):
-        raise ConfigError(path, "must be an array of tables ([[views]])", where)
-    if len(raw) > MAX_VIEWS:
-        raise ConfigError(path, f"{len(raw)} views: at most {MAX_VIEWS}", where)
-    return tuple(build_view(path, table, f"{where}[{i}]") for i, table in enumerate(raw))
+        raise ConfigError(path, f"must be an array of tables ([[{table}]])", where)
+    if len(raw) > limit:
+        raise ConfigError(path, f"{len(raw)} {plural}: at most {limit}", where)
+    return tuple(build_one(path, item, f"{where}[{i}]") for i, item in enumerate(raw))
 
 
 def build_view(path: Path, table: Any, where: str) -> View:
@@ -428,11 +435,7 @@ def render_views_key(views: tuple[View | Reduce, ...]) -> list[list[Any]]:
 # ----------------------------------------------------------------- reductions ([[reduce]])
 def build_reduce_list(path: Path, raw: Any, where: str) -> tuple[Reduce, ...]:
     """The checked reductions of one list: types, paths, names, at most MAX_REDUCE."""
-    if not isinstance(raw, list):
-        raise ConfigError(path, "must be an array of tables ([[reduce]])", where)
-    if len(raw) > MAX_REDUCE:
-        raise ConfigError(path, f"{len(raw)} reductions: at most {MAX_REDUCE}", where)
-    return tuple(build_reduce(path, table, f"{where}[{i}]") for i, table in enumerate(raw))
+    return build_table_list(path, raw, where, ("reduce", "reductions", MAX_REDUCE), build_reduce)
 
 
 def build_reduce(path: Path, table: Any, where: str) -> Reduce:
