@@ -57,8 +57,7 @@ BULK = 16 << 10  # characters of rows parsed by orjson at once (16-64 KiB measur
 # an integer orjson may not read exactly (beyond 64 bits, read as a float; -2**63 - 1 has 19
 # digits): a regex costs ~5 ms/MB, so it runs only on runs of rows from a chunk where
 # jsonio.digit_run_in (memory speed) found nineteen in a row; the scanner reads it as an int
-_LONG_RUN = LONG_RUN
-_LONG_DIGITS = re.compile(f"[0-9]{{{_LONG_RUN}}}")
+_LONG_DIGITS = re.compile(f"[0-9]{{{LONG_RUN}}}")
 
 Path_ = tuple[str, ...]
 # the walked containers of a legacy data.json: every container inside one is a section
@@ -435,7 +434,7 @@ class RowReader:
             self._eof = not raw
             digits = digits or _has_long_digits(raw, self._raw_tail)
             escapes = escapes or _has_escaped_colon(raw, self._raw_tail)
-            self._raw_tail = raw[-_LONG_RUN:]  # a token may straddle two chunks
+            self._raw_tail = raw[-LONG_RUN:]  # a token may straddle two chunks
         self._base += self._pos
         self._buf = self._buf[self._pos :] + text
         self._pos = 0
@@ -502,12 +501,12 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _has_long_digits(raw: bytes, tail: bytes) -> bool:
     """Nineteen digits in a row in ``raw`` or across its seam with the chunk before (``tail``)."""
-    return digit_run_in(raw, _LONG_RUN) or digit_run_in(tail + raw[:_LONG_RUN], _LONG_RUN)
+    return digit_run_in(raw, LONG_RUN) or digit_run_in(tail + raw[:LONG_RUN], LONG_RUN)
 
 
 def _has_escaped_colon(raw: bytes, tail: bytes) -> bool:
     """``\\u003a`` in ``raw`` or across its seam with the chunk before (``tail``)."""
-    return escaped_colon_in(raw) or escaped_colon_in(tail + raw[:_LONG_RUN])
+    return escaped_colon_in(raw) or escaped_colon_in(tail + raw[:LONG_RUN])
 
 
 def iter_batches(stream: IO[bytes], file: str, sections: set[str], size: int, member: str = "data.json") -> Iterator[tuple[str, dict | list]]:

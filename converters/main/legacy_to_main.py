@@ -123,6 +123,9 @@ class Staged:
     # a main input's own revision (stage_main), whose NOT NULL its rows answer to; the steps
     # stamp metadata["export_version"] as they go, so the way down to legacy needs it kept
     input_revision: str = ""
+    # node pk -> tree paths of its files whose names a legacy archive cannot hold: found by
+    # main_to_legacy.find_losses, left out when the way down writes (--allow-loss)
+    unholdable: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def file(self) -> str:

@@ -143,7 +143,7 @@ def find_losses(staged: Staged) -> list[Loss]:
         if unholdable.count:
             losses.append(Loss(STEP, f"node files whose names {legacynames.WHY}", unholdable.count,
                                tuple(legacynames.listed(unholdable.shown, unholdable.count))))
-        staged.unholdable = unholdable.paths  # type: ignore[attr-defined]  # left out when written (--allow-loss)
+        staged.unholdable = unholdable.paths  # left out when written (--allow-loss)
         return losses
     finally:
         conn.close()
@@ -404,7 +404,7 @@ def legacy_members(staged: Staged, workdir: Path) -> Iterator[OutMember]:
     yield OutMember("data.json", size=data.size, chunks=data.chunks())
     yield from iter_repository(
         staged.db, lambda key: zf.chunks(REPO_PREFIX + key), lambda key: _blob_size(zf, key), staged.file,
-        getattr(staged, "unholdable", None),
+        staged.unholdable,
     )
 
 

@@ -171,7 +171,7 @@ def _to_draft(item, workdir: Path) -> Draft:
     draft = Draft(item.file, item.metadata, data, RepoView(lambda names: {}, (), item.file), notes=list(item.notes))
     draft.data_member = "db.sqlite3"  # type: ignore[attr-defined]  # what an error about its data names: a main archive has no data.json
     zf = item.source  # type: ignore[attr-defined]
-    skip = getattr(item, "unholdable", None)  # files whose names 0.13 cannot hold, left out under --allow-loss
+    skip = item.unholdable  # files whose names 0.13 cannot hold, left out under --allow-loss
     draft.repo_members = lambda: iter_repository(item.db, lambda k: zf.chunks(REPO_PREFIX + k), lambda k: zf.size(REPO_PREFIX + k), item.file, skip)  # type: ignore[attr-defined]
     return draft
 

@@ -367,7 +367,7 @@ def collect_nodes(f: h5py.File, rel: str, problems: list[Problem]) -> list[NodeO
 def _nested_reason(group: h5py.Group) -> str:
     """Why a group inside a node group is passed over, naming what it holds: a lab's own writer
     may nest data there, and a bare "nested group" would hide that it is left out."""
-    names = [raw.decode("utf-8", "replace") for _, raw in zip(range(NESTED_NAMES_SHOWN + 1), group.id)]
+    names = [raw.decode("utf-8", "replace") for _, raw in zip(range(NESTED_NAMES_SHOWN), group.id)]
     count = group.id.get_num_objs()
     held = ", ".join(repr(n) for n in names[:NESTED_NAMES_SHOWN]) + (f" and {count - NESTED_NAMES_SHOWN:,} more" if count > NESTED_NAMES_SHOWN else "")
     what = f"holds {count:,} member{'s' if count != 1 else ''} ({held})" if count else "empty"
