@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -233,11 +234,13 @@ def render_readme(info: list[tuple[str, str]], has_site: bool) -> str:
         "  tagmanifest-sha256.txt a checksum of these tag files (also tagmanifest-sha512.txt)\n"
         "\n"
         "To check that nothing changed, in this folder, without reportgen:\n"
-        "  sha256sum -c manifest-sha256.txt       (GNU coreutils: every line must end in OK)\n"
-        "  sha512sum -c manifest-sha512.txt\n"
-        "  sha256sum -c tagmanifest-sha256.txt\n"
-        "  bagit.py --validate .                  (pip install bagit; also finds a file added under data/,\n"
-        "                                         which sha256sum -c cannot see)\n"
+        "  sha256sum --strict -c manifest-sha256.txt      (GNU coreutils: every line must end in OK;\n"
+        "                                                 --strict also fails on a damaged line)\n"
+        "  sha512sum --strict -c manifest-sha512.txt\n"
+        "  sha256sum --strict -c tagmanifest-sha256.txt\n"
+        "  sha512sum --strict -c tagmanifest-sha512.txt\n"
+        "  bagit.py --validate .                          (pip install bagit; also finds a file added\n"
+        "                                                 under data/, which sha256sum -c cannot see)\n"
         "With reportgen: reportgen bundle verify THIS_FOLDER\n"
     )
 
@@ -361,8 +364,10 @@ def verify_bundle(bundle: Path | str) -> VerifyReport:
     manifests = read_manifests(bag, "manifest", problems)
     tagmanifests = read_manifests(bag, "tagmanifest", problems)
     listed = set().union(*(set(m) for m in manifests.values()))
-    problems += check_entries(bag, manifests, payload)
+    problems += check_entries(bag, manifests, payload, confirmed_manifests(bag, tagmanifests))
     problems += check_entries(bag, tagmanifests, None)
+    if not any(p.path.startswith(f"{PAYLOAD}/") or p.path == PAYLOAD for p in problems):
+        problems += check_oxum(bag, files)  # else the per-file lines already say why it would differ
     problems += [BagProblem("extra", path, " (in no manifest)") for path in sorted(payload - listed)]
     top = [p for p in sorted(bag.iterdir()) if not p.is_symlink()]  # links: reported above, never followed
     tags = {p.name for p in top if p.is_file()} - {f"tagmanifest-{n}.txt" for n in ALGORITHMS}
@@ -394,10 +399,15 @@ def read_manifest(bag: Path, name: str, problems: list[BagProblem]) -> dict[str,
         lines = fh.read().splitlines()
     entries = {}
     for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue  # a blank line names no file (bagit-python skips it too)
         digest, _, rel = line.decode("utf-8", "surrogateescape").partition(" ")
         rel = decode_path(rel.lstrip(" *"))
+        if not rel:  # a copy cut short in its last line, or NUL padding: damage, not an attack
+            problems.append(BagProblem("changed", name, f" (line {number} names no file: cut short or damaged)"))
+            continue
         parts = rel.split("/")
-        if not rel or rel.startswith("/") or ".." in parts or "\\" in rel or "\0" in rel:
+        if rel.startswith("/") or ".." in parts or "\\" in rel or "\0" in rel:
             raise BadInputError(bag, f"unsafe path in {name} line {number}", rel)
         entries[rel] = digest.lower()
     return entries
@@ -447,7 +457,25 @@ def through_link(bag: Path, rel: str) -> str:
     return ""
 
 
-def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None) -> list[BagProblem]:
+def confirmed_manifests(bag: Path, tagmanifests: dict[str, dict[str, str]]) -> frozenset[str]:
+    """The algorithms whose payload manifest the tag manifests vouch for: listed in at least one,
+    and matching every one that lists it.  Only such a manifest's line can outvote a file."""
+    confirmed = set()
+    for name in ALGORITHMS:
+        rel = f"manifest-{name}.txt"
+        recorded = {alg: entries[rel] for alg, entries in tagmanifests.items() if rel in entries}
+        fd = open_in_bag(bag, rel) if recorded else None
+        actual = read_digests(fd) if fd is not None else {}
+        if actual and all(actual[alg] == digest for alg, digest in recorded.items()):
+            confirmed.add(name)
+    return frozenset(confirmed)
+
+
+def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[str] | None,
+                  confirmed: frozenset[str] = frozenset()) -> list[BagProblem]:
+    """Each listed file against each manifest's line.  When manifests disagree about a file, the
+    line that changed is the one in a manifest the tag manifests do not confirm (``confirmed``):
+    a file edited together with one manifest's line is still named, by the intact manifest."""
     problems = []
     kind = "manifest" if payload is not None else "tagmanifest"
     paths = sorted(set().union(*(set(m) for m in manifests.values())))
@@ -459,12 +487,49 @@ def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[
         digests = read_digests(fd)
         wrong = [name for name, manifest in manifests.items() if rel in manifest and manifest[rel] != digests[name]]
         agreeing = [name for name, manifest in manifests.items() if rel in manifest and name not in wrong]
-        if wrong and agreeing:  # the file matches the other manifest: the manifest line is what changed
+        if wrong and agreeing and not confirmed.intersection(wrong):  # the file matches the other manifest,
+            # and no tag manifest vouches for the disagreeing one: its line is what changed
             problems += [BagProblem("changed", f"{kind}-{name}.txt", f" (its {name} of {rel!r} does not match the file, "
                                     f"which {f'{kind}-{agreeing[0]}.txt'!r} confirms)") for name in wrong]
         else:
             problems += [BagProblem("changed", rel, f" ({name} mismatch)") for name in wrong]
     return problems + check_unlisted(manifests, paths, kind)
+
+
+OXUM = re.compile(r"(\d{1,20})\.(\d{1,20})")
+
+
+def check_oxum(bag: Path, files: list[str]) -> list[BagProblem]:
+    """``Payload-Oxum`` of bag-info.txt (RFC 8493 section 2.2.2, optional) against the payload:
+    bytes and number of files.  A bag whose oxum is wrong is invalid to bagit-python too; checked
+    when every payload file matched, so a wrong oxum there means bag-info.txt was edited."""
+    declared = read_tag_value(bag, "bag-info.txt", "Payload-Oxum")
+    if declared is None:
+        return []
+    found = OXUM.fullmatch(declared.strip())
+    count, size = len(files), sum(os.lstat(bag / rel).st_size for rel in files)
+    if found is None:
+        return [BagProblem("changed", "bag-info.txt", f" (Payload-Oxum {declared!r} is not OCTETS.COUNT)")]
+    if (int(found.group(1)), int(found.group(2))) != (size, count):
+        return [BagProblem("changed", "bag-info.txt", f" (Payload-Oxum says {found.group(2)} files and "
+                           f"{found.group(1)} bytes; the payload has {count} files and {size} bytes)")]
+    return []
+
+
+def read_tag_value(bag: Path, name: str, key: str) -> str | None:
+    """The value of ``key`` in the tag file ``name`` (first occurrence; continuation lines joined),
+    None when the file or the key is absent.  Read without following links, like every bag file."""
+    fd = open_in_bag(bag, name)
+    if fd is None:
+        return None
+    with open(fd, "rb") as fh:
+        lines = fh.read(1 << 20).decode("utf-8", "replace").splitlines()
+    for number, line in enumerate(lines):
+        label, colon, value = line.partition(":")
+        if colon and label.strip() == key:
+            more = [rest.strip() for rest in itertools.takewhile(lambda t: t[:1] in (" ", "\t") and t.strip(), lines[number + 1:])]
+            return " ".join([value.strip(), *more])
+    return None
 
 
 def check_unlisted(manifests: dict[str, dict[str, str]], paths: list[str], kind: str) -> list[BagProblem]:

@@ -172,11 +172,11 @@ def test_source_date_epoch_still_dates_the_bag(store: Path, tmp_path: Path):
 
 def test_readme_tells_a_stranger_how_to_check_the_bag_and_is_itself_checked(bag: Path):
     readme = (bag / "README.txt").read_text()
-    for words in ("BagIt", "sha256sum -c manifest-sha256.txt", "bagit.py --validate", "export version 0.13",
+    for words in ("BagIt", "sha256sum --strict -c manifest-sha256.txt", "bagit.py --validate", "export version 0.13",
                   "data/site/index.html", "Bagging-Date"):
         assert words in readme, words
     assert "README.txt" in (bag / "tagmanifest-sha256.txt").read_text()
-    checked = subprocess.run(["sha256sum", "-c", "--quiet", "manifest-sha256.txt", "tagmanifest-sha256.txt"],
+    checked = subprocess.run(["sha256sum", "--strict", "-c", "--quiet", "manifest-sha256.txt", "tagmanifest-sha256.txt"],
                              check=False, cwd=bag, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     bagit.Bag(str(bag)).validate(fast=False)

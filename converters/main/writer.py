@@ -88,9 +88,26 @@ def file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+# The database header's last-writer fields (bytes 92-99): "version-valid-for" and the
+# SQLITE_VERSION_NUMBER of the library that wrote the file, which is the machine's libsqlite3
+# (Python links the system's), not ours to pin.  Written as below, the same rows give the same
+# bytes on every machine.  SQLite reads the version only for diagnostics, and trusts the in-header
+# page count only when version-valid-for equals the change counter (bytes 24-27), as it does here.
+HEADER_SQLITE_VERSION = 3_000_000  # any fixed value does; 3.0.0 started the file format, claims no real writer
+
+
+def pin_header(db_path: Path) -> None:
+    """Make the last-writer fields of ``db_path``'s header fixed (see ``HEADER_SQLITE_VERSION``)."""
+    with open(db_path, "r+b") as fh:
+        change_counter = fh.read(28)[24:28]
+        fh.seek(92)
+        fh.write(change_counter + HEADER_SQLITE_VERSION.to_bytes(4, "big"))
+
+
 def write_main(dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember], replace: bool = False) -> None:
     """Write the zip: metadata, database, then the blobs in the order given (atomic; an existing
-    ``dst`` is replaced only with ``replace``)."""
+    ``dst`` is replaced only with ``replace``).  ``db_path`` is a work file: its header is pinned."""
+    pin_header(db_path)
 
     def members() -> Iterator[OutMember]:
         yield OutMember(META_NAME, data=render_metadata(metadata), size=len(render_metadata(metadata)))

@@ -42,7 +42,7 @@ from reportgen.errors import BadInputError, InputMissingError, UsageError, Write
 from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
 from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
-from reportgen.readers.git import CommitCache, read_bundle, read_head, read_refs, write_repo_from_bundle
+from reportgen.readers.git import CommitCache, check_trusted, read_bundle, read_head, read_refs, write_repo_from_bundle
 from reportgen.records import Job, JobRef, OutputData, Problem, ProjectScan, ReadLimits, ReadRefusal, StoreScan
 
 EXPORT_VERSION = "0.13"
@@ -423,6 +423,14 @@ def read_git_repos(root: Path, project: ProjectScan, output: Path) -> tuple[g.Gi
         if check_bundle_restores(bundle, refs, output):
             repos.append(g.GitRepo(rel, read_head(root / rel), bundle, refs))
     return tuple(repos)
+
+
+def check_repos_trusted(root: Path, store: StoreScan) -> None:
+    """Every repository the export will bundle is one git agrees to read (``check_trusted``)."""
+    for project in store.projects:
+        for rel in (project.workflow_repo, project.params_repo):
+            if rel and (root / rel).is_dir():
+                check_trusted(root / rel)
 
 
 def check_bundle_restores(bundle: bytes, refs: dict[str, str], output: Path) -> bool:
@@ -1055,6 +1063,7 @@ def export_once(root: Path, output: Path, options: ExportOptions, fmt: str, left
     all_jobs = scan_data_store(root)
     store = leave_out(select_jobs(all_jobs, options), left_out)
     listing = read_listing(root)
+    check_repos_trusted(root, store)
     counts = _Counts()
     counts.count_problems([*store.problems, *(p for project in store.projects for p in project.problems)])
     parameters = build_export_parameters(root, options, store)  # one copy: metadata.json's and the summary's

@@ -41,7 +41,7 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 from git.cmd import Git  # after the environment above
 from git.exc import GitCommandNotFound
 
-from reportgen.errors import BadInputError, ToolMissingError, WriteError
+from reportgen.errors import BadInputError, InputMissingError, ToolMissingError, WriteError
 from reportgen.records import Commit, GitFile, ReadLimits, TreeChange, TreeDiff
 
 Which = Literal["workflow", "params"]
@@ -774,6 +774,26 @@ def run_git(git_dir: Path, *args: str, timeout: float = 600) -> subprocess.Compl
         return subprocess.run(command, capture_output=True, env=bundle_env(git_dir), timeout=timeout, check=False)
     except FileNotFoundError:
         raise ToolMissingError("git", "not found on PATH (install git)") from None
+
+
+def check_trusted(git_dir: Path) -> None:
+    """Refuse (66) a repository git refuses for "dubious ownership", before anything is carried.
+
+    ``run_git`` names its repository with ``--git-dir``, and git checks ownership only when it
+    finds a repository by itself (as ``Repo`` lets it, from the folder): without this check an
+    export bundled a repository whose commits the same run could not read, and wrote an archive
+    without the jobs' workflow and parameters, exit 0.  git's refusal stands (security reference,
+    section 4): the line says how to trust the repository."""
+    options = [item for setting in config_options() for item in ("-c", setting)]
+    try:
+        done = subprocess.run(["git", *options, "rev-parse", "--git-dir"], cwd=git_dir, capture_output=True,
+                              env=bundle_env(git_dir), timeout=60, check=False)
+    except FileNotFoundError:
+        raise ToolMissingError("git", "not found on PATH (install git)") from None
+    except (OSError, subprocess.TimeoutExpired):
+        return  # not this check's to report: the reader and the bundle say what is wrong with it
+    if b"dubious ownership" in done.stderr:
+        raise InputMissingError(git_dir, git_cause(done.stderr, repo=git_dir.absolute()))
 
 
 def read_head(git_dir: Path) -> str:

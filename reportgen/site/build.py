@@ -71,9 +71,9 @@ from reportgen.site.manifest import (
     problem_fields,
     problem_from_fields,
     project_written,
-    read_stats,
+    read_state,
     render_manifest,
-    render_stats,
+    render_state,
     stat_files,
 )
 from reportgen.site.compare import render_compare_page
@@ -154,14 +154,14 @@ class Plan:
     repaired: int = 0  # jobs, catalogs and home rebuilt only because their files were not as written
     columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # --config: by project folder
     views: dict[str, tuple[View, ...]] = field(default_factory=dict)  # views: --config's, by project folder
-    # projects whose repositories changed (a push): their jobs' commits were resolved again, and the
-    # manifest must record the new fingerprint even when no job changed, as a fresh build would
+    # projects whose repositories changed (a push, a git gc) or whose fingerprint was not kept: their
+    # kept jobs' commits were resolved again; the new fingerprints go to SITE.lock, not into the site
     repos_moved: frozenset[str] = frozenset()
 
     @property
     def unchanged(self) -> bool:
         return (not self.todo and not self.removed and not self.dirty_projects and not self.removed_projects
-                and not self.home and not self.repos_moved)
+                and not self.home)
 
 
 @dataclass(frozen=True)
@@ -235,14 +235,16 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
         theme = build_site_theme(options)
         if previous is not None and previous.theme != theme:
             previous = None
-        check = check_site(site, previous, read_stats(lock.state, digest)) if previous is not None else None
+        saved = read_state(lock.state, digest) if previous is not None else None
+        check = check_site(site, previous, saved.stats if saved else None) if previous is not None else None
         if check is not None and check.unsafe:
             previous, check = None, None
         timer.mark("check")
-        plan = build_plan(scan, previous, theme, check, config)
+        plan = build_plan(scan, previous, theme, check, config, saved.repos if saved else None)
+        repos = repos_state(scan)
         if previous is not None and plan.unchanged and _store_problems(scan) == previous.store_problems:
-            if check is not None and check.restated:  # touched but intact: record the new stats
-                lock.save(render_stats(digest, check.stats))
+            if check is not None and (check.restated or saved is None or saved.repos != repos):
+                lock.save(render_state(digest, check.stats, repos))  # touched but intact, or a git gc
             return write_up_to_date(site, scan, previous, plan, timer)
         check_site_writable(site, plan, previous)  # before any page is made: 73, not a failed publish
         staging = out.staging_path(site)
@@ -253,7 +255,7 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
                 out.swap_in(staging, site)  # includes the flush to disk: it shows in the summary's total
             else:
                 apply_changes(staging, site, plan, previous, built.rewritten)
-            lock.save(render_stats(built.digest, build_stats(site, built, check)))
+            lock.save(render_state(built.digest, build_stats(site, built, check), repos))
             report = replace(built.report, timings=timer.total())
         finally:
             out.discard_staging(staging)
@@ -336,10 +338,11 @@ def _store_problems(scan: StoreScan) -> tuple[tuple[str, ...], ...]:
 
 
 def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: SiteCheck | None = None,
-               config: SiteConfig = NO_CONFIG) -> Plan:
+               config: SiteConfig = NO_CONFIG, known_repos: dict[str, str] | None = None) -> Plan:
     """Compare file stats with the manifest, and the site with what the manifest recorded:
     which jobs to build, keep and remove, which catalogs to write again.  A project's configured
-    columns count as an input of each of its jobs (their rows hold the cells) and of its catalog."""
+    columns count as an input of each of its jobs (their rows hold the cells) and of its catalog.
+    ``known_repos``: the repository fingerprints SITE.lock kept (``repos_state``), None when lost."""
     project_slugs = build_slugs([p.folder for p in scan.projects])
     old_jobs = previous.jobs if previous else {}
     old_projects = previous.projects if previous else {}
@@ -359,8 +362,8 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
         if (old.get("slug") != project_slugs[project.folder] or old.get("problems") != _fields(project.problems)
                 or old.get("columns", []) != columns_key):
             dirty.add(project.folder)
-        if old.get("repos", project.repo_fingerprint) != project.repo_fingerprint:
-            repos_moved.add(project.folder)  # the manifest records the new fingerprint even if no job changes
+        if known_repos is None or known_repos.get(encode_name(project.folder)) != project.repo_fingerprint:
+            repos_moved.add(project.folder)  # or not known (SITE.lock lost): ask git, one line per commit
         for ref in project.jobs:
             fp = build_job_fingerprint(ref, theme, slugs[ref.job_id], columns_key,
                                        render_views_key(views[project.folder]))  # views
@@ -389,6 +392,11 @@ def build_plan(scan: StoreScan, previous: Manifest | None, theme: str, check: Si
     return Plan(project_slugs, job_slugs, fingerprints, tuple(todo), kept, tuple(removed), frozenset(dirty), gone,
                 gone_jobs, damaged.home, len(repaired) + damaged.home, columns, views,  # views
                 frozenset(repos_moved))
+
+
+def repos_state(scan: StoreScan) -> dict[str, str]:
+    """Each project's repository fingerprint, for SITE.lock (folders written as the manifest writes them)."""
+    return {encode_name(p.folder): p.repo_fingerprint for p in scan.projects}
 
 
 def _fields(problems: tuple[Problem, ...]) -> list[list[str]]:
@@ -723,8 +731,7 @@ def build_manifest(scan: StoreScan, plan: Plan, results: list[JobResult], theme:
 def _project_record(project: ProjectScan, plan: Plan) -> dict[str, Any]:
     """A project in the manifest; its configured columns only when it has some (a build without a
     config writes the manifest it always wrote)."""
-    record: dict[str, Any] = {"slug": plan.project_slugs[project.folder], "problems": _fields(project.problems),
-                              "repos": project.repo_fingerprint}
+    record: dict[str, Any] = {"slug": plan.project_slugs[project.folder], "problems": _fields(project.problems)}
     columns = plan.columns.get(project.folder, ())
     if columns:
         record["columns"] = render_columns_key(columns)

@@ -6,7 +6,9 @@ templates, static files and site code), what its commits resolved to
 (``commits``: sha, state and reason of each, not the whole repository's
 ``repo_fingerprint``, so a commit no job names rebuilds no job) plus what the
 build made of it (catalog row, files written, problems).  A rebuild compares
-fingerprints, and the commits of a project whose repositories changed:
+fingerprints, and the commits of a project whose repositories changed (by
+``repo_fingerprint``, kept in ``SITE.lock`` with the stat records below, not
+here: it changes with a ``git gc`` or a re-clone, which change no page):
 unchanged jobs are neither opened nor rendered, and the catalogs are rebuilt
 from the stored rows.  ``FORMAT`` changes when
 the layout of this file changes; an unknown format means a full build.
@@ -55,9 +57,10 @@ from site_templates import TEMPLATE_DIR
 if TYPE_CHECKING:
     from reportgen.site.search import SearchRecord
 
-FORMAT = 3  # 3: a job's fingerprint no longer holds the repositories' one; its commits' resolution is kept
+FORMAT = 4  # 3: a job's fingerprint no longer holds the repositories' one; its commits' resolution is kept
+# 4: the repositories' stat fingerprint moved to SITE.lock (it differed after a restore, a re-clone, a git gc)
 MANIFEST_NAME = "build-manifest.json"
-STATE_FORMAT = 1  # of the stat records kept in SITE.lock
+STATE_FORMAT = 2  # of the state kept in SITE.lock (2: with the repository fingerprints)
 
 Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: as lstat saw it after publishing
 
@@ -104,7 +107,7 @@ class Manifest:
     format: int = FORMAT
     tool: str = __version__
     theme: str = ""
-    projects: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"slug", "repos", "problems"}
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"slug", "problems"[, "columns"]}
     jobs: dict[str, dict[str, JobEntry]] = field(default_factory=dict)  # project -> job id -> entry
     store_problems: tuple[tuple[str, ...], ...] = ()
     files: Written = Written()  # the home page and the assets (a project's: projects[name]["files"])
@@ -396,19 +399,34 @@ def _real_folders(site: Path, name: str, folders: dict[str, bool]) -> bool:
     return True
 
 
-# ----------------------------------------------------------------- the stat records (in SITE.lock)
-def render_stats(manifest_digest: str, stats: dict[str, Stat]) -> bytes:
-    """The records of one build; they name its manifest, so records of another are ignored."""
-    return orjson.dumps({"format": STATE_FORMAT, "manifest": manifest_digest, "stats": stats})
+# ----------------------------------------------------------------- the private state (in SITE.lock)
+@dataclass(frozen=True)
+class SavedState:
+    """What the last build kept beside the site, never in it: the stat records of its files and
+    each project's repository fingerprint (``repo_fingerprint``: names, sizes and mtimes of refs and
+    packs).  Both change when nothing a page shows does (a ``git gc``, a re-clone, a restore), so
+    publishing them would make two builds of the same input differ."""
+
+    stats: dict[str, Stat]
+    repos: dict[str, str]  # project folder (as the manifest writes it) -> repo_fingerprint
 
 
-def read_stats(state: bytes, manifest_digest: str) -> dict[str, Stat] | None:
-    """The records saved for this manifest, or None (absent, unreadable, of another build)."""
+def render_state(manifest_digest: str, stats: dict[str, Stat], repos: dict[str, str]) -> bytes:
+    """The state of one build; it names its manifest, so the state of another is ignored."""
+    return orjson.dumps({"format": STATE_FORMAT, "manifest": manifest_digest, "stats": stats, "repos": repos})
+
+
+def read_state(state: bytes, manifest_digest: str) -> SavedState | None:
+    """The state saved for this manifest, or None (absent, unreadable, of another build)."""
     try:
         raw = orjson.loads(state) if state else None
         if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT or raw.get("manifest") != manifest_digest:
             return None
-        return {name: tuple(value) for name, value in raw["stats"].items()}  # type: ignore[misc]
+        repos = raw["repos"]
+        if not isinstance(repos, dict) or not all(isinstance(v, str) for v in repos.values()):
+            return None
+        stats = {name: tuple(value) for name, value in raw["stats"].items()}
+        return SavedState(stats, repos)  # type: ignore[arg-type]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
 

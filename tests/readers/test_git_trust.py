@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.invariants import run_cli
+from tests.invariants import assert_one_error_line, run_cli
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the repositories to another user")
 
@@ -68,3 +68,25 @@ def test_a_commit_missing_from_a_shallow_clone_says_the_clone_is_shallow(example
     run = run_cli("inspect", store)
     missing = [line for line in run.stdout.splitlines() if "commit-not-in-repo" in line and "qpu_bench" in line]
     assert missing and all("shallow clone" in line and "git fetch --unshallow" in line for line in missing)
+
+
+@needs_root
+def test_export_refuses_a_repository_git_refuses_instead_of_writing_a_smaller_archive(
+        example_store: Path, tmp_path: Path) -> None:
+    """The export bundled repositories with ``--git-dir`` (git checks no ownership then) while the
+    same run could not read their commits: an archive without workflows and parameters, exit 0
+    (review D, F3).  Now one line, exit 66, nothing written; trusted, the archive is the owner's."""
+    store = _foreign_store(example_store, tmp_path)
+    config = tmp_path / "gitconfig"
+    config.write_text("")
+    env = {"GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1"}
+    out = tmp_path / "foreign.zip"
+    run = run_cli("export", store, "-o", out, env=env)
+    line = assert_one_error_line(run, 66, "dubious ownership")
+    assert "git config --global --add safe.directory " in line
+    assert not out.exists() and not list(tmp_path.glob(".foreign*"))
+    config.write_text("[safe]\n\tdirectory = *\n")
+    assert run_cli("export", store, "-o", out, env=env).code == 0
+    own = tmp_path / "own.zip"
+    assert run_cli("export", example_store, "-o", own, env=env).code == 0
+    assert out.read_bytes() == own.read_bytes()
