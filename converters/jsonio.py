@@ -75,8 +75,8 @@ def read_json(file: Path | str, member: str, data: bytes | bytearray, consume: b
         colons = data.count(b":")
         try:
             mismatch = colons != _tree_colons(tree)
-        except ValueError as exc:
-            raise BadInputError(file, f"{member}: invalid JSON at {exc}", member) from None
+        except orjson.JSONEncodeError as exc:
+            raise BadInputError(file, f"{member}: {refusal('', exc)}", member) from None
         if mismatch:
             _exact_check(file, member, data)
         if consume and isinstance(data, bytearray):
@@ -109,14 +109,26 @@ def _parse(file: Path | str, member: str, data: bytes | bytearray) -> Any:
 def _tree_colons(tree: Any) -> int:
     """Colons of the tree re-serialised, one top-level section at a time (bounded extra memory).
 
-    orjson refuses to serialise lone surrogates, which the stdlib parser lets through.
+    orjson refuses to serialise lone surrogates, which the stdlib parser lets through, and values
+    nested deeper than ``ORJSON_DEPTH``: its ``JSONEncodeError`` goes on (``refusal`` words it).
     """
-    try:
-        if isinstance(tree, dict):
-            return len(tree) + sum(orjson.dumps(k).count(b":") + dumps(v).count(b":") for k, v in tree.items())
-        return dumps(tree).count(b":")
-    except orjson.JSONEncodeError as exc:
-        raise ValueError(f"a string ({exc})") from None
+    if isinstance(tree, dict):
+        return len(tree) + sum(orjson.dumps(k).count(b":") + dumps(v).count(b":") for k, v in tree.items())
+    return dumps(tree).count(b":")
+
+
+ORJSON_DEPTH = 254  # levels of arrays and objects orjson reads and writes; deeper is "Recursion limit reached"
+
+
+def refusal(where: str, exc: orjson.JSONEncodeError) -> str:
+    """Why orjson would not write the value at ``where`` ("$.node_attributes['1']"; "" when the
+    place is not known), for the error line.  Valid JSON nested too deep is said to be that, not
+    invalid: reportgen writes every JSON document it converts with orjson, whose limit it is.
+    Anything else orjson refuses that the parser let through is a string (a lone surrogate)."""
+    if "Recursion limit" in str(exc):
+        return (f"{where + ': a' if where else 'a'} value nested deeper than {ORJSON_DEPTH} levels, the most "
+                "reportgen can write (valid JSON, but it cannot be converted)")
+    return f"invalid JSON at {where}: {exc}" if where else f"invalid JSON at a string ({exc})"
 
 
 def digit_run_in(data: bytes | bytearray, length: int) -> bool:

@@ -54,7 +54,7 @@ import orjson
 from converters import progress
 from converters.containers import Archive
 from converters.errors import BadInputError
-from converters.jsonio import ExactJson, dumps, gc_paused, json_kind, loads
+from converters.jsonio import ExactJson, dumps, gc_paused, json_kind, loads, refusal
 from converters.jsonrows import LEGACY_WALK, Path_, RowReader
 from converters.migrations import STEPS, run_step, shape_error
 from converters.migrations._base import Draft, RepoView
@@ -413,14 +413,15 @@ def checked_dump(file: str, opener, path: Path_, rows: dict | list, count: int, 
         before = len(seen)
         seen.update(rows)
         doubtful = doubtful or len(seen) - before != len(rows)
+    refused: orjson.JSONEncodeError | None = None
     try:
         dumped = dumps(rows)  # an integer beyond 64 bits is written exactly: no doubt
-    except orjson.JSONEncodeError:
-        dumped, doubtful = b"", True
+    except orjson.JSONEncodeError as exc:
+        dumped, doubtful, refused = b"", True, exc
     if doubtful or dumped.count(b":") != colons:
         _exact_check(file, opener, path)
-        if not dumped:  # orjson refused what the exact reader let through
-            raise BadInputError(file, f"data.json: invalid JSON at $.{'.'.join(path)}: a value orjson cannot write", "data.json")
+        if refused is not None:  # orjson refused what the exact reader let through
+            raise BadInputError(file, f"data.json: {refusal('$.' + '.'.join(path), refused)}", "data.json")
     return dumped
 
 
@@ -428,7 +429,7 @@ def checked_value(file: str, path: Path_, value: Any) -> Any:
     try:
         dumps(value)
     except orjson.JSONEncodeError as exc:
-        raise BadInputError(file, f"data.json: invalid JSON at $.{'.'.join(path)}: {exc}", "data.json") from None
+        raise BadInputError(file, f"data.json: {refusal('$.' + '.'.join(path), exc)}", "data.json") from None
     return value
 
 
@@ -446,4 +447,4 @@ def _exact_check(file: str, opener, path: Path_) -> None:
             try:
                 dumps(value)
             except orjson.JSONEncodeError as exc:
-                raise BadInputError(file, f"data.json: invalid JSON at $.{dotted}[{key!r}]: {exc}", "data.json") from None
+                raise BadInputError(file, f"data.json: {refusal(f'$.{dotted}[{key!r}]', exc)}", "data.json") from None

@@ -41,7 +41,7 @@ from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
-from reportgen.readers.datastore import display_name, hdf5_display, repo_path, scan_data_store
+from reportgen.readers.datastore import display_name, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, check_trusted, read_bundle, read_head, read_refs, write_repo_from_bundle
 from reportgen.records import Job, JobRef, OutputData, Problem, ProjectScan, ReadLimits, ReadRefusal, StoreScan
 
@@ -234,11 +234,13 @@ def select_jobs(scan: StoreScan, options: ExportOptions) -> StoreScan:
 
 
 def job_file_paths(ref: JobRef, listing: StoreListing) -> list[str]:
-    """The job's HDF5 file and everything under its log folder, as listed (by the names the reader shows)."""
-    hdf5_file = hdf5_display(ref) if ref.hdf5 else None
+    """The job's HDF5 file and everything under its log folder, as listed: by their raw names (a
+    name that is not UTF-8 keeps its bytes as surrogates), the listing's keys, never the names the
+    reader shows (``\\xNN``), which matched no file of a job whose name is not UTF-8."""
+    hdf5_file = ref.hdf5.path if ref.hdf5 else None
     paths = [hdf5_file] if hdf5_file and hdf5_file in listing.files else []
     if ref.log_dir:
-        prefix = display_name(ref.log_dir).rstrip("/") + "/"
+        prefix = ref.log_dir.rstrip("/") + "/"
         paths += listing.under(prefix)
     return sorted(paths)
 
@@ -1046,7 +1048,7 @@ def find_busy_job(root: Path, exc: BadInputError, options: ExportOptions, left_o
     leave it out; None when the error is another one, the file is no job's, or too many are out."""
     if not options.skip_busy or exc.reason != CHANGED or len(left_out) >= MAX_BUSY_JOBS:
         return None
-    rel = display_name(os.path.relpath(exc.file, root))  # job_file_paths names files as the reader shows them
+    rel = os.path.relpath(exc.file, root)  # raw, as job_file_paths and the listing name files
     listing = read_listing(root)
     for project in scan_data_store(root).projects:
         for ref in project.jobs:

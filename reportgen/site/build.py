@@ -72,6 +72,7 @@ from reportgen.site.manifest import (
     problem_from_fields,
     project_written,
     read_state,
+    vouched_for,
     render_manifest,
     render_state,
     stat_files,
@@ -226,6 +227,8 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
     with out.hold_lock(site, marker=MANIFEST_NAME) as lock:
         out.remove_stale_staging(site)
         previous, digest = (None, "") if options.full else load_manifest(site)
+        if previous is not None and not vouched_for(lock.state, digest):
+            previous = None  # edited since the last build: its records are not ours, build it all
         out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)
         scan = scan_data_store(data_store)
         # a project the config names that this store lacks is a warning of the build, kept with the

@@ -203,6 +203,8 @@ def read_site_config(path: Path) -> SiteConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(path, "not a config reportgen accepts: nested too deeply") from None
     _check_keys(path, raw, {"build", "columns", "projects", "reduce", "views"}, "")
     settings = build_settings(path, raw.get("build", {}))
     columns = build_columns(path, raw.get("columns", []), "columns")

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 FORMAT = 4  # 3: a job's fingerprint no longer holds the repositories' one; its commits' resolution is kept
 # 4: the repositories' stat fingerprint moved to SITE.lock (it differed after a restore, a re-clone, a git gc)
 MANIFEST_NAME = "build-manifest.json"
+MAX_MANIFEST_BYTES = 256 << 20  # about 100,000 jobs' entries; a larger "manifest" is not ours: full build
 STATE_FORMAT = 2  # of the state kept in SITE.lock (2: with the repository fingerprints)
 
 Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: as lstat saw it after publishing
@@ -152,6 +153,9 @@ def build_job_fingerprint(ref: JobRef, theme: str, slug: str,
     return hashlib.sha256(payload).hexdigest()[:32]
 
 
+PROBLEM_FIELDS = 5  # of a Problem, as problem_fields writes it
+
+
 def problem_fields(problem: Problem) -> tuple[str, ...]:
     return (problem.severity, problem.code, problem.file, problem.member, problem.reason)
 
@@ -174,8 +178,8 @@ def load_manifest(site: Path) -> tuple[Manifest | None, str]:
     """The previous build's manifest and the sha256 of its bytes (what the lock's records name);
     ``(None, "")`` when absent, unreadable or of another format."""
     try:
-        data = (site / MANIFEST_NAME).read_bytes()
-        raw = orjson.loads(data)
+        data = read_manifest_bytes(site / MANIFEST_NAME)
+        raw = orjson.loads(data) if data is not None else None
     except (OSError, orjson.JSONDecodeError):
         return None, ""
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
@@ -188,7 +192,7 @@ def load_manifest(site: Path) -> tuple[Manifest | None, str]:
         projects = {decode_name(name): value for name, value in raw["projects"].items()}
         manifest = Manifest(
             format=FORMAT, tool=raw["tool"], theme=raw["theme"], projects=projects, jobs=jobs,
-            store_problems=tuple(tuple(p) for p in raw["store_problems"]), files=_written(raw["files"]),
+            store_problems=_problems(raw["store_problems"]), files=_home_written(raw["files"]),
         )
         check_manifest(manifest)
         return manifest, hashlib.sha256(data).hexdigest()
@@ -259,6 +263,41 @@ def _check_files(names: Iterable[object]) -> None:
             raise ValueError(f"recorded file {name!r} is not a path inside the site")
 
 
+def read_manifest_bytes(path: Path) -> bytes | None:
+    """The manifest's bytes, or None when it is no regular file of at most ``MAX_MANIFEST_BYTES``.
+
+    Whoever can write the site can replace the manifest: by a link to ``/dev/zero`` (read whole,
+    memory runs out), a FIFO (the read waits for ever) or a huge file.  Opened without following a
+    link and without waiting, then checked on the open file itself."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with open(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            return None
+        data = fh.read(MAX_MANIFEST_BYTES + 1)
+    return data if len(data) <= MAX_MANIFEST_BYTES else None
+
+
+def _problems(raw: Any) -> tuple[tuple[str, ...], ...]:
+    """Problem records as ``problem_fields`` writes them: lists of five strings (else ValueError)."""
+    problems = tuple(tuple(p) for p in raw)
+    if not all(len(p) == PROBLEM_FIELDS and all(isinstance(v, str) for v in p) for p in problems):
+        raise ValueError("a problem record is not one the build writes")
+    if not all(p[0] in ("error", "warning") for p in problems):
+        raise ValueError("a problem record has an unknown severity")
+    return problems
+
+
+def _home_written(raw: Any) -> Written:
+    """The home page's and assets' record: always a recorded one (a list is only a job's, unrecorded)."""
+    if not isinstance(raw, dict):
+        raise ValueError("the site's own files are not recorded as the build records them")
+    return _written(raw)
+
+
 def _written(raw: Any) -> Any:
     if isinstance(raw, dict):
         return Written(tuple(raw["files"]), raw["fingerprint"])
@@ -276,7 +315,7 @@ def _job_entry(raw: dict[str, Any]) -> JobEntry:
 
     return JobEntry(
         fingerprint=raw["fingerprint"], slug=raw["slug"], row=tuple(raw["row"]), files=_written(raw["files"]),
-        problems=tuple(tuple(p) for p in raw["problems"]), params_sha=raw["params_sha"],
+        problems=_problems(raw["problems"]), params_sha=raw["params_sha"],
         params_present=raw["params_present"], end=raw["end"], page_bytes=raw["page_bytes"],
         search=record_from_json(raw.get("search"), raw["slug"] if isinstance(raw["slug"], str) else ""),
         workflow_sha=str(raw.get("workflow_sha", "")), workflow_present=raw.get("workflow_present") is True,  # workflow diff
@@ -429,6 +468,20 @@ def read_state(state: bytes, manifest_digest: str) -> SavedState | None:
         return SavedState(stats, repos)  # type: ignore[arg-type]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
+
+
+def vouched_for(state: bytes, manifest_digest: str) -> bool:
+    """False when SITE.lock names another manifest than the published one: the manifest was
+    edited or replaced after the last build (whoever can write the site can do that; SITE.lock
+    is beside the site), so its per-job records (problems, rows, files) are not trusted and the
+    build is a full one.  True when no state was kept (a site copied without SITE.lock, a build
+    killed before saving it, an older state format without a name): nothing to compare with."""
+    try:
+        raw = orjson.loads(state) if state else None
+    except orjson.JSONDecodeError:
+        return True
+    named = raw.get("manifest") if isinstance(raw, dict) else None
+    return not isinstance(named, str) or named == manifest_digest
 
 
 def stat_files(site: Path, names: Iterable[str]) -> dict[str, Stat]:

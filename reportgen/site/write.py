@@ -121,9 +121,13 @@ def copy_file(source: Path, target: Path, limit: int) -> tuple[int, bool]:
 def write_file_durable(path: Path, data: bytes | str) -> None:
     """An atomic, fsynced replacement of one file inside a live site (no-change builds)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    part = path.with_name(path.name + ".part")
     try:
-        # "wb": a .part left by a build killed with SIGKILL is simply overwritten (the lock is ours)
-        with replace_atomically(path, path.with_name(path.name + ".part"), "wb", replace=True) as handle:
+        # a .part left by a build killed with SIGKILL is removed (the lock is ours), never opened:
+        # whoever can write the site could have planted it as a symlink or a hard link of a file
+        # elsewhere, and "wb" would write through it; "xb" (O_EXCL) refuses a link in its place
+        part.unlink(missing_ok=True)
+        with replace_atomically(path, part, "xb", replace=True) as handle:
             handle.write(raw)
     except OSError as exc:
         raise_write_error(exc, path)
