@@ -8,7 +8,11 @@ with a ceiling so a broken repository never falls through to an enclosing one.
 Only 40- or 64-hex SHAs ever reach git, after ``--end-of-options``.  Objects
 come from one persistent ``cat-file --batch`` per repository (read by our own
 ``CatFileBatch``, which knows SHA-256 answers) and every object's hash is
-checked against the id it was asked for.  A SHA names a commit as reference D3
+checked against the id it was asked for; a commit, tag or tree over
+``MAX_OBJECT_BYTES`` is refused from its header.  Nothing may send git to
+another repository (``check_repo_layout``: no symlink on the way or inside,
+no ``.git`` entry, no alternates), and every command after the first names
+the repository (``GIT_DIR``).  A SHA names a commit as reference D3
 says, ``<sha>^{commit}``: an annotated tag's SHA shows the commit it points to.
 A repository git refuses for
 "dubious ownership" is reported as unreadable unless the user's own git config
@@ -50,6 +54,14 @@ HEX = re.compile(r"[0-9a-f]+")
 OBJECT_TYPES = frozenset({"commit", "tree", "blob", "tag"})
 MAX_FILES = 2000  # files listed per commit
 MAX_COMMIT_BYTES = 32 * 1024 * 1024  # text read per commit, over all files
+# A commit, tag or tree object is read whole (and git inflates it whole to answer ``--batch``), so
+# its size is checked from a ``--batch-check`` header first: a 300 MB commit message is 300 KB of
+# zlib on disk.  Real ones are a few KiB; 4 MiB is a folder of some 80,000 files in one tree.
+MAX_OBJECT_BYTES = 4 * 1024 * 1024
+# Files git reads from a repository folder besides its ``objects/`` and ``refs/`` trees; a symlink
+# there (or anywhere in those trees) would make git read another repository's data.
+LINK_CHECKED_FILES = ("HEAD", "config", "packed-refs", "shallow", "info", "info/grafts")
+LINK_CHECKED_TREES = ("objects", "refs")
 HARDENED_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,  # an empty file
@@ -185,27 +197,40 @@ class CatFileBatch:
 
 
 class Repo:
-    """One hardened git repository with a persistent ``cat-file --batch`` and ``--batch-check``."""
+    """One hardened git repository with a persistent ``cat-file --batch`` and ``--batch-check``.
 
-    def __init__(self, path: Path) -> None:
+    Every command after ``_verify`` names the repository (``GIT_DIR``): git's discovery, which a
+    ``.git`` file or link inside the folder would send elsewhere, decides nothing that is read."""
+
+    def __init__(self, path: Path, max_object_bytes: int = MAX_OBJECT_BYTES) -> None:
         self.path = path
+        self.max_object_bytes = max_object_bytes
         check_repo_layout(path)
         scrub_git_environment()
         self.git = Git(str(path))
         self.git.update_environment(GIT_CEILING_DIRECTORIES=str(path.parent), **HARDENED_ENV)
         self.git.set_persistent_git_options(c=config_options())
         self.hash_len = self._verify()
+        self.git.update_environment(GIT_DIR=str(path.absolute()))
         self._headers = CatFileBatch(self.git, "--batch-check", self.hash_len)
         self._contents = CatFileBatch(self.git, "--batch", self.hash_len)
 
     def _verify(self) -> int:
-        """Run one command so git's own refusals (dubious ownership...) surface now."""
+        """Run one command so git's own refusals (dubious ownership...) surface now.
+
+        The one command that lets git find the repository from its folder: git checks ownership
+        (``safe.directory``) only for a repository it finds, not for one named by ``GIT_DIR``.  The
+        ceiling stops the search at the folder and ``check_repo_layout`` refused a ``.git`` entry in
+        it, so git finds the folder itself; that it did is checked too (a ``.git`` planted since)."""
         status, out, err = self.git.rev_parse(
-            "--is-bare-repository", "--show-object-format", with_extended_output=True, with_exceptions=False
+            "--absolute-git-dir", "--show-object-format", with_extended_output=True, with_exceptions=False
         )
         if status != 0:
             raise RepoUnreadable(git_cause(err, repo=self.path.absolute()))
-        return 64 if "sha256" in out else 40
+        found, _, object_format = out.partition("\n")
+        if os.path.realpath(found) != os.path.realpath(self.path):
+            raise RepoUnreadable("git finds another repository than this folder; not read")
+        return 64 if "sha256" in object_format else 40
 
     def commit_of(self, sha: str) -> str | None:
         """The commit ``<sha>^{commit}`` names (reference D3): ``sha`` itself for a commit, the
@@ -219,8 +244,34 @@ class Repo:
         """
         if len(sha) != self.hash_len or not SHA.fullmatch(sha):
             return None
+        if self._header(sha, sha, "commit") is None:  # the plain id first: git reads only the header
+            return None
+        self.check_peel_sizes(sha)  # before git peels: it reads each tag and the commit whole
         header = self._header(f"{sha}^{{commit}}", sha, "commit")
         return header[0] if header is not None and header[1] == "commit" else None
+
+    def check_peel_sizes(self, sha: str) -> None:
+        """Refuse ``sha`` when it, or a tag on the way to what it names, is over ``max_object_bytes``.
+
+        Header by header (``--batch-check`` never inflates an object), so neither git nor reportgen
+        holds an oversized commit or tag; at most 16 tags deep, as far as a real chain goes."""
+        for _ in range(16):
+            header = self._header(sha, sha, "object")
+            if header is None:
+                return
+            self._check_object_size(sha, header[1], header[2])
+            if header[1] != "tag":
+                return
+            target = parse_commit(self.read_object(sha, "tag"))[1].get("object", "")
+            if len(target) != self.hash_len or not SHA.fullmatch(target):
+                return  # a tag naming no object: git's peel says it is no commit
+            sha = target
+
+    def _check_object_size(self, sha: str, typename: str, size: int) -> None:
+        """A commit, tag or tree over ``max_object_bytes`` is refused (blobs: their callers' limits)."""
+        if typename != "blob" and size > self.max_object_bytes:
+            raise RepoUnreadable(f"{typename} {sha} is {size:,} bytes, over the {self.max_object_bytes:,}-byte "
+                                 f"limit of a {typename} object; not read")
 
     def has_commit(self, sha: str) -> bool:
         """``sha`` is a commit of this repository (not a tag of one)."""
@@ -237,6 +288,13 @@ class Repo:
         """Object bytes from the batch process, hash verified."""
         if not SHA.fullmatch(sha):
             raise RepoUnreadable(f"invalid object id {sha!r}")
+        if expected_type != "blob":  # size first (blobs: object_size, by their callers)
+            known = self._header(sha, sha, expected_type)
+            if known is None:
+                raise RepoUnreadable(f"object {sha} missing from {self.path.name}")
+            if known[1] != expected_type:
+                raise RepoUnreadable(f"object {sha} is a {known[1]}, expected {expected_type}")
+            self._check_object_size(sha, known[1], known[2])
         try:
             header = self._contents.header(sha)
             data = self._contents.read_contents(header[2]) if header is not None else b""
@@ -315,23 +373,64 @@ def scrub_git_environment() -> None:
 
 
 def check_repo_layout(path: Path) -> None:
-    """Refuse what would make git read outside the repository."""
-    if path.is_symlink():
-        raise RepoUnreadable("repository is a symlink; not followed")
+    """Refuse what would make git read outside the repository (a hostile data_store: security
+    reference, section 4).
+
+    Checked with ``lstat``, never through a link: ``git/``, ``git/<project>/`` and the repository
+    folder are no symlinks; the folder holds no ``.git`` entry (a ``gitdir:`` file or a link would
+    send git's discovery elsewhere) and no ``commondir``; it borrows no objects (``alternates``:
+    any, since an alternate's own alternates are followed 5 deep, and a data_store repository has
+    no business reading another object store); and no symlink is in its ``objects/`` or ``refs/``
+    trees or is its ``HEAD``, ``config``, ``packed-refs``, ``shallow``, ``info/`` or ``info/grafts``.
+    """
+    parts = path.parts[-3:]
+    for depth in range(len(parts)):  # git/, git/<project>/, the repository
+        above = len(parts) - 1 - depth
+        folder = path.parents[above - 1] if above else path
+        if folder.is_symlink():
+            shown = "repository" if depth == len(parts) - 1 else "/".join(parts[: depth + 1])
+            raise RepoUnreadable(f"{shown} is a symlink; not followed")
     if not path.is_dir():
         raise RepoUnreadable("not a directory")
     if not (path / "HEAD").is_file() or not (path / "objects").is_dir():
         raise RepoUnreadable("not a bare git repository (no HEAD or objects/)")
-    if (path / "commondir").exists():
+    if os.path.lexists(path / ".git"):
+        raise RepoUnreadable("holds a .git entry, which would send git to another repository; not allowed")
+    if os.path.lexists(path / "commondir"):
         raise RepoUnreadable("commondir redirects the repository elsewhere; not allowed")
-    objects = (path / "objects").resolve()
     for name in ("alternates", "http-alternates"):
-        for line in read_small_text(path / "objects" / "info" / name).splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                target = (objects / line).resolve()
-                if not target.is_relative_to(path.resolve()):
-                    raise RepoUnreadable(f"objects/info/{name} points outside the repository ({line!r})")
+        if os.path.lexists(path / "objects" / "info" / name):
+            raise RepoUnreadable(f"objects/info/{name} borrows objects from another object store; not allowed")
+    link = find_symlink(path)
+    if link:
+        raise RepoUnreadable(f"{link} is a symlink; not followed")
+
+
+def find_symlink(path: Path) -> str:
+    """The first symlink (relative to ``path``) among the files and trees git reads; "" when none.
+
+    A walk of our own with ``scandir`` (the listing's file types: no ``stat`` per loose object),
+    iterative so a deep ``refs/`` tree cannot exhaust the stack."""
+    for name in LINK_CHECKED_FILES:
+        if (path / name).is_symlink():
+            return name
+    pending = [name for name in LINK_CHECKED_TREES if os.path.lexists(path / name)]
+    while pending:
+        rel = pending.pop()
+        if (path / rel).is_symlink():
+            return rel
+        try:
+            with os.scandir(path / rel) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        return f"{rel}/{entry.name}"
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(f"{rel}/{entry.name}")
+        except NotADirectoryError:
+            continue  # a file where a folder belongs: git finds nothing there either
+        except OSError as exc:
+            raise RepoUnreadable(f"cannot read {rel}: {exc.strerror}") from None
+    return ""
 
 
 def read_small_text(path: Path) -> str:
@@ -372,13 +471,18 @@ def parse_ident(value: str) -> tuple[str, str, datetime | None]:
     return match["name"], match["email"], when
 
 
-def parse_tree(data: bytes, hash_len: int) -> Iterator[tuple[str, str, str]]:
-    """(mode, name, hex sha) entries of a raw tree object."""
+def parse_tree(data: bytes, hash_len: int, tree_sha: str = "") -> Iterator[tuple[str, str, str]]:
+    """(mode, name, hex sha) entries of a raw tree object.
+
+    A malformed tree (its hash is right: ``hash-object --literally`` stores anything) is
+    ``RepoUnreadable`` naming it, so only the commits that need it fail."""
     raw_len = hash_len // 2
     pos = 0
     while pos < len(data):
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
+        space = data.find(b" ", pos)
+        nul = data.find(b"\0", space + 1) if space >= 0 else -1
+        if nul < 0 or nul + 1 + raw_len > len(data):
+            raise RepoUnreadable(f"tree {tree_sha or '(unnamed)'} is malformed: entry at byte {pos} is cut short")
         mode = data[pos:space].decode("ascii", "replace")
         name = data[space + 1 : nul].decode("utf-8", "replace")
         sha = data[nul + 1 : nul + 1 + raw_len].hex()
@@ -390,7 +494,7 @@ def walk_tree(repo: Repo, tree_sha: str, prefix: str = "", depth: int = 0) -> It
     """(path, blob sha) of every regular file, sorted by path; submodules and links skipped."""
     if depth > 64:
         raise RepoUnreadable("tree nested deeper than 64 levels")
-    for mode, name, sha in sorted(parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len), key=lambda e: e[1]):
+    for mode, name, sha in sorted(parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len, tree_sha), key=lambda e: e[1]):
         if mode in ("40000", "040000"):
             yield from walk_tree(repo, sha, f"{prefix}{name}/", depth + 1)
         elif mode.startswith("100"):
@@ -491,7 +595,7 @@ def read_tree_entries(repo: Repo, tree_sha: str) -> dict[str, tuple[str, str]]:
     if not tree_sha:
         return {}
     return {name: ("40000" if mode == "040000" else mode, sha)
-            for mode, name, sha in parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len)}
+            for mode, name, sha in parse_tree(repo.read_object(tree_sha, "tree"), repo.hash_len, tree_sha)}
 
 
 def diff_trees(repo: Repo, old_tree: str, new_tree: str, prefix: str = "",
@@ -593,9 +697,7 @@ class CommitCache:
         except RepoUnreadable as exc:
             return Commit(which, sha, "unreadable", str(exc))
         except (ValueError, OSError) as exc:  # the batch process died or answered garbage (as ``_read``)
-            repo.close()
-            self._repos[repo_path] = f"git failed: {exc}"[:200]
-            return Commit(which, sha, "unreadable", self._repos[repo_path])
+            return Commit(which, sha, "unreadable", git_failed(repo, exc))
 
     def _read(self, repo_path: Path, sha: str, which: Which) -> Commit:
         repo = self._open(repo_path)
@@ -606,14 +708,12 @@ class CommitCache:
         except RepoUnreadable as exc:
             return Commit(which, sha, "unreadable", str(exc))
         except (ValueError, OSError) as exc:  # the batch process died or answered garbage
-            repo.close()
-            self._repos[repo_path] = f"git failed: {exc}"[:200]
-            return Commit(which, sha, "unreadable", self._repos[repo_path])
+            return Commit(which, sha, "unreadable", git_failed(repo, exc))
 
     def _open(self, repo_path: Path) -> Repo | str:
         if repo_path not in self._repos:
             try:
-                self._repos[repo_path] = Repo(repo_path)
+                self._repos[repo_path] = Repo(repo_path, max(MAX_OBJECT_BYTES, self.limits.git_file_bytes))
             except RepoUnreadable as exc:
                 self._repos[repo_path] = str(exc)
             except OSError as exc:
@@ -659,9 +759,7 @@ class CommitCache:
         except RepoUnreadable as exc:
             return TreeDiff(old_sha, new_sha, "unreadable", reason=str(exc))
         except (ValueError, OSError) as exc:  # the batch process died or answered garbage (as ``_read``)
-            repo.close()
-            self._repos[repo_path] = f"git failed: {exc}"[:200]
-            return TreeDiff(old_sha, new_sha, "unreadable", reason=self._repos[repo_path])
+            return TreeDiff(old_sha, new_sha, "unreadable", reason=git_failed(repo, exc))
 
     def read_blobs(self, repo_path: Path | None, commit: Commit) -> dict[str, bytes]:
         """Exact bytes of every file listed for ``commit`` (hash-checked); {} when any cannot be read.
@@ -691,6 +789,14 @@ class CommitCache:
         self._repos.clear()
         self._blobs.clear()
         self._diffs.clear()
+
+
+def git_failed(repo: Repo, exc: Exception) -> str:
+    """The reason of a commit whose read failed in git itself: its batch processes are stopped and
+    the next request starts fresh ones.  The repository stays open: marking it failed made every
+    later commit of the same worker unreadable, so the output depended on ``--workers``."""
+    repo.close()
+    return f"git failed: {exc}"[:200]
 
 
 def normalise_commit_id(recorded: str) -> str:
@@ -783,7 +889,13 @@ def check_trusted(git_dir: Path) -> None:
     finds a repository by itself (as ``Repo`` lets it, from the folder): without this check an
     export bundled a repository whose commits the same run could not read, and wrote an archive
     without the jobs' workflow and parameters, exit 0.  git's refusal stands (security reference,
-    section 4): the line says how to trust the repository."""
+    section 4): the line says how to trust the repository.  A repository ``check_repo_layout``
+    refuses is not this check's to report (``read_bundle`` leaves it out): its ``.git`` entry would
+    have git judge another repository."""
+    try:
+        check_repo_layout(git_dir)
+    except RepoUnreadable:
+        return
     options = [item for setting in config_options() for item in ("-c", setting)]
     try:
         done = subprocess.run(["git", *options, "rev-parse", "--git-dir"], cwd=git_dir, capture_output=True,
@@ -810,8 +922,14 @@ def read_bundle(git_dir: Path) -> bytes | None:
 
     Written to git's stdout, not to a temporary file: a full TMPDIR must not
     pass for a repository that cannot be bundled.  A failure of the machine
-    (disk full, EIO, out of memory) is a ``WriteError``.
+    (disk full, EIO, out of memory) is a ``WriteError``.  A repository ``check_repo_layout``
+    refuses (links, alternates, a ``.git`` entry: git would read another repository) is None too:
+    its files travel as files, links not followed.
     """
+    try:
+        check_repo_layout(git_dir)
+    except RepoUnreadable:
+        return None
     done = run_git(git_dir, "bundle", "create", "--quiet", "-", "--all")
     if done.returncode != 0 and is_environment_failure(done.stderr):
         raise WriteError(git_dir, f"git bundle create failed: {git_cause(done.stderr)}")
