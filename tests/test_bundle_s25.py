@@ -9,30 +9,13 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.invariants import run_cli
+from tests.test_bundle_verify_tampered import bag, bundle  # noqa: F401  (the same fixtures: a fresh bag, a copy per test)
 
 PAGE = "data/site/index.html"
-
-
-@pytest.fixture(scope="module")
-def bundle(example_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "bag"
-    run = run_cli("bundle", example_store, "-o", out)
-    assert run.code == 0, run.stderr
-    return out
-
-
-@pytest.fixture()
-def bag(bundle: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "bag"
-    shutil.copytree(bundle, copy, symlinks=True)
-    return copy
 
 
 def retag(bag: Path) -> None:

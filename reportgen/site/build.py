@@ -72,7 +72,6 @@ from reportgen.site.manifest import (
     problem_from_fields,
     project_written,
     read_state,
-    vouched_for,
     render_manifest,
     render_state,
     stat_files,
@@ -227,7 +226,8 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
     with out.hold_lock(site, marker=MANIFEST_NAME) as lock:
         out.remove_stale_staging(site)
         previous, digest = (None, "") if options.full else load_manifest(site)
-        if previous is not None and not vouched_for(lock.state, digest):
+        vouched, saved = read_state(lock.state, digest) if previous is not None else (True, None)
+        if not vouched:
             previous = None  # edited since the last build: its records are not ours, build it all
         out.check_existing(site, is_site=(site / MANIFEST_NAME).is_file(), force=options.force)
         scan = scan_data_store(data_store)
@@ -238,7 +238,6 @@ def _build_site(data_store: Path, site: Path, options: BuildOptions, config: Sit
         theme = build_site_theme(options)
         if previous is not None and previous.theme != theme:
             previous = None
-        saved = read_state(lock.state, digest) if previous is not None else None
         check = check_site(site, previous, saved.stats if saved else None) if previous is not None else None
         if check is not None and check.unsafe:
             previous, check = None, None

@@ -455,33 +455,32 @@ def render_state(manifest_digest: str, stats: dict[str, Stat], repos: dict[str, 
     return orjson.dumps({"format": STATE_FORMAT, "manifest": manifest_digest, "stats": stats, "repos": repos})
 
 
-def read_state(state: bytes, manifest_digest: str) -> SavedState | None:
-    """The state saved for this manifest, or None (absent, unreadable, of another build)."""
-    try:
-        raw = orjson.loads(state) if state else None
-        if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT or raw.get("manifest") != manifest_digest:
-            return None
-        repos = raw["repos"]
-        if not isinstance(repos, dict) or not all(isinstance(v, str) for v in repos.values()):
-            return None
-        stats = {name: tuple(value) for name, value in raw["stats"].items()}
-        return SavedState(stats, repos)  # type: ignore[arg-type]
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        return None
+def read_state(state: bytes, manifest_digest: str) -> tuple[bool, SavedState | None]:
+    """SITE.lock's state, parsed once: (vouched, saved).
 
-
-def vouched_for(state: bytes, manifest_digest: str) -> bool:
-    """False when SITE.lock names another manifest than the published one: the manifest was
-    edited or replaced after the last build (whoever can write the site can do that; SITE.lock
-    is beside the site), so its per-job records (problems, rows, files) are not trusted and the
-    build is a full one.  True when no state was kept (a site copied without SITE.lock, a build
-    killed before saving it, an older state format without a name): nothing to compare with."""
+    ``vouched`` is False when the state names another manifest than the published one: the
+    manifest was edited or replaced after the last build (whoever can write the site can do that;
+    SITE.lock is beside the site), so its per-job records (problems, rows, files) are not trusted
+    and the build is a full one.  It is True when no state was kept (a site copied without
+    SITE.lock, a build killed before saving it, an older state without a name): nothing to
+    compare with.  ``saved`` is the state of this manifest, or None (absent, unreadable, of
+    another build or format)."""
     try:
         raw = orjson.loads(state) if state else None
     except orjson.JSONDecodeError:
-        return True
+        return True, None
     named = raw.get("manifest") if isinstance(raw, dict) else None
-    return not isinstance(named, str) or named == manifest_digest
+    vouched = not isinstance(named, str) or named == manifest_digest
+    if not isinstance(raw, dict) or raw.get("format") != STATE_FORMAT or named != manifest_digest:
+        return vouched, None
+    try:
+        repos = raw["repos"]
+        if not isinstance(repos, dict) or not all(isinstance(v, str) for v in repos.values()):
+            return vouched, None
+        stats = {name: tuple(value) for name, value in raw["stats"].items()}
+        return vouched, SavedState(stats, repos)  # type: ignore[arg-type]
+    except (KeyError, TypeError, AttributeError):
+        return vouched, None
 
 
 def stat_files(site: Path, names: Iterable[str]) -> dict[str, Stat]:

@@ -15,19 +15,17 @@ from pathlib import Path
 from reportgen.site.build import BuildOptions, build_site
 from reportgen.site.manifest import MANIFEST_NAME
 from tests.invariants import run_cli
-from tests.readers.builders import make_repo, simple_job
+from tests.site.test_repos_state_s25 import small_store as two_job_store
 
 OPTIONS = BuildOptions(workers=1, show_progress=False)
 
 
 def small_store(root: Path, corrupt: bool = False) -> Path:
-    (params_sha,) = make_repo(root / "git" / "p" / "params.git", [("p", {"parameters.json": '{"a": 1}'})])
-    (workflow_sha,) = make_repo(root / "git" / "p" / "workflow.git", [("w", {"workflow.py": "pass\n"})])
-    for job in ("j1", "j2"):
-        simple_job(root, "p", job, parameters_commit=params_sha, workflow_commit=workflow_sha)
+    """test_repos_state_s25's store of two jobs; with ``corrupt``, j2's HDF5 file is not HDF5."""
+    store, _ = two_job_store(root)
     if corrupt:
-        (root / "p" / "j2.hdf5").write_bytes(b"not an HDF5 file at all" * 10)
-    return root
+        (store / "p" / "j2.hdf5").write_bytes(b"not an HDF5 file at all" * 10)
+    return store
 
 
 def test_a_planted_part_link_is_not_written_through(tmp_path: Path):
