@@ -39,7 +39,9 @@ from reportgen.site.contexts import (
     build_search_context,
     build_index_context,
     build_project_context,
+    build_job_list_context,
     build_status_counts,
+    JOB_LIST_NAME,
 )
 from reportgen.site.jobpage import (
     DiffTask,
@@ -83,6 +85,7 @@ from reportgen.site.overrides import build_overrides_hash, read_overrides
 from reportgen.site.paths import build_slugs, diff_page_name, workflow_diff_page_name
 from reportgen.site import publish
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
+from reportgen.site.render import render_job_list
 from reportgen.site.render import active_overrides, rendering_with
 from reportgen.site.search import MAX_LINES, SEARCH_DATA_NAME, build_search_src, render_search_js
 from reportgen.site.feeds import ProjectJobs, build_latest_runs, write_project_feed, write_site_feed
@@ -92,7 +95,8 @@ REPORT_NAME = "build-report.json"
 # the layout of build-report.json (docs/cli.md, "JSON output"), named as every JSON document of
 # reportgen is; it was the integer 1 before the layout was documented.  The manifest has its own.
 REPORT_FORMAT = "reportgen-build-report/1"
-PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml")  # with the catalog
+PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml",
+                 "runs.html")  # with the catalog (runs.html: contexts.JOB_LIST_NAME)
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
                 "search.js", "times.js")
 
@@ -755,6 +759,8 @@ def write_project_pages(staging: Path, scan: StoreScan, manifest: Manifest, plan
         out.write_file(folder / "catalog-data.js", catalog_js)
         page = build_project_context(project.name, rows, project.problems, catalog_js)
         out.write_file(folder / "index.html", render_project(page))
+        # every job as plain HTML, latest first: the catalog's <noscript> links to it (no script needed)
+        out.write_file(folder / JOB_LIST_NAME, render_job_list(build_job_list_context(project.name, rows)))
         out.write_file(folder / "compare.html", render_compare_page(project.name))  # compare runs (compare.py)
         # trends across jobs: drawn in the browser from catalog-data.js (its versioned href, as the
         # catalog's) and the jobs' ~compare.js files, so no job does any work for it
@@ -822,8 +828,8 @@ def build_owners(rewritten: frozenset[str], plan: Plan) -> dict[tuple[str, ...],
     """The files of staging by owner: ("home",), ("project", name) or ("job", project, job id).
 
     From the path alone: a slug never holds "~" nor is "index", "assets", "catalog-data",
-    "compare" or "trends" (``paths.RESERVED``), so a project's four files, a job's page, diff page, node pages
-    (``<job>~...``) and folder and the assets cannot be mistaken for one another.
+    "compare", "trends" or "runs" (``paths.RESERVED``), so a project's files, a job's page, diff page,
+    node pages (``<job>~...``) and folder and the assets cannot be mistaken for one another.
     """
     projects = {slug: name for name, slug in plan.project_slugs.items()}
     jobs = {name: {slug: job_id for job_id, slug in plan.job_slugs[name].items()} for name in plan.job_slugs}

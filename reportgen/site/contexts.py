@@ -291,6 +291,17 @@ class IndexPage:
 
 
 @dataclass(frozen=True)
+class JobLink:
+    """A job in the plain lists of a project's jobs, for a reader without JavaScript: the catalog's
+    ``<noscript>`` (the newest ``NOSCRIPT_JOBS``) and ``<project>/runs.html`` (every job)."""
+
+    id: str
+    href: str  # <slug>.html, next to the catalog
+    status: str
+    end: str  # UTC, as the catalog's rows ("" when the job has none)
+
+
+@dataclass(frozen=True)
 class ProjectPage:
     title: str
     root: str
@@ -300,6 +311,18 @@ class ProjectPage:
     status_counts: tuple[int, ...]
     jobs: int
     problems: tuple[ProblemView, ...]
+    latest: tuple[JobLink, ...] = ()  # the catalog's <noscript>: its newest jobs, latest first
+
+
+@dataclass(frozen=True)
+class JobListPage:
+    """``<project>/runs.html``: every job of the project, latest first, as plain HTML (build.py)."""
+
+    title: str
+    root: str
+    project: str
+    jobs: int
+    rows: tuple[JobLink, ...]
 
 
 @dataclass(frozen=True)
@@ -436,7 +459,27 @@ def build_project_context(name: str, rows: list[CatalogRow], problems: tuple[Pro
         status_counts=build_status_counts([row.status for row in rows]),
         jobs=len(rows),
         problems=tuple(build_problem_view(p) for p in problems),
+        latest=build_job_links(rows)[:NOSCRIPT_JOBS],
     )
+
+
+JOB_LIST_NAME = "runs.html"  # <project>/runs.html; "runs" is never a job's slug (paths.RESERVED)
+NOSCRIPT_JOBS = 50  # the catalog's first page as its script shows it at first (50 rows, latest first)
+
+
+def build_job_links(rows: list[CatalogRow]) -> tuple[JobLink, ...]:
+    """The jobs latest first, as the catalog sorts them at first: by end time, newest first, a job
+    without one last; ties by id in natural order (then page, for two listed names of one id)."""
+    from reportgen.site.feeds import build_natural_key  # here: feeds imports this module
+
+    ordered = sorted(rows, key=lambda row: (build_natural_key(row.id), row.href))
+    ordered.sort(key=lambda row: row.end, reverse=True)  # stable: the ties keep the order above
+    return tuple(JobLink(row.id, row.href, row.status, row.end) for row in ordered)
+
+
+def build_job_list_context(name: str, rows: list[CatalogRow]) -> JobListPage:
+    """``<project>/runs.html``: the catalog's rows as a plain list, for a reader without JavaScript."""
+    return JobListPage(f"{name}: all jobs", "../", name, len(rows), build_job_links(rows))
 
 
 def build_versioned_href(href: str, text: str) -> str:

@@ -20,6 +20,7 @@ RESERVED = frozenset(
     {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "trends", "logs", "data"}
     | {"search-data"}  # each project's search-data.js (site/search.py)
     | {"feed"}  # feed.xml of each project and of the site (site/feeds.py): never a slug
+    | {"runs"}  # runs.html of each project, its jobs as plain HTML (contexts.JOB_LIST_NAME)
     | {"sitemap"}  # sitemap.xml and sitemap.N.xml at the site root (site/publish.py)
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}

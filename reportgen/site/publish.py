@@ -242,11 +242,13 @@ class SitemapUrl:
 
 
 def build_sitemap_urls(manifest: Manifest, base_url: str) -> list[SitemapUrl]:
-    """The home page, search.html, then each project's catalog and its job pages, in manifest
-    order.  A job page's ``lastmod`` is its job's end time: the build time would change every build."""
+    """The home page, search.html, then each project's catalog, its plain list of jobs (runs.html)
+    and its job pages, in manifest order.  A job page's ``lastmod`` is its job's end time: the
+    build time would change every build."""
     urls = [SitemapUrl(build_loc(base_url, "index.html")), SitemapUrl(build_loc(base_url, "search.html"))]
     for folder, project in manifest.projects.items():
         urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/index.html")))
+        urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/runs.html")))  # its jobs as plain links
         for entry in manifest.jobs.get(folder, {}).values():
             urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/{entry.slug}.html"), build_lastmod(entry.end)))
     return urls

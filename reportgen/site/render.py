@@ -32,6 +32,7 @@ from reportgen.site.config import Column
 from reportgen.site.contexts import (
     CatalogRow,
     IndexPage,
+    JobListPage,
     JobPage,
     LogLine,
     NodePage,
@@ -361,6 +362,11 @@ def render_index(page: IndexPage) -> str:
 
 def render_project(page: ProjectPage) -> str:
     return render_page("project.html", page)
+
+
+def render_job_list(page: JobListPage) -> str:
+    """``<project>/runs.html``: the plain list of a project's jobs (no script needed)."""
+    return render_page("runs.html", page)  # type: ignore[arg-type]
 
 
 def render_job(page: JobPage) -> str:

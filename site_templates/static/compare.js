@@ -17,7 +17,7 @@
   var SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon"];
   var DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"];
   var FORMAT = 2;  /* of the data files (compare.py); a site is rebuilt whole when it changes */
-  var loaded = {}, requested = {}, drawn = [], observer = null, onlyDiff = true, toA = false;
+  var loaded = {}, requested = {}, drawn = [], pending = [], observer = null, onlyDiff = true, toA = false;
   var logSideJobs = [];  /* the jobs the log ends' Left and Right places stood for when last filled */
   var logNodeChosen = false;  /* the reader picked the log ends' node: kept; else the first that differs */
 
@@ -267,7 +267,7 @@
   }
 
   function numbers(spec) {  /* a series' x or y (theme.js decodes it); none if it cannot be read */
-    var array = window.reportgenDecodeArray(spec);
+    var array = spec === undefined || spec === null ? null : window.reportgenDecodeArray(spec);
     return array ? array.values : [];
   }
 
@@ -287,7 +287,7 @@
   }
 
   function figureOf(jobs, entry) {
-    var traces = [], units = [], notes = [], absent = [], unshared = [], a = entry.series[0];
+    var traces = [], names = [], units = [], notes = [], absent = [], unshared = [], a = entry.series[0];
     jobs.forEach(function (job, i) {
       var s = entry.series[i];
       if (!s) { absent.push(jobLabel(jobs, i)); return; }
@@ -297,12 +297,12 @@
       if (s.derived && s.derived.no_value > 0) {
         notes.push(letter(i) + ": " + s.derived.no_value + " of " + s.read + " sets give no finite value: no point");
       }
-      if (!toA) { traces.push(trace(i, jobLabel(jobs, i), s.x, s.y)); return; }
+      if (!toA) { traces.push(trace(i, jobLabel(jobs, i), s.x, s.y)); names.push(jobLabel(jobs, i)); return; }
       if (!a || i === 0) { return; }
       var d = minusA(a, s);
       if (!d.x.length) { unshared.push(jobLabel(jobs, i)); return; }
       if (d.x.length < s.points) { notes.push(letter(i) + " \u2212 A: at the " + d.x.length + " of " + s.points + " set numbers that A has too"); }
-      traces.push(trace(i, letter(i) + " \u2212 A (" + jobs[i].id + ")", d.x, d.y));
+      traces.push(trace(i, letter(i) + " \u2212 A (" + jobs[i].id + ")", d.x, d.y)); names.push(letter(i) + " \u2212 A (" + jobs[i].id + ")");
     });
     if (toA && !a) { notes.unshift("A (" + jobs[0].id + ") does not have this output: no difference to A is drawn"); }
     if (unshared.length) { notes.unshift("no set number in common with A, so no difference drawn: " + unshared.join(", ")); }
@@ -311,7 +311,28 @@
     var unit = units.length === 1 ? escapeLabel(units[0]) : "";
     var layout = { xaxis: { title: { text: "set" } }, yaxis: { title: { text: toA ? "difference to A" + (unit ? " (" + unit + ")" : "") : unit } },
       autosize: true, height: 360, margin: { l: 60, r: 20, t: 20, b: 50 }, showlegend: true };
-    return { traces: traces, layout: layout, notes: notes };
+    return { traces: traces, names: names, layout: layout, notes: notes };
+  }
+
+  /* The figure's values as a table: render.js's "Show data as table" (the job pages' builder), a
+     row per set number any job has, a column per job (or per "B \u2212 A"), empty where a job has
+     no value at that set (its series was downsampled on its own, or is shorter) */
+  function figureGrids(box) {
+    var spec = box.reportgenSpec, sets = [], seen = new Set();
+    var columns = spec.traces.map(function (t) {
+      var xs = numbers(t.x), ys = numbers(t.y), at = new Map();
+      Array.prototype.forEach.call(xs, function (x, i) {
+        at.set(x, ys[i]);
+        if (!seen.has(x)) { seen.add(x); sets.push(x); }
+      });
+      return at;
+    });
+    sets.sort(function (a, b) { return a - b; });
+    return [{ caption: box.getAttribute("aria-label"), corner: "set", heads: spec.names, rows: sets.length, cols: columns.length,
+      note: spec.notes.length ? "The values drawn: see the notes above the figure." : "",
+      whole: "Each job's page holds every value of the output.",
+      rowHead: function (r) { return String(sets[r]); },
+      cell: function (r, c) { return columns[c].has(sets[r]) ? String(columns[c].get(sets[r])) : ""; } }];
   }
 
   function draw(box) {
@@ -319,7 +340,8 @@
     var spec = box.reportgenSpec;
     try {
       var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
-      window.Plotly.newPlot(box, spec.traces, themeLayout(spec.layout, theme), { displaylogo: false, responsive: true });
+      window.Plotly.newPlot(box, spec.traces, window.reportgenPlotLayout(themeLayout(spec.layout, theme)), window.reportgenPlotConfig());
+      window.reportgenLabelPlot(box);  /* theme.js: the drawing is the image, the box a group */
       drawn.push(box);
     } catch (error) {
       box.className += " figure-failed";
@@ -343,13 +365,15 @@
       spec.notes.forEach(function (note) { section.appendChild(el("p", note, "note")); });
       var box = el("div", null, "figure compare-figure");
       box.id = "compare-fig-" + n; box.reportgenSpec = spec;
-      box.setAttribute("role", "img");
+      box.setAttribute("role", "group");  /* it holds the mode bar's buttons: the drawing is the image (theme.js) */
       box.setAttribute("aria-label", (toA ? "each job's values minus job A's of " : "values of ") + entry.key +
         (derived ? ", the " + derived + "," : "") + " by set number, one line per job");
       section.appendChild(box); holder.appendChild(section); boxes.push(box);
+      if (window.reportgenFigureTable) { window.reportgenFigureTable.add(box, figureGrids); }
     });
     if (!entries.length) { holder.appendChild(el("p", "None of these jobs has a numeric output set repeatedly.", "empty")); }
     document.getElementById("compare-series").hidden = false;
+    pending = boxes;
     if (!("IntersectionObserver" in window)) { boxes.forEach(draw); return; }
     observer = new IntersectionObserver(function (seen) {  /* drawn as they near the screen, as job pages do */
       seen.forEach(function (item) { if (item.isIntersecting) { observer.unobserve(item.target); draw(item.target); } });
@@ -359,7 +383,7 @@
 
   function clearFigures() {
     drawn.forEach(function (box) { try { window.Plotly.purge(box); } catch (ignored) { /* gone */ } });
-    drawn = [];
+    drawn = []; pending = [];
     if (observer) { observer.disconnect(); observer = null; }
     document.getElementById("compare-figures").textContent = "";
   }
@@ -519,7 +543,10 @@
     var ends = sides.map(function (i) { return logEnd(jobs[i], node); }), lines = ends.map(linesOf);
     var table = el("table", null, "grid compare-table compare-log-table"), head = el("tr"), body = el("tbody"), differing = 0;
     table.id = "compare-log-table";
-    head.appendChild(el("th", "", "diff-mark"));
+    /* the mark column's head is named ("differs", read out, not shown: the column is one sign wide);
+       a row's mark is a cell, not a header: "\u2260" and, for a screen reader, why (its title) */
+    var markHead = el("th", null, "diff-mark"); markHead.appendChild(el("span", "differs", "visually-hidden"));
+    head.appendChild(markHead);
     sides.forEach(function (i) {  /* table-layout: fixed: the two text columns get equal halves */
       head.appendChild(el("th", "line", "line-head")); var th = el("th", jobLabel(jobs, i)); th.style.borderTop = "4px solid " + PALETTE[i];
       head.appendChild(th);
@@ -529,12 +556,15 @@
     var only = [0, 0];  /* lines of each side that the other does not have */
     pairChanges(alignLines(lines[0], lines[1])).forEach(function (pair) {
       var same = pair[0] >= 0 && pair[1] >= 0 && !pair[2], line = el("tr", null, same ? "same" : pair[2] ? "differs changed" : "differs");
-      line.appendChild(el("th", same ? "" : "\u2260", "diff-mark"));
+      var mark = el("td", null, "diff-mark");
+      line.appendChild(mark);
       if (!same) {
         differing += 1;
         pair.slice(0, 2).forEach(function (at, side) { if (at >= 0) { only[side] += 1; } });
-        line.firstChild.title = pair[2] ? "changed: " + jobLabel(jobs, sides[0]) + " has the left line where " + jobLabel(jobs, sides[1]) +
+        mark.title = pair[2] ? "changed: " + jobLabel(jobs, sides[0]) + " has the left line where " + jobLabel(jobs, sides[1]) +
           " has the right one" : "only in " + jobLabel(jobs, sides[pair[0] >= 0 ? 0 : 1]);
+        var sign = el("span", "\u2260"); sign.setAttribute("aria-hidden", "true");
+        mark.appendChild(sign); mark.appendChild(el("span", mark.title, "visually-hidden"));
       }
       pair.slice(0, 2).forEach(function (at, side) {
         var first = ends[side] ? ends[side].first : 0;
@@ -598,6 +628,9 @@
       document.getElementById(id).addEventListener("change", function () { drawLog(shownJobs()); });
     });
     window.addEventListener("hashchange", render);
+    /* printing draws the figures not drawn yet (drawn as they near the screen), as job pages do;
+       theme.js then fits every figure to the paper's width */
+    window.addEventListener("beforeprint", function () { pending.forEach(draw); });
     render();
   });
   document.addEventListener("reportgen-theme", function (event) {  /* the Theme button: plotly follows */

@@ -130,13 +130,13 @@
     var out = document.createDocumentFragment();
     out.appendChild(box);
     if (rows < grid.rows || cols < grid.cols) { out.appendChild(cutNote(grid, rows, cols, csvLink)); }
-    if (grid.note) { out.appendChild(wholeNote(grid.note, csvLink)); }
+    if (grid.note) { out.appendChild(wholeNote(grid, csvLink)); }
     return out;
   }
 
-  function wholeNote(text, csvLink) {  /* the values are not exactly the file's: where the exact ones are */
-    return pointToData(element("p", text, "note"), csvLink, " holds the file's values.",
-      "The h5py snippet below opens the file's values.");
+  function wholeNote(grid, csvLink) {  /* the values are not exactly the file's: where the exact ones are */
+    return pointToData(element("p", grid.note, "note"), csvLink, " holds the file's values.",
+      grid.whole || "The h5py snippet below opens the file's values.");
   }
 
   function cutNote(grid, rows, cols, csvLink) {
@@ -144,7 +144,7 @@
     if (rows < grid.rows) { parts.push((grid.rows - rows).toLocaleString("en") + " of " + grid.rows.toLocaleString("en") + " rows"); }
     if (cols < grid.cols) { parts.push((grid.cols - cols).toLocaleString("en") + " of " + grid.cols.toLocaleString("en") + " columns"); }
     return pointToData(element("p", "Left out of this table: " + parts.join(" and ") + ". ", "note"), csvLink,
-      " holds every value.", "The h5py snippet below opens the whole dataset.");
+      " holds every value.", grid.whole || "The h5py snippet below opens the whole dataset.");
   }
 
   function pointToData(note, csvLink, csvText, snippetText) {  /* the CSV download when there is one, else the snippet */
@@ -186,7 +186,8 @@
   /* A disclosure button, not a <details>: printing opens every <details> (theme.js), and a
      printed page should hold the tables a reader opened, not one per figure. gridsOf(box) gives
      the grids of the figure's values (a grid: caption, corner, heads, rows, cols, rowHead(r),
-     cell(r, c), and optionally rowHref(r), a link for the row's head, and note). */
+     cell(r, c), and optionally rowHref(r), a link for the row's head, note, and whole: where every
+     value is, on a page with neither a CSV download nor an h5py snippet: compare.js). */
   var tableCount = 0;
   function addTableControl(box, gridsOf) {
     if (box.reportgenTable) { box.reportgenGrids = gridsOf; updateTable(box); return; }  /* new values, same figure */
@@ -212,7 +213,8 @@
     if (!region.hidden) { showTable(box, region); }
   }
 
-  /* The trends page (trends.js) draws its figures itself and offers their values through these. */
+  /* The trends and compare pages (trends.js, compare.js) draw their figures themselves and offer
+     their values through these. */
   window.reportgenFigureTable = { add: addTableControl };
 
   function addPermalink(section) {  /* the link to copy; made here, as only this script follows it */
@@ -496,8 +498,8 @@
     try {
       var spec = JSON.parse(block.textContent);
       var theme = window.reportgenTheme ? window.reportgenTheme() : "light";
-      var config = { displaylogo: false, responsive: true };
-      window.Plotly.newPlot(box, spec.data, applyTheme(spec.layout, theme), config);
+      window.Plotly.newPlot(box, spec.data, window.reportgenPlotLayout(applyTheme(spec.layout, theme)), window.reportgenPlotConfig());
+      window.reportgenLabelPlot(box);  /* theme.js: the drawing is the image, the box a group */
       drawn.push(box);
       if (spec.steps && spec.steps.length > 1) { wireSteps(box, spec); }
       if (spec.zoom && spec.data.length === 1) { wireZoom(box, spec); }  /* zoom */

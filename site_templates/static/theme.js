@@ -103,7 +103,97 @@
   window.reportgenEscapeLabel = function (text) {
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   };
+
+  /* ---- What every figure of the site is drawn with (render.js, compare.js, trends.js).
+     The config: no "Share chart..." (plotly's default sends the figure's data to cloud.plotly.com:
+     a lab's unpublished data one click from a third party, and the site promises no outside
+     service), and none of the mode bar's buttons that do nothing on these pages (box and lasso
+     select, spike lines, hover modes): fewer Tab stops, a shorter bar on a phone. */
+  var USELESS_BUTTONS = ["select2d", "lasso2d", "sendDataToCloud", "editInChartStudio", "toggleSpikelines",
+    "hoverClosestCartesian", "hoverCompareCartesian", "toggleHover", "resetViews"];
+  window.reportgenPlotConfig = function () {
+    return { displaylogo: false, responsive: true, showSendToCloud: false, showEditInChartStudio: false,
+      showLink: false, modeBarButtonsToRemove: USELESS_BUTTONS.slice() };
+  };
+
+  /* On a touch screen (a coarse pointer): a one-finger swipe over a figure scrolls the page, as
+     everywhere else on it (dragmode false: plotly zoomed in place of scrolling); zoom stays one tap
+     away in the mode bar (zoom in / out, zoom or pan as a drag mode, reset). Plotly shows that bar
+     all the time on touch, at the top right, where it covered a centred title: the title moves
+     down below it, and a figure without a title gets the bar's height as top margin. Printing
+     (below) draws a figure at the paper's width. */
+  var COARSE = window.matchMedia ? window.matchMedia("(pointer: coarse)") : null;
+  var MODEBAR = 30;  /* px: the bar's height, with its 2 px offset */
+  function touchLayout(layout) {
+    layout.dragmode = false;
+    layout.margin = layout.margin || {};
+    var top = Number(layout.margin.t);
+    if (!isFinite(top)) { top = 80; }  /* plotly's default */
+    var title = layout.title;
+    if (title && (typeof title === "string" || title.text)) {
+      layout.title = typeof title === "string" ? { text: title } : title;
+      layout.title.yref = "container"; layout.title.y = 1; layout.title.yanchor = "top";
+      layout.title.pad = { t: MODEBAR + 4 };
+      layout.margin.t = Math.max(top, MODEBAR + 34);
+    } else {
+      layout.margin.t = top + MODEBAR;
+    }
+    return layout;
+  }
+  window.reportgenPlotLayout = function (layout) {
+    if (COARSE && COARSE.matches) { touchLayout(layout); }
+    if (printing) { layout.width = printWidth(layout.width); }
+    return layout;
+  };
+
+  /* The box a script draws into is role="group" with the figure's name: it also holds the mode
+     bar's buttons, and focusable controls inside role="img" are hidden from a screen reader. The
+     drawing itself (plotly's first SVG) is the image, with the same name; its hover layer, a
+     second SVG, says nothing. Called after each draw. */
+  window.reportgenLabelPlot = function (box) {
+    var name = box.getAttribute("aria-label") || "figure";
+    Array.prototype.forEach.call(box.querySelectorAll("svg.main-svg"), function (svg, i) {
+      if (i === 0) { svg.setAttribute("role", "img"); svg.setAttribute("aria-label", name); } else { svg.setAttribute("aria-hidden", "true"); }
+    });
+  };
+
+  /* Printing: a figure is drawn at the width of the window, wider than the paper, so its right
+     side (legend, colour bar, the last dates) was cut. Before printing, each figure drawn (the
+     scripts draw the rest in their own beforeprint, which runs first: this one is added at load)
+     is drawn again at most PRINT_WIDTH wide, which an A4 or Letter page holds with the browser's
+     margins; after printing, at the window's width again. */
+  var PRINT_WIDTH = 600, printing = false, resized = [];
+  function printWidth(width) { return Number(width) > 0 ? Math.min(Number(width), PRINT_WIDTH) : PRINT_WIDTH; }
+  function fitForPrint() {
+    printing = true;
+    if (!window.Plotly) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll(".js-plotly-plot"), function (box) {
+      var full = box._fullLayout;
+      if (!full || full.width <= PRINT_WIDTH) { return; }
+      resized.push([box, box.layout ? box.layout.width : undefined]);
+      try { window.Plotly.relayout(box, { width: PRINT_WIDTH }); } catch (ignored) { /* purged meanwhile */ }
+    });
+  }
+  function afterPrint() {
+    printing = false;
+    var back = resized.splice(0), boxes = back.map(function (entry) { return entry[0]; });
+    /* and a figure first drawn while printing (reportgenPlotLayout gave it the paper's width) */
+    Array.prototype.forEach.call(document.querySelectorAll(".js-plotly-plot"), function (box) {
+      if (boxes.indexOf(box) < 0 && box.layout && box.layout.width === PRINT_WIDTH) { back.push([box, undefined]); }
+    });
+    back.forEach(function (entry) {
+      try { window.Plotly.relayout(entry[0], { width: entry[1] === undefined ? null : entry[1] }); } catch (ignored) { /* gone */ }
+    });
+  }
+  window.addEventListener("load", function () {
+    window.addEventListener("beforeprint", fitForPrint);
+    window.addEventListener("afterprint", afterPrint);
+  });
   apply(current());
+  /* Scripts run: the controls that only work with them (class "js-only": the header's Theme and
+     UTC buttons, the catalog's filters, ...) show (site.css hides them on a page without "js").
+     Set here, in the <head>, so they never flash in or out; the CSP forbids an inline script. */
+  document.documentElement.classList.add("js");
 
   /* The button cycles auto -> the other look -> back -> auto, so its first click always changes
      what the page looks like, and a chosen theme can be given back to the system. Its name says

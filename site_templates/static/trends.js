@@ -340,7 +340,8 @@
     if (drawn.indexOf(box) >= 0 || !window.Plotly || !box.reportgenSpec) { return; }
     var spec = box.reportgenSpec();
     try {
-      window.Plotly.newPlot(box, spec.traces, themeLayout(spec.layout), { displaylogo: false, responsive: true });
+      window.Plotly.newPlot(box, spec.traces, window.reportgenPlotLayout(themeLayout(spec.layout)), window.reportgenPlotConfig());
+      window.reportgenLabelPlot(box);  /* theme.js: the drawing is the image, the box a group */
       drawn.push(box);
       box.reportgenWhere = spec.where || null;
       if (box.on) {
@@ -445,7 +446,7 @@
       var box = el("div", null, "figure trends-figure");
       box.id = "trends-fig-" + n;
       box.reportgenSpec = function () { return outputFigure(entry); };
-      box.setAttribute("role", "img");
+      box.setAttribute("role", "group");  /* pointKeys makes it an application; the drawing is the image (theme.js) */
       box.setAttribute("aria-label", (state.y === "mean" ? "mean" : "last value") + " of " + entry.key + " by job end time, one point per job");
       section.appendChild(box); holder.appendChild(section);
       offerTable(box, function () { return outputGrids(entry); });
@@ -554,12 +555,18 @@
     document.getElementById("trends-controls").addEventListener("submit", function (event) { event.preventDefault(); });
     document.getElementById("trends-more").addEventListener("click", function () { listed += PAGE; listFigures(); });
     window.addEventListener("hashchange", function () { readHash(); showControls(); writeHash(); refresh(); });
+    /* printing draws the listed figures not drawn yet, as job pages do; theme.js then fits every
+       figure to the paper's width */
+    window.addEventListener("beforeprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("#trends-figures .trends-figure"), draw);
+    });
     refresh();
   });
   document.addEventListener("reportgen-theme", function () {  /* the Theme button: drawn again in its colours (the trend line and band too) */
     drawn.forEach(function (box) {
       var spec = box.reportgenSpec();
-      window.Plotly.react(box, spec.traces, themeLayout(spec.layout), { displaylogo: false, responsive: true });
+      window.Plotly.react(box, spec.traces, window.reportgenPlotLayout(themeLayout(spec.layout)), window.reportgenPlotConfig());
+      window.reportgenLabelPlot(box);
     });
   });
 }());

@@ -78,7 +78,7 @@ def test_changed_log_lines_sit_side_by_side(browser, site) -> None:  # noqa: F81
     count = tab.page.inner_text("#compare-log-count")
     differing = sum(1 for r in rows if r[0].startswith("differs"))
     assert f"in {differing} of {len(rows)} rows" in count and "lines differ" in count
-    title = tab.page.locator("#compare-log-table tr.changed th.diff-mark").first.get_attribute("title")
+    title = tab.page.locator("#compare-log-table tr.changed td.diff-mark").first.get_attribute("title")
     assert title.startswith("changed: A (")
     assert tab.errors == []
     tab.page.close()

@@ -209,13 +209,14 @@ def test_the_sitemap_lists_existing_pages_by_absolute_address(example_site: Path
     locs = [url.findtext("s:loc", namespaces=NS) for url in root.findall("s:url", NS)]
     manifest, _ = load_manifest(example_site)
     jobs = sum(len(entries) for entries in manifest.jobs.values())
-    assert len(locs) == len(set(locs)) == 2 + len(manifest.projects) + jobs
+    assert len(locs) == len(set(locs)) == 2 + 2 * len(manifest.projects) + jobs  # a catalog and its runs.html each
     for loc in locs:
         assert loc.startswith(BASE) and (example_site / loc.removeprefix(BASE)).is_file(), loc
-    assert locs[:3] == [BASE + "index.html", BASE + "search.html", BASE + "default_project/index.html"]
+    assert locs[:4] == [BASE + "index.html", BASE + "search.html", BASE + "default_project/index.html",
+                        BASE + "default_project/runs.html"]  # the project's jobs as plain links (session 25)
     lastmods = [url.findtext("s:lastmod", namespaces=NS) for url in root.findall("s:url", NS)]
-    assert lastmods[3] == "2022-06-20T18:40:50Z"  # j1's end time, in UTC; the build time never shows
-    assert all(m is None for m in lastmods[:3])
+    assert lastmods[4] == "2022-06-20T18:40:50Z"  # j1's end time, in UTC; the build time never shows
+    assert all(m is None for m in lastmods[:4])
 
 
 def test_a_sitemap_past_the_limits_becomes_an_index_of_numbered_sitemaps() -> None:

@@ -474,22 +474,30 @@
     form.parentNode.insertBefore(details, form.nextSibling);
   }
 
+  /* The pager's buttons are made anew on each redraw; its line of counts is made once, a live
+     region (role=status), and only its text changes: a screen reader reads out what a search, a
+     status or a date did ("10 of 12 jobs", "No job matches."), as search.html does its count. A
+     region made anew each time is not read out. */
   function pager(pages) {
-    var nav = document.getElementById("catalog-pager");
-    nav.textContent = "";
-    function button(text, name, page, disabled) {
+    var nav = document.getElementById("catalog-pager"), info = document.getElementById("catalog-info");
+    if (!info) {
+      info = document.createElement("span"); info.id = "catalog-info"; info.setAttribute("role", "status");
+      nav.appendChild(info);
+    }
+    Array.prototype.slice.call(nav.children).forEach(function (child) { if (child !== info) { nav.removeChild(child); } });
+    function button(text, name, page, disabled, after) {
       var b = document.createElement("button"); b.type = "button"; b.textContent = text; b.disabled = disabled;
       b.setAttribute("data-pager", name);
       b.addEventListener("click", function () { state.page = page; change(); });
-      nav.appendChild(b);
+      nav.insertBefore(b, after ? null : info);
     }
     button("\u00AB first", "first", 1, state.page <= 1);
     button("\u2039 prev", "prev", state.page - 1, state.page <= 1);
-    var info = document.createElement("span"); info.id = "catalog-info";
-    info.textContent = "page " + state.page + " of " + pages + " \u00B7 " + shown.length + " of " + data.rows.length + " " + plural(data.rows.length, "job");
-    nav.appendChild(info);
-    button("next \u203A", "next", state.page + 1, state.page >= pages);
-    button("last \u00BB", "last", pages, state.page >= pages);
+    var text = "page " + state.page + " of " + pages + " \u00B7 " + shown.length + " of " + data.rows.length + " " +
+      plural(data.rows.length, "job") + (shown.length ? "" : ": " + document.getElementById("catalog").getAttribute("data-empty"));
+    if (info.textContent !== text) { info.textContent = text; }  /* once per redraw, and only a change */
+    button("next \u203A", "next", state.page + 1, state.page >= pages, true);
+    button("last \u00BB", "last", pages, state.page >= pages, true);
   }
 
   /* The table and the pager are drawn anew on each change, which removes the button that was

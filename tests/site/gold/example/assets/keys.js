@@ -118,15 +118,40 @@
   }
   window.addEventListener("hashchange", revealTarget);
   revealTarget();
+  /* Copy (the h5py snippets): the clipboard API first (file:// is a secure context), so the focus
+     stays on the button; only the old execCommand fallback must select the text, in its hidden
+     textarea (aria-hidden: a screen reader heard nothing there), and the focus goes back to the
+     button at once. "Copied" is said through one live region of the page, made at load (a region
+     made and filled at once is not read out by every screen reader). */
+  var copyStatus = null;
+  if (document.querySelector("button.copy")) {
+    copyStatus = document.createElement("span");
+    copyStatus.className = "visually-hidden copy-status"; copyStatus.setAttribute("role", "status");
+    document.body.appendChild(copyStatus);
+  }
+  function copied(button, ok) {
+    button.textContent = ok ? "Copied" : "Copy";
+    if (!copyStatus) { return; }
+    copyStatus.textContent = "";  /* the same words again are a change too: read out again */
+    window.setTimeout(function () {
+      copyStatus.textContent = ok ? "Copied" : "Could not copy: select the snippet and copy it yourself";
+    }, 50);
+  }
+  function copyBySelection(button, source) {
+    var ok = false;
+    source.select();
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    button.focus();
+    return ok;
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) { return; }
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (!source) { return; }
-    source.select();
-    var done = function () { button.textContent = "Copied"; };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(source.value).then(done, function () { document.execCommand("copy"); done(); });
-    } else { document.execCommand("copy"); done(); }
+      navigator.clipboard.writeText(source.value).then(function () { copied(button, true); },
+        function () { copied(button, copyBySelection(button, source)); });
+    } else { copied(button, copyBySelection(button, source)); }
   });
 }());

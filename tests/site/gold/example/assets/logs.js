@@ -53,16 +53,23 @@
     var onlyLabel = document.createElement("label");
     onlyLabel.appendChild(only); onlyLabel.appendChild(document.createTextNode(" Only errors and warnings"));
     box.appendChild(labelled("Filter lines ", input)); box.appendChild(onlyLabel); box.appendChild(count);
-    var summary = log.querySelector("summary");
-    log.insertBefore(box, summary ? summary.nextSibling : log.firstChild);
+    var summary = log.querySelector("summary"), skip = log.querySelector("a.log-skip");
+    var first = skip && skip.parentNode === log ? skip : summary;  /* "Skip past this log" stays the first stop */
+    log.insertBefore(box, first ? first.nextSibling : log.firstChild);
     var filter = { log: log, input: input, only: only, count: count, lines: null, texts: null };
     input.addEventListener("input", function () { apply(filter); });
     only.addEventListener("change", function () { apply(filter); });
     filters.push(filter);
     return filter;
   }
+  /* A line's number is a link (#node-<slug>-L12, to copy or share), not a Tab stop: a log of 500
+     lines took 500 presses of Tab to pass (its "Skip past this log" link, the first stop inside it,
+     passes it whole). Done as a log is opened or focused, as the filter box is made. */
+  function untab(log) {
+    Array.prototype.forEach.call(log.querySelectorAll("a.lnum"), function (link) { link.tabIndex = -1; });
+  }
   function attach(log) {
-    if (log && !log.hasAttribute("data-log-filter")) { log.setAttribute("data-log-filter", ""); build(log); }
+    if (log && !log.hasAttribute("data-log-filter")) { log.setAttribute("data-log-filter", ""); untab(log); build(log); }
   }
   function logOf(node) {
     return node && node.closest ? node.closest("details.log") : null;
@@ -82,6 +89,8 @@
     target.scrollIntoView({ block: "center" });
   }
   window.addEventListener("hashchange", function () { reveal(window.location.hash.slice(1)); });
+  /* a log open at load (a failed job's) fires no "toggle": its lines leave the Tab order now */
+  Array.prototype.forEach.call(document.querySelectorAll("details.log[open]"), untab);
   reveal(window.location.hash.slice(1));  /* a page opened at a line's link */
 
   /* Printing: theme.js opens every closed <details> for paper, and a job's workflow and parameters
