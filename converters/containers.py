@@ -1145,8 +1145,14 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
         raise OutputError(dst, "output exists and is not a regular file")
     if dst.exists() and not force:
         raise OutputError(dst, "output exists (use --force to replace it)")
-    if not dst_abs.parent.is_dir():
-        raise OutputError(dst, "output directory does not exist")
+    check_parent_exists(dst)
+
+
+def check_parent_exists(dst: Path) -> None:
+    """Refuse (73) an output whose folder is missing, naming that folder: outputs are never made
+    with their parents (a typo in the path would scatter folders), so the user makes it."""
+    if not Path(os.path.abspath(dst)).parent.is_dir():
+        raise OutputError(dst, f"output folder {str(dst.parent)!r} does not exist; create it first")
 
 
 def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bool = False) -> None:

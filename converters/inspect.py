@@ -189,11 +189,16 @@ def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
     ]
     lines += _section("node types", summary.node_types)
     lines += _section("link types", summary.link_types)
-    lines += ["groups:"] + [f"  {g.label} ({g.type_string}): {g.nodes} nodes" for g in summary.groups]
-    lines += ["conversion history:"] + [f"  {c}" for c in summary.conversion_info]
+    lines += _listed("groups", [f"  {g.label} ({g.type_string}): {g.nodes} nodes" for g in summary.groups])
+    lines += _listed("conversion history", [f"  {c}" for c in summary.conversion_info])
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(lines) + "\n"
 
 
 def _section(title: str, counts: dict[str, int]) -> list[str]:
-    return [f"{title}:"] + [f"  {count:>8}  {name}" for name, count in counts.items()]
+    return _listed(title, [f"  {count:>8}  {name}" for name, count in counts.items()])
+
+
+def _listed(title: str, lines: list[str]) -> list[str]:
+    """A heading and its lines; an empty list says so (a bare heading reads as cut short)."""
+    return [f"{title}:", *(lines or ["  (none)"])]

@@ -113,9 +113,10 @@ class VerifyReport:
 
 # ---------------------------------------------------------------- writing
 def write_bundle(data_store: Path | str, output: Path | str, force: bool = False,
-                 config: Path | None = None) -> BundleSummary:
+                 config: Path | None = None, organization: str = "") -> BundleSummary:
     """Build the site and the archive of ``data_store`` into a new bag at ``output``; ``config``
-    (``build --config``) gives the site its catalog columns, figure views and templates."""
+    (``build --config``) gives the site its catalog columns, figure views and templates;
+    ``organization``, when given, is the bag's ``Source-Organization``."""
     root, output = Path(data_store), Path(output)
     check_paths(root, output, force)
     containers.source_date_epoch()  # a bad SOURCE_DATE_EPOCH is refused before any work, not at the end
@@ -123,7 +124,7 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
     with staging_tree(output) as staging:
         (staging / PAYLOAD).mkdir()
         exported = write_payload(root, staging / PAYLOAD, config)
-        info = build_bag_info(root, exported.parameters, exported.newest, build_archive_format(exported))
+        info = build_bag_info(root, exported.parameters, exported.newest, build_archive_format(exported), organization)
         write_text(staging / README, render_readme(info, (staging / PAYLOAD / SITE_NAME).is_dir()))
         summary = write_tag_files(staging, info)
         replace_dir(staging, output, may_replace=force)  # without --force: never over another run's output
@@ -135,7 +136,7 @@ def check_paths(root: Path, output: Path, force: bool) -> None:
     if root.exists() and not root.is_dir():
         raise BadInputError(root, "is a file, not a data_store folder")
     if not root.is_dir():
-        raise InputMissingError(root, "no such data_store directory")
+        raise InputMissingError(root, "data_store not found")
     out_abs, root_abs = Path(os.path.abspath(output)), Path(os.path.abspath(root))
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise OutputError(output, "output overlaps input")
@@ -145,8 +146,7 @@ def check_paths(root: Path, output: Path, force: bool) -> None:
         raise OutputError(output, "output exists (use --force to replace it)")
     if output.exists() and not (output / "bagit.txt").is_file():
         raise OutputError(output, "output exists and is not a bundle; refusing to replace it")
-    if not out_abs.parent.is_dir():
-        raise OutputError(output, "output directory does not exist")
+    containers.check_parent_exists(output)
 
 
 def write_payload(root: Path, payload: Path, config: Path | None = None) -> ExportSummary:
@@ -180,12 +180,14 @@ def _site_builder():
 
 
 def build_bag_info(root: Path, parameters: dict, newest: datetime | None = None,
-                   archive_format: str = "") -> list[tuple[str, str]]:
+                   archive_format: str = "", organization: str = "") -> list[tuple[str, str]]:
     """The bag-info.txt lines.  ``Bagging-Date`` is SOURCE_DATE_EPOCH's day, else ``newest`` (the
-    newest job time of the data): never the clock, so the same data gives the same bag."""
+    newest job time of the data): never the clock, so the same data gives the same bag.
+    ``Source-Organization`` is the organisation sending the bag (RFC 8493 2.2.2), which only the
+    user knows: written when given (``--organization``), left out otherwise, never guessed."""
     info = [
         ("Bag-Software-Agent", f"reportgen {__version__}"),
-        ("Source-Organization", "Entropy Hub data_store"),
+        *([("Source-Organization", organization)] if organization.strip() else []),
         ("External-Identifier", root.resolve().name),
         ("External-Description", "Offline audit bundle: static run catalog (data/site) and AiiDA export "
          "archive (data/export.aiida) of one data_store"),

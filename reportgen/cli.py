@@ -91,7 +91,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--jobs", "jobs_per_project", default=12, show_default=True, help="Jobs per project.")
 @click.option("--edge-cases", is_flag=True, help="Add every bad-input case of the generator table.")
 @click.option("--huge", is_flag=True, help="With --edge-cases: add the huge arrays (about 110 MB).")
-@click.option("--force", is_flag=True, help="Replace DIRECTORY if it exists.")
+@click.option("--force", is_flag=True, help="Replace DIRECTORY if it exists and is not empty.")
 def example(directory: Path, seed: int, jobs_per_project: int, edge_cases: bool, huge: bool, force: bool) -> None:
     """Write a realistic, deterministic example data_store into DIRECTORY.
 
@@ -144,9 +144,10 @@ def inspect(data_store: Path, as_json: bool, strict: bool, workers: int) -> None
                    "written): 'error' for a nightly job that must not fail on a stray file.")
 @click.option("--workers", type=Workers, default=0, help="Worker processes (0: one per core).")
 @click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
-              help="TOML file naming extra catalog columns (key parameters, outputs, attributes) "
-                   "and figure views (x axes, log scales); its [build] table may hold templates, "
-                   "precompress and base_url; exit 78 if bad.")  # views: the help names them
+              help="TOML file naming extra catalog columns (key parameters, outputs, attributes), "
+                   "figure views (x axes, log scales) and reductions of array outputs ([[reduce]]: "
+                   "mean, max, ...); its [build] table may hold templates, precompress and base_url; "
+                   "exit 78 if bad.")  # views: the help names them
 @click.option("--templates", type=PathArg, default=None, metavar="DIR",
               help="Folder of template overrides: pages and static files that replace or extend the built-in ones.")
 @click.option("--precompress", default="", metavar="gz,zst",
@@ -257,14 +258,17 @@ def archive_validate(path: Path, as_json: bool, strict: bool, stream: bool, max_
 @archive.command("migrate")
 @click.argument("source", type=PathArg)
 @click.argument("output", type=PathArg)
-@click.option("--to", "to_version", default="0.13", show_default=True, help="Target export version.")
+@click.option("--to", "to_version", default="0.13", show_default=True, metavar="VERSION",
+              help="Target export version.")
 @click.option(
     "--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
     help="Output container (default: from OUTPUT's name, else zip). No AiiDA (1.x or 2.x) reads tar.zst, which is for storage.",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--allow-loss", is_flag=True, help="Let a downgrade drop what the older version cannot hold.")
-@click.option("--strict", is_flag=True, help="Refuse dangling links and unknown group members instead of reporting them.")
+@click.option("--strict", is_flag=True,
+              help="With --to main_XXXX: refuse dangling links and unknown group members "
+                   "instead of reporting them.")
 @max_ratio_option
 def archive_migrate(
     source: Path, output: Path, to_version: str, fmt: str | None, force: bool, allow_loss: bool, strict: bool,
@@ -292,13 +296,17 @@ def archive_migrate(
 # ---------------------------------------------------------------- export / restore / bundle
 @cli.command()
 @click.argument("data_store", type=PathArg)
-@click.option("-o", "--output", type=PathArg, required=True, help="The archive to write.")
-@click.option("--project", "projects", multiple=True, help="Export only this project (repeatable).")
-@click.option("--job", "jobs", multiple=True, help="Export only this job id (repeatable).")
-@click.option("--export-version", default="0.13", show_default=True, help="Export version of the archive.")
+@click.option("-o", "--output", type=PathArg, required=True, metavar="ARCHIVE", help="The archive to write.")
+@click.option("--project", "projects", multiple=True, metavar="NAME",
+              help="Export only this project (repeatable).")
+@click.option("--job", "jobs", multiple=True, metavar="ID", help="Export only this job id (repeatable).")
+@click.option("--export-version", default="0.13", show_default=True, metavar="V",
+              help="Export version of the archive: 0.4 ... 0.13, or main_0000 ... main_0001 (AiiDA 2.x).")
 @click.option("--format", "fmt", type=click.Choice(["zip", "tar.gz", "tar.zst"]), default=None,
               help="Container format (default: from the file name, else zip). No AiiDA (1.x or 2.x) reads tar.zst, which is for storage.")
-@click.option("--user-email", default=None, help="Email of the one AiiDA user owning every entity.")
+@click.option("--user-email", default=None, metavar="EMAIL",
+              help="Email of the one AiiDA user owning every entity; "
+                   "default: entropy-export@reportgen.invalid.")
 @click.option("--workers", type=Workers, default=0, help="Reader processes (0: one per core).")
 @click.option("--allow-loss", is_flag=True, help="Let an --export-version below 0.13 drop what it cannot hold.")
 @click.option("--skip-busy", is_flag=True,
@@ -321,8 +329,9 @@ def export(data_store: Path, output: Path, projects: tuple[str, ...], jobs: tupl
 
 @cli.command()
 @click.argument("archive", type=PathArg)
-@click.option("-o", "--output", type=PathArg, required=True, help="The data_store directory to create.")
-@click.option("--force", is_flag=True, help="Replace the output directory if it exists.")
+@click.option("-o", "--output", type=PathArg, required=True, metavar="DATA_STORE",
+              help="The data_store directory to create (the folder it goes in must exist).")
+@click.option("--force", is_flag=True, help="Replace DATA_STORE if it exists.")
 def restore(archive: Path, output: Path, force: bool) -> None:
     """Rebuild the data_store an archive of `reportgen export` was made from.
 
@@ -368,22 +377,27 @@ def bundle() -> None:
 
 @bundle.command("create")
 @click.argument("data_store", type=PathArg)
-@click.option("-o", "--output", type=PathArg, required=True, help="The bundle directory to create.")
-@click.option("--force", is_flag=True, help="Replace the bundle if it exists.")
+@click.option("-o", "--output", type=PathArg, required=True, metavar="BUNDLE",
+              help="The bundle directory to create (the folder it goes in must exist).")
+@click.option("--force", is_flag=True, help="Replace BUNDLE if it exists.")
 @click.option("--config", "config_file", type=PathArg, default=None, metavar="FILE",
-              help="The site's config, as for build: catalog columns, figure views, templates "
-                   "(its precompress and base_url are not applied to a bundle); exit 78 if bad.")
-def bundle_create(data_store: Path, output: Path, force: bool, config_file: Path | None) -> None:
+              help="The site's config, as for build: catalog columns, figure views, reductions, "
+                   "templates (its precompress and base_url are not applied to a bundle); exit 78 if bad.")
+@click.option("--organization", default="", metavar="NAME",
+              help="Source-Organization of bag-info.txt: the organisation sending the bundle "
+                   "(RFC 8493); left out when not given.")
+def bundle_create(data_store: Path, output: Path, force: bool, config_file: Path | None, organization: str) -> None:
     """Write an audit bundle of DATA_STORE: site + archive + sha256/sha512 manifests.
 
     \b
     Example:
       reportgen bundle create demo/data_store -o demo/audit-bundle
       reportgen bundle create demo/data_store -o demo/audit-bundle --config examples/catalog.toml
+      reportgen bundle create demo/data_store -o demo/audit-bundle --organization "Ion Trap Lab, Example University"
     """
     from reportgen.bundle import write_bundle
 
-    _say(write_bundle(data_store, output, force=force, config=config_file).render())
+    _say(write_bundle(data_store, output, force=force, config=config_file, organization=organization).render())
 
 
 @bundle.command("verify")

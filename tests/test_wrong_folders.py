@@ -38,7 +38,7 @@ def test_the_data_stores_parent_is_refused_naming_the_data_store(store: Path) ->
     for command in (("inspect",), ("build", "-o", store.parent.parent / "site")):
         run = run_cli(command[0], store.parent, *command[1:])
         line = assert_one_error_line(run, 66, "not a data_store", str(store.parent))
-        assert f"build {str(store)!r}" in line
+        assert f"its data_store would be {str(store)!r}" in line
     assert not (store.parent.parent / "site").exists()
 
 

@@ -57,9 +57,9 @@ def write_example(
     """
     target = Path(directory)
     if jobs_per_project < 1:
-        raise UsageError(target, "--jobs must be at least 1")
+        raise UsageError("--jobs", f"must be at least 1 (got {jobs_per_project})")
     if huge and not edge_cases:
-        raise UsageError(target, "--huge needs --edge-cases")
+        raise UsageError("--huge", "needs --edge-cases")
     _check_target(target, force)
     require_git()  # the example's repositories are made with git: say so before any work (69), as the readers do
     target.parent.mkdir(parents=True, exist_ok=True)

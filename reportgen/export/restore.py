@@ -424,8 +424,7 @@ def check_output_dir(output: Path, archive: Path, force: bool) -> None:
     out_abs, arc_abs = Path(os.path.abspath(output)), Path(os.path.abspath(archive))
     if out_abs == arc_abs or out_abs in arc_abs.parents:
         raise OutputError(output, "output overlaps input")
-    if not out_abs.parent.is_dir():
-        raise OutputError(output, "output directory does not exist")
+    containers.check_parent_exists(output)
 
 
 def restore_data_store(archive: Path | str, output: Path | str, force: bool = False) -> RestoreSummary:

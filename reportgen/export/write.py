@@ -1011,7 +1011,7 @@ def check_paths(root: Path, output: Path, options: ExportOptions) -> str:
     if root.exists() and not root.is_dir():  # an archive given where its data_store belongs
         raise BadInputError(root, "is a file, not a data_store folder")
     if not root.is_dir():
-        raise InputMissingError(root, "no such data_store directory")
+        raise InputMissingError(root, "data_store not found")
     fmt = options.fmt or containers.guess_format(output)
     if fmt not in containers.FORMATS:
         raise UsageError(output, f"unknown format {fmt!r} (choose from {', '.join(containers.FORMATS)})")

@@ -155,7 +155,7 @@ def check_store_level(root: Path, entries: list[os.DirEntry[str]], projects: lis
     inner = [e.name for e in entries if e.is_dir(follow_symlinks=False) and has_repo_folders(root / e.name / GIT_DIR)]
     if inner:
         raise InputMissingError(root, f"not a data_store: no project holds a job file, and {display_name(inner[0])!r} "
-                                      f"inside it has a data_store's git/ folder; build {str(root / inner[0])!r}")
+                                      f"inside it has a data_store's git/ folder; its data_store would be {str(root / inner[0])!r}")
 
 
 def data_store_evidence(folder: Path, look_at: int = 64) -> str:
