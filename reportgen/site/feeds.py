@@ -118,9 +118,10 @@ def build_feed_time(row: tuple[Any, ...]) -> str:
 
 
 def build_natural_key(job_id: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
-    """Job ids in natural order (``j9`` before ``j10``), as catalog.js's numeric localeCompare: runs
-    of digits as numbers, other text without case.  Its collation may order punctuation otherwise;
-    that matters only between two jobs that ended in the same second."""
+    """Job ids in natural order (``j9`` before ``j10``): runs of digits as numbers, other text without
+    case.  catalog.js orders the ties of a sort and of its status changes by the same key
+    (``naturalKey``, kept in step with this), so runs.html and the catalog's ``<noscript>`` list the
+    jobs as its script shows them at first, and its badges agree with the feeds' marks."""
     # the split's odd pieces are the runs of digits (not str.isdigit: "²" is a digit int() refuses)
     parts = tuple((0, int(p)) if i % 2 else (1, p.lower()) for i, p in enumerate(_DIGITS.split(job_id)) if p)
     return parts, job_id

@@ -93,6 +93,43 @@
     return a.localeCompare(b, "en", { numeric: true }) || (a === b ? 0 : (a < b ? -1 : 1));
   }
 
+  /* Rows whose sorted cells are equal, by job id: the build's natural order (feeds.build_natural_key,
+     which runs.html and the catalog's <noscript> list use), so without scripts a reader gets the
+     jobs the script shows at first, in its order. Not compareText: its collation sets punctuation
+     apart ("k-1" before "k1a") and the browser's default locale chose the order of ties before.
+     Runs of digits (any script's) as numbers, the text between lowercased and compared by code
+     point, a shorter id first; then the ids by code point, then the pages. */
+  var DIGIT_RUN = /(\p{Nd}+)/u, ND = /^\p{Nd}$/u, naturalKeys = new Map();
+  function digitValue(ch) {  /* Unicode assigns decimal digits in contiguous runs of 0..9 */
+    var cp = ch.codePointAt(0), start = cp;
+    while (start > 0 && ND.test(String.fromCodePoint(start - 1))) { start -= 1; }
+    return (cp - start) % 10;
+  }
+  function naturalKey(id) {
+    var key = naturalKeys.get(id);
+    if (key) { return key; }
+    key = String(id).split(DIGIT_RUN).map(function (part, i) {
+      return i % 2 ? [0, BigInt(Array.from(part).map(digitValue).join(""))] : [1, part.toLowerCase()];
+    }).filter(function (part) { return part[1] !== ""; });
+    naturalKeys.set(id, key);
+    return key;
+  }
+  function byCodePoint(a, b) {  /* Python's str order: UTF-16 units put U+E000..U+FFFF after astral ones */
+    var x = Array.from(a), y = Array.from(b);
+    for (var i = 0; i < x.length && i < y.length; i += 1) {
+      if (x[i] !== y[i]) { return x[i].codePointAt(0) - y[i].codePointAt(0); }
+    }
+    return x.length - y.length;
+  }
+  function compareIds(a, b) {
+    var x = naturalKey(a[idx.id]), y = naturalKey(b[idx.id]);
+    for (var i = 0; i < x.length && i < y.length; i += 1) {
+      var c = x[i][0] - y[i][0] || (x[i][0] ? byCodePoint(x[i][1], y[i][1]) : (x[i][1] < y[i][1] ? -1 : (x[i][1] > y[i][1] ? 1 : 0)));
+      if (c) { return c; }
+    }
+    return x.length - y.length || byCodePoint(String(a[idx.id]), String(b[idx.id])) || byCodePoint(String(a[idx.href]), String(b[idx.href]));
+  }
+
   /* An integer written as text (past 2^53, which a double cannot hold) or as a number, as a BigInt;
      null for anything else (a fraction, NaN, a boolean) */
   function exactInteger(value) {
@@ -192,9 +229,7 @@
     data.rows.forEach(function (row, i) { if (row[idx.end]) { order.push(i); } });
     order.sort(function (a, b) {
       var x = data.rows[a], y = data.rows[b];
-      return String(x[idx.end]).localeCompare(String(y[idx.end]))
-        || String(x[idx.id]).localeCompare(String(y[idx.id]), "en", { numeric: true })
-        || String(x[idx.id]).localeCompare(String(y[idx.id]));
+      return String(x[idx.end]).localeCompare(String(y[idx.end])) || compareIds(x, y);  /* the feeds' order (feeds.build_time_order) */
     });
     order.forEach(function (i) {
       var now = data.rows[i][idx.status], failing = own(FAILING, now);
@@ -318,7 +353,7 @@
     shown.sort(function (a, b) {
       var x = valueOf(a, name), y = valueOf(b, name);
       var c = extra ? compareExtra(x, y, numeric, dir) : (numeric ? x - y : String(x).localeCompare(String(y))) * dir;
-      return c || String(a[idx.id]).localeCompare(String(b[idx.id]));
+      return c || compareIds(a, b);
     });
   }
 
