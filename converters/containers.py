@@ -1151,8 +1151,12 @@ def check_output(dst: Path, sources: Iterable[Path], force: bool) -> None:
 def check_parent_exists(dst: Path) -> None:
     """Refuse (73) an output whose folder is missing, naming that folder: outputs are never made
     with their parents (a typo in the path would scatter folders), so the user makes it."""
-    if not Path(os.path.abspath(dst)).parent.is_dir():
-        raise OutputError(dst, f"output folder {str(dst.parent)!r} does not exist; create it first")
+    parent = Path(os.path.abspath(dst)).parent
+    if parent.is_dir():
+        return
+    if parent.exists():  # a file where the folder should be: creating it would not help
+        raise OutputError(dst, f"output folder {str(dst.parent)!r} is not a folder")
+    raise OutputError(dst, f"output folder {str(dst.parent)!r} does not exist; create it first")
 
 
 def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bool = False) -> None:

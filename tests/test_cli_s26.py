@@ -34,6 +34,8 @@ def test_a_missing_output_folder_is_named(store: Path, archive: Path, tmp_path: 
     for run in runs:
         assert_one_error_line(run, 73, "output folder 'nodir' does not exist")
     assert not (tmp_path / "nodir").exists()
+    (tmp_path / "afile").write_text("")
+    assert_one_error_line(run_cli("export", store, "-o", "afile/x.aiida", cwd=tmp_path), 73, "output folder 'afile' is not a folder")
 
 
 def test_the_folder_above_a_data_store_points_at_it_for_every_command(store: Path, tmp_path: Path):
