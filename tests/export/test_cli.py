@@ -44,7 +44,7 @@ def test_output_inside_input_is_refused(edge_store: Path, unchanged):
 
 
 def test_missing_input_and_unknown_names(example_store: Path, tmp_path: Path):
-    assert_one_error_line(run_cli("export", tmp_path / "nope", "-o", tmp_path / "a.zip"), 66, "no such")
+    assert_one_error_line(run_cli("export", tmp_path / "nope", "-o", tmp_path / "a.zip"), 66, "data_store not found")
     run = run_cli("export", example_store, "-o", tmp_path / "a.zip", "--project", "no-such-project")
     assert_one_error_line(run, 64, "no project")
     run = run_cli("export", example_store, "-o", tmp_path / "a.zip", "--export-version", "9.9")
