@@ -25,8 +25,17 @@ lower bound on the time of any tool that makes Python objects of every row with
 the fastest parser at hand (the performance reference's "warm memory" floor of
 about 9 ms per MB), so ``aiida-core / floor`` is the most such a tool could be
 faster than aiida-core on this input, and ``reportgen / floor`` is what
-reportgen spends on top of it.  (A tool that never makes most rows into
-objects, say with msgspec's ``Raw`` values, is not bound by it.)
+reportgen spends on top of it.
+
+**The bytes prototype.**  A tool that never makes most rows into objects is not
+bound by that floor.  When msgspec is installed (``pip install msgspec``; not a
+dependency), a fourth process runs ``RAW``: a throwaway migration of this
+benchmark's own ``data.json`` (it knows the generator's shape) that decodes the
+document into msgspec ``Raw`` rows, parses only the rows a step changes (every
+node; attributes of process nodes or with ``parser_name``; shadows holding a
+date; ``_return`` links), copies every other row as its bytes, and deflates the
+result as the floor does.  It checks nothing and skips the repository: a bound
+on what a redesign of the streamed reader around ``Raw`` rows could reach.
 """
 
 from __future__ import annotations
@@ -170,6 +179,72 @@ def floor_seconds(src: Path) -> float:
     return float(proc.stderr.split("FLOOR ")[-1])
 
 
+RAW = """
+import gc, sys, time, zipfile, zlib, msgspec, orjson
+from concurrent.futures import ThreadPoolExecutor
+from zlib_ng import zlib_ng
+level, size, threads = (int(a) for a in sys.argv[2:5])
+Raw = msgspec.Raw
+class Doc(msgspec.Struct):
+    links_uuid: list[Raw]
+    export_data: dict[str, dict[str, Raw]]
+    groups_uuid: dict[str, Raw]
+    node_attributes: dict[str, Raw]
+    node_attributes_conversion: dict[str, Raw]
+    node_extras: dict[str, Raw]
+    node_extras_conversion: dict[str, Raw]
+def member(pk, raw):
+    return orjson.dumps(pk) + b":" + raw
+def deflate(start):
+    window = body[max(0, start - 32768) : start]
+    z = zlib_ng.compressobj(level, zlib.DEFLATED, -15, **({"zdict": window} if window else {}))
+    last = start + size >= len(body)
+    return z.compress(body[start : start + size]) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+gc.disable()
+start = time.perf_counter()
+doc = msgspec.json.Decoder(Doc).decode(zipfile.ZipFile(sys.argv[1]).read("data.json"))
+process, nodes = set(), []
+for pk, raw in doc.export_data["Node"].items():
+    row = orjson.loads(bytes(raw))
+    row.pop("nodeversion", None), row.pop("public", None)
+    if row.get("node_type") == "data.dict.Dict.":
+        row["node_type"] = "data.core.dict.Dict."
+    elif str(row.get("node_type")).startswith("process."):
+        process.add(pk)
+    nodes.append(member(pk, orjson.dumps(row)))
+dated = {pk for pk, raw in doc.node_attributes_conversion.items() if b'"date"' in bytes(raw)}
+attributes = []
+for pk, raw in doc.node_attributes.items():
+    raw = bytes(raw)
+    if pk in process or pk in dated or b'"parser_name"' in raw:
+        row = orjson.loads(raw)
+        if pk in process:
+            row["sealed"] = True
+        raw = orjson.dumps(row)
+    attributes.append(member(pk, raw))
+extras = [member(pk, bytes(raw)) for pk, raw in doc.node_extras.items()]
+links = [bytes(raw) for raw in doc.links_uuid]
+body = b"".join([b'{"links_uuid":[', b",".join(links), b'],"export_data":{"Node":{', b",".join(nodes),
+                 b'}},"node_attributes":{', b",".join(attributes), b'},"node_extras":{', b",".join(extras), b"}}"])
+with ThreadPoolExecutor(threads) as pool:
+    packed = list(pool.map(deflate, range(0, len(body), size)))
+sys.stderr.write(f"RAW {time.perf_counter() - start}\\n")
+"""
+
+
+def raw_prototype_seconds(src: Path) -> float | None:
+    """The bytes prototype (module docstring), timed inside a fresh process; None without msgspec."""
+    from converters.containers import DEFLATE_BLOCK, DEFLATE_LEVEL, _deflate_workers
+
+    args = [str(src), str(DEFLATE_LEVEL), str(DEFLATE_BLOCK), str(_deflate_workers())]
+    proc = subprocess.run([sys.executable, "-c", RAW, *args], capture_output=True, text=True)
+    if "No module named 'msgspec'" in proc.stderr:
+        return None
+    if proc.returncode != 0:
+        raise RuntimeError(f"bytes prototype failed: {proc.stderr[-2000:]}")
+    return float(proc.stderr.split("RAW ")[-1])
+
+
 def verdi_path() -> Path | None:
     candidate = Path(os.environ.get("REPORTGEN_VERDI", "/tmp/venv-aiida/bin/verdi"))
     return candidate if candidate.exists() else None
@@ -191,6 +266,11 @@ def bench_size(nodes: int, work: Path) -> None:
     floor = floor_seconds(src)
     print(f"  floor       {floor:7.2f} s  (data.json inflated, parsed in warm memory, dumped, deflated: nothing else)")
     print(f"              reportgen takes {wall / floor:.2f}x the floor")
+    raw = raw_prototype_seconds(src)
+    if raw is None:
+        print("  bytes prototype: msgspec not installed (pip install msgspec)")
+    else:
+        print(f"  bytes prototype {raw:5.2f} s  (untouched rows kept as bytes; no checks, no repository)")
     verdi = verdi_path()
     if verdi is None:
         print("  aiida-core  not installed (set REPORTGEN_VERDI or create /tmp/venv-aiida)")
@@ -201,6 +281,8 @@ def bench_size(nodes: int, work: Path) -> None:
     print(f"  aiida-core  {a_wall:7.2f} s  VmHWM {a_hwm / 1024:7.1f} MiB")
     print(f"  ratio       {a_wall / wall:7.1f}x faster, {hwm / a_hwm:.2f} of aiida-core's peak memory")
     print(f"  aiida-core / floor {a_wall / floor:.1f}x: the most a tool making every row a Python object could gain here")
+    if raw is not None:
+        print(f"  aiida-core / bytes prototype {a_wall / raw:.1f}x")
 
 
 def main(argv: list[str]) -> None:
