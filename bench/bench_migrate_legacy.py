@@ -144,17 +144,22 @@ def reportgen_cmd(src: Path, dst: Path) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-FLOOR = """
+# The start of both timed programs below: argv, and one block of our parallel deflate of ``body``
+# (primed with the 32 KiB before it), as containers.ParallelDeflate does it.
+DEFLATE_BODY = """
 import gc, sys, time, zipfile, zlib, orjson
 from concurrent.futures import ThreadPoolExecutor
 from zlib_ng import zlib_ng
 level, size, threads = (int(a) for a in sys.argv[2:5])
-def deflate(start):  # one block of our parallel deflate: primed with the 32 KiB before it
+def deflate(start):
     window = body[max(0, start - 32768) : start]
     z = zlib_ng.compressobj(level, zlib.DEFLATED, -15, **({"zdict": window} if window else {}))
     last = start + size >= len(body)
     return z.compress(body[start : start + size]) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 gc.disable()
+"""
+
+FLOOR = DEFLATE_BODY + """
 start = time.perf_counter()
 raw = zipfile.ZipFile(sys.argv[1]).read("data.json")
 inflated = time.perf_counter()
@@ -179,11 +184,8 @@ def floor_seconds(src: Path) -> float:
     return float(proc.stderr.split("FLOOR ")[-1])
 
 
-RAW = """
-import gc, sys, time, zipfile, zlib, msgspec, orjson
-from concurrent.futures import ThreadPoolExecutor
-from zlib_ng import zlib_ng
-level, size, threads = (int(a) for a in sys.argv[2:5])
+RAW = DEFLATE_BODY + """
+import msgspec
 Raw = msgspec.Raw
 class Doc(msgspec.Struct):
     links_uuid: list[Raw]
@@ -195,12 +197,6 @@ class Doc(msgspec.Struct):
     node_extras_conversion: dict[str, Raw]
 def member(pk, raw):
     return orjson.dumps(pk) + b":" + raw
-def deflate(start):
-    window = body[max(0, start - 32768) : start]
-    z = zlib_ng.compressobj(level, zlib.DEFLATED, -15, **({"zdict": window} if window else {}))
-    last = start + size >= len(body)
-    return z.compress(body[start : start + size]) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-gc.disable()
 start = time.perf_counter()
 doc = msgspec.json.Decoder(Doc).decode(zipfile.ZipFile(sys.argv[1]).read("data.json"))
 process, nodes = set(), []
