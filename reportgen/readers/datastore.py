@@ -109,13 +109,19 @@ def list_dir(path: Path) -> list[os.DirEntry[str]]:
 
 
 # ---------------------------------------------------------------- scanning
-def scan_data_store(root: Path) -> StoreScan:
-    """Projects, jobs, logs and repositories by name; no file content read."""
-    root = Path(root)
+def check_data_store_dir(root: Path) -> None:
+    """Refuse (66) a data_store that is missing or not a folder: every command that reads one says
+    it in these words, before any other work."""
     if not root.exists():
         raise InputMissingError(root, "data_store not found")
     if not root.is_dir():
         raise InputMissingError(root, "data_store is not a directory")
+
+
+def scan_data_store(root: Path) -> StoreScan:
+    """Projects, jobs, logs and repositories by name; no file content read."""
+    root = Path(root)
+    check_data_store_dir(root)
     try:
         entries = list_dir(root)
     except PermissionError:

@@ -25,7 +25,7 @@ import orjson
 from converters import interrupts
 from converters.workdirs import check_writable_dir, sibling
 from reportgen import __version__
-from reportgen.errors import InputMissingError, ToolError, WriteError
+from reportgen.errors import ToolError, WriteError
 from reportgen.outdir import check_inner_writable, check_output_path
 from reportgen.progress import progress
 from reportgen.readers.sandbox import crashed_job, describe_exit, run_alone
@@ -217,10 +217,9 @@ def with_settings(options: BuildOptions, settings: BuildSettings) -> BuildOption
 
 
 def _build_site(data_store: Path, site: Path, options: BuildOptions, config: SiteConfig) -> BuildReport:
-    from reportgen.readers.datastore import scan_data_store
+    from reportgen.readers.datastore import check_data_store_dir, scan_data_store
 
-    if not data_store.is_dir():
-        raise InputMissingError(data_store, "data_store is not a directory" if data_store.exists() else "data_store not found")
+    check_data_store_dir(data_store)
     check_output_path(site)
     if site.is_dir() and not site.is_symlink():
         check_writable_dir(site)  # an incremental build writes inside it, a full one renames it
