@@ -41,7 +41,6 @@ from reportgen.site.contexts import (
     build_project_context,
     build_job_list_context,
     build_status_counts,
-    JOB_LIST_NAME,
 )
 from reportgen.site.jobpage import (
     DiffTask,
@@ -82,7 +81,7 @@ from reportgen.site.compare import render_compare_page
 from reportgen.site.config import NO_CONFIG, BuildSettings, Column, SiteConfig, build_config_problems, read_site_config, render_columns_key
 from reportgen.site.config import View, render_views_key  # views: figure views (x axes, log scales)
 from reportgen.site.overrides import build_overrides_hash, read_overrides
-from reportgen.site.paths import build_slugs, diff_page_name, workflow_diff_page_name
+from reportgen.site.paths import JOB_LIST_NAME, build_slugs, diff_page_name, workflow_diff_page_name
 from reportgen.site import publish
 from reportgen.site.render import render_catalog_js, render_index, render_page, render_project, render_search
 from reportgen.site.render import render_job_list
@@ -96,7 +95,7 @@ REPORT_NAME = "build-report.json"
 # reportgen is; it was the integer 1 before the layout was documented.  The manifest has its own.
 REPORT_FORMAT = "reportgen-build-report/1"
 PROJECT_FILES = ("index.html", "catalog-data.js", "compare.html", "trends.html", "search-data.js", "feed.xml",
-                 "runs.html")  # with the catalog (runs.html: contexts.JOB_LIST_NAME)
+                 JOB_LIST_NAME)  # with the catalog
 STATIC_FILES = ("site.css", "theme.js", "render.js", "catalog.js", "keys.js", "compare.js", "logs.js", "trends.js", "nodetable.js",
                 "search.js", "times.js")
 

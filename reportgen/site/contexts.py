@@ -463,7 +463,6 @@ def build_project_context(name: str, rows: list[CatalogRow], problems: tuple[Pro
     )
 
 
-JOB_LIST_NAME = "runs.html"  # <project>/runs.html; "runs" is never a job's slug (paths.RESERVED)
 NOSCRIPT_JOBS = 50  # the catalog's first page as its script shows it at first (50 rows, latest first)
 
 

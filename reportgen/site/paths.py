@@ -15,12 +15,13 @@ import unicodedata
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _MAX_SLUG = 60
+JOB_LIST_NAME = "runs.html"  # <project>/runs.html: every job of the project as plain HTML (no script)
 # Names a page or folder of the site itself uses, plus Windows device names.
 RESERVED = frozenset(
     {"index", "assets", "build-report", "build-manifest", "catalog-data", "compare", "trends", "logs", "data"}
     | {"search-data"}  # each project's search-data.js (site/search.py)
     | {"feed"}  # feed.xml of each project and of the site (site/feeds.py): never a slug
-    | {"runs"}  # runs.html of each project, its jobs as plain HTML (contexts.JOB_LIST_NAME)
+    | {JOB_LIST_NAME.removesuffix(".html")}  # runs.html of each project
     | {"sitemap"}  # sitemap.xml and sitemap.N.xml at the site root (site/publish.py)
     | {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(10)}

@@ -29,6 +29,7 @@ from converters import interrupts
 from reportgen.errors import ToolError, UsageError
 from reportgen.site import write as out
 from reportgen.site.manifest import MANIFEST_NAME, Manifest
+from reportgen.site.paths import JOB_LIST_NAME
 
 PRECOMPRESS_FORMATS = ("gz", "zst")
 # How a bad value is reported: from the command line a usage error (64) naming the option; from a
@@ -248,7 +249,7 @@ def build_sitemap_urls(manifest: Manifest, base_url: str) -> list[SitemapUrl]:
     urls = [SitemapUrl(build_loc(base_url, "index.html")), SitemapUrl(build_loc(base_url, "search.html"))]
     for folder, project in manifest.projects.items():
         urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/index.html")))
-        urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/runs.html")))  # its jobs as plain links
+        urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/{JOB_LIST_NAME}")))  # its jobs as plain links
         for entry in manifest.jobs.get(folder, {}).values():
             urls.append(SitemapUrl(build_loc(base_url, f"{project['slug']}/{entry.slug}.html"), build_lastmod(entry.end)))
     return urls
