@@ -244,19 +244,20 @@ class Repo:
         """
         if len(sha) != self.hash_len or not SHA.fullmatch(sha):
             return None
-        if self._header(sha, sha, "commit") is None:  # the plain id first: git reads only the header
+        stored = self._header(sha, sha, "commit")  # the plain id first: git reads only the header
+        if stored is None:
             return None
-        self.check_peel_sizes(sha)  # before git peels: it reads each tag and the commit whole
+        self.check_peel_sizes(sha, stored)  # before git peels: it reads each tag and the commit whole
         header = self._header(f"{sha}^{{commit}}", sha, "commit")
         return header[0] if header is not None and header[1] == "commit" else None
 
-    def check_peel_sizes(self, sha: str) -> None:
-        """Refuse ``sha`` when it, or a tag on the way to what it names, is over ``max_object_bytes``.
+    def check_peel_sizes(self, sha: str, header: tuple[str, str, int] | None) -> None:
+        """Refuse ``sha`` (whose ``--batch-check`` header is ``header``) when it, or a tag on the way
+        to what it names, is over ``max_object_bytes``.
 
         Header by header (``--batch-check`` never inflates an object), so neither git nor reportgen
         holds an oversized commit or tag; at most 16 tags deep, as far as a real chain goes."""
         for _ in range(16):
-            header = self._header(sha, sha, "object")
             if header is None:
                 return
             self._check_object_size(sha, header[1], header[2])
@@ -266,6 +267,7 @@ class Repo:
             if len(target) != self.hash_len or not SHA.fullmatch(target):
                 return  # a tag naming no object: git's peel says it is no commit
             sha = target
+            header = self._header(sha, sha, "object")
 
     def _check_object_size(self, sha: str, typename: str, size: int) -> None:
         """A commit, tag or tree over ``max_object_bytes`` is refused (blobs: their callers' limits)."""
