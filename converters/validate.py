@@ -16,6 +16,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from converters.versions import (
 
 JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON report changes meaning or goes away
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)?\Z")
+# ASCII digits ([0-9]: \d takes any script's); a value of this shape is then read as a date (is_date)
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z)?\Z")
 LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
 LINK_TYPES_04 = {"input_calc", "input_work", "create", "return", "call_calc", "call_work"}
 # the top-level sections whose container kind is checked (what every reader of them assumes)
@@ -75,6 +77,18 @@ def top_level_keys(version: str) -> tuple[str, ...]:
     if version_index("0.4") <= v <= version_index("0.5"):
         keys.append("node_extras_conversion")
     return tuple(keys)
+
+
+def is_date(value: object) -> bool:
+    """A legacy ``date`` field's value: ISO 8601 of the shape aiida-core writes, and a real
+    moment (2020-02-30 or 24:00 is the shape, but no date a reader can parse)."""
+    if not (isinstance(value, str) and DATE.match(value)):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 class _Checker:
@@ -144,7 +158,7 @@ class _Checker:
         for field, spec in info.items():
             if not isinstance(spec, dict) or field not in row or row[field] is None:
                 continue
-            if spec.get("convert_type") == "date" and not (isinstance(row[field], str) and DATE.match(row[field])):
+            if spec.get("convert_type") == "date" and not is_date(row[field]):
                 self.add("date", f"{path}.{field}", f"malformed date {row[field]!r}")
             target = spec.get("requires")
             if isinstance(target, str) and str(row[field]) not in self.rows_of(target):

@@ -1,6 +1,6 @@
 """0.6 -> 0.5: JSONB datetimes back to naive strings with ``*_conversion`` shadow trees.
 
-Every attribute or extra string that looks like a UTC datetime
+Every attribute or extra string that is a UTC datetime
 (``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``) loses its ``+00:00`` and gets the
 shadow leaf ``"date"``; every other leaf gets ``null``.  Lists are mirrored
 element by element.  The legacy JobCalculation ``state`` mapping of the
@@ -12,6 +12,7 @@ would rewrite them).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from converters.downgrades._common import declare
@@ -20,12 +21,24 @@ from converters.migrations.v0_5_to_v0_6 import CALC_JOB, STATES
 
 SOURCE, TARGET = "0.6", "0.5"
 LOSES = "nothing, except CalcJob nodes with a legacy 'state' attribute"
-UTC_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00\Z")
+# ASCII digits ([0-9]: \d takes any script's); a string of this shape must also be a real moment
+# (``is_utc_date``): one that is not (2020-02-30) stays a string, which a 0.5 reader would fail to parse
+UTC_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?\+00:00\Z")
+
+
+def is_utc_date(value: str) -> bool:
+    if not UTC_DATE.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def serialize(value: Any) -> tuple[Any, Any]:
     """(value without UTC offsets, its shadow tree)."""
-    if isinstance(value, str) and UTC_DATE.match(value):
+    if isinstance(value, str) and is_utc_date(value):
         return value[: -len("+00:00")], "date"
     if isinstance(value, dict):
         pairs = {k: serialize(v) for k, v in value.items()}

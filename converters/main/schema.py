@@ -345,4 +345,9 @@ STORED_DATETIME_FORM = "an ISO 8601 datetime such as 2020-01-01 10:00:00.000000"
 
 
 EPOCH = "1970-01-01 00:00:00.000000"
-_LEGACY_FORM = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}\Z")
+# The common legacy form, rewritten without parsing.  Only what is surely a datetime takes this
+# path: ASCII digits ([0-9]; \d would take any script's, and '٢٠٢٠' is no year a reader parses),
+# no year 0000 and no day past 28 (2020-02-30 is no day); the rest is parsed by read_stored_datetime.
+_LEGACY_FORM = re.compile(
+    r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}\Z"
+)
