@@ -1166,6 +1166,7 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bo
     if fmt not in FORMATS:
         raise OutputError(dst, f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     remove_stale(dst)  # a killed run's staging file of this output
+    stream = _read_errors(members)
     try:
         # "xb" and the pid: never write through a name someone else made (a planted symlink)
         with (
@@ -1173,13 +1174,18 @@ def write_archive(dst: Path, fmt: str, members: Iterable[OutMember], replace: bo
             progress.stage(f"writing {dst.name}", None, progress.UNCOMPRESSED) as advance,
         ):
             if fmt == "zip":
-                _write_zip(fh, _read_errors(members), advance)
+                _write_zip(fh, stream, advance)
             else:
-                _write_tar(fh, fmt, _read_errors(members), advance)
+                _write_tar(fh, fmt, stream, advance)
     except _ReadFailed as failed:
         raise _read_error(failed.error, failed.member, dst) from None
     except OSError as exc:
         raise WriteError(exc.filename or dst, exc.strerror or str(exc)) from None
+    finally:
+        # A write that stopped early leaves the members' generators suspended, holding what they
+        # opened (a SQLite connection): closed here, in this thread, and not by a later garbage
+        # collection in whichever thread runs it, where sqlite3 refuses to close a connection.
+        stream.close()
 
 
 class _ReadFailed(Exception):
