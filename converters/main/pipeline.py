@@ -14,6 +14,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from converters.containers import DeflateAhead
 from converters.errors import BadInputError
 from converters.main.legacy_to_main import Staged
 from converters.main.problems import ProblemLog
@@ -26,30 +27,42 @@ from converters.main.writer import copy_canonical, write_main
 
 
 def write_staged(staged: Staged, dst: Path, workdir: Path, replace: bool) -> None:
-    """Canonical database at the staged revision, then the zip (atomic; ``replace``: as ``--force``).
-
-    Nothing is written that ``validate`` would refuse (``ValueCheck``, ``resolve_references``);
-    the value check runs beside the canonical copy, and its refusal wins over any other."""
+    """Canonical database at the staged revision, then the zip (atomic; ``replace``: as ``--force``)."""
     revision = staged.metadata["export_version"]
     assert revision in MAIN_REVISIONS
     final = workdir / "db.sqlite3"
     final.unlink(missing_ok=True)
+    ahead = checked_copy(staged, final, revision)
+    try:
+        staged.db.unlink()  # a working copy: free its disk before the zip is written
+        staged.db = final
+        write_main(dst, staged.metadata, final, staged.emit_blobs(), replace, ahead)
+    finally:
+        ahead.stop()
+
+
+def checked_copy(staged: Staged, final: Path, revision: str) -> DeflateAhead:
+    """The canonical copy (``copy_canonical``) of the staged rows, made only of what ``validate``
+    would accept (``ValueCheck``, ``resolve_references``).  The value check runs beside the copy,
+    and its refusal wins over any other.  Returns the copy's blocks deflating ahead."""
     check = ValueCheck(staged, revision)
     try:
         resolve_references(staged, revision, check)
         try:
-            copy_canonical(staged.db, final, revision, staged.selects)
+            ahead = copy_canonical(staged.db, final, revision, staged.selects)
         except BadInputError as exc:
             check.wait()  # a value's refusal comes first, as it did when the check ran before the copy
             if exc.file != str(staged.db):
                 raise
             raise refused_row(staged, revision, exc.reason) from None
-        check.wait()
+        try:
+            check.wait()
+        except BaseException:
+            ahead.stop()
+            raise
+        return ahead
     finally:
         check.stop()
-    staged.db.unlink()  # a working copy: free its disk before the zip is written
-    staged.db = final
-    write_main(dst, staged.metadata, final, staged.emit_blobs(), replace)
 
 
 class ValueCheck:

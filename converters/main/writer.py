@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from converters import progress
-from converters.containers import CHUNK, OutMember, write_archive
+from converters.containers import CHUNK, DeflateAhead, OutMember, write_archive
 from converters.errors import BadInputError
 from converters.main import rowsink
 from converters.main.schema import DB_NAME, META_NAME, PAGE_SIZE, TABLES, column_names, render_index_ddl, render_schema
@@ -49,12 +49,14 @@ def create_db(path: Path, revision: str, with_indexes: bool = False) -> sqlite3.
     return conn
 
 
-def copy_canonical(src: Path, dst: Path, revision: str, selects: dict[str, str] | None = None) -> None:
+def copy_canonical(src: Path, dst: Path, revision: str, selects: dict[str, str] | None = None) -> DeflateAhead:
     """Copy every table of ``src`` into a fresh ``dst`` at ``revision``, rows in id order.
 
     ``selects`` may replace a table's SELECT (it must yield the table's columns
     in order, sorted by id); legacy_to_main uses it to join staged attributes.
-    NOT NULL and UNIQUE violations become ``BadInputError``.
+    NOT NULL and UNIQUE violations become ``BadInputError``.  Returns the rows'
+    pages deflating for the zip while the indexes were built (``write_main``'s
+    ``ahead``; ``stop`` it if no zip is written).
     """
     selects = selects or {}
     conn = create_db(dst, revision)
@@ -73,13 +75,19 @@ def copy_canonical(src: Path, dst: Path, revision: str, selects: dict[str, str] 
             raise BadInputError(src, f"cannot be stored at {revision}: {exc}") from None
         conn.execute("COMMIT")
         conn.execute("DETACH DATABASE src")
-        for table in TABLES:
-            for statement in render_index_ddl(table):
-                conn.execute(statement)
-            advance(1)
-    if conn.execute("PRAGMA freelist_count").fetchone()[0]:
-        conn.execute("VACUUM")  # never expected; keeps freed pages out of the output if it happens
+        ahead = DeflateAhead(dst)  # the rows' pages are final: deflated on the other core meanwhile
+        try:
+            for table in TABLES:
+                for statement in render_index_ddl(table):
+                    conn.execute(statement)
+                advance(1)
+            if conn.execute("PRAGMA freelist_count").fetchone()[0]:
+                conn.execute("VACUUM")  # never expected; keeps freed pages out of the output if it happens
+        except BaseException:
+            ahead.stop()
+            raise
     conn.close()
+    return ahead
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
@@ -104,14 +112,17 @@ def pin_header(db_path: Path) -> None:
         fh.write(change_counter + HEADER_SQLITE_VERSION.to_bytes(4, "big"))
 
 
-def write_main(dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember], replace: bool = False) -> None:
+def write_main(
+    dst: Path, metadata: dict, db_path: Path, blobs: Iterable[OutMember], replace: bool = False, ahead: DeflateAhead | None = None
+) -> None:
     """Write the zip: metadata, database, then the blobs in the order given (atomic; an existing
-    ``dst`` is replaced only with ``replace``).  ``db_path`` is a work file: its header is pinned."""
+    ``dst`` is replaced only with ``replace``).  ``db_path`` is a work file: its header is pinned.
+    ``ahead``: blocks of the database already deflated (``copy_canonical``)."""
     pin_header(db_path)
 
     def members() -> Iterator[OutMember]:
         yield OutMember(META_NAME, data=render_metadata(metadata), size=len(render_metadata(metadata)))
-        yield OutMember(DB_NAME, size=db_path.stat().st_size, chunks=file_chunks(db_path))
+        yield OutMember(DB_NAME, size=db_path.stat().st_size, chunks=file_chunks(db_path), ahead=ahead)
         yield from blobs
 
     write_archive(dst, "zip", members(), replace)
