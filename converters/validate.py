@@ -79,10 +79,10 @@ def top_level_keys(version: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def is_date(value: object) -> bool:
-    """A legacy ``date`` field's value: ISO 8601 of the shape aiida-core writes, and a real
+def is_date(value: object, shape: re.Pattern[str] = DATE) -> bool:
+    """A legacy ``date`` field's value: ISO 8601 of the ``shape`` aiida-core writes, and a real
     moment (2020-02-30 or 24:00 is the shape, but no date a reader can parse)."""
-    if not (isinstance(value, str) and DATE.match(value)):
+    if not (isinstance(value, str) and shape.match(value)):
         return False
     try:
         datetime.fromisoformat(value)

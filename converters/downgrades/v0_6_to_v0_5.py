@@ -12,33 +12,23 @@ would rewrite them).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from converters.downgrades._common import declare
+from converters.validate import is_date
 from converters.migrations._base import Draft, entities
 from converters.migrations.v0_5_to_v0_6 import CALC_JOB, STATES
 
 SOURCE, TARGET = "0.6", "0.5"
 LOSES = "nothing, except CalcJob nodes with a legacy 'state' attribute"
 # ASCII digits ([0-9]: \d takes any script's); a string of this shape must also be a real moment
-# (``is_utc_date``): one that is not (2020-02-30) stays a string, which a 0.5 reader would fail to parse
+# (``is_date``): one that is not (2020-02-30) stays a string, which a 0.5 reader would fail to parse
 UTC_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?\+00:00\Z")
-
-
-def is_utc_date(value: str) -> bool:
-    if not UTC_DATE.match(value):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def serialize(value: Any) -> tuple[Any, Any]:
     """(value without UTC offsets, its shadow tree)."""
-    if isinstance(value, str) and is_utc_date(value):
+    if isinstance(value, str) and is_date(value, UTC_DATE):
         return value[: -len("+00:00")], "date"
     if isinstance(value, dict):
         pairs = {k: serialize(v) for k, v in value.items()}
