@@ -37,6 +37,8 @@ JSON_FORMAT = "reportgen-archive-validate/1"  # changes when a key of the JSON r
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # ASCII digits ([0-9]: \d takes any script's); a value of this shape is then read as a date (is_date)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z)?\Z")
+# a row key that is an integer: ASCII digits (str.isdigit() also takes "١" and "²", which no reader keys a row by)
+INTEGER_KEY = re.compile(r"-?[0-9]+")
 LINK_TYPES_03 = {"inputlink", "createlink", "returnlink", "calllink", "unspecified"}
 LINK_TYPES_04 = {"input_calc", "input_work", "create", "return", "call_calc", "call_work"}
 # the top-level sections whose container kind is checked (what every reader of them assumes)
@@ -151,7 +153,7 @@ class _Checker:
         if not isinstance(row, dict):
             self.add("structure", path, "row must be an object")
             return
-        if not pk.lstrip("-").isdigit():
+        if not INTEGER_KEY.fullmatch(pk):
             self.add("structure", path, "primary key is not an integer")
         if "uuid" in row and not (isinstance(row["uuid"], str) and UUID.match(row["uuid"])):
             self.add("uuid", f"{path}.uuid", f"malformed UUID {row['uuid']!r}")

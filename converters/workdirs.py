@@ -294,7 +294,8 @@ def remove_stale(dst: Path) -> list[str]:
     ``flock`` for them (folders over NFS), the pid alone decides.
     """
     stem = re.escape(temp_stem(dst))
-    pattern = re.compile(rf"\.{stem}\.staging-(\d+)\.tmp|\.{stem}\.work-(\d+)-.*|\.{stem}\.(?:staging|old)-(\d+)", re.DOTALL)
+    # [0-9], not \d: a pid is ASCII digits, and \d takes any script's (int() reads "١٢" as 12)
+    pattern = re.compile(rf"\.{stem}\.staging-([0-9]+)\.tmp|\.{stem}\.work-([0-9]+)-.*|\.{stem}\.(?:staging|old)-([0-9]+)", re.DOTALL)
     try:
         found = sorted((e.name, m) for e in os.scandir(dst.parent) if (m := pattern.fullmatch(e.name)))
     except OSError:  # no folder yet: nothing left behind

@@ -498,7 +498,7 @@ def check_entries(bag: Path, manifests: dict[str, dict[str, str]], payload: set[
     return problems + check_unlisted(manifests, paths, kind)
 
 
-OXUM = re.compile(r"(\d{1,20})\.(\d{1,20})")
+OXUM = re.compile(r"([0-9]{1,20})\.([0-9]{1,20})")  # ASCII digits: \d takes any script's, and int() reads them
 
 
 def check_oxum(bag: Path, files: list[str]) -> list[BagProblem]:

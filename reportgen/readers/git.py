@@ -456,7 +456,8 @@ def parse_commit(data: bytes) -> tuple[str, dict[str, str], str]:
     return headers.get("tree", ""), headers, message.decode("utf-8", "replace")
 
 
-IDENT = re.compile(r"(?P<name>.*?) ?<(?P<email>[^>]*)> (?P<ts>-?\d+) (?P<tz>[+-]\d{4})$")
+# git writes ASCII digits ([0-9]: \d takes any script's, which int() would read as a time)
+IDENT = re.compile(r"(?P<name>.*?) ?<(?P<email>[^>]*)> (?P<ts>-?[0-9]+) (?P<tz>[+-][0-9]{4})$")
 
 
 def parse_ident(value: str) -> tuple[str, str, datetime | None]:
