@@ -182,7 +182,9 @@ def render_summary(summary: ArchiveSummary, as_json: bool = False) -> str:
     lines = [
         f"archive:        {summary.path}",
         f"container:      {summary.container}",
-        f"export version: {summary.export_version} (written by AiiDA {summary.aiida_version or '?'})",
+        # the metadata's aiida_version, named as what it is: reportgen's conversions keep it (docs/archives.md),
+        # so "written by AiiDA 2.9.4" would be untrue of a 0.13 that only a migration makes
+        f"export version: {summary.export_version} (metadata.json: aiida_version {summary.aiida_version or '?'})",
         "entities:       " + ", ".join(f"{k} {v}" for k, v in summary.entities.items()),
         f"links:          {summary.links}",
         f"repository:     {summary.repository_files} {_repository_unit(summary)}, {summary.repository_bytes} bytes",
