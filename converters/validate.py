@@ -16,7 +16,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,15 @@ def top_level_keys(version: str) -> tuple[str, ...]:
 
 def is_date(value: object, shape: re.Pattern[str] = DATE) -> bool:
     """A legacy ``date`` field's value: ISO 8601 of the ``shape`` aiida-core writes, and a real
-    moment (2020-02-30 or 24:00 is the shape, but no date a reader can parse)."""
+    moment (2020-02-30 or 24:00 is the shape, but no date a reader can parse), also in UTC, where
+    the conversions put it (0001-01-01T00:00:00+01:00 is before year 1 there: the way up reports it)."""
     if not (isinstance(value, str) and shape.match(value)):
         return False
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return False
     return True
 

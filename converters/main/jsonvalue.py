@@ -44,7 +44,7 @@ def read_json_value(text: str) -> Any:
         if "number is infinity" not in str(exc) or not _LONG_DIGITS.search(text):
             raise
         return _long_integers(text)
-    _check_depth(text, value)  # before anything writes it
+    check_depth(text, value)  # before anything writes it
     if _LONG_DIGITS.search(text):  # orjson may have made a float of an integer beyond 64 bits
         return _exact_value(text)
     escaped_colon = "\\" in text and ("\\u003a" in text or "\\u003A" in text)  # hides a colon from the count
@@ -75,7 +75,7 @@ def nested_deeper(value: Any, limit: int) -> bool:
     return False
 
 
-def _check_depth(text: str, value: Any) -> None:
+def check_depth(text: str, value: Any) -> None:
     """Refuse a value nested deeper than ``MAX_DEPTH``; only text with that many brackets is walked."""
     if text.count("[") + text.count("{") > MAX_DEPTH and nested_deeper(value, MAX_DEPTH):
         raise JsonValueError(f"nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)")
@@ -96,7 +96,7 @@ def _long_integers(text: str) -> Any:
         if "duplicate key" in str(exc):
             raise JsonValueError(plain_reason(exc)) from None
         raise ValueError(plain_reason(exc)) from None
-    _check_depth(text, value)
+    check_depth(text, value)
     try:
         dumps(value)
     except orjson.JSONEncodeError as exc:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import operator
 import sqlite3
 from contextlib import closing
 from collections import Counter
@@ -52,7 +53,7 @@ from converters.containers import Archive, OutMember
 from converters.errors import BadInputError, WriteError
 from converters.main import rowsink
 from converters.main.blobspool import BlobSpool, read_spooled
-from converters.main.jsonvalue import MAX_DEPTH
+from converters.main.jsonvalue import MAX_DEPTH, JsonValueError, check_depth
 from converters.main.problems import ProblemLog
 from converters.main.schema import TABLES, column_names, format_datetime, is_nullable
 from converters.main.writer import connect
@@ -60,6 +61,7 @@ from converters.jsonio import dumps as dump_bytes
 from converters.jsonio import json_kind
 from converters.legacy_stream import checked_outline
 from converters.streaming import ENTITIES
+from converters.validate import DATE
 from converters.workdirs import sqlite_failure
 
 Put = Callable[[str, str, list], None]  # (what the rows are, SQL, rows): rowsink stores them
@@ -325,14 +327,24 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
         batch.append((current, dumps(tree)))
         _report_unmade(log, tree, unmade)
     conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
+    orphans = [uuid for (uuid,) in conn.execute(
+        "SELECT uuid FROM _repo_meta WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
+    )]  # fmt: skip
+    lost.update(_orphan_places(conn, orphans))  # a blob only an unknown node's folder held is not written either
     if lost:
         _forget_unreferenced_blobs(conn, lost)
     conn.execute("COMMIT")
-    orphans = conn.execute(
-        "SELECT uuid FROM _repo_meta WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
-    ).fetchall()
-    for (uuid,) in orphans:
-        log.add("warning", "repository-without-node", _node_folder(uuid), "repository folder of an unknown node, dropped")
+    for uuid in orphans:
+        log.add("warning", "repository-without-node", _node_folder(uuid), "repository folder of an unknown node, left out")
+
+
+def _orphan_places(conn: sqlite3.Connection, orphans: list[str]) -> Counter[str]:
+    """Each blob key's places (files) in the folders of ``orphans``, which the output leaves out."""
+    places: Counter[str] = Counter()
+    for uuid in orphans:
+        rows = conn.execute("SELECT key, COUNT(DISTINCT path) FROM _repo WHERE uuid = ? AND key IS NOT NULL GROUP BY key", (uuid,))
+        places.update(dict(rows))
+    return places
 
 
 def _report_unmade(log: ProblemLog, tree: dict, unmade: list[tuple[str, str, str]]) -> None:
@@ -519,7 +531,7 @@ def _row_maker(entity: str):
                 elif kind == "json":
                     if value.__class__ is int and not low <= value <= high:
                         raise _bare_big_integer(log, f"$.export_data.{entity}[{pk!r}].{key}", value)
-                    value = dumps(value)
+                    value = _not_too_deep(dumps(value), value, f"$.export_data.{entity}[{pk!r}].{key}", log)
                 elif value.__class__ is not int or not low <= value <= high:  # a pk reference
                     raise _wrong_type(log, f"$.export_data.{entity}[{pk!r}].{key}", "an integer pk", value)
             row[column] = value
@@ -559,13 +571,21 @@ def _bare_big_integer(log: ProblemLog, where: str, value: int) -> BadInputError:
 
 def _datetime(value: object, entity: str, pk: str, key: str, log: ProblemLog) -> str | None:
     """The stored form of a datetime; a bad one is reported and becomes null (its path is
-    made only then: two f-strings per node cost more than every type check of a row)."""
+    made only then: two f-strings per node cost more than every type check of a row).  One that
+    is ISO 8601 but not a legacy date (``2020-01-01``, a space for the ``T``, seven digits of
+    fraction, cut to six) is stored as read, with a warning: legacy ``validate`` refuses it."""
     try:
-        return format_datetime(value)  # type: ignore[arg-type]
+        stored = format_datetime(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         where = f"$.export_data.{entity}[{pk!r}].{key}"
         log.add("error", "bad-datetime", where, f"not a datetime: {value!r}; treated as null")
         return None
+    # the common case, cheaply: only the separator changed (a slice compare, not a second regex)
+    if stored is not None and not (value[10:11] == "T" and stored[11:] == value[11:] and stored[:10] == value[:10]):  # type: ignore[index]
+        if not DATE.match(value):  # type: ignore[arg-type]
+            where = f"$.export_data.{entity}[{pk!r}].{key}"
+            log.add("warning", "datetime-form", where, f"{value!r} is not a legacy date (YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]); read as {stored!r}")
+    return stored
 
 
 _OBJECT_OR_NULL = frozenset({dict, type(None)})
@@ -585,7 +605,23 @@ def _insert_node_json(put: Put, section: str, batch: dict, log: ProblemLog) -> N
         raise _wrong_type(log, f"$.{section}[{pk!r}]", "an object", value)
     rows = [(_pk(pk, f"$.{section}", log), dumps(value) if value is not None else _null_entry(section, pk, log))
             for pk, value in batch.items()]
+    texts = [text for _, text in rows]
+    brackets = map(operator.add, map(str.count, texts, itertools.repeat("[")), map(str.count, texts, itertools.repeat("{")))
+    for (pk, value), text, count in zip(batch.items(), texts, brackets):  # C-level counts; a walk only past MAX_DEPTH
+        if count > MAX_DEPTH:
+            _not_too_deep(text, value, f"$.{section}[{pk!r}]", log)
     put(f"$.{section}", f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+
+
+def _not_too_deep(text: str, value: object, where: str, log: ProblemLog) -> str:
+    """``text`` (the column's JSON), unless ``value`` nests more than MAX_DEPTH levels: refused, as
+    the main archive's ``validate`` refuses it and the way down cannot write it (orjson writes 254
+    levels from the top of data.json, where such a column sits up to four levels down)."""
+    try:
+        check_depth(text, value)
+    except JsonValueError as exc:
+        raise BadInputError(log.file, f"{where}: {exc}; main_XXXX cannot hold it", "data.json") from None
+    return text
 
 
 def _null_entry(section: str, pk: str, log: ProblemLog) -> str:

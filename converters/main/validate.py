@@ -21,6 +21,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from converters import progress
@@ -504,7 +505,13 @@ def validate_legacy_streaming(path: Path | str, limits: Limits | None = None) ->
             check_rows(conn, None, log)  # legacy nulls are filled by the conversion, not errors
         finally:
             conn.close()
-    return list(log.summary())
+    # What a conversion reads or leaves out with a warning, but a legacy reader cannot take
+    # (validate calls it an error, with or without --stream): a datetime that is ISO 8601 but
+    # no legacy date, and a repository folder of an unknown node.
+    return [replace(p, severity="error") if p.code in LEGACY_ERRORS else p for p in log.summary()]
+
+
+LEGACY_ERRORS = frozenset({"datetime-form", "repository-without-node"})
 
 
 def inspect_legacy_streaming(path: Path | str, limits: Limits | None = None) -> ArchiveSummary:
