@@ -167,6 +167,8 @@ class _ListingBuilder:
         self.warnings: list[str] = []
         self.ignored: list[str] = []
         self.keys: dict[str, tuple[str, bool]] = {}
+        self.folders: dict[str, str] = {}  # implied folders: NFC-casefolded -> the first spelling
+        self.checked: set[str] = set()  # implied folders, as spelt, checked with their parents
         self.entries = 0
 
     def add(self, raw: str, is_dir: bool, size: int) -> Member | None:
@@ -177,6 +179,7 @@ class _ListingBuilder:
         if name is None:
             return None
         self._check_collision(name, is_dir)
+        self._check_folders(name)
         kind = classify_name(name, is_dir)
         if kind in ("junk", "unknown"):
             self._ignore(name, kind)
@@ -197,14 +200,42 @@ class _ListingBuilder:
         seen = self.keys.get(key)
         if seen is None:
             self.keys[key] = (name, is_dir)
+            self._same_spelling(self.folders.get(key, name), name)
         elif seen == (name, True) and is_dir:
             return  # a directory listed twice is harmless
         elif seen[0] == name:
             raise BadInputError(self.file, f"duplicate member {name}", name)
-        elif seen[0].casefold() == name.casefold():
-            raise BadInputError(self.file, f"names collide (differ only in case): {seen[0]!r} and {name!r}", name)
-        else:  # escaped: the two forms of one accented letter look alike on a terminal
-            raise BadInputError(self.file, f"names collide (same text in another Unicode form): {seen[0]!a} and {name!a}", name)
+        else:
+            self._same_spelling(seen[0], name)
+
+    def _same_spelling(self, seen: str, name: str) -> None:
+        """Refuse ``name`` when it is ``seen`` in another spelling: one name on a disk that folds case
+        or Unicode forms."""
+        if seen == name:
+            return
+        if seen.casefold() == name.casefold():
+            raise BadInputError(self.file, f"names collide (differ only in case): {seen!r} and {name!r}", name)
+        # escaped: the two forms of one accented letter look alike on a terminal
+        raise BadInputError(self.file, f"names collide (same text in another Unicode form): {seen!a} and {name!a}", name)
+
+    def _check_folders(self, name: str) -> None:
+        """The folders a member name implies (``nodes/ab`` of ``nodes/ab/cd/x``) collide like named
+        ones: ``nodes/ab/…`` beside ``nodes/AB/…`` is one folder on a case-insensitive disk, as an
+        extracted folder input shows.  A folder spelt the same as a file is not a collision here
+        (the repository's file-beside-folder rule)."""
+        end = name.rfind("/")
+        while end > 0:
+            folder = name[:end]
+            if folder in self.checked:
+                return  # checked before, with its own parents
+            key = unicodedata.normalize("NFC", folder).casefold()
+            spelt, named = self.folders.setdefault(key, folder), self.keys.get(key)
+            if spelt != folder:  # rare, as the next: no call for a folder spelt one way
+                self._same_spelling(spelt, folder)
+            if named is not None and named[0] != folder:
+                self._same_spelling(named[0], folder)
+            self.checked.add(folder)
+            end = name.rfind("/", 0, end)
 
     def build(self) -> Listing:
         names = {m.name for m, _ in self.members}
