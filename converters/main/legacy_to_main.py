@@ -296,6 +296,12 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
     # folder entries that met a file: reported once the node's tree is complete, unless a path
     # inside the folder took the file's place meanwhile (that conflict is reported itself)
     unmade: list[tuple[str, str, str]] = []  # (where, reason, path in the tree)
+    # folders of no node: every file of theirs is left out (counted whole, below, not per conflict)
+    orphans = [uuid for (uuid,) in conn.execute(
+        "SELECT DISTINCT uuid FROM _repo WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
+    )]  # fmt: skip
+    unknown = set(orphans)
+    lost_here = lost  # where this node's conflicts count: nowhere for an orphan's
     current, tree = None, {}
     conn.execute("BEGIN")
     for uuid, path, key, origin in _rows(conn):
@@ -304,12 +310,13 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
                 batch.append((current, dumps(tree)))
                 _report_unmade(log, tree, unmade)
             current, tree = uuid, {}
+            lost_here = Counter() if uuid in unknown else lost
         parts = path.split("/")
         if len(parts) > MAX_REPO_LEVELS:
             log.add("error", "repository-too-deep", f"{_node_folder(uuid)}/{_ORIGINS[origin]}/{path}",
                     f"{len(parts)} levels deep: repository_metadata nests two levels a folder, and a JSON value "
                     f"holds at most {MAX_DEPTH}; the {'file' if key else 'folder'} is left out")
-            lost.update([key] if key else [])
+            lost_here.update([key] if key else [])
             continue
         conflict = _insert_path(tree, parts, key)
         if conflict is not None:
@@ -319,7 +326,7 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
                 unmade.append((where, reason, path))
             else:
                 log.add("error", "repository-conflict", where, reason)
-            lost.update([lost_key] if lost_key else [])
+            lost_here.update([lost_key] if lost_key else [])
         if len(batch) >= BATCH:
             conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
             batch.clear()
@@ -327,9 +334,6 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
         batch.append((current, dumps(tree)))
         _report_unmade(log, tree, unmade)
     conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
-    orphans = [uuid for (uuid,) in conn.execute(
-        "SELECT uuid FROM _repo_meta WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
-    )]  # fmt: skip
     lost.update(_orphan_places(conn, orphans))  # a blob only an unknown node's folder held is not written either
     if lost:
         _forget_unreferenced_blobs(conn, lost)

@@ -87,3 +87,21 @@ def test_an_unknown_nodes_folder_is_an_error_to_both_validates_and_its_blob_is_n
         assert "repo/" + hashlib.sha256(lost).hexdigest() not in zf.namelist()
     assert validate_main(tmp_path / "out.aiida") == []  # no unreferenced blob either
     convert(tmp_path / "out.aiida", tmp_path / "back.zip", to_version="0.13")  # no loss to refuse
+
+
+def test_a_blob_a_known_node_shares_with_a_clashing_unknown_folder_is_kept(tmp_path):
+    """An unknown node's folder whose raw_input/ and path/ clash on a name: its files are left out
+    once, not counted again for the clash, so a blob a known node also holds stays written."""
+    orphan = "nodes/ab/cd/ef00-0000-4000-8000-000000000099"
+
+    def edit(data, files):
+        files[f"{orphan}/raw_input/x"] = b"input file\n"  # node 1's raw_input/aiida.in holds these bytes too
+        files[f"{orphan}/path/x"] = b"other bytes"
+
+    src = _archive(tmp_path, edit)
+    convert(src, tmp_path / "out.aiida")
+    with zipfile.ZipFile(tmp_path / "out.aiida") as zf:
+        names = set(zf.namelist())
+    assert "repo/" + hashlib.sha256(b"input file\n").hexdigest() in names
+    assert "repo/" + hashlib.sha256(b"other bytes").hexdigest() not in names
+    assert validate_main(tmp_path / "out.aiida") == []
