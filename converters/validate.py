@@ -16,13 +16,13 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from converters.containers import Archive, Limits, Member, open_archive
 from converters.errors import BadInputError
 from converters.jsonio import gc_paused, json_kind
+from converters.main.schema import read_stored_datetime
 from converters.versions import (
     HISTORY_NOT_LIST,
     conversion_history,
@@ -88,10 +88,8 @@ def is_date(value: object, shape: re.Pattern[str] = DATE) -> bool:
     if not (isinstance(value, str) and shape.match(value)):
         return False
     try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is not None:
-            moment.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
+        read_stored_datetime(value)  # the one parse (and UTC conversion) of the main format's readers
+    except ValueError:
         return False
     return True
 

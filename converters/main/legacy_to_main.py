@@ -297,9 +297,7 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
     # inside the folder took the file's place meanwhile (that conflict is reported itself)
     unmade: list[tuple[str, str, str]] = []  # (where, reason, path in the tree)
     # folders of no node: every file of theirs is left out (counted whole, below, not per conflict)
-    orphans = [uuid for (uuid,) in conn.execute(
-        "SELECT DISTINCT uuid FROM _repo WHERE uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL) ORDER BY uuid"
-    )]  # fmt: skip
+    orphans = [uuid for (uuid,) in conn.execute(f"SELECT DISTINCT uuid FROM _repo WHERE {_NO_NODE} ORDER BY uuid")]
     unknown = set(orphans)
     lost_here = lost  # where this node's conflicts count: nowhere for an orphan's
     current, tree = None, {}
@@ -334,7 +332,7 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
         batch.append((current, dumps(tree)))
         _report_unmade(log, tree, unmade)
     conn.executemany("INSERT INTO _repo_meta VALUES (?, ?)", batch)
-    lost.update(_orphan_places(conn, orphans))  # a blob only an unknown node's folder held is not written either
+    lost.update(_orphan_places(conn))  # a blob only an unknown node's folder held is not written either
     if lost:
         _forget_unreferenced_blobs(conn, lost)
     conn.execute("COMMIT")
@@ -342,13 +340,14 @@ def build_repository_metadata(conn: sqlite3.Connection, log: ProblemLog) -> None
         log.add("warning", "repository-without-node", _node_folder(uuid), "repository folder of an unknown node, left out")
 
 
-def _orphan_places(conn: sqlite3.Connection, orphans: list[str]) -> Counter[str]:
-    """Each blob key's places (files) in the folders of ``orphans``, which the output leaves out."""
-    places: Counter[str] = Counter()
-    for uuid in orphans:
-        rows = conn.execute("SELECT key, COUNT(DISTINCT path) FROM _repo WHERE uuid = ? AND key IS NOT NULL GROUP BY key", (uuid,))
-        places.update(dict(rows))
-    return places
+_NO_NODE = "uuid NOT IN (SELECT uuid FROM db_dbnode WHERE uuid IS NOT NULL)"  # a repository folder of no node
+
+
+def _orphan_places(conn: sqlite3.Connection) -> Counter[str]:
+    """Each blob key's places (files) in the folders of no node, which the output leaves out:
+    one grouped scan (``_repo`` has no index on uuid: a query per folder would scan it each time)."""
+    query = f"SELECT key, COUNT(DISTINCT uuid || '/' || path) FROM _repo WHERE key IS NOT NULL AND {_NO_NODE} GROUP BY key"
+    return Counter(dict(conn.execute(query)))
 
 
 def _report_unmade(log: ProblemLog, tree: dict, unmade: list[tuple[str, str, str]]) -> None:
