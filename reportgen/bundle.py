@@ -41,7 +41,7 @@ from converters import containers, progress
 from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, OutputError
 from reportgen.outdir import check_output_path, remove_stale_staging, replace_dir, staging_tree
-from reportgen.readers.datastore import check_data_store_dir
+from reportgen.readers.datastore import check_data_store_given
 
 if TYPE_CHECKING:  # the export's modules are imported when a bag is written, not to verify one
     from reportgen.export import ExportSummary
@@ -134,9 +134,7 @@ def write_bundle(data_store: Path | str, output: Path | str, force: bool = False
 
 def check_paths(root: Path, output: Path, force: bool) -> None:
     check_output_path(output)  # '.', '..': the folder the user's shell is in
-    if root.exists() and not root.is_dir():
-        raise BadInputError(root, "is a file, not a data_store folder")
-    check_data_store_dir(root)
+    check_data_store_given(root)
     out_abs, root_abs = Path(os.path.abspath(output)), Path(os.path.abspath(root))
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise OutputError(output, "output overlaps input")

@@ -41,7 +41,7 @@ from reportgen import __version__
 from reportgen.errors import BadInputError, InputMissingError, UsageError, WriteError
 from reportgen.export import graph as g
 from reportgen.outdir import remove_stale_staging
-from reportgen.readers.datastore import check_data_store_dir, display_name, repo_path, scan_data_store
+from reportgen.readers.datastore import check_data_store_given, display_name, repo_path, scan_data_store
 from reportgen.readers.git import CommitCache, check_trusted, read_bundle, read_head, read_refs, write_repo_from_bundle
 from reportgen.records import Job, JobRef, OutputData, Problem, ProjectScan, ReadLimits, ReadRefusal, StoreScan
 
@@ -1008,9 +1008,7 @@ def iter_members(root: Path, store: StoreScan, listing: StoreListing, options: E
 
 # ---------------------------------------------------------------- entry point
 def check_paths(root: Path, output: Path, options: ExportOptions) -> str:
-    if root.exists() and not root.is_dir():  # an archive given where its data_store belongs
-        raise BadInputError(root, "is a file, not a data_store folder")
-    check_data_store_dir(root)
+    check_data_store_given(root)
     fmt = options.fmt or containers.guess_format(output)
     if fmt not in containers.FORMATS:
         raise UsageError(output, f"unknown format {fmt!r} (choose from {', '.join(containers.FORMATS)})")

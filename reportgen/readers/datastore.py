@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
-from reportgen.errors import InputMissingError
+from reportgen.errors import BadInputError, InputMissingError
 from reportgen.readers.git import CommitCache, normalise_commit_id, require_git
 from reportgen.readers.logs import NotRegularFile, describe_mode, open_regular, read_log
 from reportgen.records import (
@@ -111,11 +111,19 @@ def list_dir(path: Path) -> list[os.DirEntry[str]]:
 # ---------------------------------------------------------------- scanning
 def check_data_store_dir(root: Path) -> None:
     """Refuse (66) a data_store that is missing or not a folder: every command that reads one says
-    it in these words, before any other work."""
+    it in these words, before any other work (export and bundle: ``check_data_store_given``)."""
     if not root.exists():
         raise InputMissingError(root, "data_store not found")
     if not root.is_dir():
         raise InputMissingError(root, "data_store is not a directory")
+
+
+def check_data_store_given(root: Path) -> None:
+    """``check_data_store_dir`` for the commands that pack a data_store (export, bundle), where a
+    file is most likely an archive given in its data_store's place: bad input (65), said so."""
+    if root.exists() and not root.is_dir():
+        raise BadInputError(root, "is a file, not a data_store folder")
+    check_data_store_dir(root)
 
 
 def scan_data_store(root: Path) -> StoreScan:
