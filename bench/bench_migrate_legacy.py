@@ -174,14 +174,25 @@ sys.stderr.write(f"FLOOR {(inflated - start) + (parsed - warm) + (done - parsed)
 """
 
 
+def run_program(program: str, src: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A ``DEFLATE_BODY`` program in a fresh process; its argv: ``src``, our deflate's level, block
+    and threads, then ``extra``.  It writes ``TAG <seconds>`` last on stderr (``reported_seconds``)."""
+    from converters.containers import DEFLATE_BLOCK, DEFLATE_LEVEL, _deflate_workers
+
+    args = [str(src), str(DEFLATE_LEVEL), str(DEFLATE_BLOCK), str(_deflate_workers()), *extra]
+    return subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, env=env)
+
+
+def reported_seconds(proc: subprocess.CompletedProcess, tag: str) -> float:
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {tag} program failed: {proc.stderr[-2000:]}")
+    return float(proc.stderr.split(f"{tag} ")[-1])
+
+
 def floor_seconds(src: Path) -> float:
     """The floor (module docstring): data.json inflated, parsed in warm memory, dumped and
     deflated, timed inside a fresh process, nothing more."""
-    from converters.containers import DEFLATE_BLOCK, DEFLATE_LEVEL, _deflate_workers
-
-    args = [str(src), str(DEFLATE_LEVEL), str(DEFLATE_BLOCK), str(_deflate_workers())]
-    proc = subprocess.run([sys.executable, "-c", FLOOR, *args], capture_output=True, text=True, check=True)
-    return float(proc.stderr.split("FLOOR ")[-1])
+    return reported_seconds(run_program(FLOOR, src), "FLOOR")
 
 
 RAW = DEFLATE_BODY + """
@@ -230,15 +241,10 @@ sys.stderr.write(f"RAW {time.perf_counter() - start}\\n")
 
 def raw_prototype_seconds(src: Path) -> float | None:
     """The bytes prototype (module docstring), timed inside a fresh process; None without msgspec."""
-    from converters.containers import DEFLATE_BLOCK, DEFLATE_LEVEL, _deflate_workers
-
-    args = [str(src), str(DEFLATE_LEVEL), str(DEFLATE_BLOCK), str(_deflate_workers())]
-    proc = subprocess.run([sys.executable, "-c", RAW, *args], capture_output=True, text=True)
+    proc = run_program(RAW, src)
     if "No module named 'msgspec'" in proc.stderr:
         return None
-    if proc.returncode != 0:
-        raise RuntimeError(f"bytes prototype failed: {proc.stderr[-2000:]}")
-    return float(proc.stderr.split("RAW ")[-1])
+    return reported_seconds(proc, "RAW")
 
 
 def verdi_path() -> Path | None:

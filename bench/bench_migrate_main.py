@@ -32,14 +32,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_migrate_legacy import DEFLATE_BODY  # noqa: E402
+from bench.bench_migrate_legacy import DEFLATE_BODY, reported_seconds, run_program  # noqa: E402
 from bench.bench_migrate_legacy import write_archive as write_legacy_04  # noqa: E402
 from tests.converters_main.bigarchive import write_big_legacy  # noqa: E402
 from tests.converters_main.memory import Measured, measure  # noqa: E402
@@ -85,16 +84,12 @@ sys.stderr.write(f"FLOOR {(inflated - start) + (done - warm)}\\n")
 
 def floor_seconds(src: Path, work: Path) -> float:
     """The floor (module docstring), timed inside a fresh process."""
-    from converters.containers import DEFLATE_BLOCK, DEFLATE_LEVEL, _deflate_workers
-
     db = work / "floor.sqlite3"
     db.unlink(missing_ok=True)
-    args = [str(src), str(DEFLATE_LEVEL), str(DEFLATE_BLOCK), str(_deflate_workers()), str(db)]
-    root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run([sys.executable, "-c", FLOOR, *args], capture_output=True, text=True, check=True,
-                          env=dict(os.environ, PYTHONPATH=root))  # fmt: skip
-    db.unlink()
-    return float(proc.stderr.split("FLOOR ")[-1])
+    root = str(Path(__file__).resolve().parents[1])  # the program imports the schema
+    proc = run_program(FLOOR, src, str(db), env=dict(os.environ, PYTHONPATH=root))
+    db.unlink(missing_ok=True)
+    return reported_seconds(proc, "FLOOR")
 
 
 def verdi_path() -> str | None:
